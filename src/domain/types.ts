@@ -1,0 +1,157 @@
+// Plain domain types shared by ingest, pipeline, store and api. No I/O here.
+
+/** Device families Inlet speaks. One folder under src/ingest/ per family. */
+export type Family = 'soap' | 'wifi' | 'websensor-json' | 'logger';
+export const FAMILIES: readonly Family[] = ['soap', 'wifi', 'websensor-json', 'logger'];
+
+export type AlarmState = 'no' | 'hi' | 'lo';
+
+/** What kind of message the device says this is; drives throttling and duplicate rules. */
+export type MessageKind =
+  | 'periodic'   // regular interval message
+  | 'async'      // alarm change or other event outside the interval
+  | 'restart'    // first message after restart / reconfiguration
+  | 'test';      // test message from the device UI
+
+/** One channel reading as the device stated it, after decoding sentinels. */
+export interface Reading {
+  channel: number;            // 1-based channel number on the device
+  quantity: string;           // e.g. 'temperature', 'relative_humidity', or the device's own label
+  unit: string;               // unit as received ('C', '°C', '%RH', 'hPa', 'ppm', ...)
+  value: number | null;       // null when the device reported an error
+  errorCode: number | null;   // device error code (e.g. 9999 -> 1, -9999 -> 2, -9998 -> 98, FF8100NN -> NN)
+  alarm: AlarmState;
+  /** Sample time in ms since epoch (UTC), when the device sends one; else the receive time. */
+  sampleTime?: number;
+}
+
+/** One parsed upload from a device, produced by an ingest adapter. */
+export interface Upload {
+  family: Family;
+  entryToken: string;         // secret path segment the device posted to
+  receivedAt: number;         // server receive time, ms since epoch UTC
+  remoteAddress: string;
+  serial: string;             // device identity as the device states it (serial, 8 digits as text)
+  modelCode: number | null;   // SOAP `device`, JSON `Kind`
+  declaredIntervalS: number | null; // SOAP `timer`, JSON `Interval`, logger interval
+  kind: MessageKind;
+  /** Message counter (OrderId) where the family has one. */
+  counter: number | null;
+  /** The device's own idea of "now" (ms UTC) when it sent the message, if it tells. */
+  deviceNow: number | null;
+  /** True when the message was sent from the device's cache (resend), per the device. */
+  fromCache: boolean;
+  /** Extra identity proof where the family has one (logger CustomerUid). */
+  customerUid?: string;
+  /** Samples; each has sampleTime set (receive time if the device sends none). */
+  readings: Reading[];
+  /** Family-specific extra facts worth keeping (alarm string, compType, unknown elements...). */
+  meta: Record<string, unknown>;
+  raw: Buffer;
+  contentType: string;
+}
+
+/** A raw upload that could not be turned into an Upload (malformed etc.). */
+export interface RejectedRaw {
+  family: Family | 'unknown';
+  entryToken: string | null;
+  receivedAt: number;
+  remoteAddress: string;
+  raw: Buffer;
+  contentType: string;
+  reason: string;
+  serial?: string;
+}
+
+export type VerdictKind = 'accepted' | 'duplicate' | 'refused' | 'quarantined';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** Human-readable reason: shown in logs, events, and (short form) to the device where the family allows. */
+  reason: string;
+  /** HTTP status the adapter should use for refusals. */
+  httpStatus: number;
+  uploadId?: number;
+  stored: number;     // samples newly stored
+  /** Set when the answer must make the device retry later (store unavailable and spool full...). */
+  retryLater?: boolean;
+}
+
+export type DeviceState = 'active' | 'suspended';
+
+export interface Device {
+  id: number;
+  family: Family;
+  serial: string;
+  modelCode: number | null;
+  model: string;
+  name: string;
+  location: string;
+  entryToken: string;
+  /** Administrator-set minimum interval between periodic messages (s); null = use declared/model default. */
+  allowedIntervalS: number | null;
+  declaredIntervalS: number | null;
+  customerUid: string | null;
+  state: DeviceState;
+  suspendedReason: string | null;
+  suspendedAt: number | null;
+  lastSeenAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Channel {
+  deviceId: number;
+  channel: number;
+  quantity: string;
+  unit: string;
+}
+
+export interface SampleRow {
+  deviceId: number;
+  channel: number;
+  time: number;            // ms UTC
+  value: number | null;
+  errorCode: number | null;
+  alarm: AlarmState;
+}
+
+export type EventLevel = 'info' | 'warning' | 'alarm';
+
+export interface EventRow {
+  at: number;
+  deviceId: number | null;
+  type: string;            // e.g. 'device.suspended', 'upload.refused', 'device.resumed'
+  level: EventLevel;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/** Everything one upload writes, committed atomically. */
+export interface Batch {
+  upload: {
+    deviceId: number | null;
+    family: Family | 'unknown';
+    receivedAt: number;
+    remoteAddress: string;
+    contentType: string;
+    raw: Buffer;
+    verdict: VerdictKind;
+    reason: string;
+    serial: string | null;
+    counter: number | null;
+  };
+  samples: SampleRow[];
+  channels: Channel[];             // channels to upsert (new or changed quantity/unit)
+  events: EventRow[];
+  /** Readings kept aside for a suspended device. */
+  quarantine: Reading[] | null;
+  deviceSeen: { deviceId: number; at: number; declaredIntervalS: number | null } | null;
+  suspend: { deviceId: number; at: number; reason: string } | null;
+}
+
+export interface CommitResult {
+  uploadId: number;
+  samplesStored: number;   // newly inserted (duplicates excluded)
+  samplesDuplicate: number;
+}
