@@ -152,6 +152,8 @@ export interface Batch {
 
 export interface CommitResult {
   uploadId: number;
+  /** As submitted, except that an accepted upload all of whose samples were already stored becomes 'duplicate'. */
+  verdict: VerdictKind;
   samplesStored: number;   // newly inserted (duplicates excluded)
   samplesDuplicate: number;
 }

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The `inlet` command: start, migrate, config check, device, simulate.
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { InletConfig } from '../config/schema.ts';
+import { createLogger } from '../log.ts';
+import { VERSION, openStore, startGateway } from '../main.ts';
+import type { Store } from '../store/store.ts';
+import { UsageError, parse } from './args.ts';
+import { deviceCommand } from './device.ts';
+import { simulateCommand } from './simulate.ts';
+
+const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
+usage: inlet <command> [--config <file>] ...
+  start              run the gateway (HTTP ingest, viewer API)
+  migrate            create or upgrade the database schema
+  config check       validate the configuration file and print the effective settings
+  device ...         register and manage devices (inlet device help)
+  simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
+The configuration file is --config, else $INLET_CONFIG, else ./inlet.config.json, else built-in defaults.`;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Takes --config out of argv wherever it stands. */
+function splitConfigOption(argv: string[]): { file?: string; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--config') file = argv[++i];
+    else if (argv[i].startsWith('--config=')) file = argv[i].slice('--config='.length);
+    else rest.push(argv[i]);
+  }
+  return { file, rest };
+}
+
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(config);
+  try {
+    await store.migrate();
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function start(config: InletConfig): Promise<number> {
+  const log = createLogger(config);
+  const gateway = await startGateway(config, log);
+  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port}), store ${gateway.store.kind}, data in ${config.dataDir}`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`stop requested (${why})`);
+      gateway.stop().then(() => resolve(0), (err: Error) => { log.error('unclean stop', { error: err.message }); resolve(1); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { file, rest } = splitConfigOption(argv);
+  const [command, ...args] = rest;
+  if (!command || command === 'help' || command === '--help') { out(USAGE); return 0; }
+  if (command === '--version' || command === 'version') { out(VERSION); return 0; }
+  const { config, file: configFile } = loadConfig(file);
+  switch (command) {
+    case 'start':
+      parse(args, {});
+      return start(config);
+    case 'migrate':
+      return withStore(config, async (store) => {
+        const applied = await store.migrate((m) => out(m));
+        out(applied.length ? `applied ${applied.join(', ')}` : 'database schema is up to date');
+        return 0;
+      });
+    case 'config':
+      if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
+      out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
+      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      return 0;
+    case 'device':
+      return withStore(config, (store) => deviceCommand(args, config, store, out));
+    case 'simulate':
+      return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
+    default:
+      out(USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: Error) => {
+    if (err instanceof ConfigError || err instanceof UsageError) process.stderr.write(`inlet: ${err.message}\n`);
+    else process.stderr.write(`inlet: ${err.message}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,111 @@
+// Loads inlet.config.json (or the file named by INLET_CONFIG / --config), fills defaults,
+// applies environment overrides and validates. Every error names the key and what to do.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
+
+export class ConfigError extends Error {}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateConfig = ajv.compile(CONFIG_SCHEMA);
+
+type Plain = Record<string, unknown>;
+
+function merge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object'
+      ? merge(base[k] as Plain, v as Plain) : v;
+  }
+  return out;
+}
+
+/** Environment variables that override single keys, for containers, CI and the installer. */
+const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
+  ['INLET_DATA_DIR', 'dataDir', 'string'],
+  ['INLET_PUBLIC_URL', 'publicUrl', 'string'],
+  ['INLET_HTTP_HOST', 'http.host', 'string'],
+  ['INLET_HTTP_PORT', 'http.port', 'integer'],
+  ['INLET_HTTPS_ENABLED', 'https.enabled', 'boolean'],
+  ['INLET_HTTPS_PORT', 'https.port', 'integer'],
+  ['INLET_STORE', 'store.kind', 'string'],
+  ['INLET_MSSQL_CONNECTION', 'store.mssql.connectionString', 'string'],
+  ['INLET_LOG_LEVEL', 'log.level', 'string'],
+];
+
+function setPath(target: Plain, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Plain;
+  node[keys[keys.length - 1]] = value;
+}
+
+function describe(e: ErrorObject): string {
+  const key = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `unknown key "${key === '(top level)' ? '' : `${key}.`}${(e.params as { additionalProperty: string }).additionalProperty}": remove it or check its spelling`;
+    case 'enum':
+      return `"${key}" must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `"${key}" must be of type ${(e.params as { type: string }).type}`;
+    default:
+      return `"${key}" ${e.message ?? 'is invalid'}`;
+  }
+}
+
+export interface LoadedConfig { config: InletConfig; file: string | null }
+
+export function resolveConfigFile(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (explicit) return path.resolve(explicit);
+  if (env.INLET_CONFIG) return path.resolve(env.INLET_CONFIG);
+  const local = path.resolve('inlet.config.json');
+  return existsSync(local) ? local : null;
+}
+
+export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = resolveConfigFile(explicitFile, env);
+  let fromFile: Plain = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist: create it, or unset INLET_CONFIG to run with defaults`);
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Plain;
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  const merged = merge(DEFAULT_CONFIG as unknown as Plain, fromFile);
+  for (const [name, key, type] of ENV_OVERRIDES) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (type === 'integer') {
+      value = Number(raw);
+      if (!Number.isInteger(value)) throw new ConfigError(`environment variable ${name}="${raw}" must be a whole number (it sets "${key}")`);
+    } else if (type === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`environment variable ${name}="${raw}" must be true or false (it sets "${key}")`);
+      value = raw === 'true' || raw === '1';
+    }
+    setPath(merged, key, value);
+  }
+  if (!validateConfig(merged)) {
+    const problems = (validateConfig.errors ?? []).map(describe);
+    throw new ConfigError(`configuration${file ? ` in ${file}` : ''} is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  const config = merged as unknown as InletConfig;
+  if (config.store.kind === 'mssql' && !config.store.mssql.connectionString) {
+    throw new ConfigError('"store.kind" is "mssql" but "store.mssql.connectionString" is empty: set it (or INLET_MSSQL_CONNECTION)');
+  }
+  if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
+    throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
+  }
+  const base = file ? path.dirname(file) : process.cwd();
+  config.dataDir = path.resolve(base, config.dataDir);
+  return { config, file };
+}
+
+export function dataPath(config: InletConfig, relative: string): string {
+  return path.resolve(config.dataDir, relative);
+}

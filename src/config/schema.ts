@@ -1,0 +1,93 @@
+// The one configuration file IT edits. Validated with ajv at start and by `inlet config check`.
+export interface InletConfig {
+  dataDir: string;
+  publicUrl: string;
+  http: { host: string; port: number; keepAliveTimeoutS: number; requestTimeoutS: number };
+  https: {
+    enabled: boolean; host: string; port: number; certFile: string; keyFile: string;
+    caFile: string; requireClientCert: boolean;
+  };
+  store: {
+    kind: 'sqlite' | 'mssql';
+    sqlite: { file: string };
+    mssql: { connectionString: string };
+  };
+  ingest: { soap: { refusals: 'device-error' | 'ok' } };
+  throttle: { earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
+  log: { level: 'error' | 'warn' | 'info' | 'debug'; console: boolean; file: boolean; maxSizeMb: number; maxFiles: number };
+}
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    dataDir: { type: 'string', minLength: 1, description: 'folder for the embedded database, spool and logs' },
+    publicUrl: { type: 'string', description: 'base URL devices use to reach Inlet, e.g. http://inlet.example.local (printed in entry points)' },
+    http: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        host: { type: 'string' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        keepAliveTimeoutS: { type: 'integer', minimum: 1, maximum: 3600 },
+        requestTimeoutS: { type: 'integer', minimum: 1, maximum: 3600 },
+      },
+    },
+    https: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        certFile: { type: 'string' },
+        keyFile: { type: 'string' },
+        caFile: { type: 'string' },
+        requireClientCert: { type: 'boolean' },
+      },
+    },
+    store: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        kind: { enum: ['sqlite', 'mssql'] },
+        sqlite: { type: 'object', additionalProperties: false, properties: { file: { type: 'string', minLength: 1 } } },
+        mssql: { type: 'object', additionalProperties: false, properties: { connectionString: { type: 'string' } } },
+      },
+    },
+    ingest: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        soap: { type: 'object', additionalProperties: false, properties: { refusals: { enum: ['device-error', 'ok'] } } },
+      },
+    },
+    throttle: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        earlyTolerance: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        earlyLimit: { type: 'integer', minimum: 1 },
+        window: { type: 'integer', minimum: 1 },
+        floodLimit: { type: 'integer', minimum: 2 },
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        level: { enum: ['error', 'warn', 'info', 'debug'] },
+        console: { type: 'boolean' },
+        file: { type: 'boolean' },
+        maxSizeMb: { type: 'integer', minimum: 1 },
+        maxFiles: { type: 'integer', minimum: 1 },
+      },
+    },
+  },
+} as const;
+
+export const DEFAULT_CONFIG: InletConfig = {
+  dataDir: './data',
+  publicUrl: '',
+  http: { host: '0.0.0.0', port: 8080, keepAliveTimeoutS: 75, requestTimeoutS: 30 },
+  https: { enabled: false, host: '0.0.0.0', port: 8443, certFile: '', keyFile: '', caFile: '', requireClientCert: false },
+  store: { kind: 'sqlite', sqlite: { file: 'inlet.sqlite' }, mssql: { connectionString: '' } },
+  ingest: { soap: { refusals: 'device-error' } },
+  throttle: { earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
+  log: { level: 'info', console: true, file: true, maxSizeMb: 20, maxFiles: 10 },
+};

@@ -1,0 +1,133 @@
+// Device uploads on raw node:http: POST /ingest/<family>/<entry token>. Kept off express on
+// purpose (see bench/ingest-soap.ts): this path is hot and needs nothing express offers.
+// Every answer has a Content-Length and is never chunked, as the devices require.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Upload, Verdict } from '../domain/types.ts';
+import type { DeviceAnswer, IngestAdapter } from './adapter.ts';
+
+/** What the ingest layer needs from the pipeline. */
+export interface UploadDecider {
+  accept(upload: Upload): Promise<Verdict>;
+  reject(rejected: {
+    family: IngestAdapter['family'] | 'unknown'; entryToken: string | null; receivedAt: number; remoteAddress: string;
+    raw: Buffer; contentType: string; reason: string; serial?: string;
+  }, status: number): Promise<Verdict>;
+}
+
+export interface IngestLogger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface IngestHandlerOptions {
+  adapters: IngestAdapter[];
+  decider: UploadDecider;
+  log: IngestLogger;
+  now?: () => number;
+}
+
+const PREFIX = '/ingest/';
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
+
+function send(res: ServerResponse, answer: DeviceAnswer, close = false): void {
+  const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body;
+  const headers: Record<string, string | number> = { 'Content-Type': answer.contentType, 'Content-Length': body.length };
+  if (close) headers.Connection = 'close';
+  res.writeHead(answer.status, headers);
+  res.end(body);
+}
+
+function plain(status: number, message: string): DeviceAnswer {
+  return { status, contentType: 'text/plain; charset=utf-8', body: `${message}\n` };
+}
+
+export interface IngestStats { inFlight: number; received: number; tooLarge: number }
+
+/** Returns a request handler that answers /ingest/ requests and returns false for anything else. */
+export function createIngestHandler(options: IngestHandlerOptions) {
+  const bySegment = new Map(options.adapters.map((a) => [a.pathSegment, a]));
+  const now = options.now ?? Date.now;
+  const stats: IngestStats = { inFlight: 0, received: 0, tooLarge: 0 };
+
+  async function decide(adapter: IngestAdapter, token: string, raw: Buffer, req: IncomingMessage, receivedAt: number): Promise<DeviceAnswer> {
+    const ctx = {
+      entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', contentType: String(req.headers['content-type'] ?? ''),
+    };
+    const parsed = adapter.parse(raw, ctx);
+    if (!parsed.ok) {
+      const verdict = await options.decider.reject({ family: adapter.family, ...ctx, raw, reason: parsed.reason, serial: parsed.serial }, parsed.status);
+      return adapter.answer(verdict, null);
+    }
+    const verdict = await options.decider.accept(parsed.upload);
+    return adapter.answer(verdict, parsed.upload);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    if (!url.startsWith(PREFIX)) return false;
+    const receivedAt = now();
+    stats.received++;
+    const [segment = '', token = ''] = url.slice(PREFIX.length).split(/[/?#]/, 2);
+    const adapter = bySegment.get(segment);
+    if (!adapter || !TOKEN.test(token)) {
+      req.resume();
+      send(res, plain(404, `no such ingest entry point: use /ingest/{${[...bySegment.keys()].join('|')}}/<entry token> as printed by 'inlet device add'`));
+      return true;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      res.setHeader('Allow', 'POST');
+      send(res, plain(405, 'devices upload with POST'));
+      return true;
+    }
+    const declared = Number(req.headers['content-length']);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let overLimit = Number.isFinite(declared) && declared > adapter.maxBodyBytes;
+    stats.inFlight++;
+    const finish = (answer: DeviceAnswer, close = false) => {
+      stats.inFlight--;
+      if (!res.headersSent) send(res, answer, close);
+    };
+    const archiveTooLarge = () => {
+      stats.tooLarge++;
+      const reason = `body over the ${adapter.maxBodyBytes}-byte limit for ${adapter.family} uploads`;
+      const raw = Buffer.concat(chunks).subarray(0, adapter.maxBodyBytes);
+      options.decider.reject({
+        family: adapter.family, entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', raw,
+        contentType: String(req.headers['content-type'] ?? ''), reason,
+      }, 413).catch((err) => options.log.error('could not archive an oversized upload', { error: (err as Error).message }));
+      finish(plain(413, reason), true);
+    };
+    if (overLimit) {
+      req.resume();
+      archiveTooLarge();
+      return true;
+    }
+    req.on('data', (chunk: Buffer) => {
+      if (overLimit) return;
+      size += chunk.length;
+      if (size > adapter.maxBodyBytes) {
+        overLimit = true;
+        archiveTooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => { if (!res.headersSent) { stats.inFlight--; res.destroy(); } });
+    req.on('end', () => {
+      if (overLimit) return;
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      decide(adapter, token, raw, req, receivedAt).then(
+        (answer) => finish(answer),
+        (err: Error) => {
+          options.log.error('upload could not be stored; the device is asked to retry', { family: adapter.family, error: err.message });
+          finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null));
+        },
+      );
+    });
+    return true;
+  }
+
+  return { handle, stats };
+}

@@ -1,0 +1,43 @@
+// Web Sensors over SOAP 1.1. The device checks only the HTTP status (trap 6/10 "wrong
+// response code"), never resends, and has no cache: so refusals still answer 200 unless the
+// operator asks for device-visible errors (config ingest.soap.refusalStatus).
+import type { Upload, Verdict } from '../../domain/types.ts';
+import type { DeviceAnswer, IngestAdapter } from '../adapter.ts';
+import { SOAP_NS_CO2, SOAP_NS_T, parseSoap } from './parse.ts';
+
+export interface SoapAdapterOptions {
+  /** 'device-error' answers refusals with their 4xx so the sensor raises its own trap; 'ok' answers 200. */
+  refusals: 'device-error' | 'ok';
+}
+
+function envelope(root: string, ns: string): string {
+  return '<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">' +
+    `<soap:Body><${root}Response xmlns="${ns}"/></soap:Body></soap:Envelope>`;
+}
+
+const RESPONSE_T = envelope('InsertTx5xxSample', SOAP_NS_T);
+const RESPONSE_CO2 = envelope('InsertTx5xxCO2Sample', SOAP_NS_CO2);
+
+function faultEnvelope(code: 'Client' | 'Server', reason: string): string {
+  const escaped = reason.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return '<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">' +
+    `<soap:Body><soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escaped}</faultstring></soap:Fault></soap:Body></soap:Envelope>`;
+}
+
+export function createSoapAdapter(options: SoapAdapterOptions = { refusals: 'device-error' }): IngestAdapter {
+  return {
+    family: 'soap',
+    pathSegment: 'soap',
+    maxBodyBytes: 16 * 1024, // a real message is < 1 KiB
+    parse: parseSoap,
+    answer(verdict: Verdict, upload: Upload | null): DeviceAnswer {
+      const contentType = 'text/xml; charset=utf-8';
+      if (verdict.retryLater) return { status: 503, contentType, body: faultEnvelope('Server', verdict.reason) };
+      if (verdict.kind === 'refused' && options.refusals === 'device-error') {
+        return { status: verdict.httpStatus, contentType, body: faultEnvelope(verdict.httpStatus >= 500 ? 'Server' : 'Client', verdict.reason) };
+      }
+      const root = upload?.meta.root;
+      return { status: 200, contentType, body: root === 'InsertTx5xxCO2Sample' ? RESPONSE_CO2 : RESPONSE_T };
+    },
+  };
+}

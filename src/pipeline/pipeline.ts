@@ -1,0 +1,205 @@
+// The one place that decides what happens to an upload. Plain TypeScript: no HTTP, no SQL.
+// accept() returns only after the decision and the raw upload are durable (store or spool).
+import type {
+  Batch, Channel, CommitResult, Device, EventRow, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
+} from '../domain/types.ts';
+import { DeviceRegistry } from './registry.ts';
+import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
+import { checkIdentity, checkReadings } from './validate.ts';
+
+/** Where batches go: the store, or the spool in front of it. */
+export interface BatchSink {
+  commit(batch: Batch): Promise<CommitResult>;
+}
+
+export interface PipelineLogger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface PipelineOptions {
+  sink: BatchSink;
+  registry: DeviceRegistry;
+  log: PipelineLogger;
+  throttle?: ThrottleSettings;
+  /** At most one refusal event per device (or source) and reason within this window. */
+  refusalEventEveryMs?: number;
+  now?: () => number;
+}
+
+interface DeviceRuntime {
+  throttle: ThrottleState;
+  lastAlarms: string | null;
+  channels: Map<number, { quantity: string; unit: string }> | null;
+}
+
+export interface PipelineCounters {
+  accepted: number;
+  duplicate: number;
+  refused: number;
+  quarantined: number;
+  suspensions: number;
+  samplesStored: number;
+}
+
+export class Pipeline {
+  readonly counters: PipelineCounters = { accepted: 0, duplicate: 0, refused: 0, quarantined: 0, suspensions: 0, samplesStored: 0 };
+  private readonly runtime = new Map<number, DeviceRuntime>();
+  private readonly recentRefusalEvents = new Map<string, number>();
+  private readonly sink: BatchSink;
+  private readonly registry: DeviceRegistry;
+  private readonly log: PipelineLogger;
+  private readonly throttleSettings: ThrottleSettings;
+  private readonly refusalEventEveryMs: number;
+  private readonly now: () => number;
+
+  constructor(options: PipelineOptions) {
+    this.sink = options.sink;
+    this.registry = options.registry;
+    this.log = options.log;
+    this.throttleSettings = options.throttle ?? DEFAULT_THROTTLE;
+    this.refusalEventEveryMs = options.refusalEventEveryMs ?? 10 * 60_000;
+    this.now = options.now ?? Date.now;
+    // An administrator's change (resume, new interval) starts throttling afresh.
+    this.registry.onChange = (device) => {
+      const rt = this.runtime.get(device.id);
+      if (rt) rt.throttle = newThrottleState();
+    };
+  }
+
+  private runtimeFor(deviceId: number): DeviceRuntime {
+    let rt = this.runtime.get(deviceId);
+    if (!rt) { rt = { throttle: newThrottleState(), lastAlarms: null, channels: null }; this.runtime.set(deviceId, rt); }
+    return rt;
+  }
+
+  /** Decide on a parsed upload and store it durably with its raw bytes. */
+  async accept(upload: Upload): Promise<Verdict> {
+    const device = await this.registry.byEntryToken(upload.entryToken, this.now());
+    if (!device) {
+      return this.refuse(upload, null, 404, `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
+    }
+    const identity = checkIdentity(device, upload);
+    if (identity) return this.refuse(upload, device, identity.status, identity.reason);
+    const invalid = checkReadings(upload);
+    if (invalid) return this.refuse(upload, device, invalid.status, invalid.reason);
+
+    const rt = this.runtimeFor(device.id);
+    const alarms = upload.readings.map((r) => `${r.channel}:${r.alarm}`).join(',');
+    const alarmChanged = rt.lastAlarms !== null && alarms !== rt.lastAlarms;
+    const events: EventRow[] = [];
+    let suspendReason: string | null = null;
+
+    if (device.state === 'active') {
+      const sampleTime = Math.max(...upload.readings.map((r) => r.sampleTime ?? upload.receivedAt), Number.NEGATIVE_INFINITY);
+      const decision = throttle(rt.throttle, {
+        receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
+        sampleTime: Number.isFinite(sampleTime) ? sampleTime : upload.receivedAt, alarmChanged,
+        allowedIntervalS: allowedIntervalS(device.family, device.allowedIntervalS, upload.declaredIntervalS ?? device.declaredIntervalS),
+      }, this.throttleSettings);
+      if (decision.suspend) suspendReason = decision.reason;
+    }
+    rt.lastAlarms = alarms;
+
+    const quarantine = device.state === 'suspended' || suspendReason !== null;
+    if (suspendReason) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'device.suspended', level: 'alarm',
+        message: `${device.name} (serial ${device.serial}) suspended: ${suspendReason}. Its data is kept aside; ` +
+          `release it with 'inlet device resume --serial ${device.serial} [--import]' or in the viewer.`,
+        data: { reason: suspendReason },
+      });
+    }
+    const samples: SampleRow[] = quarantine ? [] : upload.readings.map((r) => ({
+      deviceId: device.id, channel: r.channel, time: r.sampleTime ?? upload.receivedAt,
+      value: r.value, errorCode: r.errorCode, alarm: r.alarm,
+    }));
+    const verdict: VerdictKind = quarantine ? 'quarantined' : 'accepted';
+    const reason = suspendReason ? `suspended now: ${suspendReason}`
+      : quarantine ? `device suspended since ${new Date(device.suspendedAt ?? upload.receivedAt).toISOString()}: ${device.suspendedReason ?? ''}`.trim()
+        : 'ok';
+    const batch: Batch = {
+      upload: {
+        deviceId: device.id, family: upload.family, receivedAt: upload.receivedAt, remoteAddress: upload.remoteAddress,
+        contentType: upload.contentType, raw: upload.raw, verdict, reason, serial: upload.serial, counter: upload.counter,
+      },
+      samples,
+      channels: quarantine ? [] : this.channelChanges(device.id, rt, upload),
+      events,
+      quarantine: quarantine ? upload.readings : null,
+      deviceSeen: { deviceId: device.id, at: upload.receivedAt, declaredIntervalS: upload.declaredIntervalS },
+      suspend: suspendReason ? { deviceId: device.id, at: upload.receivedAt, reason: suspendReason } : null,
+    };
+    const result = await this.sink.commit(batch);
+    if (suspendReason) {
+      this.registry.update(device.id, { state: 'suspended', suspendedReason: suspendReason, suspendedAt: upload.receivedAt });
+      this.counters.suspensions++;
+      this.log.warn('device suspended', { serial: device.serial, deviceId: device.id, reason: suspendReason });
+    }
+    this.counters[result.verdict]++;
+    this.counters.samplesStored += result.samplesStored;
+    return {
+      kind: result.verdict, reason: result.verdict === 'duplicate' ? 'already stored' : reason, httpStatus: 200,
+      uploadId: result.uploadId, stored: result.samplesStored,
+    };
+  }
+
+  /** Channel rows to insert or correct, compared with what this gateway last wrote. */
+  private channelChanges(deviceId: number, rt: DeviceRuntime, upload: Upload): Channel[] {
+    rt.channels ??= new Map();
+    const changes: Channel[] = [];
+    for (const r of upload.readings) {
+      const known = rt.channels.get(r.channel);
+      if (!known || known.quantity !== r.quantity || known.unit !== r.unit) {
+        rt.channels.set(r.channel, { quantity: r.quantity, unit: r.unit });
+        changes.push({ deviceId, channel: r.channel, quantity: r.quantity, unit: r.unit });
+      }
+    }
+    return changes;
+  }
+
+  private async refuse(upload: Upload, device: Device | null, status: number, reason: string): Promise<Verdict> {
+    return this.archiveRefusal({
+      deviceId: device?.id ?? null, family: upload.family, receivedAt: upload.receivedAt, remoteAddress: upload.remoteAddress,
+      contentType: upload.contentType, raw: upload.raw, serial: upload.serial, counter: upload.counter, status, reason,
+    });
+  }
+
+  /** An upload the ingest adapter could not even parse: archived and refused. */
+  async reject(rejected: RejectedRaw, status: number): Promise<Verdict> {
+    const device = rejected.entryToken ? await this.registry.byEntryToken(rejected.entryToken, this.now()).catch(() => undefined) : undefined;
+    return this.archiveRefusal({
+      deviceId: device?.id ?? null, family: rejected.family, receivedAt: rejected.receivedAt, remoteAddress: rejected.remoteAddress,
+      contentType: rejected.contentType, raw: rejected.raw, serial: rejected.serial ?? null, counter: null, status, reason: rejected.reason,
+    });
+  }
+
+  private async archiveRefusal(r: {
+    deviceId: number | null; family: Batch['upload']['family']; receivedAt: number; remoteAddress: string; contentType: string;
+    raw: Buffer; serial: string | null; counter: number | null; status: number; reason: string;
+  }): Promise<Verdict> {
+    this.counters.refused++;
+    this.log.warn('upload refused', { status: r.status, reason: r.reason, serial: r.serial, deviceId: r.deviceId, remote: r.remoteAddress, family: r.family });
+    const events: EventRow[] = [];
+    const key = `${r.deviceId ?? r.remoteAddress}|${r.reason.slice(0, 60)}`;
+    const last = this.recentRefusalEvents.get(key);
+    if (last === undefined || r.receivedAt - last >= this.refusalEventEveryMs) {
+      this.recentRefusalEvents.set(key, r.receivedAt);
+      if (this.recentRefusalEvents.size > 10_000) this.recentRefusalEvents.clear();
+      events.push({
+        at: r.receivedAt, deviceId: r.deviceId, type: 'upload.refused', level: 'warning',
+        message: `upload from ${r.remoteAddress}${r.serial ? ` (serial ${r.serial})` : ''} refused: ${r.reason}`,
+        data: { status: r.status, family: r.family },
+      });
+    }
+    const result = await this.sink.commit({
+      upload: {
+        deviceId: r.deviceId, family: r.family, receivedAt: r.receivedAt, remoteAddress: r.remoteAddress, contentType: r.contentType,
+        raw: r.raw, verdict: 'refused', reason: r.reason, serial: r.serial, counter: r.counter,
+      },
+      samples: [], channels: [], events, quarantine: null, deviceSeen: null, suspend: null,
+    });
+    return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
+  }
+}

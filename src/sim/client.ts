@@ -1,0 +1,29 @@
+// Posts device messages over HTTP/1.1 keep-alive, as the devices do.
+import http from 'node:http';
+import https from 'node:https';
+
+export interface PostResult { status: number; body: string; ms: number }
+
+export function createAgent(url: string, maxSockets = 1): http.Agent {
+  return url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
+}
+
+export function post(url: string, body: string | Buffer, contentType: string, agent?: http.Agent, extraHeaders: Record<string, string> = {}): Promise<PostResult> {
+  const started = performance.now();
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const target = new URL(url);
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(target, {
+      method: 'POST', agent,
+      headers: { 'Content-Type': contentType, 'Content-Length': payload.length, ...extraHeaders },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

@@ -1,0 +1,153 @@
+// The one store interface. Both adapters (sqlite/, mssql/) implement it and pass
+// test/contract/. Writes go through commit(), which groups concurrent batches into one
+// transaction and resolves each caller only after that transaction is durable.
+import type {
+  Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
+} from '../domain/types.ts';
+
+export interface NewDevice {
+  family: Family;
+  serial: string;
+  modelCode: number | null;
+  model: string;
+  name: string;
+  location?: string;
+  entryToken: string;
+  allowedIntervalS?: number | null;
+  customerUid?: string | null;
+  channels: Omit<Channel, 'deviceId'>[];
+}
+
+export interface DevicePatch {
+  name?: string;
+  location?: string;
+  allowedIntervalS?: number | null;
+  state?: DeviceState;
+  suspendedReason?: string | null;
+  entryToken?: string;
+  customerUid?: string | null;
+}
+
+export interface LatestValue extends SampleRow {
+  quantity: string;
+  unit: string;
+}
+
+export interface SeriesPoint {
+  time: number;           // bucket start (or exact time when not downsampled)
+  min: number | null;
+  max: number | null;
+  avg: number | null;
+  count: number;
+  errors: number;         // samples with an error in the bucket
+}
+
+export interface SeriesQuery {
+  deviceId: number;
+  channel: number;
+  from: number;
+  to: number;             // exclusive
+  /** Bucket width in ms; 0 = raw samples. */
+  bucketMs: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  at: number;
+  deviceId: number | null;
+  type: string;
+  level: EventLevel;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface EventQuery {
+  deviceId?: number;
+  since?: number;
+  type?: string;
+  limit?: number;
+}
+
+export interface StoredUpload {
+  id: number;
+  deviceId: number | null;
+  family: string;
+  receivedAt: number;
+  remoteAddress: string;
+  contentType: string;
+  raw: Buffer;
+  verdict: VerdictKind;
+  reason: string;
+  serial: string | null;
+  counter: number | null;
+  hash: Buffer;
+  prevHash: Buffer;
+}
+
+export interface QuarantineEntry {
+  uploadId: number;
+  deviceId: number;
+  receivedAt: number;
+  readings: Reading[];
+}
+
+export interface ReleaseResult { uploads: number; samplesImported: number }
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  role: 'administrator' | 'operator' | 'viewer';
+  passwordHash: string;
+  failedLogins: number;
+  lockedUntil: number | null;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  detail: string;
+  commitLatencyMs: number | null;
+  pendingBatches: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mssql';
+  /** Apply pending migrations; reports progress. Safe to re-run. */
+  migrate(onProgress?: (message: string) => void): Promise<string[]>;
+  /** Group-committed write of one upload's batch; resolves after the commit is durable. */
+  commit(batch: Batch): Promise<CommitResult>;
+  /** Wait for in-flight commits to finish. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  health(): StoreHealth;
+
+  // devices
+  addDevice(device: NewDevice, at: number): Promise<Device>;
+  updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device>;
+  getDevice(id: number): Promise<Device | undefined>;
+  findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined>;
+  findDeviceByToken(token: string): Promise<Device | undefined>;
+  listDevices(): Promise<Device[]>;
+  /** Devices whose row changed after `since` (ms), for the gateway's registry cache. */
+  devicesChangedSince(since: number): Promise<Device[]>;
+  listChannels(deviceId?: number): Promise<Channel[]>;
+
+  // read side
+  latestValues(deviceId?: number): Promise<LatestValue[]>;
+  series(query: SeriesQuery): Promise<SeriesPoint[]>;
+  samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  events(query: EventQuery): Promise<StoredEvent[]>;
+  addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
+  uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // quarantine
+  quarantined(deviceId: number): Promise<QuarantineEntry[]>;
+  releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult>;
+
+  // users
+  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord>;
+  findUser(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+}
