@@ -80,39 +80,34 @@ export function createIngestHandler(options: IngestHandlerOptions) {
       send(res, plain(405, 'devices upload with POST'));
       return true;
     }
-    const declared = Number(req.headers['content-length']);
     const chunks: Buffer[] = [];
     let size = 0;
-    let overLimit = Number.isFinite(declared) && declared > adapter.maxBodyBytes;
+    let overLimit = false;
     stats.inFlight++;
     const finish = (answer: DeviceAnswer, close = false) => {
       stats.inFlight--;
       if (!res.headersSent) send(res, answer, close);
     };
-    const archiveTooLarge = () => {
+    // The first maxBodyBytes are archived with the refusal; the rest is never read.
+    const refuseTooLarge = () => {
       stats.tooLarge++;
+      req.pause();
       const reason = `body over the ${adapter.maxBodyBytes}-byte limit for ${adapter.family} uploads`;
       const raw = Buffer.concat(chunks).subarray(0, adapter.maxBodyBytes);
       options.decider.reject({
         family: adapter.family, entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', raw,
         contentType: String(req.headers['content-type'] ?? ''), reason,
-      }, 413).catch((err) => options.log.error('could not archive an oversized upload', { error: (err as Error).message }));
-      finish(plain(413, reason), true);
+      }, 413).catch((err) => options.log.error('could not archive an oversized upload', { error: (err as Error).message }))
+        .finally(() => finish(plain(413, reason), true));
     };
-    if (overLimit) {
-      req.resume();
-      archiveTooLarge();
-      return true;
-    }
     req.on('data', (chunk: Buffer) => {
       if (overLimit) return;
       size += chunk.length;
+      chunks.push(chunk);
       if (size > adapter.maxBodyBytes) {
         overLimit = true;
-        archiveTooLarge();
-        return;
+        refuseTooLarge();
       }
-      chunks.push(chunk);
     });
     req.on('error', () => { if (!res.headersSent) { stats.inFlight--; res.destroy(); } });
     req.on('end', () => {
