@@ -16,16 +16,17 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string
 
 /**
  * Compiles a schema and returns a validator whose refusal names the offending field.
- * `fieldName` turns a JSON pointer segment list into the name devices' documentation uses.
+ * `fieldName` turns a JSON pointer segment list into the name devices' documentation uses; a caller
+ * validating a part of a message passes `namePrefix` (e.g. `Channels[2].`) to place it.
  */
 export function compileSchema<T>(
   schema: SchemaObject,
   fieldName: (segments: string[]) => string = dottedName,
-): (value: unknown) => Validation<T> {
+): (value: unknown, namePrefix?: string) => Validation<T> {
   const validate = ajv.compile<T>(schema);
-  return (value) => {
+  return (value, namePrefix = '') => {
     if (validate(value)) return { ok: true, value };
-    return { ok: false, reason: describeError(validate.errors![0], fieldName) };
+    return { ok: false, reason: describeError(validate.errors![0], (segments) => namePrefix + fieldName(segments)) };
   };
 }
 
