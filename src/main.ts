@@ -12,6 +12,9 @@ import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
 import { createSoapAdapter } from './ingest/soap/index.ts';
+import { wifiAdapter } from './ingest/wifi/index.ts';
+import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
+import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -40,7 +43,8 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   const registry = new DeviceRegistry(store);
   await registry.load();
   const pipeline = new Pipeline({ sink: store, registry, log, throttle: config.throttle });
-  const ingest = createIngestHandler({ adapters: [createSoapAdapter(config.ingest.soap)], decider: pipeline, log });
+  const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
+  const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   const app = createApiApp({ store, pipeline, ingestStats: ingest.stats, startedAt, version: VERSION });
 
   const server = http.createServer({

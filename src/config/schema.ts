@@ -13,7 +13,7 @@ export interface InletConfig {
     mssql: { connectionString: string };
   };
   ingest: { soap: { refusals: 'device-error' | 'ok' } };
-  throttle: { earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
+  throttle: { enabled: boolean; earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; console: boolean; file: boolean; maxSizeMb: number; maxFiles: number };
 }
 
@@ -62,6 +62,7 @@ export const CONFIG_SCHEMA = {
     throttle: {
       type: 'object', additionalProperties: false,
       properties: {
+        enabled: { type: 'boolean' },
         earlyTolerance: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
         earlyLimit: { type: 'integer', minimum: 1 },
         window: { type: 'integer', minimum: 1 },
@@ -88,6 +89,6 @@ export const DEFAULT_CONFIG: InletConfig = {
   https: { enabled: false, host: '0.0.0.0', port: 8443, certFile: '', keyFile: '', caFile: '', requireClientCert: false },
   store: { kind: 'sqlite', sqlite: { file: 'inlet.sqlite' }, mssql: { connectionString: '' } },
   ingest: { soap: { refusals: 'device-error' } },
-  throttle: { earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
+  throttle: { enabled: true, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
   log: { level: 'info', console: true, file: true, maxSizeMb: 20, maxFiles: 10 },
 };

@@ -91,7 +91,7 @@ export class Pipeline {
     const events: EventRow[] = [];
     let suspendReason: string | null = null;
 
-    if (device.state === 'active') {
+    if (device.state === 'active' && this.throttleSettings.enabled) {
       const sampleTime = Math.max(...upload.readings.map((r) => r.sampleTime ?? upload.receivedAt), Number.NEGATIVE_INFINITY);
       const decision = throttle(rt.throttle, {
         receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,

@@ -3,6 +3,8 @@
 import type { Family, MessageKind } from '../domain/types.ts';
 
 export interface ThrottleSettings {
+  /** Off only for commissioning and benchmarks: then no device is ever suspended automatically. */
+  enabled: boolean;
   /** A periodic message this much earlier than the allowed interval counts as early (fraction of it). */
   earlyTolerance: number;      // 0.25 = earlier than 75 % of the interval
   /** Suspend when this many of the last `window` periodic messages were early. */
@@ -12,7 +14,7 @@ export interface ThrottleSettings {
   floodLimit: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleSettings = { earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 };
+export const DEFAULT_THROTTLE: ThrottleSettings = { enabled: true, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 };
 
 /** Shortest interval a device may declare for itself; an administrator can set any value. */
 export const FAMILY_MIN_INTERVAL_S: Record<Family, number> = { soap: 10, wifi: 10, 'websensor-json': 10, logger: 10 };

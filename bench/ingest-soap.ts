@@ -1,0 +1,159 @@
+// Durable SOAP uploads per second and latency, side by side with a bare node:http server that
+// reads the same body and answers 200, the `soap` package, and our parser alone; one run, so
+// the ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE)
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { buildSoapMessage } from '../src/sim/soap.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet').split(',');
+
+interface Target { url: string; serial: string }
+
+async function startServer(mode: string): Promise<{ targets: Target[]; stop: () => Promise<void> }> {
+  const file = path.join(tmpdir(), `inlet-bench-${process.pid}-${mode}.json`);
+  const child = spawn(process.execPath, [new URL('./servers.ts', import.meta.url).pathname, mode, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('READY')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  const targets = (JSON.parse(readFileSync(file, 'utf8')) as string[]).map((s) => {
+    const [url, serial] = s.split('|');
+    return { url: mode === 'soap-package' ? url.replace(/\/ingest\/soap\/.*/, '/ingest/soap') : url, serial };
+  });
+  rmSync(file, { force: true });
+  return {
+    targets,
+    stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
+  };
+}
+
+function postOnce(agent: http.Agent, target: Target, i: number): Promise<{ status: number; ms: number }> {
+  const body = Buffer.from(buildSoapMessage({ serial: target.serial, modelCode: 4145, temp: 20 + (i % 50) / 10, relHum: 45 }));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(target.url, {
+      method: 'POST', agent, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': body.length, SOAPAction: 'InsertTx5xxSample' },
+    }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started })); });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
+}
+
+function parseMs(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+const HAVE_WRK = spawnSync('wrk', ['--version']).error === undefined;
+
+/**
+ * As fast as possible with wrk (C, one thread, so the server keeps the other core): a Node
+ * load generator on this 2-core machine saturates before a bare server does.
+ */
+function saturateWithWrk(targets: Target[], seconds: number): { rate: number; p50: number; p99: number; errors: number } {
+  const script = path.join(tmpdir(), `inlet-bench-${process.pid}.lua`);
+  const entries = targets.map((t, i) => {
+    const url = new URL(t.url);
+    const body = buildSoapMessage({ serial: t.serial, modelCode: 4145, temp: 20 + (i % 50) / 10, relHum: 45 });
+    return `{${JSON.stringify(url.pathname)}, ${JSON.stringify(body)}}`;
+  });
+  writeFileSync(script, `local reqs = {${entries.join(',\n')}}
+local i = 0
+local headers = { ["Content-Type"] = "text/xml; charset=utf-8", ["SOAPAction"] = "InsertTx5xxSample" }
+request = function()
+  i = i % #reqs + 1
+  return wrk.format("POST", reqs[i][1], headers, reqs[i][2])
+end
+`);
+  const origin = new URL(targets[0].url).origin;
+  const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, origin], { encoding: 'utf8' });
+  rmSync(script, { force: true });
+  const text = out.stdout;
+  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const socketErrors = /Socket errors: (.*)/.exec(text)?.[1];
+  const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  return {
+    rate: total ? rate * (1 - non2xx / total) : rate,
+    p50: parseMs(/50%\s+(\S+)/.exec(text)?.[1] ?? ''),
+    p99: parseMs(/99%\s+(\S+)/.exec(text)?.[1] ?? ''),
+    errors: non2xx + (socketErrors ? 1 : 0),
+  };
+}
+
+/** As fast as possible: CONNECTIONS keep-alive clients, each posting back to back. */
+async function saturate(targets: Target[]): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  let n = 0;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (performance.now() < deadline) {
+      const i = n++;
+      const r = await postOnce(agent, targets[i % targets.length], i).catch(() => ({ status: 0, ms: 0 }));
+      if (r.status === 200) latencies.push(r.ms); else errors++;
+    }
+  }));
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { rate: latencies.length / SECONDS, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+}
+
+/** A fixed offered load (uploads per second, open loop), to read latency at a realistic rate. */
+async function fixedRate(targets: Target[], rate: number): Promise<{ achieved: number; p50: number; p99: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rate * SECONDS;
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(postOnce(agent, targets[i % targets.length], i).then(
+      (r) => { if (r.status === 200) latencies.push(r.ms); else errors++; }, () => { errors++; }));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { achieved: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+}
+
+const results: Record<string, { rate: number; p50: number; p99: number; errors: number; fixed?: Awaited<ReturnType<typeof fixedRate>> }> = {};
+console.log(`SOAP ingest benchmark: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per phase, fixed-rate phase at ${RATE}/s; Node ${process.version}; ` +
+  `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}`);
+for (const mode of MODES) {
+  const server = await startServer(mode);
+  process.stdout.write(`  ${mode.padEnd(13)} warming up... `);
+  await saturate(server.targets.slice(0, 10)).catch(() => undefined);
+  const sat = HAVE_WRK ? saturateWithWrk(server.targets, SECONDS) : await saturate(server.targets);
+  const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(server.targets, RATE) : undefined;
+  results[mode] = { ...sat, fixed };
+  console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
+    (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));
+  await server.stop();
+}
+const bare = results.bare?.rate;
+if (bare) {
+  console.log('\nratio to the bare node:http server (same run):');
+  for (const [mode, r] of Object.entries(results)) console.log(`  ${mode.padEnd(13)} ${(r.rate / bare).toFixed(2)}`);
+}
+if (results.inlet && bare) {
+  const ratio = results.inlet.rate / bare;
+  const p99 = results.inlet.fixed?.p99 ?? NaN;
+  console.log(`\ntargets: durable rate >= 0.5 x bare: ${ratio >= 0.5 ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}); p99 < 20 ms at ${RATE}/s: ${p99 < 20 ? 'MET' : 'NOT MET'} (${p99.toFixed(2)} ms)`);
+}

@@ -1,0 +1,88 @@
+// Servers under test, one per child process so the load generator does not share their event loop.
+// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet> <devices-file>
+import http from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as soap from 'soap';
+import { parseSoap } from '../src/ingest/soap/parse.ts';
+import { createSoapAdapter } from '../src/ingest/soap/index.ts';
+import { startGateway } from '../src/main.ts';
+import { createLogger } from '../src/log.ts';
+import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
+import { tempDir, testConfig } from '../test/e2e/harness.ts';
+
+const [mode, devicesFile] = process.argv.slice(2);
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 500);
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function ready(server: http.Server, urls: string[]): void {
+  const port = (server.address() as AddressInfo).port;
+  writeFileSync(devicesFile, JSON.stringify(urls.map((u) => u.replace('PORT', String(port)))));
+  process.stdout.write('READY\n');
+}
+
+const placeholderUrls = Array.from({ length: DEVICES }, (_, i) => `http://127.0.0.1:PORT/ingest/soap/tok${String(i).padStart(10, '0')}|${30_000_000 + i}`);
+const OK = Buffer.from('<?xml version="1.0" encoding="utf-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><InsertTx5xxSampleResponse xmlns="http://cometsystem.cz/schemas/soapTx5xx_v2.xsd"/></soap:Body></soap:Envelope>');
+
+if (mode === 'bare') {
+  // The baseline: reads the same body and answers 200 with a fixed envelope.
+  const server = http.createServer(async (req, res) => {
+    await readBody(req);
+    res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': OK.length });
+    res.end(OK);
+  }).listen(0, '127.0.0.1', () => ready(server, placeholderUrls));
+} else if (mode === 'parse-only') {
+  // Our parser and answer on raw node:http, nothing stored: the cost of the parser choice.
+  const adapter = createSoapAdapter();
+  const server = http.createServer(async (req, res) => {
+    const raw = await readBody(req);
+    const parsed = parseSoap(raw, { entryToken: 'x', receivedAt: Date.now(), remoteAddress: '', contentType: '' });
+    const answer = adapter.answer({ kind: parsed.ok ? 'accepted' : 'refused', reason: parsed.ok ? 'ok' : parsed.reason, httpStatus: parsed.ok ? 200 : 400, stored: 0 }, parsed.ok ? parsed.upload : null);
+    const body = Buffer.from(answer.body);
+    res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Content-Length': body.length });
+    res.end(body);
+  }).listen(0, '127.0.0.1', () => ready(server, placeholderUrls));
+} else if (mode === 'soap-package') {
+  // The customer's chosen `soap` package serving the same operation from a WSDL (parse only, nothing stored).
+  const wsdl = readFileSync(new URL('./fixtures/comet-tx5xx.wsdl', import.meta.url), 'utf8');
+  const server = http.createServer((_req, res) => { res.writeHead(404); res.end(); });
+  const service = { Tx5xxService: { Tx5xxPort: { InsertTx5xxSample: () => ({}) } } };
+  server.listen(0, '127.0.0.1', () => {
+    soap.listen(server, { path: '/ingest/soap', services: service, xml: wsdl });
+    ready(server, placeholderUrls);
+  });
+} else if (mode === 'inlet') {
+  // The real gateway, durable: every answer waits for the SQLite group commit (WAL, synchronous=FULL).
+  const dataDir = tempDir('inlet-bench-');
+  const config = testConfig(dataDir, {});
+  config.log = { ...config.log, file: false, console: false };
+  config.throttle = { ...config.throttle, enabled: false };
+  const gateway = await startGateway(config, createLogger(config, { quiet: true }));
+  const urls: string[] = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const serial = String(30_000_000 + i);
+    const d = await gateway.store.addDevice({
+      family: 'soap', serial, modelCode: 4145, model: 'T3510', name: `bench ${i}`, entryToken: newEntryToken(), channels: initialChannels('soap', 4145),
+    }, Date.now());
+    urls.push(`${gateway.url}/ingest/soap/${d.entryToken}|${serial}`);
+  }
+  await gateway.registry.refresh();
+  writeFileSync(devicesFile, JSON.stringify(urls));
+  process.stdout.write('READY\n');
+  process.on('SIGTERM', () => {
+    const c = gateway.pipeline.counters;
+    process.stderr.write(`inlet counters: ${JSON.stringify(c)}\n`);
+    gateway.stop().then(() => process.exit(0));
+  });
+} else {
+  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet> <devices-file>\n');
+  process.exit(2);
+}
