@@ -4,12 +4,15 @@
 import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type {
   Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey, samplesDigest, uploadHash } from '../../domain/chain.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
+import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
+import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
   DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
@@ -70,22 +73,75 @@ export interface SqliteStoreOptions {
   file: string;            // path, or ':memory:'
   /** Most batches that share one transaction. */
   maxGroup?: number;
+  /** Commit in a worker thread (default for files); ':memory:' always commits in-thread. */
+  writeInWorker?: boolean;
+}
+
+const WORKER_FILE = fileURLToPath(new URL(`./write-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/** Runs write groups on a worker thread that owns its own connection to the same file. */
+class WorkerWriter {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: WriteReply) => void; reject: (e: Error) => void }>();
+  private readonly file: string;
+  lastCommitMs: number | null = null;
+
+  constructor(file: string) { this.file = file; }
+
+  private start(): Worker {
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file } });
+    worker.on('message', (reply: WriteReply) => {
+      const w = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (reply.commitMs !== null) this.lastCommitMs = reply.commitMs;
+      w?.resolve(reply);
+    });
+    const fail = (err: Error) => {
+      this.worker = null;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => { if (this.worker === worker) fail(new Error(`SQLite write worker exited with code ${code}`)); });
+    return worker;
+  }
+
+  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const reply = await new Promise<WriteReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker!.postMessage({ id, batches } satisfies WriteRequest);
+    });
+    if (reply.groupError !== undefined) throw new Error(reply.groupError);
+    return reply.outcomes!.map((o) => (o.ok ? o.result : new Error(o.error)));
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
+  }
 }
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly committer: GroupCommitter<Batch, CommitResult>;
-  private statements: ReturnType<SqliteStore['prepareWriteStatements']> | null = null;
-  private lastCommitMs: number | null = null;
+  private readonly file: string;
+  private readonly writeInWorker: boolean;
+  private writer: SqliteWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+    this.file = options.file;
+    this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
-    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-      PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`);
-    this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 500 });
+    this.db.exec(SQLITE_PRAGMAS);
+    this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
   }
 
   async migrate(onProgress?: (message: string) => void): Promise<string[]> {
@@ -109,107 +165,24 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
-    this.statements = this.prepareWriteStatements();
+    this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
     return done;
   }
 
-  private prepareWriteStatements() {
-    const db = this.db;
-    return {
-      maxUploadId: db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM uploads'),
-      chainHead: db.prepare('SELECT hash FROM uploads WHERE device_id IS ? ORDER BY id DESC LIMIT 1'),
-      upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
-        ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
-        WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
-      insertSample: db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
-        verdict, reason, serial, counter, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertQuarantine: db.prepare(`INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)`),
-      insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
-      deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
-        declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
-      suspend: db.prepare(`UPDATE devices SET state = 'suspended', suspended_reason = ?, suspended_at = ?, updated_at = ?
-        WHERE id = ? AND state = 'active'`),
-    };
-  }
-
-  private get write() {
-    if (!this.statements) throw new Error('store used before migrate()');
-    return this.statements;
+  private async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+    if (!this.writer) throw new Error('store used before migrate()');
+    try {
+      const results = await this.writer.writeGroup(batches);
+      this.lastError = null;
+      return results;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      throw err;
+    }
   }
 
   commit(batch: Batch): Promise<CommitResult> {
     return this.committer.submit(batch);
-  }
-
-  /** One transaction for the whole group; a savepoint per batch so one bad batch fails alone. */
-  private writeGroup(batches: Batch[]): (CommitResult | Error)[] {
-    const started = performance.now();
-    const results: (CommitResult | Error)[] = [];
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      let nextId = (this.write.maxUploadId.get() as { id: number }).id + 1;
-      const heads = new Map<number, Uint8Array>();
-      for (const batch of batches) {
-        this.db.exec('SAVEPOINT batch');
-        try {
-          const result = this.writeBatch(batch, nextId, heads);
-          this.db.exec('RELEASE batch');
-          results.push(result);
-          nextId++;
-        } catch (err) {
-          this.db.exec('ROLLBACK TO batch; RELEASE batch');
-          heads.clear(); // the failed batch may have moved a head in memory only
-          results.push(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      this.lastError = (err as Error).message;
-      throw err;
-    }
-    this.lastError = null;
-    this.lastCommitMs = performance.now() - started;
-    return results;
-  }
-
-  private chainHeadFor(deviceId: number | null, heads: Map<number, Uint8Array>): Uint8Array {
-    const key = chainKey(deviceId);
-    let head = heads.get(key);
-    if (!head) {
-      const row = this.write.chainHead.get(deviceId) as { hash: Uint8Array } | undefined;
-      head = row ? row.hash : GENESIS_HASH;
-    }
-    return head;
-  }
-
-  private writeBatch(batch: Batch, id: number, heads: Map<number, Uint8Array>): CommitResult {
-    const w = this.write;
-    const u = batch.upload;
-    for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
-    const stored: SampleRow[] = [];
-    for (const s of batch.samples) {
-      if (w.insertSample.run(s.deviceId, s.channel, s.time, s.value, s.errorCode, s.alarm, id).changes > 0) stored.push(s);
-    }
-    const duplicate = u.verdict === 'accepted' && batch.samples.length > 0 && stored.length === 0;
-    const verdict = duplicate ? 'duplicate' : u.verdict;
-    const reason = duplicate ? 'every sample was already stored (resend)' : u.reason;
-    const prev = this.chainHeadFor(u.deviceId, heads);
-    const hash = uploadHash(prev, { ...u, id, verdict, reason }, samplesDigest(stored));
-    w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, u.raw,
-      verdict, reason, u.serial, u.counter, prev, hash);
-    heads.set(chainKey(u.deviceId), hash);
-    if (batch.quarantine && u.deviceId !== null) {
-      w.insertQuarantine.run(id, u.deviceId, u.receivedAt, JSON.stringify(batch.quarantine));
-    }
-    for (const e of batch.events) {
-      w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify({ ...e.data, uploadId: id }) : JSON.stringify({ uploadId: id }));
-    }
-    if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
-    if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-    return { uploadId: id, verdict, samplesStored: stored.length, samplesDuplicate: batch.samples.length - stored.length };
   }
 
   flush(): Promise<void> {
@@ -218,6 +191,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.committer.drain();
+    if (this.writer instanceof WorkerWriter) await this.writer.close();
     if (this.db.isOpen) this.db.close();
   }
 
@@ -225,7 +199,7 @@ export class SqliteStore implements Store {
     return {
       ok: this.lastError === null && this.db.isOpen,
       detail: this.lastError ?? 'sqlite ok',
-      commitLatencyMs: this.lastCommitMs,
+      commitLatencyMs: this.writer?.lastCommitMs ?? null,
       pendingBatches: this.committer.pending,
     };
   }

@@ -1,0 +1,33 @@
+// Worker thread that owns the SQLite write connection: the main thread keeps parsing uploads
+// while a group commits, and the next group forms meanwhile.
+import { parentPort, workerData } from 'node:worker_threads';
+import { DatabaseSync } from 'node:sqlite';
+import type { Batch } from '../../domain/types.ts';
+import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
+
+export interface WriteRequest { id: number; batches: Batch[] }
+export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string };
+export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; commitMs: number | null }
+
+const db = new DatabaseSync((workerData as { file: string }).file);
+db.exec(SQLITE_PRAGMAS);
+const writer = new SqliteWriter(db);
+
+parentPort!.on('message', (request: WriteRequest | 'close') => {
+  if (request === 'close') {
+    db.close();
+    parentPort!.close();
+    return;
+  }
+  let reply: WriteReply;
+  try {
+    const results = writer.writeGroup(request.batches);
+    reply = {
+      id: request.id, commitMs: writer.lastCommitMs,
+      outcomes: results.map((r) => (r instanceof Error ? { ok: false, error: r.message } : { ok: true, result: r })),
+    };
+  } catch (err) {
+    reply = { id: request.id, groupError: (err as Error).message, commitMs: null };
+  }
+  parentPort!.postMessage(reply);
+});

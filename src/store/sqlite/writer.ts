@@ -1,0 +1,106 @@
+// The SQLite write path: one transaction per group of batches, a savepoint per batch so one
+// bad batch fails alone. Runs in a worker thread (write-worker.ts) so that the commit's fsync
+// never blocks the event loop that parses uploads; runs in-thread for ':memory:' databases.
+import type { DatabaseSync } from 'node:sqlite';
+import type { Batch, CommitResult, SampleRow } from '../../domain/types.ts';
+import { GENESIS_HASH, chainKey, samplesDigest, uploadHash } from '../../domain/chain.ts';
+
+export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+  PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
+
+export class SqliteWriter {
+  private readonly db: DatabaseSync;
+  private readonly statements;
+  /** Chain heads by chain key, valid while nobody else has written uploads since our last group. */
+  private readonly heads = new Map<number, Uint8Array>();
+  private lastWrittenId = -1;
+  lastCommitMs: number | null = null;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    this.statements = {
+      maxUploadId: db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM uploads'),
+      chainHead: db.prepare('SELECT hash FROM uploads WHERE device_id IS ? ORDER BY id DESC LIMIT 1'),
+      upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
+        ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
+        WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
+      insertSample: db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
+        verdict, reason, serial, counter, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
+        declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
+      suspend: db.prepare(`UPDATE devices SET state = 'suspended', suspended_reason = ?, suspended_at = ?, updated_at = ?
+        WHERE id = ? AND state = 'active'`),
+    };
+  }
+
+  writeGroup(batches: Batch[]): (CommitResult | Error)[] {
+    const started = performance.now();
+    const results: (CommitResult | Error)[] = [];
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const maxId = (this.statements.maxUploadId.get() as { id: number }).id;
+      if (maxId !== this.lastWrittenId) this.heads.clear(); // another connection wrote uploads
+      let nextId = maxId + 1;
+      for (const batch of batches) {
+        this.db.exec('SAVEPOINT batch');
+        try {
+          const result = this.writeBatch(batch, nextId);
+          this.db.exec('RELEASE batch');
+          results.push(result);
+          nextId++;
+        } catch (err) {
+          this.db.exec('ROLLBACK TO batch; RELEASE batch');
+          this.heads.clear(); // the failed batch may have moved a head in memory only
+          results.push(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+      this.db.exec('COMMIT');
+      this.lastWrittenId = nextId - 1;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      this.heads.clear();
+      this.lastWrittenId = -1;
+      throw err;
+    }
+    this.lastCommitMs = performance.now() - started;
+    return results;
+  }
+
+  private chainHeadFor(deviceId: number | null): Uint8Array {
+    const cached = this.heads.get(chainKey(deviceId));
+    if (cached) return cached;
+    const row = this.statements.chainHead.get(deviceId) as { hash: Uint8Array } | undefined;
+    return row ? row.hash : GENESIS_HASH;
+  }
+
+  private writeBatch(batch: Batch, id: number): CommitResult {
+    const w = this.statements;
+    const u = batch.upload;
+    for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
+    const stored: SampleRow[] = [];
+    for (const s of batch.samples) {
+      if (w.insertSample.run(s.deviceId, s.channel, s.time, s.value, s.errorCode, s.alarm, id).changes > 0) stored.push(s);
+    }
+    const duplicate = u.verdict === 'accepted' && batch.samples.length > 0 && stored.length === 0;
+    const verdict = duplicate ? 'duplicate' : u.verdict;
+    const reason = duplicate ? 'every sample was already stored (resend)' : u.reason;
+    const prev = this.chainHeadFor(u.deviceId);
+    const hash = uploadHash(prev, { ...u, id, verdict, reason }, samplesDigest(stored));
+    w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, u.raw,
+      verdict, reason, u.serial, u.counter, prev, hash);
+    this.heads.set(chainKey(u.deviceId), hash);
+    if (batch.quarantine && u.deviceId !== null) {
+      w.insertQuarantine.run(id, u.deviceId, u.receivedAt, JSON.stringify(batch.quarantine));
+    }
+    for (const e of batch.events) {
+      w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, JSON.stringify({ ...e.data, uploadId: id }));
+    }
+    if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
+    if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
+    return { uploadId: id, verdict, samplesStored: stored.length, samplesDuplicate: batch.samples.length - stored.length };
+  }
+}
