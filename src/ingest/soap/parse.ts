@@ -1,24 +1,13 @@
 // COMET Web Sensor SOAP 1.1 messages (shared/protocols §1, §2): InsertTx5xxSample,
 // InsertTx5xxCO2Sample (T- and H-line) and the P-line "v2" body. The device sends no time:
 // every reading is stamped with the server's receive time.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { AlarmState, Reading, Upload } from '../../domain/types.ts';
 import type { ParseResult, RequestContext } from '../adapter.ts';
 import { SOAP_MODELS, type SoapQuantity } from './models.ts';
+import { XmlError, parseXml, type XmlElement } from './xml.ts';
 
 export const SOAP_NS_T = 'http://cometsystem.cz/schemas/soapTx5xx_v2.xsd';
 export const SOAP_NS_CO2 = 'http://cometsystem.cz/schemas/soapTx5xxCO2.xsd';
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,     // the five predefined XML entities only: DTDs are refused before parsing
-  isArray: (name) => name === 'c',
-});
 
 /** Error sentinels: 9999 = Error 1 (over range), -9999 = Errors 2-4, CO2 -9998 = not yet available. */
 export const ERROR_OVER_RANGE = 1;
@@ -40,32 +29,41 @@ class SoapFormatError extends Error {}
 
 function fail(reason: string): never { throw new SoapFormatError(reason); }
 
-type XmlNode = Record<string, unknown>;
+/** The element's children by local name; a repeated scalar element is malformed. */
+class Fields {
+  private readonly byName = new Map<string, XmlElement>();
+  readonly unknown: Record<string, string> = {};
 
-function text(node: XmlNode, name: string, required = true): string | undefined {
-  const v = node[name];
-  if (v === undefined) { if (required) fail(`element <${name}> is missing`); return undefined; }
-  if (typeof v === 'object' && v !== null) {
-    const inner = (v as XmlNode)['#text'];
-    if (inner === undefined && Object.keys(v).some((k) => !k.startsWith('@'))) fail(`element <${name}> must hold text, not elements`);
-    return inner === undefined ? '' : String(inner);
+  constructor(element: XmlElement, known: ReadonlySet<string>) {
+    for (const child of element.children) {
+      if (this.byName.has(child.local)) fail(`element <${child.local}> appears more than once`);
+      this.byName.set(child.local, child);
+      if (!known.has(child.local)) this.unknown[child.local] = child.text.trim();
+    }
   }
-  if (Array.isArray(v)) fail(`element <${name}> appears more than once`);
-  return String(v);
-}
 
-function decimal(node: XmlNode, name: string, required = true): number | undefined {
-  const t = text(node, name, required);
-  if (t === undefined) return undefined;
-  if (!DECIMAL.test(t)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
-  return Number(t);
-}
+  has(name: string): boolean { return this.byName.has(name); }
 
-function integer(node: XmlNode, name: string, required = true): number | undefined {
-  const t = text(node, name, required);
-  if (t === undefined) return undefined;
-  if (!INTEGER.test(t)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
-  return Number(t);
+  text(name: string, required = true): string | undefined {
+    const el = this.byName.get(name);
+    if (!el) { if (required) fail(`element <${name}> is missing`); return undefined; }
+    if (el.children.length) fail(`element <${name}> must hold text, not elements`);
+    return el.text.trim();
+  }
+
+  decimal(name: string, required = true): number | undefined {
+    const t = this.text(name, required);
+    if (t === undefined) return undefined;
+    if (!DECIMAL.test(t)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
+    return Number(t);
+  }
+
+  integer(name: string, required = true): number | undefined {
+    const t = this.text(name, required);
+    if (t === undefined) return undefined;
+    if (!INTEGER.test(t)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
+    return Number(t);
+  }
 }
 
 function parseAlarms(value: string): AlarmState[] {
@@ -84,45 +82,38 @@ function reading(channel: number, quantity: string, unit: string, raw: number, a
   return { channel, quantity, unit, value: errorCode === null ? raw : null, errorCode, alarm };
 }
 
+const KNOWN_T: ReadonlySet<string> = new Set(['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3']);
+const KNOWN_P: ReadonlySet<string> = new Set(['name', 'sn', 'tmr', 'kind']);
+
 /** Finds Envelope/Body/<first element>, whatever prefixes the device used. */
-function bodyChild(doc: XmlNode): { name: string; node: XmlNode } {
-  const envelope = doc.Envelope as XmlNode | undefined;
-  if (!envelope || typeof envelope !== 'object') fail('not a SOAP envelope: <Envelope> element missing');
-  const body = envelope.Body as XmlNode | undefined;
-  if (!body || typeof body !== 'object') fail('SOAP <Body> element missing');
-  const name = Object.keys(body).find((k) => !k.startsWith('@') && k !== '#text');
-  if (!name) fail('SOAP <Body> is empty');
-  const node = body[name];
-  if (typeof node !== 'object' || node === null || Array.isArray(node)) fail(`<${name}> must hold elements`);
-  return { name, node: node as XmlNode };
+function bodyChild(envelope: XmlElement): XmlElement {
+  if (envelope.local !== 'Envelope') fail(`not a SOAP envelope: the root element is <${envelope.name.slice(0, 60)}>`);
+  const body = envelope.children.find((c) => c.local === 'Body');
+  if (!body) fail('SOAP <Body> element missing');
+  const operation = body!.children[0];
+  if (!operation) fail('SOAP <Body> is empty');
+  return operation;
 }
 
-const KNOWN_T = new Set(['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3']);
-
-function unknownChildren(node: XmlNode, known: Set<string>): Record<string, unknown> | undefined {
-  const extra = Object.entries(node).filter(([k]) => !k.startsWith('@') && k !== '#text' && !known.has(k));
-  return extra.length ? Object.fromEntries(extra) : undefined;
-}
-
-function parseTx5xx(node: XmlNode, isCo2: boolean, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
-  const serial = text(node, 'passKey')!;
+function parseTx5xx(node: Fields, isCo2: boolean, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
+  const serial = node.text('passKey')!;
   if (!SERIAL.test(serial)) fail(`element <passKey> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
-  const modelCode = integer(node, 'device')!;
-  const timer = integer(node, 'timer')!;
-  const alarms = parseAlarms(text(node, 'alarms')!);
-  const tempU = text(node, 'tempU')!;
+  const modelCode = node.integer('device')!;
+  const timer = node.integer('timer')!;
+  const alarms = parseAlarms(node.text('alarms')!);
+  const tempU = node.text('tempU')!;
   if (!TEMP_UNITS.has(tempU)) fail(`element <tempU> must be C, F or n/a, got "${tempU.slice(0, 20)}"`);
-  const compType = text(node, 'compType')!;
+  const compType = node.text('compType')!;
   if (compType !== 'n/a' && !(compType in COMP_TYPES)) fail(`element <compType> has an unknown value "${compType.slice(0, 40)}"`);
-  const pressureU = isCo2 ? 'n/a' : text(node, 'pressureU')!;
+  const pressureU = isCo2 ? 'n/a' : node.text('pressureU')!;
   if (!PRESSURE_UNITS.has(pressureU)) fail(`element <pressureU> has an unknown unit "${pressureU.slice(0, 20)}"`);
 
   const model = SOAP_MODELS.get(modelCode);
   const has = (q: SoapQuantity) => !model || model.quantities.includes(q);
   const readings: Reading[] = [];
-  const temp = decimal(node, 'temp')!;
-  const relHum = decimal(node, 'relHum')!;
-  const compQuant = decimal(node, 'compQuant')!;
+  const temp = node.decimal('temp')!;
+  const relHum = node.decimal('relHum')!;
+  const compQuant = node.decimal('compQuant')!;
   if (tempU !== 'n/a' && has('temperature')) readings.push(reading(1, 'temperature', tempU, temp, alarms[0]));
   if (has('relative_humidity')) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1]));
   if (compType !== 'n/a' && has('computed')) {
@@ -131,16 +122,15 @@ function parseTx5xx(node: XmlNode, isCo2: boolean, base: Omit<Upload, 'serial' |
   }
   const meta: Record<string, unknown> = { root: isCo2 ? 'InsertTx5xxCO2Sample' : 'InsertTx5xxSample', alarms: alarms.join(','), compType };
   if (isCo2) {
-    const co2 = decimal(node, 'co2')!;
+    const co2 = node.decimal('co2')!;
     if (has('co2')) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], true));
-    meta.leds = [integer(node, 'lev1', false), integer(node, 'lev2', false), integer(node, 'lev3', false)];
+    meta.leds = [node.integer('lev1', false), node.integer('lev2', false), node.integer('lev3', false)];
   } else {
-    const pressure = decimal(node, 'pressure')!;
+    const pressure = node.decimal('pressure')!;
     if (pressureU !== 'n/a' && has('pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3]));
   }
   if (!model) meta.unknownModel = true;
-  const extra = unknownChildren(node, KNOWN_T);
-  if (extra) meta.unknownElements = extra;
+  if (Object.keys(node.unknown).length) meta.unknownElements = node.unknown;
   return { ...base, serial, modelCode, declaredIntervalS: timer > 0 ? timer : null, readings, meta };
 }
 
@@ -156,21 +146,27 @@ const P_CHANNEL_FIELDS = {
   alarm: ['alarm', 'al', 'alm', 'alarms'],
 } as const;
 
-function firstOf(node: XmlNode, names: readonly string[]): string | undefined {
-  for (const n of names) if (node[n] !== undefined && typeof node[n] !== 'object') return String(node[n]);
+function firstOf(channel: XmlElement, names: readonly string[]): string | undefined {
+  for (const n of names) {
+    const el = channel.children.find((c) => c.local === n && c.children.length === 0);
+    if (el) return el.text.trim();
+  }
   return undefined;
 }
 
-function parsePLine(rootName: string, node: XmlNode, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
-  const serial = text(node, 'sn')!;
+function parsePLine(root: XmlElement, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
+  const channels = root.children.filter((c) => c.local === 'c');
+  const node = new Fields({ ...root, children: root.children.filter((c) => c.local !== 'c') }, KNOWN_P);
+  const serial = node.text('sn')!;
   if (!SERIAL.test(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
-  const modelCode = integer(node, 'kind')!;
-  const tmr = integer(node, 'tmr')!;
-  const channels = (node.c as XmlNode[] | undefined) ?? [];
+  const modelCode = node.integer('kind')!;
+  const tmr = node.integer('tmr')!;
   const readings: Reading[] = [];
+  const kept: Record<string, Record<string, string>> = {};
   for (const c of channels) {
-    const nr = Number(c['@i']);
+    const nr = Number(c.attributes.i);
     if (!Number.isInteger(nr) || nr < 1 || nr > 16) fail('<c> element needs an attribute i with the channel number 1-16');
+    kept[nr] = Object.fromEntries(c.children.map((f) => [f.local, f.text.trim()]));
     const rawValue = firstOf(c, P_CHANNEL_FIELDS.value);
     if (rawValue === undefined) continue; // channel without a recognisable value: kept in meta only
     if (!DECIMAL.test(rawValue)) fail(`channel ${nr} value must be a decimal number, got "${rawValue.slice(0, 40)}"`);
@@ -181,7 +177,7 @@ function parsePLine(rootName: string, node: XmlNode, base: Omit<Upload, 'serial'
   }
   return {
     ...base, serial, modelCode, declaredIntervalS: tmr > 0 ? tmr : null, readings,
-    meta: { root: rootName, name: text(node, 'name', false), channels, pLineProvisional: true },
+    meta: { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true },
   };
 }
 
@@ -191,27 +187,25 @@ export function parseSoap(raw: Buffer, ctx: RequestContext): ParseResult {
   const xml = (raw.subarray(0, 3).equals(BOM) ? raw.subarray(3) : raw).toString('utf8');
   // Refuse any DTD: no device sends one, and it is how XXE and entity-expansion attacks begin.
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return { ok: false, status: 400, reason: 'DTD or entity declarations are not allowed' };
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    return { ok: false, status: 400, reason: `malformed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})` };
-  }
   try {
-    const doc = parser.parse(xml) as XmlNode;
-    const { name, node } = bodyChild(doc);
+    const operation = bodyChild(parseXml(xml));
     const base = {
       family: 'soap' as const, entryToken: ctx.entryToken, receivedAt: ctx.receivedAt, remoteAddress: ctx.remoteAddress,
       kind: 'periodic' as const, counter: null, deviceNow: null, fromCache: false, raw, contentType: ctx.contentType,
     };
     let upload: Upload;
-    if (name === 'InsertTx5xxSample') upload = parseTx5xx(node, false, base);
-    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(node, true, base);
-    else if ('sn' in node && 'kind' in node) upload = parsePLine(name, node, base);
+    const name = operation.local;
+    const hasChild = (local: string) => operation.children.some((c) => c.local === local);
+    if (name === 'InsertTx5xxSample') upload = parseTx5xx(new Fields(operation, KNOWN_T), false, base);
+    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(new Fields(operation, KNOWN_T), true, base);
+    else if (hasChild('sn') && hasChild('kind')) upload = parsePLine(operation, base);
     else return { ok: false, status: 400, reason: `unknown SOAP operation <${name.slice(0, 60)}>` };
     for (const r of upload.readings) r.sampleTime = ctx.receivedAt;
     return { ok: true, upload };
   } catch (err) {
     const serial = /<(?:\w+:)?(?:passKey|sn)>\s*(\d{1,12})\s*</.exec(xml)?.[1];
-    const reason = err instanceof SoapFormatError ? err.message : `unreadable SOAP message: ${(err as Error).message.slice(0, 200)}`;
+    const reason = err instanceof SoapFormatError ? err.message
+      : err instanceof XmlError ? `malformed XML: ${err.message}` : `unreadable SOAP message: ${(err as Error).message.slice(0, 200)}`;
     return { ok: false, status: 400, reason, serial };
   }
 }
