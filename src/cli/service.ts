@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { winswXml, serviceIdFor, WRAPPER_BASENAME, type WinswOptions } from '../service/winsw.ts';
+import { winswXml, serviceIdFor, scFailureArgs, WRAPPER_BASENAME, type WinswOptions } from '../service/winsw.ts';
 import { sendStopRequest, validateInstanceName } from '../service/control.ts';
 
-const WINDOWS_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'status']);
+const WINDOWS_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'status', 'set-recovery']);
 
 const USAGE = `Usage: inlet service <command> [options]
 
@@ -21,6 +21,7 @@ Commands (Windows only; run in an elevated prompt):
   uninstall     remove the Windows service (the data folder is kept)
   start | stop  start or stop the service
   status        print whether the service is installed and running
+  set-recovery  set the restart-on-failure policy of the installed service (sc.exe failure; the MSI runs it)
 Commands (any platform):
   stop-signal   ask the running gateway to stop gracefully and wait for it
   configure     create or update the config file (used by the installer)
@@ -35,6 +36,8 @@ Options:
 configure options:
   --config FILE  --template FILE  --http-port N  --https-port N  --https-cert FILE  --https-key FILE
   --mssql-connection STRING   (empty values are ignored, so the installer can pass every property)
+  --installer    the MSI's paths: config and data in %ProgramData%\\Inlet, template inlet.config.default.json
+                 next to node.exe
 `;
 
 interface Out { out: (s: string) => void; err: (s: string) => void }
@@ -61,6 +64,7 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
         'https-cert': { type: 'string' },
         'https-key': { type: 'string' },
         'mssql-connection': { type: 'string' },
+        installer: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -81,7 +85,7 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
 
   if (verb === 'print-xml' || v['print-xml']) { io.out(winswXml(winsw)); return 0; }
   if (verb === 'stop-signal') return stopSignal(v.instance, v['data-dir'], v.timeout, io);
-  if (verb === 'configure') return configure(v, io);
+  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(), ...definedOnly(v) } : v, io);
   if (!WINDOWS_VERBS.has(verb)) { io.err(`inlet service: unknown command "${verb}".\n\n${USAGE}`); return 2; }
 
   if (process.platform !== 'win32') {
@@ -90,7 +94,20 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
       '`inlet service print-xml` shows the Windows service definition.');
     return 2;
   }
+  if (verb === 'set-recovery') return setRecovery(winsw, io);
   return runWrapper(verb, v.instance, winsw, v.wrapper, io);
+}
+
+function setRecovery(winsw: WinswOptions, io: Out): number {
+  const args = scFailureArgs(winsw);
+  const sc = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'sc.exe');
+  const r = spawnSync(sc, args, { encoding: 'utf8', windowsHide: true });
+  if (r.error || r.status !== 0) {
+    io.err(`Could not set the restart policy (sc.exe ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
+    return 1;
+  }
+  io.out(`Restart policy set: sc.exe ${args.join(' ')}`);
+  return 0;
 }
 
 /** The wrapper exe for an instance: inlet-service.exe, or a copy named after the service for other instances. */
@@ -188,6 +205,20 @@ function gatewayUnderSameWrapper(): number[] {
 }
 
 // ---------- configure ----------
+
+/** The paths the MSI uses (its custom action command line is limited to 255 characters). */
+export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): ConfigureInput {
+  const dataDir = path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
+  return {
+    'data-dir': dataDir,
+    config: path.win32.join(dataDir, 'inlet.config.json'),
+    template: path.win32.join(path.win32.dirname(execPath), 'inlet.config.default.json'),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
 
 type Json = Record<string, unknown>;
 

@@ -45,8 +45,8 @@ export interface WinswOptions {
   stopTimeoutSeconds?: number;
   /** Delays of the successive automatic restarts after a crash; the last one repeats. */
   restartDelaysSeconds?: number[];
-  /** Failure count resets after this long without a failure. */
-  resetFailureAfter?: string;
+  /** Failure count resets after this many seconds without a failure. */
+  resetFailureAfterSeconds?: number;
   /** Roll the stdout/stderr logs at this size (KiB), keeping this many files. */
   logSizeKiB?: number;
   logKeepFiles?: number;
@@ -74,7 +74,7 @@ export function resolveWinswOptions(o: WinswOptions): Required<WinswOptions> {
     configFile: o.configFile ?? `${dataDir}\\inlet.config.json`,
     stopTimeoutSeconds: o.stopTimeoutSeconds ?? 15,
     restartDelaysSeconds: o.restartDelaysSeconds ?? [10, 30, 60],
-    resetFailureAfter: o.resetFailureAfter ?? '1 hour',
+    resetFailureAfterSeconds: o.resetFailureAfterSeconds ?? 3600,
     logSizeKiB: o.logSizeKiB ?? 10240,
     logKeepFiles: o.logKeepFiles ?? 8,
   };
@@ -120,7 +120,7 @@ export function winswXml(options: WinswOptions): string {
     // Used by WinSW only on its Ctrl+C path (not taken with a stop executable); kept equal to our budget.
     el('stoptimeout', `${o.stopTimeoutSeconds} sec`),
     ...o.restartDelaysSeconds.map((d) => `  <onfailure action="restart" delay="${d} sec"/>`),
-    el('resetfailure', o.resetFailureAfter),
+    el('resetfailure', `${o.resetFailureAfterSeconds} sec`),
     `  <env name="INLET_CONFIG" value="${esc(o.configFile)}"/>`,
     `  <env name="INLET_DATA_DIR" value="${esc(o.dataDir)}"/>`,
     '  <env name="NODE_ENV" value="production"/>',
@@ -133,4 +133,14 @@ export function winswXml(options: WinswOptions): string {
     '',
   ];
   return lines.join('\r\n');
+}
+
+/**
+ * The same recovery policy as <onfailure>/<resetfailure>, as `sc.exe failure` arguments. The MSI registers the
+ * service itself (ServiceInstall table), so WinSW never applies <onfailure>; `inlet service set-recovery` runs this.
+ */
+export function scFailureArgs(options: WinswOptions): string[] {
+  const o = resolveWinswOptions(options);
+  const actions = o.restartDelaysSeconds.map((d) => `restart/${Math.round(d * 1000)}`).join('/');
+  return ['failure', o.serviceId, 'reset=', String(o.resetFailureAfterSeconds), 'actions=', actions];
 }

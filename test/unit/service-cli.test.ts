@@ -121,3 +121,12 @@ test('stop-signal ends a gateway that does not finish within the timeout', { ski
   assert.match(c.err.join('\n'), /did not stop within 0.5 s .*ending it/);
   assert.equal(await exited, 'SIGTERM');
 });
+
+test('configure --installer uses the MSI paths', async () => {
+  const { installerPaths } = await import('../../src/cli/service.ts');
+  assert.deepEqual(installerPaths({ ProgramData: 'C:\\ProgramData' }, 'C:\\Program Files\\Inlet\\node.exe'), {
+    'data-dir': 'C:\\ProgramData\\Inlet',
+    config: 'C:\\ProgramData\\Inlet\\inlet.config.json',
+    template: 'C:\\Program Files\\Inlet\\inlet.config.default.json',
+  });
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { winswXml, serviceIdFor } from '../../src/service/winsw.ts';
+import { winswXml, serviceIdFor, scFailureArgs } from '../../src/service/winsw.ts';
 
 const many = new Set(['argument', 'stopargument', 'onfailure', 'env']);
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => many.has(name) });
@@ -27,7 +27,7 @@ test('default instance: the service definition IT gets', () => {
   assert.equal(s.stoptimeout, '15 sec');
   assert.deepEqual(s.onfailure.map((f: Record<string, string>) => [f['@action'], f['@delay']]),
     [['restart', '10 sec'], ['restart', '30 sec'], ['restart', '60 sec']]);
-  assert.equal(s.resetfailure, '1 hour');
+  assert.equal(s.resetfailure, '3600 sec');
   const env = Object.fromEntries(s.env.map((e: Record<string, string>) => [e['@name'], e['@value']]));
   assert.deepEqual(env, {
     INLET_CONFIG: '%ProgramData%\\Inlet\\inlet.config.json',
@@ -66,4 +66,11 @@ test('pure and validated', () => {
   assert.equal(serviceIdFor('default'), 'inlet');
   assert.throws(() => winswXml({ instanceName: 'default', restartDelaysSeconds: [] }), /at least one delay/);
   assert.throws(() => winswXml({ instanceName: 'default', stopTimeoutSeconds: 0 }), /must be positive/);
+});
+
+test('sc.exe failure arguments carry the same recovery policy', () => {
+  assert.deepEqual(scFailureArgs({ instanceName: 'default' }),
+    ['failure', 'inlet', 'reset=', '3600', 'actions=', 'restart/10000/restart/30000/restart/60000']);
+  assert.deepEqual(scFailureArgs({ instanceName: 'x', restartDelaysSeconds: [5], resetFailureAfterSeconds: 60 }),
+    ['failure', 'inlet-x', 'reset=', '60', 'actions=', 'restart/5000']);
 });
