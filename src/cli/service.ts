@@ -286,15 +286,33 @@ export function configureFile(input: ConfigureInput): string[] {
     set(obj(store, 'mssql'), 'connectionString', input['mssql-connection'], 'store.mssql.connectionString',
       maskConnectionString(input['mssql-connection']));
   }
+  const creating = !fs.existsSync(file);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const dataDir = typeof config.dataDir === 'string' ? config.dataDir : path.dirname(path.resolve(file));
   fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+  if (creating && process.platform === 'win32') changes.push(restrictToAdmins(dataDir));
   if (changes.length > 0) {
     const tmp = `${file}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n');
     fs.renameSync(tmp, file);
   }
   return changes;
+}
+
+/**
+ * On a first install the data folder would inherit %ProgramData%'s ACL, which lets every local user read it,
+ * and the config holds the SQL Server connection string. Keep it to SYSTEM and Administrators; IT grants a
+ * dedicated service account Modify on it when they switch the service to one (docs/it.md). Done only when the
+ * config is created, so later changes IT made to the ACL are kept.
+ */
+function restrictToAdmins(dataDir: string): string {
+  const args = [dataDir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/T', '/Q'];
+  const icacls = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'icacls.exe');
+  const r = spawnSync(icacls, args, { encoding: 'utf8', windowsHide: true });
+  if (r.error || r.status !== 0) {
+    throw new Error(`Could not restrict access to ${dataDir} (icacls ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
+  }
+  return `access to ${dataDir} limited to SYSTEM and Administrators`;
 }
 
 function configure(v: ConfigureInput, io: Out): number {
