@@ -3,11 +3,13 @@
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { InletConfig } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
-import { VERSION, openStore, startGateway } from '../main.ts';
+import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
+import { listenForStopRequests } from '../service/control.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
+import { runServiceCommand } from './service.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -16,6 +18,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
+  service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
 The configuration file is --config, else $INLET_CONFIG, else ./inlet.config.json, else built-in defaults.`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -42,21 +45,43 @@ async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T
   }
 }
 
-async function start(config: InletConfig): Promise<number> {
+async function start(config: InletConfig, asService: boolean): Promise<number> {
   const log = createLogger(config);
-  const gateway = await startGateway(config, log);
-  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port}), store ${gateway.store.kind}, data in ${config.dataDir}`);
-  return new Promise<number>((resolve) => {
+  let gateway: Gateway | null = null;
+  let stopRequested: ((why: string) => void) | null = null;
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (why: string) => {
+    stopRequested = (why: string) => {
       if (stopping) return;
       stopping = true;
       log.info(`stop requested (${why})`);
-      gateway.stop().then(() => resolve(0), (err: Error) => { log.error('unclean stop', { error: err.message }); resolve(1); });
+      // a stop during start-up waits for the start to finish, then drains as usual
+      void (async () => {
+        while (!gateway) await new Promise((r) => setTimeout(r, 50));
+        await gateway.stop();
+      })().then(() => resolve(0), (err: Error) => { log.error('unclean stop', { error: err.message }); resolve(1); });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  const requestStop = (why: string) => stopRequested!(why);
+  process.once('SIGINT', () => requestStop('SIGINT'));
+  process.once('SIGTERM', () => requestStop('SIGTERM'));
+  // Windows services get no signals: `inlet service stop-signal` writes "stop" to this pipe (a unix socket elsewhere).
+  // Opened before the store, so a second instance on the same data is refused early.
+  const closeStopChannel = await listenForStopRequests(async () => { requestStop('service stop request'); await stopped; }, {
+    instanceName: config.instanceName, dataDir: config.dataDir, stdin: false, log: (m) => log.info(m),
+  });
+  try {
+    gateway = await startGateway(config, log);
+  } catch (err) {
+    await closeStopChannel();
+    throw err;
+  }
+  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port}), store ${gateway.store.kind}, data in ${config.dataDir}${asService ? ', as a service' : ''}`);
+  const code = await stopped;
+  // let the stop channel answer "stopped" (queued as microtasks) before it closes
+  await new Promise((r) => setImmediate(r));
+  await closeStopChannel();
+  return code;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -64,11 +89,14 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = rest;
   if (!command || command === 'help' || command === '--help') { out(USAGE); return 0; }
   if (command === '--version' || command === 'version') { out(VERSION); return 0; }
+  // The service commands run before any config exists (installer) and read it themselves.
+  if (command === 'service') return runServiceCommand(args);
   const { config, file: configFile } = loadConfig(file);
   switch (command) {
-    case 'start':
-      parse(args, {});
-      return start(config);
+    case 'start': {
+      const { values } = parse(args, { service: { type: 'boolean' } });
+      return start(config, values.service === true);
+    }
     case 'migrate':
       return withStore(config, async (store) => {
         const applied = await store.migrate((m) => out(m));

@@ -1,5 +1,7 @@
 // The one configuration file IT edits. Validated with ajv at start and by `inlet config check`.
 export interface InletConfig {
+  /** Names the Windows service and its stop pipe; several instances can run on one server. */
+  instanceName: string;
   dataDir: string;
   publicUrl: string;
   http: { host: string; port: number; keepAliveTimeoutS: number; requestTimeoutS: number };
@@ -22,6 +24,7 @@ export const CONFIG_SCHEMA = {
   additionalProperties: false,
   properties: {
     $schema: { type: 'string' },
+    instanceName: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,40}$' },
     dataDir: { type: 'string', minLength: 1, description: 'folder for the embedded database, spool and logs' },
     publicUrl: { type: 'string', description: 'base URL devices use to reach Inlet, e.g. http://inlet.example.local (printed in entry points)' },
     http: {
@@ -83,6 +86,7 @@ export const CONFIG_SCHEMA = {
 } as const;
 
 export const DEFAULT_CONFIG: InletConfig = {
+  instanceName: 'default',
   dataDir: './data',
   publicUrl: '',
   http: { host: '0.0.0.0', port: 8080, keepAliveTimeoutS: 75, requestTimeoutS: 30 },

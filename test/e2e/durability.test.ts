@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { createAgent, post } from '../../src/sim/client.ts';
 import { openDataStore, registerSoapDevice, soapUrl, startChildGateway, tempDir } from './harness.ts';
@@ -60,17 +61,52 @@ test('SIGTERM drains uploads in flight, flushes the store and exits 0', async ()
   const device = await registeredDevice(dataDir, '20970002');
   const gw = await startChildGateway(dataDir);
   const url = soapUrl(gw.url, device);
-  const inFlight = Array.from({ length: 20 }, (_, i) =>
-    post(url, buildSoapMessage({ serial: '20970002', modelCode: 4145, temp: i }), 'text/xml').then((r) => r.status, () => 0));
-  await new Promise((r) => setTimeout(r, 5));
+  const acknowledged: number[] = [];
+  let firstAck: () => void;
+  const gotFirstAck = new Promise<void>((r) => { firstAck = r; });
+  // eight senders post until the gateway stops answering
+  const senders = Array.from({ length: 8 }, async (_, lane) => {
+    for (let i = 0; ; i++) {
+      const temp = lane * 1000 + i;
+      const status = await post(url, buildSoapMessage({ serial: '20970002', modelCode: 4145, temp }), 'text/xml').then((r) => r.status, () => 0);
+      if (status !== 200) return;
+      acknowledged.push(temp);
+      firstAck();
+    }
+  });
+  await gotFirstAck;
   gw.child.kill('SIGTERM');
-  const statuses = await Promise.all(inFlight);
+  await Promise.all(senders);
   assert.equal(await gw.exited, 0, 'clean exit code');
   const store = openDataStore(dataDir);
   await store.migrate();
-  const uploads = await store.uploads({ deviceId: device.id });
-  const acknowledged = statuses.filter((s) => s === 200).length;
-  assert.ok(acknowledged > 0, 'some uploads were in flight when the stop came');
-  assert.ok(uploads.length >= acknowledged, `every acknowledged upload is stored (${uploads.length} stored, ${acknowledged} acknowledged)`);
+  const stored = new Set((await store.samples(device.id, 1, 0, Date.now() + 1, 1_000_000)).map((s) => s.value));
+  for (const q of await store.quarantined(device.id)) for (const r of q.readings) stored.add(r.value);
+  assert.ok(acknowledged.length > 0);
+  assert.deepEqual(acknowledged.filter((v) => !stored.has(v)), [], 'every acknowledged upload is stored');
   await store.close();
+});
+
+test('the service stop request (inlet service stop-signal) stops a running gateway cleanly, as the Windows service host does', async () => {
+  const dataDir = tempDir();
+  const gw = await startChildGateway(dataDir);
+  const cli = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
+  // spawned asynchronously: a blocking spawnSync would leave the stopped gateway an unreaped zombie that looks alive
+  const signal = spawn(process.execPath, [cli, 'service', 'stop-signal', '--instance', 'default', '--data-dir', dataDir, '--timeout', '15'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  signal.stdout.on('data', (c: Buffer) => { stdout += c; });
+  signal.stderr.on('data', (c: Buffer) => { stderr += c; });
+  const status = await new Promise<number | null>((resolve) => signal.once('exit', resolve));
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /stopped gracefully/);
+  assert.equal(await gw.exited, 0);
+});
+
+test('a second gateway on the same data folder is refused before it touches the database', async () => {
+  const dataDir = tempDir();
+  const first = await startChildGateway(dataDir);
+  await assert.rejects(startChildGateway(dataDir), /already running|in use/i);
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0);
 });

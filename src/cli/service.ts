@@ -1,0 +1,327 @@
+// `inlet service ...`: the Windows service, driven through the WinSW wrapper that ships next to node.exe.
+//
+//   install | uninstall | start | stop | status   Windows only: write the WinSW XML next to the wrapper, run it.
+//   stop-signal    ask the running gateway to stop gracefully (named pipe; unix socket elsewhere). This is
+//                  what WinSW runs when Windows stops the service.
+//   configure      create/update the config file (used by the MSI; works anywhere).
+//   print-xml      print the WinSW XML (also: --print-xml on any of the above). Works anywhere.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { winswXml, serviceIdFor, scFailureArgs, WRAPPER_BASENAME, type WinswOptions } from '../service/winsw.ts';
+import { sendStopRequest, validateInstanceName } from '../service/control.ts';
+
+const WINDOWS_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'status', 'set-recovery']);
+
+const USAGE = `Usage: inlet service <command> [options]
+
+Commands (Windows only; run in an elevated prompt):
+  install       register the Windows service (WinSW) and write its definition
+  uninstall     remove the Windows service (the data folder is kept)
+  start | stop  start or stop the service
+  status        print whether the service is installed and running
+  set-recovery  set the restart-on-failure policy of the installed service (sc.exe failure; the MSI runs it)
+Commands (any platform):
+  stop-signal   ask the running gateway to stop gracefully and wait for it
+  configure     create or update the config file (used by the installer)
+  print-xml     print the WinSW service definition
+
+Options:
+  --instance NAME        instance name (default: "default"; service "inlet")
+  --data-dir DIR         data folder (default: %ProgramData%\\Inlet)
+  --print-xml            print the WinSW XML instead of doing anything
+  --wrapper FILE         the WinSW exe (default: inlet-service.exe next to node.exe)
+  --timeout SECONDS      stop-signal: graceful stop budget before the process is ended (default 15)
+configure options:
+  --config FILE  --template FILE  --http-port N  --https-port N  --https-cert FILE  --https-key FILE
+  --mssql-connection STRING   (empty values are ignored, so the installer can pass every property)
+  --installer    the MSI's paths: config and data in %ProgramData%\\Inlet, template inlet.config.default.json
+                 next to node.exe
+`;
+
+interface Out { out: (s: string) => void; err: (s: string) => void }
+const stdio: Out = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
+
+export async function runServiceCommand(argv: string[], io: Out = stdio): Promise<number> {
+  // WinSW appends the service's own arguments to the stop command line; everything after "--" is ignored.
+  const dashdash = argv.indexOf('--');
+  const args = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, allowPositionals: true, strict: true,
+      options: {
+        instance: { type: 'string', default: 'default' },
+        'data-dir': { type: 'string' },
+        'print-xml': { type: 'boolean', default: false },
+        wrapper: { type: 'string' },
+        timeout: { type: 'string', default: '15' },
+        config: { type: 'string' },
+        template: { type: 'string' },
+        'http-port': { type: 'string' },
+        'https-port': { type: 'string' },
+        'https-cert': { type: 'string' },
+        'https-key': { type: 'string' },
+        'mssql-connection': { type: 'string' },
+        installer: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    io.err(`inlet service: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const verb = positionals[0];
+  if (v.help || !verb) { (verb || v.help ? io.out : io.err)(USAGE); return v.help ? 0 : 2; }
+  try {
+    validateInstanceName(v.instance);
+  } catch (err) {
+    io.err((err as Error).message);
+    return 2;
+  }
+  const winsw: WinswOptions = { instanceName: v.instance, ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}) };
+
+  if (verb === 'print-xml' || v['print-xml']) { io.out(winswXml(winsw)); return 0; }
+  if (verb === 'stop-signal') return stopSignal(v.instance, v['data-dir'], v.timeout, io);
+  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(), ...definedOnly(v) } : v, io);
+  if (!WINDOWS_VERBS.has(verb)) { io.err(`inlet service: unknown command "${verb}".\n\n${USAGE}`); return 2; }
+
+  if (process.platform !== 'win32') {
+    io.err(`"inlet service ${verb}" is Windows only: it registers Inlet as a Windows service with WinSW. ` +
+      'On this system run the gateway with `inlet start` under your own supervisor (for example systemd); ' +
+      '`inlet service print-xml` shows the Windows service definition.');
+    return 2;
+  }
+  if (verb === 'set-recovery') return setRecovery(winsw, io);
+  return runWrapper(verb, v.instance, winsw, v.wrapper, io);
+}
+
+function setRecovery(winsw: WinswOptions, io: Out): number {
+  const args = scFailureArgs(winsw);
+  const sc = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'sc.exe');
+  const r = spawnSync(sc, args, { encoding: 'utf8', windowsHide: true });
+  if (r.error || r.status !== 0) {
+    io.err(`Could not set the restart policy (sc.exe ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
+    return 1;
+  }
+  io.out(`Restart policy set: sc.exe ${args.join(' ')}`);
+  return 0;
+}
+
+/** The wrapper exe for an instance: inlet-service.exe, or a copy named after the service for other instances. */
+export function wrapperPathFor(instanceName: string, baseDir: string): string {
+  const id = serviceIdFor(instanceName);
+  const name = id === 'inlet' ? WRAPPER_BASENAME : `${id}-service`;
+  return path.join(baseDir, `${name}.exe`);
+}
+
+function runWrapper(verb: string, instance: string, winsw: WinswOptions, wrapperOpt: string | undefined, io: Out): number {
+  const baseDir = path.dirname(process.execPath);
+  const wrapper = wrapperOpt ? path.resolve(wrapperOpt) : wrapperPathFor(instance, baseDir);
+  const template = path.join(baseDir, `${WRAPPER_BASENAME}.exe`);
+  try {
+    if (!fs.existsSync(wrapper)) {
+      if (!fs.existsSync(template)) {
+        io.err(`The service wrapper ${template} is missing. Repair the installation (Apps & features > Inlet > Modify, ` +
+          'or run the MSI again).');
+        return 1;
+      }
+      // WinSW reads <its own name>.xml, so each instance needs its own copy of the wrapper.
+      fs.copyFileSync(template, wrapper);
+      if (fs.existsSync(template + '.config')) fs.copyFileSync(template + '.config', wrapper + '.config');
+    }
+    if (verb === 'install') {
+      const xmlPath = wrapper.replace(/\.exe$/i, '.xml');
+      fs.writeFileSync(xmlPath, winswXml(winsw));
+      io.out(`Wrote ${xmlPath}`);
+    }
+  } catch (err) {
+    io.err(`Could not prepare the service wrapper in ${path.dirname(wrapper)}: ${(err as Error).message}. ` +
+      'Run this from an elevated (Administrator) prompt.');
+    return 1;
+  }
+  const r = spawnSync(wrapper, [verb], { stdio: 'inherit', windowsHide: true });
+  if (r.error) { io.err(`Could not run ${wrapper}: ${r.error.message}`); return 1; }
+  return r.status ?? 1;
+}
+
+async function stopSignal(instance: string, dataDirOpt: string | undefined, timeoutText: string, io: Out): Promise<number> {
+  const timeoutS = Number(timeoutText);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) { io.err(`--timeout must be a positive number of seconds, not "${timeoutText}".`); return 2; }
+  const dataDir = dataDirOpt ?? process.env.INLET_DATA_DIR ??
+    (process.platform === 'win32' ? path.join(process.env.ProgramData ?? 'C:\\ProgramData', 'Inlet') : path.resolve('data'));
+  const started = Date.now();
+  const r = await sendStopRequest({ instanceName: instance, dataDir, connectWithinMs: 5000, stopWithinMs: timeoutS * 1000 });
+  if (r.stopped) {
+    // The gateway exits right after "stopped"; give it a moment so the wrapper sees a clean exit.
+    if (r.pid !== undefined) await waitForExit(r.pid, 5000);
+    io.out(`Inlet (${instance}) stopped gracefully in ${Date.now() - started} ms.`);
+    return 0;
+  }
+  if (r.delivered && r.pid !== undefined) {
+    const remaining = Math.max(0, timeoutS * 1000 - (Date.now() - started));
+    if (await waitForExit(r.pid, remaining)) { io.out(`Inlet (${instance}) stopped.`); return 0; }
+    io.err(`Inlet (${instance}, pid ${r.pid}) did not stop within ${timeoutS} s (${r.error ?? 'no reason given'}); ending it.`);
+    killPid(r.pid);
+    return 1;
+  }
+  io.err(r.error ?? 'The stop request was not delivered.');
+  // Under WinSW the wrapper waits without limit for the gateway to exit; end it so the service can stop.
+  const sibling = process.platform === 'win32' ? gatewayUnderSameWrapper() : [];
+  for (const pid of sibling) {
+    io.err(`Ending the gateway process ${pid} started by the same service wrapper.`);
+    killPid(pid);
+  }
+  return 1;
+}
+
+function killPid(pid: number): void {
+  try { process.kill(pid); } catch { /* already gone */ }
+}
+
+async function waitForExit(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try { process.kill(pid, 0); } catch { return true; }
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Windows only, last resort when the pipe does not answer: the other node.exe children of our parent, if our
+ * parent is an Inlet service wrapper. Identified by parentage at this moment, never by a stored pid.
+ */
+function gatewayUnderSameWrapper(): number[] {
+  const script = `$p = Get-CimInstance Win32_Process -Filter "ProcessId=${process.ppid}"; ` +
+    `if (-not $p -or $p.Name -notlike 'inlet*-service.exe') { exit 0 }; ` +
+    `Get-CimInstance Win32_Process -Filter "ParentProcessId=${process.ppid}" | ` +
+    `Where-Object { $_.ProcessId -ne ${process.pid} -and $_.Name -eq 'node.exe' } | ForEach-Object { $_.ProcessId }`;
+  const r = spawnSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', script], { encoding: 'utf8', timeout: 15000, windowsHide: true });
+  if (r.status !== 0 || !r.stdout) return [];
+  return r.stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
+}
+
+// ---------- configure ----------
+
+/** The paths the MSI uses (its custom action command line is limited to 255 characters). */
+export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): ConfigureInput {
+  const dataDir = path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
+  return {
+    'data-dir': dataDir,
+    config: path.win32.join(dataDir, 'inlet.config.json'),
+    template: path.win32.join(path.win32.dirname(execPath), 'inlet.config.default.json'),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(parent: Json, key: string): Json {
+  const cur = parent[key];
+  if (cur && typeof cur === 'object' && !Array.isArray(cur)) return cur as Json;
+  const fresh: Json = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+function port(text: string, option: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${option} must be a TCP port 1-65535, not "${text}".`);
+  return n;
+}
+
+/** Hide the password in a connection string for logs. */
+export function maskConnectionString(s: string): string {
+  return s.replace(/((?:password|pwd)\s*=\s*)("[^"]*"|'[^']*'|\{[^}]*\}|[^;]*)/gi, '$1***');
+}
+
+export interface ConfigureInput {
+  instance?: string;
+  'data-dir'?: string;
+  config?: string;
+  template?: string;
+  'http-port'?: string;
+  'https-port'?: string;
+  'https-cert'?: string;
+  'https-key'?: string;
+  'mssql-connection'?: string;
+}
+
+/**
+ * Create the config file from the template if it does not exist, then apply the given settings. An existing
+ * config (upgrade, repair) is kept and only the settings given here change. Empty values are ignored.
+ */
+export function configureFile(input: ConfigureInput): string[] {
+  const file = input.config || process.env.INLET_CONFIG;
+  if (!file) throw new Error('configure needs --config FILE (or INLET_CONFIG).');
+  const changes: string[] = [];
+  let config: Json;
+  if (fs.existsSync(file)) {
+    try { config = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) {
+      throw new Error(`The config file ${file} is not valid JSON (${(err as Error).message}). Fix or delete it, then run the installer again.`);
+    }
+  } else {
+    if (!input.template) throw new Error(`${file} does not exist and no --template was given to create it from.`);
+    config = JSON.parse(fs.readFileSync(input.template, 'utf8'));
+    changes.push(`created ${file} from ${input.template}`);
+  }
+  const set = (where: Json, key: string, value: unknown, label: string, shown = String(value)) => {
+    if (where[key] !== value) { where[key] = value; changes.push(`${label} = ${shown}`); }
+  };
+  if (input['data-dir']) set(config, 'dataDir', input['data-dir'], 'dataDir');
+  if (input.instance && input.instance !== 'default') set(config, 'instanceName', input.instance, 'instanceName');
+  if (input['http-port']) set(obj(config, 'http'), 'port', port(input['http-port'], 'HTTP_PORT'), 'http.port');
+  if (input['https-port']) set(obj(config, 'https'), 'port', port(input['https-port'], 'HTTPS_PORT'), 'https.port');
+  if (input['https-cert']) set(obj(config, 'https'), 'certFile', input['https-cert'], 'https.certFile');
+  if (input['https-key']) set(obj(config, 'https'), 'keyFile', input['https-key'], 'https.keyFile');
+  if (input['mssql-connection']) {
+    const store = obj(config, 'store');
+    set(store, 'kind', 'mssql', 'store.kind');
+    set(obj(store, 'mssql'), 'connectionString', input['mssql-connection'], 'store.mssql.connectionString',
+      maskConnectionString(input['mssql-connection']));
+  }
+  const creating = !fs.existsSync(file);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const dataDir = typeof config.dataDir === 'string' ? config.dataDir : path.dirname(path.resolve(file));
+  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+  if (creating && process.platform === 'win32') changes.push(restrictToAdmins(dataDir));
+  if (changes.length > 0) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n');
+    fs.renameSync(tmp, file);
+  }
+  return changes;
+}
+
+/**
+ * On a first install the data folder would inherit %ProgramData%'s ACL, which lets every local user read it,
+ * and the config holds the SQL Server connection string. Keep it to SYSTEM and Administrators; IT grants a
+ * dedicated service account Modify on it when they switch the service to one (docs/it.md). Done only when the
+ * config is created, so later changes IT made to the ACL are kept.
+ */
+function restrictToAdmins(dataDir: string): string {
+  const args = [dataDir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/T', '/Q'];
+  const icacls = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'icacls.exe');
+  const r = spawnSync(icacls, args, { encoding: 'utf8', windowsHide: true });
+  if (r.error || r.status !== 0) {
+    throw new Error(`Could not restrict access to ${dataDir} (icacls ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
+  }
+  return `access to ${dataDir} limited to SYSTEM and Administrators`;
+}
+
+function configure(v: ConfigureInput, io: Out): number {
+  try {
+    const changes = configureFile(v);
+    io.out(changes.length ? `Config updated:\n  ${changes.join('\n  ')}` : 'Config unchanged.');
+    return 0;
+  } catch (err) {
+    io.err(`inlet service configure: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { runServiceCommand, configureFile, maskConnectionString } from '../../src/cli/service.ts';
+
+const TEMPLATE = path.resolve('installer/inlet.config.json');
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) }, out, err };
+}
+
+test('Windows-only verbs say so and exit 2 elsewhere; print-xml works anywhere', { skip: process.platform === 'win32' && 'runs the real wrapper on Windows' }, async () => {
+  for (const verb of ['install', 'uninstall', 'start', 'stop', 'status']) {
+    const c = capture();
+    assert.equal(await runServiceCommand([verb], c.io), 2);
+    assert.match(c.err.join('\n'), new RegExp(`"inlet service ${verb}" is Windows only`));
+  }
+  const c = capture();
+  assert.equal(await runServiceCommand(['install', '--print-xml', '--instance', 'east'], c.io), 0);
+  assert.match(c.out.join('\n'), /<id>inlet-east<\/id>/);
+  const d = capture();
+  assert.equal(await runServiceCommand(['print-xml'], d.io), 0);
+  assert.match(d.out.join('\n'), /<stopexecutable>%BASE%\\node.exe<\/stopexecutable>/);
+});
+
+test('usage errors exit 2 with a message', async () => {
+  const c = capture();
+  assert.equal(await runServiceCommand(['frobnicate'], c.io), 2);
+  assert.match(c.err[0], /unknown command "frobnicate"/);
+  const d = capture();
+  assert.equal(await runServiceCommand(['status', '--instance', 'no spaces'], d.io), 2);
+  assert.match(d.err[0], /Instance name "no spaces" is not valid/);
+  const e = capture();
+  assert.equal(await runServiceCommand(['stop-signal', '--timeout', 'soon'], e.io), 2);
+  assert.match(e.err[0], /--timeout must be a positive number/);
+});
+
+test('configure: first install creates from the template with the MSI properties; empty ones are ignored', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-cfg-'));
+  const file = path.join(dir, 'inlet.config.json');
+  const changes = configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080', 'https-port': '',
+    'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' });
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(cfg.http.port, 8080);
+  assert.equal(cfg.https.port, null);
+  assert.equal(cfg.dataDir, dir);
+  assert.equal(cfg.store.kind, 'mssql');
+  assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et');
+  assert.ok(fs.statSync(path.join(dir, 'logs')).isDirectory());
+  assert.ok(!changes.join('\n').includes('s3cr'), 'password not echoed');
+  assert.match(changes.join('\n'), /Password=\*\*\*/);
+
+  // Upgrade: the existing file is kept; only given properties change.
+  cfg.log.level = 'debug';
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  assert.deepEqual(configureFile({ config: file, template: TEMPLATE, 'http-port': '', 'mssql-connection': '' }), []);
+  const again = configureFile({ config: file, template: TEMPLATE, 'https-port': '8443' });
+  assert.deepEqual(again, ['https.port = 8443']);
+  const cfg2 = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(cfg2.log.level, 'debug');
+  assert.equal(cfg2.http.port, 8080);
+});
+
+test('configure: clear errors', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-cfg-'));
+  const file = path.join(dir, 'inlet.config.json');
+  assert.throws(() => configureFile({ config: file, template: TEMPLATE, 'http-port': '80a' }), /HTTP_PORT must be a TCP port 1-65535, not "80a"/);
+  assert.throws(() => configureFile({ config: file }), /does not exist and no --template/);
+  fs.writeFileSync(file, '{ broken');
+  const c = capture();
+  assert.equal(await runServiceCommand(['configure', '--config', file], c.io), 1);
+  assert.match(c.err[0], /is not valid JSON .*Fix or delete it/);
+  assert.equal(maskConnectionString('Server=x;pwd={a;b};uid=u'), 'Server=x;pwd=***;uid=u');
+});
+
+test('stop-signal stops a running gateway gracefully and ignores what WinSW appends after --', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-sig-'));
+  const control = path.resolve('src/service/control.ts');
+  // A stand-in gateway: listens, drains for 100 ms on stop, says so, exits 0.
+  const gateway = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { listenForStopRequests } from ${JSON.stringify(control)};
+    const keepAlive = setInterval(() => {}, 1000);
+    const close = await listenForStopRequests(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      console.log('drained');
+      clearInterval(keepAlive);
+      setImmediate(() => close());
+    }, { instanceName: 'sig', dataDir: ${JSON.stringify(dataDir)} });
+    console.log('ready');`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  gateway.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve) => gateway.stdout.on('data', (d: string) => { out += d; if (out.includes('ready')) resolve(); }));
+  const exited = new Promise<number | null>((resolve) => gateway.on('exit', (code) => resolve(code)));
+  const c = capture();
+  const rc = await runServiceCommand(['stop-signal', '--instance', 'sig', '--data-dir', dataDir, '--timeout', '10', '--',
+    'C:\\Program Files\\Inlet\\app\\dist\\cli\\inlet.js', 'start', '--service'], c.io);
+  assert.equal(rc, 0, c.err.join('\n'));
+  assert.match(c.out[0], /Inlet \(sig\) stopped gracefully/);
+  assert.equal(await exited, 0);
+  assert.match(out, /drained/);
+});
+
+test('stop-signal ends a gateway that does not finish within the timeout', { skip: process.platform === 'win32' && 'uses a POSIX kill' }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-sig-'));
+  const control = path.resolve('src/service/control.ts');
+  const gateway = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { listenForStopRequests } from ${JSON.stringify(control)};
+    setInterval(() => {}, 1000);
+    await listenForStopRequests(() => new Promise(() => {}), { instanceName: 'hung', dataDir: ${JSON.stringify(dataDir)} });
+    console.log('ready');`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => gateway.stdout.on('data', () => resolve()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => gateway.on('exit', (_code, signal) => resolve(signal)));
+  const c = capture();
+  const rc = await runServiceCommand(['stop-signal', '--instance', 'hung', '--data-dir', dataDir, '--timeout', '0.5'], c.io);
+  assert.equal(rc, 1);
+  assert.match(c.err.join('\n'), /did not stop within 0.5 s .*ending it/);
+  assert.equal(await exited, 'SIGTERM');
+});
+
+test('configure --installer uses the MSI paths', async () => {
+  const { installerPaths } = await import('../../src/cli/service.ts');
+  assert.deepEqual(installerPaths({ ProgramData: 'C:\\ProgramData' }, 'C:\\Program Files\\Inlet\\node.exe'), {
+    'data-dir': 'C:\\ProgramData\\Inlet',
+    config: 'C:\\ProgramData\\Inlet\\inlet.config.json',
+    template: 'C:\\Program Files\\Inlet\\inlet.config.default.json',
+  });
+});
