@@ -85,12 +85,12 @@ async function start(config: InletConfig, asService: boolean): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The service commands run before any config exists (installer), take their own --config and read it themselves.
+  if (argv[0] === 'service') return runServiceCommand(argv.slice(1));
   const { file, rest } = splitConfigOption(argv);
   const [command, ...args] = rest;
   if (!command || command === 'help' || command === '--help') { out(USAGE); return 0; }
   if (command === '--version' || command === 'version') { out(VERSION); return 0; }
-  // The service commands run before any config exists (installer) and read it themselves.
-  if (command === 'service') return runServiceCommand(args);
   const { config, file: configFile } = loadConfig(file);
   switch (command) {
     case 'start': {

@@ -30,6 +30,8 @@ export interface PipelineOptions {
 
 interface DeviceRuntime {
   throttle: ThrottleState;
+  /** Last receive time used as a sample time, so that two messages never share one. */
+  lastReceiptStamp: number;
   lastAlarms: string | null;
   channels: Map<number, { quantity: string; unit: string }> | null;
 }
@@ -70,7 +72,7 @@ export class Pipeline {
 
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
-    if (!rt) { rt = { throttle: newThrottleState(), lastAlarms: null, channels: null }; this.runtime.set(deviceId, rt); }
+    if (!rt) { rt = { throttle: newThrottleState(), lastReceiptStamp: 0, lastAlarms: null, channels: null }; this.runtime.set(deviceId, rt); }
     return rt;
   }
 
@@ -86,6 +88,7 @@ export class Pipeline {
     if (invalid) return this.refuse(upload, device, invalid.status, invalid.reason);
 
     const rt = this.runtimeFor(device.id);
+    this.distinctReceiptTime(rt, upload);
     const alarms = upload.readings.map((r) => `${r.channel}:${r.alarm}`).join(',');
     const alarmChanged = rt.lastAlarms !== null && alarms !== rt.lastAlarms;
     const events: EventRow[] = [];
@@ -143,6 +146,18 @@ export class Pipeline {
       kind: result.verdict, reason: result.verdict === 'duplicate' ? 'already stored' : reason, httpStatus: 200,
       uploadId: result.uploadId, stored: result.samplesStored,
     };
+  }
+
+  /**
+   * Families that send no sample time (SOAP) are stamped with the receive time. Two messages
+   * of one device in the same millisecond (pipelined requests) must not collapse into one
+   * sample, so such stamps are kept strictly increasing per device.
+   */
+  private distinctReceiptTime(rt: DeviceRuntime, upload: Upload): void {
+    if (!upload.readings.length || !upload.readings.every((r) => r.sampleTime === upload.receivedAt)) return;
+    const stamp = Math.max(upload.receivedAt, rt.lastReceiptStamp + 1);
+    rt.lastReceiptStamp = stamp;
+    for (const r of upload.readings) r.sampleTime = stamp;
   }
 
   /** Channel rows to insert or correct, compared with what this gateway last wrote. */

@@ -21,16 +21,19 @@ test('every acknowledged sample survives kill -9 of the gateway, and a restart s
   const agent = createAgent(url, 4);
   const acknowledged: number[] = [];
   let stop = false;
+  let firstAck: () => void;
+  const gotFirstAck = new Promise<void>((r) => { firstAck = r; });
   // four concurrent senders until the kill; only 200 answers count as acknowledged
   const senders = [0, 1, 2, 3].map(async (lane) => {
     for (let i = 0; !stop; i++) {
       try {
         const res = await post(url, buildSoapMessage({ serial: '20970001', modelCode: 4145, temp: lane * 1000 + i }), 'text/xml', agent);
-        if (res.status === 200) acknowledged.push(lane * 1000 + i);
+        if (res.status === 200) { acknowledged.push(lane * 1000 + i); firstAck(); }
       } catch { /* connection cut by the kill: not acknowledged */ }
     }
   });
-  await new Promise((r) => setTimeout(r, 700));
+  await gotFirstAck;
+  await new Promise((r) => setTimeout(r, 500));
   first.child.kill('SIGKILL');
   stop = true;
   await Promise.all(senders);

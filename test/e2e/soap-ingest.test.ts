@@ -103,7 +103,12 @@ test('bad uploads get a clear error, are archived with their raw bytes and logge
   assert.equal((await gw.store.samples(device.id, 2, 0, Date.now() + 1)).length, 0, 'nothing refused was stored as data');
   const events = await gw.store.events({ type: 'upload.refused' });
   assert.ok(events.length >= cases.length - 1);
-  const log = readFileSync(`${gw.dataDir}/logs/inlet.log`, 'utf8');
+  // winston writes the file asynchronously: wait for the line rather than racing it
+  let log = '';
+  for (let i = 0; i < 100 && !/upload refused.*relative_humidity 150/.test(log); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    log = readFileSync(`${gw.dataDir}/logs/inlet.log`, 'utf8');
+  }
   assert.match(log, /upload refused.*relative_humidity 150/);
   assert.doesNotMatch(log, new RegExp(device.entryToken), 'entry tokens are secrets and never logged');
   const health = await fetch(`${gw.url}/health`);

@@ -47,7 +47,7 @@ test('configure: first install creates from the template with the MSI properties
     'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' });
   const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.equal(cfg.http.port, 8080);
-  assert.equal(cfg.https.port, null);
+  assert.equal(cfg.https.port, 443);
   assert.equal(cfg.dataDir, dir);
   assert.equal(cfg.store.kind, 'mssql');
   assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et');
