@@ -1,5 +1,5 @@
 // User administration for administrators: list, add, change role, disable, unlock, set password.
-// Any change signs the user out everywhere so that a new role or a disabled account takes effect at once.
+// A new role, password or disabling signs the user out everywhere, so that it takes effect at once.
 import { Router } from 'express';
 import type { Store, UserRecord } from '../store/store.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
@@ -60,7 +60,7 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
     }
     if (patch.unlock) Object.assign(change, { failedLogins: 0, lockedUntil: null });
     await store.updateUser(id, change);
-    sessions.deleteUser(id);
+    if (patch.role !== undefined || patch.disabled || patch.password !== undefined) sessions.deleteUser(id);
     res.json({ user: publicUser((await store.findUser(user.username))!) });
   });
   return router;
