@@ -19,7 +19,8 @@ function alignedData(series: Series[]): { data: AlignedData; columns: { series: 
 
 export interface ChartHandle { destroy(): void }
 
-export function drawChart(target: HTMLElement, series: Series[], onZoom?: (from: number, to: number) => void): ChartHandle {
+/** Draws the series over exactly the chosen range (not just where data happens to be). */
+export function drawChart(target: HTMLElement, series: Series[], range: { from: number; to: number }, onZoom?: (from: number, to: number) => void): ChartHandle {
   const { data, columns } = alignedData(series);
   const units = [...new Set(series.map((s) => s.unit))];
   const options: Options = {
@@ -27,7 +28,7 @@ export function drawChart(target: HTMLElement, series: Series[], onZoom?: (from:
     height: 380,
     ms: 1,
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: () => [range.from, range.to] } },
     axes: [{}, ...units.map((unit, i) => ({ scale: unit, label: unitLabel(unit), side: i % 2 === 0 ? 3 : 1, grid: { show: i === 0 } }))],
     series: [{}, ...columns.map(({ series: s, kind }) => {
       const colour = COLOURS[series.indexOf(s) % COLOURS.length];

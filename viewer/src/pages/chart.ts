@@ -27,7 +27,7 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
       const result = await api<{ series: Series[] }>('GET', `/series?${query({ channels: channels.join(','), from: range.from, to: range.to })}`);
       chart?.destroy();
       plotArea.replaceChildren();
-      chart = drawChart(plotArea, result.series, (from, to) => { zoomStack.push(range); range = { from, to }; load(); });
+      chart = drawChart(plotArea, result.series, range, (from, to) => { zoomStack.push(range); range = { from, to }; load(); });
       const points = result.series.reduce((n, s) => n + s.time.length, 0);
       const buckets = [...new Set(result.series.map((s) => s.bucketMs))];
       show(status, message(`${formatTime(range.from)} – ${formatTime(range.to)} · ${points} points · ${buckets.map((b) => (b === 0 ? 'every sample' : `min/avg/max per ${b / 60_000 >= 60 ? `${b / 3_600_000} h` : `${b / 60_000} min`}`)).join(', ')}. Drag across the chart to zoom in.`));

@@ -30,6 +30,6 @@ export async function renderReport(view: HTMLElement, params: URLSearchParams, u
     h('h2', {}, 'Events'),
     report.events.length ? h('table', { class: 'events' }, h('tbody', {}, report.events.map((e) => h('tr', { class: e.level },
       h('td', {}, formatTime(e.at)), h('td', {}, e.level), h('td', {}, e.message))))) : h('p', {}, 'No events in this range.')));
-  const chart: ChartHandle = drawChart(plot, report.series);
+  const chart: ChartHandle = drawChart(plot, report.series, range);
   return () => chart.destroy();
 }
