@@ -45,7 +45,7 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   const pipeline = new Pipeline({ sink: store, registry, log, throttle: config.throttle });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, ingestStats: ingest.stats, startedAt, version: VERSION });
+  const app = createApiApp({ store, pipeline, registry, config, log, ingestStats: ingest.stats, startedAt, version: VERSION });
 
   const server = http.createServer({
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,

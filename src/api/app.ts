@@ -1,15 +1,32 @@
-// The HTTP API beside ingest: health and metrics for IT now; the viewer's API mounts here too.
+// The HTTP API beside ingest: health and metrics for IT, the viewer's JSON API under /api
+// (every route signed in, roles checked here, not only in the pages), and the viewer itself.
 import express, { type Express } from 'express';
+import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
+import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
+import { dataRouter } from './data.ts';
+import { devicesRouter } from './devices.ts';
+import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
+import { liveRouter } from './live.ts';
+import { SessionStore } from './sessions.ts';
+import { usersRouter } from './users.ts';
+import { viewerStatic } from './viewer-static.ts';
 
 export interface ApiDeps {
   store: Store;
   pipeline: Pipeline;
+  registry: DeviceRegistry;
+  config: InletConfig;
+  log: ErrorLogger;
   ingestStats: IngestStats;
   startedAt: number;
   version: string;
+  /** Tests pass their own (short idle time); the gateway keeps one for its lifetime. */
+  sessions?: SessionStore;
+  now?: () => number;
 }
 
 export function healthReport(deps: ApiDeps) {
@@ -63,6 +80,28 @@ export function createApiApp(deps: ApiDeps): Express {
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(prometheusMetrics(deps));
   });
+  app.use('/api', viewerApi(deps));
+  app.use(viewerStatic());
   app.use((_req, res) => { res.status(404).json({ error: 'not found' }); });
+  app.use(errorHandler(deps.log));
   return app;
+}
+
+function viewerApi(deps: ApiDeps): express.Router {
+  const { store, registry, config } = deps;
+  const sessions = deps.sessions ?? new SessionStore();
+  const now = deps.now ?? Date.now;
+  const api = express.Router();
+  api.use((_req, res, next) => { res.set('Cache-Control', 'no-store'); next(); });
+  api.use(express.json({ limit: '16kb' }));
+  api.use(csrfGuard);
+  api.use(sessionRouter(store, sessions, now));
+  api.use(liveRouter(store, sessions, undefined, now));
+  // everything below needs a session; the routers check roles per route
+  api.use(authenticate(sessions));
+  api.use(devicesRouter({ store, registry, config, now }));
+  api.use(dataRouter(store));
+  api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
+  api.use(() => { throw new HttpError(404, 'no such API route'); });
+  return api;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `inlet` command: start, migrate, config check, device, simulate.
+// The `inlet` command: start, migrate, config check, device, user, simulate.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { InletConfig } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
@@ -10,6 +10,7 @@ import { UsageError, parse } from './args.ts';
 import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
+import { userCommand } from './user.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -17,6 +18,7 @@ usage: inlet <command> [--config <file>] ...
   migrate            create or upgrade the database schema
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
+  user ...           viewer accounts; the first administrator is made here (inlet user help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
 The configuration file is --config, else $INLET_CONFIG, else ./inlet.config.json, else built-in defaults.`;
@@ -110,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out));
+    case 'user':
+      return withStore(config, (store) => userCommand(args, config, store, out));
     case 'simulate':
       return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
     default:

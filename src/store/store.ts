@@ -47,7 +47,12 @@ export interface SeriesQuery {
   channel: number;
   from: number;
   to: number;             // exclusive
-  /** Bucket width in ms; 0 = raw samples. */
+  /**
+   * Bucket width in ms; 0 = raw samples. Buckets are aligned to the epoch (start = floor(time /
+   * bucketMs) * bucketMs) so they stay put when the range moves. When bucketMs is a whole number of
+   * hours the adapter answers from its hourly rollup; the first bucket then starts at the hour
+   * that holds `from`.
+   */
   bucketMs: number;
 }
 

@@ -20,6 +20,9 @@ import type {
 
 type Row = Record<string, unknown>;
 
+/** Width of the rows in sample_rollup_hour (migration 002). */
+const HOUR_MS = 3_600_000;
+
 const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
   declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
 
@@ -297,12 +300,18 @@ export class SqliteStore implements Store {
         time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1,
       }));
     }
-    const rows = this.db.prepare(`SELECT (time - ?1) / ?2 AS bucket, MIN(value) AS min, MAX(value) AS max,
-        AVG(value) AS avg, COUNT(*) AS count, COUNT(error_code) AS errors
-      FROM samples WHERE device_id = ?3 AND channel = ?4 AND time >= ?1 AND time < ?5
-      GROUP BY bucket ORDER BY bucket`).all(q.from, q.bucketMs, q.deviceId, q.channel, q.to) as Row[];
+    // Parameters are bound as REAL by node:sqlite, so the bucket number is CAST to group at all.
+    const rows = (q.bucketMs % HOUR_MS === 0
+      ? this.db.prepare(`SELECT CAST(hour_start / ?1 AS INTEGER) AS bucket, MIN(value_min) AS min, MAX(value_max) AS max,
+          SUM(value_sum) / NULLIF(SUM(value_count), 0) AS avg, SUM(sample_count) AS count, SUM(error_count) AS errors
+        FROM sample_rollup_hour WHERE device_id = ?2 AND channel = ?3 AND hour_start >= ?4 AND hour_start < ?5
+        GROUP BY bucket ORDER BY bucket`).all(q.bucketMs, q.deviceId, q.channel, q.from - (q.from % HOUR_MS), q.to)
+      : this.db.prepare(`SELECT CAST(time / ?1 AS INTEGER) AS bucket, MIN(value) AS min, MAX(value) AS max,
+          AVG(value) AS avg, COUNT(*) AS count, COUNT(error_code) AS errors
+        FROM samples WHERE device_id = ?2 AND channel = ?3 AND time >= ?4 AND time < ?5
+        GROUP BY bucket ORDER BY bucket`).all(q.bucketMs, q.deviceId, q.channel, q.from, q.to)) as Row[];
     return rows.map((r) => ({
-      time: q.from + (r.bucket as number) * q.bucketMs,
+      time: (r.bucket as number) * q.bucketMs,
       min: (r.min as number | null) ?? null, max: (r.max as number | null) ?? null, avg: (r.avg as number | null) ?? null,
       count: r.count as number, errors: r.errors as number,
     }));

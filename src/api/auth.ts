@@ -1,0 +1,119 @@
+// Sign-in, sessions and the checks every API route passes: who is calling (401 when nobody),
+// may their role do this (403), and did a state-changing request come from our own pages (CSRF).
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Store, UserRecord } from '../store/store.ts';
+import { HttpError, bodyParser } from './http.ts';
+import { decoyPasswordHash, verifyPassword } from './passwords.ts';
+import type { Role, Session, SessionStore } from './sessions.ts';
+
+export const SESSION_COOKIE = 'inlet_session';
+/** Browsers send a custom header cross-site only after a CORS preflight, which we never grant. */
+export const CSRF_HEADER = 'x-inlet-request';
+export const LOCKOUT = { failures: 5, lockMs: 15 * 60_000 };
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, administrator: 3 };
+
+export function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function setSessionCookie(req: Request, res: Response, value: string, clear = false): void {
+  const attributes = ['Path=/', 'HttpOnly', 'SameSite=Strict', ...(req.secure ? ['Secure'] : []), ...(clear ? ['Max-Age=0'] : [])];
+  res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${value}; ${attributes.join('; ')}`);
+}
+
+export function sessionOf(res: Response): Session {
+  const session = res.locals.session as Session | undefined;
+  if (!session) throw new Error('sessionOf() used on a route without authenticate');
+  return session;
+}
+
+/**
+ * Attaches the caller's session or answers 401. Live streams pass touch=false so that an open
+ * dashboard does not keep an unattended session alive forever.
+ */
+export function authenticate(sessions: SessionStore, touch = true): RequestHandler {
+  return (req, res, next) => {
+    const id = readCookie(req, SESSION_COOKIE);
+    const session = id ? sessions.get(id, touch) : undefined;
+    if (!session) throw new HttpError(401, 'not signed in, or the session expired: sign in again');
+    res.locals.session = session;
+    next();
+  };
+}
+
+export function requireRole(minimum: Role): RequestHandler {
+  return (_req, res, next) => {
+    const { role } = sessionOf(res);
+    if (RANK[role] < RANK[minimum]) throw new HttpError(403, `this needs the ${minimum} role; you are signed in as ${role}`);
+    next();
+  };
+}
+
+/** State-changing requests must carry our custom header and, when the browser names an origin, come from this host. */
+export const csrfGuard: RequestHandler = (req, _res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') { next(); return; }
+  if (req.get(CSRF_HEADER) !== '1') throw new HttpError(403, `request refused: the ${CSRF_HEADER} header is missing (cross-site request?)`);
+  const origin = req.get('origin');
+  if (origin && origin !== 'null') {
+    let host: string;
+    try { host = new URL(origin).host; } catch { host = ''; }
+    if (host !== req.get('host')) throw new HttpError(403, 'request refused: it came from another site');
+  }
+  next();
+};
+
+export function publicUser(u: UserRecord) {
+  return { id: u.id, username: u.username, role: u.role, disabled: u.disabled, lockedUntil: u.lockedUntil, failedLogins: u.failedLogins, createdAt: u.createdAt };
+}
+
+const parseLogin = bodyParser<{ username: string; password: string }>({
+  type: 'object', additionalProperties: false, required: ['username', 'password'],
+  properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
+});
+
+export function sessionRouter(store: Store, sessions: SessionStore, now: () => number = Date.now): Router {
+  const router = Router();
+  const describe = (s: Session) => ({ username: s.username, role: s.role, idleMinutes: sessions.settings.idleMs / 60_000 });
+
+  router.post('/session', async (req, res) => {
+    const { username, password } = parseLogin(req.body);
+    const user = await store.findUser(username);
+    const at = now();
+    if (user?.lockedUntil && user.lockedUntil > at) {
+      throw new HttpError(423, `too many failed sign-ins: this account is locked until ${new Date(user.lockedUntil).toISOString()}; try again later or ask an administrator to unlock it`, { lockedUntil: user.lockedUntil });
+    }
+    const ok = await verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash());
+    if (!user || !ok) {
+      if (user) {
+        const failures = user.failedLogins + 1;
+        const locks = failures >= LOCKOUT.failures;
+        await store.updateUser(user.id, locks ? { failedLogins: 0, lockedUntil: at + LOCKOUT.lockMs } : { failedLogins: failures });
+        if (locks) throw new HttpError(423, `wrong user name or password, ${LOCKOUT.failures} times: this account is locked for ${LOCKOUT.lockMs / 60_000} minutes`, { lockedUntil: at + LOCKOUT.lockMs });
+      }
+      throw new HttpError(401, 'wrong user name or password');
+    }
+    if (user.disabled) throw new HttpError(403, 'this account is disabled: ask an administrator');
+    if (user.failedLogins > 0 || user.lockedUntil !== null) await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null });
+    const previous = readCookie(req, SESSION_COOKIE);
+    if (previous) sessions.delete(previous);   // a fresh id at every sign-in (no session fixation)
+    const session = sessions.create(user);
+    setSessionCookie(req, res, session.id);
+    res.json(describe(session));
+  });
+
+  router.get('/session', authenticate(sessions), (_req, res) => {
+    res.json(describe(sessionOf(res)));
+  });
+
+  router.delete('/session', authenticate(sessions), (req, res) => {
+    sessions.delete(sessionOf(res).id);
+    setSessionCookie(req, res, '', true);
+    res.status(204).end();
+  });
+  return router;
+}

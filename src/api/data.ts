@@ -1,0 +1,274 @@
+// Measured data for the viewer: chart series (downsampled on the server), the raw table with
+// paging, CSV export, the printable report's figures, and the event list.
+import { Router, type Request, type Response } from 'express';
+import type { Channel, Device, SampleRow } from '../domain/types.ts';
+import { allowedIntervalS } from '../pipeline/throttle.ts';
+import type { SeriesPoint, Store } from '../store/store.ts';
+import { HttpError, queryParser } from './http.ts';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const LIMITS = {
+  seriesRangeMs: 20 * 366 * DAY,
+  seriesChannels: 8,
+  maxPoints: 4000,
+  defaultPoints: 2000,
+  tableRows: 1000,
+  exportRangeMs: 400 * DAY,
+  exportChannels: 16,
+  events: 1000,
+} as const;
+
+/** Bucket widths a chart may use. From an hour up they are whole hours, so the store reads its hourly rollup. */
+const BUCKET_STEPS_MS = [
+  SECOND, 2 * SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE,
+  15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY,
+];
+
+/** The narrowest bucket that keeps a span within maxPoints points. */
+export function chooseBucketMs(spanMs: number, maxPoints: number): number {
+  const narrowest = spanMs / maxPoints;
+  return BUCKET_STEPS_MS.find((step) => step >= narrowest) ?? Math.ceil(narrowest / DAY) * DAY;
+}
+
+interface ChannelRef { device: Device; channel: Channel }
+
+const CHANNEL_LIST = '^\\d{1,9}:\\d{1,3}(,\\d{1,9}:\\d{1,3})*$';
+const TIME = { type: 'integer', minimum: 0, maximum: 8.64e15 } as const;
+
+/** Resolves "deviceId:channel,..." against registered devices; unknown ones are a 404 naming them. */
+async function resolveChannels(store: Store, list: string, max: number): Promise<ChannelRef[]> {
+  const pairs = [...new Set(list.split(','))].map((p) => p.split(':').map(Number) as [number, number]);
+  if (pairs.length > max) throw new HttpError(400, `at most ${max} channels at once; you asked for ${pairs.length}`);
+  const [devices, channels] = await Promise.all([store.listDevices(), store.listChannels()]);
+  const deviceById = new Map(devices.map((d) => [d.id, d]));
+  return pairs.map(([deviceId, number]) => {
+    const device = deviceById.get(deviceId);
+    const channel = channels.find((c) => c.deviceId === deviceId && c.channel === number);
+    if (!device || !channel) throw new HttpError(404, `no channel ${number} on device ${deviceId}`);
+    return { device, channel };
+  });
+}
+
+function checkRange(from: number, to: number, maxMs: number): void {
+  if (to <= from) throw new HttpError(400, '"to" must be after "from"');
+  if (to - from > maxMs) throw new HttpError(400, `the range is too long: at most ${Math.round(maxMs / DAY)} days`);
+}
+
+/**
+ * One channel's points over a range, at most maxPoints of them: the raw samples when the device's
+ * interval allows that many at most, else min/avg/max per bucket.
+ */
+async function channelPoints(store: Store, ref: ChannelRef, from: number, to: number, maxPoints: number): Promise<{ bucketMs: number; points: SeriesPoint[] }> {
+  const d = ref.device;
+  const q = { deviceId: d.id, channel: ref.channel.channel, from, to };
+  if ((to - from) / (allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS) * SECOND) <= maxPoints) {
+    const raw = await store.samples(q.deviceId, q.channel, from, to, maxPoints + 1);
+    if (raw.length <= maxPoints) {
+      return { bucketMs: 0, points: raw.map((s) => ({ time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1 })) };
+    }
+  }
+  const bucketMs = chooseBucketMs(to - from, maxPoints);
+  return { bucketMs, points: await store.series({ ...q, bucketMs }) };
+}
+
+function describeChannel(ref: ChannelRef) {
+  return { deviceId: ref.device.id, deviceName: ref.device.name, location: ref.device.location, channel: ref.channel.channel, quantity: ref.channel.quantity, unit: ref.channel.unit };
+}
+
+/** Columns rather than objects: a third of the bytes, and what uPlot takes as it is. */
+function columns(bucketMs: number, points: SeriesPoint[]) {
+  return bucketMs === 0
+    ? { bucketMs, time: points.map((p) => p.time), avg: points.map((p) => p.avg) }
+    : { bucketMs, time: points.map((p) => p.time), avg: points.map((p) => p.avg), min: points.map((p) => p.min), max: points.map((p) => p.max) };
+}
+
+function summary(points: SeriesPoint[]) {
+  let min: number | null = null;
+  let max: number | null = null;
+  let sum = 0;
+  let valued = 0;
+  let count = 0;
+  let errors = 0;
+  for (const p of points) {
+    count += p.count;
+    errors += p.errors;
+    if (p.min !== null) min = min === null ? p.min : Math.min(min, p.min);
+    if (p.max !== null) max = max === null ? p.max : Math.max(max, p.max);
+    if (p.avg !== null) { sum += p.avg * (p.count - p.errors); valued += p.count - p.errors; }
+  }
+  return { min, max, avg: valued ? sum / valued : null, count, errors };
+}
+
+const parseSeriesQuery = queryParser<{ channels: string; from: number; to: number; points: number }>({
+  type: 'object', additionalProperties: false, required: ['channels', 'from', 'to'],
+  properties: {
+    channels: { type: 'string', pattern: CHANNEL_LIST, maxLength: 400 }, from: TIME, to: TIME,
+    points: { type: 'integer', minimum: 10, maximum: LIMITS.maxPoints, default: LIMITS.defaultPoints },
+  },
+});
+
+const parseTableQuery = queryParser<{ device: number; from: number; to: number; limit: number }>({
+  type: 'object', additionalProperties: false, required: ['device', 'from', 'to'],
+  properties: { device: { type: 'integer', minimum: 1 }, from: TIME, to: TIME, limit: { type: 'integer', minimum: 1, maximum: LIMITS.tableRows, default: 100 } },
+});
+
+const parseExportQuery = queryParser<{ channels: string; from: number; to: number; decimal?: 'comma' | 'point'; tz: string }>({
+  type: 'object', additionalProperties: false, required: ['channels', 'from', 'to'],
+  properties: {
+    channels: { type: 'string', pattern: CHANNEL_LIST, maxLength: 400 }, from: TIME, to: TIME,
+    decimal: { type: 'string', enum: ['comma', 'point'] }, tz: { type: 'string', maxLength: 64, default: 'UTC' },
+  },
+});
+
+const parseEventsQuery = queryParser<{ device?: number; since?: number; type?: string; limit: number }>({
+  type: 'object', additionalProperties: false,
+  properties: {
+    device: { type: 'integer', minimum: 1 }, since: TIME,
+    type: { type: 'string', maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: LIMITS.events, default: 200 },
+  },
+});
+
+async function seriesFor(store: Store, query: unknown, maxChannels: number) {
+  const q = parseSeriesQuery(query);
+  checkRange(q.from, q.to, LIMITS.seriesRangeMs);
+  const refs = await resolveChannels(store, q.channels, maxChannels);
+  const results = await Promise.all(refs.map((ref) => channelPoints(store, ref, q.from, q.to, q.points)));
+  return { from: q.from, to: q.to, refs, results };
+}
+
+/** Local wall-clock time "YYYY-MM-DD HH:mm:ss", the form Excel reads as a date and time. */
+function localTimeFormatter(timeZone: string): (ms: number) => string {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  } catch {
+    throw new HttpError(400, `unknown time zone "${timeZone}": use an IANA name such as Europe/Prague`);
+  }
+  return (ms) => format.format(ms);
+}
+
+/** Decimal comma when the caller's first language writes 1,5 (then ";" separates fields, as Excel there expects). */
+function decimalCommaFor(req: Request, asked: 'comma' | 'point' | undefined): boolean {
+  if (asked) return asked === 'comma';
+  const language = (req.get('accept-language') ?? 'en').split(',')[0].split(';')[0].trim() || 'en';
+  try {
+    return new Intl.NumberFormat(language).format(1.5).includes(',');
+  } catch {
+    return false;
+  }
+}
+
+function csvText(text: string, separator: string): string {
+  // a leading = + - @ would make Excel evaluate a name as a formula
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /["\r\n]/.test(safe) || safe.includes(separator) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function sampleState(s: SampleRow): string {
+  if (s.errorCode !== null) return `error ${s.errorCode}`;
+  return s.alarm === 'no' ? '' : `alarm ${s.alarm}`;
+}
+
+/** Writes the CSV a week at a time so that a long export never sits in memory. */
+async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: number, to: number, decimalComma: boolean, timeZone: string): Promise<void> {
+  const localTime = localTimeFormatter(timeZone);
+  const sep = decimalComma ? ';' : ',';
+  const number = (v: number) => (decimalComma ? String(v).replace('.', ',') : String(v));
+  const header = ['time (UTC)', `time (${timeZone})`, ...refs.flatMap((r) => {
+    const label = `${r.device.name} ${r.channel.quantity}`;
+    return [`${label} [${r.channel.unit}]`, `${label} state`];
+  })];
+  const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve())));
+  await write(`\uFEFF${header.map((h) => csvText(h, sep)).join(sep)}\r\n`);
+  const WINDOW = 7 * DAY;
+  for (let start = from; start < to && !res.destroyed; start += WINDOW) {
+    const end = Math.min(start + WINDOW, to);
+    const perChannel = await Promise.all(refs.map((r) => store.samples(r.device.id, r.channel.channel, start, end, 10_000_000)));
+    const rows = new Map<number, (SampleRow | undefined)[]>();
+    perChannel.forEach((samples, i) => {
+      for (const s of samples) {
+        let row = rows.get(s.time);
+        if (!row) { row = new Array(refs.length); rows.set(s.time, row); }
+        row[i] = s;
+      }
+    });
+    const lines: string[] = [];
+    for (const time of [...rows.keys()].sort((a, b) => a - b)) {
+      const cells = rows.get(time)!.flatMap((s) => (s ? [s.value === null ? '' : number(s.value), sampleState(s)] : ['', '']));
+      lines.push(`${new Date(time).toISOString()}${sep}${localTime(time)}${sep}${cells.join(sep)}\r\n`);
+    }
+    if (lines.length) await write(lines.join(''));
+  }
+  res.end();
+}
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
+
+export function dataRouter(store: Store): Router {
+  const router = Router();
+
+  router.get('/series', async (req, res) => {
+    const { from, to, refs, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
+    res.json({ from, to, series: refs.map((ref, i) => ({ ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points) })) });
+  });
+
+  router.get('/report', async (req, res) => {
+    const { from, to, refs, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
+    const deviceIds = [...new Set(refs.map((r) => r.device.id))];
+    const events = (await Promise.all(deviceIds.map((deviceId) => store.events({ deviceId, since: from, limit: LIMITS.events }))))
+      .flat().filter((e) => e.at < to).sort((a, b) => a.at - b.at);
+    res.json({
+      from, to, generatedAt: Date.now(), events,
+      series: refs.map((ref, i) => ({ ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points), summary: summary(results[i].points) })),
+    });
+  });
+
+  router.get('/samples', async (req, res) => {
+    const q = parseTableQuery(req.query);
+    checkRange(q.from, q.to, LIMITS.seriesRangeMs);
+    const device = await store.getDevice(q.device);
+    if (!device) throw new HttpError(404, `no device with id ${q.device}`);
+    const channels = await store.listChannels(device.id);
+    // limit + 1 rows per channel are enough to know the first limit + 1 distinct times
+    const perChannel = await Promise.all(channels.map((c) => store.samples(device.id, c.channel, q.from, q.to, q.limit + 1)));
+    const times = [...new Set(perChannel.flat().map((s) => s.time))].sort((a, b) => a - b);
+    const page = new Set(times.slice(0, q.limit));
+    type Cell = { value: number | null; errorCode: number | null; alarm: string } | null;
+    const byTime = new Map([...page].map((t) => [t, channels.map((): Cell => null)]));
+    perChannel.forEach((samples, i) => {
+      for (const s of samples) {
+        const row = byTime.get(s.time);
+        if (row) row[i] = { value: s.value, errorCode: s.errorCode, alarm: s.alarm };
+      }
+    });
+    res.json({
+      device: { id: device.id, name: device.name },
+      channels: channels.map((c) => ({ channel: c.channel, quantity: c.quantity, unit: c.unit })),
+      rows: [...byTime].map(([time, values]) => ({ time, values })),
+      next: times.length > q.limit ? times[q.limit] : null,
+    });
+  });
+
+  router.get('/export.csv', async (req, res) => {
+    const q = parseExportQuery(req.query);
+    checkRange(q.from, q.to, LIMITS.exportRangeMs);
+    const refs = await resolveChannels(store, q.channels, LIMITS.exportChannels);
+    localTimeFormatter(q.tz);   // an unknown zone is a 400 before the download starts
+    res.set({
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="inlet-export-${isoDay(q.from)}-${isoDay(q.to - 1)}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+    await writeCsv(res, store, refs, q.from, q.to, decimalCommaFor(req, q.decimal), q.tz);
+  });
+
+  router.get('/events', async (req, res) => {
+    const q = parseEventsQuery(req.query);
+    res.json({ events: await store.events({ deviceId: q.device, since: q.since, type: q.type, limit: q.limit }) });
+  });
+  return router;
+}

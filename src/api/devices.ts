@@ -1,0 +1,180 @@
+// Devices: the tree by location with latest values and status for everyone signed in, and the
+// administration of devices (register, rename, interval, suspend/resume, entry point).
+import { Router } from 'express';
+import type { InletConfig } from '../config/schema.ts';
+import type { Device, Family } from '../domain/types.ts';
+import { FAMILIES } from '../domain/types.ts';
+import { SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+import { allowedIntervalS } from '../pipeline/throttle.ts';
+import type { DeviceRegistry } from '../pipeline/registry.ts';
+import type { LatestValue, Store } from '../store/store.ts';
+import { entryUrl } from '../cli/device.ts';
+import { HttpError, bodyParser, idParam } from './http.ts';
+import { requireRole, sessionOf } from './auth.ts';
+
+/** A device counts as offline after this many of its intervals without an upload. */
+export const OFFLINE_AFTER_INTERVALS = 3;
+
+export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended';
+
+export function deviceStatus(d: Device, now: number): { status: DeviceStatus; intervalS: number } {
+  const intervalS = allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS);
+  const status: DeviceStatus = d.state === 'suspended' ? 'suspended'
+    : d.lastSeenAt === null ? 'never-seen'
+      : now - d.lastSeenAt > OFFLINE_AFTER_INTERVALS * intervalS * 1000 ? 'offline' : 'ok';
+  return { status, intervalS };
+}
+
+/** What the viewer shows of a device; the entry token is a secret and never part of it. */
+function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number) {
+  const byChannel = new Map(latest.map((v) => [v.channel, v]));
+  const values = channels.map((c) => {
+    const v = byChannel.get(c.channel);
+    return { channel: c.channel, quantity: c.quantity, unit: c.unit, time: v?.time ?? null, value: v?.value ?? null, errorCode: v?.errorCode ?? null, alarm: v?.alarm ?? 'no' };
+  });
+  return {
+    id: d.id, name: d.name, location: d.location, serial: d.serial, model: d.model, family: d.family, state: d.state,
+    suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
+    declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now),
+    alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
+  };
+}
+
+export type DeviceView = ReturnType<typeof deviceView>;
+
+/** All devices grouped by location (sorted), each with its channels' latest values. */
+export async function deviceTree(store: Store, now: number) {
+  const [devices, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
+  const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
+  const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
+  const locations = new Map<string, DeviceView[]>();
+  for (const d of devices) {
+    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now);
+    const list = locations.get(d.location) ?? [];
+    list.push(view);
+    locations.set(d.location, list);
+  }
+  return {
+    now,
+    locations: [...locations].sort(([a], [b]) => a.localeCompare(b)).map(([name, list]) => ({ name, devices: list })),
+  };
+}
+
+const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
+const LOCATION = { type: 'string', maxLength: 100 } as const;
+
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; family?: string; allowedIntervalS?: number }>({
+  type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
+  properties: {
+    serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
+    location: LOCATION, family: { type: 'string', enum: [...FAMILIES] },
+    allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
+  },
+});
+const parseRename = bodyParser<{ name?: string; location?: string }>({
+  type: 'object', additionalProperties: false, minProperties: 1,
+  properties: { name: NAME, location: LOCATION },
+});
+const parseInterval = bodyParser<{ allowedIntervalS: number | null }>({
+  type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
+  properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true } },
+});
+const parseSuspend = bodyParser<{ reason: string }>({
+  type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
+});
+const parseResume = bodyParser<{ importData: boolean }>({
+  type: 'object', additionalProperties: false, required: ['importData'], properties: { importData: { type: 'boolean' } },
+});
+
+export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; config: InletConfig; now: () => number }): Router {
+  const { store, registry, config, now } = deps;
+  const router = Router();
+
+  async function deviceById(rawId: unknown): Promise<Device> {
+    const device = await store.getDevice(idParam(rawId, 'device'));
+    if (!device) throw new HttpError(404, `no device with id ${String(rawId)}`);
+    return device;
+  }
+
+  /** Saves a change, records who did it, and lets ingest see it now rather than at its next refresh. */
+  async function change(device: Device, patch: Parameters<Store['updateDevice']>[1], event: { type: string; level: 'info' | 'warning'; message: string }, by: string) {
+    const at = now();
+    const updated = await store.updateDevice(device.id, patch, at);
+    await store.addEvent({ at, deviceId: device.id, ...event, message: `${event.message} (by ${by})` });
+    await registry.refresh();
+    return updated;
+  }
+
+  router.get('/devices', async (_req, res) => {
+    res.json(await deviceTree(store, now()));
+  });
+
+  router.post('/devices', requireRole('administrator'), async (req, res) => {
+    const body = parseNewDevice(req.body);
+    const model = body.model.trim().toUpperCase();
+    const family = (body.family ?? familyForModel(model)) as Family | undefined;
+    if (!family) throw new HttpError(400, `cannot tell the device family of model "${model}": choose the family`);
+    const modelCode = family === 'soap' ? soapModelCode(model) : null;
+    const at = now();
+    let device: Device;
+    try {
+      device = await store.addDevice({
+        family, serial: body.serial, modelCode, model, name: body.name, location: body.location ?? '', entryToken: newEntryToken(),
+        allowedIntervalS: body.allowedIntervalS ?? null, channels: initialChannels(family, modelCode),
+      }, at);
+    } catch (err) {
+      if ((err as Error).message.includes('already registered')) throw new HttpError(409, (err as Error).message);
+      throw err;
+    }
+    const by = sessionOf(res).username;
+    await store.addEvent({ at, deviceId: device.id, type: 'device.added', level: 'info', message: `device ${device.name} (${model}, serial ${device.serial}) registered in the viewer (by ${by})` });
+    await registry.refresh();
+    res.status(201).json({ device: deviceView(device, [], initialChannels(family, modelCode), at), entryUrl: entryUrl(config, device) });
+  });
+
+  router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const patch = parseRename(req.body);
+    const updated = await change(device, patch, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"` }, sessionOf(res).username);
+    res.json({ device: deviceView(updated, [], [], now()) });
+  });
+
+  router.put('/devices/:id/interval', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { allowedIntervalS: seconds } = parseInterval(req.body);
+    const updated = await change(device, { allowedIntervalS: seconds }, { type: 'device.interval', level: 'info', message: `${device.name}: allowed interval ${seconds === null ? 'follows what the device declares' : `set to ${seconds} s`}` }, sessionOf(res).username);
+    res.json({ device: deviceView(updated, [], [], now()) });
+  });
+
+  router.post('/devices/:id/suspend', requireRole('operator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { reason } = parseSuspend(req.body);
+    if (device.state === 'suspended') throw new HttpError(409, `${device.name} is already suspended`);
+    const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username);
+    res.json({ device: deviceView(updated, [], [], now()) });
+  });
+
+  router.get('/devices/:id/quarantine', requireRole('operator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const entries = await store.quarantined(device.id);
+    res.json({ uploads: entries.length, readings: entries.reduce((n, e) => n + e.readings.length, 0) });
+  });
+
+  router.post('/devices/:id/resume', requireRole('operator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { importData } = parseResume(req.body);
+    if (device.state !== 'suspended') throw new HttpError(409, `${device.name} is not suspended`);
+    const released = await store.releaseQuarantine(device.id, importData, now());
+    const updated = await change(device, { state: 'active' }, {
+      type: 'device.resumed', level: 'info',
+      message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
+    }, sessionOf(res).username);
+    res.json({ device: deviceView(updated, [], [], now()), released });
+  });
+
+  router.get('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    res.set('Cache-Control', 'no-store').json({ entryUrl: entryUrl(config, device) });
+  });
+  return router;
+}

@@ -1,0 +1,118 @@
+// The viewer in Debian's Chromium, driven by playwright-core against a real gateway: sign in,
+// watch a live value change, draw a chart, download an export, suspend and resume a device.
+// Screenshots go to test-results/. Nothing here reaches the internet.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { post } from '../../src/sim/client.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
+import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.join(REPO, 'test-results');
+const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
+const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
+const skip = missing || builtViewer;
+
+let t: TestGateway;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+let deviceId = 0;
+let entryUrl = '';
+const SERIAL = '20260001';
+const MODEL = soapModelCode('T3510')!;
+
+async function upload(temp: number): Promise<void> {
+  const res = await post(entryUrl, buildSoapMessage({ serial: SERIAL, modelCode: MODEL, temp, relHum: 48.5, timer: 1 }), 'text/xml; charset=utf-8');
+  assert.equal(res.status, 200, res.body);
+}
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `viewer-${name}.png`), fullPage: true });
+
+before(async () => {
+  if (skip) return;
+  t = await startTestGateway();
+  const admin = new Caller(t.gateway.url);
+  await admin.signIn(ADMIN.username, ADMIN.password);
+  const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: SERIAL, model: 'T3510', name: 'Freezer A', location: 'Pharmacy' });
+  deviceId = added.body.device.id;
+  entryUrl = added.body.entryUrl;
+  await admin.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 });
+  await upload(-18.4);
+  mkdirSync(SHOTS, { recursive: true });
+  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
+  // a fresh profile (--user-data-dir) each run; playwright passes it for a persistent context
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
+  });
+  // the viewer must not fetch anything from anywhere but the gateway
+  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  page = await context.newPage();
+});
+
+after(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await t?.close();
+});
+
+test('sign in, live values, chart, export and an admin action', { skip, timeout: 90_000 }, async () => {
+  await page.goto(t.gateway.url);
+  await page.getByLabel('User name').fill(ADMIN.username);
+  await page.getByLabel('Password').fill('wrong password here');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'wrong user name or password' }).waitFor();
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+
+  const card = page.locator(`article[data-device="${deviceId}"]`);
+  const temperature = card.locator('td.value[data-channel="1"]');
+  await assert.doesNotReject(temperature.filter({ hasText: '-18,4 °C' }).waitFor({ timeout: 10_000 }));
+  await shot('devices');
+  await new Promise((r) => setTimeout(r, 1100));
+  await upload(-21.7);
+  // no reload: the value arrives over the live stream
+  await temperature.filter({ hasText: '-21,7 °C' }).waitFor({ timeout: 10_000 });
+  await shot('devices-live');
+
+  await card.getByRole('link', { name: 'Chart' }).click();
+  await page.locator('.plot canvas').waitFor();
+  await page.getByRole('status').filter({ hasText: 'points' }).waitFor();
+  await page.getByRole('button', { name: 'Last 7 days' }).click();
+  await page.getByRole('status').filter({ hasText: 'points' }).waitFor();
+  assert.ok(await page.locator('.u-legend').getByText('Freezer A · Temperature (°C)').count() >= 1);
+  await shot('chart');
+
+  await page.goto(`${t.gateway.url}/#/export?channels=${deviceId}:1,${deviceId}:2&range=24h`);
+  const downloadStarted = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Download CSV' }).click();
+  const download = await downloadStarted;
+  assert.match(download.suggestedFilename(), /^inlet-export-\d{8}-\d{8}\.csv$/);
+  const csv = readFileSync((await download.path())!, 'utf8');
+  assert.ok(csv.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Freezer A temperature [C];'), csv.slice(0, 100));
+  assert.match(csv, /;-21,7;/);
+  await shot('export');
+
+  await page.goto(`${t.gateway.url}/#/admin`);
+  const row = page.locator(`tr[data-device="${deviceId}"]`);
+  await row.getByRole('button', { name: 'Suspend' }).click();
+  await page.getByRole('dialog').getByLabel('Reason').fill('calibration');
+  await page.getByRole('dialog').getByRole('button', { name: 'Suspend' }).click();
+  await row.getByText('Suspended').waitFor();
+  assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'suspended');
+  await shot('admin-suspended');
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+  await row.getByRole('button', { name: 'Suspend' }).waitFor();
+  assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'active');
+  await shot('admin-resumed');
+});

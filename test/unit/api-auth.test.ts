@@ -1,0 +1,76 @@
+// Password hashing, sessions, bucket choice and `inlet user`: the parts of the viewer's
+// security and downsampling that need no HTTP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { hashPassword, passwordWeakness, verifyPassword } from '../../src/api/passwords.ts';
+import { SessionStore } from '../../src/api/sessions.ts';
+import { chooseBucketMs } from '../../src/api/data.ts';
+import { userCommand, type PasswordInput } from '../../src/cli/user.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+test('scrypt hashes describe themselves, are salted and verify only the right password', async () => {
+  const a = await hashPassword('Tidal-Orchard-19');
+  const b = await hashPassword('Tidal-Orchard-19');
+  assert.match(a, /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+  assert.notEqual(a, b);
+  assert.equal(await verifyPassword('Tidal-Orchard-19', a), true);
+  assert.equal(await verifyPassword('Tidal-Orchard-18', a), false);
+  assert.equal(await verifyPassword('anything', 'not a hash'), false);
+});
+
+test('weak passwords are named as such', () => {
+  assert.match(passwordWeakness('short', 'ann')!, /at least 10/);
+  assert.match(passwordWeakness('aaaaaaaaaaaa', 'ann')!, /different/);
+  assert.match(passwordWeakness('my-name-is-Annabel', 'annabel')!, /user name/);
+  assert.match(passwordWeakness('Password123', 'ann')!, /common/);
+  assert.equal(passwordWeakness('Tidal-Orchard-19', 'ann'), null);
+});
+
+test('sessions end after the idle time unless used, and at the absolute limit', () => {
+  let clock = 0;
+  const sessions = new SessionStore({ idleMs: 1000, absoluteMs: 5000 }, () => clock);
+  const s = sessions.create({ id: 1, username: 'ann', role: 'viewer' });
+  clock = 900;
+  assert.ok(sessions.get(s.id, true));
+  clock = 1800;
+  assert.ok(sessions.get(s.id, false), 'touched at 900, so alive at 1800');
+  clock = 2000;
+  assert.equal(sessions.get(s.id, false), undefined, 'a live stream (no touch) does not keep it alive');
+  const t = sessions.create({ id: 1, username: 'ann', role: 'viewer' });
+  for (clock = 2500; clock <= 7500; clock += 500) sessions.get(t.id, true);
+  assert.equal(sessions.get(t.id, true), undefined, 'ends at the absolute limit however active');
+  const u = sessions.create({ id: 2, username: 'bo', role: 'operator' });
+  sessions.deleteUser(2);
+  assert.equal(sessions.get(u.id, true), undefined);
+});
+
+test('buckets keep a span within the point budget and are whole hours from an hour up', () => {
+  const HOUR = 3_600_000;
+  assert.equal(chooseBucketMs(HOUR, 2000), 2000);
+  assert.equal(chooseBucketMs(366 * 24 * HOUR, 2000), 6 * HOUR);
+  assert.equal(chooseBucketMs(20 * 366 * 24 * HOUR, 2000), 7 * 24 * HOUR);
+  for (const span of [HOUR, 24 * HOUR, 30 * 24 * HOUR, 5 * 366 * 24 * HOUR]) {
+    const bucket = chooseBucketMs(span, 2000);
+    assert.ok(span / bucket <= 2000);
+    if (bucket >= HOUR) assert.equal(bucket % HOUR, 0);
+  }
+});
+
+test('inlet user add asks twice on a terminal and refuses a mismatch or a weak password', async () => {
+  const store = new SqliteStore({ file: ':memory:' });
+  await store.migrate();
+  const answers = (...typed: string[]): PasswordInput => ({ isTerminal: true, prompt: async () => typed.shift() ?? '', readAll: async () => '' });
+  const lines: string[] = [];
+  const out = (line: string) => lines.push(line);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-18')), /differ/);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('ann-secret-1')), /user name/);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, { isTerminal: false, prompt: async () => '', readAll: async () => '' }), /--password-stdin/);
+  assert.equal(await store.findUser('ann'), undefined);
+  assert.equal(await userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-19')), 0);
+  const ann = (await store.findUser('ann'))!;
+  assert.equal(ann.role, 'administrator');
+  assert.equal(await verifyPassword('Tidal-Orchard-19', ann.passwordHash), true);
+  assert.equal(lines.join('\n').includes('Tidal-Orchard-19'), false, 'the password is never printed');
+  await store.close();
+});

@@ -1,0 +1,45 @@
+// Calls to the gateway's /api. State-changing calls carry the header the server's CSRF check
+// wants; a 401 anywhere sends the user back to sign-in.
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export type Role = 'administrator' | 'operator' | 'viewer';
+export interface Me { username: string; role: Role; idleMinutes: number }
+
+export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
+export interface DeviceView {
+  id: number; name: string; location: string; serial: string; model: string; family: string; state: 'active' | 'suspended';
+  suspendedReason: string | null; lastSeenAt: number | null; allowedIntervalS: number | null; declaredIntervalS: number | null;
+  status: 'ok' | 'offline' | 'never-seen' | 'suspended'; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
+}
+export interface DeviceTree { now: number; locations: { name: string; devices: DeviceView[] }[] }
+export interface Series {
+  deviceId: number; deviceName: string; location: string; channel: number; quantity: string; unit: string;
+  bucketMs: number; time: number[]; avg: (number | null)[]; min?: (number | null)[]; max?: (number | null)[];
+  summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number };
+}
+export interface StoredEvent { id: number; at: number; deviceId: number | null; type: string; level: 'info' | 'warning' | 'alarm'; message: string }
+
+let onSignedOut: () => void = () => {};
+export function whenSignedOut(handler: () => void): void { onSignedOut = handler; }
+
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { 'x-inlet-request': '1', accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string };
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/session') onSignedOut();
+    throw new ApiError(res.status, data.error ?? `${res.status} ${res.statusText}`);
+  }
+  return data as T;
+}
+
+export const query = (params: Record<string, string | number | undefined>) =>
+  new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();

@@ -1,0 +1,85 @@
+// The viewer's shell: checks the session, draws the navigation for the user's role and shows
+// the page named in the URL's hash (#/chart?...). Chart and report pages load on demand, so
+// the first load carries no charting code.
+import { api, whenSignedOut, type Me } from './api.ts';
+import { h, message, show } from './dom.ts';
+import { renderAdmin } from './pages/admin.ts';
+import { renderDevices } from './pages/devices.ts';
+import { renderEvents } from './pages/events.ts';
+import { renderExport } from './pages/export.ts';
+import { renderLogin } from './pages/login.ts';
+import { renderTable } from './pages/table.ts';
+
+type Cleanup = (() => void) | void;
+
+const NAVIGATION: [string, string, Me['role'][]][] = [
+  ['#/', 'Devices', ['viewer', 'operator', 'administrator']],
+  ['#/chart', 'Chart', ['viewer', 'operator', 'administrator']],
+  ['#/table', 'Table', ['viewer', 'operator', 'administrator']],
+  ['#/export', 'Export', ['viewer', 'operator', 'administrator']],
+  ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
+  ['#/admin', 'Admin', ['operator', 'administrator']],
+];
+
+const root = document.getElementById('app')!;
+let me: Me | null = null;
+let cleanup: Cleanup;
+
+function signedOut(): void {
+  me = null;
+  route();
+}
+
+async function signOut(): Promise<void> {
+  await api('DELETE', '/session').catch(() => undefined);
+  signedOut();
+}
+
+function shell(path: string): HTMLElement {
+  const view = h('main', { id: 'view', tabindex: -1 });
+  show(root,
+    h('a', { class: 'skip', href: '#view', onclick: (e: Event) => { e.preventDefault(); view.focus(); } }, 'Skip to content'),
+    h('header', { class: 'top no-print' },
+      h('span', { class: 'brand' }, 'Inlet'),
+      h('nav', { 'aria-label': 'Main' }, NAVIGATION.filter(([, , roles]) => roles.includes(me!.role)).map(([href, label]) =>
+        h('a', { href, 'aria-current': path === href.slice(1) ? 'page' : false }, label))),
+      h('span', { class: 'user' }, `${me!.username} (${me!.role})`),
+      h('button', { type: 'button', onclick: signOut }, 'Sign out')),
+    view);
+  return view;
+}
+
+async function page(path: string, params: URLSearchParams, view: HTMLElement): Promise<Cleanup> {
+  switch (path) {
+    case '/': return renderDevices(view, signedOut);
+    case '/chart': return (await import('./pages/chart.ts')).renderChart(view, params);
+    case '/report': return (await import('./pages/report.ts')).renderReport(view, params, me!.username);
+    case '/table': return renderTable(view, params);
+    case '/export': return renderExport(view, params);
+    case '/events': return renderEvents(view, params);
+    case '/admin': return renderAdmin(view, me!);
+    default: show(view, message(`There is no page "${path}".`, 'error'));
+  }
+}
+
+async function route(): Promise<void> {
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = undefined;
+  if (!me) {
+    const view = h('main', { id: 'view' });
+    show(root, view);
+    renderLogin(view, (signedIn) => { me = signedIn; route(); });
+    return;
+  }
+  const [path, search = ''] = (location.hash.slice(1) || '/').split('?');
+  const view = shell(path);
+  try {
+    cleanup = await page(path, new URLSearchParams(search), view);
+  } catch (err) {
+    show(view, message((err as Error).message, 'error'));
+  }
+}
+
+whenSignedOut(signedOut);
+window.addEventListener('hashchange', () => { route(); });
+api<Me>('GET', '/session').then((session) => { me = session; }, () => { me = null; }).finally(() => { route(); });

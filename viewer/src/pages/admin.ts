@@ -1,0 +1,126 @@
+// Administration. Operators rename, suspend and resume devices; administrators also register
+// devices, set intervals, see entry points and manage users. The server enforces the same
+// rules; the buttons only spare people a refusal.
+import { api, type DeviceTree, type DeviceView, type Me } from '../api.ts';
+import { dialogForm, field, h, message, show } from '../dom.ts';
+import { STATUS_LABELS } from '../format.ts';
+
+interface User { id: number; username: string; role: Me['role']; disabled: boolean; lockedUntil: number | null }
+
+const ROLES: Me['role'][] = ['viewer', 'operator', 'administrator'];
+
+const text = (name: string, value = '', extra: Record<string, string | number | boolean> = {}) => h('input', { name, value, ...extra });
+const roleSelect = (selected: string) => h('select', { name: 'role' }, ROLES.map((r) => h('option', { value: r, selected: r === selected }, r)));
+
+export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
+  const isAdmin = me.role === 'administrator';
+  const status = h('div');
+  const devicesArea = h('div');
+  const usersArea = h('div');
+
+  /** Runs an action and reports its outcome; the lists are redrawn after every change. */
+  async function act(what: () => Promise<string | void>): Promise<void> {
+    try {
+      const done = await what();
+      if (done) show(status, message(done));
+      await Promise.all([loadDevices(), isAdmin ? loadUsers() : undefined]);
+    } catch (err) {
+      show(status, message((err as Error).message, 'error'));
+    }
+  }
+
+  async function addDevice(): Promise<void> {
+    const values = await dialogForm('Register a device', [
+      field('Serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' }), 'as on the device label, up to 8 digits'),
+      field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
+      field('Name', text('name', '', { required: true })), field('Location', text('location')),
+    ], 'Register');
+    if (!values) return;
+    await act(async () => {
+      const result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', { serial: values.serial, model: values.model, name: values.name, location: values.location });
+      await dialogForm(`${result.device.name} registered`, [
+        h('p', {}, 'Enter this URL in the device\'s server settings. Keep it secret: it is the device\'s key.'),
+        h('output', { class: 'entry-url' }, result.entryUrl)], 'Done');
+      return `${result.device.name} registered.`;
+    });
+  }
+
+  function deviceActions(d: DeviceView): HTMLElement[] {
+    const buttons = [
+      h('button', { type: 'button', onclick: async () => {
+        const values = await dialogForm(`Rename ${d.name}`, [field('Name', text('name', d.name, { required: true })), field('Location', text('location', d.location))], 'Save');
+        if (values) await act(async () => { await api('PATCH', `/devices/${d.id}`, { name: values.name, location: values.location }); return `${values.name} saved.`; });
+      } }, 'Rename'),
+      d.state === 'active'
+        ? h('button', { type: 'button', onclick: async () => {
+          const values = await dialogForm(`Suspend ${d.name}`, [field('Reason', text('reason', '', { required: true }))], 'Suspend');
+          if (values) await act(async () => { await api('POST', `/devices/${d.id}/suspend`, { reason: values.reason }); return `${d.name} suspended; its uploads are kept aside.`; });
+        } }, 'Suspend')
+        : h('button', { type: 'button', onclick: async () => {
+          const waiting = await api<{ uploads: number; readings: number }>('GET', `/devices/${d.id}/quarantine`);
+          const values = await dialogForm(`Resume ${d.name}`, [
+            h('p', {}, `${waiting.uploads} upload(s) with ${waiting.readings} reading(s) were kept aside while it was suspended.`),
+            h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'importData' }), ' Import them into the data')], 'Resume');
+          if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on' }); return `${d.name} resumed.`; });
+        } }, 'Resume'),
+    ];
+    if (isAdmin) {
+      buttons.push(
+        h('button', { type: 'button', onclick: async () => {
+          const values = await dialogForm(`Upload interval of ${d.name}`, [field('Allowed interval in seconds', text('seconds', String(d.allowedIntervalS ?? ''), { type: 'number', min: 1, max: 86400 }), 'empty = follow what the device declares')], 'Save');
+          if (values) await act(async () => { await api('PUT', `/devices/${d.id}/interval`, { allowedIntervalS: values.seconds ? Number(values.seconds) : null }); return `${d.name}: interval saved.`; });
+        } }, 'Interval'),
+        h('button', { type: 'button', onclick: () => act(async () => {
+          const { entryUrl } = await api<{ entryUrl: string }>('GET', `/devices/${d.id}/entry-point`);
+          await dialogForm(`Entry point of ${d.name}`, [h('p', {}, 'Keep it secret: it is the device\'s key.'), h('output', { class: 'entry-url' }, entryUrl)], 'Close');
+        }) }, 'Entry point'));
+    }
+    return buttons;
+  }
+
+  async function loadDevices(): Promise<void> {
+    const tree = await api<DeviceTree>('GET', '/devices');
+    const devices = tree.locations.flatMap((l) => l.devices);
+    show(devicesArea, h('h2', {}, 'Devices'),
+      isAdmin ? h('button', { type: 'button', class: 'primary', onclick: addDevice }, 'Register a device') : null,
+      h('table', { class: 'admin' },
+        h('thead', {}, h('tr', {}, ['Name', 'Location', 'Model · serial', 'Status', 'Interval', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, devices.map((d) => h('tr', { 'data-device': d.id },
+          h('th', { scope: 'row' }, d.name), h('td', {}, d.location), h('td', {}, `${d.model} · ${d.serial}`),
+          h('td', {}, STATUS_LABELS[d.status]), h('td', {}, `${d.intervalS} s${d.allowedIntervalS === null ? '' : ' (set)'}`),
+          h('td', { class: 'actions' }, deviceActions(d)))))));
+  }
+
+  async function loadUsers(): Promise<void> {
+    const { users } = await api<{ users: User[] }>('GET', '/users');
+    const now = Date.now();
+    show(usersArea, h('h2', {}, 'Users'),
+      h('button', { type: 'button', class: 'primary', onclick: async () => {
+        const values = await dialogForm('Add a user', [field('User name', text('username', '', { required: true, autocomplete: 'off' })), field('Role', roleSelect('viewer')),
+          field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }), 'at least 10 characters')], 'Add');
+        if (values) await act(async () => { await api('POST', '/users', values); return `User ${values.username} added.`; });
+      } }, 'Add a user'),
+      h('table', { class: 'admin' },
+        h('thead', {}, h('tr', {}, ['User', 'Role', 'State', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, users.map((u) => {
+          const locked = u.lockedUntil !== null && u.lockedUntil > now;
+          const patch = (body: Record<string, unknown>, done: string) => act(async () => { await api('PATCH', `/users/${u.id}`, body); return done; });
+          return h('tr', {}, h('th', { scope: 'row' }, u.username), h('td', {}, u.role),
+            h('td', {}, [u.disabled ? 'disabled' : 'active', locked ? 'locked' : ''].filter(Boolean).join(', ')),
+            h('td', { class: 'actions' },
+              h('button', { type: 'button', onclick: async () => {
+                const values = await dialogForm(`Role of ${u.username}`, [field('Role', roleSelect(u.role))], 'Save');
+                if (values) await patch({ role: values.role }, `${u.username} is now ${values.role}.`);
+              } }, 'Role'),
+              h('button', { type: 'button', onclick: () => patch({ disabled: !u.disabled }, `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`) }, u.disabled ? 'Enable' : 'Disable'),
+              locked ? h('button', { type: 'button', onclick: () => patch({ unlock: true }, `${u.username} unlocked.`) }, 'Unlock') : null,
+              h('button', { type: 'button', onclick: async () => {
+                const values = await dialogForm(`New password for ${u.username}`, [field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }))], 'Save');
+                if (values) await patch({ password: values.password }, `Password of ${u.username} changed.`);
+              } }, 'Password')));
+        }))));
+  }
+
+  show(view, h('h1', {}, 'Administration'), status, devicesArea, isAdmin ? usersArea : null);
+  await act(async () => undefined);
+}

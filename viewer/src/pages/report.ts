@@ -1,0 +1,35 @@
+// A printable report: the chart, minimum/average/maximum per channel and the events in the range.
+import { api, query, type Series, type StoredEvent } from '../api.ts';
+import { drawChart, seriesLabel, type ChartHandle } from '../chart.ts';
+import { h, message, show } from '../dom.ts';
+import { formatTime, formatValue } from '../format.ts';
+import { rangeFromParams } from '../pickers.ts';
+
+export async function renderReport(view: HTMLElement, params: URLSearchParams, username: string): Promise<() => void> {
+  const range = rangeFromParams(params);
+  const channels = params.get('channels') ?? '';
+  let report: { generatedAt: number; series: Series[]; events: StoredEvent[] };
+  try {
+    report = await api('GET', `/report?${query({ channels, from: range.from, to: range.to, points: 1000 })}`);
+  } catch (err) {
+    show(view, message((err as Error).message, 'error'));
+    return () => undefined;
+  }
+  const plot = h('div', { class: 'plot', role: 'img', 'aria-label': 'Chart of the reported channels' });
+  show(view, h('div', { class: 'report' },
+    h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change')),
+    h('h1', {}, 'Measurement report'),
+    h('p', {}, `${formatTime(range.from)} – ${formatTime(range.to)} · made ${formatTime(report.generatedAt)} by ${username}`),
+    plot,
+    h('table', { class: 'summary' },
+      h('thead', {}, h('tr', {}, ['Channel', 'Minimum', 'Average', 'Maximum', 'Samples', 'Errors'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, report.series.map((s) => h('tr', {},
+        h('th', { scope: 'row' }, seriesLabel(s)),
+        h('td', {}, formatValue(s.summary?.min ?? null, s.unit)), h('td', {}, formatValue(s.summary?.avg ?? null, s.unit)),
+        h('td', {}, formatValue(s.summary?.max ?? null, s.unit)), h('td', {}, s.summary?.count ?? 0), h('td', {}, s.summary?.errors ?? 0))))),
+    h('h2', {}, 'Events'),
+    report.events.length ? h('table', { class: 'events' }, h('tbody', {}, report.events.map((e) => h('tr', { class: e.level },
+      h('td', {}, formatTime(e.at)), h('td', {}, e.level), h('td', {}, e.message))))) : h('p', {}, 'No events in this range.')));
+  const chart: ChartHandle = drawChart(plot, report.series, range);
+  return () => chart.destroy();
+}

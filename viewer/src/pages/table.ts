@@ -1,0 +1,47 @@
+// The raw samples of one device as a table, a page at a time (oldest first within the range).
+import { api, query, type DeviceTree } from '../api.ts';
+import { field, h, message, show } from '../dom.ts';
+import { formatTime, quantityLabel, unitLabel } from '../format.ts';
+import { rangeFromParams, rangePicker } from '../pickers.ts';
+
+interface TablePage {
+  channels: { channel: number; quantity: string; unit: string }[];
+  rows: { time: number; values: ({ value: number | null; errorCode: number | null; alarm: string } | null)[] }[];
+  next: number | null;
+}
+
+const PAGE_ROWS = 100;
+
+export async function renderTable(view: HTMLElement, params: URLSearchParams): Promise<void> {
+  const tree = await api<DeviceTree>('GET', '/devices');
+  const devices = tree.locations.flatMap((l) => l.devices);
+  let range = rangeFromParams(params);
+  const select = h('select', { onchange: () => restart() }, devices.map((d) => h('option', { value: d.id, selected: String(d.id) === params.get('device') }, d.name)));
+  const output = h('div');
+  const pageStarts: number[] = [];
+  const restart = () => { pageStarts.length = 0; pageStarts.push(range.from); load(); };
+
+  async function load(): Promise<void> {
+    if (!select.value) { show(output, message('No devices registered yet.')); return; }
+    const from = pageStarts[pageStarts.length - 1];
+    try {
+      const page = await api<TablePage>('GET', `/samples?${query({ device: select.value, from, to: range.to, limit: PAGE_ROWS })}`);
+      const cell = (v: TablePage['rows'][number]['values'][number], unit: string) =>
+        v === null ? h('td', {}, '') : h('td', { class: v.errorCode !== null ? 'error' : v.alarm !== 'no' ? 'alarm' : '' },
+          v.errorCode !== null ? `error ${v.errorCode}` : `${v.value} ${unitLabel(unit)}${v.alarm !== 'no' ? ` (alarm ${v.alarm})` : ''}`);
+      show(output,
+        page.rows.length === 0 ? message('No samples in this range.') : h('table', { class: 'samples' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), page.channels.map((c) => h('th', { scope: 'col' }, quantityLabel(c.quantity))))),
+          h('tbody', {}, page.rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, formatTime(r.time)), r.values.map((v, i) => cell(v, page.channels[i].unit)))))),
+        h('div', { class: 'toolbar' },
+          h('button', { type: 'button', disabled: pageStarts.length < 2, onclick: () => { pageStarts.pop(); load(); } }, 'Previous page'),
+          h('span', {}, `Page ${pageStarts.length}`),
+          h('button', { type: 'button', disabled: page.next === null, onclick: () => { pageStarts.push(page.next!); load(); } }, 'Next page')));
+    } catch (err) {
+      show(output, message((err as Error).message, 'error'));
+    }
+  }
+
+  show(view, h('h1', {}, 'Table'), field('Device', select), rangePicker(range, (r) => { range = r; restart(); }), output);
+  restart();
+}
