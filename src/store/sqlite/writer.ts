@@ -37,37 +37,40 @@ export class SqliteWriter {
     };
   }
 
+  /**
+   * The whole group in one transaction. A batch that fails (it should not: the pipeline has
+   * checked it) rolls the group back, and the group is written again one batch per
+   * transaction so that only the bad batch fails; savepoints per batch cost more than this.
+   */
   writeGroup(batches: Batch[]): (CommitResult | Error)[] {
     const started = performance.now();
-    const results: (CommitResult | Error)[] = [];
+    let results: (CommitResult | Error)[];
+    try {
+      results = this.transaction(batches);
+    } catch {
+      results = batches.map((b): CommitResult | Error => {
+        try { return this.transaction([b])[0]; } catch (err) { return err instanceof Error ? err : new Error(String(err)); }
+      });
+    }
+    this.lastCommitMs = performance.now() - started;
+    return results;
+  }
+
+  private transaction(batches: Batch[]): CommitResult[] {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const maxId = (this.statements.maxUploadId.get() as { id: number }).id;
       if (maxId !== this.lastWrittenId) this.heads.clear(); // another connection wrote uploads
-      let nextId = maxId + 1;
-      for (const batch of batches) {
-        this.db.exec('SAVEPOINT batch');
-        try {
-          const result = this.writeBatch(batch, nextId);
-          this.db.exec('RELEASE batch');
-          results.push(result);
-          nextId++;
-        } catch (err) {
-          this.db.exec('ROLLBACK TO batch; RELEASE batch');
-          this.heads.clear(); // the failed batch may have moved a head in memory only
-          results.push(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
+      const results = batches.map((batch, i) => this.writeBatch(batch, maxId + 1 + i));
       this.db.exec('COMMIT');
-      this.lastWrittenId = nextId - 1;
+      this.lastWrittenId = maxId + batches.length;
+      return results;
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      this.heads.clear();
+      this.heads.clear(); // heads moved in memory for rows that were rolled back
       this.lastWrittenId = -1;
       throw err;
     }
-    this.lastCommitMs = performance.now() - started;
-    return results;
   }
 
   private chainHeadFor(deviceId: number | null): Uint8Array {
