@@ -323,7 +323,8 @@ export class SqliteStore implements Store {
         time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1,
       }));
     }
-    const rows = this.db.prepare(`SELECT (time - ?1) / ?2 AS bucket, MIN(value) AS min, MAX(value) AS max,
+    // node:sqlite binds JS numbers as REAL: cast so that the bucket number is an integer division.
+    const rows = this.db.prepare(`SELECT (time - CAST(?1 AS INTEGER)) / CAST(?2 AS INTEGER) AS bucket, MIN(value) AS min, MAX(value) AS max,
         AVG(value) AS avg, COUNT(*) AS count, COUNT(error_code) AS errors
       FROM samples WHERE device_id = ?3 AND channel = ?4 AND time >= ?1 AND time < ?5
       GROUP BY bucket ORDER BY bucket`).all(q.from, q.bucketMs, q.deviceId, q.channel, q.to) as Row[];
