@@ -7,64 +7,15 @@ import path from 'node:path';
 import type {
   Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey, samplesDigest, uploadHash } from '../../domain/chain.ts';
+import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
+import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
+import { DEVICE_COLUMNS, type Row, toDevice, toSample, toStoredEvent, toStoredUpload, toUser } from '../row-mapping.ts';
 import type {
   DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
 } from '../store.ts';
-
-type Row = Record<string, unknown>;
-
-const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
-  declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
-
-function toDevice(r: Row): Device {
-  return {
-    id: r.id as number,
-    family: r.family as Family,
-    serial: r.serial as string,
-    modelCode: (r.model_code as number | null) ?? null,
-    model: r.model as string,
-    name: r.name as string,
-    location: r.location as string,
-    entryToken: r.entry_token as string,
-    allowedIntervalS: (r.allowed_interval_s as number | null) ?? null,
-    declaredIntervalS: (r.declared_interval_s as number | null) ?? null,
-    customerUid: (r.customer_uid as string | null) ?? null,
-    state: r.state as Device['state'],
-    suspendedReason: (r.suspended_reason as string | null) ?? null,
-    suspendedAt: (r.suspended_at as number | null) ?? null,
-    lastSeenAt: (r.last_seen_at as number | null) ?? null,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: r.id as number,
-    username: r.username as string,
-    role: r.role as UserRecord['role'],
-    passwordHash: r.password_hash as string,
-    failedLogins: r.failed_logins as number,
-    lockedUntil: (r.locked_until as number | null) ?? null,
-    createdAt: r.created_at as number,
-    disabled: r.disabled === 1,
-  };
-}
-
-function toSample(r: Row): SampleRow {
-  return {
-    deviceId: r.device_id as number,
-    channel: r.channel as number,
-    time: r.time as number,
-    value: (r.value as number | null) ?? null,
-    errorCode: (r.error_code as number | null) ?? null,
-    alarm: r.alarm as SampleRow['alarm'],
-  };
-}
 
 export interface SqliteStoreOptions {
   file: string;            // path, or ':memory:'
@@ -124,7 +75,9 @@ export class SqliteStore implements Store {
       insertSample: db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
-        verdict, reason, serial, counter, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
+      samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       insertQuarantine: db.prepare(`INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)`),
       insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
@@ -157,7 +110,7 @@ export class SqliteStore implements Store {
           const result = this.writeBatch(batch, nextId, heads);
           this.db.exec('RELEASE batch');
           results.push(result);
-          nextId++;
+          if (result.uploadId === nextId) nextId++;
         } catch (err) {
           this.db.exec('ROLLBACK TO batch; RELEASE batch');
           heads.clear(); // the failed batch may have moved a head in memory only
@@ -185,31 +138,34 @@ export class SqliteStore implements Store {
     return head;
   }
 
+  /** Writes one batch under the given id, or answers with the stored upload when its upload key is known. */
   private writeBatch(batch: Batch, id: number, heads: Map<number, Uint8Array>): CommitResult {
     const w = this.write;
     const u = batch.upload;
+    if (u.uploadKey !== undefined) {
+      const earlier = w.uploadByKey.get(u.uploadKey) as { id: number; verdict: VerdictKind } | undefined;
+      if (earlier) {
+        const { n } = w.samplesOfUpload.get(earlier.id) as { n: number };
+        return commitResult(earlier.id, earlier.verdict, batch.samples.length, n);
+      }
+    }
     for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
     const stored: SampleRow[] = [];
     for (const s of batch.samples) {
       if (w.insertSample.run(s.deviceId, s.channel, s.time, s.value, s.errorCode, s.alarm, id).changes > 0) stored.push(s);
     }
-    const duplicate = u.verdict === 'accepted' && batch.samples.length > 0 && stored.length === 0;
-    const verdict = duplicate ? 'duplicate' : u.verdict;
-    const reason = duplicate ? 'every sample was already stored (resend)' : u.reason;
     const prev = this.chainHeadFor(u.deviceId, heads);
-    const hash = uploadHash(prev, { ...u, id, verdict, reason }, samplesDigest(stored));
+    const { verdict, reason, hash } = sealUpload(u, id, batch.samples.length, stored, prev);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, u.raw,
-      verdict, reason, u.serial, u.counter, prev, hash);
+      verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     heads.set(chainKey(u.deviceId), hash);
     if (batch.quarantine && u.deviceId !== null) {
       w.insertQuarantine.run(id, u.deviceId, u.receivedAt, JSON.stringify(batch.quarantine));
     }
-    for (const e of batch.events) {
-      w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify({ ...e.data, uploadId: id }) : JSON.stringify({ uploadId: id }));
-    }
+    for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-    return { uploadId: id, verdict, samplesStored: stored.length, samplesDuplicate: batch.samples.length - stored.length };
+    return commitResult(id, verdict, batch.samples.length, stored.length);
   }
 
   flush(): Promise<void> {
@@ -350,10 +306,7 @@ export class SqliteStore implements Store {
     values.push(Math.min(q.limit ?? 500, 10_000));
     const rows = this.db.prepare(`SELECT id, at, device_id, type, level, message, data FROM events
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...values) as Row[];
-    return rows.map((r) => ({
-      id: r.id as number, at: r.at as number, deviceId: (r.device_id as number | null) ?? null, type: r.type as string,
-      level: r.level as EventLevel, message: r.message as string, data: r.data ? JSON.parse(r.data as string) : null,
-    }));
+    return rows.map(toStoredEvent);
   }
 
   async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
@@ -369,13 +322,7 @@ export class SqliteStore implements Store {
     values.push(Math.min(q.limit ?? 1000, 100_000));
     const rows = this.db.prepare(`SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason,
       serial, counter, prev_hash, hash FROM uploads WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...values) as Row[];
-    return rows.map((r) => ({
-      id: r.id as number, deviceId: (r.device_id as number | null) ?? null, family: r.family as string,
-      receivedAt: r.received_at as number, remoteAddress: r.remote_address as string, contentType: r.content_type as string,
-      raw: Buffer.from(r.raw as Uint8Array), verdict: r.verdict as VerdictKind, reason: r.reason as string,
-      serial: (r.serial as string | null) ?? null, counter: (r.counter as number | null) ?? null,
-      hash: Buffer.from(r.hash as Uint8Array), prevHash: Buffer.from(r.prev_hash as Uint8Array),
-    }));
+    return rows.map(toStoredUpload);
   }
 
   // ---- quarantine ----
@@ -389,32 +336,11 @@ export class SqliteStore implements Store {
     }));
   }
 
-  /** Marks the device's quarantined uploads released; with importData, stores their readings as a new upload each. */
   async releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult> {
-    const entries = await this.quarantined(deviceId);
-    let samplesImported = 0;
-    if (importData) {
-      const originals = new Map((await this.uploads({ deviceId, verdict: 'quarantined', limit: 100_000 })).map((u) => [u.id, u]));
-      const results = await Promise.all(entries.map((entry) => {
-        const original = originals.get(entry.uploadId);
-        return this.commit({
-          upload: {
-            deviceId, family: (original?.family ?? 'unknown') as Batch['upload']['family'], receivedAt: at,
-            remoteAddress: 'quarantine', contentType: original?.contentType ?? '', raw: original?.raw ?? Buffer.alloc(0),
-            verdict: 'accepted', reason: `imported from quarantined upload #${entry.uploadId}`,
-            serial: original?.serial ?? null, counter: original?.counter ?? null,
-          },
-          samples: entry.readings.map((r) => ({
-            deviceId, channel: r.channel, time: r.sampleTime ?? entry.receivedAt, value: r.value, errorCode: r.errorCode, alarm: r.alarm,
-          })),
-          channels: [], events: [], quarantine: null, deviceSeen: null, suspend: null,
-        });
-      }));
-      samplesImported = results.reduce((n, r) => n + r.samplesStored, 0);
-    }
-    this.db.prepare('UPDATE quarantine SET released_at = ?, imported = ? WHERE device_id = ? AND released_at IS NULL')
-      .run(at, importData ? 1 : 0, deviceId);
-    return { uploads: entries.length, samplesImported };
+    return releaseQuarantined(this, deviceId, importData, at, async (throughUploadId) => {
+      this.db.prepare('UPDATE quarantine SET released_at = ?, imported = ? WHERE device_id = ? AND upload_id <= ? AND released_at IS NULL')
+        .run(at, importData ? 1 : 0, deviceId, throughUploadId);
+    });
   }
 
   // ---- users ----
