@@ -140,6 +140,11 @@ export interface Batch {
     reason: string;
     serial: string | null;
     counter: number | null;
+    /**
+     * Idempotency key chosen before the first attempt to store (the spool sets one): committing a
+     * batch whose key is already stored writes nothing and answers with the stored upload's result.
+     */
+    uploadKey?: string;
   };
   samples: SampleRow[];
   channels: Channel[];             // channels to upsert (new or changed quantity/unit)

@@ -334,6 +334,21 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal((await store.samples(d.id, 1, T0, T0 + 1))[0].value, 1);
     assert.equal((await store.uploads({}))[0].reason, 'ok');
   });
+
+  contractTest('an upload key makes a replayed batch a no-op that answers like the first commit', async ({ store }) => {
+    const d = await store.addDevice(newDevice('93000001'), T0);
+    const keyed = batch(d.id, [sample(d.id, 1, T0, 1), sample(d.id, 2, T0, 2)], { uploadKey: 'spool-1' });
+    const first = await store.commit(keyed);
+    const replay = await store.commit(keyed);
+    assert.deepEqual(replay, first);
+    const [again, other] = await Promise.all([store.commit(keyed), store.commit(batch(d.id, [sample(d.id, 1, T0 + MINUTE, 3)], { uploadKey: 'spool-2' }))]);
+    assert.deepEqual(again, first);
+    assert.equal(other.samplesStored, 1);
+    const twice = batch(d.id, [sample(d.id, 1, T0 + 2 * MINUTE, 4)], { uploadKey: 'spool-3' });
+    const [x, y] = await Promise.all([store.commit(twice), store.commit(twice)]);
+    assert.deepEqual(y, x, 'the same key twice in one group is stored once');
+    assert.equal((await store.uploads({ deviceId: d.id })).length, 3);
+  });
 }
 
 /**
