@@ -29,7 +29,8 @@ export function splitBatches(script: string): SqlBatch[] {
   let state: Scan = { in: 'code' };
   let openedAt = 0;
 
-  lines.forEach((text, index) => {
+  for (let index = 0; index < lines.length; index++) {
+    const text = lines[index];
     const lineNo = index + 1;
     const separator = state.in === 'code' ? SEPARATOR.exec(text) : null;
     if (separator) {
@@ -39,7 +40,7 @@ export function splitBatches(script: string): SqlBatch[] {
       current = [];
       hasCode = false;
       startLine = lineNo + 1;
-      return;
+      continue;
     }
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
@@ -67,7 +68,7 @@ export function splitBatches(script: string): SqlBatch[] {
       }
     }
     current.push(text);
-  });
+  }
   if (state.in === 'block-comment') throw new BatchSplitError(`line ${openedAt}: block comment is never closed`);
   if (state.in === 'quoted') throw new BatchSplitError(`line ${openedAt}: ${state.close === ']' ? 'bracketed identifier' : 'quoted text'} is never closed`);
   if (hasCode) batches.push({ sql: current.join('\n'), line: startLine, repeat: 1 });
