@@ -2,8 +2,8 @@
 // names (aliasing where a dialect names a column differently), so one mapping serves both; the
 // only dialect differences it absorbs are value representations: SQL Server returns datetime2 as
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
-import type { Device, EventLevel, Family, SampleRow, VerdictKind } from '../domain/types.ts';
-import type { StoredEvent, StoredUpload, UserRecord } from './store.ts';
+import type { Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
+import type { DevicePatch, QuarantineEntry, SeriesPoint, StoredEvent, StoredUpload, UserRecord } from './store.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -99,4 +99,51 @@ export function toStoredUpload(r: Row): StoredUpload {
     serial: (r.serial as string | null) ?? null, counter: integerOrNull(r.counter),
     hash: bytes(r.hash), prevHash: bytes(r.prev_hash),
   };
+}
+
+export function toQuarantineEntry(r: Row): QuarantineEntry {
+  return {
+    uploadId: integer(r.upload_id), deviceId: integer(r.device_id), receivedAt: epochMs(r.received_at),
+    readings: JSON.parse(r.readings as string) as Reading[],
+  };
+}
+
+/** A series point for one raw (not downsampled) sample. */
+export function toRawSeriesPoint(s: SampleRow): SeriesPoint {
+  return { time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1 };
+}
+
+// ---- records -> columns, for UPDATE statements ----
+
+export type ColumnValue = string | number | null;
+
+/**
+ * The column assignments a device patch means, times as ms. Resuming clears the suspension; a
+ * column appears once even when the patch names it too (SQL Server refuses a column set twice).
+ */
+export function deviceAssignments(patch: DevicePatch, at: number): Map<string, ColumnValue> {
+  const columns: Record<keyof DevicePatch, string> = {
+    name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
+    suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid',
+  };
+  const sets = new Map<string, ColumnValue>();
+  for (const key of Object.keys(columns) as (keyof DevicePatch)[]) {
+    if (patch[key] !== undefined) sets.set(columns[key], patch[key] as ColumnValue);
+  }
+  if (patch.state === 'suspended') sets.set('suspended_at', at);
+  if (patch.state === 'active') { sets.set('suspended_at', null); sets.set('suspended_reason', null); }
+  sets.set('updated_at', at);
+  return sets;
+}
+
+export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>;
+
+export function userAssignments(patch: UserPatch): Map<string, ColumnValue> {
+  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled' } as const;
+  const sets = new Map<string, ColumnValue>();
+  for (const key of Object.keys(columns) as (keyof typeof columns)[]) {
+    const v = patch[key];
+    if (v !== undefined) sets.set(columns[key], typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  }
+  return sets;
 }

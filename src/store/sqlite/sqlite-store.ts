@@ -5,13 +5,16 @@ import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type {
-  Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
-import { DEVICE_COLUMNS, type Row, toDevice, toSample, toStoredEvent, toStoredUpload, toUser } from '../row-mapping.ts';
+import {
+  DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample,
+  toStoredEvent, toStoredUpload, toUser, userAssignments,
+} from '../row-mapping.ts';
 import type {
   DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
@@ -210,22 +213,9 @@ export class SqliteStore implements Store {
   }
 
   async updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device> {
-    const columns: Record<keyof DevicePatch, string> = {
-      name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
-      suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid',
-    };
-    const sets: string[] = [];
-    const values: (string | number | null)[] = [];
-    for (const key of Object.keys(patch) as (keyof DevicePatch)[]) {
-      if (patch[key] === undefined) continue;
-      sets.push(`${columns[key]} = ?`);
-      values.push(patch[key] as string | number | null);
-    }
-    if (patch.state === 'suspended') { sets.push('suspended_at = ?'); values.push(at); }
-    if (patch.state === 'active') { sets.push('suspended_at = NULL', 'suspended_reason = NULL'); }
-    sets.push('updated_at = ?');
-    values.push(at, id);
-    const { changes } = this.db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+    const sets = deviceAssignments(patch, at);
+    const { changes } = this.db.prepare(`UPDATE devices SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
+      .run(...sets.values(), id);
     if (changes === 0) throw new Error(`no device with id ${id}`);
     return (await this.getDevice(id))!;
   }
@@ -275,9 +265,7 @@ export class SqliteStore implements Store {
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
     if (q.bucketMs <= 0) {
-      return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map((s) => ({
-        time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1,
-      }));
+      return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     }
     // node:sqlite binds JS numbers as REAL: cast so that the bucket number is an integer division.
     const rows = this.db.prepare(`SELECT (time - CAST(?1 AS INTEGER)) / CAST(?2 AS INTEGER) AS bucket, MIN(value) AS min, MAX(value) AS max,
@@ -330,10 +318,7 @@ export class SqliteStore implements Store {
   async quarantined(deviceId: number): Promise<QuarantineEntry[]> {
     const rows = this.db.prepare(`SELECT upload_id, device_id, received_at, readings FROM quarantine
       WHERE device_id = ? AND released_at IS NULL ORDER BY upload_id`).all(deviceId) as Row[];
-    return rows.map((r) => ({
-      uploadId: r.upload_id as number, deviceId: r.device_id as number, receivedAt: r.received_at as number,
-      readings: JSON.parse(r.readings as string) as Reading[],
-    }));
+    return rows.map(toQuarantineEntry);
   }
 
   async releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult> {
@@ -367,19 +352,10 @@ export class SqliteStore implements Store {
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
-  async updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void> {
-    const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled' } as const;
-    const sets: string[] = [];
-    const values: (string | number | null)[] = [];
-    for (const key of Object.keys(patch) as (keyof typeof columns)[]) {
-      const v = patch[key];
-      if (v === undefined) continue;
-      sets.push(`${columns[key]} = ?`);
-      values.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
-    }
-    if (!sets.length) return;
-    values.push(id);
-    this.db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+  async updateUser(id: number, patch: UserPatch): Promise<void> {
+    const sets = userAssignments(patch);
+    if (!sets.size) return;
+    this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
   }
 }
 
