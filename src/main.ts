@@ -8,6 +8,7 @@ import { dataPath } from './config/load.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
@@ -26,9 +27,7 @@ export interface Gateway {
 }
 
 export async function openStore(config: InletConfig): Promise<Store> {
-  if (config.store.kind === 'mssql') {
-    throw new Error('store.kind "mssql" is not available in this build yet; use "sqlite"');
-  }
+  if (config.store.kind === 'mssql') return new MssqlStore({ connectionString: config.store.mssql.connectionString });
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
