@@ -161,4 +161,9 @@ export interface CommitResult {
   verdict: VerdictKind;
   samplesStored: number;   // newly inserted (duplicates excluded)
   samplesDuplicate: number;
+  /**
+   * Set when the database was unavailable and the batch was journaled locally (fsync'd) instead: it is
+   * stored when the database is back. uploadId is then 0 and the counts are as submitted.
+   */
+  spooled?: boolean;
 }
