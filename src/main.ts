@@ -3,11 +3,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { InletConfig } from './config/schema.ts';
 import { dataPath } from './config/load.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { MssqlStore } from './store/mssql/mssql-store.ts';
+import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
@@ -29,9 +32,7 @@ export interface Gateway {
 }
 
 export async function openStore(config: InletConfig): Promise<Store> {
-  if (config.store.kind === 'mssql') {
-    throw new Error('store.kind "mssql" is not available in this build yet; use "sqlite"');
-  }
+  if (config.store.kind === 'mssql') return new MssqlStore({ connectionString: config.store.mssql.connectionString });
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
@@ -42,10 +43,13 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   if (applied.length) log.info('database migrated', { applied });
   const registry = new DeviceRegistry(store);
   await registry.load();
-  const pipeline = new Pipeline({ sink: store, registry, log, throttle: config.throttle });
+  // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
+  const spool = new SpoolingSink(store, { dir: path.join(config.dataDir, 'spool'), log });
+  await spool.open();
+  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, config, log, ingestStats: ingest.stats, startedAt, version: VERSION });
+  const app = createApiApp({ store, pipeline, registry, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
 
   const server = http.createServer({
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
@@ -77,6 +81,7 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
       await store.flush();
       server.closeAllConnections();
       await closed;
+      await spool.close();
       await store.close();
       log.info('stopped cleanly');
     })();

@@ -5,6 +5,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
+import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
 import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
 import { dataRouter } from './data.ts';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   config: InletConfig;
   log: ErrorLogger;
   ingestStats: IngestStats;
+  /** The local journal in front of the store (depth > 0 while the database is away or catching up). */
+  spool?: { gauge(): SpoolGauge };
   startedAt: number;
   version: string;
   /** Tests pass their own (short idle time); the gateway keeps one for its lifetime. */
@@ -36,6 +39,7 @@ export function healthReport(deps: ApiDeps) {
     version: deps.version,
     uptimeS: Math.round((Date.now() - deps.startedAt) / 1000),
     store: { kind: deps.store.kind, ...store },
+    spool: deps.spool?.gauge() ?? null,
     ingest: { ...deps.ingestStats },
     uploads: { ...deps.pipeline.counters },
   };
@@ -54,6 +58,12 @@ export function prometheusMetrics(deps: ApiDeps): string {
     '# HELP inlet_suspensions_total Devices suspended for sending faster than allowed.',
     '# TYPE inlet_suspensions_total counter',
     `inlet_suspensions_total ${c.suspensions}`,
+    '# HELP inlet_spool_depth Uploads waiting in the local journal for the database.',
+    '# TYPE inlet_spool_depth gauge',
+    `inlet_spool_depth ${h.spool?.depth ?? 0}`,
+    '# HELP inlet_spool_oldest_age_seconds Age of the oldest upload waiting in the journal.',
+    '# TYPE inlet_spool_oldest_age_seconds gauge',
+    `inlet_spool_oldest_age_seconds ${((h.spool?.oldestAgeMs ?? 0) / 1000).toFixed(3)}`,
     '# HELP inlet_ingest_in_flight Uploads being received or stored now.',
     '# TYPE inlet_ingest_in_flight gauge',
     `inlet_ingest_in_flight ${h.ingest.inFlight}`,

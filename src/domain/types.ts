@@ -140,6 +140,11 @@ export interface Batch {
     reason: string;
     serial: string | null;
     counter: number | null;
+    /**
+     * Idempotency key chosen before the first attempt to store (the spool sets one): committing a
+     * batch whose key is already stored writes nothing and answers with the stored upload's result.
+     */
+    uploadKey?: string;
   };
   samples: SampleRow[];
   channels: Channel[];             // channels to upsert (new or changed quantity/unit)
@@ -156,4 +161,9 @@ export interface CommitResult {
   verdict: VerdictKind;
   samplesStored: number;   // newly inserted (duplicates excluded)
   samplesDuplicate: number;
+  /**
+   * Set when the database was unavailable and the batch was journaled locally (fsync'd) instead: it is
+   * stored when the database is back. uploadId is then 0 and the counts are as submitted.
+   */
+  spooled?: boolean;
 }

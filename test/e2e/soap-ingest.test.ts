@@ -180,5 +180,8 @@ test('the ingest path answers only /ingest/<family>/<token>; other paths go to t
   assert.match(await res.text(), /no such ingest entry point/);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /inlet_uploads_total\{verdict="accepted"\} \d+/);
+  assert.match(metrics, /inlet_spool_depth 0/);
+  const health = await (await fetch(`${gw.url}/health`)).json() as { spool: { depth: number } };
+  assert.equal(health.spool.depth, 0);
   await new Promise<void>((resolve) => http.get(`${gw.url}/health`, (r) => { r.resume(); r.on('end', () => resolve()); }));
 });

@@ -7,10 +7,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
+import { releaseQuarantined } from '../commit-rules.ts';
+import {
+  DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample,
+  toStoredEvent, toStoredUpload, toUser, userAssignments,
+} from '../row-mapping.ts';
 import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
@@ -18,59 +23,8 @@ import type {
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
 } from '../store.ts';
 
-type Row = Record<string, unknown>;
-
 /** Width of the rows in sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
-
-const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
-  declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
-
-function toDevice(r: Row): Device {
-  return {
-    id: r.id as number,
-    family: r.family as Family,
-    serial: r.serial as string,
-    modelCode: (r.model_code as number | null) ?? null,
-    model: r.model as string,
-    name: r.name as string,
-    location: r.location as string,
-    entryToken: r.entry_token as string,
-    allowedIntervalS: (r.allowed_interval_s as number | null) ?? null,
-    declaredIntervalS: (r.declared_interval_s as number | null) ?? null,
-    customerUid: (r.customer_uid as string | null) ?? null,
-    state: r.state as Device['state'],
-    suspendedReason: (r.suspended_reason as string | null) ?? null,
-    suspendedAt: (r.suspended_at as number | null) ?? null,
-    lastSeenAt: (r.last_seen_at as number | null) ?? null,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: r.id as number,
-    username: r.username as string,
-    role: r.role as UserRecord['role'],
-    passwordHash: r.password_hash as string,
-    failedLogins: r.failed_logins as number,
-    lockedUntil: (r.locked_until as number | null) ?? null,
-    createdAt: r.created_at as number,
-    disabled: r.disabled === 1,
-  };
-}
-
-function toSample(r: Row): SampleRow {
-  return {
-    deviceId: r.device_id as number,
-    channel: r.channel as number,
-    time: r.time as number,
-    value: (r.value as number | null) ?? null,
-    errorCode: (r.error_code as number | null) ?? null,
-    alarm: r.alarm as SampleRow['alarm'],
-  };
-}
 
 export interface SqliteStoreOptions {
   file: string;            // path, or ':memory:'
@@ -231,22 +185,9 @@ export class SqliteStore implements Store {
   }
 
   async updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device> {
-    const columns: Record<keyof DevicePatch, string> = {
-      name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
-      suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid',
-    };
-    const sets: string[] = [];
-    const values: (string | number | null)[] = [];
-    for (const key of Object.keys(patch) as (keyof DevicePatch)[]) {
-      if (patch[key] === undefined) continue;
-      sets.push(`${columns[key]} = ?`);
-      values.push(patch[key] as string | number | null);
-    }
-    if (patch.state === 'suspended') { sets.push('suspended_at = ?'); values.push(at); }
-    if (patch.state === 'active') { sets.push('suspended_at = NULL', 'suspended_reason = NULL'); }
-    sets.push('updated_at = ?');
-    values.push(at, id);
-    const { changes } = this.db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+    const sets = deviceAssignments(patch, at);
+    const { changes } = this.db.prepare(`UPDATE devices SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
+      .run(...sets.values(), id);
     if (changes === 0) throw new Error(`no device with id ${id}`);
     return (await this.getDevice(id))!;
   }
@@ -296,9 +237,7 @@ export class SqliteStore implements Store {
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
     if (q.bucketMs <= 0) {
-      return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map((s) => ({
-        time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1,
-      }));
+      return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     }
     // Parameters are bound as REAL by node:sqlite, so the bucket number is CAST to group at all.
     const rows = (q.bucketMs % HOUR_MS === 0
@@ -332,10 +271,7 @@ export class SqliteStore implements Store {
     values.push(Math.min(q.limit ?? 500, 10_000));
     const rows = this.db.prepare(`SELECT id, at, device_id, type, level, message, data FROM events
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...values) as Row[];
-    return rows.map((r) => ({
-      id: r.id as number, at: r.at as number, deviceId: (r.device_id as number | null) ?? null, type: r.type as string,
-      level: r.level as EventLevel, message: r.message as string, data: r.data ? JSON.parse(r.data as string) : null,
-    }));
+    return rows.map(toStoredEvent);
   }
 
   async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
@@ -351,13 +287,7 @@ export class SqliteStore implements Store {
     values.push(Math.min(q.limit ?? 1000, 100_000));
     const rows = this.db.prepare(`SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason,
       serial, counter, prev_hash, hash FROM uploads WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...values) as Row[];
-    return rows.map((r) => ({
-      id: r.id as number, deviceId: (r.device_id as number | null) ?? null, family: r.family as string,
-      receivedAt: r.received_at as number, remoteAddress: r.remote_address as string, contentType: r.content_type as string,
-      raw: Buffer.from(r.raw as Uint8Array), verdict: r.verdict as VerdictKind, reason: r.reason as string,
-      serial: (r.serial as string | null) ?? null, counter: (r.counter as number | null) ?? null,
-      hash: Buffer.from(r.hash as Uint8Array), prevHash: Buffer.from(r.prev_hash as Uint8Array),
-    }));
+    return rows.map(toStoredUpload);
   }
 
   // ---- quarantine ----
@@ -365,38 +295,14 @@ export class SqliteStore implements Store {
   async quarantined(deviceId: number): Promise<QuarantineEntry[]> {
     const rows = this.db.prepare(`SELECT upload_id, device_id, received_at, readings FROM quarantine
       WHERE device_id = ? AND released_at IS NULL ORDER BY upload_id`).all(deviceId) as Row[];
-    return rows.map((r) => ({
-      uploadId: r.upload_id as number, deviceId: r.device_id as number, receivedAt: r.received_at as number,
-      readings: JSON.parse(r.readings as string) as Reading[],
-    }));
+    return rows.map(toQuarantineEntry);
   }
 
-  /** Marks the device's quarantined uploads released; with importData, stores their readings as a new upload each. */
   async releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult> {
-    const entries = await this.quarantined(deviceId);
-    let samplesImported = 0;
-    if (importData) {
-      const originals = new Map((await this.uploads({ deviceId, verdict: 'quarantined', limit: 100_000 })).map((u) => [u.id, u]));
-      const results = await Promise.all(entries.map((entry) => {
-        const original = originals.get(entry.uploadId);
-        return this.commit({
-          upload: {
-            deviceId, family: (original?.family ?? 'unknown') as Batch['upload']['family'], receivedAt: at,
-            remoteAddress: 'quarantine', contentType: original?.contentType ?? '', raw: original?.raw ?? Buffer.alloc(0),
-            verdict: 'accepted', reason: `imported from quarantined upload #${entry.uploadId}`,
-            serial: original?.serial ?? null, counter: original?.counter ?? null,
-          },
-          samples: entry.readings.map((r) => ({
-            deviceId, channel: r.channel, time: r.sampleTime ?? entry.receivedAt, value: r.value, errorCode: r.errorCode, alarm: r.alarm,
-          })),
-          channels: [], events: [], quarantine: null, deviceSeen: null, suspend: null,
-        });
-      }));
-      samplesImported = results.reduce((n, r) => n + r.samplesStored, 0);
-    }
-    this.db.prepare('UPDATE quarantine SET released_at = ?, imported = ? WHERE device_id = ? AND released_at IS NULL')
-      .run(at, importData ? 1 : 0, deviceId);
-    return { uploads: entries.length, samplesImported };
+    return releaseQuarantined(this, deviceId, importData, at, async (throughUploadId) => {
+      this.db.prepare('UPDATE quarantine SET released_at = ?, imported = ? WHERE device_id = ? AND upload_id <= ? AND released_at IS NULL')
+        .run(at, importData ? 1 : 0, deviceId, throughUploadId);
+    });
   }
 
   // ---- users ----
@@ -423,19 +329,10 @@ export class SqliteStore implements Store {
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
-  async updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void> {
-    const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled' } as const;
-    const sets: string[] = [];
-    const values: (string | number | null)[] = [];
-    for (const key of Object.keys(patch) as (keyof typeof columns)[]) {
-      const v = patch[key];
-      if (v === undefined) continue;
-      sets.push(`${columns[key]} = ?`);
-      values.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
-    }
-    if (!sets.length) return;
-    values.push(id);
-    this.db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+  async updateUser(id: number, patch: UserPatch): Promise<void> {
+    const sets = userAssignments(patch);
+    if (!sets.size) return;
+    this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
   }
 }
 

@@ -2,8 +2,9 @@
 // bad batch fails alone. Runs in a worker thread (write-worker.ts) so that the commit's fsync
 // never blocks the event loop that parses uploads; runs in-thread for ':memory:' databases.
 import type { DatabaseSync } from 'node:sqlite';
-import type { Batch, CommitResult, SampleRow } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey, samplesDigest, uploadHash } from '../../domain/chain.ts';
+import type { Batch, CommitResult, SampleRow, VerdictKind } from '../../domain/types.ts';
+import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
+import { commitResult, eventDataJson, sealUpload } from '../commit-rules.ts';
 
 export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
   PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
@@ -27,7 +28,9 @@ export class SqliteWriter {
       insertSample: db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
-        verdict, reason, serial, counter, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
+      samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
       insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
@@ -80,30 +83,33 @@ export class SqliteWriter {
     return row ? row.hash : GENESIS_HASH;
   }
 
+  /** Writes one batch under the given id, or answers with the stored upload when its upload key is known (spool replay). */
   private writeBatch(batch: Batch, id: number): CommitResult {
     const w = this.statements;
     const u = batch.upload;
+    if (u.uploadKey !== undefined) {
+      const earlier = w.uploadByKey.get(u.uploadKey) as { id: number; verdict: VerdictKind } | undefined;
+      if (earlier) {
+        const { n } = w.samplesOfUpload.get(earlier.id) as { n: number };
+        return commitResult(earlier.id, earlier.verdict, batch.samples.length, n);
+      }
+    }
     for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
     const stored: SampleRow[] = [];
     for (const s of batch.samples) {
       if (w.insertSample.run(s.deviceId, s.channel, s.time, s.value, s.errorCode, s.alarm, id).changes > 0) stored.push(s);
     }
-    const duplicate = u.verdict === 'accepted' && batch.samples.length > 0 && stored.length === 0;
-    const verdict = duplicate ? 'duplicate' : u.verdict;
-    const reason = duplicate ? 'every sample was already stored (resend)' : u.reason;
     const prev = this.chainHeadFor(u.deviceId);
-    const hash = uploadHash(prev, { ...u, id, verdict, reason }, samplesDigest(stored));
+    const { verdict, reason, hash } = sealUpload(u, id, batch.samples.length, stored, prev);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, u.raw,
-      verdict, reason, u.serial, u.counter, prev, hash);
+      verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
     if (batch.quarantine && u.deviceId !== null) {
       w.insertQuarantine.run(id, u.deviceId, u.receivedAt, JSON.stringify(batch.quarantine));
     }
-    for (const e of batch.events) {
-      w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, JSON.stringify({ ...e.data, uploadId: id }));
-    }
+    for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-    return { uploadId: id, verdict, samplesStored: stored.length, samplesDuplicate: batch.samples.length - stored.length };
+    return commitResult(id, verdict, batch.samples.length, stored.length);
   }
 }

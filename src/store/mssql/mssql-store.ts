@@ -1,0 +1,635 @@
+// SQL Server store over mssql/tedious. Same contract as the SQLite store (test/contract/).
+// Writes: GroupCommitter hands a group of batches to one transaction that (1) takes an exclusive
+// application lock, so that ids, commit order and every device's hash chain agree even when several
+// Inlet instances share the database, (2) takes a range of upload ids from a sequence, (3) inserts the
+// group's samples from one table-valued parameter, only keys not yet stored, and learns which were new,
+// (4) hashes each upload over exactly those and inserts the uploads, events and sightings the same way.
+// Every statement is parameterised; the SQL text is built from constants only.
+import sql from 'mssql';
+import type { Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
+import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
+import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
+import { GroupCommitter } from '../group-commit.ts';
+import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
+import {
+  type ColumnValue, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toDevice, toQuarantineEntry,
+  toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUser, userAssignments,
+} from '../row-mapping.ts';
+import type {
+  DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
+} from '../store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { parseConnectionString } from './connection.ts';
+import { splitBatches } from './batches.ts';
+import { explainMssqlError } from './errors.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface MssqlStoreOptions {
+  connectionString: string;
+  /** Most batches that share one transaction. */
+  maxGroup?: number;
+}
+
+const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
+const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
+const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at';
+/** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
+const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
+/** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
+const BINARY_32 = (sql.Binary as unknown as (length: number) => sql.ISqlType)(32);
+const UNIQUE_VIOLATIONS = new Set([2601, 2627]);
+/** How long a group waits for another instance's group before it counts as unavailable. */
+const WRITER_LOCK_TIMEOUT_MS = 30_000;
+
+// datetime2 spans years 1..9999; a JavaScript range end such as Number.MAX_SAFE_INTEGER is clamped to it.
+const FIRST_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
+const LAST_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
+function utc(ms: number): Date {
+  return new Date(Math.min(LAST_MS, Math.max(FIRST_MS, ms)));
+}
+
+const sqlNumber = (e: unknown) => (e as { number?: number }).number;
+
+/** Width of the rows in inlet.sample_rollup_hour (migration 002). */
+const HOUR_MS = 3_600_000;
+
+export class MssqlStore implements Store {
+  readonly kind = 'mssql' as const;
+  /** Server, database and login, without the password: safe to log. */
+  readonly target: string;
+  private readonly pool: sql.ConnectionPool;
+  private connecting: Promise<sql.ConnectionPool> | null = null;
+  private readonly committer: GroupCommitter<Batch, CommitResult>;
+  private lastCommitMs: number | null = null;
+  private lastError: string | null = null;
+  private loginErrorNumber: number | undefined;
+
+  constructor(options: MssqlStoreOptions) {
+    const { config, describe } = parseConnectionString(options.connectionString);
+    this.target = describe;
+    this.pool = new sql.ConnectionPool({
+      ...config,
+      // The server's number for a refused login (18456 wrong password, 4060 no database...) is only
+      // in the TDS error token; keep it so the message can say which it was.
+      beforeConnect: (connection) => {
+        connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber = token.number; });
+      },
+    });
+    this.pool.on('error', (err: unknown) => { this.lastError = this.explain(err).message; });
+    this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 500 });
+  }
+
+  private explain(err: unknown): Error {
+    return explainMssqlError(err, { target: this.target, loginErrorNumber: this.loginErrorNumber });
+  }
+
+  /** The pool, connected; a failed attempt is forgotten so the next call tries again. */
+  private connected(): Promise<sql.ConnectionPool> {
+    this.connecting ??= this.pool.connect().catch((err: unknown) => {
+      this.connecting = null;
+      const explained = this.explain(err);
+      this.lastError = explained.message;
+      throw explained;
+    });
+    return this.connecting;
+  }
+
+  /** Runs a statement (or a few) on the pool; errors come back explained. */
+  private async query(text: string, inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = {}): Promise<sql.IResult<Row>> {
+    const pool = await this.connected();
+    const request = pool.request();
+    for (const [name, [type, value]] of Object.entries(inputs)) request.input(name, type, value);
+    try {
+      return await request.query<Row>(text);
+    } catch (err) {
+      throw this.explain(err);
+    }
+  }
+
+  private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
+    const pool = await this.connected();
+    const tx = pool.transaction();
+    try {
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+    } catch (err) {
+      throw this.explain(err);
+    }
+    try {
+      const result = await work(tx);
+      await tx.commit();
+      return result;
+    } catch (err) {
+      // XACT_ABORT may already have rolled back; a second rollback failing says nothing new.
+      await tx.rollback().catch(() => undefined);
+      throw this.explain(err);
+    }
+  }
+
+  // ---- migrations ----
+
+  async migrate(onProgress?: (message: string) => void): Promise<string[]> {
+    const bootstrap = splitBatches(readFileSync(path.join(SQL_ROOT, 'mssql', 'bootstrap.sql'), 'utf8'));
+    await this.inTransaction(async (tx) => {
+      await lockMigrations(tx);
+      for (const b of bootstrap) await tx.request().batch(b.sql);
+    });
+    const applied = (await this.query('SELECT version, checksum FROM inlet.schema_migrations ORDER BY version')).recordset
+      .map((r) => ({ version: integer(r.version), checksum: (r.checksum as string).trim() }));
+    const pending = pendingMigrations(loadMigrations('mssql'), applied);
+    const done: string[] = [];
+    for (const [i, m] of pending.entries()) {
+      onProgress?.(`applying migration ${m.version}_${m.name} (${i + 1}/${pending.length})`);
+      try {
+        const appliedNow = await this.inTransaction(async (tx) => {
+          await lockMigrations(tx);
+          // Another instance may have applied it while this one waited for the lock.
+          const already = await tx.request().input('version', sql.Int, m.version)
+            .query('SELECT version FROM inlet.schema_migrations WHERE version = @version');
+          if (already.recordset.length) return false;
+          for (const b of splitBatches(m.sql)) {
+            for (let n = 0; n < b.repeat; n++) await tx.request().batch(b.sql);
+          }
+          await tx.request().input('version', sql.Int, m.version).input('name', sql.NVarChar(200), m.name)
+            .input('checksum', sql.Char(64), m.checksum)
+            .query('INSERT INTO inlet.schema_migrations (version, name, checksum) VALUES (@version, @name, @checksum)');
+          return true;
+        });
+        if (appliedNow) done.push(`${m.version}_${m.name}`);
+      } catch (err) {
+        throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return done;
+  }
+
+  // ---- writes ----
+
+  commit(batch: Batch): Promise<CommitResult> {
+    return this.committer.submit(batch);
+  }
+
+  /**
+   * One transaction per group. A data error in one batch rolls the group back; then each batch is
+   * written alone so that only the faulty one fails, as with the SQLite store's savepoints.
+   */
+  private async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+    const started = performance.now();
+    let results: (CommitResult | Error)[];
+    try {
+      results = await this.inTransaction((tx) => writeBatches(tx, batches));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) { this.lastError = err.message; throw err; }
+      if (batches.length === 1) return [err as Error];
+      results = [];
+      for (const batch of batches) {
+        try {
+          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch])))[0]);
+        } catch (single) {
+          if (single instanceof StoreUnavailableError) { this.lastError = single.message; throw single; }
+          results.push(single as Error);
+        }
+      }
+    }
+    this.lastError = null;
+    this.lastCommitMs = performance.now() - started;
+    return results;
+  }
+
+  flush(): Promise<void> {
+    return this.committer.drain();
+  }
+
+  async close(): Promise<void> {
+    await this.committer.drain();
+    if (this.connecting) await this.connecting.catch(() => undefined);
+    await this.pool.close();
+  }
+
+  health(): StoreHealth {
+    return {
+      ok: this.lastError === null,
+      detail: this.lastError ?? 'sql server ok',
+      commitLatencyMs: this.lastCommitMs,
+      pendingBatches: this.committer.pending,
+    };
+  }
+
+  // ---- devices ----
+
+  async addDevice(d: NewDevice, at: number): Promise<Device> {
+    let id: number;
+    try {
+      id = await this.inTransaction(async (tx) => {
+        const inserted = await tx.request()
+          .input('family', sql.VarChar(20), d.family).input('serial', sql.NVarChar(64), d.serial)
+          .input('model_code', sql.Int, d.modelCode).input('model', sql.NVarChar(100), d.model)
+          .input('name', sql.NVarChar(200), d.name).input('location', sql.NVarChar(200), d.location ?? '')
+          .input('entry_token', sql.VarChar(128), d.entryToken).input('allowed_interval_s', sql.Int, d.allowedIntervalS ?? null)
+          .input('customer_uid', sql.NVarChar(100), d.customerUid ?? null).input('at', sql.DateTime2(3), utc(at))
+          .query<Row>(`INSERT INTO inlet.devices (family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
+              customer_uid, created_at, updated_at)
+            VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token, @allowed_interval_s, @customer_uid, @at, @at);
+            SELECT CAST(SCOPE_IDENTITY() AS int) AS id;`);
+        const deviceId = integer(inserted.recordset[0].id);
+        for (const c of d.channels) await upsertChannel(tx, { ...c, deviceId });
+        return deviceId;
+      });
+    } catch (err) {
+      if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0) && /uq_devices_family_serial/.test((err as Error).message)) {
+        throw new Error(`a ${d.family} device with serial ${d.serial} is already registered`);
+      }
+      throw err;
+    }
+    return (await this.getDevice(id))!;
+  }
+
+  async updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device> {
+    const sets = deviceAssignments(patch, at);
+    const pool = await this.connected();
+    const request = pool.request().input('id', sql.Int, id);
+    const assignments = [...sets].map(([column, value], i) => {
+      bindColumnValue(request, `v${i}`, column, value);
+      return `${column} = @v${i}`;
+    });
+    const result = await request.query(`UPDATE inlet.devices SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+    if (result.rowsAffected[0] === 0) throw new Error(`no device with id ${id}`);
+    return (await this.getDevice(id))!;
+  }
+
+  async getDevice(id: number): Promise<Device | undefined> {
+    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE id = @id`, { id: [sql.Int, id] })).recordset[0];
+    return r && toDevice(r);
+  }
+
+  async findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined> {
+    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE family = @family AND serial = @serial`,
+      { family: [sql.VarChar(20), family], serial: [sql.NVarChar(64), serial] })).recordset[0];
+    return r && toDevice(r);
+  }
+
+  async findDeviceByToken(token: string): Promise<Device | undefined> {
+    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE entry_token = @token`,
+      { token: [sql.VarChar(128), token] })).recordset[0];
+    return r && toDevice(r);
+  }
+
+  async listDevices(): Promise<Device[]> {
+    return (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices ORDER BY location, name, id`)).recordset.map(toDevice);
+  }
+
+  async devicesChangedSince(since: number): Promise<Device[]> {
+    return (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE updated_at > @since ORDER BY id`,
+      { since: [sql.DateTime2(3), utc(since)] })).recordset.map(toDevice);
+  }
+
+  async listChannels(deviceId?: number): Promise<Channel[]> {
+    const rows = deviceId === undefined
+      ? (await this.query('SELECT device_id, channel, quantity, unit FROM inlet.channels ORDER BY device_id, channel')).recordset
+      : (await this.query('SELECT device_id, channel, quantity, unit FROM inlet.channels WHERE device_id = @device_id ORDER BY channel',
+        { device_id: [sql.Int, deviceId] })).recordset;
+    return rows.map((r) => ({ deviceId: integer(r.device_id), channel: integer(r.channel), quantity: r.quantity as string, unit: r.unit as string }));
+  }
+
+  // ---- read side ----
+
+  async latestValues(deviceId?: number): Promise<LatestValue[]> {
+    // One backward seek on the samples' clustered key per channel.
+    const rows = (await this.query(`SELECT c.device_id, c.channel, c.quantity, c.unit, s.sample_time AS [time], s.value, s.error_code, s.alarm
+      FROM inlet.channels AS c
+      CROSS APPLY (SELECT TOP (1) m.sample_time, m.value, m.error_code, m.alarm FROM inlet.samples AS m
+                   WHERE m.device_id = c.device_id AND m.channel = c.channel ORDER BY m.sample_time DESC) AS s
+      ${deviceId === undefined ? '' : 'WHERE c.device_id = @device_id'}
+      ORDER BY c.device_id, c.channel`, deviceId === undefined ? {} : { device_id: [sql.Int, deviceId] })).recordset;
+    return rows.map((r) => ({ ...toSample(r), quantity: r.quantity as string, unit: r.unit as string }));
+  }
+
+  /** Buckets are aligned on whole multiples of bucketMs since the epoch; whole-hour buckets read the hourly rollup. */
+  async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    if (q.bucketMs <= 0) return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
+    const fromRollup = q.bucketMs % HOUR_MS === 0;
+    const rows = (await this.query(fromRollup
+      ? `SELECT DATEDIFF_BIG(millisecond, '1970-01-01', r.hour_start) / @bucket_ms AS bucket,
+          MIN(r.value_min) AS [min], MAX(r.value_max) AS [max], SUM(r.value_sum) / NULLIF(SUM(r.value_count), 0) AS [avg],
+          SUM(CAST(r.sample_count AS bigint)) AS [count], SUM(CAST(r.error_count AS bigint)) AS errors
+        FROM inlet.sample_rollup_hour AS r
+        WHERE r.device_id = @device_id AND r.channel = @channel AND r.hour_start >= @from AND r.hour_start < @to
+        GROUP BY DATEDIFF_BIG(millisecond, '1970-01-01', r.hour_start) / @bucket_ms
+        ORDER BY bucket`
+      : `SELECT DATEDIFF_BIG(millisecond, '1970-01-01', s.sample_time) / @bucket_ms AS bucket,
+          MIN(s.value) AS [min], MAX(s.value) AS [max], AVG(s.value) AS [avg], COUNT_BIG(*) AS [count], COUNT_BIG(s.error_code) AS errors
+        FROM inlet.samples AS s
+        WHERE s.device_id = @device_id AND s.channel = @channel AND s.sample_time >= @from AND s.sample_time < @to
+        GROUP BY DATEDIFF_BIG(millisecond, '1970-01-01', s.sample_time) / @bucket_ms
+        ORDER BY bucket`, {
+      from: [sql.DateTime2(3), utc(fromRollup ? q.from - (q.from % HOUR_MS) : q.from)], to: [sql.DateTime2(3), utc(q.to)],
+      bucket_ms: [sql.BigInt, q.bucketMs], device_id: [sql.Int, q.deviceId], channel: [sql.Int, q.channel],
+    })).recordset;
+    return rows.map((r) => ({
+      time: integer(r.bucket) * q.bucketMs,
+      min: (r.min as number | null) ?? null, max: (r.max as number | null) ?? null, avg: (r.avg as number | null) ?? null,
+      count: integer(r.count), errors: integer(r.errors),
+    }));
+  }
+
+  async samples(deviceId: number, channel: number, from: number, to: number, limit = 100_000): Promise<SampleRow[]> {
+    return (await this.query(`SELECT TOP (@limit) ${SAMPLE_COLUMNS} FROM inlet.samples
+      WHERE device_id = @device_id AND channel = @channel AND sample_time >= @from AND sample_time < @to
+      ORDER BY sample_time`, {
+      limit: [sql.Int, limit], device_id: [sql.Int, deviceId], channel: [sql.Int, channel],
+      from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
+    })).recordset.map(toSample);
+  }
+
+  async events(q: EventQuery): Promise<StoredEvent[]> {
+    const where: string[] = [];
+    const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
+    if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
+    if (q.since !== undefined) { where.push('occurred_at >= @since'); inputs.since = [sql.DateTime2(3), utc(q.since)]; }
+    if (q.type !== undefined) { where.push('type = @type'); inputs.type = [sql.VarChar(100), q.type]; }
+    return (await this.query(`SELECT TOP (@limit) id, occurred_at AS at, device_id, type, level, message, data FROM inlet.events
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toStoredEvent);
+  }
+
+  async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
+    await this.query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+      VALUES (@at, @device_id, @type, @level, @message, @data)`, {
+      at: [sql.DateTime2(3), utc(e.at)], device_id: [sql.Int, e.deviceId], type: [sql.VarChar(100), e.type],
+      level: [sql.VarChar(10), e.level], message: [sql.NVarChar(sql.MAX), e.message],
+      data: [sql.NVarChar(sql.MAX), e.data ? JSON.stringify(e.data) : null],
+    });
+  }
+
+  async uploads(q: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]> {
+    const where = ['id > @after_id'];
+    const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = {
+      after_id: [sql.BigInt, q.afterId ?? 0], limit: [sql.Int, Math.min(q.limit ?? 1000, 100_000)],
+    };
+    if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
+    if (q.verdict !== undefined) { where.push('verdict = @verdict'); inputs.verdict = [sql.VarChar(12), q.verdict]; }
+    return (await this.query(`SELECT TOP (@limit) ${UPLOAD_COLUMNS} FROM inlet.uploads WHERE ${where.join(' AND ')} ORDER BY id`, inputs))
+      .recordset.map(toStoredUpload);
+  }
+
+  // ---- quarantine ----
+
+  async quarantined(deviceId: number): Promise<QuarantineEntry[]> {
+    return (await this.query(`SELECT upload_id, device_id, received_at, readings FROM inlet.quarantine
+      WHERE device_id = @device_id AND released_at IS NULL ORDER BY upload_id`, { device_id: [sql.Int, deviceId] })).recordset.map(toQuarantineEntry);
+  }
+
+  async releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult> {
+    return releaseQuarantined(this, deviceId, importData, at, async (throughUploadId) => {
+      await this.query(`UPDATE inlet.quarantine SET released_at = @at, imported = @imported
+        WHERE device_id = @device_id AND upload_id <= @through AND released_at IS NULL`, {
+        at: [sql.DateTime2(3), utc(at)], imported: [sql.Bit, importData], device_id: [sql.Int, deviceId], through: [sql.BigInt, throughUploadId],
+      });
+    });
+  }
+
+  // ---- users ----
+
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord> {
+    try {
+      await this.query('INSERT INTO inlet.users (username, role, password_hash, created_at) VALUES (@username, @role, @password_hash, @at)', {
+        username: [sql.NVarChar(128), user.username], role: [sql.VarChar(20), user.role],
+        password_hash: [sql.NVarChar(400), user.passwordHash], at: [sql.DateTime2(3), utc(at)],
+      });
+    } catch (err) {
+      if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0)) throw new Error(`user ${user.username} already exists`);
+      throw err;
+    }
+    return (await this.findUser(user.username))!;
+  }
+
+  async findUser(username: string): Promise<UserRecord | undefined> {
+    const r = (await this.query(`SELECT ${USER_COLUMNS} FROM inlet.users WHERE username = @username`, { username: [sql.NVarChar(128), username] })).recordset[0];
+    return r && toUser(r);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.query(`SELECT ${USER_COLUMNS} FROM inlet.users ORDER BY username`)).recordset.map(toUser);
+  }
+
+  async updateUser(id: number, patch: UserPatch): Promise<void> {
+    const sets = userAssignments(patch);
+    if (!sets.size) return;
+    const pool = await this.connected();
+    const request = pool.request().input('id', sql.Int, id);
+    const assignments = [...sets].map(([column, value], i) => {
+      bindColumnValue(request, `v${i}`, column, value);
+      return `${column} = @v${i}`;
+    });
+    await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+  }
+}
+
+/** Binds a value for an UPDATE built from deviceAssignments/userAssignments: times become datetime2. */
+function bindColumnValue(request: sql.Request, name: string, column: string, value: ColumnValue): void {
+  if (TIME_COLUMNS.has(column)) request.input(name, sql.DateTime2(3), value === null ? null : utc(value as number));
+  else if (typeof value === 'number') request.input(name, sql.Int, value);
+  else request.input(name, sql.NVarChar(sql.MAX), value);
+}
+
+/** Serialises migrations across instances that start together; released with the transaction. */
+async function lockMigrations(tx: sql.Transaction): Promise<void> {
+  await tx.request().batch(`DECLARE @lock_result int;
+    EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.migrate', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 120000;
+    IF @lock_result < 0 THROW 50010, N'another Inlet instance has been migrating this database for two minutes; try again when it is done', 1;`);
+}
+
+async function upsertChannel(tx: sql.Transaction, c: Channel): Promise<void> {
+  // Channel changes are rare (only sent when a unit or quantity changes), so a plain update-then-insert suffices.
+  await tx.request().input('device_id', sql.Int, c.deviceId).input('channel', sql.Int, c.channel)
+    .input('quantity', sql.NVarChar(200), c.quantity).input('unit', sql.NVarChar(50), c.unit)
+    .query(`UPDATE inlet.channels SET quantity = @quantity, unit = @unit WHERE device_id = @device_id AND channel = @channel;
+      IF @@ROWCOUNT = 0
+          INSERT INTO inlet.channels (device_id, channel, quantity, unit) VALUES (@device_id, @channel, @quantity, @unit);`);
+}
+
+interface GroupStart {
+  /** Uploads already stored under a key of this group: replays answer with them. */
+  storedKeys: Map<string, CommitResult>;
+  firstId: number;
+  heads: Map<number, Uint8Array>;
+}
+
+/** Lock, replayed keys, an id range and the chain heads, in one round trip. */
+async function startGroup(tx: sql.Transaction, batches: Batch[]): Promise<GroupStart> {
+  const keys = new sql.Table('inlet.upload_key_list');
+  keys.columns.add('upload_key', sql.VarChar(64), { nullable: false });
+  for (const k of new Set(batches.map((b) => b.upload.uploadKey).filter((k): k is string => k !== undefined))) keys.rows.add(k);
+  const devices = new sql.Table('inlet.device_id_list');
+  devices.columns.add('device_id', sql.Int, { nullable: false });
+  const deviceIds = new Set(batches.map((b) => b.upload.deviceId));
+  for (const id of deviceIds) if (id !== null) devices.rows.add(id);
+  const result = await tx.request()
+    .input('keys', keys).input('devices', devices).input('count', sql.Int, batches.length)
+    .input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).input('with_unowned', sql.Bit, deviceIds.has(null))
+    .query<Row>(`SET NOCOUNT ON;
+      DECLARE @lock_result int;
+      EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
+          @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
+      IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;
+      SELECT u.upload_key, u.id, u.verdict,
+             (SELECT COUNT_BIG(*) FROM inlet.samples AS s WHERE s.upload_id = u.id) AS samples_stored
+      FROM inlet.uploads AS u
+      INNER JOIN @keys AS k ON k.upload_key = u.upload_key;
+      DECLARE @first_id sql_variant;
+      EXEC sys.sp_sequence_get_range @sequence_name = N'inlet.upload_id', @range_size = @count, @range_first_value = @first_id OUTPUT;
+      SELECT CAST(@first_id AS bigint) AS first_id;
+      SELECT d.device_id, h.hash
+      FROM @devices AS d
+      CROSS APPLY (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id = d.device_id ORDER BY u.id DESC) AS h;
+      SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE @with_unowned = 1 AND u.device_id IS NULL ORDER BY u.id DESC;`);
+  const [stored, first, deviceHeads, unowned] = result.recordsets as unknown as Row[][];
+  const heads = new Map<number, Uint8Array>(deviceHeads.map((r) => [integer(r.device_id), r.hash as Buffer]));
+  if (unowned.length) heads.set(chainKey(null), unowned[0].hash as Buffer);
+  return {
+    storedKeys: new Map(stored.map((r) => [r.upload_key as string, {
+      uploadId: integer(r.id), verdict: r.verdict as VerdictKind, samplesStored: integer(r.samples_stored), samplesDuplicate: 0,
+    }])),
+    firstId: integer(first[0].first_id),
+    heads,
+  };
+}
+
+/** The group's samples, inserted where their key is not stored yet; returns the keys that were new. */
+async function insertSamples(tx: sql.Transaction, writes: { id: number; batch: Batch }[]): Promise<Set<string>> {
+  const rows = new sql.Table('inlet.sample_rows');
+  rows.columns.add('upload_id', sql.BigInt, { nullable: false });
+  rows.columns.add('ordinal', sql.Int, { nullable: false });
+  rows.columns.add('device_id', sql.Int, { nullable: false });
+  rows.columns.add('channel', sql.Int, { nullable: false });
+  rows.columns.add('sample_time', sql.DateTime2(3), { nullable: false });
+  rows.columns.add('value', sql.Float, { nullable: true });
+  rows.columns.add('error_code', sql.Int, { nullable: true });
+  rows.columns.add('alarm', sql.Char(2), { nullable: false });
+  for (const { id, batch } of writes) {
+    batch.samples.forEach((s, ordinal) => rows.rows.add(id, ordinal, s.deviceId, s.channel, utc(s.time), s.value, s.errorCode, s.alarm));
+  }
+  if (!rows.rows.length) return new Set();
+  // The first submission of a key wins (lowest upload id, then position), as it does in SQLite where
+  // batches are written in order. Writers are serialised by the upload writer lock, so NOT EXISTS
+  // needs no range locks.
+  const result = await tx.request().input('samples', rows).query<Row>(`SET NOCOUNT ON;
+    DECLARE @stored TABLE (upload_id bigint NOT NULL, channel int NOT NULL, sample_time datetime2(3) NOT NULL);
+    WITH firsts AS (
+        SELECT r.upload_id, r.device_id, r.channel, r.sample_time, r.value, r.error_code, r.alarm,
+               ROW_NUMBER() OVER (PARTITION BY r.device_id, r.channel, r.sample_time ORDER BY r.upload_id, r.ordinal) AS nth
+        FROM @samples AS r
+    )
+    INSERT INTO inlet.samples (device_id, channel, sample_time, value, error_code, alarm, upload_id)
+    OUTPUT inserted.upload_id, inserted.channel, inserted.sample_time INTO @stored (upload_id, channel, sample_time)
+    SELECT f.device_id, f.channel, f.sample_time, f.value, f.error_code, f.alarm, f.upload_id
+    FROM firsts AS f
+    WHERE f.nth = 1
+      AND NOT EXISTS (SELECT 1 FROM inlet.samples AS s
+                      WHERE s.device_id = f.device_id AND s.channel = f.channel AND s.sample_time = f.sample_time);
+    SELECT upload_id, channel, sample_time FROM @stored;`);
+  return new Set(result.recordset.map((r) => `${integer(r.upload_id)}|${integer(r.channel)}|${(r.sample_time as Date).getTime()}`));
+}
+
+/** Writes a group inside the caller's transaction; results in the order of the batches. */
+async function writeBatches(tx: sql.Transaction, batches: Batch[]): Promise<CommitResult[]> {
+  const start = await startGroup(tx, batches);
+  // Ids in submission order; a key already stored, or seen earlier in this group, is a replay.
+  const writes: { index: number; id: number; batch: Batch }[] = [];
+  const replayOf = new Map<number, number>();       // batch index -> index of the batch it repeats
+  const firstWithKey = new Map<string, number>();
+  let nextId = start.firstId;
+  batches.forEach((batch, index) => {
+    const key = batch.upload.uploadKey;
+    if (key !== undefined && firstWithKey.has(key)) { replayOf.set(index, firstWithKey.get(key)!); return; }
+    if (key !== undefined) firstWithKey.set(key, index);
+    if (key !== undefined && start.storedKeys.has(key)) return;
+    writes.push({ index, id: nextId++, batch });
+  });
+
+  const newKeys = await insertSamples(tx, writes);
+  const uploads = new sql.Table('inlet.upload_rows');
+  for (const [name, type, nullable] of [
+    ['id', sql.BigInt, false], ['device_id', sql.Int, true], ['family', sql.VarChar(20), false], ['received_at', sql.DateTime2(3), false],
+    ['remote_address', sql.NVarChar(128), false], ['content_type', sql.NVarChar(sql.MAX), false], ['raw', sql.VarBinary(sql.MAX), false],
+    ['verdict', sql.VarChar(12), false], ['reason', sql.NVarChar(sql.MAX), false], ['serial', sql.NVarChar(sql.MAX), true],
+    ['counter', sql.BigInt, true], ['prev_hash', BINARY_32, false], ['hash', BINARY_32, false], ['upload_key', sql.VarChar(64), true],
+  ] as const) uploads.columns.add(name, type, { nullable });
+  const events = new sql.Table('inlet.event_rows');
+  for (const [name, type, nullable] of [
+    ['upload_id', sql.BigInt, false], ['ordinal', sql.Int, false], ['occurred_at', sql.DateTime2(3), false], ['device_id', sql.Int, true],
+    ['type', sql.VarChar(100), false], ['level', sql.VarChar(10), false], ['message', sql.NVarChar(sql.MAX), false], ['data', sql.NVarChar(sql.MAX), true],
+  ] as const) events.columns.add(name, type, { nullable });
+  const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
+
+  const results = new Array<CommitResult>(batches.length);
+  for (const { index, id, batch } of writes) {
+    const u = batch.upload;
+    const stored = batch.samples.filter((s) => newKeys.delete(`${id}|${s.channel}|${s.time}`));
+    const key = chainKey(u.deviceId);
+    const prev = start.heads.get(key) ?? GENESIS_HASH;
+    const sealed = sealUpload(u, id, batch.samples.length, stored, prev);
+    start.heads.set(key, sealed.hash);
+    uploads.rows.add(id, u.deviceId, u.family, utc(u.receivedAt), u.remoteAddress, u.contentType, u.raw, sealed.verdict, sealed.reason,
+      u.serial, u.counter, Buffer.from(prev), Buffer.from(sealed.hash), u.uploadKey ?? null);
+    batch.events.forEach((e, ordinal) => events.rows.add(id, ordinal, utc(e.at), e.deviceId, e.type, e.level, e.message, eventDataJson(e, id)));
+    if (batch.deviceSeen) {
+      // Several sightings of one device in a group: the latest time, and the last interval stated.
+      const s = batch.deviceSeen;
+      const earlier = seen.get(s.deviceId);
+      seen.set(s.deviceId, { at: Math.max(earlier?.at ?? s.at, s.at), declaredIntervalS: s.declaredIntervalS ?? earlier?.declaredIntervalS ?? null });
+    }
+    results[index] = commitResult(id, sealed.verdict, batch.samples.length, stored.length);
+  }
+  batches.forEach((batch, index) => {
+    const key = batch.upload.uploadKey;
+    if (results[index] || key === undefined) return;
+    const earlier = replayOf.has(index) ? results[replayOf.get(index)!] : start.storedKeys.get(key)!;
+    results[index] = commitResult(earlier.uploadId, earlier.verdict, batch.samples.length, earlier.samplesStored);
+  });
+  if (writes.length) await insertGroupRows(tx, uploads, events, seen);
+  for (const { id, batch } of writes) await writeRareRows(tx, id, batch);
+  return results;
+}
+
+async function insertGroupRows(tx: sql.Transaction, uploads: sql.Table, events: sql.Table,
+  seen: Map<number, { at: number; declaredIntervalS: number | null }>): Promise<void> {
+  const sightings = new sql.Table('inlet.device_seen_rows');
+  sightings.columns.add('device_id', sql.Int, { nullable: false });
+  sightings.columns.add('seen_at', sql.DateTime2(3), { nullable: false });
+  sightings.columns.add('declared_interval_s', sql.Int, { nullable: true });
+  for (const [deviceId, s] of seen) sightings.rows.add(deviceId, utc(s.at), s.declaredIntervalS);
+  // ORDER BY on INSERT ... SELECT fixes the order identity values (event ids) are given in.
+  await tx.request().input('uploads', uploads).input('events', events).input('seen', sightings).query(`SET NOCOUNT ON;
+    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter,
+        prev_hash, hash, upload_key)
+    SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash, upload_key
+    FROM @uploads
+    ORDER BY id;
+    INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+    SELECT occurred_at, device_id, type, level, message, data
+    FROM @events
+    ORDER BY upload_id, ordinal;
+    UPDATE d
+    SET d.last_seen_at = CASE WHEN d.last_seen_at IS NULL OR d.last_seen_at < s.seen_at THEN s.seen_at ELSE d.last_seen_at END,
+        d.declared_interval_s = COALESCE(s.declared_interval_s, d.declared_interval_s)
+    FROM inlet.devices AS d
+    INNER JOIN @seen AS s ON s.device_id = d.id;`);
+}
+
+/** Channel changes, quarantined readings and suspensions: a few per day, one statement each. */
+async function writeRareRows(tx: sql.Transaction, id: number, batch: Batch): Promise<void> {
+  for (const c of batch.channels) await upsertChannel(tx, c);
+  const u = batch.upload;
+  if (batch.quarantine && u.deviceId !== null) {
+    await tx.request().input('upload_id', sql.BigInt, id).input('device_id', sql.Int, u.deviceId)
+      .input('received_at', sql.DateTime2(3), utc(u.receivedAt)).input('readings', sql.NVarChar(sql.MAX), JSON.stringify(batch.quarantine))
+      .query('INSERT INTO inlet.quarantine (upload_id, device_id, received_at, readings) VALUES (@upload_id, @device_id, @received_at, @readings)');
+  }
+  if (batch.suspend) {
+    await tx.request().input('device_id', sql.Int, batch.suspend.deviceId).input('reason', sql.NVarChar(1000), batch.suspend.reason)
+      .input('at', sql.DateTime2(3), utc(batch.suspend.at))
+      .query(`UPDATE inlet.devices SET state = 'suspended', suspended_reason = @reason, suspended_at = @at, updated_at = @at
+        WHERE id = @device_id AND state = 'active'`);
+  }
+}

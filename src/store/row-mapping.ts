@@ -1,0 +1,149 @@
+// Database rows -> domain records, shared by both adapters. The adapters select the same column
+// names (aliasing where a dialect names a column differently), so one mapping serves both; the
+// only dialect differences it absorbs are value representations: SQL Server returns datetime2 as
+// Date, bigint as string and bit as boolean, where SQLite returns numbers.
+import type { Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
+import type { DevicePatch, QuarantineEntry, SeriesPoint, StoredEvent, StoredUpload, UserRecord } from './store.ts';
+
+export type Row = Record<string, unknown>;
+
+/** Columns read for a Device, in both dialects. */
+export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
+  declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
+
+/** A time column as ms since epoch UTC: INTEGER in SQLite, datetime2 (read as a UTC Date) in SQL Server. */
+export function epochMs(value: unknown): number {
+  return value instanceof Date ? value.getTime() : Number(value);
+}
+
+export function epochMsOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : epochMs(value);
+}
+
+/** An integer column; SQL Server's bigint arrives as a string so that no precision is lost silently. */
+export function integer(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`integer column value ${String(value)} is outside JavaScript's safe range`);
+  return n;
+}
+
+export function integerOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : integer(value);
+}
+
+function bytes(value: unknown): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array);
+}
+
+export function toDevice(r: Row): Device {
+  return {
+    id: integer(r.id),
+    family: r.family as Family,
+    serial: r.serial as string,
+    modelCode: integerOrNull(r.model_code),
+    model: r.model as string,
+    name: r.name as string,
+    location: r.location as string,
+    entryToken: r.entry_token as string,
+    allowedIntervalS: integerOrNull(r.allowed_interval_s),
+    declaredIntervalS: integerOrNull(r.declared_interval_s),
+    customerUid: (r.customer_uid as string | null) ?? null,
+    state: r.state as Device['state'],
+    suspendedReason: (r.suspended_reason as string | null) ?? null,
+    suspendedAt: epochMsOrNull(r.suspended_at),
+    lastSeenAt: epochMsOrNull(r.last_seen_at),
+    createdAt: epochMs(r.created_at),
+    updatedAt: epochMs(r.updated_at),
+  };
+}
+
+export function toUser(r: Row): UserRecord {
+  return {
+    id: integer(r.id),
+    username: r.username as string,
+    role: r.role as UserRecord['role'],
+    passwordHash: r.password_hash as string,
+    failedLogins: integer(r.failed_logins),
+    lockedUntil: epochMsOrNull(r.locked_until),
+    createdAt: epochMs(r.created_at),
+    disabled: r.disabled === 1 || r.disabled === true,
+  };
+}
+
+/** Expects the sample time aliased as `time`. */
+export function toSample(r: Row): SampleRow {
+  return {
+    deviceId: integer(r.device_id),
+    channel: integer(r.channel),
+    time: epochMs(r.time),
+    value: (r.value as number | null) ?? null,
+    errorCode: integerOrNull(r.error_code),
+    alarm: (r.alarm as string).trim() as SampleRow['alarm'],
+  };
+}
+
+/** Expects the event time aliased as `at`. */
+export function toStoredEvent(r: Row): StoredEvent {
+  return {
+    id: integer(r.id), at: epochMs(r.at), deviceId: integerOrNull(r.device_id), type: r.type as string,
+    level: r.level as EventLevel, message: r.message as string,
+    data: r.data ? JSON.parse(r.data as string) as Record<string, unknown> : null,
+  };
+}
+
+export function toStoredUpload(r: Row): StoredUpload {
+  return {
+    id: integer(r.id), deviceId: integerOrNull(r.device_id), family: r.family as string,
+    receivedAt: epochMs(r.received_at), remoteAddress: r.remote_address as string, contentType: r.content_type as string,
+    raw: bytes(r.raw), verdict: r.verdict as VerdictKind, reason: r.reason as string,
+    serial: (r.serial as string | null) ?? null, counter: integerOrNull(r.counter),
+    hash: bytes(r.hash), prevHash: bytes(r.prev_hash),
+  };
+}
+
+export function toQuarantineEntry(r: Row): QuarantineEntry {
+  return {
+    uploadId: integer(r.upload_id), deviceId: integer(r.device_id), receivedAt: epochMs(r.received_at),
+    readings: JSON.parse(r.readings as string) as Reading[],
+  };
+}
+
+/** A series point for one raw (not downsampled) sample. */
+export function toRawSeriesPoint(s: SampleRow): SeriesPoint {
+  return { time: s.time, min: s.value, max: s.value, avg: s.value, count: 1, errors: s.errorCode === null ? 0 : 1 };
+}
+
+// ---- records -> columns, for UPDATE statements ----
+
+export type ColumnValue = string | number | null;
+
+/**
+ * The column assignments a device patch means, times as ms. Resuming clears the suspension; a
+ * column appears once even when the patch names it too (SQL Server refuses a column set twice).
+ */
+export function deviceAssignments(patch: DevicePatch, at: number): Map<string, ColumnValue> {
+  const columns: Record<keyof DevicePatch, string> = {
+    name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
+    suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid',
+  };
+  const sets = new Map<string, ColumnValue>();
+  for (const key of Object.keys(columns) as (keyof DevicePatch)[]) {
+    if (patch[key] !== undefined) sets.set(columns[key], patch[key] as ColumnValue);
+  }
+  if (patch.state === 'suspended') sets.set('suspended_at', at);
+  if (patch.state === 'active') { sets.set('suspended_at', null); sets.set('suspended_reason', null); }
+  sets.set('updated_at', at);
+  return sets;
+}
+
+export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>;
+
+export function userAssignments(patch: UserPatch): Map<string, ColumnValue> {
+  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled' } as const;
+  const sets = new Map<string, ColumnValue>();
+  for (const key of Object.keys(columns) as (keyof typeof columns)[]) {
+    const v = patch[key];
+    if (v !== undefined) sets.set(columns[key], typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  }
+  return sets;
+}

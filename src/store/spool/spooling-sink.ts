@@ -1,0 +1,204 @@
+// The pipeline's BatchSink in front of a Store. Normally a batch goes straight to store.commit().
+// When the store is unavailable (StoreUnavailableError: unreachable, failing over, full, or a commit
+// whose outcome is unknown) the batch is appended to a local journal, fsync'd, and the device is
+// answered. From then on new batches queue behind it in the journal, so order is kept, and a
+// background drain replays the journal in order once the store answers again. Every batch gets an
+// upload key before its first attempt, so a replay of something that did reach the database (or
+// a replay interrupted by a crash) is stored once.
+import { randomUUID } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Batch, CommitResult } from '../../domain/types.ts';
+import type { Store } from '../store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { Journal } from './journal.ts';
+
+export interface SpoolLogger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface SpoolOptions {
+  /** Folder for the journal (e.g. <dataDir>/spool). */
+  dir: string;
+  log: SpoolLogger;
+  /** First wait after the store failed during a drain; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** Records replayed per round; they share the store's group commits. */
+  replayChunk?: number;
+  now?: () => number;
+}
+
+export interface SpoolGauge {
+  /** Batches waiting in the journal. */
+  depth: number;
+  /** Age of the oldest waiting batch, ms; null when the journal is empty. */
+  oldestAgeMs: number | null;
+  draining: boolean;
+  /** Why the last store attempt failed, while spooling. */
+  lastError: string | null;
+  /** Batches the store refused on replay for a reason other than availability, kept in rejectedFile. */
+  rejected: number;
+  rejectedFile: string;
+}
+
+/** JSON for a batch; its one binary field travels as base64. */
+export function encodeBatch(batch: Batch): Buffer {
+  return Buffer.from(JSON.stringify({ ...batch, upload: { ...batch.upload, raw: batch.upload.raw.toString('base64') } }));
+}
+
+export function decodeBatch(payload: Buffer): Batch {
+  const parsed = JSON.parse(payload.toString('utf8')) as Batch & { upload: { raw: string } };
+  return { ...parsed, upload: { ...parsed.upload, raw: Buffer.from(parsed.upload.raw, 'base64') } };
+}
+
+export class SpoolingSink {
+  private readonly store: Store;
+  private readonly journal: Journal;
+  private readonly log: SpoolLogger;
+  private readonly retryMs: number;
+  private readonly maxRetryMs: number;
+  private readonly replayChunk: number;
+  private readonly now: () => number;
+  private readonly rejectedFile: string;
+  /** Journal operations run one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private drainLoop: Promise<void> | null = null;
+  private wakeDrain: (() => void) | null = null;
+  private closed = false;
+  private lastError: string | null = null;
+  private rejected = 0;
+
+  constructor(store: Store, options: SpoolOptions) {
+    this.store = store;
+    this.journal = new Journal(path.join(options.dir, 'spool.journal'));
+    this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
+    this.log = options.log;
+    this.retryMs = options.retryMs ?? 1000;
+    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.replayChunk = options.replayChunk ?? 200;
+    this.now = options.now ?? Date.now;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Opens the journal, repairing a torn tail, and starts draining what an earlier run left. */
+  async open(): Promise<void> {
+    const report = await this.journal.open();
+    if (report.droppedTailBytes) {
+      this.log.warn('spool: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
+    }
+    if (report.damagedCopy) {
+      this.log.error('spool: the journal is damaged; the damaged part was moved aside, inspect it', { file: report.damagedCopy });
+    }
+    if (report.pending) {
+      this.log.warn('spool: batches from an earlier run are waiting; replaying them', { depth: report.pending });
+      this.startDrain();
+    }
+  }
+
+  gauge(): SpoolGauge {
+    const oldest = this.journal.oldestAppendedAt;
+    return {
+      depth: this.journal.depth, oldestAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
+      draining: this.drainLoop !== null, lastError: this.lastError, rejected: this.rejected, rejectedFile: this.rejectedFile,
+    };
+  }
+
+  async commit(batch: Batch): Promise<CommitResult> {
+    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: randomUUID() } };
+    if (this.journal.depth === 0 && !this.drainLoop) {
+      try {
+        return await this.store.commit(keyed);
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        this.lastError = err.message;
+        this.log.warn('store unavailable: spooling uploads locally until it is back', { error: err.message });
+      }
+    }
+    return this.spool(keyed);
+  }
+
+  /** Journals a batch behind the ones already waiting; resolves once it is on disk. */
+  private async spool(batch: Batch): Promise<CommitResult> {
+    await this.serial(() => this.journal.append(encodeBatch(batch), this.now()));
+    this.startDrain();
+    return {
+      uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0, spooled: true,
+    };
+  }
+
+  private startDrain(): void {
+    if (this.closed) return;
+    if (this.drainLoop) { this.wakeDrain?.(); return; }
+    this.drainLoop = this.drain()
+      .catch((err: unknown) => {
+        this.lastError = (err as Error).message;
+        this.log.error('spool: replay stopped on an unexpected error; it resumes with the next spooled batch or at restart', { error: this.lastError });
+      })
+      .finally(() => {
+        this.drainLoop = null;
+        // A batch journaled after the loop last looked must not wait for the next one.
+        if (this.journal.depth > 0 && !this.closed && !this.lastError) this.startDrain();
+      });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.wakeDrain = null; resolve(); }, ms);
+      this.wakeDrain = () => { clearTimeout(timer); this.wakeDrain = null; resolve(); };
+    });
+  }
+
+  private async drain(): Promise<void> {
+    let wait = this.retryMs;
+    let replayed = 0;
+    let lastProgressLog = this.now();
+    while (!this.closed) {
+      const records = await this.serial(() => this.journal.peek(this.replayChunk));
+      if (!records.length) break;
+      // Submitted in one turn, the chunk shares the store's group commits and keeps its order.
+      const outcomes = await Promise.allSettled(records.map((r) => this.store.commit(decodeBatch(r.payload))));
+      if (outcomes.some((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)) {
+        const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
+        this.lastError = reason.message;
+        this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: wait, error: reason.message });
+        await this.sleep(wait);
+        wait = Math.min(wait * 2, this.maxRetryMs);
+        continue; // the whole chunk again: what did land is a no-op by its upload key
+      }
+      wait = this.retryMs;
+      for (const [i, o] of outcomes.entries()) {
+        if (o.status === 'fulfilled') continue;
+        this.rejected++;
+        const error = (o.reason as Error).message;
+        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: records[i].payload.toString('utf8') })}\n`, { flush: true });
+        this.log.error('spool: the store refused a spooled batch; it was moved to the rejected file', { error, file: this.rejectedFile });
+      }
+      await this.serial(() => this.journal.advance(records[records.length - 1].end));
+      replayed += records.length;
+      if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
+        lastProgressLog = this.now();
+        this.log.info('spool: replaying', { replayed, depth: this.journal.depth });
+      }
+    }
+    if (this.journal.depth === 0 && replayed) {
+      this.lastError = null;
+      this.log.info('spool: drained; uploads go straight to the store again', { replayed });
+    }
+  }
+
+  /** Stops draining after the current chunk; what is left stays in the journal for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeDrain?.();
+    await this.drainLoop;
+    await this.serial(() => this.journal.close());
+  }
+}

@@ -1,0 +1,389 @@
+// The store contract: every adapter runs this one suite against a fresh, empty database.
+// Adapter test files call storeContract() with a factory; SQL Server passes `skip` with the
+// reason when no server is configured, so each case is reported as skipped, never as passed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
+import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
+import type { NewDevice, Store } from '../../src/store/store.ts';
+
+export interface StoreUnderTest {
+  /** Not yet migrated. */
+  store: Store;
+  /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
+  rawExec(sql: string): Promise<void>;
+  /** The name raw SQL uses for a table of the schema in this dialect. */
+  table(name: 'uploads' | 'samples'): string;
+  dispose(): Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreUnderTest>;
+
+const T0 = Date.UTC(2025, 0, 15, 8, 0, 0, 123);
+const MINUTE = 60_000;
+
+function newDevice(serial: string, token = `Tok-${serial}-aBc`): NewDevice {
+  return {
+    family: 'soap', serial, modelCode: 1234, model: 'T3311', name: `Sensor ${serial}`, location: 'Hall A',
+    entryToken: token, allowedIntervalS: 60,
+    channels: [{ channel: 1, quantity: 'temperature', unit: 'C' }, { channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
+  };
+}
+
+function sample(deviceId: number, channel: number, time: number, value: number | null, errorCode: number | null = null): SampleRow {
+  return { deviceId, channel, time, value, errorCode: value === null ? (errorCode ?? 1) : null, alarm: 'no' };
+}
+
+function batch(deviceId: number | null, samples: SampleRow[], patch: Partial<Batch['upload']> = {}, extra: Partial<Batch> = {}): Batch {
+  return {
+    upload: {
+      deviceId, family: 'soap', receivedAt: samples[0]?.time ?? T0, remoteAddress: '192.0.2.10', contentType: 'text/xml',
+      raw: Buffer.from(`<upload n="${samples.length}"/>`), verdict: 'accepted', reason: 'ok', serial: '12345678', counter: 7,
+      ...patch,
+    },
+    samples, channels: [], events: [], quarantine: null, deviceSeen: null, suspend: null, ...extra,
+  };
+}
+
+export function storeContract(name: string, factory: StoreFactory, options: { skip?: string } = {}): void {
+  const skip = options.skip;
+
+  /** Runs a case on a fresh store (migrated unless told otherwise) and always disposes of it. */
+  function contractTest(title: string, body: (s: StoreUnderTest) => Promise<void>, migrate = true): void {
+    test(`${name}: ${title}`, { skip }, async () => {
+      const under = await factory();
+      try {
+        if (migrate) await under.store.migrate();
+        await body(under);
+      } finally {
+        await under.dispose();
+      }
+    });
+  }
+
+  contractTest('migrates an empty database, and a re-run applies nothing', async ({ store }) => {
+    const progress: string[] = [];
+    const applied = await store.migrate((m) => progress.push(m));
+    assert.ok(applied.length >= 1, 'at least the initial migration is applied');
+    assert.equal(applied[0], '1_initial');
+    assert.equal(progress.length, applied.length);
+    assert.deepEqual(await store.migrate(), []);
+    assert.deepEqual(await store.listDevices(), []);
+  }, false);
+
+  contractTest('devices: add, find, update, changedSince, channels', async ({ store }) => {
+    const a = await store.addDevice(newDevice('10000001'), T0);
+    assert.equal(a.serial, '10000001');
+    assert.equal(a.state, 'active');
+    assert.equal(a.createdAt, T0);
+    assert.equal(a.lastSeenAt, null);
+    assert.deepEqual(await store.getDevice(a.id), a);
+    assert.deepEqual(await store.findDeviceBySerial('soap', '10000001'), a);
+    assert.equal(await store.findDeviceBySerial('wifi', '10000001'), undefined);
+    assert.deepEqual(await store.findDeviceByToken(a.entryToken), a);
+    assert.equal(await store.findDeviceByToken(a.entryToken.toUpperCase()), undefined, 'entry tokens compare exactly, case included');
+    await assert.rejects(store.addDevice(newDevice('10000001', 'other-token'), T0), /already registered/);
+
+    const b = await store.addDevice(newDevice('10000002'), T0 + 1);
+    assert.deepEqual((await store.listDevices()).map((d) => d.id).sort(), [a.id, b.id].sort());
+    assert.deepEqual(await store.listChannels(a.id), [
+      { deviceId: a.id, channel: 1, quantity: 'temperature', unit: 'C' },
+      { deviceId: a.id, channel: 2, quantity: 'relative_humidity', unit: '%RH' },
+    ]);
+    assert.equal((await store.listChannels()).length, 4);
+
+    const suspended = await store.updateDevice(a.id, { name: 'Freezer', state: 'suspended', suspendedReason: 'too fast' }, T0 + 5000);
+    assert.equal(suspended.name, 'Freezer');
+    assert.equal(suspended.state, 'suspended');
+    assert.equal(suspended.suspendedAt, T0 + 5000);
+    assert.equal(suspended.suspendedReason, 'too fast');
+    assert.equal(suspended.updatedAt, T0 + 5000);
+    assert.deepEqual((await store.devicesChangedSince(T0 + 1)).map((d) => d.id), [a.id]);
+    assert.deepEqual((await store.devicesChangedSince(T0)).map((d) => d.id), [a.id, b.id]);
+
+    const resumed = await store.updateDevice(a.id, { state: 'active', allowedIntervalS: null }, T0 + 6000);
+    assert.equal(resumed.state, 'active');
+    assert.equal(resumed.suspendedAt, null);
+    assert.equal(resumed.suspendedReason, null);
+    assert.equal(resumed.allowedIntervalS, null);
+    await assert.rejects(store.updateDevice(9999, { name: 'x' }, T0), /no device with id 9999/);
+  });
+
+  contractTest('commit stores samples; a resend is a no-op with a duplicate verdict', async ({ store }) => {
+    const d = await store.addDevice(newDevice('20000001'), T0);
+    const samples = [sample(d.id, 1, T0, 21.5), sample(d.id, 2, T0, 40.25), sample(d.id, 1, T0 + MINUTE, null, 2)];
+    const first = await store.commit(batch(d.id, samples));
+    assert.deepEqual({ ...first, uploadId: 0 }, { uploadId: 0, verdict: 'accepted', samplesStored: 3, samplesDuplicate: 0 });
+    assert.deepEqual(await store.samples(d.id, 1, T0, T0 + 2 * MINUTE), [samples[0], samples[2]]);
+
+    const resend = await store.commit(batch(d.id, samples));
+    assert.equal(resend.verdict, 'duplicate');
+    assert.equal(resend.samplesStored, 0);
+    assert.equal(resend.samplesDuplicate, 3);
+    assert.ok(resend.uploadId > first.uploadId);
+    const [stored] = await store.uploads({ afterId: resend.uploadId - 1, limit: 1 });
+    assert.equal(stored.verdict, 'duplicate');
+
+    const overlap = await store.commit(batch(d.id, [samples[0], sample(d.id, 1, T0 + 2 * MINUTE, 22)]));
+    assert.deepEqual({ ...overlap, uploadId: 0 }, { uploadId: 0, verdict: 'accepted', samplesStored: 1, samplesDuplicate: 1 });
+    assert.equal((await store.samples(d.id, 1, 0, T0 + 3 * MINUTE))[0].value, 21.5, 'a resent sample does not overwrite');
+  });
+
+  contractTest('a refused upload is archived with its raw bytes intact', async ({ store }) => {
+    const raw = Buffer.from([0x00, 0xff, 0x3c, 0x3f, 0x78, 0x00, 0x80, 0x7f, 0xfe]);
+    const r = await store.commit(batch(null, [], { verdict: 'refused', reason: 'unknown entry point', raw, contentType: 'application/octet-stream', serial: null, counter: null }));
+    assert.equal(r.verdict, 'refused');
+    const [u] = await store.uploads({ verdict: 'refused' });
+    assert.equal(u.id, r.uploadId);
+    assert.equal(u.deviceId, null);
+    assert.ok(u.raw.equals(raw), 'raw bytes round-trip exactly');
+    assert.equal(u.reason, 'unknown entry point');
+    assert.equal(u.serial, null);
+    assert.equal(u.counter, null);
+    assert.equal(u.receivedAt, T0);
+  });
+
+  contractTest('quarantine, release without import', async ({ store }) => {
+    const d = await store.addDevice(newDevice('30000001'), T0);
+    const readings = [{ channel: 1, quantity: 'temperature', unit: 'C', value: 5.5, errorCode: null, alarm: 'no' as const, sampleTime: T0 }];
+    const q = await store.commit(batch(d.id, [], { verdict: 'quarantined', reason: 'suspended' }, { quarantine: readings }));
+    assert.equal(q.verdict, 'quarantined');
+    assert.deepEqual(await store.quarantined(d.id), [{ uploadId: q.uploadId, deviceId: d.id, receivedAt: T0, readings }]);
+    assert.deepEqual(await store.releaseQuarantine(d.id, false, T0 + MINUTE), { uploads: 1, samplesImported: 0 });
+    assert.deepEqual(await store.quarantined(d.id), []);
+    assert.deepEqual(await store.samples(d.id, 1, 0, T0 + MINUTE), []);
+    assert.deepEqual(await store.releaseQuarantine(d.id, false, T0 + MINUTE), { uploads: 0, samplesImported: 0 });
+  });
+
+  contractTest('quarantine, release with import stores the readings as a new upload', async ({ store }) => {
+    const d = await store.addDevice(newDevice('30000002'), T0);
+    const readings = [
+      { channel: 1, quantity: 'temperature', unit: 'C', value: 5.5, errorCode: null, alarm: 'no' as const, sampleTime: T0 },
+      { channel: 2, quantity: 'relative_humidity', unit: '%RH', value: 50, errorCode: null, alarm: 'hi' as const, sampleTime: T0 },
+    ];
+    const raw = Buffer.from('<quarantined/>');
+    const q = await store.commit(batch(d.id, [], { verdict: 'quarantined', reason: 'suspended', raw }, { quarantine: readings }));
+    assert.deepEqual(await store.releaseQuarantine(d.id, true, T0 + MINUTE), { uploads: 1, samplesImported: 2 });
+    assert.deepEqual(await store.samples(d.id, 2, T0, T0 + 1), [{ deviceId: d.id, channel: 2, time: T0, value: 50, errorCode: null, alarm: 'hi' }]);
+    const imported = (await store.uploads({ deviceId: d.id, afterId: q.uploadId }))[0];
+    assert.equal(imported.verdict, 'accepted');
+    assert.equal(imported.reason, `imported from quarantined upload #${q.uploadId}`);
+    assert.ok(imported.raw.equals(raw));
+    assert.deepEqual(await store.quarantined(d.id), []);
+  });
+
+  contractTest('events: written with a batch (carrying the upload id) and on their own; filtered', async ({ store }) => {
+    const d = await store.addDevice(newDevice('40000001'), T0);
+    const r = await store.commit(batch(d.id, [sample(d.id, 1, T0, 1)], {}, {
+      events: [{ at: T0, deviceId: d.id, type: 'device.suspended', level: 'alarm', message: 'suspended: too fast', data: { reason: 'too fast' } }],
+    }));
+    await store.addEvent({ at: T0 + 1000, deviceId: null, type: 'upload.refused', level: 'warning', message: 'refused' });
+    await store.addEvent({ at: T0 + 2000, deviceId: d.id, type: 'device.resumed', level: 'info', message: 'resumed', data: { by: 'admin' } });
+    const all = await store.events({});
+    assert.deepEqual(all.map((e) => e.type), ['device.resumed', 'upload.refused', 'device.suspended'], 'newest first');
+    assert.deepEqual(all[2].data, { reason: 'too fast', uploadId: r.uploadId });
+    assert.equal(all[2].at, T0);
+    assert.equal(all[1].data, null);
+    assert.deepEqual((await store.events({ deviceId: d.id })).map((e) => e.type), ['device.resumed', 'device.suspended']);
+    assert.deepEqual((await store.events({ since: T0 + 1000 })).map((e) => e.type), ['device.resumed', 'upload.refused']);
+    assert.deepEqual((await store.events({ type: 'upload.refused' })).map((e) => e.level), ['warning']);
+    assert.equal((await store.events({ limit: 1 })).length, 1);
+  });
+
+  contractTest('channels are upserted; device seen and suspension are applied with the batch', async ({ store }) => {
+    const d = await store.addDevice(newDevice('50000001'), T0);
+    await store.commit(batch(d.id, [sample(d.id, 3, T0, 1013)], {}, {
+      channels: [{ deviceId: d.id, channel: 1, quantity: 'temperature', unit: 'F' }, { deviceId: d.id, channel: 3, quantity: 'pressure', unit: 'hPa' }],
+      deviceSeen: { deviceId: d.id, at: T0 + 500, declaredIntervalS: 120 },
+      suspend: { deviceId: d.id, at: T0 + 500, reason: 'sending too often' },
+    }));
+    assert.deepEqual((await store.listChannels(d.id)).map((c) => `${c.channel}:${c.quantity}:${c.unit}`),
+      ['1:temperature:F', '2:relative_humidity:%RH', '3:pressure:hPa']);
+    const after = (await store.getDevice(d.id))!;
+    assert.equal(after.lastSeenAt, T0 + 500);
+    assert.equal(after.declaredIntervalS, 120);
+    assert.equal(after.state, 'suspended');
+    assert.equal(after.suspendedReason, 'sending too often');
+    assert.equal(after.suspendedAt, T0 + 500);
+    // An older upload arriving late does not move last-seen backwards, and no interval keeps the known one.
+    await store.commit(batch(d.id, [sample(d.id, 3, T0 - MINUTE, 1012)], {}, { deviceSeen: { deviceId: d.id, at: T0 - MINUTE, declaredIntervalS: null } }));
+    const late = (await store.getDevice(d.id))!;
+    assert.equal(late.lastSeenAt, T0 + 500);
+    assert.equal(late.declaredIntervalS, 120);
+  });
+
+  contractTest('200 concurrent commits share transactions; each resolves only once its upload is readable', async ({ store }) => {
+    const devices = [await store.addDevice(newDevice('60000001'), T0), await store.addDevice(newDevice('60000002'), T0)];
+    const visibleAtResolve: boolean[] = [];
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => {
+      const d = devices[i % 2];
+      return store.commit(batch(d.id, [sample(d.id, 1, T0 + i * MINUTE, i), sample(d.id, 2, T0 + i * MINUTE, -i)]))
+        .then(async (r) => {
+          const [u] = await store.uploads({ afterId: r.uploadId - 1, limit: 1 });
+          visibleAtResolve.push(u?.id === r.uploadId);
+          return r;
+        });
+    }));
+    assert.equal(visibleAtResolve.filter(Boolean).length, 200);
+    assert.ok(results.every((r) => r.verdict === 'accepted' && r.samplesStored === 2));
+    for (let i = 1; i < results.length; i++) assert.ok(results[i].uploadId > results[i - 1].uploadId, 'upload ids follow submission order');
+    for (const d of devices) assert.equal((await store.samples(d.id, 1, T0, T0 + 200 * MINUTE)).length, 100);
+    assert.equal((await store.uploads({ limit: 1000 })).length, 200);
+    await store.flush();
+    assert.equal(store.health().pendingBatches, 0);
+    assert.ok(store.health().ok);
+  });
+
+  contractTest('a failing batch fails alone; the rest of its group is stored', async ({ store }) => {
+    const d = await store.addDevice(newDevice('60000003'), T0);
+    const submitted = new Map<number, SampleRow[]>();
+    const commit = recordingCommit(store, submitted);
+    const outcomes = await Promise.allSettled([
+      commit(batch(d.id, [sample(d.id, 1, T0, 1)])),
+      commit(batch(987654, [sample(987654, 1, T0, 1)])), // no such device: the upload's reference fails
+      commit(batch(d.id, [sample(d.id, 1, T0 + MINUTE, 2)])),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((await store.samples(d.id, 1, T0, T0 + 2 * MINUTE)).length, 2);
+    assert.deepEqual(await store.samples(987654, 1, 0, T0 + MINUTE), [], 'the failed batch left no samples behind');
+    assert.equal(await verifyChains(store, submitted), 2);
+  });
+
+  contractTest('hash chain: each upload links to the previous upload of the same device', async ({ store }) => {
+    const a = await store.addDevice(newDevice('70000001'), T0);
+    const b = await store.addDevice(newDevice('70000002'), T0);
+    const submitted = new Map<number, SampleRow[]>();
+    const commit = recordingCommit(store, submitted);
+    const commits: Promise<CommitResult>[] = [];
+    for (let i = 0; i < 12; i++) {
+      const d = i % 3 === 0 ? b : a;
+      // Times repeat across i, so some uploads store only part of their samples.
+      commits.push(commit(batch(d.id, [sample(d.id, 1, T0 + Math.floor(i / 2) * MINUTE, i), sample(d.id, 2, T0, i)], { counter: i })));
+      if (i % 5 === 0) commits.push(commit(batch(null, [], { verdict: 'refused', reason: `bad ${i}`, serial: null })));
+    }
+    await Promise.all(commits);
+    assert.equal((await commit(batch(a.id, [sample(a.id, 1, T0, 0)]))).verdict, 'duplicate', 'a duplicate links too');
+    assert.equal(await verifyChains(store, submitted), commits.length + 1);
+  });
+
+  contractTest('series: buckets with min/max/avg/count/errors over [from, to), and raw points', async ({ store }) => {
+    const d = await store.addDevice(newDevice('80000001'), T0);
+    const base = Date.UTC(2025, 1, 1, 0, 0, 0, 0);
+    const values = [10, 12, null, 20, 30, 31, 5];
+    await store.commit(batch(d.id, values.map((v, i) => sample(d.id, 1, base + i * 5 * MINUTE, v))));
+    const buckets = await store.series({ deviceId: d.id, channel: 1, from: base, to: base + 30 * MINUTE, bucketMs: 10 * MINUTE });
+    assert.deepEqual(buckets, [
+      { time: base, min: 10, max: 12, avg: 11, count: 2, errors: 0 },
+      { time: base + 10 * MINUTE, min: 20, max: 20, avg: 20, count: 2, errors: 1 },
+      { time: base + 20 * MINUTE, min: 30, max: 31, avg: 30.5, count: 2, errors: 0 },
+    ]);
+    const offset = await store.series({ deviceId: d.id, channel: 1, from: base + 5 * MINUTE, to: base + 16 * MINUTE, bucketMs: 10 * MINUTE });
+    assert.deepEqual(offset.map((p) => [p.time - base, p.count]), [[0, 1], [10 * MINUTE, 2]],
+      'buckets are aligned on multiples of bucketMs since the epoch, so they do not shift when the range moves');
+    // whole-hour buckets are read from the hourly rollup and must agree with the samples
+    const hourly = await store.series({ deviceId: d.id, channel: 1, from: base - 2 * 60 * MINUTE, to: base + 60 * MINUTE, bucketMs: 60 * MINUTE });
+    assert.deepEqual(hourly, [{ time: base, min: 5, max: 31, avg: 108 / 6, count: 7, errors: 1 }]);
+    const raw = await store.series({ deviceId: d.id, channel: 1, from: base, to: base + 15 * MINUTE, bucketMs: 0 });
+    assert.deepEqual(raw, [
+      { time: base, min: 10, max: 10, avg: 10, count: 1, errors: 0 },
+      { time: base + 5 * MINUTE, min: 12, max: 12, avg: 12, count: 1, errors: 0 },
+      { time: base + 10 * MINUTE, min: null, max: null, avg: null, count: 1, errors: 1 },
+    ]);
+  });
+
+  contractTest('latestValues: the newest sample of every channel, with quantity and unit', async ({ store }) => {
+    const a = await store.addDevice(newDevice('90000001'), T0);
+    const b = await store.addDevice(newDevice('90000002'), T0);
+    await store.commit(batch(a.id, [sample(a.id, 1, T0, 1), sample(a.id, 1, T0 + MINUTE, 2), sample(a.id, 2, T0, 50)]));
+    await store.commit(batch(b.id, [sample(b.id, 1, T0 + 2 * MINUTE, null, 98)]));
+    assert.deepEqual(await store.latestValues(a.id), [
+      { deviceId: a.id, channel: 1, time: T0 + MINUTE, value: 2, errorCode: null, alarm: 'no', quantity: 'temperature', unit: 'C' },
+      { deviceId: a.id, channel: 2, time: T0, value: 50, errorCode: null, alarm: 'no', quantity: 'relative_humidity', unit: '%RH' },
+    ]);
+    const all = await store.latestValues();
+    assert.deepEqual(all.map((v) => [v.deviceId, v.channel, v.value, v.errorCode]), [[a.id, 1, 2, null], [a.id, 2, 50, null], [b.id, 1, null, 98]]);
+  });
+
+  contractTest('samples: from is inclusive, to is exclusive, ordered by time, limited', async ({ store }) => {
+    const d = await store.addDevice(newDevice('91000001'), T0);
+    await store.commit(batch(d.id, [0, 1, 2, 3].map((i) => sample(d.id, 1, T0 + i * MINUTE, i))));
+    assert.deepEqual((await store.samples(d.id, 1, T0 + MINUTE, T0 + 3 * MINUTE)).map((s) => s.value), [1, 2]);
+    assert.deepEqual((await store.samples(d.id, 1, T0 + MINUTE - 1, T0 + MINUTE)).map((s) => s.value), []);
+    assert.deepEqual((await store.samples(d.id, 1, T0, T0 + 10 * MINUTE, 2)).map((s) => s.value), [0, 1]);
+    assert.deepEqual(await store.samples(d.id, 2, T0, T0 + 10 * MINUTE), []);
+  });
+
+  contractTest('users: add, find, list, update', async ({ store }) => {
+    const u = await store.addUser({ username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc' }, T0);
+    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false });
+    await assert.rejects(store.addUser({ username: 'admin', role: 'viewer', passwordHash: 'x' }, T0), /user admin already exists/);
+    assert.equal(await store.findUser('nobody'), undefined);
+    await store.addUser({ username: 'viewer1', role: 'viewer', passwordHash: 'h' }, T0);
+    await store.updateUser(u.id, { role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
+    assert.deepEqual(await store.findUser('admin'), { ...u, role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
+    await store.updateUser(u.id, { lockedUntil: null, disabled: false });
+    const again = (await store.findUser('admin'))!;
+    assert.equal(again.lockedUntil, null);
+    assert.equal(again.disabled, false);
+    assert.deepEqual((await store.listUsers()).map((x) => x.username), ['admin', 'viewer1']);
+  });
+
+  contractTest('uploads and samples are append-only, even to raw SQL', async ({ store, rawExec, table }) => {
+    const d = await store.addDevice(newDevice('92000001'), T0);
+    await store.commit(batch(d.id, [sample(d.id, 1, T0, 1)]));
+    await assert.rejects(rawExec(`UPDATE ${table('uploads')} SET reason = 'edited'`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('uploads')}`), /append-only/);
+    await assert.rejects(rawExec(`UPDATE ${table('samples')} SET value = 99`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('samples')}`), /append-only/);
+    assert.equal((await store.samples(d.id, 1, T0, T0 + 1))[0].value, 1);
+    assert.equal((await store.uploads({}))[0].reason, 'ok');
+  });
+
+  contractTest('an upload key makes a replayed batch a no-op that answers like the first commit', async ({ store }) => {
+    const d = await store.addDevice(newDevice('93000001'), T0);
+    const keyed = batch(d.id, [sample(d.id, 1, T0, 1), sample(d.id, 2, T0, 2)], { uploadKey: 'spool-1' });
+    const first = await store.commit(keyed);
+    const replay = await store.commit(keyed);
+    assert.deepEqual(replay, first);
+    const [again, other] = await Promise.all([store.commit(keyed), store.commit(batch(d.id, [sample(d.id, 1, T0 + MINUTE, 3)], { uploadKey: 'spool-2' }))]);
+    assert.deepEqual(again, first);
+    assert.equal(other.samplesStored, 1);
+    const twice = batch(d.id, [sample(d.id, 1, T0 + 2 * MINUTE, 4)], { uploadKey: 'spool-3' });
+    const [x, y] = await Promise.all([store.commit(twice), store.commit(twice)]);
+    assert.deepEqual(y, x, 'the same key twice in one group is stored once');
+    assert.equal((await store.uploads({ deviceId: d.id })).length, 3);
+  });
+}
+
+/**
+ * Recomputes every chain from the stored uploads. `submitted` holds the samples each upload was
+ * committed with; the samples it newly stored are those not submitted by an earlier upload (ids
+ * follow commit order), which is the rule the hash digest must follow. Returns the uploads checked.
+ */
+async function verifyChains(store: Store, submitted: Map<number, SampleRow[]>): Promise<number> {
+  const uploads = await store.uploads({ limit: 100_000 });
+  const heads = new Map<number | null, Uint8Array>();
+  const alreadyStored = new Set<string>();
+  for (const u of uploads) {
+    const stored = (submitted.get(u.id) ?? []).filter((s) => {
+      const key = `${s.deviceId}|${s.channel}|${s.time}`;
+      if (alreadyStored.has(key)) return false;
+      alreadyStored.add(key);
+      return true;
+    });
+    const prev = heads.get(u.deviceId) ?? GENESIS_HASH;
+    assert.ok(u.prevHash.equals(prev), `upload ${u.id}: prev_hash is the hash of the device's previous upload`);
+    assert.ok(u.hash.equals(uploadHash(prev, u, samplesDigest(stored))), `upload ${u.id}: hash recomputes`);
+    heads.set(u.deviceId, u.hash);
+  }
+  return uploads.length;
+}
+
+/** Commits and remembers what each upload was committed with, for verifyChains. */
+function recordingCommit(store: Store, submitted: Map<number, SampleRow[]>) {
+  return async (b: Batch): Promise<CommitResult> => {
+    const r = await store.commit(b);
+    submitted.set(r.uploadId, b.samples);
+    return r;
+  };
+}
