@@ -4,20 +4,12 @@ import type { Upload, Verdict } from '../../src/domain/types.ts';
 import type { ParseResult } from '../../src/ingest/adapter.ts';
 import { loggerAdapter } from '../../src/ingest/logger/index.ts';
 import { buildLoggerBody, buildLoggerMessage, type SimLoggerMessage } from '../../src/sim/logger.ts';
-import { fixture, requestContext } from '../helpers/fixtures.ts';
+import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';
 
 const RECEIVED = Date.UTC(2025, 2, 14, 10, 35, 12);
 const parse = (name: string, receivedAt = RECEIVED) => loggerAdapter.parse(fixture('logger', name), requestContext(receivedAt));
 
-function upload(result: ParseResult): Upload {
-  if (!result.ok) assert.fail(`expected an upload, got refusal: ${result.reason}`);
-  return result.upload;
-}
 
-function refusal(result: ParseResult): { reason: string; status: number; serial?: string } {
-  if (result.ok) assert.fail('expected a refusal');
-  return result;
-}
 
 describe('logger adapter contract', () => {
   it('is the logger family on path segment logger with a batch-sized body limit', () => {
@@ -129,13 +121,7 @@ describe('logger refusals', () => {
     ['bad-time-not-hex.json', 'field Time (element 9) must be 8 hex digits'],
     ['bad-empty.json', 'expected a logger message (JSON array starting with JsonType 1) or a non-empty array of them'],
   ];
-  for (const [name, reason] of cases) {
-    it(`refuses ${name} with 422`, () => {
-      const r = refusal(parse(name));
-      assert.equal(r.status, 422);
-      assert.equal(r.reason, reason);
-    });
-  }
+  itRefusesWith422(parse, cases);
 
   it('names the serial only where the version layout says where it is', () => {
     assert.equal(refusal(parse('bad-nan.json')).serial, '19990042');

@@ -4,20 +4,12 @@ import type { Upload, Verdict } from '../../src/domain/types.ts';
 import type { ParseResult } from '../../src/ingest/adapter.ts';
 import { websensorJsonAdapter } from '../../src/ingest/websensor-json/index.ts';
 import { buildWebsensorBody } from '../../src/sim/websensor-json.ts';
-import { fixture, requestContext } from '../helpers/fixtures.ts';
+import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';
 
 const RECEIVED = Date.UTC(2026, 10, 23, 8, 30, 0);
 const parse = (name: string) => websensorJsonAdapter.parse(fixture('websensor-json', name), requestContext(RECEIVED));
 
-function upload(result: ParseResult): Upload {
-  if (!result.ok) assert.fail(`expected an upload, got refusal: ${result.reason}`);
-  return result.upload;
-}
 
-function refusal(result: ParseResult): { reason: string; status: number; serial?: string } {
-  if (result.ok) assert.fail('expected a refusal');
-  return result;
-}
 
 describe('TAx6xx adapter contract', () => {
   it('is the websensor-json family on path segment json', () => {
@@ -135,13 +127,7 @@ describe('TAx6xx refusals', () => {
     ['bad-duplicate-channel.json', 'field Channels[1].Nr repeats channel number 1'],
     ['bad-impossible-date.json', 'field Time.Now is not a real date-time: "2026-02-30T09:16:00+01:00"'],
   ];
-  for (const [name, reason] of cases) {
-    it(`refuses ${name} with 422`, () => {
-      const r = refusal(parse(name));
-      assert.equal(r.status, 422);
-      assert.equal(r.reason, reason);
-    });
-  }
+  itRefusesWith422(parse, cases);
 
   it('refuses a WiFi message posted to the TAx6xx path', () => {
     const r = refusal(websensorJsonAdapter.parse(fixture('wifi', 'periodic.json'), requestContext(RECEIVED)));

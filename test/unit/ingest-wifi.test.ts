@@ -4,20 +4,12 @@ import type { Upload, Verdict } from '../../src/domain/types.ts';
 import type { ParseResult } from '../../src/ingest/adapter.ts';
 import { wifiAdapter } from '../../src/ingest/wifi/index.ts';
 import { buildWifiBody } from '../../src/sim/wifi.ts';
-import { fixture, requestContext } from '../helpers/fixtures.ts';
+import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';
 
 const RECEIVED = Date.UTC(2026, 10, 23, 9, 20, 0);
 const parse = (name: string) => wifiAdapter.parse(fixture('wifi', name), requestContext(RECEIVED));
 
-function upload(result: ParseResult): Upload {
-  if (!result.ok) assert.fail(`expected an upload, got refusal: ${result.reason}`);
-  return result.upload;
-}
 
-function refusal(result: ParseResult): { reason: string; status: number; serial?: string } {
-  if (result.ok) assert.fail('expected a refusal');
-  return result;
-}
 
 describe('WiFi adapter contract', () => {
   it('is the wifi family on path segment wifi', () => {
