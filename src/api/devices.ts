@@ -4,11 +4,11 @@ import { Router } from 'express';
 import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
-import { SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+import { SERIAL_PATTERN } from '../ingest/families.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { LatestValue, Store } from '../store/store.ts';
-import { entryUrl } from '../cli/device.ts';
+import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 
@@ -111,25 +111,16 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {
     const body = parseNewDevice(req.body);
-    const model = body.model.trim().toUpperCase();
-    const family = (body.family ?? familyForModel(model)) as Family | undefined;
-    if (!family) throw new HttpError(400, `cannot tell the device family of model "${model}": choose the family`);
-    const modelCode = family === 'soap' ? soapModelCode(model) : null;
     const at = now();
     let device: Device;
     try {
-      device = await store.addDevice({
-        family, serial: body.serial, modelCode, model, name: body.name, location: body.location ?? '', entryToken: newEntryToken(),
-        allowedIntervalS: body.allowedIntervalS ?? null, channels: initialChannels(family, modelCode),
-      }, at);
+      device = await registerDevice(store, { ...body, family: body.family as Family | undefined }, sessionOf(res).username, at);
     } catch (err) {
-      if ((err as Error).message.includes('already registered')) throw new HttpError(409, (err as Error).message);
+      if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
     }
-    const by = sessionOf(res).username;
-    await store.addEvent({ at, deviceId: device.id, type: 'device.added', level: 'info', message: `device ${device.name} (${model}, serial ${device.serial}) registered in the viewer (by ${by})` });
     await registry.refresh();
-    res.status(201).json({ device: deviceView(device, [], initialChannels(family, modelCode), at), entryUrl: entryUrl(config, device) });
+    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), at), entryUrl: entryUrl(config, device) });
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {

@@ -1,26 +1,12 @@
 // `inlet device ...`: register devices and manage them. Works on the configured store directly,
 // also while the gateway runs (it picks up changes within seconds).
-import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+import { newEntryToken } from '../ingest/families.ts';
+import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { UsageError, intOption, parse, required } from './args.ts';
-
-const PATH_SEGMENT: Record<Family, string> = { soap: 'soap', wifi: 'wifi', 'websensor-json': 'json', logger: 'logger' };
-
-/** The base URL devices should use: the configured public URL, else this machine's first LAN address. */
-export function publicBaseUrl(config: InletConfig): string {
-  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
-  const lan = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
-  const host = config.http.host !== '0.0.0.0' && config.http.host !== '::' ? config.http.host : lan?.address ?? '127.0.0.1';
-  return `http://${host}${config.http.port === 80 ? '' : `:${config.http.port}`}`;
-}
-
-export function entryUrl(config: InletConfig, device: Pick<Device, 'family' | 'entryToken'>): string {
-  return `${publicBaseUrl(config)}/ingest/${PATH_SEGMENT[device.family]}/${device.entryToken}`;
-}
 
 function describeDevice(d: Device): string {
   const state = d.state === 'suspended' ? `SUSPENDED since ${new Date(d.suspendedAt ?? 0).toISOString()}: ${d.suspendedReason}` : 'active';
@@ -55,21 +41,18 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
         serial: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, location: { type: 'string' },
         family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' },
       });
-      const serial = required(values, 'serial');
-      if (!SERIAL_PATTERN.test(serial)) throw new UsageError(`--serial must be the device's serial number (up to 8 digits), got "${serial}"`);
-      const model = required(values, 'model').toUpperCase();
-      const family = (values.family ?? familyForModel(model)) as Family | undefined;
-      if (!family || !FAMILIES.includes(family)) {
-        throw new UsageError(`cannot tell the device family of model "${model}": add --family ${FAMILIES.join('|')}`);
-      }
-      const modelCode = family === 'soap' ? soapModelCode(model) : null;
       const interval = intOption(values, 'interval', 0);
-      const device = await store.addDevice({
-        family, serial, modelCode, model, name: required(values, 'name'), location: values.location as string | undefined,
-        entryToken: newEntryToken(), allowedIntervalS: interval > 0 ? interval : null,
-        customerUid: (values['customer-uid'] as string | undefined) ?? null, channels: initialChannels(family, modelCode),
-      }, now);
-      await store.addEvent({ at: now, deviceId: device.id, type: 'device.added', level: 'info', message: `device ${device.name} (${model}, serial ${serial}) registered from the command line` });
+      let device: Device;
+      try {
+        device = await registerDevice(store, {
+          serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
+          location: values.location as string | undefined, family: values.family as Family | undefined,
+          allowedIntervalS: interval > 0 ? interval : null, customerUid: (values['customer-uid'] as string | undefined) ?? null,
+        }, 'the command line', now);
+      } catch (err) {
+        throw err instanceof RegistrationError ? new UsageError(err.message) : err;
+      }
+      const { family, model, serial } = device;
       out(`Registered ${device.name} (${model}, serial ${serial}, ${family}).`);
       out(family === 'soap' ? 'Type this URL into the sensor\'s SOAP server settings (keep it secret; it is the device\'s key):'
         : 'Set this URL as the device\'s server address (keep it secret; it is the device\'s key):');

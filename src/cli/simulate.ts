@@ -6,7 +6,7 @@ import { buildSoapMessage, drift, isCo2Model } from '../sim/soap.ts';
 import { createAgent, post } from '../sim/client.ts';
 import { initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
 import { UsageError, intOption, parse } from './args.ts';
-import { entryUrl } from './device.ts';
+import { entryUrl } from '../admin/devices.ts';
 
 export interface SimulatedDevice { url: string; serial: string; modelCode: number }
 

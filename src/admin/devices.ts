@@ -1,0 +1,67 @@
+// Registering devices and telling them where to post: shared by the CLI and the viewer's API,
+// so both create the same rows, the same event and the same entry point URL.
+import os from 'node:os';
+import type { InletConfig } from '../config/schema.ts';
+import type { Device, Family } from '../domain/types.ts';
+import { FAMILIES } from '../domain/types.ts';
+import type { Store } from '../store/store.ts';
+import { SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+
+const PATH_SEGMENT: Record<Family, string> = { soap: 'soap', wifi: 'wifi', 'websensor-json': 'json', logger: 'logger' };
+
+/** The base URL devices should use: the configured public URL, else this machine's first LAN address. */
+export function publicBaseUrl(config: InletConfig): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  const lan = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const host = config.http.host !== '0.0.0.0' && config.http.host !== '::' ? config.http.host : lan?.address ?? '127.0.0.1';
+  return `http://${host}${config.http.port === 80 ? '' : `:${config.http.port}`}`;
+}
+
+export function entryUrl(config: InletConfig, device: Pick<Device, 'family' | 'entryToken'>): string {
+  return `${publicBaseUrl(config)}/ingest/${PATH_SEGMENT[device.family]}/${device.entryToken}`;
+}
+
+/** A registration the caller got wrong; the message says what to change. */
+export class RegistrationError extends Error {
+  readonly conflict: boolean;
+  constructor(message: string, conflict = false) {
+    super(message);
+    this.conflict = conflict;
+  }
+}
+
+export interface Registration {
+  serial: string;
+  model: string;
+  name: string;
+  location?: string;
+  family?: Family;
+  allowedIntervalS?: number | null;
+  customerUid?: string | null;
+}
+
+/** Creates the device with its channels and secret entry token, and records who did it. */
+export async function registerDevice(store: Store, input: Registration, by: string, at: number): Promise<Device> {
+  if (!SERIAL_PATTERN.test(input.serial)) throw new RegistrationError(`the serial must be the device's serial number (up to 8 digits), got "${input.serial}"`);
+  const model = input.model.trim().toUpperCase();
+  const family = input.family ?? familyForModel(model);
+  if (!family || !FAMILIES.includes(family)) {
+    throw new RegistrationError(`cannot tell the device family of model "${model}": choose one of ${FAMILIES.join(', ')}`);
+  }
+  const modelCode = family === 'soap' ? soapModelCode(model) : null;
+  let device: Device;
+  try {
+    device = await store.addDevice({
+      family, serial: input.serial, modelCode, model, name: input.name, location: input.location ?? '', entryToken: newEntryToken(),
+      allowedIntervalS: input.allowedIntervalS ?? null, customerUid: input.customerUid ?? null, channels: initialChannels(family, modelCode),
+    }, at);
+  } catch (err) {
+    if ((err as Error).message.includes('already registered')) throw new RegistrationError((err as Error).message, true);
+    throw err;
+  }
+  await store.addEvent({
+    at, deviceId: device.id, type: 'device.added', level: 'info',
+    message: `device ${device.name} (${model}, serial ${device.serial}) registered (by ${by})`,
+  });
+  return device;
+}
