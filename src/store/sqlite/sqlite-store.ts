@@ -16,7 +16,8 @@ import {
   DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample,
   toStoredEvent, toStoredUpload, toUser, userAssignments,
 } from '../row-mapping.ts';
-import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
+import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
+import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
   DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
@@ -59,8 +60,8 @@ class WorkerWriter {
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => { if (this.worker === worker) fail(new Error(`SQLite write worker exited with code ${code}`)); });
+    worker.on('error', (err) => fail(new StoreUnavailableError(`SQLite write worker failed: ${err.message}`)));
+    worker.on('exit', (code) => { if (this.worker === worker) fail(new StoreUnavailableError(`SQLite write worker exited with code ${code}`)); });
     return worker;
   }
 
@@ -71,8 +72,8 @@ class WorkerWriter {
       this.waiting.set(id, { resolve, reject });
       this.worker!.postMessage({ id, batches } satisfies WriteRequest);
     });
-    if (reply.groupError !== undefined) throw new Error(reply.groupError);
-    return reply.outcomes!.map((o) => (o.ok ? o.result : new Error(o.error)));
+    if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
+    return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
   }
 
   async close(): Promise<void> {
@@ -134,7 +135,7 @@ export class SqliteStore implements Store {
       return results;
     } catch (err) {
       this.lastError = (err as Error).message;
-      throw err;
+      throw isUnavailable(err) && !(err instanceof StoreUnavailableError) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
     }
   }
 

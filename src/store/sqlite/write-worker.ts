@@ -3,14 +3,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
 import type { Batch } from '../../domain/types.ts';
-import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
+import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
 
 export interface WriteRequest { id: number; batches: Batch[] }
-export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string };
-export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; commitMs: number | null }
+export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
+export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; unavailable?: boolean; commitMs: number | null }
 
 const db = new DatabaseSync((workerData as { file: string }).file);
 db.exec(SQLITE_PRAGMAS);
+db.exec(`PRAGMA busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
 const writer = new SqliteWriter(db);
 
 parentPort!.on('message', (request: WriteRequest | 'close') => {
@@ -24,10 +25,10 @@ parentPort!.on('message', (request: WriteRequest | 'close') => {
     const results = writer.writeGroup(request.batches);
     reply = {
       id: request.id, commitMs: writer.lastCommitMs,
-      outcomes: results.map((r) => (r instanceof Error ? { ok: false, error: r.message } : { ok: true, result: r })),
+      outcomes: results.map((r) => (r instanceof Error ? { ok: false, error: r.message, unavailable: isUnavailable(r) } : { ok: true, result: r })),
     };
   } catch (err) {
-    reply = { id: request.id, groupError: (err as Error).message, commitMs: null };
+    reply = { id: request.id, groupError: (err as Error).message, unavailable: isUnavailable(err), commitMs: null };
   }
   parentPort!.postMessage(reply);
 });

@@ -9,6 +9,18 @@ import { commitResult, eventDataJson, sealUpload } from '../commit-rules.ts';
 export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
   PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
 
+/**
+ * The writer waits less for a lock held by someone else (a backup tool, a DBA's session) than
+ * the admin connection does: after this, the upload goes to the spool and the device is answered.
+ */
+export const WRITER_BUSY_TIMEOUT_MS = 2000;
+
+/** SQLite failures that say "not now" rather than "not this batch": the spool takes those. */
+export function isUnavailable(err: unknown): boolean {
+  return /SQLITE_BUSY|database is locked|SQLITE_FULL|database or disk is full|SQLITE_IOERR|disk I\/O error|SQLITE_CANTOPEN|unable to open/i
+    .test(err instanceof Error ? `${(err as { code?: string }).code ?? ''} ${err.message}` : String(err));
+}
+
 export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
