@@ -89,6 +89,19 @@ export interface StoredUpload {
   prevHash: Buffer;
 }
 
+/** A sample together with the upload that stored it: what the chain's samples digest covers. */
+export interface UploadSample extends SampleRow {
+  uploadId: number;
+}
+
+/** The head of one upload chain (chain = device id, 0 for uploads of no device) as verified at `at`. */
+export interface ChainCheckpoint {
+  at: number;
+  chain: number;
+  uploadId: number;
+  hash: Buffer;
+}
+
 export interface QuarantineEntry {
   uploadId: number;
   deviceId: number;
@@ -145,6 +158,19 @@ export interface Store {
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // integrity verification (src/jobs/verify.ts)
+  /** How many uploads are stored and the highest upload id (0 and 0 when none): for progress only. */
+  uploadStats(): Promise<{ count: number; maxId: number }>;
+  /**
+   * Every sample whose upload_id lies in [fromUploadId, toUploadId] (toUploadId null: no upper
+   * bound), whether or not that upload exists, ordered by upload_id, channel, time.
+   */
+  uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]>;
+  /** The latest checkpoint of each chain, ordered by chain. */
+  chainCheckpoints(): Promise<ChainCheckpoint[]>;
+  /** Appends checkpoints in one transaction (the table is append-only). */
+  addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void>;
 
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;

@@ -14,8 +14,8 @@ import { GroupCommitter } from '../group-commit.ts';
 import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
-  DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
+  ChainCheckpoint, DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 type Row = Record<string, unknown>;
@@ -358,6 +358,38 @@ export class SqliteStore implements Store {
       serial: (r.serial as string | null) ?? null, counter: (r.counter as number | null) ?? null,
       hash: Buffer.from(r.hash as Uint8Array), prevHash: Buffer.from(r.prev_hash as Uint8Array),
     }));
+  }
+
+  // ---- integrity verification ----
+
+  async uploadStats(): Promise<{ count: number; maxId: number }> {
+    const r = this.db.prepare('SELECT COUNT(*) AS count, COALESCE(MAX(id), 0) AS max_id FROM uploads').get() as Row;
+    return { count: r.count as number, maxId: r.max_id as number };
+  }
+
+  async uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]> {
+    const rows = this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples
+      WHERE upload_id >= ? AND upload_id <= ? ORDER BY upload_id, channel, time`)
+      .all(fromUploadId, toUploadId ?? Number.MAX_SAFE_INTEGER) as Row[];
+    return rows.map((r) => ({ ...toSample(r), uploadId: r.upload_id as number }));
+  }
+
+  async chainCheckpoints(): Promise<ChainCheckpoint[]> {
+    const rows = this.db.prepare(`SELECT at, chain, upload_id, hash FROM chain_checkpoints AS c
+      WHERE id = (SELECT MAX(id) FROM chain_checkpoints AS l WHERE l.chain = c.chain) ORDER BY chain`).all() as Row[];
+    return rows.map((r) => ({ at: r.at as number, chain: r.chain as number, uploadId: r.upload_id as number, hash: Buffer.from(r.hash as Uint8Array) }));
+  }
+
+  async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
+    const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   // ---- quarantine ----
