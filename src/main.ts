@@ -1,4 +1,5 @@
-// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server.
+// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server,
+// and the scheduled jobs beside them.
 // stop() is what SIGINT/SIGTERM and the Windows service stop request call.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,8 @@ import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
+import { createJobScheduler } from './jobs/index.ts';
+import type { JobScheduler } from './jobs/scheduler.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -25,6 +28,7 @@ export interface Gateway {
   store: Store;
   pipeline: Pipeline;
   registry: DeviceRegistry;
+  jobs: JobScheduler;
   stop(): Promise<void>;
 }
 
@@ -65,16 +69,19 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('Inlet listening', { http: url, store: store.kind, dataDir: config.dataDir, version: VERSION });
+  const jobs = createJobScheduler({ store, config, log });
+  jobs.start();
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      log.info('stopping: no new connections, draining uploads in flight');
+      log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
+      const jobsStopped = jobs.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await store.flush();
+      await Promise.all([store.flush(), jobsStopped]);
       server.closeAllConnections();
       await closed;
       await store.close();
@@ -82,5 +89,5 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     })();
     return stopping;
   }
-  return { url, port, store, pipeline, registry, stop };
+  return { url, port, store, pipeline, registry, jobs, stop };
 }

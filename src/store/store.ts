@@ -139,6 +139,11 @@ export interface Store {
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): StoreHealth;
+  /**
+   * Routine upkeep for the nightly housekeeping job; deletes nothing. Says what it did in one
+   * line (SQLite: WAL checkpoint and PRAGMA optimize; SQL Server: e.g. update statistics).
+   */
+  maintain(): Promise<string>;
 
   // devices
   addDevice(device: NewDevice, at: number): Promise<Device>;

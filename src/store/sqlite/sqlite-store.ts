@@ -207,6 +207,15 @@ export class SqliteStore implements Store {
     };
   }
 
+  async maintain(): Promise<string> {
+    // TRUNCATE resets the WAL file to zero bytes once readers allow it, so it cannot grow for
+    // weeks on a busy gateway; optimize refreshes the planner's statistics where they are stale.
+    const checkpoint = this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number; checkpointed: number };
+    this.db.exec('PRAGMA optimize');
+    return checkpoint.busy ? 'WAL checkpoint deferred (a reader or the writer was busy); statistics optimized'
+      : `WAL checkpointed (${checkpoint.checkpointed} pages) and truncated; statistics optimized`;
+  }
+
   // ---- devices ----
 
   async addDevice(d: NewDevice, at: number): Promise<Device> {
