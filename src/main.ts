@@ -11,6 +11,7 @@ import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
+import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
 import { createSoapAdapter } from './ingest/soap/index.ts';
 import { wifiAdapter } from './ingest/wifi/index.ts';
@@ -28,6 +29,7 @@ export interface Gateway {
   store: Store;
   pipeline: Pipeline;
   registry: DeviceRegistry;
+  alarmMonitor: AlarmMonitor;
   jobs: JobScheduler;
   stop(): Promise<void>;
 }
@@ -46,10 +48,12 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   if (applied.length) log.info('database migrated', { applied });
   const registry = new DeviceRegistry(store);
   await registry.load();
-  const pipeline = new Pipeline({ sink: store, registry, log, throttle: config.throttle });
+  const alarmMonitor = new AlarmMonitor(store, log);
+  await alarmMonitor.load();
+  const pipeline = new Pipeline({ sink: store, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, config, log, ingestStats: ingest.stats, startedAt, version: VERSION });
+  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, startedAt, version: VERSION });
 
   const server = http.createServer({
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
@@ -81,7 +85,7 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
       server.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await Promise.all([store.flush(), jobsStopped]);
+      await Promise.all([store.flush(), jobsStopped, alarmMonitor.idle()]);
       server.closeAllConnections();
       await closed;
       await store.close();
@@ -89,5 +93,5 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     })();
     return stopping;
   }
-  return { url, port, store, pipeline, registry, jobs, stop };
+  return { url, port, store, pipeline, registry, alarmMonitor, jobs, stop };
 }

@@ -2,7 +2,7 @@
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
 import type {
-  Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
 } from '../domain/types.ts';
 
 export interface NewDevice {
@@ -102,6 +102,34 @@ export interface ChainCheckpoint {
   hash: Buffer;
 }
 
+export interface NewAlarm {
+  deviceId: number | null;
+  channel: number | null;
+  /** 'limit': an alarm limit was crossed; 'system': integrity, device offline and the like. */
+  source: 'limit' | 'system';
+  level: AlarmLevel;
+  direction: AlarmDirection | null;
+  raisedAt: number;
+  value: number | null;
+  message: string;
+}
+
+export interface StoredAlarm extends NewAlarm {
+  id: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  ackComment: string | null;
+  clearedAt: number | null;
+  clearedValue: number | null;
+}
+
+export interface AlarmQuery {
+  /** Only alarms not yet both acknowledged and cleared. */
+  open?: boolean;
+  deviceId?: number;
+  limit?: number;
+}
+
 export interface QuarantineEntry {
   uploadId: number;
   deviceId: number;
@@ -176,6 +204,23 @@ export interface Store {
   chainCheckpoints(): Promise<ChainCheckpoint[]>;
   /** Appends checkpoints in one transaction (the table is append-only). */
   addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void>;
+
+  // alarms: each change below also appends an event in the same transaction (the audit trail)
+  /** Limits of one device, or of all devices, ordered by device, channel, level. */
+  alarmLimits(deviceId?: number): Promise<AlarmLimit[]>;
+  /**
+   * Replaces every limit of one channel with `limits` (an empty list removes them) and appends an
+   * 'alarm.limits.changed' event naming `by`.
+   */
+  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void>;
+  /** Inserts a raised alarm and an 'alarm.raised' event (level = the alarm's level). */
+  raiseAlarm(alarm: NewAlarm): Promise<StoredAlarm>;
+  /** Marks an alarm cleared and appends 'alarm.cleared'; undefined when no such uncleared alarm. */
+  clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined>;
+  /** Records who acknowledged and why, appends 'alarm.acknowledged'; undefined when no such unacknowledged alarm. */
+  acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined>;
+  /** Newest first. */
+  alarms(query: AlarmQuery): Promise<StoredAlarm[]>;
 
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;

@@ -7,14 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  AlarmLimit, Batch, Channel, CommitResult, Device, EventLevel, Family, Reading, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { SQLITE_PRAGMAS, SqliteWriter } from './writer.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
-  ChainCheckpoint, DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, ChainCheckpoint, DevicePatch, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -69,6 +69,20 @@ function toSample(r: Row): SampleRow {
     value: (r.value as number | null) ?? null,
     errorCode: (r.error_code as number | null) ?? null,
     alarm: r.alarm as SampleRow['alarm'],
+  };
+}
+
+const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, raised_at, value, message, acknowledged_at,
+  acknowledged_by, ack_comment, cleared_at, cleared_value`;
+
+function toAlarm(r: Row): StoredAlarm {
+  return {
+    id: r.id as number, deviceId: (r.device_id as number | null) ?? null, channel: (r.channel as number | null) ?? null,
+    source: r.source as StoredAlarm['source'], level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
+    raisedAt: r.raised_at as number, value: (r.value as number | null) ?? null, message: r.message as string,
+    acknowledgedAt: (r.acknowledged_at as number | null) ?? null, acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
+    ackComment: (r.ack_comment as string | null) ?? null, clearedAt: (r.cleared_at as number | null) ?? null,
+    clearedValue: (r.cleared_value as number | null) ?? null,
   };
 }
 
@@ -348,8 +362,7 @@ export class SqliteStore implements Store {
   }
 
   async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
-    this.db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+    this.insertEvent(e);
   }
 
   async uploads(q: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]> {
@@ -391,14 +404,104 @@ export class SqliteStore implements Store {
 
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
+    this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- alarms ----
+
+  /** Runs fn in one write transaction on this connection. */
+  private transaction<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash);
+      const result = fn();
       this.db.exec('COMMIT');
+      return result;
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
     }
+  }
+
+  private insertEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): void {
+    this.db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+  }
+
+  async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
+    const sql = `SELECT device_id, channel, level, high, low, delay_s, hysteresis FROM alarm_limits
+      ${deviceId === undefined ? '' : 'WHERE device_id = ?'} ORDER BY device_id, channel, level`;
+    const rows = (deviceId === undefined ? this.db.prepare(sql).all() : this.db.prepare(sql).all(deviceId)) as Row[];
+    return rows.map((r) => ({
+      deviceId: r.device_id as number, channel: r.channel as number, level: r.level as AlarmLimit['level'],
+      high: (r.high as number | null) ?? null, low: (r.low as number | null) ?? null, delayS: r.delay_s as number, hysteresis: r.hysteresis as number,
+    }));
+  }
+
+  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
+    this.transaction(() => {
+      this.db.prepare('DELETE FROM alarm_limits WHERE device_id = ? AND channel = ?').run(deviceId, channel);
+      const insert = this.db.prepare(`INSERT INTO alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      for (const l of limits) insert.run(deviceId, channel, l.level, l.high, l.low, l.delayS, l.hysteresis, at, by);
+      const described = limits.map((l) => `${l.level}: low ${l.low ?? '-'}, high ${l.high ?? '-'}, delay ${l.delayS} s, hysteresis ${l.hysteresis}`).join('; ');
+      this.insertEvent({
+        at, deviceId, type: 'alarm.limits.changed', level: 'info',
+        message: `alarm limits of channel ${channel} ${limits.length ? `set to ${described}` : 'removed'} (by ${by})`,
+        data: { channel, limits: limits.map(({ level, high, low, delayS, hysteresis }) => ({ level, high, low, delayS, hysteresis })), by },
+      });
+    });
+  }
+
+  private alarmById(id: number): StoredAlarm | undefined {
+    const r = this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ?`).get(id) as Row | undefined;
+    return r && toAlarm(r);
+  }
+
+  async raiseAlarm(a: NewAlarm): Promise<StoredAlarm> {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, level, direction, raised_at, value, message)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.level, a.direction, a.raisedAt, a.value, a.message);
+      const id = Number(lastInsertRowid);
+      this.insertEvent({ at: a.raisedAt, deviceId: a.deviceId, type: 'alarm.raised', level: a.level, message: a.message, data: { alarmId: id, channel: a.channel, value: a.value } });
+      return this.alarmById(id)!;
+    });
+  }
+
+  async clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined> {
+    return this.transaction(() => {
+      const { changes } = this.db.prepare('UPDATE alarms SET cleared_at = ?, cleared_value = ? WHERE id = ? AND cleared_at IS NULL').run(at, value, id);
+      if (!changes) return undefined;
+      const alarm = this.alarmById(id)!;
+      this.insertEvent({
+        at, deviceId: alarm.deviceId, type: 'alarm.cleared', level: 'info',
+        message: `cleared${value === null ? '' : ` at ${value}`}: ${alarm.message}`, data: { alarmId: id, channel: alarm.channel, value },
+      });
+      return alarm;
+    });
+  }
+
+  async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
+    return this.transaction(() => {
+      const { changes } = this.db.prepare(`UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, ack_comment = ?
+        WHERE id = ? AND acknowledged_at IS NULL`).run(at, by, comment, id);
+      if (!changes) return undefined;
+      const alarm = this.alarmById(id)!;
+      this.insertEvent({
+        at, deviceId: alarm.deviceId, type: 'alarm.acknowledged', level: 'info',
+        message: `acknowledged by ${by}: "${comment}" (${alarm.message})`, data: { alarmId: id, by, comment },
+      });
+      return alarm;
+    });
+  }
+
+  async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
+    const where: string[] = [];
+    const values: number[] = [];
+    if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
+    if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    values.push(Math.min(q.limit ?? 500, 10_000));
+    return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id DESC LIMIT ?`).all(...values) as Row[]).map(toAlarm);
   }
 
   // ---- quarantine ----
