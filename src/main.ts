@@ -1,4 +1,5 @@
-// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server.
+// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server,
+// and the scheduled jobs beside them.
 // stop() is what SIGINT/SIGTERM and the Windows service stop request call.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +14,15 @@ import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
+import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
 import { createSoapAdapter } from './ingest/soap/index.ts';
 import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
+import { createJobScheduler } from './jobs/index.ts';
+import type { JobScheduler } from './jobs/scheduler.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -28,6 +32,8 @@ export interface Gateway {
   store: Store;
   pipeline: Pipeline;
   registry: DeviceRegistry;
+  alarmMonitor: AlarmMonitor;
+  jobs: JobScheduler;
   stop(): Promise<void>;
 }
 
@@ -46,10 +52,12 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, { dir: path.join(config.dataDir, 'spool'), log });
   await spool.open();
-  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle });
+  const alarmMonitor = new AlarmMonitor(store, log);
+  await alarmMonitor.load();
+  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
 
   const server = http.createServer({
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
@@ -69,16 +77,19 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('Inlet listening', { http: url, store: store.kind, dataDir: config.dataDir, version: VERSION });
+  const jobs = createJobScheduler({ store, config, log });
+  jobs.start();
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      log.info('stopping: no new connections, draining uploads in flight');
+      log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
+      const jobsStopped = jobs.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await store.flush();
+      await Promise.all([store.flush(), jobsStopped, alarmMonitor.idle()]);
       server.closeAllConnections();
       await closed;
       await spool.close();
@@ -87,5 +98,5 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     })();
     return stopping;
   }
-  return { url, port, store, pipeline, registry, stop };
+  return { url, port, store, pipeline, registry, alarmMonitor, jobs, stop };
 }

@@ -4,9 +4,11 @@ import express, { type Express } from 'express';
 import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
+import { alarmsRouter } from './alarms.ts';
 import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
@@ -20,6 +22,7 @@ export interface ApiDeps {
   store: Store;
   pipeline: Pipeline;
   registry: DeviceRegistry;
+  alarmMonitor: AlarmMonitor;
   config: InletConfig;
   log: ErrorLogger;
   ingestStats: IngestStats;
@@ -106,11 +109,12 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use(express.json({ limit: '16kb' }));
   api.use(csrfGuard);
   api.use(sessionRouter(store, sessions, now));
-  api.use(liveRouter(store, sessions, undefined, now));
+  api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
   // everything below needs a session; the routers check roles per route
   api.use(authenticate(sessions));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
+  api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
   api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });
   return api;

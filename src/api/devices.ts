@@ -6,27 +6,26 @@ import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import { SERIAL_PATTERN } from '../ingest/families.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
+import { isSilent } from '../jobs/offline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { LatestValue, Store } from '../store/store.ts';
 import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 
-/** A device counts as offline after this many of its intervals without an upload. */
-export const OFFLINE_AFTER_INTERVALS = 3;
-
 export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended';
 
-export function deviceStatus(d: Device, now: number): { status: DeviceStatus; intervalS: number } {
+/** Offline by the same rule as the offline job (jobs.offline.missedIntervals), so the tree and the alarms agree. */
+export function deviceStatus(d: Device, now: number, offlineAfterIntervals: number): { status: DeviceStatus; intervalS: number } {
   const intervalS = allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS);
   const status: DeviceStatus = d.state === 'suspended' ? 'suspended'
     : d.lastSeenAt === null ? 'never-seen'
-      : now - d.lastSeenAt > OFFLINE_AFTER_INTERVALS * intervalS * 1000 ? 'offline' : 'ok';
+      : isSilent(d, now, { missedIntervals: offlineAfterIntervals }) ? 'offline' : 'ok';
   return { status, intervalS };
 }
 
 /** What the viewer shows of a device; the entry token is a secret and never part of it. */
-function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number) {
+function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number, offlineAfterIntervals: number) {
   const byChannel = new Map(latest.map((v) => [v.channel, v]));
   const values = channels.map((c) => {
     const v = byChannel.get(c.channel);
@@ -35,7 +34,7 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
   return {
     id: d.id, name: d.name, location: d.location, serial: d.serial, model: d.model, family: d.family, state: d.state,
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
-    declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now),
+    declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
   };
 }
@@ -43,13 +42,13 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
 export type DeviceView = ReturnType<typeof deviceView>;
 
 /** All devices grouped by location (sorted), each with its channels' latest values. */
-export async function deviceTree(store: Store, now: number) {
+export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number) {
   const [devices, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
   const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
   const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
   const locations = new Map<string, DeviceView[]>();
   for (const d of devices) {
-    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now);
+    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now, offlineAfterIntervals);
     const list = locations.get(d.location) ?? [];
     list.push(view);
     locations.set(d.location, list);
@@ -106,7 +105,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   }
 
   router.get('/devices', async (_req, res) => {
-    res.json(await deviceTree(store, now()));
+    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals));
   });
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {
@@ -120,21 +119,21 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       throw err;
     }
     await registry.refresh();
-    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), at), entryUrl: entryUrl(config, device) });
+    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), at, config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
     const device = await deviceById(req.params.id);
     const patch = parseRename(req.body);
     const updated = await change(device, patch, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"` }, sessionOf(res).username);
-    res.json({ device: deviceView(updated, [], [], now()) });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
   router.put('/devices/:id/interval', requireRole('administrator'), async (req, res) => {
     const device = await deviceById(req.params.id);
     const { allowedIntervalS: seconds } = parseInterval(req.body);
     const updated = await change(device, { allowedIntervalS: seconds }, { type: 'device.interval', level: 'info', message: `${device.name}: allowed interval ${seconds === null ? 'follows what the device declares' : `set to ${seconds} s`}` }, sessionOf(res).username);
-    res.json({ device: deviceView(updated, [], [], now()) });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
   router.post('/devices/:id/suspend', requireRole('operator'), async (req, res) => {
@@ -142,7 +141,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const { reason } = parseSuspend(req.body);
     if (device.state === 'suspended') throw new HttpError(409, `${device.name} is already suspended`);
     const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username);
-    res.json({ device: deviceView(updated, [], [], now()) });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
   router.get('/devices/:id/quarantine', requireRole('operator'), async (req, res) => {
@@ -160,7 +159,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       type: 'device.resumed', level: 'info',
       message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
     }, sessionOf(res).username);
-    res.json({ device: deviceView(updated, [], [], now()), released });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), released });
   });
 
   router.get('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {

@@ -18,7 +18,7 @@ export const DEFAULT_LIVE_SETTINGS: LiveSettings = { pollMs: 2000, heartbeatMs: 
 
 interface Listener { res: Response; sessionId: string }
 
-export function liveRouter(store: Store, sessions: SessionStore, settings: LiveSettings = DEFAULT_LIVE_SETTINGS, now: () => number = Date.now): Router {
+export function liveRouter(store: Store, sessions: SessionStore, offlineAfterIntervals: number, settings: LiveSettings = DEFAULT_LIVE_SETTINGS, now: () => number = Date.now): Router {
   const listeners = new Set<Listener>();
   let timer: NodeJS.Timeout | null = null;
   let lastSent = '';
@@ -26,7 +26,7 @@ export function liveRouter(store: Store, sessions: SessionStore, settings: LiveS
 
   // the tree carries "now"; only its locations are compared, so that only real changes are sent
   async function readTree(): Promise<{ message: string; content: string }> {
-    const tree = await deviceTree(store, now());
+    const tree = await deviceTree(store, now(), offlineAfterIntervals);
     return { message: `event: tree\ndata: ${JSON.stringify(tree)}\n\n`, content: JSON.stringify(tree.locations) };
   }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `inlet` command: start, migrate, config check, device, user, simulate.
+// The `inlet` command: start, migrate, config check, device, user, verify, simulate.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { InletConfig } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
@@ -11,6 +11,7 @@ import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
 import { userCommand } from './user.ts';
+import { verifyCommand } from './verify.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -19,6 +20,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  verify             check the hash chains of all stored data; exit code 1 if anything was altered
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
 The configuration file is --config, else $INLET_CONFIG, else ./inlet.config.json, else built-in defaults.`;
@@ -114,6 +116,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => deviceCommand(args, config, store, out));
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out));
+    case 'verify':
+      return withStore(config, (store) => verifyCommand(args, store, out, (text) => process.stderr.write(text)));
     case 'simulate':
       return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
     default:

@@ -3,11 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import { validate as isCronExpression } from 'node-cron';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
 
 export class ConfigError extends Error {}
 
 const ajv = new Ajv({ allErrors: true, strict: true });
+ajv.addFormat('cron', isCronExpression);
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
 type Plain = Record<string, unknown>;
@@ -50,6 +52,10 @@ function describe(e: ErrorObject): string {
       return `"${key}" must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'type':
       return `"${key}" must be of type ${(e.params as { type: string }).type}`;
+    case 'format':
+      return (e.params as { format: string }).format === 'cron'
+        ? `"${key}" is not a cron expression: give minute hour day-of-month month day-of-week, e.g. "30 2 * * *" for 02:30 every day`
+        : `"${key}" ${e.message ?? 'is invalid'}`;
     default:
       return `"${key}" ${e.message ?? 'is invalid'}`;
   }
@@ -101,9 +107,21 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
     throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
   }
+  if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
+    throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
+  }
   const base = file ? path.dirname(file) : process.cwd();
   config.dataDir = path.resolve(base, config.dataDir);
   return { config, file };
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function dataPath(config: InletConfig, relative: string): string {

@@ -17,7 +17,16 @@ export interface InletConfig {
   ingest: { soap: { refusals: 'device-error' | 'ok' } };
   throttle: { enabled: boolean; earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; console: boolean; file: boolean; maxSizeMb: number; maxFiles: number };
+  jobs: {
+    /** IANA time zone the schedules are read in; '' = the server's own. */
+    timezone: string;
+    verify: { enabled: boolean; schedule: string };
+    offline: { enabled: boolean; schedule: string; missedIntervals: number };
+    housekeeping: { enabled: boolean; schedule: string };
+  };
 }
+
+const JOB_SWITCH = { enabled: { type: 'boolean' }, schedule: { type: 'string', format: 'cron' } } as const;
 
 export const CONFIG_SCHEMA = {
   type: 'object',
@@ -82,6 +91,18 @@ export const CONFIG_SCHEMA = {
         maxFiles: { type: 'integer', minimum: 1 },
       },
     },
+    jobs: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        timezone: { type: 'string' },
+        verify: { type: 'object', additionalProperties: false, properties: JOB_SWITCH },
+        offline: {
+          type: 'object', additionalProperties: false,
+          properties: { ...JOB_SWITCH, missedIntervals: { type: 'number', minimum: 1.5, maximum: 1000 } },
+        },
+        housekeeping: { type: 'object', additionalProperties: false, properties: JOB_SWITCH },
+      },
+    },
   },
 } as const;
 
@@ -95,4 +116,10 @@ export const DEFAULT_CONFIG: InletConfig = {
   ingest: { soap: { refusals: 'device-error' } },
   throttle: { enabled: true, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
   log: { level: 'info', console: true, file: true, maxSizeMb: 20, maxFiles: 10 },
+  jobs: {
+    timezone: '',
+    verify: { enabled: true, schedule: '30 2 * * *' },
+    offline: { enabled: true, schedule: '* * * * *', missedIntervals: 3 },
+    housekeeping: { enabled: true, schedule: '15 3 * * *' },
+  },
 };

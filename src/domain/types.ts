@@ -167,3 +167,17 @@ export interface CommitResult {
    */
   spooled?: boolean;
 }
+
+export type AlarmLevel = 'warning' | 'alarm';
+export type AlarmDirection = 'high' | 'low';
+
+/** One level of a channel's alarm limits, as an administrator set them (rule: pipeline/alarm-rules.ts). */
+export interface AlarmLimit {
+  deviceId: number;
+  channel: number;
+  level: AlarmLevel;
+  high: number | null;       // breached above; null = no upper limit
+  low: number | null;        // breached below; null = no lower limit
+  delayS: number;            // the breach must last this long (by sample time) before the alarm is raised
+  hysteresis: number;        // a raised alarm clears only this far back inside the limit
+}

@@ -1,8 +1,9 @@
 // The one place that decides what happens to an upload. Plain TypeScript: no HTTP, no SQL.
 // accept() returns only after the decision and the raw upload are durable (store or spool).
 import type {
-  Batch, Channel, CommitResult, Device, EventRow, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
+  AlarmState, Batch, Channel, CommitResult, Device, EventRow, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
 } from '../domain/types.ts';
+import type { AlarmMonitor } from './alarm-monitor.ts';
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
 import { checkIdentity, checkReadings } from './validate.ts';
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   registry: DeviceRegistry;
   log: PipelineLogger;
   throttle?: ThrottleSettings;
+  /** Applies alarm limits to the readings stored; none: no limit alarms. */
+  alarms?: AlarmMonitor;
   /** At most one refusal event per device (or source) and reason within this window. */
   refusalEventEveryMs?: number;
   now?: () => number;
@@ -33,6 +36,8 @@ interface DeviceRuntime {
   /** Last receive time used as a sample time, so that two messages never share one. */
   lastReceiptStamp: number;
   lastAlarms: string | null;
+  /** Alarm state each channel last reported, to record device alarms on change only. */
+  deviceAlarms: Map<number, AlarmState>;
   channels: Map<number, { quantity: string; unit: string }> | null;
 }
 
@@ -51,6 +56,7 @@ export class Pipeline {
   private readonly recentRefusalEvents = new Map<string, number>();
   private readonly sink: BatchSink;
   private readonly registry: DeviceRegistry;
+  private readonly alarms: AlarmMonitor | undefined;
   private readonly log: PipelineLogger;
   private readonly throttleSettings: ThrottleSettings;
   private readonly refusalEventEveryMs: number;
@@ -59,6 +65,7 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.sink = options.sink;
     this.registry = options.registry;
+    this.alarms = options.alarms;
     this.log = options.log;
     this.throttleSettings = options.throttle ?? DEFAULT_THROTTLE;
     this.refusalEventEveryMs = options.refusalEventEveryMs ?? 10 * 60_000;
@@ -72,7 +79,7 @@ export class Pipeline {
 
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
-    if (!rt) { rt = { throttle: newThrottleState(), lastReceiptStamp: 0, lastAlarms: null, channels: null }; this.runtime.set(deviceId, rt); }
+    if (!rt) { rt = { throttle: newThrottleState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null }; this.runtime.set(deviceId, rt); }
     return rt;
   }
 
@@ -114,6 +121,7 @@ export class Pipeline {
         data: { reason: suspendReason },
       });
     }
+    if (!quarantine) events.push(...this.deviceAlarmChanges(device, rt, upload));
     const samples: SampleRow[] = quarantine ? [] : upload.readings.map((r) => ({
       deviceId: device.id, channel: r.channel, time: r.sampleTime ?? upload.receivedAt,
       value: r.value, errorCode: r.errorCode, alarm: r.alarm,
@@ -142,6 +150,7 @@ export class Pipeline {
     }
     this.counters[result.verdict]++;
     this.counters.samplesStored += result.samplesStored;
+    if (result.samplesStored > 0) this.alarms?.observe(device, samples);
     return {
       kind: result.verdict, reason: result.verdict === 'duplicate' ? 'already stored' : reason, httpStatus: 200,
       uploadId: result.uploadId, stored: result.samplesStored,
@@ -158,6 +167,26 @@ export class Pipeline {
     const stamp = Math.max(upload.receivedAt, rt.lastReceiptStamp + 1);
     rt.lastReceiptStamp = stamp;
     for (const r of upload.readings) r.sampleTime = stamp;
+  }
+
+  /**
+   * Alarm states the device reports itself, recorded when they change. After a gateway restart
+   * the previous state is unknown: a channel already in alarm is recorded again, a quiet one not.
+   */
+  private deviceAlarmChanges(device: Device, rt: DeviceRuntime, upload: Upload): EventRow[] {
+    const events: EventRow[] = [];
+    for (const r of upload.readings) {
+      const previous = rt.deviceAlarms.get(r.channel) ?? 'no';
+      rt.deviceAlarms.set(r.channel, r.alarm);
+      if (r.alarm === previous) continue;
+      const state = r.alarm === 'hi' ? 'high alarm' : r.alarm === 'lo' ? 'low alarm' : 'no alarm';
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'device.alarm', level: r.alarm === 'no' ? 'info' : 'alarm',
+        message: `${device.name} (serial ${device.serial}) reports ${state} on channel ${r.channel} (${r.quantity}${r.value === null ? '' : ` ${r.value} ${r.unit}`})`,
+        data: { channel: r.channel, alarm: r.alarm, previous, value: r.value },
+      });
+    }
+    return events;
   }
 
   /** Channel rows to insert or correct, compared with what this gateway last wrote. */

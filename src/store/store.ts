@@ -2,7 +2,7 @@
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
 import type {
-  Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
 } from '../domain/types.ts';
 
 export interface NewDevice {
@@ -89,6 +89,47 @@ export interface StoredUpload {
   prevHash: Buffer;
 }
 
+/** A sample together with the upload that stored it: what the chain's samples digest covers. */
+export interface UploadSample extends SampleRow {
+  uploadId: number;
+}
+
+/** The head of one upload chain (chain = device id, 0 for uploads of no device) as verified at `at`. */
+export interface ChainCheckpoint {
+  at: number;
+  chain: number;
+  uploadId: number;
+  hash: Buffer;
+}
+
+export interface NewAlarm {
+  deviceId: number | null;
+  channel: number | null;
+  /** 'limit': an alarm limit was crossed; 'system': integrity, device offline and the like. */
+  source: 'limit' | 'system';
+  level: AlarmLevel;
+  direction: AlarmDirection | null;
+  raisedAt: number;
+  value: number | null;
+  message: string;
+}
+
+export interface StoredAlarm extends NewAlarm {
+  id: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  ackComment: string | null;
+  clearedAt: number | null;
+  clearedValue: number | null;
+}
+
+export interface AlarmQuery {
+  /** Only alarms not yet both acknowledged and cleared. */
+  open?: boolean;
+  deviceId?: number;
+  limit?: number;
+}
+
 export interface QuarantineEntry {
   uploadId: number;
   deviceId: number;
@@ -126,6 +167,11 @@ export interface Store {
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): StoreHealth;
+  /**
+   * Routine upkeep for the nightly housekeeping job; deletes nothing. Says what it did in one
+   * line (SQLite: WAL checkpoint and PRAGMA optimize; SQL Server: e.g. update statistics).
+   */
+  maintain(): Promise<string>;
 
   // devices
   addDevice(device: NewDevice, at: number): Promise<Device>;
@@ -145,6 +191,36 @@ export interface Store {
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // integrity verification (src/jobs/verify.ts)
+  /** How many uploads are stored and the highest upload id (0 and 0 when none): for progress only. */
+  uploadStats(): Promise<{ count: number; maxId: number }>;
+  /**
+   * Every sample whose upload_id lies in [fromUploadId, toUploadId] (toUploadId null: no upper
+   * bound), whether or not that upload exists, ordered by upload_id, channel, time.
+   */
+  uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]>;
+  /** The latest checkpoint of each chain, ordered by chain. */
+  chainCheckpoints(): Promise<ChainCheckpoint[]>;
+  /** Appends checkpoints in one transaction (the table is append-only). */
+  addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void>;
+
+  // alarms: each change below also appends an event in the same transaction (the audit trail)
+  /** Limits of one device, or of all devices, ordered by device, channel, level. */
+  alarmLimits(deviceId?: number): Promise<AlarmLimit[]>;
+  /**
+   * Replaces every limit of one channel with `limits` (an empty list removes them) and appends an
+   * 'alarm.limits.changed' event naming `by`.
+   */
+  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void>;
+  /** Inserts a raised alarm and an 'alarm.raised' event (level = the alarm's level). */
+  raiseAlarm(alarm: NewAlarm): Promise<StoredAlarm>;
+  /** Marks an alarm cleared and appends 'alarm.cleared'; undefined when no such uncleared alarm. */
+  clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined>;
+  /** Records who acknowledged and why, appends 'alarm.acknowledged'; undefined when no such unacknowledged alarm. */
+  acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined>;
+  /** Newest first. */
+  alarms(query: AlarmQuery): Promise<StoredAlarm[]>;
 
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;

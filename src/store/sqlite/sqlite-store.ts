@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind,
+  AlarmLimit, Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
@@ -20,12 +20,26 @@ import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
-  DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UserRecord,
+  AlarmQuery, ChainCheckpoint, DevicePatch, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
+
+const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, raised_at, value, message, acknowledged_at,
+  acknowledged_by, ack_comment, cleared_at, cleared_value`;
+
+function toAlarm(r: Row): StoredAlarm {
+  return {
+    id: r.id as number, deviceId: (r.device_id as number | null) ?? null, channel: (r.channel as number | null) ?? null,
+    source: r.source as StoredAlarm['source'], level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
+    raisedAt: r.raised_at as number, value: (r.value as number | null) ?? null, message: r.message as string,
+    acknowledgedAt: (r.acknowledged_at as number | null) ?? null, acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
+    ackComment: (r.ack_comment as string | null) ?? null, clearedAt: (r.cleared_at as number | null) ?? null,
+    clearedValue: (r.cleared_value as number | null) ?? null,
+  };
+}
 
 export interface SqliteStoreOptions {
   file: string;            // path, or ':memory:'
@@ -162,6 +176,15 @@ export class SqliteStore implements Store {
     };
   }
 
+  async maintain(): Promise<string> {
+    // TRUNCATE resets the WAL file to zero bytes once readers allow it, so it cannot grow for
+    // weeks on a busy gateway; optimize refreshes the planner's statistics where they are stale.
+    const checkpoint = this.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number; checkpointed: number };
+    this.db.exec('PRAGMA optimize');
+    return checkpoint.busy ? 'WAL checkpoint deferred (a reader or the writer was busy); statistics optimized'
+      : `WAL checkpointed (${checkpoint.checkpointed} pages) and truncated; statistics optimized`;
+  }
+
   // ---- devices ----
 
   async addDevice(d: NewDevice, at: number): Promise<Device> {
@@ -276,8 +299,7 @@ export class SqliteStore implements Store {
   }
 
   async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
-    this.db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+    this.insertEvent(e);
   }
 
   async uploads(q: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]> {
@@ -289,6 +311,128 @@ export class SqliteStore implements Store {
     const rows = this.db.prepare(`SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason,
       serial, counter, prev_hash, hash FROM uploads WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...values) as Row[];
     return rows.map(toStoredUpload);
+  }
+
+  // ---- integrity verification ----
+
+  async uploadStats(): Promise<{ count: number; maxId: number }> {
+    const r = this.db.prepare('SELECT COUNT(*) AS count, COALESCE(MAX(id), 0) AS max_id FROM uploads').get() as Row;
+    return { count: r.count as number, maxId: r.max_id as number };
+  }
+
+  async uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]> {
+    const rows = this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples
+      WHERE upload_id >= ? AND upload_id <= ? ORDER BY upload_id, channel, time`)
+      .all(fromUploadId, toUploadId ?? Number.MAX_SAFE_INTEGER) as Row[];
+    return rows.map((r) => ({ ...toSample(r), uploadId: r.upload_id as number }));
+  }
+
+  async chainCheckpoints(): Promise<ChainCheckpoint[]> {
+    const rows = this.db.prepare(`SELECT at, chain, upload_id, hash FROM chain_checkpoints AS c
+      WHERE id = (SELECT MAX(id) FROM chain_checkpoints AS l WHERE l.chain = c.chain) ORDER BY chain`).all() as Row[];
+    return rows.map((r) => ({ at: r.at as number, chain: r.chain as number, uploadId: r.upload_id as number, hash: Buffer.from(r.hash as Uint8Array) }));
+  }
+
+  async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
+    const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
+    this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- alarms ----
+
+  /** Runs fn in one write transaction on this connection. */
+  private transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  private insertEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): void {
+    this.db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+  }
+
+  async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
+    const sql = `SELECT device_id, channel, level, high, low, delay_s, hysteresis FROM alarm_limits
+      ${deviceId === undefined ? '' : 'WHERE device_id = ?'} ORDER BY device_id, channel, level`;
+    const rows = (deviceId === undefined ? this.db.prepare(sql).all() : this.db.prepare(sql).all(deviceId)) as Row[];
+    return rows.map((r) => ({
+      deviceId: r.device_id as number, channel: r.channel as number, level: r.level as AlarmLimit['level'],
+      high: (r.high as number | null) ?? null, low: (r.low as number | null) ?? null, delayS: r.delay_s as number, hysteresis: r.hysteresis as number,
+    }));
+  }
+
+  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
+    this.transaction(() => {
+      this.db.prepare('DELETE FROM alarm_limits WHERE device_id = ? AND channel = ?').run(deviceId, channel);
+      const insert = this.db.prepare(`INSERT INTO alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      for (const l of limits) insert.run(deviceId, channel, l.level, l.high, l.low, l.delayS, l.hysteresis, at, by);
+      const described = limits.map((l) => `${l.level}: low ${l.low ?? '-'}, high ${l.high ?? '-'}, delay ${l.delayS} s, hysteresis ${l.hysteresis}`).join('; ');
+      this.insertEvent({
+        at, deviceId, type: 'alarm.limits.changed', level: 'info',
+        message: `alarm limits of channel ${channel} ${limits.length ? `set to ${described}` : 'removed'} (by ${by})`,
+        data: { channel, limits: limits.map(({ level, high, low, delayS, hysteresis }) => ({ level, high, low, delayS, hysteresis })), by },
+      });
+    });
+  }
+
+  private alarmById(id: number): StoredAlarm | undefined {
+    const r = this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE id = ?`).get(id) as Row | undefined;
+    return r && toAlarm(r);
+  }
+
+  async raiseAlarm(a: NewAlarm): Promise<StoredAlarm> {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, level, direction, raised_at, value, message)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.level, a.direction, a.raisedAt, a.value, a.message);
+      const id = Number(lastInsertRowid);
+      this.insertEvent({ at: a.raisedAt, deviceId: a.deviceId, type: 'alarm.raised', level: a.level, message: a.message, data: { alarmId: id, channel: a.channel, value: a.value } });
+      return this.alarmById(id)!;
+    });
+  }
+
+  async clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined> {
+    return this.transaction(() => {
+      const { changes } = this.db.prepare('UPDATE alarms SET cleared_at = ?, cleared_value = ? WHERE id = ? AND cleared_at IS NULL').run(at, value, id);
+      if (!changes) return undefined;
+      const alarm = this.alarmById(id)!;
+      this.insertEvent({
+        at, deviceId: alarm.deviceId, type: 'alarm.cleared', level: 'info',
+        message: `cleared${value === null ? '' : ` at ${value}`}: ${alarm.message}`, data: { alarmId: id, channel: alarm.channel, value },
+      });
+      return alarm;
+    });
+  }
+
+  async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
+    return this.transaction(() => {
+      const { changes } = this.db.prepare(`UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, ack_comment = ?
+        WHERE id = ? AND acknowledged_at IS NULL`).run(at, by, comment, id);
+      if (!changes) return undefined;
+      const alarm = this.alarmById(id)!;
+      this.insertEvent({
+        at, deviceId: alarm.deviceId, type: 'alarm.acknowledged', level: 'info',
+        message: `acknowledged by ${by}: "${comment}" (${alarm.message})`, data: { alarmId: id, by, comment },
+      });
+      return alarm;
+    });
+  }
+
+  async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
+    const where: string[] = [];
+    const values: number[] = [];
+    if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
+    if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    values.push(Math.min(q.limit ?? 500, 10_000));
+    return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id DESC LIMIT ?`).all(...values) as Row[]).map(toAlarm);
   }
 
   // ---- quarantine ----

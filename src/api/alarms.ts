@@ -1,0 +1,81 @@
+// Alarms in the viewer: the list for everyone signed in, acknowledgement with a mandatory
+// comment for operators and administrators, alarm limits set by administrators only. Roles are
+// checked here, on the server; the store writes every change to the (append-only) event log.
+import { Router } from 'express';
+import type { AlarmLimit } from '../domain/types.ts';
+import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
+import type { Store } from '../store/store.ts';
+import { requireRole, sessionOf } from './auth.ts';
+import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
+
+const parseAlarmQuery = queryParser<{ open: boolean; device?: number; limit: number }>({
+  type: 'object', additionalProperties: false,
+  properties: { open: { type: 'boolean', default: false }, device: { type: 'integer', minimum: 1 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
+});
+
+const parseAcknowledgement = bodyParser<{ comment: string }>({
+  type: 'object', additionalProperties: false, required: ['comment'],
+  properties: { comment: { type: 'string', minLength: 3, maxLength: 1000, pattern: '\\S' } },
+});
+
+const LIMIT_VALUE = { type: ['number', 'null'] } as const;
+const parseLimits = bodyParser<{ limits: Omit<AlarmLimit, 'deviceId' | 'channel'>[] }>({
+  type: 'object', additionalProperties: false, required: ['limits'],
+  properties: {
+    limits: {
+      type: 'array', maxItems: 2,
+      items: {
+        type: 'object', additionalProperties: false, required: ['level'],
+        properties: {
+          level: { enum: ['warning', 'alarm'] },
+          high: { ...LIMIT_VALUE, default: null },
+          low: { ...LIMIT_VALUE, default: null },
+          delayS: { type: 'integer', minimum: 0, maximum: 86_400, default: 0 },
+          hysteresis: { type: 'number', minimum: 0, default: 0 },
+        },
+      },
+    },
+  },
+});
+
+export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; now: () => number }): Router {
+  const { store, alarmMonitor, now } = deps;
+  const router = Router();
+
+  router.get('/alarms', async (req, res) => {
+    const q = parseAlarmQuery(req.query);
+    res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit }) });
+  });
+
+  router.post('/alarms/:id/acknowledge', requireRole('operator'), async (req, res) => {
+    const id = idParam(req.params.id, 'alarm');
+    const { comment } = parseAcknowledgement(req.body);
+    const alarm = await store.acknowledgeAlarm(id, sessionOf(res).username, comment.trim(), now());
+    if (!alarm) throw new HttpError(409, `alarm ${id} does not exist or is already acknowledged: reload the alarm list`);
+    res.json({ alarm });
+  });
+
+  router.get('/alarm-limits', async (req, res) => {
+    const { device } = queryParser<{ device?: number }>({
+      type: 'object', additionalProperties: false, properties: { device: { type: 'integer', minimum: 1 } },
+    })(req.query);
+    res.json({ limits: await store.alarmLimits(device) });
+  });
+
+  router.put('/devices/:id/channels/:channel/alarm-limits', requireRole('administrator'), async (req, res) => {
+    const deviceId = idParam(req.params.id, 'device');
+    const channel = Number(req.params.channel);
+    if (!(await store.listChannels(deviceId)).some((c) => c.channel === channel)) throw new HttpError(404, `no channel ${req.params.channel} on device ${deviceId}`);
+    const { limits } = parseLimits(req.body);
+    if (new Set(limits.map((l) => l.level)).size !== limits.length) throw new HttpError(400, 'give each level (warning, alarm) at most once');
+    for (const l of limits) {
+      if (l.high === null && l.low === null) throw new HttpError(400, `the ${l.level} limits need a high or a low value (send no entry to remove them)`);
+      if (l.high !== null && l.low !== null && l.low >= l.high) throw new HttpError(400, `the ${l.level} low limit must be below its high limit`);
+    }
+    const full = limits.map((l) => ({ ...l, deviceId, channel }));
+    await store.setAlarmLimits(deviceId, channel, full, sessionOf(res).username, now());
+    await alarmMonitor.reloadLimits();
+    res.json({ limits: await store.alarmLimits(deviceId) });
+  });
+  return router;
+}

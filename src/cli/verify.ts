@@ -1,0 +1,34 @@
+// `inlet verify`: checks the hash chains of the whole store, prints progress for large stores
+// and every problem found, records the outcome (checkpoints or a system alarm event) and exits
+// non-zero when anything was changed, inserted or deleted outside Inlet.
+import type { Store } from '../store/store.ts';
+import { describeProblem, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
+import { parse } from './args.ts';
+
+/** Exit code when verification finds problems; usage errors keep 2. */
+export const EXIT_INTEGRITY_BROKEN = 1;
+
+const PROGRESS_EVERY_MS = 1000;
+
+export async function verifyCommand(argv: string[], store: Store, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
+  const { values } = parse(argv, { quiet: { type: 'boolean' } });
+  let lastShown = 0;
+  const showProgress = (p: VerifyProgress) => {
+    if (values.quiet || (Date.now() - lastShown < PROGRESS_EVERY_MS && p.checked < p.total)) return;
+    lastShown = Date.now();
+    progressOut(`verifying: ${p.checked}/${p.total} uploads (${p.percent.toFixed(1)} %), ${p.rowsPerSecond} rows/s\n`);
+  };
+  const report = await verifyIntegrity(store, { onProgress: showProgress });
+  await recordVerification(store, report);
+  const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
+  const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
+  if (report.ok) {
+    out(`integrity OK: ${counted}`);
+    return 0;
+  }
+  out(`INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${counted}`);
+  for (const p of report.problems) out(`  ${describeProblem(p)}`);
+  if (report.problemCount > report.problems.length) out(`  ... and ${report.problemCount - report.problems.length} more`);
+  out('A system alarm event was recorded. Keep this database as it is for investigation and compare it with your backups.');
+  return EXIT_INTEGRITY_BROKEN;
+}

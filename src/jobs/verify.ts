@@ -1,0 +1,191 @@
+// Integrity verification: walks every upload chain in id order and recomputes each upload's
+// hash from its stored row and the samples stored under its id (src/domain/chain.ts). Anything
+// changed, inserted or deleted outside Inlet shows as one of the problems below. Read-only
+// except for the checkpoints and events it records afterwards (recordVerification).
+import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
+import type { ChainCheckpoint, Store, StoredUpload, UploadSample } from '../store/store.ts';
+
+export type IntegrityProblemKind =
+  /** The recomputed hash differs: the upload row, or the samples stored under its id, were changed, added or removed. */
+  | 'hash-mismatch'
+  /** prev_hash is not the hash of the chain's previous upload: uploads between them were deleted or inserted. */
+  | 'broken-link'
+  /** Samples name an upload id that does not exist: forged rows, or leftovers of a deleted upload. */
+  | 'orphan-samples'
+  /** An upload that an earlier verification saw as the chain's head is gone or has a different hash: the chain was cut or rewritten. */
+  | 'checkpoint-lost';
+
+export interface IntegrityProblem {
+  kind: IntegrityProblemKind;
+  /** Device id of the chain; 0 is the chain of uploads from no known device. */
+  chain: number;
+  uploadId: number;
+  detail: string;
+}
+
+export interface VerifyProgress {
+  checked: number;
+  total: number;
+  percent: number;
+  rowsPerSecond: number;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  startedAt: number;
+  finishedAt: number;
+  uploadsChecked: number;
+  samplesChecked: number;
+  chains: number;
+  /** The first MAX_LISTED_PROBLEMS problems; problemCount counts them all. */
+  problems: IntegrityProblem[];
+  problemCount: number;
+  /** Each chain's last upload as this run saw it: checkpoints for the next run when ok. */
+  heads: ChainCheckpoint[];
+}
+
+export interface VerifyOptions {
+  /** Uploads read per round trip. */
+  pageSize?: number;
+  onProgress?: (progress: VerifyProgress) => void;
+  now?: () => number;
+}
+
+const MAX_LISTED_PROBLEMS = 1000;
+const PREVIOUS_IN_CHAIN_NONE = 'the chain start';
+
+export async function verifyIntegrity(store: Store, options: VerifyOptions = {}): Promise<IntegrityReport> {
+  const now = options.now ?? Date.now;
+  const pageSize = options.pageSize ?? 1000;
+  const startedAt = now();
+  const { count: total } = await store.uploadStats();
+  const checkpoints = new Map((await store.chainCheckpoints()).map((c) => [c.chain, c]));
+  const heads = new Map<number, { uploadId: number; hash: Buffer }>();
+  const problems: IntegrityProblem[] = [];
+  let problemCount = 0;
+  const report = (p: IntegrityProblem) => { problemCount++; if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p); };
+  let uploadsChecked = 0;
+  let samplesChecked = 0;
+  let lastId = 0;
+
+  for (;;) {
+    const page = await store.uploads({ afterId: lastId, limit: pageSize });
+    if (!page.length) break;
+    const pageLastId = page[page.length - 1].id;
+    // Ids are handed out in increasing order under the write lock, so every sample of an upload
+    // up to pageLastId is already committed: no race with uploads arriving meanwhile.
+    const samples = groupByUpload(await store.uploadSamples(lastId + 1, pageLastId));
+    for (const upload of page) {
+      const stored = samples.get(upload.id) ?? [];
+      samples.delete(upload.id);
+      samplesChecked += stored.length;
+      checkUpload(upload, stored, heads, checkpoints, report);
+    }
+    for (const [uploadId, orphans] of samples) reportOrphans(uploadId, orphans, report);
+    uploadsChecked += page.length;
+    lastId = pageLastId;
+    options.onProgress?.(progress(uploadsChecked, total, startedAt, now()));
+  }
+  // Samples above the last upload seen: read them first, then the uploads that arrived since,
+  // so a sample counts as an orphan only if its upload is missing after the sample was read.
+  const tail = groupByUpload(await store.uploadSamples(lastId + 1, null));
+  if (tail.size) {
+    const arrived = new Set((await store.uploads({ afterId: lastId, limit: 100_000 })).map((u) => u.id));
+    for (const [uploadId, orphans] of tail) if (!arrived.has(uploadId)) reportOrphans(uploadId, orphans, report);
+  }
+  for (const [chain, checkpoint] of checkpoints) {
+    if (!heads.has(chain) || heads.get(chain)!.uploadId < checkpoint.uploadId) {
+      report({
+        kind: 'checkpoint-lost', chain, uploadId: checkpoint.uploadId,
+        detail: `upload #${checkpoint.uploadId}, the last upload of this chain when it was verified on ${new Date(checkpoint.at).toISOString()}, no longer exists: uploads were deleted from the end of the chain`,
+      });
+    }
+  }
+  return {
+    ok: problemCount === 0, startedAt, finishedAt: now(), uploadsChecked, samplesChecked, chains: heads.size,
+    problems, problemCount,
+    heads: [...heads].map(([chain, h]) => ({ at: startedAt, chain, uploadId: h.uploadId, hash: h.hash })),
+  };
+}
+
+function checkUpload(
+  upload: StoredUpload, stored: UploadSample[], heads: Map<number, { uploadId: number; hash: Buffer }>,
+  checkpoints: Map<number, ChainCheckpoint>, report: (p: IntegrityProblem) => void,
+): void {
+  const chain = chainKey(upload.deviceId);
+  const previous = heads.get(chain);
+  const expectedPrev = previous?.hash ?? GENESIS_HASH;
+  if (!upload.prevHash.equals(expectedPrev)) {
+    const after = previous ? `upload #${previous.uploadId}` : PREVIOUS_IN_CHAIN_NONE;
+    report({
+      kind: 'broken-link', chain, uploadId: upload.id,
+      detail: `prev_hash does not match the hash of ${after}, the previous upload of this chain: uploads between ${after} and #${upload.id} were deleted or inserted outside Inlet`,
+    });
+  }
+  // Recomputed from the upload's own prev_hash, so that one deleted upload is one broken link,
+  // not a mismatch on every later row as well.
+  const recomputed = uploadHash(upload.prevHash, upload, samplesDigest(stored));
+  if (!upload.hash.equals(recomputed)) {
+    report({
+      kind: 'hash-mismatch', chain, uploadId: upload.id,
+      detail: `stored hash ${upload.hash.toString('hex').slice(0, 16)}… differs from the recomputed ${toHex(recomputed).slice(0, 16)}…: ` +
+        `the upload row or the ${stored.length} sample(s) stored under it were changed, added or removed outside Inlet`,
+    });
+  }
+  const checkpoint = checkpoints.get(chain);
+  if (checkpoint?.uploadId === upload.id && !checkpoint.hash.equals(upload.hash)) {
+    report({
+      kind: 'checkpoint-lost', chain, uploadId: upload.id,
+      detail: `upload #${upload.id} had hash ${checkpoint.hash.toString('hex').slice(0, 16)}… when verified on ${new Date(checkpoint.at).toISOString()}; now it has ${upload.hash.toString('hex').slice(0, 16)}…: the chain was rewritten`,
+    });
+  }
+  heads.set(chain, { uploadId: upload.id, hash: upload.hash });
+}
+
+function reportOrphans(uploadId: number, orphans: UploadSample[], report: (p: IntegrityProblem) => void): void {
+  const first = orphans[0];
+  report({
+    kind: 'orphan-samples', chain: first.deviceId, uploadId,
+    detail: `${orphans.length} sample(s) (device ${first.deviceId}, channel ${first.channel}, time ${new Date(first.time).toISOString()}${orphans.length > 1 ? ', …' : ''}) name upload #${uploadId}, which does not exist: inserted outside Inlet, or left from a deleted upload`,
+  });
+}
+
+function groupByUpload(samples: UploadSample[]): Map<number, UploadSample[]> {
+  const byUpload = new Map<number, UploadSample[]>();
+  for (const s of samples) {
+    const list = byUpload.get(s.uploadId);
+    if (list) list.push(s); else byUpload.set(s.uploadId, [s]);
+  }
+  return byUpload;
+}
+
+function progress(checked: number, total: number, startedAt: number, at: number): VerifyProgress {
+  const seconds = Math.max(at - startedAt, 1) / 1000;
+  return { checked, total, percent: total ? Math.min(100, (100 * checked) / total) : 100, rowsPerSecond: Math.round(checked / seconds) };
+}
+
+/**
+ * What a verification leaves behind: an intact store gets new checkpoints (each chain's head)
+ * and an info event; a broken one gets a system alarm event naming the first problems. No
+ * checkpoints are written over a broken chain, so the damage stays visible to every later run.
+ */
+export async function recordVerification(store: Store, report: IntegrityReport): Promise<void> {
+  if (report.ok) {
+    if (report.heads.length) await store.addChainCheckpoints(report.heads);
+    await store.addEvent({
+      at: report.finishedAt, deviceId: null, type: 'integrity.verified', level: 'info',
+      message: `integrity verified: ${report.uploadsChecked} uploads and ${report.samplesChecked} samples in ${report.chains} chains are intact`,
+      data: { uploadsChecked: report.uploadsChecked, samplesChecked: report.samplesChecked, chains: report.chains },
+    });
+    return;
+  }
+  await store.addEvent({
+    at: report.finishedAt, deviceId: null, type: 'integrity.broken', level: 'alarm',
+    message: `integrity verification found ${report.problemCount} problem(s): stored data was changed, inserted or deleted outside Inlet. First: ${describeProblem(report.problems[0])}`,
+    data: { problemCount: report.problemCount, problems: report.problems.slice(0, 20) },
+  });
+}
+
+export function describeProblem(p: IntegrityProblem): string {
+  return `${p.kind} in chain ${p.chain} (${p.chain === 0 ? 'uploads of no known device' : `device ${p.chain}`}) at upload #${p.uploadId}: ${p.detail}`;
+}

@@ -1,0 +1,172 @@
+// Integrity verification against a store filled by a real gateway, then tampered with through
+// raw SQL as an attacker with DBA rights would: the append-only triggers dropped first.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { post } from '../../src/sim/client.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
+import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
+import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, tempDir } from './harness.ts';
+
+const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
+const UPLOADS_PER_DEVICE = 6;
+let baselineDir = '';
+const deviceIds: number[] = [];
+const dirs: string[] = [];
+
+before(async () => {
+  const gateway = await startTestGateway({ throttle: { ...DEFAULT_CONFIG.throttle, enabled: false } });
+  baselineDir = gateway.dataDir;
+  for (const serial of ['30000001', '30000002']) {
+    const device = await registerSoapDevice(gateway.store, serial);
+    await gateway.registry.load();
+    deviceIds.push(device.id);
+    for (let i = 0; i < UPLOADS_PER_DEVICE; i++) {
+      const body = buildSoapMessage({ serial, modelCode: soapModelCode('T3510')!, temp: 4 + i / 10, alarms: [i === 3 ? 'hi' : 'no', 'no', 'no', 'no'] });
+      assert.equal((await post(soapUrl(gateway.url, device), body, 'text/xml; charset=utf-8')).status, 200);
+    }
+  }
+  // an upload to an unknown entry point: refused, archived in chain 0
+  await post(`${gateway.url}/ingest/soap/no-such-token`, buildSoapMessage({ serial: '39999999', modelCode: 4159 }), 'text/xml; charset=utf-8');
+  await gateway.stop();
+});
+
+after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive: true, force: true }); });
+
+/** A private copy of the filled store, so each case tampers with its own. */
+function copyOfStore(): string {
+  const dir = tempDir('inlet-verify-');
+  dirs.push(dir);
+  for (const suffix of ['', '-wal', '-shm']) {
+    const from = path.join(baselineDir, `inlet.sqlite${suffix}`);
+    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
+  }
+  return dir;
+}
+
+/** Raw SQL as a DBA would run it, append-only triggers dropped first. */
+function tamper(dir: string, sql: string): void {
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'").all() as { name: string }[]) {
+    db.exec(`DROP TRIGGER ${name}`);
+  }
+  db.exec(sql);
+  db.close();
+}
+
+function query<T>(dir: string, sql: string): T[] {
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  try { return db.prepare(sql).all() as T[]; } finally { db.close(); }
+}
+
+async function verify(dir: string): Promise<IntegrityReport> {
+  const store = openDataStore(dir);
+  try {
+    await store.migrate();
+    return await verifyIntegrity(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function cliVerify(dir: string) {
+  return spawnSync(process.execPath, [CLI, 'verify'], { encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
+}
+
+/** The n-th accepted upload (1-based) of the first device. */
+function uploadOfFirstDevice(dir: string, n: number): number {
+  return query<{ id: number }>(dir, `SELECT id FROM uploads WHERE device_id = ${deviceIds[0]} ORDER BY id LIMIT 1 OFFSET ${n - 1}`)[0].id;
+}
+
+describe('inlet verify', () => {
+  test('an untouched store is intact: exit 0, checkpoints recorded, progress reported', async () => {
+    const dir = copyOfStore();
+    const progress: number[] = [];
+    const store = openDataStore(dir);
+    await store.migrate();
+    const report = await verifyIntegrity(store, { pageSize: 4, onProgress: (p) => progress.push(p.percent) });
+    await store.close();
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.equal(report.uploadsChecked, 2 * UPLOADS_PER_DEVICE + 1);
+    assert.equal(report.chains, 3);
+    assert.ok(report.samplesChecked >= 2 * UPLOADS_PER_DEVICE * 3);
+    assert.ok(progress.length >= 3 && progress.at(-1) === 100, `progress ${progress}`);
+
+    const run = cliVerify(dir);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /integrity OK: 13 uploads/);
+    assert.match(run.stderr, /verifying: 13\/13 uploads \(100\.0 %\), \d+ rows\/s/);
+    assert.equal(query(dir, 'SELECT * FROM chain_checkpoints').length, 3);
+    assert.equal(query(dir, "SELECT * FROM events WHERE type = 'integrity.verified'").length, 1);
+  });
+
+  test('an UPDATE of a sample value is found at the upload that stored it', async () => {
+    const dir = copyOfStore();
+    const target = uploadOfFirstDevice(dir, 3);
+    tamper(dir, `UPDATE samples SET value = value - 2 WHERE upload_id = ${target} AND channel = 1`);
+    const report = await verify(dir);
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.chain, p.uploadId]), [['hash-mismatch', deviceIds[0], target]]);
+
+    const run = cliVerify(dir);
+    assert.equal(run.status, 1);
+    assert.match(run.stdout, new RegExp(`INTEGRITY BROKEN: 1 problem.*\\n  hash-mismatch in chain ${deviceIds[0]} \\(device ${deviceIds[0]}\\) at upload #${target}`));
+    const alarms = query<{ level: string; message: string }>(dir, "SELECT level, message FROM events WHERE type = 'integrity.broken'");
+    assert.equal(alarms.length, 1);
+    assert.equal(alarms[0].level, 'alarm');
+  });
+
+  test('an UPDATE of an upload row (its verdict reason) is found', async () => {
+    const dir = copyOfStore();
+    const target = uploadOfFirstDevice(dir, 2);
+    tamper(dir, `UPDATE uploads SET reason = 'ok, honestly' WHERE id = ${target}`);
+    const report = await verify(dir);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.uploadId]), [['hash-mismatch', target]]);
+  });
+
+  test('a DELETE of an upload and its samples breaks the link of the next upload in that chain', async () => {
+    const dir = copyOfStore();
+    const [before, target, next] = [2, 3, 4].map((n) => uploadOfFirstDevice(dir, n));
+    tamper(dir, `DELETE FROM samples WHERE upload_id = ${target}; DELETE FROM uploads WHERE id = ${target}`);
+    const report = await verify(dir);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.chain, p.uploadId]), [['broken-link', deviceIds[0], next]]);
+    assert.match(report.problems[0].detail, new RegExp(`between upload #${before} and #${next} were deleted`));
+  });
+
+  test('a DELETE of an upload that leaves its samples behind also names the orphans', async () => {
+    const dir = copyOfStore();
+    const target = uploadOfFirstDevice(dir, 1);
+    tamper(dir, `DELETE FROM uploads WHERE id = ${target}`);
+    const kinds = (await verify(dir)).problems.map((p) => [p.kind, p.uploadId]);
+    assert.deepEqual(kinds.sort(), [['broken-link', uploadOfFirstDevice(dir, 1)], ['orphan-samples', target]].sort());
+  });
+
+  test('an INSERT of a forged sample under an existing upload, or under no upload, is found', async () => {
+    const dir = copyOfStore();
+    const target = uploadOfFirstDevice(dir, 5);
+    const [{ time }] = query<{ time: number }>(dir, `SELECT MAX(time) AS time FROM samples WHERE upload_id = ${target}`);
+    tamper(dir, `INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id) VALUES
+      (${deviceIds[0]}, 1, ${time + 1}, 4.0, NULL, 'no', ${target}),
+      (${deviceIds[1]}, 1, ${time + 2}, 4.0, NULL, 'no', 999999)`);
+    const report = await verify(dir);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.uploadId]), [['hash-mismatch', target], ['orphan-samples', 999999]]);
+    assert.equal(report.problems[1].chain, deviceIds[1]);
+  });
+
+  test('cutting the last uploads off a verified chain is found by its checkpoint', async () => {
+    const dir = copyOfStore();
+    const store = openDataStore(dir);
+    await store.migrate();
+    await recordVerification(store, await verifyIntegrity(store));
+    await store.close();
+    const last = uploadOfFirstDevice(dir, UPLOADS_PER_DEVICE);
+    tamper(dir, `DELETE FROM samples WHERE upload_id = ${last}; DELETE FROM uploads WHERE id = ${last}`);
+    const report = await verify(dir);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.chain, p.uploadId]), [['checkpoint-lost', deviceIds[0], last]]);
+  });
+});

@@ -1,0 +1,152 @@
+// Scheduled jobs: no overlap, logging, stop waits for runs; offline detection on a synthetic
+// clock against a real (in-memory) store; the jobs.* configuration checks.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { JobScheduler, type JobLogger } from '../../src/jobs/scheduler.ts';
+import { OfflineDetector } from '../../src/jobs/offline.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { initialChannels, newEntryToken } from '../../src/ingest/families.ts';
+
+function recordingLog(): JobLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (message: string, meta?: Record<string, unknown>) => { lines.push(`${level} ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}`); };
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+describe('JobScheduler', () => {
+  test('a run that comes while the previous one is busy is skipped and logged; stop() waits for the busy one', async () => {
+    const log = recordingLog();
+    let release!: () => void;
+    let runs = 0;
+    const scheduler = new JobScheduler([{
+      name: 'slow', schedule: '0 0 1 1 *',
+      run: async () => { runs++; await new Promise<void>((r) => { release = r; }); return 'did the slow thing'; },
+    }], log);
+    const first = scheduler.runNow('slow');
+    assert.deepEqual(await scheduler.runNow('slow'), { ran: false, reason: 'busy' });
+    assert.equal(runs, 1);
+    assert.ok(log.lines.includes('warn job slow skipped: its previous run is still going'));
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => { stopped = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stopped, false, 'stop() must wait for the running job');
+    release();
+    await stopping;
+    assert.deepEqual(await first, { ran: true, summary: 'did the slow thing' });
+    assert.ok(log.lines.some((l) => /^info job slow done in \d+ ms: did the slow thing$/.test(l)));
+  });
+
+  test('a failing job is logged with its error and runs again next time', async () => {
+    const log = recordingLog();
+    let fail = true;
+    const scheduler = new JobScheduler([{ name: 'flaky', schedule: '0 0 1 1 *', run: async () => { if (fail) throw new Error('disk full'); return 'fine'; } }], log);
+    assert.deepEqual(await scheduler.runNow('flaky'), { ran: false, reason: 'failed', error: 'disk full' });
+    assert.ok(log.lines.includes('error job flaky failed {"error":"disk full"}'));
+    fail = false;
+    assert.deepEqual(await scheduler.runNow('flaky'), { ran: true, summary: 'fine' });
+  });
+
+  test('cron ticks run the job until stop()', async () => {
+    const log = recordingLog();
+    let runs = 0;
+    const scheduler = new JobScheduler([{ name: 'tick', schedule: '* * * * * *', run: async () => `run ${++runs}` }], log);
+    scheduler.start();
+    await new Promise((r) => setTimeout(r, 2300));
+    await scheduler.stop();
+    const seen = runs;
+    assert.ok(seen >= 1, `ran ${seen} times in 2.3 s`);
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(runs, seen, 'no runs after stop()');
+  });
+});
+
+describe('OfflineDetector', () => {
+  const MINUTE = 60_000;
+
+  async function storeWithDevice(registeredAt: number) {
+    const store = new SqliteStore({ file: ':memory:' });
+    await store.migrate();
+    const device = await store.addDevice({
+      family: 'soap', serial: '40000001', modelCode: 4159, model: 'T3510', name: 'Fridge 4', entryToken: newEntryToken(),
+      allowedIntervalS: 60, channels: initialChannels('soap', 4159),
+    }, registeredAt);
+    return { store, device };
+  }
+
+  function seen(store: SqliteStore, deviceId: number, at: number) {
+    return store.commit({
+      upload: { deviceId, family: 'soap', receivedAt: at, remoteAddress: '127.0.0.1', contentType: 'text/xml', raw: Buffer.from('x'), verdict: 'accepted', reason: 'ok', serial: '40000001', counter: null },
+      samples: [{ deviceId, channel: 1, time: at, value: 4, errorCode: null, alarm: 'no' }],
+      channels: [], events: [], quarantine: null, deviceSeen: { deviceId, at, declaredIntervalS: null }, suspend: null,
+    });
+  }
+
+  test('silent for more than missedIntervals x interval: one device.offline; back: one device.online; a restart repeats neither', async () => {
+    const t0 = Date.UTC(2025, 0, 1);
+    const { store, device } = await storeWithDevice(t0);
+    let now = t0;
+    const detector = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
+    await seen(store, device.id, t0);
+    const events = async () => (await store.events({ deviceId: device.id })).map((e) => e.type).reverse();
+
+    now = t0 + 3 * MINUTE;                    // exactly three intervals: not yet
+    await detector.sweep();
+    assert.deepEqual(await events(), []);
+    now = t0 + 3 * MINUTE + 1;
+    assert.match(await detector.sweep(), /1 offline; went offline: 1;/);
+    now += 10 * MINUTE;
+    await detector.sweep();
+    assert.deepEqual(await events(), ['device.offline']);
+    const [offline] = await store.events({ deviceId: device.id, type: 'device.offline' });
+    assert.equal(offline.level, 'alarm');
+    assert.match(offline.message, /Fridge 4 \(serial 40000001\) is offline: last heard from 2025-01-01T00:00:00.000Z/);
+
+    // a restarted gateway reads the state from the events and does not raise it again
+    const restarted = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
+    await restarted.sweep();
+    assert.deepEqual(await events(), ['device.offline']);
+
+    await seen(store, device.id, now);
+    now += 1000;
+    assert.match(await restarted.sweep(), /back online: 1$/);
+    await restarted.sweep();
+    assert.deepEqual(await events(), ['device.offline', 'device.online']);
+    await store.close();
+  });
+
+  test('a device never heard from counts from its registration', async () => {
+    const t0 = Date.UTC(2025, 0, 1);
+    const { store, device } = await storeWithDevice(t0);
+    const detector = new OfflineDetector(store, { missedIntervals: 2 }, () => t0 + 2 * MINUTE + 1);
+    await detector.sweep();
+    const [offline] = await store.events({ deviceId: device.id, type: 'device.offline' });
+    assert.match(offline.message, /never heard from since it was registered/);
+    await store.close();
+  });
+});
+
+describe('jobs configuration', () => {
+  function configFile(content: unknown): string {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'inlet-jobs-config-')), 'inlet.config.json');
+    writeFileSync(file, JSON.stringify(content));
+    return file;
+  }
+
+  test('defaults: nightly verify, offline sweep every minute at 3 intervals, nightly housekeeping', () => {
+    const { config } = loadConfig(undefined, {});
+    assert.deepEqual(config.jobs.verify, { enabled: true, schedule: '30 2 * * *' });
+    assert.equal(config.jobs.offline.missedIntervals, 3);
+  });
+
+  test('a wrong cron expression or time zone is named with what to write instead', () => {
+    assert.throws(() => loadConfig(configFile({ jobs: { verify: { schedule: 'nightly' } } }), {}),
+      (err: Error) => err instanceof ConfigError && /"jobs\.verify\.schedule" is not a cron expression: .*"30 2 \* \* \*"/.test(err.message));
+    assert.throws(() => loadConfig(configFile({ jobs: { timezone: 'Mars/Olympus' } }), {}),
+      (err: Error) => err instanceof ConfigError && /"jobs\.timezone" is "Mars\/Olympus"/.test(err.message));
+    assert.throws(() => loadConfig(configFile({ jobs: { offline: { missedIntervals: 1 } } }), {}), ConfigError);
+  });
+});
