@@ -3,6 +3,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Channel, Device, SampleRow } from '../domain/types.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
+import { dailyCompleteness, overallCompleteness, type DayCompleteness } from '../domain/completeness.ts';
 import type { SeriesPoint, Store } from '../store/store.ts';
 import { HttpError, queryParser } from './http.ts';
 
@@ -206,6 +207,26 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
   res.end();
 }
 
+/** Samples received per UTC day (from the hourly rollup) against what the device's interval promises. */
+async function channelCompleteness(store: Store, ref: ChannelRef, from: number, to: number): Promise<DayCompleteness[]> {
+  const d = ref.device;
+  const perDay = await store.series({ deviceId: d.id, channel: ref.channel.channel, from, to, bucketMs: DAY });
+  return dailyCompleteness(perDay, from, to, allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS), Date.now());
+}
+
+const parseCompletenessQuery = queryParser<{ channels: string; from: number; to: number }>({
+  type: 'object', additionalProperties: false, required: ['channels', 'from', 'to'],
+  properties: { channels: { type: 'string', pattern: CHANNEL_LIST, maxLength: 400 }, from: TIME, to: TIME },
+});
+
+async function completenessFor(store: Store, query: unknown) {
+  const q = parseCompletenessQuery(query);
+  checkRange(q.from, q.to, LIMITS.exportRangeMs);
+  const refs = await resolveChannels(store, q.channels, LIMITS.exportChannels);
+  const days = await Promise.all(refs.map((ref) => channelCompleteness(store, ref, q.from, q.to)));
+  return { q, refs, days };
+}
+
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
 
 export function dataRouter(store: Store): Router {
@@ -221,9 +242,13 @@ export function dataRouter(store: Store): Router {
     const deviceIds = [...new Set(refs.map((r) => r.device.id))];
     const events = (await Promise.all(deviceIds.map((deviceId) => store.events({ deviceId, since: from, limit: LIMITS.events }))))
       .flat().filter((e) => e.at < to).sort((a, b) => a.at - b.at);
+    const completeness = await Promise.all(refs.map((ref) => channelCompleteness(store, ref, from, to)));
     res.json({
       from, to, generatedAt: Date.now(), events,
-      series: refs.map((ref, i) => ({ ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points), summary: summary(results[i].points) })),
+      series: refs.map((ref, i) => ({
+        ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points),
+        summary: { ...summary(results[i].points), completeness: overallCompleteness(completeness[i]) },
+      })),
     });
   });
 
@@ -264,6 +289,35 @@ export function dataRouter(store: Store): Router {
       'Cache-Control': 'no-store',
     });
     await writeCsv(res, store, refs, q.from, q.to, decimalCommaFor(req, q.decimal), q.tz);
+  });
+
+  router.get('/completeness', async (req, res) => {
+    const { q, refs, days } = await completenessFor(store, req.query);
+    res.json({
+      from: q.from, to: q.to,
+      channels: refs.map((ref, i) => ({ ...describeChannel(ref), overall: overallCompleteness(days[i]), days: days[i] })),
+    });
+  });
+
+  router.get('/completeness.csv', async (req, res) => {
+    const { q, refs, days } = await completenessFor(store, req.query);
+    const decimalComma = decimalCommaFor(req, undefined);
+    const separator = decimalComma ? ';' : ',';
+    const number = (n: number | null, digits: number) => (n === null ? '' : decimalComma ? n.toFixed(digits).replace('.', ',') : n.toFixed(digits));
+    const lines = [['day (UTC)', 'device', 'location', 'channel', 'received', 'expected', 'completeness %'].join(separator)];
+    refs.forEach((ref, i) => {
+      for (const d of days[i]) {
+        lines.push([new Date(d.day).toISOString().slice(0, 10), csvText(ref.device.name, separator), csvText(ref.device.location, separator),
+          csvText(`${ref.channel.channel} ${ref.channel.quantity} [${ref.channel.unit}]`, separator), d.received, number(d.expected, 2),
+          number(d.ratio === null ? null : d.ratio * 100, 1)].join(separator));
+      }
+    });
+    res.set({
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="inlet-completeness-${isoDay(q.from)}-${isoDay(q.to - 1)}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+    res.send(`\uFEFF${lines.join('\r\n')}\r\n`);
   });
 
   router.get('/events', async (req, res) => {

@@ -49,6 +49,8 @@ function routes() {
     { method: 'GET', path: `/api/report?channels=${deviceId}:1&${range}`, min: 'viewer' },
     { method: 'GET', path: `/api/samples?device=${deviceId}&${range}`, min: 'viewer' },
     { method: 'GET', path: `/api/export.csv?channels=${deviceId}:1&${range}`, min: 'viewer' },
+    { method: 'GET', path: `/api/completeness?channels=${deviceId}:1&${range}`, min: 'viewer' },
+    { method: 'GET', path: `/api/completeness.csv?channels=${deviceId}:1&${range}`, min: 'viewer' },
     { method: 'GET', path: '/api/events', min: 'viewer' },
     { method: 'GET', path: `/api/devices/${deviceId}/quarantine`, min: 'operator' },
     { method: 'PATCH', path: `/api/devices/${deviceId}`, body: { location: 'Store' }, min: 'operator' },
@@ -128,6 +130,21 @@ describe('sign-in', () => {
 });
 
 describe('data after simulated uploads', () => {
+  test('completeness per channel and day: samples received against the device interval', async () => {
+    await t.gateway.store.updateDevice(deviceId, { allowedIntervalS: 60 }, Date.now());
+    const day = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+    const { status, body } = await callers.viewer.json<{ channels: { channel: number; overall: number; days: { day: number; received: number; expected: number }[] }[] }>(
+      'GET', `/api/completeness?channels=${deviceId}:1&from=${day}&to=${day + 86_400_000}`);
+    assert.equal(status, 200);
+    const [today] = body.channels[0].days;
+    assert.equal(today.day, day);
+    assert.ok(today.received >= 3, `the simulated uploads are counted (${today.received})`);
+    assert.ok(today.expected > 0 && today.expected <= 1440, 'expected only up to now, at one per minute');
+    const response = await callers.viewer.request('GET', `/api/completeness.csv?channels=${deviceId}:1&from=${day}&to=${day + 86_400_000}`, undefined, { 'accept-language': 'en-GB' });
+    const csv = Buffer.from(await response.arrayBuffer()).toString('utf8');   // .text() would drop the BOM
+    assert.match(csv, /^\uFEFFday \(UTC\),device,location,channel,received,expected,completeness %\r\n\d{4}-\d\d-\d\d,/);
+  });
+
   test('the tree has the device under its location with latest values, units, alarm and status', async () => {
     await t.gateway.store.updateDevice(deviceId, { allowedIntervalS: 60 }, Date.now());   // online for 3 minutes after its last upload
     const { body } = await callers.viewer.json<{ locations: { name: string; devices: Record<string, unknown>[] }[] }>('GET', '/api/devices');

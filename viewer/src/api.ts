@@ -21,7 +21,8 @@ export interface DeviceTree { now: number; locations: { name: string; devices: D
 export interface Series {
   deviceId: number; deviceName: string; location: string; channel: number; quantity: string; unit: string;
   bucketMs: number; time: number[]; avg: (number | null)[]; min?: (number | null)[]; max?: (number | null)[];
-  summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number };
+  /** completeness: samples received / expected from the device's interval over the range (null: nothing expected). */
+  summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number; completeness: number | null };
 }
 export interface StoredEvent { id: number; at: number; deviceId: number | null; type: string; level: 'info' | 'warning' | 'alarm'; message: string }
 

@@ -14,6 +14,7 @@ export async function renderExport(view: HTMLElement, params: URLSearchParams): 
     h('option', { value: 'point' }, 'Decimal point, fields separated by "," (English Excel)'));
   const download = h('a', { class: 'button primary', download: '' }, 'Download CSV');
   const report = h('a', { class: 'button' }, 'Printable report');
+  const completeness = h('a', { class: 'button', download: '' }, 'Completeness per day (CSV)');
   const hint = h('p', { class: 'meta' });
 
   function update(): void {
@@ -21,6 +22,8 @@ export async function renderExport(view: HTMLElement, params: URLSearchParams): 
     const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     download.toggleAttribute('aria-disabled', !ready);
     report.toggleAttribute('aria-disabled', !ready);
+    completeness.toggleAttribute('aria-disabled', !ready);
+    completeness.href = ready ? `/api/completeness.csv?${query({ channels: channels.join(','), from: range.from, to: range.to })}` : '#/export';
     download.href = ready ? `/api/export.csv?${query({ channels: channels.join(','), from: range.from, to: range.to, tz: timeZone, decimal: decimal.value || undefined })}` : '#/export';
     report.href = ready ? `#/report?${query({ channels: channels.slice(0, 8).join(','), from: range.from, to: range.to })}` : '#/export';
     hint.textContent = ready ? `Every sample, times in UTC and in ${timeZone}. A report shows up to 8 channels.` : 'Choose one or more channels.';
@@ -28,6 +31,6 @@ export async function renderExport(view: HTMLElement, params: URLSearchParams): 
 
   const picker = await channelPicker(new Set(channels), (keys) => { channels = keys; update(); }, MAX_EXPORT_CHANNELS);
   show(view, h('h1', {}, 'Export and report'), picker, rangePicker(range, (r) => { range = r; update(); }),
-    field('Number format', decimal), h('div', { class: 'toolbar' }, download, report), hint);
+    field('Number format', decimal), h('div', { class: 'toolbar' }, download, report, completeness), hint);
   update();
 }
