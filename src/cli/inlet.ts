@@ -10,6 +10,7 @@ import { UsageError, parse } from './args.ts';
 import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
+import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
 
@@ -22,6 +23,7 @@ usage: inlet <command> [--config <file>] ...
   user ...           viewer accounts; the first administrator is made here (inlet user help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
+  notify test        send a test mail through the configured SMTP server
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
 The configuration file is --config, else $INLET_CONFIG, else ./inlet.config.json, else built-in defaults.`;
 
@@ -118,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => userCommand(args, config, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, out, (text) => process.stderr.write(text)));
+    case 'notify':
+      return notifyCommand(args, config, out);
     case 'simulate':
       return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
     default:

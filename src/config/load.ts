@@ -10,6 +10,8 @@ export class ConfigError extends Error {}
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addFormat('cron', isCronExpression);
+// a plain shape check: the SMTP server has the final word on an address
+ajv.addFormat('email', /^[^@\s]+@[^@\s]+$/);
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
 type Plain = Record<string, unknown>;
@@ -34,6 +36,7 @@ const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
   ['INLET_STORE', 'store.kind', 'string'],
   ['INLET_MSSQL_CONNECTION', 'store.mssql.connectionString', 'string'],
   ['INLET_LOG_LEVEL', 'log.level', 'string'],
+  ['INLET_SMTP_PASSWORD', 'smtp.password', 'string'],
 ];
 
 function setPath(target: Plain, dotted: string, value: unknown): void {

@@ -1,4 +1,15 @@
 // The one configuration file IT edits. Validated with ajv at start and by `inlet config check`.
+/** Who hears of an alarm at a location ('*' = every location and system alarms), how often, and who next. */
+export interface NotificationRoute {
+  location: string;
+  to: string[];
+  /** Send again while nobody has acknowledged the alarm; 0 = once. */
+  repeatMinutes: number;
+  /** Also tell escalateTo when the alarm is still unacknowledged this long after it was raised; 0 = never. */
+  escalateAfterMinutes: number;
+  escalateTo: string[];
+}
+
 export interface InletConfig {
   /** Names the Windows service and its stop pipe; several instances can run on one server. */
   instanceName: string;
@@ -17,6 +28,14 @@ export interface InletConfig {
   ingest: { soap: { refusals: 'device-error' | 'ok' } };
   throttle: { enabled: boolean; earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; console: boolean; file: boolean; maxSizeMb: number; maxFiles: number };
+  /** The customer's own mail server; nothing is sent anywhere else. */
+  smtp: { host: string; port: number; secure: boolean; requireTls: boolean; rejectUnauthorized: boolean; user: string; password: string; from: string };
+  notifications: {
+    enabled: boolean;
+    /** How often open alarms are looked at (node-cron, with seconds). */
+    schedule: string;
+    routes: NotificationRoute[];
+  };
   jobs: {
     /** IANA time zone the schedules are read in; '' = the server's own. */
     timezone: string;
@@ -91,6 +110,34 @@ export const CONFIG_SCHEMA = {
         maxFiles: { type: 'integer', minimum: 1 },
       },
     },
+    smtp: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        host: { type: 'string' }, port: { type: 'integer', minimum: 1, maximum: 65535 }, secure: { type: 'boolean' },
+        requireTls: { type: 'boolean' }, rejectUnauthorized: { type: 'boolean' },
+        user: { type: 'string' }, password: { type: 'string' }, from: { type: 'string', minLength: 3 },
+      },
+    },
+    notifications: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        schedule: { type: 'string', format: 'cron' },
+        routes: {
+          type: 'array', maxItems: 200,
+          items: {
+            type: 'object', additionalProperties: false, required: ['location', 'to'],
+            properties: {
+              location: { type: 'string' },
+              to: { type: 'array', minItems: 1, items: { type: 'string', format: 'email' } },
+              repeatMinutes: { type: 'integer', minimum: 0, default: 60 },
+              escalateAfterMinutes: { type: 'integer', minimum: 0, default: 0 },
+              escalateTo: { type: 'array', items: { type: 'string', format: 'email' }, default: [] },
+            },
+          },
+        },
+      },
+    },
     jobs: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -116,6 +163,8 @@ export const DEFAULT_CONFIG: InletConfig = {
   ingest: { soap: { refusals: 'device-error' } },
   throttle: { enabled: true, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
   log: { level: 'info', console: true, file: true, maxSizeMb: 20, maxFiles: 10 },
+  smtp: { host: '', port: 25, secure: false, requireTls: false, rejectUnauthorized: true, user: '', password: '', from: 'inlet@localhost' },
+  notifications: { enabled: false, schedule: '*/30 * * * * *', routes: [] },
   jobs: {
     timezone: '',
     verify: { enabled: true, schedule: '30 2 * * *' },

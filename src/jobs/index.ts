@@ -4,6 +4,7 @@ import type { Store } from '../store/store.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
 import { describeProblem, recordVerification, verifyIntegrity } from './verify.ts';
+import { NotificationJob, createTransport } from './notify.ts';
 
 export interface JobsDeps {
   store: Store;
@@ -35,6 +36,10 @@ export function createJobScheduler({ store, config, log, now }: JobsDeps): JobSc
   }
   if (housekeeping.enabled) {
     jobs.push({ name: 'housekeeping', schedule: housekeeping.schedule, run: () => store.maintain() });
+  }
+  if (config.notifications.enabled) {
+    const notifier = new NotificationJob(store, config, createTransport(config.smtp), now);
+    jobs.push({ name: 'notify', schedule: config.notifications.schedule, run: () => notifier.run() });
   }
   return new JobScheduler(jobs, log, config.jobs.timezone);
 }

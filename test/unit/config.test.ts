@@ -41,4 +41,6 @@ test('errors name the key and what is wrong', () => {
   assert.throws(() => loadConfig(withFile({ store: { kind: 'mssql' } }), {}), /connectionString" is empty/);
   assert.throws(() => loadConfig(withFile('{ not json'), {}), /is not valid JSON/);
   assert.throws(() => loadConfig('/nonexistent/inlet.json', {}), /does not exist/);
+  assert.throws(() => loadConfig(withFile({ notifications: { routes: [{ location: '*', to: ['nobody'] }] } }), {}),
+    /"notifications.routes.0.to.0" must match format "email"/);
 });
