@@ -16,10 +16,15 @@ import {
 import { ASTATE_EXTERNAL_POWER, LOGGER_CLOCK_COUNTS, LOGGER_KIND_RANK, LOGGER_MODELS, loggerMessageKind } from './tables.ts';
 
 export const LOGGER_JSON_TYPE = 1;
-export const LOGGER_MAX_BODY_BYTES = 256 * 1024;
+/**
+ * A logger that was out of coverage sends its backlog, which must fit in one upload: 100,000 samples
+ * as 25,000 messages of 4 channels are about 10.3 MB of compact JSON (412 B a message as the simulator
+ * writes it; longest Desc, CustomerUid, labels and units add up to about 25 %). 16 MiB leaves that
+ * headroom. The number of messages is bounded by this cap only: BufferedModeMaxMessagesCnt (at most
+ * 255) sizes the normal buffered mode, not a backlog.
+ */
+export const LOGGER_MAX_BODY_BYTES = 16 * 1024 * 1024;
 const LOGGER_MAX_DEPTH = 8;
-/** BufferedModeMaxMessagesCnt is a byte, so no logger buffers more messages than this. */
-const LOGGER_MAX_BATCH = 255;
 
 /** Refusal names say both the documented name and the array position, since the format has no keys. */
 function positionalName(fields: readonly string[]) {
@@ -65,9 +70,6 @@ function parseBody(raw: Buffer, ctx: RequestContext): ParseResult {
   }
   const isBatch = Array.isArray(json[0]);
   const items: unknown[] = isBatch ? json : [json];
-  if (items.length > LOGGER_MAX_BATCH) {
-    return { ok: false, status: 422, reason: `batch holds ${items.length} messages; a logger buffers at most ${LOGGER_MAX_BATCH}` };
-  }
 
   const decoded: DecodedMessage[] = [];
   for (const [index, item] of items.entries()) {
