@@ -1,7 +1,7 @@
 // The one place that decides what happens to an upload. Plain TypeScript: no HTTP, no SQL.
 // accept() returns only after the decision and the raw upload are durable (store or spool).
 import type {
-  Batch, Channel, CommitResult, Device, EventRow, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
+  Batch, Channel, CommitResult, Device, EventRow, Reading, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
 } from '../domain/types.ts';
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
@@ -89,16 +89,14 @@ export class Pipeline {
 
     const rt = this.runtimeFor(device.id);
     this.distinctReceiptTime(rt, upload);
-    const alarms = upload.readings.map((r) => `${r.channel}:${r.alarm}`).join(',');
+    const alarms = newestAlarmStates(upload);
     const alarmChanged = rt.lastAlarms !== null && alarms !== rt.lastAlarms;
     const events: EventRow[] = [];
     let suspendReason: string | null = null;
 
     if (device.state === 'active' && this.throttleSettings.enabled) {
-      const sampleTime = Math.max(...upload.readings.map((r) => r.sampleTime ?? upload.receivedAt), Number.NEGATIVE_INFINITY);
       const decision = throttle(rt.throttle, {
-        receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
-        sampleTime: Number.isFinite(sampleTime) ? sampleTime : upload.receivedAt, alarmChanged,
+        receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache, oldestSampleTime: oldestSampleTime(upload), alarmChanged,
         allowedIntervalS: allowedIntervalS(device.family, device.allowedIntervalS, upload.declaredIntervalS ?? device.declaredIntervalS),
       }, this.throttleSettings);
       if (decision.suspend) suspendReason = decision.reason;
@@ -217,4 +215,21 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/** A loop, not Math.min(...spread): a logger backlog holds 100,000 readings, beyond a safe argument count. */
+function oldestSampleTime(upload: Upload): number {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const r of upload.readings) oldest = Math.min(oldest, r.sampleTime ?? upload.receivedAt);
+  return Number.isFinite(oldest) ? oldest : upload.receivedAt;
+}
+
+/** Alarm state per channel as of the newest reading, so that a batch compares like one message. */
+function newestAlarmStates(upload: Upload): string {
+  const byChannel = new Map<number, Reading>();
+  for (const r of upload.readings) {
+    const seen = byChannel.get(r.channel);
+    if (!seen || (r.sampleTime ?? 0) >= (seen.sampleTime ?? 0)) byChannel.set(r.channel, r);
+  }
+  return [...byChannel].map(([channel, r]) => `${channel}:${r.alarm}`).join(',');
 }
