@@ -6,6 +6,7 @@ import type {
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
 import { checkIdentity, checkReadings } from './validate.ts';
+import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
 export interface BatchSink {
@@ -23,13 +24,14 @@ export interface PipelineOptions {
   registry: DeviceRegistry;
   log: PipelineLogger;
   throttle?: ThrottleSettings;
-  /** At most one refusal event per device (or source) and reason within this window. */
+  /** At most one refusal event per device (or source) and reason, and one counter-break event per device, within this window. */
   refusalEventEveryMs?: number;
   now?: () => number;
 }
 
 interface DeviceRuntime {
   throttle: ThrottleState;
+  counter: CounterState;
   /** Last receive time used as a sample time, so that two messages never share one. */
   lastReceiptStamp: number;
   lastAlarms: string | null;
@@ -72,7 +74,10 @@ export class Pipeline {
 
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
-    if (!rt) { rt = { throttle: newThrottleState(), lastReceiptStamp: 0, lastAlarms: null, channels: null }; this.runtime.set(deviceId, rt); }
+    if (!rt) {
+      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, channels: null };
+      this.runtime.set(deviceId, rt);
+    }
     return rt;
   }
 
@@ -102,6 +107,17 @@ export class Pipeline {
       if (decision.suspend) suspendReason = decision.reason;
     }
     rt.lastAlarms = alarms;
+    const counterBreak = checkCounter(rt.counter, {
+      family: upload.family, receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
+      firstCounter: upload.firstCounter ?? upload.counter, lastCounter: upload.counter,
+    }, this.refusalEventEveryMs);
+    if (counterBreak) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'upload.counter-break', level: 'warning',
+        message: `${device.name} (serial ${device.serial}): ${describeCounterBreak(counterBreak)}`, data: { ...counterBreak },
+      });
+      this.log.warn('message counter break', { serial: device.serial, deviceId: device.id, ...counterBreak });
+    }
 
     const quarantine = device.state === 'suspended' || suspendReason !== null;
     if (suspendReason) {

@@ -212,6 +212,7 @@ function toUpload(decoded: DecodedMessage[], raw: Buffer, ctx: RequestContext): 
     kind,
     // The last message's counter, so the next upload's first OrderId should follow it (mod 256).
     counter: last.OrderId,
+    firstCounter: decoded[0].message.OrderId,
     deviceNow: loggerInstant(nowCount, offsetMinutes),
     // Buffered sending is the logger's normal mode, not a resend; loggers state no cache flag.
     fromCache: false,
