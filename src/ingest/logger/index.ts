@@ -14,6 +14,7 @@ import {
   type AnalogChannel, type BinaryChannel, type LoggerMessage,
 } from './layouts.ts';
 import { ASTATE_EXTERNAL_POWER, LOGGER_CLOCK_COUNTS, LOGGER_KIND_RANK, LOGGER_MODELS, loggerMessageKind } from './tables.ts';
+import { INGEST_PATH_SEGMENT } from '../families.ts';
 
 export const LOGGER_JSON_TYPE = 1;
 /**
@@ -270,7 +271,7 @@ function text(status: number, body: string): DeviceAnswer {
 
 export const loggerAdapter: IngestAdapter = {
   family: 'logger',
-  pathSegment: 'logger',
+  pathSegment: INGEST_PATH_SEGMENT.logger,
   maxBodyBytes: LOGGER_MAX_BODY_BYTES,
   parse: parseLoggerUpload,
   answer: loggerAnswer,
