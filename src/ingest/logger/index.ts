@@ -174,7 +174,9 @@ function decodeChannel(rawChannel: unknown[], index: number, sampleTime: number)
 
 /** Positional array (length already checked) -> record keyed by the layout's field names. */
 function named(values: readonly unknown[], fields: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(fields.map((field, i) => [field, values[i]]));
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < fields.length; i++) record[fields[i]] = values[i];
+  return record;
 }
 
 /** A logger clock reading -> ms UTC, per the (undocumented, see tables.ts) clock basis. */
