@@ -14,6 +14,7 @@ import { buildLoggerBody, loggerBacklogMessages, type SimLoggerMessage } from '.
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
+import { runSimulation } from '../../src/cli/simulate.ts';
 import { ingestUrl, registerDevice, startTestGateway, tempDir, testConfig } from './harness.ts';
 
 type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
@@ -185,6 +186,25 @@ describe('JSON families over HTTP', () => {
     assert.equal(uploads[0].raw.length, body.length, 'the raw body is kept whole');
     assert.equal(await sampleCount(gw, device, [1, 2, 3, 4]), 100_000);
     assert.equal((await gw.store.getDevice(device.id))?.state, 'active', 'a backlog is not live traffic');
+  });
+
+  test('inlet simulate plays every JSON family, with a cache flush and a logger backlog first', async () => {
+    const wifi = await registerDevice(gw.store, { family: 'wifi', serial: '99100001', model: 'W3711', modelCode: 4 });
+    const ta = await registerDevice(gw.store, { family: 'websensor-json', serial: '99100002', model: 'TA3610', modelCode: 1 });
+    const logger = await registerDevice(gw.store, { family: 'logger', serial: '98100001', model: 'U3631M', modelCode: 1, customerUid: 'inlet-simulator' });
+    const report = await runSimulation({
+      devices: [wifi, ta, logger].map((d) => ({ url: ingestUrl(gw.url, d), serial: d.serial, modelCode: d.modelCode!, family: d.family, customerUid: d.customerUid ?? undefined })),
+      count: 2, intervalMs: 1000, alarmEvery: 0, errorEvery: 2, cacheFlush: 30, backlogSamples: 1000,
+    });
+    assert.deepEqual(report.statuses, { 200: 3 * 2 + 30 + 30 + 1 });
+    for (const device of [wifi, ta]) {
+      assert.equal(await sampleCount(gw, device, [1, 2]), 2 * (30 + 2));
+      assert.equal((await gw.store.getDevice(device.id))?.state, 'active');
+    }
+    assert.equal(await sampleCount(gw, logger, [1, 2]), 1000 + 2 * 2);
+    const errors = (await gw.store.samples(logger.id, 2, 0, Date.now() + S)).filter((r) => r.errorCode === 4);
+    assert.equal(errors.length, 1, 'every second live message reports a humidity error');
+    assert.equal((await gw.store.events({ type: 'upload.counter-break' })).filter((e) => [wifi.id, ta.id, logger.id].includes(e.deviceId!)).length, 0);
   });
 });
 
