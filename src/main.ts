@@ -1,7 +1,8 @@
-// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server,
-// and the scheduled jobs beside them.
+// Composition root: config -> store (migrated) -> pipeline -> ingest + api on one HTTP server (and the
+// same handler on an HTTPS server when enabled), and the scheduled jobs beside them.
 // stop() is what SIGINT/SIGTERM and the Windows service stop request call.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,12 +24,16 @@ import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
+import { loadTlsOptions } from './tls.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface Gateway {
   url: string;
   port: number;
+  /** Set when the HTTPS listener is enabled. */
+  httpsUrl: string | null;
+  httpsPort: number | null;
   store: Store;
   pipeline: Pipeline;
   registry: DeviceRegistry;
@@ -42,8 +47,26 @@ export async function openStore(config: InletConfig): Promise<Store> {
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
+/** Listens, turning the usual failures into messages that name the setting to change. */
+function listen(server: http.Server, port: number, host: string, setting: 'http' | 'https'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(
+      err.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use: stop the other program or set ${setting}.port in the config`)
+        : err.code === 'EACCES' ? new Error(`no permission to listen on port ${port}: run as a service/administrator or choose a port above 1023 (${setting}.port)`)
+          : err));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function displayUrl(scheme: 'http' | 'https', host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
 export async function startGateway(config: InletConfig, log: Logger): Promise<Gateway> {
   const startedAt = Date.now();
+  // Certificate problems stop the start before anything is opened.
+  const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
   const store = await openStore(config);
   const applied = await store.migrate((m) => log.info(m));
   if (applied.length) log.info('database migrated', { applied });
@@ -59,24 +82,35 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
 
-  const server = http.createServer({
+  const handleRequest: http.RequestListener = (req, res) => {
+    if (!ingest.handle(req, res)) app(req, res);
+  };
+  const connectionOptions = {
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
     requestTimeout: config.http.requestTimeoutS * 1000,
     headersTimeout: Math.min(config.http.requestTimeoutS, 20) * 1000,
-  }, (req, res) => {
-    if (!ingest.handle(req, res)) app(req, res);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(
-      err.code === 'EADDRINUSE' ? new Error(`port ${config.http.port} is already in use: stop the other program or set http.port in the config`)
-        : err.code === 'EACCES' ? new Error(`no permission to listen on port ${config.http.port}: run as a service/administrator or choose a port above 1023`)
-          : err));
-    server.listen(config.http.port, config.http.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info('Inlet listening', { http: url, store: store.kind, dataDir: config.dataDir, version: VERSION });
+  };
+  const server = http.createServer(connectionOptions, handleRequest);
+  const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, handleRequest) : null;
+  const servers = tlsServer ? [server, tlsServer] : [server];
+  let port: number;
+  let httpsPort: number | null = null;
+  try {
+    port = await listen(server, config.http.port, config.http.host, 'http');
+    if (tlsServer) httpsPort = await listen(tlsServer, config.https.port, config.https.host, 'https');
+  } catch (err) {
+    for (const s of servers) s.close(() => undefined);
+    await store.close();
+    throw err;
+  }
+  const url = displayUrl('http', config.http.host, port);
+  const httpsUrl = httpsPort === null ? null : displayUrl('https', config.https.host, httpsPort);
+  log.info('Inlet listening', { http: url, https: httpsUrl, store: store.kind, dataDir: config.dataDir, version: VERSION });
+  if (tls) {
+    const validTo = new Date(tls.certificate.validTo);
+    log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
+    if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
+  }
   const jobs = createJobScheduler({ store, config, log });
   jobs.start();
 
@@ -85,12 +119,12 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     stopping ??= (async () => {
       log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
       const jobsStopped = jobs.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([store.flush(), jobsStopped, alarmMonitor.idle()]);
-      server.closeAllConnections();
+      for (const s of servers) s.closeAllConnections();
       await closed;
       await spool.close();
       await store.close();
@@ -98,5 +132,5 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     })();
     return stopping;
   }
-  return { url, port, store, pipeline, registry, alarmMonitor, jobs, stop };
+  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, stop };
 }

@@ -5,9 +5,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
-
-const PATH_SEGMENT: Record<Family, string> = { soap: 'soap', wifi: 'wifi', 'websensor-json': 'json', logger: 'logger' };
+import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
 
 /** The base URL devices should use: the configured public URL, else this machine's first LAN address. */
 export function publicBaseUrl(config: InletConfig): string {
@@ -18,7 +16,7 @@ export function publicBaseUrl(config: InletConfig): string {
 }
 
 export function entryUrl(config: InletConfig, device: Pick<Device, 'family' | 'entryToken'>): string {
-  return `${publicBaseUrl(config)}/ingest/${PATH_SEGMENT[device.family]}/${device.entryToken}`;
+  return `${publicBaseUrl(config)}/ingest/${INGEST_PATH_SEGMENT[device.family]}/${device.entryToken}`;
 }
 
 /** A registration the caller got wrong; the message says what to change. */

@@ -82,7 +82,7 @@ async function start(config: InletConfig, asService: boolean): Promise<number> {
     await closeStopChannel();
     throw err;
   }
-  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port}), store ${gateway.store.kind}, data in ${config.dataDir}${asService ? ', as a service' : ''}`);
+  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port})${gateway.httpsUrl ? ` and ${gateway.httpsUrl}` : ''}, store ${gateway.store.kind}, data in ${config.dataDir}${asService ? ', as a service' : ''}`);
   const code = await stopped;
   // let the stop channel answer "stopped" (queued as microtasks) before it closes
   await new Promise((r) => setImmediate(r));

@@ -1,14 +1,27 @@
-// `inlet simulate`: plays Web Sensors against a running gateway, in their exact wire format.
+// `inlet simulate`: plays COMET devices against a running gateway, in their exact wire format:
+// SOAP Web Sensors, WiFi sensors, TAx6xx/PAx6xx Web Sensors and GSM/LTE loggers.
 import type { InletConfig } from '../config/schema.ts';
-import type { AlarmState } from '../domain/types.ts';
+import type { AlarmState, Family } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { buildSoapMessage, drift, isCo2Model } from '../sim/soap.ts';
+import { buildWifiBody } from '../sim/wifi.ts';
+import { buildWebsensorBody } from '../sim/websensor-json.ts';
+import { buildLoggerBody, loggerBacklogMessages } from '../sim/logger.ts';
+import type { SimJsonChannel } from '../sim/comet-json-object.ts';
 import { createAgent, post } from '../sim/client.ts';
 import { initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
 import { UsageError, intOption, parse } from './args.ts';
 import { entryUrl } from '../admin/devices.ts';
 
-export interface SimulatedDevice { url: string; serial: string; modelCode: number }
+export interface SimulatedDevice {
+  url: string;
+  serial: string;
+  modelCode: number;
+  /** Default 'soap'. */
+  family?: Family;
+  /** Loggers only: the CustomerUid registered for the device. */
+  customerUid?: string;
+}
 
 export interface SimulationOptions {
   devices: SimulatedDevice[];
@@ -16,8 +29,23 @@ export interface SimulationOptions {
   intervalMs: number;       // between a device's messages
   alarmEvery: number;       // every Nth message raises a high temperature alarm (0 = never)
   errorEvery: number;       // every Nth message reports sensor errors (0 = never)
+  /** WiFi and TAx6xx: first send this many messages from the cache (old samples, at full speed), as after an outage. */
+  cacheFlush?: number;
+  /** Loggers: first send a backlog of this many samples in one upload, as after lost coverage. */
+  backlogSamples?: number;
   onProgress?: (sent: number, total: number) => void;
 }
+
+interface SimulatedMessage { body: string | Buffer; contentType: string }
+
+/** The family's model, `Kind` and channels for `--register`, and the one a single --url device is taken to be. */
+const FAMILY_DEFAULT_MODEL: Record<Exclude<Family, 'soap'>, { model: string; modelCode: number }> = {
+  wifi: { model: 'W3711', modelCode: 4 },               // OEM Kind 4: one digital T+RH probe
+  'websensor-json': { model: 'TA3610', modelCode: 1 },  // Kind 1: internal T+RH
+  logger: { model: 'U3631M', modelCode: 1 },            // logger Kind table unknown (spec §10.6)
+};
+const SIM_CUSTOMER_UID = 'inlet-simulator';
+const FAMILY_OPTION: Record<string, Family> = { soap: 'soap', wifi: 'wifi', json: 'websensor-json', logger: 'logger' };
 
 export interface SimulationReport { sent: number; ok: number; failed: number; statuses: Record<number, number>; p50Ms: number; p99Ms: number }
 
@@ -38,27 +66,90 @@ export function simulatedSample(device: SimulatedDevice, index: number, options:
   });
 }
 
+/** Temperature and humidity as the JSON families send them; `index` drives alarms and errors as for SOAP. */
+function jsonChannels(device: SimulatedDevice, index: number, t: number, options: Pick<SimulationOptions, 'alarmEvery' | 'errorEvery'>): SimJsonChannel[] {
+  const seed = Number(device.serial) % 97;
+  const alarm = options.alarmEvery > 0 && index % options.alarmEvery === options.alarmEvery - 1;
+  const error = options.errorEvery > 0 && index % options.errorEvery === options.errorEvery - 1;
+  return [
+    { nr: 1, label: 'Temperature', unit: '°C', value: Number(drift(seed, t, alarm ? 30 : 4, 1.5).toFixed(1)), alarms: [0, alarm ? 1 : 0], alarmModes: [1, 2] },
+    { nr: 2, label: 'Relative humidity', unit: '%RH', value: error ? { errorCode: 4 } : Number(drift(seed + 1, t, 60, 10).toFixed(1)) },
+  ];
+}
+
+/**
+ * Message `index` of a device, sampled at `sampleTime`. `orderId` counts every message the device sent;
+ * `fromCache` marks a resend after an outage (MsgCache 1: no network). An alarm message is asynchronous.
+ */
+export function simulatedMessage(device: SimulatedDevice, index: number, orderId: number, sampleTime: number, fromCache: boolean,
+  options: Pick<SimulationOptions, 'alarmEvery' | 'errorEvery' | 'intervalMs'>): SimulatedMessage {
+  const family = device.family ?? 'soap';
+  if (family === 'soap') return { body: simulatedSample(device, index, options), contentType: 'text/xml; charset=utf-8' };
+  const intervalS = Math.max(1, Math.round(options.intervalMs / 1000));
+  const channels = jsonChannels(device, index, sampleTime, options);
+  const msgType = channels[0].alarms?.[1] ? 'async' : 'periodic';
+  if (family === 'logger') {
+    const body = buildLoggerBody({
+      serial: Number(device.serial), model: device.modelCode, orderId: orderId % 256, isAsync: msgType === 'async', sampleTime, now: Date.now(),
+      customerUid: device.customerUid ?? SIM_CUSTOMER_UID, intervalPowerMode: intervalS, intervalBatteryMode: intervalS,
+      // a logger's quantity name has at most 16 characters (spec §5.2)
+      channels: channels.map((c) => ({ nr: c.nr, label: c.nr === 2 ? 'Rel. humidity' : c.label, unit: c.unit, value: c.value, alarms: c.alarms, behaviours: c.alarmModes })),
+    });
+    return { body, contentType: 'application/json' };
+  }
+  const message = {
+    serial: device.serial, model: device.modelCode, orderId, msgType, msgCache: fromCache ? 1 : 0, interval: intervalS, sampleTime, now: Date.now(), channels,
+  } as const;
+  return { body: family === 'wifi' ? buildWifiBody(message) : buildWebsensorBody(message), contentType: 'application/json' };
+}
+
+/**
+ * What a device sends before its live messages: a cache flush (JSON families) or a backlog upload
+ * (loggers), and how many device messages that was, so that the live ones continue the OrderId count.
+ */
+function catchUpMessages(device: SimulatedDevice, options: SimulationOptions): { uploads: SimulatedMessage[]; deviceMessages: number } {
+  const now = Date.now();
+  if (device.family === 'logger' && (options.backlogSamples ?? 0) > 0) {
+    const messages = loggerBacklogMessages({
+      serial: Number(device.serial), model: device.modelCode, customerUid: device.customerUid ?? SIM_CUSTOMER_UID, samples: options.backlogSamples!,
+      channels: 2, intervalS: Math.max(1, Math.round(options.intervalMs / 1000)), newestSampleTime: now - options.intervalMs, now,
+    });
+    return { uploads: [{ body: buildLoggerBody(messages), contentType: 'application/json' }], deviceMessages: messages.length };
+  }
+  if ((device.family === 'wifi' || device.family === 'websensor-json') && (options.cacheFlush ?? 0) > 0) {
+    const n = options.cacheFlush!;
+    return { uploads: Array.from({ length: n }, (_, i) => simulatedMessage(device, i, i, now - (n - i) * options.intervalMs, true, options)), deviceMessages: n };
+  }
+  return { uploads: [], deviceMessages: 0 };
+}
+
 export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   let sent = 0;
   let failed = 0;
-  const total = options.devices.length * options.count;
+  const catchUp = options.devices.map((device) => catchUpMessages(device, options));
+  const total = options.devices.length * options.count + catchUp.reduce((n, c) => n + c.uploads.length, 0);
+  const send = async (device: SimulatedDevice, message: SimulatedMessage, agent: ReturnType<typeof createAgent>) => {
+    try {
+      const res = await post(device.url, message.body, message.contentType, agent);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      latencies.push(res.ms);
+    } catch {
+      failed++;
+    }
+    sent++;
+    options.onProgress?.(sent, total);
+  };
   await Promise.all(options.devices.map(async (device, d) => {
     const agent = createAgent(device.url);
     // spread devices over the interval, as a real site's sensors are
     await new Promise((r) => setTimeout(r, (options.intervalMs * d) / Math.max(1, options.devices.length)));
+    // cached messages go first and as fast as the link allows, as the devices do
+    for (const message of catchUp[d].uploads) await send(device, message, agent);
     for (let i = 0; i < options.count; i++) {
       const started = Date.now();
-      try {
-        const res = await post(device.url, simulatedSample(device, i, options), 'text/xml; charset=utf-8', agent);
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        latencies.push(res.ms);
-      } catch {
-        failed++;
-      }
-      sent++;
-      options.onProgress?.(sent, total);
+      await send(device, simulatedMessage(device, i, catchUp[d].deviceMessages + i, started, false, options), agent);
       const wait = options.intervalMs - (Date.now() - started);
       if (i < options.count - 1 && wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
@@ -70,20 +161,33 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 }
 
 const USAGE = `usage:
-  inlet simulate --url <entry point URL> --serial <serial> --model <model> [--count N] [--interval <s>] [--alarm-every N] [--error-every N]
-  inlet simulate --register <N> [--model T3510] [--count N] [--interval <s>]   registers N simulated sensors
-                                                                                  (serials 99000001...) and plays them`;
+  inlet simulate [--family soap|wifi|json|logger] --url <entry point URL> --serial <serial> [--model <model>] [--count N] [--interval <s>]
+                 [--alarm-every N] [--error-every N] [--cache-flush N] [--backlog N]
+  inlet simulate [--family ...] --register <N> [--model <model>] [--count N] [--interval <s>] ...
+                 registers N simulated devices of the family (serials 99000001..., 98000001... for loggers) and plays them
+  --family         soap: Web Sensors Tx5xx/Tx6xx (default, model T3510); wifi: Wx7xx (JsonType 2, Kind 4);
+                   json: TAx6xx/PAx6xx (JsonType 5, Kind 1); logger: GSM/LTE loggers (JsonType 1, CustomerUid ${SIM_CUSTOMER_UID})
+  --cache-flush N  wifi/json: first resend N cached messages (old samples, MsgCache 1) at full speed, as after an outage
+  --backlog N      logger: first send a backlog of N samples (2 channels a message) in one upload, as after lost coverage`;
 
 export async function simulateCommand(argv: string[], config: InletConfig, openStore: () => Promise<Store>, out: (line: string) => void): Promise<number> {
   const { values } = parse(argv, {
     url: { type: 'string' }, serial: { type: 'string' }, model: { type: 'string' }, count: { type: 'string' },
     interval: { type: 'string' }, 'alarm-every': { type: 'string' }, 'error-every': { type: 'string' },
-    register: { type: 'string' }, help: { type: 'boolean' },
+    register: { type: 'string' }, family: { type: 'string' }, 'cache-flush': { type: 'string' }, backlog: { type: 'string' },
+    help: { type: 'boolean' },
   });
   if (values.help) { out(USAGE); return 0; }
-  const model = (values.model as string | undefined) ?? 'T3510';
-  const modelCode = soapModelCode(model);
+  const family = FAMILY_OPTION[(values.family as string | undefined) ?? 'soap'];
+  if (!family) throw new UsageError(`--family ${String(values.family)} is not one of ${Object.keys(FAMILY_OPTION).join(', ')}`);
+  const cacheFlush = intOption(values, 'cache-flush', 0);
+  const backlogSamples = intOption(values, 'backlog', 0);
+  if (cacheFlush && family !== 'wifi' && family !== 'websensor-json') throw new UsageError('--cache-flush is for --family wifi or json; loggers send a --backlog');
+  if (backlogSamples && family !== 'logger') throw new UsageError('--backlog is for --family logger');
+  const model = (values.model as string | undefined) ?? (family === 'soap' ? 'T3510' : FAMILY_DEFAULT_MODEL[family].model);
+  const modelCode = family === 'soap' ? soapModelCode(model) : FAMILY_DEFAULT_MODEL[family].modelCode;
   if (modelCode === null) throw new UsageError(`--model ${model} is not a known SOAP Web Sensor model`);
+  const customerUid = family === 'logger' ? SIM_CUSTOMER_UID : undefined;
   const devices: SimulatedDevice[] = [];
   if (values.register !== undefined) {
     const n = intOption(values, 'register', 0);
@@ -91,27 +195,32 @@ export async function simulateCommand(argv: string[], config: InletConfig, openS
     const store = await openStore();
     try {
       for (let i = 1; i <= n; i++) {
-        const serial = String(99_000_000 + i);
-        let device = await store.findDeviceBySerial('soap', serial);
+        // logger serials are numbers in the message and must not meet a SOAP serial in the viewer's lists
+        const serial = String((family === 'logger' ? 98_000_000 : 99_000_000) + i);
+        let device = await store.findDeviceBySerial(family, serial);
         device ??= await store.addDevice({
-          family: 'soap', serial, modelCode, model: model.toUpperCase(), name: `Simulated ${model.toUpperCase()} #${i}`, location: 'Simulation',
-          entryToken: newEntryToken(), channels: initialChannels('soap', modelCode),
+          family, serial, modelCode, model: model.toUpperCase(), name: `Simulated ${model.toUpperCase()} #${i}`, location: 'Simulation',
+          entryToken: newEntryToken(), customerUid, channels: initialChannels(family, modelCode),
         }, Date.now());
-        devices.push({ url: entryUrl({ ...config, publicUrl: config.publicUrl || `http://127.0.0.1:${config.http.port}` }, device), serial, modelCode: device.modelCode ?? modelCode });
+        devices.push({
+          url: entryUrl({ ...config, publicUrl: config.publicUrl || `http://127.0.0.1:${config.http.port}` }, device), serial,
+          modelCode: device.modelCode ?? modelCode, family, customerUid: device.customerUid ?? undefined,
+        });
       }
     } finally {
       await store.close();
     }
   } else {
     if (!values.url || !values.serial) { out(USAGE); return 2; }
-    devices.push({ url: values.url as string, serial: values.serial as string, modelCode });
+    devices.push({ url: values.url as string, serial: values.serial as string, modelCode, family, customerUid });
   }
   const count = intOption(values, 'count', 10);
   const intervalMs = intOption(values, 'interval', 60) * 1000;
-  out(`simulating ${devices.length} ${model} sensor(s), ${count} message(s) each, every ${intervalMs / 1000} s`);
+  out(`simulating ${devices.length} ${model} ${family} device(s), ${count} message(s) each, every ${intervalMs / 1000} s` +
+    `${cacheFlush ? `, after a cache flush of ${cacheFlush}` : ''}${backlogSamples ? `, after a backlog of ${backlogSamples} samples` : ''}`);
   let lastShown = 0;
   const report = await runSimulation({
-    devices, count, intervalMs, alarmEvery: intOption(values, 'alarm-every', 0), errorEvery: intOption(values, 'error-every', 0),
+    devices, count, intervalMs, alarmEvery: intOption(values, 'alarm-every', 0), errorEvery: intOption(values, 'error-every', 0), cacheFlush, backlogSamples,
     onProgress: (sent, total) => {
       if (sent === total || Date.now() - lastShown > 2000) { lastShown = Date.now(); out(`  ${sent}/${total} sent`); }
     },

@@ -35,8 +35,10 @@ export interface Upload {
   modelCode: number | null;   // SOAP `device`, JSON `Kind`
   declaredIntervalS: number | null; // SOAP `timer`, JSON `Interval`, logger interval
   kind: MessageKind;
-  /** Message counter (OrderId) where the family has one. */
+  /** Message counter (OrderId) where the family has one; of the last message when the upload carries several. */
   counter: number | null;
+  /** Counter of the first message when the upload carries several (logger batch); absent means `counter`. */
+  firstCounter?: number;
   /** The device's own idea of "now" (ms UTC) when it sent the message, if it tells. */
   deviceNow: number | null;
   /** True when the message was sent from the device's cache (resend), per the device. */

@@ -11,6 +11,9 @@ export function newEntryToken(): string {
 
 export const SERIAL_PATTERN = /^\d{1,8}$/;
 
+/** Devices post to /ingest/<segment>/<entry token>; the segment each family's adapter listens on. */
+export const INGEST_PATH_SEGMENT: Record<Family, string> = { soap: 'soap', wifi: 'wifi', 'websensor-json': 'json', logger: 'logger' };
+
 export function familyForModel(model: string): Family | undefined {
   const m = model.trim().toUpperCase();
   if (soapModelByName(m)) return 'soap';

@@ -2,6 +2,7 @@
 // purpose (see bench/ingest-soap.ts): this path is hot and needs nothing express offers.
 // Every answer has a Content-Length and is never chunked, as the devices require.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
 import type { Upload, Verdict } from '../domain/types.ts';
 import type { DeviceAnswer, IngestAdapter } from './adapter.ts';
 
@@ -41,6 +42,13 @@ function plain(status: number, message: string): DeviceAnswer {
   return { status, contentType: 'text/plain; charset=utf-8', body: `${message}\n` };
 }
 
+/** A device's client certificate, when the HTTPS listener verified it against the configured CA (spec §8). */
+function verifiedClientCertificate(req: IncomingMessage) {
+  if (!(req.socket instanceof TLSSocket) || !req.socket.authorized) return null;
+  const cert = req.socket.getPeerX509Certificate();
+  return cert ? { subject: cert.subject, issuer: cert.issuer, serialNumber: cert.serialNumber, fingerprint256: cert.fingerprint256 } : null;
+}
+
 export interface IngestStats { inFlight: number; received: number; tooLarge: number }
 
 /** Returns a request handler that answers /ingest/ requests and returns false for anything else. */
@@ -58,6 +66,8 @@ export function createIngestHandler(options: IngestHandlerOptions) {
       const verdict = await options.decider.reject({ family: adapter.family, ...ctx, raw, reason: parsed.reason, serial: parsed.serial }, parsed.status);
       return adapter.answer(verdict, null);
     }
+    const certificate = verifiedClientCertificate(req);
+    if (certificate) parsed.upload.meta.clientCertificate = certificate;
     const verdict = await options.decider.accept(parsed.upload);
     return adapter.answer(verdict, parsed.upload);
   }

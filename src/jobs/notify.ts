@@ -69,9 +69,12 @@ export function planNotifications(
   return { mails, state };
 }
 
-/** Alarm-level events (offline, suspended, integrity) are mailed once, to every matching route's first list. */
+/**
+ * Alarm-level events (offline, suspended, integrity) are mailed once, to every matching route's
+ * first list. The alarm lifecycle's own events (alarm.*) are not: planNotifications mails those alarms.
+ */
 export function planEventMails(events: StoredEvent[], devices: Map<number, Device>, routes: NotificationRoute[]): Mail[] {
-  return events.filter((e) => e.level === 'alarm').flatMap((e) => {
+  return events.filter((e) => e.level === 'alarm' && !e.type.startsWith('alarm.')).flatMap((e) => {
     const device = e.deviceId === null ? undefined : devices.get(e.deviceId);
     const to = [...new Set(routesFor(routes, device).flatMap(([, r]) => r.to))];
     return to.length ? [{ to, subject: `[Inlet event] ${where(device, null)}: ${e.message}`.slice(0, 200), text: `${e.message}\nWhen: ${new Date(e.at).toISOString()}\nType: ${e.type}` }] : [];

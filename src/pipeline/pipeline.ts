@@ -1,12 +1,13 @@
 // The one place that decides what happens to an upload. Plain TypeScript: no HTTP, no SQL.
 // accept() returns only after the decision and the raw upload are durable (store or spool).
 import type {
-  AlarmState, Batch, Channel, CommitResult, Device, EventRow, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
+  AlarmState, Batch, Channel, CommitResult, Device, EventRow, Reading, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
 } from '../domain/types.ts';
 import type { AlarmMonitor } from './alarm-monitor.ts';
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
 import { checkIdentity, checkReadings } from './validate.ts';
+import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
 export interface BatchSink {
@@ -26,13 +27,14 @@ export interface PipelineOptions {
   throttle?: ThrottleSettings;
   /** Applies alarm limits to the readings stored; none: no limit alarms. */
   alarms?: AlarmMonitor;
-  /** At most one refusal event per device (or source) and reason within this window. */
+  /** At most one refusal event per device (or source) and reason, and one counter-break event per device, within this window. */
   refusalEventEveryMs?: number;
   now?: () => number;
 }
 
 interface DeviceRuntime {
   throttle: ThrottleState;
+  counter: CounterState;
   /** Last receive time used as a sample time, so that two messages never share one. */
   lastReceiptStamp: number;
   lastAlarms: string | null;
@@ -79,7 +81,10 @@ export class Pipeline {
 
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
-    if (!rt) { rt = { throttle: newThrottleState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null }; this.runtime.set(deviceId, rt); }
+    if (!rt) {
+      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null };
+      this.runtime.set(deviceId, rt);
+    }
     return rt;
   }
 
@@ -96,21 +101,30 @@ export class Pipeline {
 
     const rt = this.runtimeFor(device.id);
     this.distinctReceiptTime(rt, upload);
-    const alarms = upload.readings.map((r) => `${r.channel}:${r.alarm}`).join(',');
+    const alarms = newestAlarmStates(upload);
     const alarmChanged = rt.lastAlarms !== null && alarms !== rt.lastAlarms;
     const events: EventRow[] = [];
     let suspendReason: string | null = null;
 
     if (device.state === 'active' && this.throttleSettings.enabled) {
-      const sampleTime = Math.max(...upload.readings.map((r) => r.sampleTime ?? upload.receivedAt), Number.NEGATIVE_INFINITY);
       const decision = throttle(rt.throttle, {
-        receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
-        sampleTime: Number.isFinite(sampleTime) ? sampleTime : upload.receivedAt, alarmChanged,
+        receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache, oldestSampleTime: oldestSampleTime(upload), alarmChanged,
         allowedIntervalS: allowedIntervalS(device.family, device.allowedIntervalS, upload.declaredIntervalS ?? device.declaredIntervalS),
       }, this.throttleSettings);
       if (decision.suspend) suspendReason = decision.reason;
     }
     rt.lastAlarms = alarms;
+    const counterBreak = checkCounter(rt.counter, {
+      family: upload.family, receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
+      firstCounter: upload.firstCounter ?? upload.counter, lastCounter: upload.counter,
+    }, this.refusalEventEveryMs);
+    if (counterBreak) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'upload.counter-break', level: 'warning',
+        message: `${device.name} (serial ${device.serial}): ${describeCounterBreak(counterBreak)}`, data: { ...counterBreak },
+      });
+      this.log.warn('message counter break', { serial: device.serial, deviceId: device.id, ...counterBreak });
+    }
 
     const quarantine = device.state === 'suspended' || suspendReason !== null;
     if (suspendReason) {
@@ -246,4 +260,21 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/** A loop, not Math.min(...spread): a logger backlog holds 100,000 readings, beyond a safe argument count. */
+function oldestSampleTime(upload: Upload): number {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const r of upload.readings) oldest = Math.min(oldest, r.sampleTime ?? upload.receivedAt);
+  return Number.isFinite(oldest) ? oldest : upload.receivedAt;
+}
+
+/** Alarm state per channel as of the newest reading, so that a batch compares like one message. */
+function newestAlarmStates(upload: Upload): string {
+  const byChannel = new Map<number, Reading>();
+  for (const r of upload.readings) {
+    const seen = byChannel.get(r.channel);
+    if (!seen || (r.sampleTime ?? 0) >= (seen.sampleTime ?? 0)) byChannel.set(r.channel, r);
+  }
+  return [...byChannel].map(([channel, r]) => `${channel}:${r.alarm}`).join(',');
 }

@@ -43,8 +43,12 @@ export interface ThrottleInput {
   receivedAt: number;          // ms
   kind: MessageKind;
   fromCache: boolean;
-  /** Sample time of the newest reading (ms); receive time for families that send none. */
-  sampleTime: number;
+  /**
+   * Sample time of the oldest reading (ms); receive time for families that send none. A message is
+   * live only when all its samples are recent, so a buffered logger upload whose samples span many
+   * intervals is a backlog, like a cache flush, even though the logger does not flag it as a resend.
+   */
+  oldestSampleTime: number;
   /** True when alarm states differ from the device's previous message (an alarm change is async). */
   alarmChanged: boolean;
   allowedIntervalS: number;
@@ -57,8 +61,8 @@ export type ThrottleDecision =
 /** Decides on one message and advances the state (the state is mutated in place). */
 export function throttle(state: ThrottleState, input: ThrottleInput, settings: ThrottleSettings = DEFAULT_THROTTLE): ThrottleDecision {
   const intervalMs = input.allowedIntervalS * 1000;
-  // A cache flush carries old samples, sent as fast as the link allows: not live traffic.
-  const live = !input.fromCache && input.receivedAt - input.sampleTime <= intervalMs;
+  // A cache flush or a logger backlog carries old samples, sent as fast as the link allows: not live traffic.
+  const live = !input.fromCache && input.receivedAt - input.oldestSampleTime <= intervalMs;
   if (!live) return { suspend: false, early: false, counted: false };
 
   state.liveTimes.push(input.receivedAt);

@@ -2,10 +2,11 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface PostResult { status: number; body: string; ms: number }
+export interface PostResult { status: number; headers: http.IncomingHttpHeaders; body: string; ms: number }
 
-export function createAgent(url: string, maxSockets = 1): http.Agent {
-  return url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
+/** `tls` (https only): the CA that signed the gateway's certificate, a client certificate and key, versions. */
+export function createAgent(url: string, maxSockets = 1, tls: https.AgentOptions = {}): http.Agent {
+  return url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets, ...tls }) : new http.Agent({ keepAlive: true, maxSockets });
 }
 
 export function post(url: string, body: string | Buffer, contentType: string, agent?: http.Agent, extraHeaders: Record<string, string> = {}): Promise<PostResult> {
@@ -20,7 +21,7 @@ export function post(url: string, body: string | Buffer, contentType: string, ag
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -82,3 +82,45 @@ export function buildLoggerBody(messages: SimLoggerMessage | SimLoggerMessage[])
   const json = Array.isArray(messages) ? messages.map(buildLoggerMessage) : buildLoggerMessage(messages);
   return Buffer.from(JSON.stringify(json), 'utf8');
 }
+
+export interface SimLoggerBacklog {
+  serial: number;
+  model?: number;
+  customerUid?: string;
+  /** Samples in the backlog, spread over messages of `channels` channels each (rounded up to whole messages). */
+  samples: number;
+  /** 1 to 4 analog channels: temperature, humidity, dew point, pressure. */
+  channels?: number;
+  intervalS: number;
+  /** Sample time of the newest message; older messages go back one interval each. */
+  newestSampleTime: number;
+  /** When the backlog is sent; defaults to newestSampleTime. */
+  now?: number;
+  /** OrderId of the oldest message; later ones count up and wrap at 256 as the logger's counter does. */
+  firstOrderId?: number;
+}
+
+const BACKLOG_CHANNELS = [
+  { label: 'Temperature', unit: '°C', base: 4, swing: 2 },
+  { label: 'Rel. humidity', unit: '%RH', base: 60, swing: 10 },
+  { label: 'Dew point', unit: '°C', base: -2, swing: 1 },
+  { label: 'Pressure', unit: 'hPa', base: 1005, swing: 8 },
+] as const;
+
+/** The messages a logger sends when it regains coverage: one per recording interval, oldest first. */
+export function loggerBacklogMessages(b: SimLoggerBacklog): SimLoggerMessage[] {
+  const channelCount = b.channels ?? 4;
+  if (!Number.isInteger(channelCount) || channelCount < 1 || channelCount > BACKLOG_CHANNELS.length) {
+    throw new Error(`a simulated backlog has 1 to ${BACKLOG_CHANNELS.length} channels, not ${channelCount}`);
+  }
+  const count = Math.ceil(b.samples / channelCount);
+  const intervalMs = b.intervalS * 1000;
+  return Array.from({ length: count }, (_, i) => ({
+    serial: b.serial, model: b.model ?? 1, customerUid: b.customerUid, orderId: ((b.firstOrderId ?? 0) + i) % 256,
+    sampleTime: b.newestSampleTime - (count - 1 - i) * intervalMs, now: b.now ?? b.newestSampleTime,
+    intervalPowerMode: b.intervalS, intervalBatteryMode: b.intervalS,
+    channels: BACKLOG_CHANNELS.slice(0, channelCount).map((c, nr) => ({
+      nr: nr + 1, label: c.label, unit: c.unit, value: Number((c.base + c.swing * Math.sin((i + nr) / 50)).toFixed(1)),
+    })),
+  }));
+}

@@ -8,8 +8,8 @@ import { DEFAULT_CONFIG, type InletConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
-import type { Device } from '../../src/domain/types.ts';
+import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
+import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 
 export function tempDir(prefix = 'inlet-test-'): string {
@@ -33,16 +33,35 @@ export async function startTestGateway(overrides: Partial<InletConfig> = {}): Pr
   return Object.assign(gateway, { dataDir, config });
 }
 
-export async function registerSoapDevice(store: Store, serial: string, model = 'T3510', extra: { allowedIntervalS?: number } = {}): Promise<Device> {
-  const modelCode = soapModelCode(model);
+export interface TestDevice {
+  family: Family;
+  serial: string;
+  model: string;
+  /** SOAP `device`, JSON `Kind`; for SOAP taken from the model when not given. */
+  modelCode?: number | null;
+  allowedIntervalS?: number;
+  customerUid?: string;
+}
+
+export async function registerDevice(store: Store, d: TestDevice): Promise<Device> {
+  const modelCode = d.modelCode !== undefined ? d.modelCode : d.family === 'soap' ? soapModelCode(d.model) : null;
   return store.addDevice({
-    family: 'soap', serial, modelCode, model, name: `Test ${model} ${serial}`, entryToken: newEntryToken(),
-    allowedIntervalS: extra.allowedIntervalS ?? null, channels: initialChannels('soap', modelCode),
+    family: d.family, serial: d.serial, modelCode, model: d.model, name: `Test ${d.model} ${d.serial}`, entryToken: newEntryToken(),
+    allowedIntervalS: d.allowedIntervalS ?? null, customerUid: d.customerUid ?? null, channels: initialChannels(d.family, modelCode),
   }, Date.now());
 }
 
+export async function registerSoapDevice(store: Store, serial: string, model = 'T3510', extra: { allowedIntervalS?: number } = {}): Promise<Device> {
+  return registerDevice(store, { family: 'soap', serial, model, ...extra });
+}
+
+/** The entry point a device posts to, on the given base URL (http or https). */
+export function ingestUrl(base: string, device: Pick<Device, 'family' | 'entryToken'>): string {
+  return `${base}/ingest/${INGEST_PATH_SEGMENT[device.family]}/${device.entryToken}`;
+}
+
 export function soapUrl(base: string, device: Pick<Device, 'entryToken'>): string {
-  return `${base}/ingest/soap/${device.entryToken}`;
+  return ingestUrl(base, { family: 'soap', entryToken: device.entryToken });
 }
 
 export function openDataStore(dataDir: string): SqliteStore {

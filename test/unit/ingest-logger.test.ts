@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Upload, Verdict } from '../../src/domain/types.ts';
 import type { ParseResult } from '../../src/ingest/adapter.ts';
 import { loggerAdapter } from '../../src/ingest/logger/index.ts';
-import { buildLoggerBody, buildLoggerMessage, type SimLoggerMessage } from '../../src/sim/logger.ts';
+import { buildLoggerBody, buildLoggerMessage, loggerBacklogMessages, type SimLoggerMessage } from '../../src/sim/logger.ts';
 import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';
 
 const RECEIVED = Date.UTC(2025, 2, 14, 10, 35, 12);
@@ -15,7 +15,7 @@ describe('logger adapter contract', () => {
   it('is the logger family on path segment logger with a batch-sized body limit', () => {
     assert.equal(loggerAdapter.family, 'logger');
     assert.equal(loggerAdapter.pathSegment, 'logger');
-    assert.equal(loggerAdapter.maxBodyBytes, 256 * 1024);
+    assert.equal(loggerAdapter.maxBodyBytes, 16 * 1024 * 1024);
   });
 });
 
@@ -145,10 +145,11 @@ describe('logger refusals', () => {
     assert.equal(refusal(loggerAdapter.parse(Buffer.from(JSON.stringify(bin)), requestContext(RECEIVED))).reason, 'field Channels[2].State (element 4) must be one of 0, 1');
   });
 
-  it('refuses more than 255 messages in one batch', () => {
-    const one = JSON.parse(fixture('logger', 'v6-single.json').toString());
-    const body = Buffer.from(JSON.stringify(Array.from({ length: 256 }, () => one)));
-    assert.equal(refusal(loggerAdapter.parse(body, requestContext(RECEIVED))).reason, 'batch holds 256 messages; a logger buffers at most 255');
+  it('accepts a backlog of more messages than buffered mode holds (255), bounded by the body cap only', () => {
+    const messages = loggerBacklogMessages({ serial: 19990042, samples: 4 * 1000, intervalS: 60, newestSampleTime: RECEIVED - 60_000 });
+    const u = upload(loggerAdapter.parse(buildLoggerBody(messages), requestContext(RECEIVED)));
+    assert.equal(u.readings.length, 4000);
+    assert.equal(u.counter, 999 % 256);
   });
 });
 

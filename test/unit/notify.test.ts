@@ -65,6 +65,7 @@ test('"*" routes take every location and system alarms; alarm-level events are m
   const mails = planEventMails([
     { id: 1, at: T0, deviceId: 7, type: 'device.offline', level: 'alarm', message: 'Freezer 2 has sent nothing for 3 intervals', data: null },
     { id: 2, at: T0, deviceId: 7, type: 'device.renamed', level: 'info', message: 'renamed', data: null },
+    { id: 3, at: T0, deviceId: 7, type: 'alarm.raised', level: 'alarm', message: 'mailed as an alarm, not again as an event', data: null },
   ], devices, all);
   assert.deepEqual(mails.map((m) => [m.to, m.subject]), [[['it@hospital.local'], '[Inlet event] Freezer 2 (Pharmacy): Freezer 2 has sent nothing for 3 intervals']]);
 });

@@ -9,7 +9,7 @@ const S = 1000;
 function run(offsetsS: number[], extra: Partial<ThrottleInput> = {}, interval = 60) {
   const state = newThrottleState();
   return offsetsS.map((o) => throttle(state, {
-    receivedAt: T0 + o * S, kind: 'periodic', fromCache: false, sampleTime: T0 + o * S, alarmChanged: false, allowedIntervalS: interval, ...extra,
+    receivedAt: T0 + o * S, kind: 'periodic', fromCache: false, oldestSampleTime: T0 + o * S, alarmChanged: false, allowedIntervalS: interval, ...extra,
   }));
 }
 const suspended = (ds: ReturnType<typeof run>) => ds.findIndex((d) => d.suspend);
@@ -61,7 +61,7 @@ test('asynchronous alarm messages and alarm changes between intervals do not cou
   const state = newThrottleState();
   const base = { fromCache: false, alarmChanged: false, allowedIntervalS: 60 };
   const at = (s: number, kind: ThrottleInput['kind'], alarmChanged = false) =>
-    throttle(state, { ...base, receivedAt: T0 + s * S, sampleTime: T0 + s * S, kind, alarmChanged });
+    throttle(state, { ...base, receivedAt: T0 + s * S, oldestSampleTime: T0 + s * S, kind, alarmChanged });
   assert.equal(at(0, 'periodic').suspend, false);
   for (let s = 5; s < 60; s += 10) assert.equal(at(s, 'async').suspend, false);
   assert.equal(at(61, 'periodic', true).suspend, false); // SOAP: alarm string changed
@@ -73,19 +73,30 @@ test('a cache flush with old sample times, sent as fast as possible, is not live
   const state = newThrottleState();
   for (let i = 0; i < 2000; i++) {
     const d = throttle(state, {
-      receivedAt: T0 + i * 50, kind: 'periodic', fromCache: true, sampleTime: T0 - (2000 - i) * 60 * S, alarmChanged: false, allowedIntervalS: 60,
+      receivedAt: T0 + i * 50, kind: 'periodic', fromCache: true, oldestSampleTime: T0 - (2000 - i) * 60 * S, alarmChanged: false, allowedIntervalS: 60,
     });
     assert.equal(d.suspend, false);
   }
   // old sample times without the cache flag (the device lost the flag) are not live either
-  const d = throttle(state, { receivedAt: T0 + 200 * S, kind: 'periodic', fromCache: false, sampleTime: T0, alarmChanged: false, allowedIntervalS: 60 });
+  const d = throttle(state, { receivedAt: T0 + 200 * S, kind: 'periodic', fromCache: false, oldestSampleTime: T0, alarmChanged: false, allowedIntervalS: 60 });
   assert.equal(d.suspend, false);
+});
+
+test('a buffered logger upload whose samples span many intervals is a backlog, not live, though not flagged as a resend', () => {
+  const state = newThrottleState();
+  // uploads one second apart, each ending with a current sample but starting hours back
+  for (let i = 0; i < 50; i++) {
+    const d = throttle(state, {
+      receivedAt: T0 + i * S, kind: 'periodic', fromCache: false, oldestSampleTime: T0 - 6 * 3600 * S, alarmChanged: false, allowedIntervalS: 60,
+    });
+    assert.deepEqual(d, { suspend: false, early: false, counted: false });
+  }
 });
 
 test('a restart message resets the measure: the next periodic message is not early', () => {
   const state = newThrottleState();
   const msg = (s: number, kind: ThrottleInput['kind']) => throttle(state, {
-    receivedAt: T0 + s * S, sampleTime: T0 + s * S, kind, fromCache: false, alarmChanged: false, allowedIntervalS: 60,
+    receivedAt: T0 + s * S, oldestSampleTime: T0 + s * S, kind, fromCache: false, alarmChanged: false, allowedIntervalS: 60,
   });
   msg(0, 'periodic');
   msg(10, 'restart');
@@ -97,7 +108,7 @@ test('flood guard: more than 20 live messages of any kind within one interval su
   const state = newThrottleState();
   let first = -1;
   for (let i = 0; i < 30 && first < 0; i++) {
-    const d = throttle(state, { receivedAt: T0 + i * S, sampleTime: T0 + i * S, kind: 'async', fromCache: false, alarmChanged: true, allowedIntervalS: 60 });
+    const d = throttle(state, { receivedAt: T0 + i * S, oldestSampleTime: T0 + i * S, kind: 'async', fromCache: false, alarmChanged: true, allowedIntervalS: 60 });
     if (d.suspend) { first = i; assert.match(d.reason, /flood: 21 messages/); }
   }
   assert.equal(first, 20);

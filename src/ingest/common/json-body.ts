@@ -40,18 +40,26 @@ export function readJsonBody(raw: Buffer, limits: JsonBodyLimits): JsonBodyResul
   if (scan.duplicateKey !== null) {
     return { ok: false, status: 400, reason: `duplicate key "${scan.duplicateKey}" in a JSON object` };
   }
-  const nonFinite = findNonFiniteNumber(value, '');
+  const nonFinite = findNonFiniteNumber(value);
   if (nonFinite !== null) {
-    return { ok: false, status: 400, reason: `number at ${nonFinite || 'the top level'} is too large to be finite` };
+    return { ok: false, status: 400, reason: `number at ${nonFinite.replace(/^\./, '') || 'the top level'} is too large to be finite` };
   }
   return { ok: true, value };
 }
 
+/** An open object (with the keys seen so far) or array; arrays need no key set, and loggers send nothing else. */
 interface Frame {
-  isObject: boolean;
-  keys: Set<string>;
+  keys: Set<string> | null;
   expectingKey: boolean;
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
 
 /**
  * One linear pass over the text: nesting depth, and the first key repeated within one object.
@@ -61,25 +69,26 @@ function scanStructure(text: string, maxDepth: number): { tooDeep: boolean; dupl
   const stack: Frame[] = [];
   let duplicateKey: string | null = null;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
       const end = endOfString(text, i);
       const top = stack.at(-1);
-      if (top?.isObject && top.expectingKey && duplicateKey === null) {
+      if (top?.keys && top.expectingKey && duplicateKey === null) {
         const key = decodeKey(text.slice(i, end + 1));
         if (top.keys.has(key)) duplicateKey = key;
         top.keys.add(key);
         top.expectingKey = false;
       }
       i = end;
-    } else if (ch === '{' || ch === '[') {
+    } else if (ch === OPEN_OBJECT || ch === OPEN_ARRAY) {
       if (stack.length >= maxDepth) return { tooDeep: true, duplicateKey };
-      stack.push({ isObject: ch === '{', keys: new Set(), expectingKey: ch === '{' });
-    } else if (ch === '}' || ch === ']') {
+      const isObject = ch === OPEN_OBJECT;
+      stack.push({ keys: isObject ? new Set() : null, expectingKey: isObject });
+    } else if (ch === CLOSE_OBJECT || ch === CLOSE_ARRAY) {
       stack.pop();
-    } else if (ch === ',') {
+    } else if (ch === COMMA) {
       const top = stack.at(-1);
-      if (top?.isObject) top.expectingKey = true;
+      if (top?.keys) top.expectingKey = true;
     }
   }
   return { tooDeep: false, duplicateKey };
@@ -88,8 +97,9 @@ function scanStructure(text: string, maxDepth: number): { tooDeep: boolean; dupl
 /** Index of the closing quote of the string opening at `start` (or the text's end if unterminated). */
 function endOfString(text: string, start: number): number {
   for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === '\\') i++;
-    else if (text[i] === '"') return i;
+    const ch = text.charCodeAt(i);
+    if (ch === BACKSLASH) i++;
+    else if (ch === QUOTE) return i;
   }
   return text.length;
 }
@@ -102,17 +112,21 @@ function decodeKey(quoted: string): string {
   }
 }
 
-function findNonFiniteNumber(value: unknown, path: string): string | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
+/**
+ * The path (`[3].Val`, `.Channels[0].Val`) of the first non-finite number, or null. The path is built
+ * on the way back up only, so a clean 10 MB logger backlog allocates no path strings.
+ */
+function findNonFiniteNumber(value: unknown): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : '';
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findNonFiniteNumber(value[i], `${path}[${i}]`);
-      if (found !== null) return found;
+      const found = findNonFiniteNumber(value[i]);
+      if (found !== null) return `[${i}]${found}`;
     }
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const found = findNonFiniteNumber(item, path ? `${path}.${key}` : key);
-      if (found !== null) return found;
+    for (const key in value) {
+      const found = findNonFiniteNumber((value as Record<string, unknown>)[key]);
+      if (found !== null) return `.${key}${found}`;
     }
   }
   return null;

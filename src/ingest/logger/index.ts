@@ -14,12 +14,18 @@ import {
   type AnalogChannel, type BinaryChannel, type LoggerMessage,
 } from './layouts.ts';
 import { ASTATE_EXTERNAL_POWER, LOGGER_CLOCK_COUNTS, LOGGER_KIND_RANK, LOGGER_MODELS, loggerMessageKind } from './tables.ts';
+import { INGEST_PATH_SEGMENT } from '../families.ts';
 
 export const LOGGER_JSON_TYPE = 1;
-export const LOGGER_MAX_BODY_BYTES = 256 * 1024;
+/**
+ * A logger that was out of coverage sends its backlog, which must fit in one upload: 100,000 samples
+ * as 25,000 messages of 4 channels are about 10.3 MB of compact JSON (412 B a message as the simulator
+ * writes it; longest Desc, CustomerUid, labels and units add up to about 25 %). 16 MiB leaves that
+ * headroom. The number of messages is bounded by this cap only: BufferedModeMaxMessagesCnt (at most
+ * 255) sizes the normal buffered mode, not a backlog.
+ */
+export const LOGGER_MAX_BODY_BYTES = 16 * 1024 * 1024;
 const LOGGER_MAX_DEPTH = 8;
-/** BufferedModeMaxMessagesCnt is a byte, so no logger buffers more messages than this. */
-const LOGGER_MAX_BATCH = 255;
 
 /** Refusal names say both the documented name and the array position, since the format has no keys. */
 function positionalName(fields: readonly string[]) {
@@ -65,9 +71,6 @@ function parseBody(raw: Buffer, ctx: RequestContext): ParseResult {
   }
   const isBatch = Array.isArray(json[0]);
   const items: unknown[] = isBatch ? json : [json];
-  if (items.length > LOGGER_MAX_BATCH) {
-    return { ok: false, status: 422, reason: `batch holds ${items.length} messages; a logger buffers at most ${LOGGER_MAX_BATCH}` };
-  }
 
   const decoded: DecodedMessage[] = [];
   for (const [index, item] of items.entries()) {
@@ -171,7 +174,9 @@ function decodeChannel(rawChannel: unknown[], index: number, sampleTime: number)
 
 /** Positional array (length already checked) -> record keyed by the layout's field names. */
 function named(values: readonly unknown[], fields: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(fields.map((field, i) => [field, values[i]]));
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < fields.length; i++) record[fields[i]] = values[i];
+  return record;
 }
 
 /** A logger clock reading -> ms UTC, per the (undocumented, see tables.ts) clock basis. */
@@ -210,6 +215,7 @@ function toUpload(decoded: DecodedMessage[], raw: Buffer, ctx: RequestContext): 
     kind,
     // The last message's counter, so the next upload's first OrderId should follow it (mod 256).
     counter: last.OrderId,
+    firstCounter: decoded[0].message.OrderId,
     deviceNow: loggerInstant(nowCount, offsetMinutes),
     // Buffered sending is the logger's normal mode, not a resend; loggers state no cache flag.
     fromCache: false,
@@ -267,7 +273,7 @@ function text(status: number, body: string): DeviceAnswer {
 
 export const loggerAdapter: IngestAdapter = {
   family: 'logger',
-  pathSegment: 'logger',
+  pathSegment: INGEST_PATH_SEGMENT.logger,
   maxBodyBytes: LOGGER_MAX_BODY_BYTES,
   parse: parseLoggerUpload,
   answer: loggerAnswer,

@@ -4,6 +4,7 @@
 import type { Upload, Verdict } from '../../domain/types.ts';
 import type { DeviceAnswer, IngestAdapter } from '../adapter.ts';
 import { SOAP_NS_CO2, SOAP_NS_T, parseSoap } from './parse.ts';
+import { INGEST_PATH_SEGMENT } from '../families.ts';
 
 export interface SoapAdapterOptions {
   /** 'device-error' answers refusals with their 4xx so the sensor raises its own trap; 'ok' answers 200. */
@@ -27,7 +28,7 @@ function faultEnvelope(code: 'Client' | 'Server', reason: string): string {
 export function createSoapAdapter(options: SoapAdapterOptions = { refusals: 'device-error' }): IngestAdapter {
   return {
     family: 'soap',
-    pathSegment: 'soap',
+    pathSegment: INGEST_PATH_SEGMENT.soap,
     maxBodyBytes: 16 * 1024, // a real message is < 1 KiB
     parse: parseSoap,
     answer(verdict: Verdict, upload: Upload | null): DeviceAnswer {

@@ -3,6 +3,7 @@ import type { IngestAdapter } from '../adapter.ts';
 import { createJsonObjectParser, JSON_OBJECT_MAX_BODY_BYTES } from '../common/comet-json-object.ts';
 import { jsonAckAnswer } from '../common/json-ack.ts';
 import { WEBSENSOR_CACHE_REASONS, WEBSENSOR_MESSAGE_TYPES, WEBSENSOR_MODELS } from './tables.ts';
+import { INGEST_PATH_SEGMENT } from '../families.ts';
 
 export const WEBSENSOR_JSON_TYPE = 5;
 
@@ -25,7 +26,7 @@ const parser = createJsonObjectParser({
 
 export const websensorJsonAdapter: IngestAdapter = {
   family: 'websensor-json',
-  pathSegment: 'json',
+  pathSegment: INGEST_PATH_SEGMENT['websensor-json'],
   maxBodyBytes: JSON_OBJECT_MAX_BODY_BYTES,
   parse: parser.parse,
   answer: jsonAckAnswer,

@@ -3,6 +3,7 @@ import type { IngestAdapter } from '../adapter.ts';
 import { createJsonObjectParser, hexFloatPairSchema, JSON_OBJECT_MAX_BODY_BYTES } from '../common/comet-json-object.ts';
 import { jsonAckAnswer } from '../common/json-ack.ts';
 import { WIFI_CACHE_REASONS, WIFI_MESSAGE_TYPES, WIFI_MODELS } from './tables.ts';
+import { INGEST_PATH_SEGMENT } from '../families.ts';
 
 export const WIFI_JSON_TYPE = 2;
 
@@ -24,7 +25,7 @@ const parser = createJsonObjectParser({
 
 export const wifiAdapter: IngestAdapter = {
   family: 'wifi',
-  pathSegment: 'wifi',
+  pathSegment: INGEST_PATH_SEGMENT.wifi,
   maxBodyBytes: JSON_OBJECT_MAX_BODY_BYTES,
   parse: parser.parse,
   answer: jsonAckAnswer,

@@ -1,0 +1,113 @@
+// Logger backlog ingest: samples per second from HTTP POST to committed rows in the embedded store,
+// beside the rate of inserting the same rows into the same schema with node:sqlite directly (one
+// transaction per upload, the writer's INSERT OR IGNORE). One run, so the ratio holds on a noisy
+// machine; target: Inlet at least half the raw rate.
+// usage: npm run bench:backlog   (BENCH_UPLOADS uploads of BENCH_SAMPLES samples each, 4 channels)
+import { DatabaseSync } from 'node:sqlite';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { createLogger } from '../src/log.ts';
+import { startGateway } from '../src/main.ts';
+import { newEntryToken } from '../src/ingest/families.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { SQLITE_PRAGMAS } from '../src/store/sqlite/writer.ts';
+import { post } from '../src/sim/client.ts';
+import { buildLoggerBody, loggerBacklogMessages } from '../src/sim/logger.ts';
+import { parseLoggerUpload } from '../src/ingest/logger/index.ts';
+import type { Device, Upload } from '../src/domain/types.ts';
+import { tempDir, testConfig } from '../test/e2e/harness.ts';
+
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 4);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 100_000);
+const CHANNELS = 4;
+const INTERVAL_S = 60;
+
+interface Backlog { serial: number; customerUid: string; body: Buffer }
+
+function backlogs(now: number, count: number, samples: number, firstSerial: number): Backlog[] {
+  return Array.from({ length: count }, (_, i) => {
+    const serial = firstSerial + i;
+    const customerUid = `bench-${serial}`;
+    const messages = loggerBacklogMessages({ serial, customerUid, samples, channels: CHANNELS, intervalS: INTERVAL_S, newestSampleTime: now - 30_000, now });
+    return { serial, customerUid, body: buildLoggerBody(messages) };
+  });
+}
+
+/** A running gateway has compiled its hot paths; one small backlog first, untimed, so the figure is the steady state. */
+async function throughInlet(warmUp: Backlog, work: Backlog[]): Promise<{ seconds: number; samples: number; perUploadMs: number[] }> {
+  const dataDir = tempDir('inlet-bench-backlog-');
+  const config = testConfig(dataDir, { log: { ...testConfig(dataDir).log, console: false, file: false } });
+  const gateway = await startGateway(config, createLogger(config, { quiet: true }));
+  try {
+    const devices: Device[] = [];
+    for (const b of [warmUp, ...work]) {
+      devices.push(await gateway.store.addDevice({
+        family: 'logger', serial: String(b.serial), modelCode: 1, model: 'U3631M', name: `Bench logger ${b.serial}`,
+        entryToken: newEntryToken(), customerUid: b.customerUid, channels: [],
+      }, Date.now()));
+    }
+    const upload = async (b: Backlog, i: number) => {
+      const res = await post(`${gateway.url}/ingest/logger/${devices[i].entryToken}`, b.body, 'application/json');
+      if (res.status !== 200) throw new Error(`upload ${i} answered ${res.status}: ${res.body}`);
+      return res.ms;
+    };
+    await upload(warmUp, 0);
+    const storedBefore = gateway.pipeline.counters.samplesStored;
+    const perUploadMs: number[] = [];
+    const started = performance.now();
+    for (const [i, b] of work.entries()) perUploadMs.push(await upload(b, i + 1));
+    const seconds = (performance.now() - started) / 1000;
+    const stored = gateway.pipeline.counters.samplesStored - storedBefore;
+    if (stored !== work.length * SAMPLES) throw new Error(`stored ${stored} samples, expected ${work.length * SAMPLES}`);
+    return { seconds, samples: stored, perUploadMs };
+  } finally {
+    await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The same rows, parsed outside the timing, inserted with one prepared statement in one transaction per upload. */
+async function rawSqlite(work: Backlog[], now: number): Promise<{ seconds: number; samples: number }> {
+  const uploads: Upload[] = work.map((b) => {
+    const result = parseLoggerUpload(b.body, { entryToken: 'x', receivedAt: now, remoteAddress: '', contentType: '' });
+    if (!result.ok) throw new Error(result.reason);
+    return result.upload;
+  });
+  const dataDir = tempDir('inlet-bench-raw-');
+  const file = path.join(dataDir, 'raw.sqlite');
+  const store = new SqliteStore({ file, writeInWorker: false });
+  await store.migrate();
+  const ids = [];
+  for (const u of uploads) {
+    ids.push((await store.addDevice({ family: 'logger', serial: u.serial, modelCode: 1, model: 'U3631M', name: 'raw', entryToken: newEntryToken(), channels: [] }, Date.now())).id);
+  }
+  await store.close();
+  const db = new DatabaseSync(file);
+  db.exec(SQLITE_PRAGMAS);
+  const insert = db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  let samples = 0;
+  const started = performance.now();
+  for (const [i, u] of uploads.entries()) {
+    db.exec('BEGIN IMMEDIATE');
+    for (const r of u.readings) samples += Number(insert.run(ids[i], r.channel, r.sampleTime!, r.value, r.errorCode, r.alarm, i + 1).changes);
+    db.exec('COMMIT');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  return { seconds, samples };
+}
+
+const now = Date.now();
+const work = backlogs(now, UPLOADS, SAMPLES, 19_500_000);
+const [warmUp] = backlogs(now, 1, 10_000, 19_400_000);
+const mb = work.reduce((n, b) => n + b.body.length, 0) / work.length / 1e6;
+console.log(`logger backlog ingest: ${UPLOADS} uploads of ${SAMPLES.toLocaleString('en')} samples (${SAMPLES / CHANNELS} messages x ${CHANNELS} channels, ${mb.toFixed(1)} MB each)`);
+const raw = await rawSqlite(work, now);
+const inlet = await throughInlet(warmUp, work);
+const rate = (r: { seconds: number; samples: number }) => r.samples / r.seconds;
+console.log(`  raw node:sqlite batched insert  ${Math.round(rate(raw)).toLocaleString('en').padStart(10)} samples/s  (${raw.seconds.toFixed(2)} s)`);
+console.log(`  Inlet, HTTP to committed rows   ${Math.round(rate(inlet)).toLocaleString('en').padStart(10)} samples/s  (${inlet.seconds.toFixed(2)} s; per upload ${inlet.perUploadMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})`);
+const ratio = rate(inlet) / rate(raw);
+console.log(`  ratio ${ratio.toFixed(2)} (target >= 0.5)${ratio >= 0.5 ? '' : '  BELOW TARGET'}`);
