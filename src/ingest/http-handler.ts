@@ -1,6 +1,7 @@
 // Device uploads on raw node:http: POST /ingest/<family>/<entry token>. Kept off express on
 // purpose (see bench/ingest-soap.ts): this path is hot and needs nothing express offers.
 // Every answer has a Content-Length and is never chunked, as the devices require.
+import type { LogSink } from '../domain/log-sink.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import type { Upload, Verdict } from '../domain/types.ts';
@@ -15,10 +16,7 @@ export interface UploadDecider {
   }, status: number): Promise<Verdict>;
 }
 
-export interface IngestLogger {
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
+export type IngestLogger = Pick<LogSink, 'warn' | 'error'>;
 
 export interface IngestHandlerOptions {
   adapters: IngestAdapter[];

@@ -2,6 +2,7 @@
 // while the previous run is still busy is skipped and logged, because two verifications or two
 // offline sweeps at once would only double the load and the events. stop() waits for runs in
 // progress, so the store is never closed under a job.
+import type { LogSink } from '../domain/log-sink.ts';
 import cron, { type ScheduledTask } from 'node-cron';
 
 export interface Job {
@@ -12,11 +13,8 @@ export interface Job {
   run(): Promise<string>;
 }
 
-export interface JobLogger {
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
+/** The logger this module writes to. */
+export type JobLogger = LogSink;
 
 export type JobOutcome = { ran: true; summary: string } | { ran: false; reason: 'busy' | 'failed'; error?: string };
 

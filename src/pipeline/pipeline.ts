@@ -1,5 +1,6 @@
 // The one place that decides what happens to an upload. Plain TypeScript: no HTTP, no SQL.
 // accept() returns only after the decision and the raw upload are durable (store or spool).
+import type { LogSink } from '../domain/log-sink.ts';
 import type {
   AlarmState, Batch, Channel, CommitResult, Device, EventRow, Reading, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
 } from '../domain/types.ts';
@@ -14,11 +15,8 @@ export interface BatchSink {
   commit(batch: Batch): Promise<CommitResult>;
 }
 
-export interface PipelineLogger {
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
+/** The logger this module writes to. */
+export type PipelineLogger = LogSink;
 
 export interface PipelineOptions {
   sink: BatchSink;

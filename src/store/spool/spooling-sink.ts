@@ -5,6 +5,7 @@
 // background drain replays the journal in order once the store answers again. Every batch gets an
 // upload key before its first attempt, so a replay of something that did reach the database (or
 // a replay interrupted by a crash) is stored once.
+import type { LogSink } from '../../domain/log-sink.ts';
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,11 +14,8 @@ import type { Store } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { Journal } from './journal.ts';
 
-export interface SpoolLogger {
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
-}
+/** The logger this module writes to. */
+export type SpoolLogger = LogSink;
 
 export interface SpoolOptions {
   /** Folder for the journal (e.g. <dataDir>/spool). */
