@@ -100,7 +100,7 @@ function createdObjects() {
   const typeColumns = new Map<string, string[]>();
   for (const { text } of scripts) {
     const code = codeOnly(text);
-    for (const m of code.matchAll(/\bCREATE\s+(TABLE|TYPE|SEQUENCE|TRIGGER)\s+(inlet\.\w+)/gi)) objects.set(m[2].toLowerCase(), m[1].toUpperCase());
+    for (const m of code.matchAll(/\bCREATE\s+(TABLE|TYPE|SEQUENCE|TRIGGER|PROCEDURE)\s+(inlet\.\w+)/gi)) objects.set(m[2].toLowerCase(), m[1].toUpperCase());
     // In script order: a later migration drops a type and creates it anew.
     for (const m of code.matchAll(/\b(?:DROP\s+TYPE\s+(inlet\.\w+)|CREATE\s+TYPE\s+(inlet\.\w+)\s+AS\s+TABLE\s*\()/gi)) {
       if (m[1]) { typeColumns.delete(m[1].toLowerCase()); continue; }
