@@ -88,14 +88,20 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
-    BEGIN TRANSACTION;
-    DELETE FROM inlet.alarm_limits WHERE device_id = @device_id AND channel = @channel;
-    INSERT INTO inlet.alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
-    SELECT @device_id, @channel, l.level, l.high, l.low, l.delay_s, l.hysteresis, @updated_at, @updated_by
-    FROM @limits AS l;
-    INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-    VALUES (@updated_at, @device_id, 'alarm.limits.changed', 'info', @event_message, @event_data);
-    COMMIT TRANSACTION;
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        DELETE FROM inlet.alarm_limits WHERE device_id = @device_id AND channel = @channel;
+        INSERT INTO inlet.alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
+        SELECT @device_id, @channel, l.level, l.high, l.low, l.delay_s, l.hysteresis, @updated_at, @updated_by
+        FROM @limits AS l;
+        INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+        VALUES (@updated_at, @device_id, 'alarm.limits.changed', 'info', @event_message, @event_data);
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
 END;
 GO
 

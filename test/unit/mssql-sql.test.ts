@@ -153,3 +153,18 @@ test('columns the adapter inserts into exist in their tables', () => {
     for (const column of m[2].split(',').map((c) => c.trim())) assert.ok(known.has(column), `${m[1]}.${column} exists`);
   }
 });
+
+test('procedures the adapter executes are created by a migration and take exactly the parameters it passes', () => {
+  const declared = new Map<string, string[]>();
+  for (const { text } of scripts) {
+    for (const m of codeOnly(text).matchAll(/\bCREATE\s+PROCEDURE\s+(inlet\.\w+)([\s\S]*?)\bAS\b/gi)) {
+      declared.set(m[1].toLowerCase(), [...m[2].matchAll(/@(\w+)/g)].map((p) => p[1]).sort());
+    }
+  }
+  const calls = [...adapterSource.matchAll(/\bEXEC\s+(inlet\.\w+)([^;]*);/g)];
+  assert.ok(calls.length >= 1);
+  for (const [, name, args] of calls) {
+    assert.ok(declared.has(name.toLowerCase()), `${name} is created by a migration`);
+    assert.deepEqual([...args.matchAll(/@(\w+)\s*=/g)].map((p) => p[1]).sort(), declared.get(name.toLowerCase()), `parameters of ${name}`);
+  }
+});

@@ -550,10 +550,10 @@ export class MssqlStore implements Store {
   async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
     return this.inTransaction(async (tx) => {
       const changed = await tx.request().input('id', sql.BigInt, id).input('at', sql.DateTime2(3), utc(at))
-        .input('by', sql.NVarChar(128), by).input('comment', sql.NVarChar(sql.MAX), comment)
+        .input('acknowledged_by', sql.NVarChar(128), by).input('comment', sql.NVarChar(sql.MAX), comment)
         .query<Row>(`SET NOCOUNT ON;
           DECLARE @changed TABLE (id bigint NOT NULL);
-          UPDATE inlet.alarms SET acknowledged_at = @at, acknowledged_by = @by, ack_comment = @comment
+          UPDATE inlet.alarms SET acknowledged_at = @at, acknowledged_by = @acknowledged_by, ack_comment = @comment
           OUTPUT inserted.id INTO @changed (id)
           WHERE id = @id AND acknowledged_at IS NULL;
           SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id IN (SELECT c.id FROM @changed AS c);`);
