@@ -2,14 +2,23 @@
 // names (aliasing where a dialect names a column differently), so one mapping serves both; the
 // only dialect differences it absorbs are value representations: SQL Server returns datetime2 as
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
-import type { Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
-import type { DevicePatch, QuarantineEntry, SeriesPoint, StoredEvent, StoredUpload, UserRecord } from './store.ts';
+import type { AlarmLimit, Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
+import type {
+  ChainCheckpoint, DevicePatch, QuarantineEntry, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+} from './store.ts';
 
 export type Row = Record<string, unknown>;
 
 /** Columns read for a Device, in both dialects. */
 export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
   declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
+
+/** Columns read for a StoredAlarm, in both dialects (the same names in both). */
+export const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, raised_at, value, message, acknowledged_at,
+  acknowledged_by, ack_comment, cleared_at, cleared_value`;
+
+/** Columns read for an AlarmLimit, in both dialects. */
+export const ALARM_LIMIT_COLUMNS = 'device_id, channel, level, high, low, delay_s, hysteresis';
 
 /** A time column as ms since epoch UTC: INTEGER in SQLite, datetime2 (read as a UTC Date) in SQL Server. */
 export function epochMs(value: unknown): number {
@@ -98,6 +107,35 @@ export function toStoredUpload(r: Row): StoredUpload {
     raw: bytes(r.raw), verdict: r.verdict as VerdictKind, reason: r.reason as string,
     serial: (r.serial as string | null) ?? null, counter: integerOrNull(r.counter),
     hash: bytes(r.hash), prevHash: bytes(r.prev_hash),
+  };
+}
+
+/** Expects the sample time aliased as `time`. */
+export function toUploadSample(r: Row): UploadSample {
+  return { ...toSample(r), uploadId: integer(r.upload_id) };
+}
+
+/** Expects the checkpoint time aliased as `at`. */
+export function toChainCheckpoint(r: Row): ChainCheckpoint {
+  return { at: epochMs(r.at), chain: integer(r.chain), uploadId: integer(r.upload_id), hash: bytes(r.hash) };
+}
+
+export function toAlarmLimit(r: Row): AlarmLimit {
+  return {
+    deviceId: integer(r.device_id), channel: integer(r.channel), level: r.level as AlarmLimit['level'],
+    high: (r.high as number | null) ?? null, low: (r.low as number | null) ?? null,
+    delayS: integer(r.delay_s), hysteresis: r.hysteresis as number,
+  };
+}
+
+export function toAlarm(r: Row): StoredAlarm {
+  return {
+    id: integer(r.id), deviceId: integerOrNull(r.device_id), channel: integerOrNull(r.channel),
+    source: r.source as StoredAlarm['source'], level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
+    raisedAt: epochMs(r.raised_at), value: (r.value as number | null) ?? null, message: r.message as string,
+    acknowledgedAt: epochMsOrNull(r.acknowledged_at), acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
+    ackComment: (r.ack_comment as string | null) ?? null, clearedAt: epochMsOrNull(r.cleared_at),
+    clearedValue: (r.cleared_value as number | null) ?? null,
   };
 }
 

@@ -169,7 +169,8 @@ export interface Store {
   health(): StoreHealth;
   /**
    * Routine upkeep for the nightly housekeeping job; deletes nothing. Says what it did in one
-   * line (SQLite: WAL checkpoint and PRAGMA optimize; SQL Server: e.g. update statistics).
+   * line (SQLite: WAL checkpoint and PRAGMA optimize; SQL Server: how full the data files are, statistics
+   * being left to its automatic updates).
    */
   maintain(): Promise<string>;
 

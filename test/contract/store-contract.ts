@@ -3,9 +3,9 @@
 // reason when no server is configured, so each case is reported as skipped, never as passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
+import type { AlarmLimit, Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
 import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
-import type { NewDevice, Store } from '../../src/store/store.ts';
+import type { NewAlarm, NewDevice, Store } from '../../src/store/store.ts';
 
 export interface StoreUnderTest {
   /** Not yet migrated. */
@@ -13,7 +13,7 @@ export interface StoreUnderTest {
   /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
   rawExec(sql: string): Promise<void>;
   /** The name raw SQL uses for a table of the schema in this dialect. */
-  table(name: 'uploads' | 'samples'): string;
+  table(name: 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits'): string;
   dispose(): Promise<void>;
 }
 
@@ -42,6 +42,17 @@ function batch(deviceId: number | null, samples: SampleRow[], patch: Partial<Bat
       ...patch,
     },
     samples, channels: [], events: [], quarantine: null, deviceSeen: null, suspend: null, ...extra,
+  };
+}
+
+function limit(deviceId: number, channel: number, level: AlarmLimit['level'], patch: Partial<AlarmLimit> = {}): AlarmLimit {
+  return { deviceId, channel, level, high: 8, low: null, delayS: 0, hysteresis: 0, ...patch };
+}
+
+function newAlarm(deviceId: number | null, patch: Partial<NewAlarm> = {}): NewAlarm {
+  return {
+    deviceId, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: T0, value: 9.5,
+    message: 'Fridge channel 1: 9.5 is above the alarm high limit 8', ...patch,
   };
 }
 
@@ -352,6 +363,149 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     const [x, y] = await Promise.all([store.commit(twice), store.commit(twice)]);
     assert.deepEqual(y, x, 'the same key twice in one group is stored once');
     assert.equal((await store.uploads({ deviceId: d.id })).length, 3);
+  });
+  contractTest('maintain does its routine upkeep on a live store and says what it did in one line', async ({ store }) => {
+    const d = await store.addDevice(newDevice('94000001'), T0);
+    await store.commit(batch(d.id, [sample(d.id, 1, T0, 1)]));
+    const said = await store.maintain();
+    assert.equal(typeof said, 'string');
+    assert.match(said, /\S/);
+    assert.doesNotMatch(said, /\n/);
+  });
+
+  contractTest('verification inputs: upload stats, samples by upload id range, whether or not the upload exists', async ({ store }) => {
+    assert.deepEqual(await store.uploadStats(), { count: 0, maxId: 0 });
+    assert.deepEqual(await store.uploadSamples(1, null), []);
+    const a = await store.addDevice(newDevice('95000001'), T0);
+    const b = await store.addDevice(newDevice('95000002'), T0);
+    const r1 = await store.commit(batch(a.id, [sample(a.id, 2, T0, 2), sample(a.id, 1, T0 + MINUTE, null, 3), sample(a.id, 1, T0, 1)]));
+    const r2 = await store.commit(batch(b.id, [sample(b.id, 1, T0, 5.25)]));
+    const r3 = await store.commit(batch(null, [], { verdict: 'refused', reason: 'unknown entry point', serial: null }));
+    assert.deepEqual(await store.uploadStats(), { count: 3, maxId: r3.uploadId });
+
+    const ofA = [
+      { ...sample(a.id, 1, T0, 1), uploadId: r1.uploadId },
+      { ...sample(a.id, 1, T0 + MINUTE, null, 3), uploadId: r1.uploadId },
+      { ...sample(a.id, 2, T0, 2), uploadId: r1.uploadId },
+    ];
+    const ofB = [{ ...sample(b.id, 1, T0, 5.25), uploadId: r2.uploadId }];
+    assert.deepEqual(await store.uploadSamples(r1.uploadId, null), [...ofA, ...ofB], 'ordered by upload id, channel, time');
+    assert.deepEqual(await store.uploadSamples(1, r1.uploadId), ofA, 'both ends inclusive');
+    assert.deepEqual(await store.uploadSamples(r2.uploadId, r2.uploadId), ofB);
+    assert.deepEqual(await store.uploadSamples(r3.uploadId, null), []);
+    assert.deepEqual(await store.uploadSamples(r3.uploadId + 1, null), []);
+  });
+
+  contractTest('chain checkpoints: appended in one call, the latest of each chain read back, never changed', async ({ store, rawExec, table }) => {
+    assert.deepEqual(await store.chainCheckpoints(), []);
+    const d = await store.addDevice(newDevice('96000001'), T0);
+    const [h1, h2, h3] = [1, 2, 3].map((n) => Buffer.alloc(32, n));
+    await store.addChainCheckpoints([]);
+    await store.addChainCheckpoints([{ at: T0, chain: d.id, uploadId: 5, hash: h1 }, { at: T0, chain: 0, uploadId: 3, hash: h3 }]);
+    await store.addChainCheckpoints([{ at: T0 + MINUTE, chain: d.id, uploadId: 9, hash: h2 }]);
+    assert.deepEqual(await store.chainCheckpoints(), [
+      { at: T0, chain: 0, uploadId: 3, hash: h3 },
+      { at: T0 + MINUTE, chain: d.id, uploadId: 9, hash: h2 },
+    ]);
+    await assert.rejects(rawExec(`UPDATE ${table('chain_checkpoints')} SET upload_id = 1`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('chain_checkpoints')}`), /append-only/);
+    assert.equal((await store.chainCheckpoints()).length, 2);
+  });
+
+  contractTest('alarm limits: set, read in order, replaced, removed; each change an event naming who, all or nothing', async ({ store }) => {
+    const a = await store.addDevice(newDevice('97000001'), T0);
+    const b = await store.addDevice(newDevice('97000002'), T0);
+    const aWarning = limit(a.id, 1, 'warning', { high: 6.5, low: 2, delayS: 300, hysteresis: 0.5 });
+    const aAlarm = limit(a.id, 1, 'alarm', { high: 8, low: null });
+    const bAlarm = limit(b.id, 2, 'alarm', { high: null, low: 30, delayS: 60 });
+    await store.setAlarmLimits(b.id, 2, [bAlarm], 'admin2', T0);
+    await store.setAlarmLimits(a.id, 1, [aWarning, aAlarm], 'admin', T0 + 1000);
+    assert.deepEqual(await store.alarmLimits(), [aAlarm, aWarning, bAlarm], 'ordered by device, channel, level');
+    assert.deepEqual(await store.alarmLimits(a.id), [aAlarm, aWarning]);
+    assert.deepEqual(await store.alarmLimits(987654), []);
+
+    const changed = await store.events({ type: 'alarm.limits.changed' });
+    assert.equal(changed.length, 2);
+    assert.equal(changed[0].deviceId, a.id);
+    assert.equal(changed[0].at, T0 + 1000);
+    assert.equal(changed[0].level, 'info');
+    assert.match(changed[0].message, /^alarm limits of channel 1 set to warning: low 2, high 6\.5, delay 300 s, hysteresis 0\.5; alarm: low -, high 8, .*\(by admin\)$/);
+    assert.deepEqual(changed[0].data, {
+      channel: 1, by: 'admin',
+      limits: [{ level: 'warning', high: 6.5, low: 2, delayS: 300, hysteresis: 0.5 }, { level: 'alarm', high: 8, low: null, delayS: 0, hysteresis: 0 }],
+    });
+
+    const replaced = limit(a.id, 1, 'warning', { high: 7, low: null });
+    await store.setAlarmLimits(a.id, 1, [replaced], 'admin', T0 + 2000);
+    assert.deepEqual(await store.alarmLimits(a.id), [replaced], 'the channel\'s limits are replaced, not merged');
+    await store.setAlarmLimits(a.id, 1, [], 'admin', T0 + 3000);
+    assert.deepEqual(await store.alarmLimits(a.id), []);
+    assert.match((await store.events({ type: 'alarm.limits.changed', limit: 1 }))[0].message, /^alarm limits of channel 1 removed \(by admin\)$/);
+    assert.deepEqual(await store.alarmLimits(), [bAlarm], 'another device\'s limits are untouched');
+
+    // A limit the schema refuses (low above high) changes nothing and writes no event.
+    await assert.rejects(store.setAlarmLimits(b.id, 2, [limit(b.id, 2, 'alarm', { high: 1, low: 5 })], 'admin', T0 + 4000));
+    assert.deepEqual(await store.alarmLimits(b.id), [bAlarm]);
+    assert.equal((await store.events({ type: 'alarm.limits.changed' })).length, 4);
+  });
+
+  contractTest('alarms: raised, acknowledged once with a comment, cleared once, each with its event; open and device filters', async ({ store }) => {
+    const d = await store.addDevice(newDevice('98000001'), T0);
+    const raised = await store.raiseAlarm(newAlarm(d.id));
+    assert.deepEqual(raised, {
+      ...newAlarm(d.id), id: raised.id, acknowledgedAt: null, acknowledgedBy: null, ackComment: null, clearedAt: null, clearedValue: null,
+    });
+    const system = await store.raiseAlarm(newAlarm(null, {
+      channel: null, source: 'system', level: 'warning', direction: null, raisedAt: T0 + 1000, value: null, message: 'integrity check found 2 problems',
+    }));
+    assert.ok(system.id > raised.id);
+    assert.equal(system.deviceId, null);
+    const raisedEvents = await store.events({ type: 'alarm.raised' });
+    assert.deepEqual(raisedEvents.map((e) => [e.at, e.deviceId, e.level, e.message, e.data]), [
+      [T0 + 1000, null, 'warning', 'integrity check found 2 problems', { alarmId: system.id, channel: null, value: null }],
+      [T0, d.id, 'alarm', raised.message, { alarmId: raised.id, channel: 1, value: 9.5 }],
+    ]);
+
+    const acked = await store.acknowledgeAlarm(raised.id, 'operator1', 'door was open, closed it', T0 + MINUTE);
+    assert.deepEqual(acked, { ...raised, acknowledgedAt: T0 + MINUTE, acknowledgedBy: 'operator1', ackComment: 'door was open, closed it' });
+    assert.equal(await store.acknowledgeAlarm(raised.id, 'operator2', 'me too', T0 + 2 * MINUTE), undefined, 'acknowledged once only');
+    assert.equal(await store.acknowledgeAlarm(987654, 'operator1', 'no such alarm', T0), undefined);
+    const [ackEvent, ...moreAcks] = await store.events({ type: 'alarm.acknowledged' });
+    assert.equal(moreAcks.length, 0, 'a refused acknowledgement writes no event');
+    assert.deepEqual([ackEvent.at, ackEvent.deviceId, ackEvent.level, ackEvent.data],
+      [T0 + MINUTE, d.id, 'info', { alarmId: raised.id, by: 'operator1', comment: 'door was open, closed it' }]);
+    assert.equal(ackEvent.message, `acknowledged by operator1: "door was open, closed it" (${raised.message})`);
+    assert.deepEqual((await store.alarms({ open: true })).map((x) => x.id), [system.id, raised.id], 'acknowledged but not cleared is still open');
+
+    const cleared = await store.clearAlarm(raised.id, T0 + 3 * MINUTE, 7.25);
+    assert.deepEqual(cleared, { ...acked, clearedAt: T0 + 3 * MINUTE, clearedValue: 7.25 });
+    assert.equal(await store.clearAlarm(raised.id, T0 + 4 * MINUTE, 7), undefined, 'cleared once only');
+    assert.equal(await store.clearAlarm(987654, T0, null), undefined);
+    const systemCleared = await store.clearAlarm(system.id, T0 + 5 * MINUTE, null);
+    assert.deepEqual(systemCleared, { ...system, clearedAt: T0 + 5 * MINUTE, clearedValue: null });
+    assert.deepEqual((await store.events({ type: 'alarm.cleared' })).map((e) => [e.at, e.deviceId, e.level, e.message, e.data]), [
+      [T0 + 5 * MINUTE, null, 'info', 'cleared: integrity check found 2 problems', { alarmId: system.id, channel: null, value: null }],
+      [T0 + 3 * MINUTE, d.id, 'info', `cleared at 7.25: ${raised.message}`, { alarmId: raised.id, channel: 1, value: 7.25 }],
+    ]);
+
+    assert.deepEqual(await store.alarms({ open: true }), [systemCleared], 'cleared but not acknowledged is still open');
+    assert.deepEqual(await store.alarms({}), [systemCleared, cleared], 'newest first');
+    assert.deepEqual(await store.alarms({ deviceId: d.id }), [cleared]);
+    assert.deepEqual(await store.alarms({ open: true, deviceId: d.id }), []);
+    assert.deepEqual(await store.alarms({ limit: 1 }), [systemCleared]);
+    // The whole lifecycle is in the device's event log, in order.
+    assert.deepEqual((await store.events({ deviceId: d.id })).map((e) => e.type).reverse(), ['alarm.raised', 'alarm.acknowledged', 'alarm.cleared']);
+  });
+
+  contractTest('alarms keep their history, even against raw SQL', async ({ store, rawExec, table }) => {
+    const d = await store.addDevice(newDevice('99000001'), T0);
+    const alarm = await store.raiseAlarm(newAlarm(d.id));
+    await store.acknowledgeAlarm(alarm.id, 'operator1', 'checked the probe', T0 + MINUTE);
+    const before = await store.alarms({});
+    await assert.rejects(rawExec(`UPDATE ${table('alarms')} SET message = 'edited'`), /acknowledged once and cleared once/);
+    await assert.rejects(rawExec(`UPDATE ${table('alarms')} SET ack_comment = 'rewritten' WHERE acknowledged_at IS NOT NULL`), /acknowledged once and cleared once/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('alarms')}`), /kept for the audit trail/);
+    assert.deepEqual(await store.alarms({}), before);
   });
 }
 

@@ -100,7 +100,7 @@ function createdObjects() {
   const typeColumns = new Map<string, string[]>();
   for (const { text } of scripts) {
     const code = codeOnly(text);
-    for (const m of code.matchAll(/\bCREATE\s+(TABLE|TYPE|SEQUENCE|TRIGGER)\s+(inlet\.\w+)/gi)) objects.set(m[2].toLowerCase(), m[1].toUpperCase());
+    for (const m of code.matchAll(/\bCREATE\s+(TABLE|TYPE|SEQUENCE|TRIGGER|PROCEDURE)\s+(inlet\.\w+)/gi)) objects.set(m[2].toLowerCase(), m[1].toUpperCase());
     // In script order: a later migration drops a type and creates it anew.
     for (const m of code.matchAll(/\b(?:DROP\s+TYPE\s+(inlet\.\w+)|CREATE\s+TYPE\s+(inlet\.\w+)\s+AS\s+TABLE\s*\()/gi)) {
       if (m[1]) { typeColumns.delete(m[1].toLowerCase()); continue; }
@@ -151,5 +151,20 @@ test('columns the adapter inserts into exist in their tables', () => {
     const known = columnsOf.get(m[1]);
     assert.ok(known, `${m[1]} is created by a migration`);
     for (const column of m[2].split(',').map((c) => c.trim())) assert.ok(known.has(column), `${m[1]}.${column} exists`);
+  }
+});
+
+test('procedures the adapter executes are created by a migration and take exactly the parameters it passes', () => {
+  const declared = new Map<string, string[]>();
+  for (const { text } of scripts) {
+    for (const m of codeOnly(text).matchAll(/\bCREATE\s+PROCEDURE\s+(inlet\.\w+)([\s\S]*?)\bAS\b/gi)) {
+      declared.set(m[1].toLowerCase(), [...m[2].matchAll(/@(\w+)/g)].map((p) => p[1]).sort());
+    }
+  }
+  const calls = [...adapterSource.matchAll(/\bEXEC\s+(inlet\.\w+)([^;]*);/g)];
+  assert.ok(calls.length >= 1);
+  for (const [, name, args] of calls) {
+    assert.ok(declared.has(name.toLowerCase()), `${name} is created by a migration`);
+    assert.deepEqual([...args.matchAll(/@(\w+)\s*=/g)].map((p) => p[1]).sort(), declared.get(name.toLowerCase()), `parameters of ${name}`);
   }
 });

@@ -12,11 +12,13 @@ import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
 import {
-  type ColumnValue, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toDevice, toQuarantineEntry,
-  toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUser, userAssignments,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
+  toAlarmLimit, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUploadSample,
+  toUser, userAssignments,
 } from '../row-mapping.ts';
+import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import type {
-  DevicePatch, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChainCheckpoint, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
@@ -54,6 +56,10 @@ const sqlNumber = (e: unknown) => (e as { number?: number }).number;
 
 /** Width of the rows in inlet.sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
+
+/** SERVERPROPERTY('EngineEdition') of Express, and the data it may hold per database. */
+const EXPRESS_ENGINE_EDITION = 4;
+const EXPRESS_DATA_LIMIT_MB = 10_240;
 
 export class MssqlStore implements Store {
   readonly kind = 'mssql' as const;
@@ -424,23 +430,160 @@ export class MssqlStore implements Store {
     await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
   }
 
-  // ---- verification and alarms: not yet written for SQL Server (sql/mssql has no 004/005 yet) ----
+  // ---- housekeeping ----
 
-  private notYet(feature: string): never {
-    throw new Error(`${feature} is not available on the SQL Server store in this version; it works on the embedded store`);
+  /**
+   * Reports how full the data files are (on Express, against its 10 GB limit, past which writes
+   * fail and uploads go to the spool). Statistics are left to SQL Server's automatic updates: the
+   * service login has no ALTER right, which UPDATE STATISTICS needs, and is not given one for this.
+   */
+  async maintain(): Promise<string> {
+    const r = (await this.query(`SELECT SUM(CAST(FILEPROPERTY(f.name, 'SpaceUsed') AS bigint)) AS used_pages,
+        SUM(CAST(f.size AS bigint)) AS allocated_pages, CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition
+      FROM sys.database_files AS f
+      WHERE f.type = 0`)).recordset[0];
+    const mb = (pages: unknown) => Math.round(integer(pages ?? 0) * 8 / 1024);
+    const used = mb(r.used_pages);
+    const parts = [`data files: ${used} MB used of ${mb(r.allocated_pages)} MB allocated`];
+    if (integer(r.engine_edition) === EXPRESS_ENGINE_EDITION) {
+      const percent = Math.round(used / EXPRESS_DATA_LIMIT_MB * 100);
+      parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
+    }
+    parts.push('statistics are kept by SQL Server\'s automatic updates');
+    return parts.join('; ');
   }
 
-  async maintain(): Promise<string> { return 'nothing to do: SQL Server maintains its own statistics'; }
-  async uploadStats(): Promise<{ count: number; maxId: number }> { return this.notYet('inlet verify'); }
-  async uploadSamples(): Promise<UploadSample[]> { return this.notYet('inlet verify'); }
-  async chainCheckpoints(): Promise<ChainCheckpoint[]> { return this.notYet('inlet verify'); }
-  async addChainCheckpoints(): Promise<void> { return this.notYet('inlet verify'); }
-  async alarmLimits(): Promise<AlarmLimit[]> { return []; }
-  async setAlarmLimits(): Promise<void> { return this.notYet('alarm limits'); }
-  async raiseAlarm(): Promise<StoredAlarm> { return this.notYet('alarm limits'); }
-  async clearAlarm(): Promise<StoredAlarm | undefined> { return this.notYet('alarm limits'); }
-  async acknowledgeAlarm(): Promise<StoredAlarm | undefined> { return this.notYet('alarm limits'); }
-  async alarms(): Promise<StoredAlarm[]> { return []; }
+  // ---- integrity verification ----
+
+  async uploadStats(): Promise<{ count: number; maxId: number }> {
+    const r = (await this.query('SELECT COUNT_BIG(*) AS [count], COALESCE(MAX(id), 0) AS max_id FROM inlet.uploads')).recordset[0];
+    return { count: integer(r.count), maxId: integer(r.max_id) };
+  }
+
+  async uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]> {
+    return (await this.query(`SELECT ${SAMPLE_COLUMNS}, upload_id FROM inlet.samples
+      WHERE upload_id >= @from_id ${toUploadId === null ? '' : 'AND upload_id <= @to_id'}
+      ORDER BY upload_id, channel, sample_time`, {
+      from_id: [sql.BigInt, fromUploadId], ...(toUploadId === null ? {} : { to_id: [sql.BigInt, toUploadId] }),
+    })).recordset.map(toUploadSample);
+  }
+
+  async chainCheckpoints(): Promise<ChainCheckpoint[]> {
+    return (await this.query(`SELECT c.verified_at AS at, c.chain, c.upload_id, c.hash
+      FROM inlet.chain_checkpoints AS c
+      WHERE c.id = (SELECT MAX(l.id) FROM inlet.chain_checkpoints AS l WHERE l.chain = c.chain)
+      ORDER BY c.chain`)).recordset.map(toChainCheckpoint);
+  }
+
+  async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
+    if (!checkpoints.length) return;
+    const checkpointRows = new sql.Table('inlet.chain_checkpoint_rows');
+    checkpointRows.columns.add('verified_at', sql.DateTime2(3), { nullable: false });
+    checkpointRows.columns.add('chain', sql.Int, { nullable: false });
+    checkpointRows.columns.add('upload_id', sql.BigInt, { nullable: false });
+    checkpointRows.columns.add('hash', BINARY_32, { nullable: false });
+    for (const c of checkpoints) checkpointRows.rows.add(utc(c.at), c.chain, c.uploadId, Buffer.from(c.hash));
+    // One statement: all of them or none.
+    await this.query(`INSERT INTO inlet.chain_checkpoints (verified_at, chain, upload_id, hash)
+      SELECT verified_at, chain, upload_id, hash FROM @checkpoints`, { checkpoints: [sql.TVP, checkpointRows] });
+  }
+
+  // ---- alarms ----
+
+  async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
+    return (await this.query(`SELECT ${ALARM_LIMIT_COLUMNS} FROM inlet.alarm_limits
+      ${deviceId === undefined ? '' : 'WHERE device_id = @device_id'} ORDER BY device_id, channel, level`,
+    deviceId === undefined ? {} : { device_id: [sql.Int, deviceId] })).recordset.map(toAlarmLimit);
+  }
+
+  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
+    const limitRows = new sql.Table('inlet.alarm_limit_rows');
+    limitRows.columns.add('level', sql.VarChar(10), { nullable: false });
+    limitRows.columns.add('high', sql.Float, { nullable: true });
+    limitRows.columns.add('low', sql.Float, { nullable: true });
+    limitRows.columns.add('delay_s', sql.Int, { nullable: false });
+    limitRows.columns.add('hysteresis', sql.Float, { nullable: false });
+    for (const l of limits) limitRows.rows.add(l.level, l.high, l.low, l.delayS, l.hysteresis);
+    const event = limitsChangedEvent(deviceId, channel, limits, by, at);
+    // The procedure deletes and inserts the limits and writes the event in its own transaction
+    // (the service login may not DELETE directly: sql/mssql/005_alarms.sql).
+    await this.query(`EXEC inlet.set_alarm_limits @device_id = @device_id, @channel = @channel, @limits = @limits,
+        @updated_at = @updated_at, @updated_by = @updated_by, @event_message = @event_message, @event_data = @event_data;`, {
+      device_id: [sql.Int, deviceId], channel: [sql.Int, channel], limits: [sql.TVP, limitRows],
+      updated_at: [sql.DateTime2(3), utc(at)], updated_by: [sql.NVarChar(128), by],
+      event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    });
+  }
+
+  async raiseAlarm(a: NewAlarm): Promise<StoredAlarm> {
+    return this.inTransaction(async (tx) => {
+      const inserted = await tx.request()
+        .input('device_id', sql.Int, a.deviceId).input('channel', sql.Int, a.channel).input('source', sql.VarChar(10), a.source)
+        .input('level', sql.VarChar(10), a.level).input('direction', sql.VarChar(4), a.direction)
+        .input('raised_at', sql.DateTime2(3), utc(a.raisedAt)).input('value', sql.Float, a.value).input('message', sql.NVarChar(sql.MAX), a.message)
+        .query<Row>(`SET NOCOUNT ON;
+          INSERT INTO inlet.alarms (device_id, channel, source, level, direction, raised_at, value, message)
+          VALUES (@device_id, @channel, @source, @level, @direction, @raised_at, @value, @message);
+          SELECT CAST(SCOPE_IDENTITY() AS bigint) AS id;`);
+      const id = integer(inserted.recordset[0].id);
+      await insertEvent(tx, raisedEvent(a, id));
+      return (await alarmById(tx, id))!;
+    });
+  }
+
+  async clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined> {
+    return this.inTransaction(async (tx) => {
+      // OUTPUT ... INTO rather than @@ROWCOUNT or rowsAffected: inlet.alarms has an update trigger.
+      const changed = await tx.request().input('id', sql.BigInt, id).input('at', sql.DateTime2(3), utc(at)).input('value', sql.Float, value)
+        .query<Row>(`SET NOCOUNT ON;
+          DECLARE @changed TABLE (id bigint NOT NULL);
+          UPDATE inlet.alarms SET cleared_at = @at, cleared_value = @value
+          OUTPUT inserted.id INTO @changed (id)
+          WHERE id = @id AND cleared_at IS NULL;
+          SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id IN (SELECT c.id FROM @changed AS c);`);
+      const alarm = changed.recordset[0] && toAlarm(changed.recordset[0]);
+      if (alarm) await insertEvent(tx, clearedEvent(alarm, at, value));
+      return alarm;
+    });
+  }
+
+  async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
+    return this.inTransaction(async (tx) => {
+      const changed = await tx.request().input('id', sql.BigInt, id).input('at', sql.DateTime2(3), utc(at))
+        .input('acknowledged_by', sql.NVarChar(128), by).input('comment', sql.NVarChar(sql.MAX), comment)
+        .query<Row>(`SET NOCOUNT ON;
+          DECLARE @changed TABLE (id bigint NOT NULL);
+          UPDATE inlet.alarms SET acknowledged_at = @at, acknowledged_by = @acknowledged_by, ack_comment = @comment
+          OUTPUT inserted.id INTO @changed (id)
+          WHERE id = @id AND acknowledged_at IS NULL;
+          SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id IN (SELECT c.id FROM @changed AS c);`);
+      const alarm = changed.recordset[0] && toAlarm(changed.recordset[0]);
+      if (alarm) await insertEvent(tx, acknowledgedEvent(alarm, by, comment, at));
+      return alarm;
+    });
+  }
+
+  async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
+    const where: string[] = [];
+    const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
+    if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
+    if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
+    return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
+  }
+}
+
+/** Appends an event inside the caller's transaction. */
+async function insertEvent(tx: sql.Transaction, e: AlarmEvent): Promise<void> {
+  await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
+    .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(e.data))
+    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+      VALUES (@at, @device_id, @type, @level, @message, @data)`);
+}
+
+async function alarmById(tx: sql.Transaction, id: number): Promise<StoredAlarm | undefined> {
+  const r = (await tx.request().input('id', sql.BigInt, id).query<Row>(`SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id = @id`)).recordset[0];
+  return r && toAlarm(r);
 }
 
 /** Binds a value for an UPDATE built from deviceAssignments/userAssignments: times become datetime2. */

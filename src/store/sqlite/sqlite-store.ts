@@ -13,9 +13,10 @@ import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
 import {
-  DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample,
-  toStoredEvent, toStoredUpload, toUser, userAssignments,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit, toChainCheckpoint,
+  toDevice, toQuarantineEntry, toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
 } from '../row-mapping.ts';
+import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
@@ -26,20 +27,6 @@ import type {
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
-
-const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, raised_at, value, message, acknowledged_at,
-  acknowledged_by, ack_comment, cleared_at, cleared_value`;
-
-function toAlarm(r: Row): StoredAlarm {
-  return {
-    id: r.id as number, deviceId: (r.device_id as number | null) ?? null, channel: (r.channel as number | null) ?? null,
-    source: r.source as StoredAlarm['source'], level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
-    raisedAt: r.raised_at as number, value: (r.value as number | null) ?? null, message: r.message as string,
-    acknowledgedAt: (r.acknowledged_at as number | null) ?? null, acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
-    ackComment: (r.ack_comment as string | null) ?? null, clearedAt: (r.cleared_at as number | null) ?? null,
-    clearedValue: (r.cleared_value as number | null) ?? null,
-  };
-}
 
 export interface SqliteStoreOptions {
   file: string;            // path, or ':memory:'
@@ -324,13 +311,13 @@ export class SqliteStore implements Store {
     const rows = this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples
       WHERE upload_id >= ? AND upload_id <= ? ORDER BY upload_id, channel, time`)
       .all(fromUploadId, toUploadId ?? Number.MAX_SAFE_INTEGER) as Row[];
-    return rows.map((r) => ({ ...toSample(r), uploadId: r.upload_id as number }));
+    return rows.map(toUploadSample);
   }
 
   async chainCheckpoints(): Promise<ChainCheckpoint[]> {
     const rows = this.db.prepare(`SELECT at, chain, upload_id, hash FROM chain_checkpoints AS c
       WHERE id = (SELECT MAX(id) FROM chain_checkpoints AS l WHERE l.chain = c.chain) ORDER BY chain`).all() as Row[];
-    return rows.map((r) => ({ at: r.at as number, chain: r.chain as number, uploadId: r.upload_id as number, hash: Buffer.from(r.hash as Uint8Array) }));
+    return rows.map(toChainCheckpoint);
   }
 
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
@@ -359,13 +346,10 @@ export class SqliteStore implements Store {
   }
 
   async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
-    const sql = `SELECT device_id, channel, level, high, low, delay_s, hysteresis FROM alarm_limits
+    const sql = `SELECT ${ALARM_LIMIT_COLUMNS} FROM alarm_limits
       ${deviceId === undefined ? '' : 'WHERE device_id = ?'} ORDER BY device_id, channel, level`;
     const rows = (deviceId === undefined ? this.db.prepare(sql).all() : this.db.prepare(sql).all(deviceId)) as Row[];
-    return rows.map((r) => ({
-      deviceId: r.device_id as number, channel: r.channel as number, level: r.level as AlarmLimit['level'],
-      high: (r.high as number | null) ?? null, low: (r.low as number | null) ?? null, delayS: r.delay_s as number, hysteresis: r.hysteresis as number,
-    }));
+    return rows.map(toAlarmLimit);
   }
 
   async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
@@ -374,12 +358,7 @@ export class SqliteStore implements Store {
       const insert = this.db.prepare(`INSERT INTO alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const l of limits) insert.run(deviceId, channel, l.level, l.high, l.low, l.delayS, l.hysteresis, at, by);
-      const described = limits.map((l) => `${l.level}: low ${l.low ?? '-'}, high ${l.high ?? '-'}, delay ${l.delayS} s, hysteresis ${l.hysteresis}`).join('; ');
-      this.insertEvent({
-        at, deviceId, type: 'alarm.limits.changed', level: 'info',
-        message: `alarm limits of channel ${channel} ${limits.length ? `set to ${described}` : 'removed'} (by ${by})`,
-        data: { channel, limits: limits.map(({ level, high, low, delayS, hysteresis }) => ({ level, high, low, delayS, hysteresis })), by },
-      });
+      this.insertEvent(limitsChangedEvent(deviceId, channel, limits, by, at));
     });
   }
 
@@ -393,7 +372,7 @@ export class SqliteStore implements Store {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, level, direction, raised_at, value, message)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.level, a.direction, a.raisedAt, a.value, a.message);
       const id = Number(lastInsertRowid);
-      this.insertEvent({ at: a.raisedAt, deviceId: a.deviceId, type: 'alarm.raised', level: a.level, message: a.message, data: { alarmId: id, channel: a.channel, value: a.value } });
+      this.insertEvent(raisedEvent(a, id));
       return this.alarmById(id)!;
     });
   }
@@ -403,10 +382,7 @@ export class SqliteStore implements Store {
       const { changes } = this.db.prepare('UPDATE alarms SET cleared_at = ?, cleared_value = ? WHERE id = ? AND cleared_at IS NULL').run(at, value, id);
       if (!changes) return undefined;
       const alarm = this.alarmById(id)!;
-      this.insertEvent({
-        at, deviceId: alarm.deviceId, type: 'alarm.cleared', level: 'info',
-        message: `cleared${value === null ? '' : ` at ${value}`}: ${alarm.message}`, data: { alarmId: id, channel: alarm.channel, value },
-      });
+      this.insertEvent(clearedEvent(alarm, at, value));
       return alarm;
     });
   }
@@ -417,10 +393,7 @@ export class SqliteStore implements Store {
         WHERE id = ? AND acknowledged_at IS NULL`).run(at, by, comment, id);
       if (!changes) return undefined;
       const alarm = this.alarmById(id)!;
-      this.insertEvent({
-        at, deviceId: alarm.deviceId, type: 'alarm.acknowledged', level: 'info',
-        message: `acknowledged by ${by}: "${comment}" (${alarm.message})`, data: { alarmId: id, by, comment },
-      });
+      this.insertEvent(acknowledgedEvent(alarm, by, comment, at));
       return alarm;
     });
   }
