@@ -32,6 +32,8 @@ const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
   ['INLET_STORE', 'store.kind', 'string'],
   ['INLET_MSSQL_CONNECTION', 'store.mssql.connectionString', 'string'],
   ['INLET_LOG_LEVEL', 'log.level', 'string'],
+  // off only for commissioning, benchmarks and the crash tests, which post faster than any device may
+  ['INLET_THROTTLE_ENABLED', 'throttle.enabled', 'boolean'],
 ];
 
 function setPath(target: Plain, dotted: string, value: unknown): void {
