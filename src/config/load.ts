@@ -78,7 +78,8 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     }
     if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
-  const merged = merge(DEFAULT_CONFIG as unknown as Plain, fromFile);
+  // A copy: merge() shares the sections the file does not mention, and env overrides write into them.
+  const merged = merge(structuredClone(DEFAULT_CONFIG) as unknown as Plain, fromFile);
   for (const [name, key, type] of ENV_OVERRIDES) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
