@@ -1,12 +1,9 @@
 // Durable SOAP uploads per second and latency, side by side with a bare node:http server that
 // reads the same body and answers 200, the `soap` package, and our parser alone; one run, so
 // the ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE)
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import http from 'node:http';
 import { buildSoapMessage } from '../src/sim/soap.ts';
+import { HAVE_WRK, percentile, readDevicesFile, saturateWithWrk, startServer } from './tools.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -15,22 +12,11 @@ const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet').
 
 interface Target { url: string; serial: string }
 
-async function startServer(mode: string): Promise<{ targets: Target[]; stop: () => Promise<void> }> {
-  const file = path.join(tmpdir(), `inlet-bench-${process.pid}-${mode}.json`);
-  const child = spawn(process.execPath, [new URL('./servers.ts', import.meta.url).pathname, mode, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('READY')) resolve(); });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-  const targets = (JSON.parse(readFileSync(file, 'utf8')) as string[]).map((s) => {
+function targetsOf(mode: string, urls: string[]): Target[] {
+  return urls.map((s) => {
     const [url, serial] = s.split('|');
     return { url: mode === 'soap-package' ? url.replace(/\/ingest\/soap\/.*/, '/ingest/soap') : url, serial };
   });
-  rmSync(file, { force: true });
-  return {
-    targets,
-    stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
-  };
 }
 
 function postOnce(agent: http.Agent, target: Target, i: number): Promise<{ status: number; ms: number }> {
@@ -45,51 +31,12 @@ function postOnce(agent: http.Agent, target: Target, i: number): Promise<{ statu
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
-}
-
-function parseMs(text: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(text);
-  if (!m) return NaN;
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-}
-
-const HAVE_WRK = spawnSync('wrk', ['--version']).error === undefined;
-
-/**
- * As fast as possible with wrk (C, one thread, so the server keeps the other core): a Node
- * load generator on this 2-core machine saturates before a bare server does.
- */
-function saturateWithWrk(targets: Target[], seconds: number): { rate: number; p50: number; p99: number; errors: number } {
-  const script = path.join(tmpdir(), `inlet-bench-${process.pid}.lua`);
-  const entries = targets.map((t, i) => {
-    const url = new URL(t.url);
-    const body = buildSoapMessage({ serial: t.serial, modelCode: 4145, temp: 20 + (i % 50) / 10, relHum: 45 });
-    return `{${JSON.stringify(url.pathname)}, ${JSON.stringify(body)}}`;
-  });
-  writeFileSync(script, `local reqs = {${entries.join(',\n')}}
-local i = 0
-local headers = { ["Content-Type"] = "text/xml; charset=utf-8", ["SOAPAction"] = "InsertTx5xxSample" }
-request = function()
-  i = i % #reqs + 1
-  return wrk.format("POST", reqs[i][1], headers, reqs[i][2])
-end
-`);
-  const origin = new URL(targets[0].url).origin;
-  const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, origin], { encoding: 'utf8' });
-  rmSync(script, { force: true });
-  const text = out.stdout;
-  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
-  const socketErrors = /Socket errors: (.*)/.exec(text)?.[1];
-  const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
-  return {
-    rate: total ? rate * (1 - non2xx / total) : rate,
-    p50: parseMs(/50%\s+(\S+)/.exec(text)?.[1] ?? ''),
-    p99: parseMs(/99%\s+(\S+)/.exec(text)?.[1] ?? ''),
-    errors: non2xx + (socketErrors ? 1 : 0),
-  };
+function wrkRequests(targets: Target[]) {
+  return targets.map((t, i) => ({
+    path: new URL(t.url).pathname,
+    body: buildSoapMessage({ serial: t.serial, modelCode: 4145, temp: 20 + (i % 50) / 10, relHum: 45 }),
+    contentType: 'text/xml; charset=utf-8',
+  }));
 }
 
 /** As fast as possible: CONNECTIONS keep-alive clients, each posting back to back. */
@@ -138,10 +85,11 @@ console.log(`SOAP ingest benchmark: ${CONNECTIONS} keep-alive connections, ${SEC
   `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}`);
 for (const mode of MODES) {
   const server = await startServer(mode);
+  const targets = targetsOf(mode, readDevicesFile<string[]>(server));
   process.stdout.write(`  ${mode.padEnd(13)} warming up... `);
-  await saturate(server.targets.slice(0, 10)).catch(() => undefined);
-  const sat = HAVE_WRK ? saturateWithWrk(server.targets, SECONDS) : await saturate(server.targets);
-  const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(server.targets, RATE) : undefined;
+  await saturate(targets.slice(0, 10)).catch(() => undefined);
+  const sat = HAVE_WRK ? saturateWithWrk(new URL(targets[0].url).origin, wrkRequests(targets), SECONDS, CONNECTIONS) : await saturate(targets);
+  const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(targets, RATE) : undefined;
   results[mode] = { ...sat, fixed };
   console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
     (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));

@@ -1,5 +1,5 @@
 // Servers under test, one per child process so the load generator does not share their event loop.
-// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet> <devices-file>
+// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-fleet> <devices-file>
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { startGateway } from '../src/main.ts';
 import { createLogger } from '../src/log.ts';
 import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
+import { registerFleet } from '../test/e2e/fleet.ts';
 
 const [mode, devicesFile] = process.argv.slice(2);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 500);
@@ -59,23 +60,30 @@ if (mode === 'bare') {
     soap.listen(server, { path: '/ingest/soap', services: service, xml: wsdl });
     ready(server, placeholderUrls);
   });
-} else if (mode === 'inlet') {
+} else if (mode === 'inlet' || mode === 'inlet-fleet') {
   // The real gateway, durable: every answer waits for the SQLite group commit (WAL, synchronous=FULL).
+  // Throttling is off: benchmarks compress device intervals in time. inlet-fleet registers a mixed
+  // fleet (test/e2e/fleet.ts, DEVICES split over the four families) and writes it with the gateway's URL.
   const dataDir = tempDir('inlet-bench-');
   const config = testConfig(dataDir, {});
   config.log = { ...config.log, file: false, console: false };
   config.throttle = { ...config.throttle, enabled: false };
   const gateway = await startGateway(config, createLogger(config, { quiet: true }));
-  const urls: string[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    const serial = String(30_000_000 + i);
-    const d = await gateway.store.addDevice({
-      family: 'soap', serial, modelCode: 4145, model: 'T3510', name: `bench ${i}`, entryToken: newEntryToken(), channels: initialChannels('soap', 4145),
-    }, Date.now());
-    urls.push(`${gateway.url}/ingest/soap/${d.entryToken}|${serial}`);
+  if (mode === 'inlet-fleet') {
+    const fleet = await registerFleet(gateway.store, Math.ceil(DEVICES / 4), 40_000_001);
+    writeFileSync(devicesFile, JSON.stringify({ url: gateway.url, fleet }));
+  } else {
+    const urls: string[] = [];
+    for (let i = 0; i < DEVICES; i++) {
+      const serial = String(30_000_000 + i);
+      const d = await gateway.store.addDevice({
+        family: 'soap', serial, modelCode: 4145, model: 'T3510', name: `bench ${i}`, entryToken: newEntryToken(), channels: initialChannels('soap', 4145),
+      }, Date.now());
+      urls.push(`${gateway.url}/ingest/soap/${d.entryToken}|${serial}`);
+    }
+    writeFileSync(devicesFile, JSON.stringify(urls));
   }
   await gateway.registry.refresh();
-  writeFileSync(devicesFile, JSON.stringify(urls));
   process.stdout.write('READY\n');
   process.on('SIGTERM', () => {
     const c = gateway.pipeline.counters;
@@ -83,6 +91,6 @@ if (mode === 'bare') {
     gateway.stop().then(() => process.exit(0));
   });
 } else {
-  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet> <devices-file>\n');
+  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-fleet> <devices-file>\n');
   process.exit(2);
 }

@@ -89,6 +89,9 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
     requestTimeout: config.http.requestTimeoutS * 1000,
     headersTimeout: Math.min(config.http.requestTimeoutS, 20) * 1000,
+    // Node checks both timeouts only this often (default 30 s): a slowloris client trickling headers
+    // or a body would otherwise hold its socket up to 30 s past the timeout.
+    connectionsCheckingInterval: 1000,
   };
   const server = http.createServer(connectionOptions, handleRequest);
   const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, handleRequest) : null;

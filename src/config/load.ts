@@ -37,6 +37,8 @@ const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
   ['INLET_MSSQL_CONNECTION', 'store.mssql.connectionString', 'string'],
   ['INLET_LOG_LEVEL', 'log.level', 'string'],
   ['INLET_SMTP_PASSWORD', 'smtp.password', 'string'],
+  // off only for commissioning, benchmarks and the crash tests, which post faster than any device may
+  ['INLET_THROTTLE_ENABLED', 'throttle.enabled', 'boolean'],
 ];
 
 function setPath(target: Plain, dotted: string, value: unknown): void {
@@ -85,7 +87,8 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     }
     if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
-  const merged = merge(DEFAULT_CONFIG as unknown as Plain, fromFile);
+  // A copy: merge() shares the sections the file does not mention, and env overrides write into them.
+  const merged = merge(structuredClone(DEFAULT_CONFIG) as unknown as Plain, fromFile);
   for (const [name, key, type] of ENV_OVERRIDES) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;

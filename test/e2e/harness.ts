@@ -72,10 +72,10 @@ const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 
 export interface ChildGateway { child: ChildProcess; url: string; exited: Promise<number | null> }
 
-/** Runs `inlet start` in a child process and resolves once it listens. */
-export function startChildGateway(dataDir: string): Promise<ChildGateway> {
+/** Runs `inlet start` in a child process and resolves once it listens; `env` adds config overrides. */
+export function startChildGateway(dataDir: string, env: Record<string, string> = {}): Promise<ChildGateway> {
   const child = spawn(process.execPath, [CLI, 'start'], {
-    env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1', INLET_CONFIG: '' },
+    env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1', INLET_CONFIG: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

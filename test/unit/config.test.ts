@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 
 function withFile(content: unknown): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-config-'));
@@ -30,7 +31,9 @@ test('a file overrides single keys and keeps the other defaults; dataDir is rela
 test('environment variables override the file', () => {
   const file = withFile({ http: { port: 9090 } });
   assert.equal(loadConfig(file, { INLET_HTTP_PORT: '7070' }).config.http.port, 7070);
-  assert.throws(() => loadConfig(file, { INLET_HTTP_PORT: 'eighty' }), /INLET_HTTP_PORT="eighty" must be a whole number \(it sets "http.port"\)/);
+  assert.throws(() => loadConfig(file, { INLET_HTTP_PORT: 'eighty' }), /INLET_HTTP_PORT="eighty" must be a whole number \(it sets "http.port"\)/);  assert.equal(loadConfig(file, { INLET_THROTTLE_ENABLED: 'false' }).config.throttle.enabled, false);
+  assert.equal(loadConfig(file, {}).config.throttle.enabled, true, 'an override does not leak into the defaults of the next load');
+  assert.equal(DEFAULT_CONFIG.throttle.enabled, true);
 });
 
 test('errors name the key and what is wrong', () => {

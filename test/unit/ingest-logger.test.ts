@@ -128,6 +128,16 @@ describe('logger refusals', () => {
     assert.equal(refusal(parse('bad-v4-unknown-layout.json')).serial, undefined);
   });
 
+  it('refuses a JsonVersion that is a string, even one naming a known version or a prototype key (found by bench:fuzz)', () => {
+    const single = JSON.parse(fixture('logger', 'v6-single.json').toString()) as unknown[];
+    for (const version of ['6', 'constructor', 'valueOf', '__proto__']) {
+      const body = Buffer.from(JSON.stringify([single[0], version, ...single.slice(2)]));
+      const r = refusal(loggerAdapter.parse(body, requestContext(RECEIVED)));
+      assert.equal(r.status, 422, version);
+      assert.match(r.reason, new RegExp(`JsonVersion "${version}" has no known field layout`));
+    }
+  });
+
   it('refuses a JSON object from a Web Sensor and a wrong JsonType', () => {
     assert.equal(refusal(loggerAdapter.parse(fixture('wifi', 'periodic.json'), requestContext(RECEIVED))).status, 422);
     const msg = JSON.parse(fixture('logger', 'v6-single.json').toString());

@@ -10,7 +10,7 @@ import { BINARY_QUANTITY, normaliseQuantity } from '../common/quantity.ts';
 import { compileSchema, dottedName, type Validation } from '../common/schema.ts';
 import { decodeQuarterHourTimezone, epoch2000HexToMs } from '../common/time.ts';
 import {
-  ANALOG_CHANNEL_FIELDS, ANALOG_CHANNEL_SCHEMA, BINARY_CHANNEL_FIELDS, BINARY_CHANNEL_SCHEMA, LOGGER_LAYOUTS,
+  ANALOG_CHANNEL_FIELDS, ANALOG_CHANNEL_SCHEMA, BINARY_CHANNEL_FIELDS, BINARY_CHANNEL_SCHEMA, LOGGER_LAYOUTS, loggerLayout,
   type AnalogChannel, type BinaryChannel, type LoggerMessage,
 } from './layouts.ts';
 import { ASTATE_EXTERNAL_POWER, LOGGER_CLOCK_COUNTS, LOGGER_KIND_RANK, LOGGER_MODELS, loggerMessageKind } from './tables.ts';
@@ -96,7 +96,7 @@ function decodeMessage(item: unknown, receivedAt: number): Step<DecodedMessage> 
   if (item[0] !== LOGGER_JSON_TYPE) {
     return { ok: false, reason: `element 0 (JsonType) is ${JSON.stringify(item[0])}, expected ${LOGGER_JSON_TYPE} (logger online data); check the device's server path` };
   }
-  const layout = LOGGER_LAYOUTS[item[1] as number];
+  const layout = loggerLayout(item[1]);
   if (!layout) {
     const known = Object.entries(LOGGER_LAYOUTS).map(([v, l]) => `${v} (firmware ${l.firmware})`).join(', ');
     return { ok: false, reason: `JsonVersion ${JSON.stringify(item[1])} has no known field layout; supported: ${known}. Update the logger firmware or add the layout` };
@@ -191,7 +191,7 @@ function serialText(sn: number): string {
 /** The serial of a refused message, where its version's layout says where Sn sits. */
 function statedSerial(item: unknown): string | undefined {
   if (!Array.isArray(item)) return undefined;
-  const layout = LOGGER_LAYOUTS[item[1] as number];
+  const layout = loggerLayout(item[1]);
   const sn = layout ? item[layout.fields.indexOf('Sn')] : undefined;
   return Number.isInteger(sn) && sn >= 0 ? serialText(sn) : undefined;
 }

@@ -102,6 +102,14 @@ export const LOGGER_LAYOUTS: Record<number, LoggerLayout> = {
   },
 };
 
+/**
+ * The layout of a JsonVersion. Only a number that is an own key counts: indexing with the value a
+ * device sent would find "6" (a string) by coercion and "constructor" or "valueOf" on the prototype.
+ */
+export function loggerLayout(version: unknown): LoggerLayout | undefined {
+  return typeof version === 'number' && Object.hasOwn(LOGGER_LAYOUTS, version) ? LOGGER_LAYOUTS[version] : undefined;
+}
+
 /** Channel layouts, chosen by element 1 (IsBinary); the same in every documented version. */
 export const ANALOG_CHANNEL_FIELDS = [
   'Number', 'IsBinary', 'Quantity', 'Value', 'Unit', 'DecimalPlaces', 'Alarms', 'AlarmLimits', 'AlarmBehaviours',

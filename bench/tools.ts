@@ -1,0 +1,82 @@
+// What the benchmarks share: servers under test in child processes (bench/servers.ts), wrk as
+// the load generator when Debian's wrk is installed, percentiles, and a process's RSS.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const HAVE_WRK = spawnSync('wrk', ['--version']).error === undefined;
+
+export interface ServerUnderTest { child: ChildProcess; devicesFile: string; stop(): Promise<void> }
+
+/** Starts `bench/servers.ts <mode>` and resolves when it is ready; its devices file is read by the caller. */
+export async function startServer(mode: string, env: Record<string, string> = {}): Promise<ServerUnderTest> {
+  const devicesFile = path.join(tmpdir(), `inlet-bench-${process.pid}-${mode}.json`);
+  const child = spawn(process.execPath, [new URL('./servers.ts', import.meta.url).pathname, mode, devicesFile], {
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => { if (c.toString().includes('READY')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  return {
+    child, devicesFile,
+    stop: () => new Promise((resolve) => { rmSync(devicesFile, { force: true }); child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
+  };
+}
+
+export function readDevicesFile<T>(server: ServerUnderTest): T {
+  return JSON.parse(readFileSync(server.devicesFile, 'utf8')) as T;
+}
+
+/** Resident set size of a process in MiB (Linux /proc), NaN where unavailable. */
+export function rssMiB(pid: number | undefined): number {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
+}
+
+function parseMs(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+export interface WrkRequest { path: string; body: string; contentType: string }
+export interface Saturation { rate: number; p50: number; p99: number; errors: number }
+
+/**
+ * As fast as possible with wrk (C, one thread, so the server keeps the other core): a Node load
+ * generator on a 2-core machine saturates before a bare server does. Requests are sent in turn.
+ */
+export function saturateWithWrk(origin: string, requests: WrkRequest[], seconds: number, connections: number): Saturation {
+  const script = path.join(tmpdir(), `inlet-bench-${process.pid}.lua`);
+  const entries = requests.map((r) => `{${JSON.stringify(r.path)}, ${JSON.stringify(r.body)}, ${JSON.stringify(r.contentType)}}`);
+  writeFileSync(script, `local reqs = {${entries.join(',\n')}}
+local i = 0
+request = function()
+  i = i % #reqs + 1
+  return wrk.format("POST", reqs[i][1], { ["Content-Type"] = reqs[i][3] }, reqs[i][2])
+end
+`);
+  const out = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, origin], { encoding: 'utf8' });
+  rmSync(script, { force: true });
+  const text = out.stdout;
+  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const socketErrors = /Socket errors: (.*)/.exec(text)?.[1];
+  const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  return {
+    rate: total ? rate * (1 - non2xx / total) : rate,
+    p50: parseMs(/50%\s+(\S+)/.exec(text)?.[1] ?? ''),
+    p99: parseMs(/99%\s+(\S+)/.exec(text)?.[1] ?? ''),
+    errors: non2xx + (socketErrors ? 1 : 0),
+  };
+}
