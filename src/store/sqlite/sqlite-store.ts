@@ -124,7 +124,11 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
-    this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
+    if (!this.writer) {
+      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
+      // Start the write thread now (an empty group): otherwise the first device upload waits for it.
+      await this.writer.writeGroup([]);
+    }
     return done;
   }
 
