@@ -75,8 +75,9 @@ end
   const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
   return {
     rate: total ? rate * (1 - non2xx / total) : rate,
-    p50: parseMs(/50%\s+(\S+)/.exec(text)?.[1] ?? ''),
-    p99: parseMs(/99%\s+(\S+)/.exec(text)?.[1] ?? ''),
+    // anchored: the thread-stats line above has columns like "87.50%" too
+    p50: parseMs(/^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? ''),
+    p99: parseMs(/^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? ''),
     errors: non2xx + (socketErrors ? 1 : 0),
   };
 }
