@@ -129,19 +129,23 @@ export interface EventRow {
   data?: Record<string, unknown>;
 }
 
+/** The archived record of one upload, as the pipeline decided it. */
+export interface UploadRecord {
+  deviceId: number | null;
+  family: Family | 'unknown';
+  receivedAt: number;
+  remoteAddress: string;
+  contentType: string;
+  raw: Buffer;
+  verdict: VerdictKind;
+  reason: string;
+  serial: string | null;
+  counter: number | null;
+}
+
 /** Everything one upload writes, committed atomically. */
 export interface Batch {
-  upload: {
-    deviceId: number | null;
-    family: Family | 'unknown';
-    receivedAt: number;
-    remoteAddress: string;
-    contentType: string;
-    raw: Buffer;
-    verdict: VerdictKind;
-    reason: string;
-    serial: string | null;
-    counter: number | null;
+  upload: UploadRecord & {
     /**
      * Idempotency key chosen before the first attempt to store (the spool sets one): committing a
      * batch whose key is already stored writes nothing and answers with the stored upload's result.

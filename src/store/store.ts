@@ -2,7 +2,7 @@
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
 import type {
-  AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, VerdictKind,
+  AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
 
 export interface NewDevice {
@@ -73,18 +73,10 @@ export interface EventQuery {
   limit?: number;
 }
 
-export interface StoredUpload {
+export interface StoredUpload extends Omit<UploadRecord, 'family'> {
   id: number;
-  deviceId: number | null;
+  /** A family name; older rows or foreign writers may hold one this version does not know. */
   family: string;
-  receivedAt: number;
-  remoteAddress: string;
-  contentType: string;
-  raw: Buffer;
-  verdict: VerdictKind;
-  reason: string;
-  serial: string | null;
-  counter: number | null;
   hash: Buffer;
   prevHash: Buffer;
 }
