@@ -116,3 +116,24 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'active');
   await shot('admin-resumed');
 });
+
+test('an alarm over a limit is listed on the Alarms page and acknowledged there with a comment', { skip, timeout: 60_000 }, async () => {
+  await t.gateway.store.setAlarmLimits(deviceId, 1, [{ deviceId, channel: 1, level: 'alarm', high: -15, low: null, delayS: 0, hysteresis: 0.5 }], ADMIN.username, Date.now());
+  await t.gateway.alarmMonitor.reloadLimits();
+  await upload(-9.5);
+  await t.gateway.alarmMonitor.idle();
+  const [raised] = await t.gateway.store.alarms({ open: true, deviceId });
+  assert.ok(raised, 'the reading raised an alarm');
+
+  await page.goto(`${t.gateway.url}/#/alarms`);
+  await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+  const row = page.locator(`tr[data-alarm="${raised.id}"]`);
+  await row.getByText('active, not acknowledged').waitFor();
+  await row.getByRole('textbox').fill('door of Freezer A was open; closed and checked');
+  await row.getByRole('button', { name: 'Acknowledge' }).click();
+  await page.locator(`tr[data-alarm="${raised.id}"]`).getByText(/door of Freezer A was open/).waitFor();
+  const [acknowledged] = await t.gateway.store.alarms({ deviceId });
+  assert.equal(acknowledged.acknowledgedBy, ADMIN.username);
+  assert.equal(acknowledged.ackComment, 'door of Freezer A was open; closed and checked');
+  await shot('alarms-acknowledged');
+});

@@ -24,6 +24,11 @@ export interface Series {
   /** completeness: samples received / expected from the device's interval over the range (null: nothing expected). */
   summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number; completeness: number | null };
 }
+export interface StoredAlarm {
+  id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; level: 'warning' | 'alarm';
+  direction: 'high' | 'low' | null; raisedAt: number; value: number | null; message: string;
+  acknowledgedAt: number | null; acknowledgedBy: string | null; ackComment: string | null; clearedAt: number | null; clearedValue: number | null;
+}
 export interface StoredEvent { id: number; at: number; deviceId: number | null; type: string; level: 'info' | 'warning' | 'alarm'; message: string }
 
 let onSignedOut: () => void = () => {};

@@ -6,6 +6,7 @@ import { h, message, show } from './dom.ts';
 import { renderAdmin } from './pages/admin.ts';
 import { renderDevices } from './pages/devices.ts';
 import { renderEvents } from './pages/events.ts';
+import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderTable } from './pages/table.ts';
@@ -17,6 +18,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/chart', 'Chart', ['viewer', 'operator', 'administrator']],
   ['#/table', 'Table', ['viewer', 'operator', 'administrator']],
   ['#/export', 'Export', ['viewer', 'operator', 'administrator']],
+  ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
   ['#/admin', 'Admin', ['operator', 'administrator']],
 ];
@@ -56,6 +58,7 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/report': return (await import('./pages/report.ts')).renderReport(view, params, me!.username);
     case '/table': return renderTable(view, params);
     case '/export': return renderExport(view, params);
+    case '/alarms': return renderAlarms(view, me!);
     case '/events': return renderEvents(view, params);
     case '/admin': return renderAdmin(view, me!);
     default: show(view, message(`There is no page "${path}".`, 'error'));
