@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Upload, Verdict } from '../../src/domain/types.ts';
-import type { ParseResult } from '../../src/ingest/adapter.ts';
+import type { Verdict } from '../../src/domain/types.ts';
 import { loggerAdapter } from '../../src/ingest/logger/index.ts';
 import { buildLoggerBody, buildLoggerMessage, loggerBacklogMessages, type SimLoggerMessage } from '../../src/sim/logger.ts';
 import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Upload, Verdict } from '../../src/domain/types.ts';
-import type { ParseResult } from '../../src/ingest/adapter.ts';
+import type { Verdict } from '../../src/domain/types.ts';
 import { websensorJsonAdapter } from '../../src/ingest/websensor-json/index.ts';
 import { buildWebsensorBody } from '../../src/sim/websensor-json.ts';
 import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Upload, Verdict } from '../../src/domain/types.ts';
-import type { ParseResult } from '../../src/ingest/adapter.ts';
+import type { Verdict } from '../../src/domain/types.ts';
 import { wifiAdapter } from '../../src/ingest/wifi/index.ts';
 import { buildWifiBody } from '../../src/sim/wifi.ts';
-import { fixture, itRefusesWith422, refusal, requestContext, upload } from '../helpers/fixtures.ts';
+import { fixture, refusal, requestContext, upload } from '../helpers/fixtures.ts';
 
 const RECEIVED = Date.UTC(2026, 10, 23, 9, 20, 0);
 const parse = (name: string) => wifiAdapter.parse(fixture('wifi', name), requestContext(RECEIVED));

@@ -7,7 +7,7 @@ import { alarmStateFromPairs } from '../common/alarm.ts';
 import { decodeHexFloat32 } from '../common/hex-float.ts';
 import { readJsonBody } from '../common/json-body.ts';
 import { BINARY_QUANTITY, normaliseQuantity } from '../common/quantity.ts';
-import { compileSchema, dottedName, type Validation } from '../common/schema.ts';
+import { compileSchema, dottedName } from '../common/schema.ts';
 import { decodeQuarterHourTimezone, epoch2000HexToMs } from '../common/time.ts';
 import {
   ANALOG_CHANNEL_FIELDS, ANALOG_CHANNEL_SCHEMA, BINARY_CHANNEL_FIELDS, BINARY_CHANNEL_SCHEMA, LOGGER_LAYOUTS, loggerLayout,
@@ -74,7 +74,7 @@ function parseBody(raw: Buffer, ctx: RequestContext): ParseResult {
 
   const decoded: DecodedMessage[] = [];
   for (const [index, item] of items.entries()) {
-    const step = decodeMessage(item, ctx.receivedAt);
+    const step = decodeMessage(item);
     const where = isBatch ? `message ${index}: ` : '';
     if (!step.ok) return { ok: false, status: 422, reason: where + step.reason, serial: statedSerial(item) };
     decoded.push(step.value);
@@ -91,7 +91,7 @@ function parseBody(raw: Buffer, ctx: RequestContext): ParseResult {
   return { ok: true, upload: toUpload(decoded, raw, ctx) };
 }
 
-function decodeMessage(item: unknown, receivedAt: number): Step<DecodedMessage> {
+function decodeMessage(item: unknown): Step<DecodedMessage> {
   if (!Array.isArray(item)) return { ok: false, reason: 'a logger message must be a JSON array' };
   if (item[0] !== LOGGER_JSON_TYPE) {
     return { ok: false, reason: `element 0 (JsonType) is ${JSON.stringify(item[0])}, expected ${LOGGER_JSON_TYPE} (logger online data); check the device's server path` };
