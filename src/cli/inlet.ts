@@ -7,6 +7,10 @@ import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
 import { listenForStopRequests } from '../service/control.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
+import { buildDeployScript } from '../store/mssql/deploy-script.ts';
 import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
@@ -18,6 +22,8 @@ const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
   start              run the gateway (HTTP ingest, viewer API)
   migrate            create or upgrade the database schema
+  migrate --script [--out <file>]
+                     write the SQL Server schema as one sqlcmd script for a DBA to review and run
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
@@ -39,6 +45,18 @@ function splitConfigOption(argv: string[]): { file?: string; rest: string[] } {
     else rest.push(argv[i]);
   }
   return { file, rest };
+}
+
+/** Needs no database: the DBA runs the result. Written to a file or to stdout. */
+function writeDeployScript(file: string | undefined): number {
+  const script = buildDeployScript({
+    bootstrap: readFileSync(path.join(SQL_ROOT, 'mssql', 'bootstrap.sql'), 'utf8'),
+    migrations: loadMigrations('mssql'), version: VERSION, generatedAt: new Date(),
+  });
+  if (!file) { process.stdout.write(script); return 0; }
+  writeFileSync(file, script);
+  out(`wrote ${file}: run it with  sqlcmd -S <server> -d <database> -E -b -I -i ${path.basename(file)}`);
+  return 0;
 }
 
 async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -103,12 +121,16 @@ export async function main(argv: string[]): Promise<number> {
       const { values } = parse(args, { service: { type: 'boolean' } });
       return start(config, values.service === true);
     }
-    case 'migrate':
+    case 'migrate': {
+      const { values } = parse(args, { script: { type: 'boolean' }, out: { type: 'string' } });
+      if (values.script) return writeDeployScript(values.out);
+      if (values.out) throw new UsageError('--out goes with --script');
       return withStore(config, async (store) => {
         const applied = await store.migrate((m) => out(m));
         out(applied.length ? `applied ${applied.join(', ')}` : 'database schema is up to date');
         return 0;
       });
+    }
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
