@@ -78,9 +78,11 @@ export class MssqlStore implements Store {
     this.pool = new sql.ConnectionPool({
       ...config,
       // The server's number for a refused login (18456 wrong password, 4060 no database...) is only
-      // in the TDS error token; keep it so the message can say which it was.
+      // in the TDS error token; keep it so the message can say which it was. SQL Server follows a
+      // specific refusal (4060) with the generic 18456, so the first number of an attempt wins.
       beforeConnect: (connection) => {
-        connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber = token.number; });
+        this.loginErrorNumber = undefined;
+        connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber ??= token.number; });
       },
     });
     this.pool.on('error', (err: unknown) => { this.lastError = this.explain(err).message; });

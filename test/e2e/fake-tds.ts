@@ -1,0 +1,145 @@
+// A few hundred bytes of SQL Server's wire protocol (TDS 7.4), enough to drive the real mssql/tedious
+// driver through a refused login, a successful one, and a statement the server refuses: the answers
+// a real server gives when the database is missing, the password is wrong or a right is lacking.
+// It speaks only without TLS (Encrypt=False), answers the pre-login with "encryption not supported",
+// and ignores what the client sends beyond its packet type.
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface TdsError { number: number; message: string; state?: number; severity?: number }
+
+export interface FakeTdsBehaviour {
+  /** Errors sent in answer to the login; none means the login succeeds. */
+  loginErrors?: TdsError[];
+  /** Errors sent in answer to every SQL batch or RPC after a successful login; none means an empty success. */
+  requestErrors?: TdsError[];
+}
+
+const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
+const TOKEN = { ERROR: 0xaa, LOGINACK: 0xad, DONE: 0xfd } as const;
+const DONE_ERROR = 0x0002;
+
+function packet(type: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt8(type, 0);
+  header.writeUInt8(0x01, 1); // end of message
+  header.writeUInt16BE(payload.length + 8, 2);
+  header.writeUInt8(1, 6);
+  return Buffer.concat([header, payload]);
+}
+
+const ucs2 = (text: string) => Buffer.from(text, 'utf16le');
+
+function bVarChar(text: string): Buffer {
+  return Buffer.concat([Buffer.from([text.length]), ucs2(text)]);
+}
+
+function usVarChar(text: string): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16LE(text.length);
+  return Buffer.concat([length, ucs2(text)]);
+}
+
+function withLength(token: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(3);
+  head.writeUInt8(token, 0);
+  head.writeUInt16LE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+function errorToken(e: TdsError): Buffer {
+  const fixed = Buffer.alloc(6);
+  fixed.writeInt32LE(e.number, 0);
+  fixed.writeUInt8(e.state ?? 1, 4);
+  fixed.writeUInt8(e.severity ?? 14, 5);
+  const line = Buffer.alloc(4);
+  line.writeInt32LE(1);
+  return withLength(TOKEN.ERROR, Buffer.concat([fixed, usVarChar(e.message), bVarChar('FAKETDS'), bVarChar(''), line]));
+}
+
+function loginAckToken(): Buffer {
+  const version = Buffer.alloc(5);
+  version.writeUInt8(1, 0); // SQL_TSQL
+  version.writeUInt32BE(0x74000004, 1); // TDS 7.4
+  return withLength(TOKEN.LOGINACK, Buffer.concat([version, bVarChar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x00])]));
+}
+
+function doneToken(status: number): Buffer {
+  const done = Buffer.alloc(13);
+  done.writeUInt8(TOKEN.DONE, 0);
+  done.writeUInt16LE(status, 1);
+  return done; // current command and row count stay zero
+}
+
+function preloginAnswer(): Buffer {
+  // Options: VERSION (6 bytes), ENCRYPTION (1 byte: 0x02 not supported), then the terminator.
+  const table = Buffer.from([0x00, 0, 11, 0, 6, 0x01, 0, 17, 0, 1, 0xff]);
+  const data = Buffer.from([16, 0, 0x10, 0x00, 0, 0, 0x02]);
+  return Buffer.concat([table, data]);
+}
+
+function answer(errors: TdsError[] | undefined, success: Buffer[]): Buffer {
+  if (errors?.length) return Buffer.concat([...errors.map(errorToken), doneToken(DONE_ERROR)]);
+  return Buffer.concat([...success, doneToken(0)]);
+}
+
+/**
+ * The driver's own statements succeed whatever the behaviour, as they would on a server that refuses
+ * ours: its session settings after login (a SQL batch: ALL_HEADERS, whose total length comes first,
+ * then the text in UCS-2) and the pool's validation query, an RPC whose NVARCHAR parameter is exactly
+ * "SELECT 1;" (its byte length, 18, just before the text).
+ */
+const VALIDATION = Buffer.from('SELECT 1;', 'utf16le');
+
+function isDriverHousekeeping(type: number, payload: Buffer): boolean {
+  if (type === PACKET.SQL_BATCH) return /^set textsize /i.test(payload.subarray(payload.readUInt32LE(0)).toString('utf16le').trim());
+  const at = payload.indexOf(VALIDATION);
+  return at >= 2 && payload.readUInt16LE(at - 2) === VALIDATION.length;
+}
+
+export interface FakeTdsServer { port: number; logins: number; requests: number; close(): Promise<void> }
+
+export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTdsServer> {
+  const sockets = new Set<net.Socket>();
+  const state = { logins: 0, requests: 0 };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = Buffer.alloc(0);
+    let message: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8 && pending.length >= pending.readUInt16BE(2)) {
+        const length = pending.readUInt16BE(2);
+        const type = pending.readUInt8(0);
+        const endOfMessage = (pending.readUInt8(1) & 0x01) === 1;
+        message.push(pending.subarray(8, length));
+        pending = pending.subarray(length);
+        if (!endOfMessage) continue;
+        const payload = Buffer.concat(message);
+        message = [];
+        if (type === PACKET.PRELOGIN) socket.write(packet(PACKET.TABULAR_RESULT, preloginAnswer()));
+        else if (type === PACKET.LOGIN7) {
+          state.logins++;
+          socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.loginErrors, [loginAckToken()])));
+        } else if ((type === PACKET.SQL_BATCH || type === PACKET.RPC) && isDriverHousekeeping(type, payload)) {
+          socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
+        } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
+          state.requests++;
+          socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
+        } else if (type === PACKET.ATTENTION) socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0x0020)));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get logins() { return state.logins; },
+    get requests() { return state.requests; },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
