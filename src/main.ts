@@ -13,6 +13,7 @@ import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
+import { StoreUnavailableError } from './store/errors.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
@@ -47,6 +48,33 @@ export async function openStore(config: InletConfig): Promise<Store> {
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
+/**
+ * Tries `prepare` until it succeeds, waiting longer after each failure; rejects only when the
+ * gateway stops first. Failures other than unavailability (a migration refused) are logged as
+ * errors and tried again too: the spool keeps the data meanwhile and an administrator must act.
+ */
+function retryUntilReady(prepare: () => Promise<void>, control: { stop: boolean; wake: () => void }, log: Logger): Promise<void> {
+  return (async () => {
+    let wait = STORE_RETRY_MS.first;
+    for (let attempt = 1; ; attempt++) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        control.wake = () => { clearTimeout(timer); resolve(); };
+      });
+      if (control.stop) throw new Error('stopped before the database was back');
+      try {
+        await prepare();
+        log.info('the database answers again: devices and alarm limits loaded, replaying the spool', { attempts: attempt });
+        return;
+      } catch (err) {
+        const level = err instanceof StoreUnavailableError ? 'warn' : 'error';
+        log[level]('the database is still unavailable; spooling continues', { error: (err as Error).message, retryInMs: Math.min(wait * 2, STORE_RETRY_MS.max) });
+        wait = Math.min(wait * 2, STORE_RETRY_MS.max);
+      }
+    }
+  })();
+}
+
 /** Listens, turning the usual failures into messages that name the setting to change. */
 function listen(server: http.Server, port: number, host: string, setting: 'http' | 'https'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,20 +91,47 @@ function displayUrl(scheme: 'http' | 'https', host: string, port: number): strin
   return `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
-export async function startGateway(config: InletConfig, log: Logger): Promise<Gateway> {
+export interface StartOptions {
+  /** The store to use instead of the one the config names (tests wrap one to make it fail). */
+  store?: Store;
+}
+
+/** First wait before trying an unreachable database again at start; doubles up to the maximum. */
+const STORE_RETRY_MS = { first: 1000, max: 30_000 };
+
+export async function startGateway(config: InletConfig, log: Logger, options: StartOptions = {}): Promise<Gateway> {
   const startedAt = Date.now();
   // Certificate problems stop the start before anything is opened.
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
-  const store = await openStore(config);
-  const applied = await store.migrate((m) => log.info(m));
-  if (applied.length) log.info('database migrated', { applied });
-  const registry = new DeviceRegistry(store);
-  await registry.load();
+  const store = options.store ?? await openStore(config);
+  const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
+  const alarmMonitor = new AlarmMonitor(store, log);
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, { dir: path.join(config.dataDir, 'spool'), log });
+  const prepareStore = async () => {
+    const applied = await store.migrate((m) => log.info(m));
+    if (applied.length) log.info('database migrated', { applied });
+    await registry.load();
+    await alarmMonitor.load();
+  };
+  const offline = { stop: false, wake: () => {} };
+  let storeReady: Promise<void> | null = null;
+  try {
+    await prepareStore();
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) { await store.close().catch(() => undefined); throw err; }
+    // A reboot while SQL Server is being patched must not silence the devices: Web Sensors keep no
+    // cache, so what they send while no gateway listens is lost. Devices known from the last run's
+    // snapshot are accepted into the spool until the database answers.
+    const snapshot = await registry.useSnapshot();
+    if (!snapshot.devices) { await store.close().catch(() => undefined); throw err; }
+    log.error('the database is unavailable at start: accepting uploads of the devices known at the last run into the local spool until it answers', {
+      error: (err as Error).message, devices: snapshot.devices, snapshotOf: new Date(snapshot.savedAt ?? 0).toISOString(),
+    });
+    storeReady = retryUntilReady(prepareStore, offline, log);
+    spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
+  }
   await spool.open();
-  const alarmMonitor = new AlarmMonitor(store, log);
-  await alarmMonitor.load();
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
@@ -121,6 +176,8 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
   async function stop(): Promise<void> {
     stopping ??= (async () => {
       log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
+      offline.stop = true;
+      offline.wake();
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();
@@ -129,7 +186,9 @@ export async function startGateway(config: InletConfig, log: Logger): Promise<Ga
       await Promise.all([store.flush(), jobsStopped, alarmMonitor.idle()]);
       for (const s of servers) s.closeAllConnections();
       await closed;
+      await storeReady?.catch(() => undefined);
       await spool.close();
+      await registry.flushSnapshot();
       await store.close();
       log.info('stopped cleanly');
     })();

@@ -1,8 +1,22 @@
 // The gateway's view of registered devices, keyed by secret entry token. Devices are changed
 // by the CLI or the viewer, possibly from another process, so the cache re-reads rows whose
 // updated_at moved, at most every `refreshMs`.
+//
+// A snapshot of the devices is kept in a local file so that a gateway started while its database
+// is unreachable (SQL Server being patched when the server reboots) can still recognise its devices
+// and spool their uploads. Entry tokens are secrets: the snapshot holds only their SHA-256.
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Device } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
+
+interface SnapshotDevice extends Omit<Device, 'entryToken'> { entryTokenSha256: string }
+interface Snapshot { savedAt: number; devices: SnapshotDevice[] }
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** How long after a change the snapshot is written: changes come in bursts (a refresh, an import). */
+const SNAPSHOT_DELAY_MS = 500;
 
 export class DeviceRegistry {
   private readonly byToken = new Map<string, Device>();
@@ -12,17 +26,72 @@ export class DeviceRegistry {
   private refreshing: Promise<void> | null = null;
   private readonly store: Store;
   private readonly refreshMs: number;
+  private readonly snapshotFile: string | null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private snapshotWrite: Promise<void> = Promise.resolve();
+  /** Devices from the snapshot by token hash, while the store has not been read (offline start). */
+  private fromSnapshot: Map<string, SnapshotDevice> | null = null;
   /** Called when a device row changed (admin action): runtime state such as throttling resets. */
   onChange: (device: Device) => void = () => {};
 
-  constructor(store: Store, refreshMs = 2000) {
+  constructor(store: Store, refreshMs = 2000, snapshotFile: string | null = null) {
     this.store = store;
     this.refreshMs = refreshMs;
+    this.snapshotFile = snapshotFile;
   }
 
   async load(): Promise<void> {
     for (const d of await this.store.listDevices()) this.put(d);
     this.lastRefresh = Date.now();
+    this.fromSnapshot = null;
+    this.saveSnapshotSoon();
+  }
+
+  /** True while devices are known only from the snapshot (the store has not answered since start). */
+  get offline(): boolean { return this.fromSnapshot !== null; }
+
+  /**
+   * Starts from the snapshot instead of the store; load() later replaces it. Resolves with the
+   * number of devices found, 0 when there is no snapshot (a first start: nothing to recognise).
+   */
+  async useSnapshot(): Promise<{ devices: number; savedAt: number | null }> {
+    if (!this.snapshotFile) return { devices: 0, savedAt: null };
+    let snapshot: Snapshot;
+    try {
+      snapshot = JSON.parse(await readFile(this.snapshotFile, 'utf8')) as Snapshot;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: 0, savedAt: null };
+      throw new Error(`the device snapshot ${this.snapshotFile} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+    this.fromSnapshot = new Map(snapshot.devices.map((d) => [d.entryTokenSha256, d]));
+    return { devices: snapshot.devices.length, savedAt: snapshot.savedAt };
+  }
+
+  private saveSnapshotSoon(): void {
+    if (!this.snapshotFile || this.fromSnapshot || this.snapshotTimer) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      this.snapshotWrite = this.snapshotWrite.then(() => this.writeSnapshot()).catch(() => undefined);
+    }, SNAPSHOT_DELAY_MS);
+    this.snapshotTimer.unref();
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const file = this.snapshotFile!;
+    const devices = [...this.byId.values()].map(({ entryToken, ...rest }): SnapshotDevice => ({ ...rest, entryTokenSha256: tokenHash(entryToken) }));
+    // Written aside and renamed, so a crash never leaves half a snapshot.
+    await writeFile(`${file}.tmp`, JSON.stringify({ savedAt: Date.now(), devices } satisfies Snapshot), { flush: true });
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** Writes a pending snapshot now (at stop). */
+  async flushSnapshot(): Promise<void> {
+    if (this.snapshotTimer) {
+      clearTimeout(this.snapshotTimer);
+      this.snapshotTimer = null;
+      this.snapshotWrite = this.snapshotWrite.then(() => this.writeSnapshot()).catch(() => undefined);
+    }
+    await this.snapshotWrite;
   }
 
   private put(device: Device): void {
@@ -32,6 +101,7 @@ export class DeviceRegistry {
     this.byId.set(device.id, device);
     this.watermark = Math.max(this.watermark, device.updatedAt);
     if (old && old.updatedAt !== device.updatedAt) this.onChange(device);
+    if (!old || old.updatedAt !== device.updatedAt || old.entryToken !== device.entryToken) this.saveSnapshotSoon();
   }
 
   /** Picks up changes made elsewhere; cheap when nothing changed (one indexed query). */
@@ -53,6 +123,12 @@ export class DeviceRegistry {
   }
 
   async byEntryToken(token: string, now = Date.now()): Promise<Device | undefined> {
+    if (this.fromSnapshot) {
+      const known = this.fromSnapshot.get(tokenHash(token));
+      if (!known) return undefined;
+      const { entryTokenSha256: _hash, ...device } = known;
+      return { ...device, entryToken: token };
+    }
     if (now - this.lastRefresh > this.refreshMs) await this.refresh().catch(() => undefined);
     const cached = this.byToken.get(token);
     if (cached) return cached;
@@ -66,7 +142,11 @@ export class DeviceRegistry {
   /** The pipeline's own change (suspension) applied without waiting for a refresh. */
   update(id: number, patch: Partial<Device>): void {
     const d = this.byId.get(id);
-    if (d) { const next = { ...d, ...patch }; this.byId.set(id, next); this.byToken.set(next.entryToken, next); }
+    if (d) { const next = { ...d, ...patch }; this.byId.set(id, next); this.byToken.set(next.entryToken, next); this.saveSnapshotSoon(); }
+    else if (this.fromSnapshot) {
+      // Offline: keep the pipeline's own change (a suspension) for the rest of this run.
+      for (const [hash, s] of this.fromSnapshot) if (s.id === id) this.fromSnapshot.set(hash, { ...s, ...patch });
+    }
   }
 
   all(): Device[] { return [...this.byId.values()]; }

@@ -68,6 +68,8 @@ export class SpoolingSink {
   private closed = false;
   private lastError: string | null = null;
   private rejected = 0;
+  /** Set while the store is not ready (an offline start): every batch is journaled and nothing replays. */
+  private holdReason: string | null = null;
 
   constructor(store: Store, options: SpoolOptions) {
     this.store = store;
@@ -101,6 +103,19 @@ export class SpoolingSink {
     }
   }
 
+  /**
+   * The store cannot be used until `ready` resolves (it could not even be migrated at start): batches
+   * go to the journal, and the replay waits for `ready`, so nothing meets a schema that is not there.
+   */
+  holdUntil(ready: Promise<unknown>, reason: string): void {
+    this.holdReason = reason;
+    this.lastError = reason;
+    ready.then(() => {
+      this.holdReason = null;
+      if (this.journal.depth > 0) this.startDrain();
+    }, () => undefined);
+  }
+
   gauge(): SpoolGauge {
     const oldest = this.journal.oldestAppendedAt;
     return {
@@ -111,7 +126,7 @@ export class SpoolingSink {
 
   async commit(batch: Batch): Promise<CommitResult> {
     const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: randomUUID() } };
-    if (this.journal.depth === 0 && !this.drainLoop) {
+    if (this.journal.depth === 0 && !this.drainLoop && this.holdReason === null) {
       try {
         return await this.store.commit(keyed);
       } catch (err) {
@@ -133,7 +148,7 @@ export class SpoolingSink {
   }
 
   private startDrain(): void {
-    if (this.closed) return;
+    if (this.closed || this.holdReason !== null) return;
     if (this.drainLoop) { this.wakeDrain?.(); return; }
     this.drainLoop = this.drain()
       .catch((err: unknown) => {
