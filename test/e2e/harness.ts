@@ -92,3 +92,20 @@ export function startChildGateway(dataDir: string, env: Record<string, string> =
     setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${output}`)), 20_000).unref();
   });
 }
+
+export interface SpoolHealth { spool: { depth: number; draining: boolean; lastError: string | null } }
+
+export async function spoolHealth(baseUrl: string): Promise<SpoolHealth> {
+  return await (await fetch(`${baseUrl}/health`)).json() as SpoolHealth;
+}
+
+/** Polls /health until the spool is empty or `timeoutMs` passed; returns the last report. */
+export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 20_000): Promise<SpoolHealth> {
+  const deadline = Date.now() + timeoutMs;
+  let health = await spoolHealth(baseUrl);
+  while (health.spool.depth > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    health = await spoolHealth(baseUrl);
+  }
+  return health;
+}

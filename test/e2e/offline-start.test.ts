@@ -14,9 +14,7 @@ import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import type { Store } from '../../src/store/store.ts';
-import { openDataStore, registerSoapDevice, soapUrl, tempDir, testConfig } from './harness.ts';
-
-type Health = { spool: { depth: number; lastError: string | null } };
+import { openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
 
 /** The store, or an unreachable one while `down` is set (close and the synchronous health report always work). */
 function switchable(store: Store): { store: Store; switch: { down: boolean } } {
@@ -60,17 +58,12 @@ test('started while the database is down, the gateway spools the uploads of know
       assert.deepEqual(answers, [200, 200, 200, 200], 'acknowledged from the spool');
       const unknown = await post(`${gw.url}/ingest/soap/${'x'.repeat(43)}`, buildSoapMessage({ serial: '20980199', modelCode: 4145, temp: 1 }), 'text/xml');
       assert.ok(unknown.status >= 400 && unknown.status < 500, `an unknown entry point is still refused (${unknown.status})`);
-      const down = await (await fetch(`${gw.url}/health`)).json() as Health;
+      const down = await spoolHealth(gw.url);
       assert.ok(down.spool.depth >= 4, `the journal holds the uploads (depth ${down.spool.depth})`);
       assert.match(down.spool.lastError ?? '', /database unavailable since start/);
 
       database.switch.down = false;
-      let health = down;
-      const deadline = Date.now() + 20_000;
-      while (health.spool.depth > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200));
-        health = await (await fetch(`${gw.url}/health`)).json() as Health;
-      }
+      const health = await waitForSpoolDrained(gw.url);
       assert.equal(health.spool.depth, 0, 'the journal drains once the database answers');
       assert.equal((await send(5)).status, 200);
       agent.destroy();
@@ -96,7 +89,7 @@ test('started while the database is down, the gateway spools the uploads of know
       try {
         const answer = await post(soapUrl(gwMssql.url, device), buildSoapMessage({ serial: '20980101', modelCode: 4145, temp: 9 }), 'text/xml');
         assert.equal(answer.status, 200, 'acknowledged from the spool while SQL Server is unreachable');
-        const health = await (await fetch(`${gwMssql.url}/health`)).json() as Health;
+        const health = await spoolHealth(gwMssql.url);
         assert.equal(health.spool.depth, 1);
         assert.match(health.spool.lastError ?? '', /SQL Server is not reachable/);
       } finally {

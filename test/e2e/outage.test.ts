@@ -4,9 +4,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { createAgent, post } from '../../src/sim/client.ts';
-import { registerSoapDevice, soapUrl, startTestGateway } from './harness.ts';
-
-type Health = { spool: { depth: number; draining: boolean; lastError: string | null } };
+import { registerSoapDevice, soapUrl, spoolHealth, startTestGateway, waitForSpoolDrained } from './harness.ts';
 
 test('while the database is locked by another program, uploads are spooled and acknowledged; each lands exactly once after', async () => {
   const gw = await startTestGateway({ throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 } });
@@ -23,18 +21,13 @@ test('while the database is locked by another program, uploads are spooled and a
     const duringOutage = [];
     for (let t = 2; t <= 6; t++) duringOutage.push(await send(t));
     assert.deepEqual(duringOutage.map((r) => r.status), [200, 200, 200, 200, 200], 'acknowledged from the spool');
-    const spooled = await (await fetch(`${gw.url}/health`)).json() as Health;
+    const spooled = await spoolHealth(gw.url);
     assert.ok(spooled.spool.depth >= 1, `the journal holds what the database could not take (depth ${spooled.spool.depth})`);
     assert.match(spooled.spool.lastError ?? '', /locked|busy/i);
 
     blocker.exec('COMMIT');
     blocker.close();
-    const deadline = Date.now() + 20_000;
-    let health = spooled;
-    while (health.spool.depth > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      health = await (await fetch(`${gw.url}/health`)).json() as Health;
-    }
+    const health = await waitForSpoolDrained(gw.url);
     assert.equal(health.spool.depth, 0, 'the journal drains once the lock is gone');
     assert.equal((await send(7)).status, 200);
     agent.destroy();
