@@ -186,4 +186,6 @@ export interface AlarmLimit {
   low: number | null;        // breached below; null = no lower limit
   delayS: number;            // the breach must last this long (by sample time) before the alarm is raised
   hysteresis: number;        // a raised alarm clears only this far back inside the limit
+  /** When the limit was last set; filled in when read from the store. */
+  updatedAt?: number;
 }

@@ -6,7 +6,15 @@ import type { Store } from '../store/store.ts';
 import { evaluateReading, initialLimitState, type AlarmTransition, type LimitState } from './alarm-rules.ts';
 import type { PipelineLogger } from './pipeline.ts';
 
-type AlarmStore = Pick<Store, 'alarmLimits' | 'alarms' | 'raiseAlarm' | 'clearAlarm'>;
+type AlarmStore = Pick<Store, 'alarmLimits' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'samples' | 'listDevices'>;
+
+/**
+ * How far back load() re-reads stored readings to find alarm changes a crash kept from being written
+ * (readings are committed before their alarms are): from the limit's last recorded change, but never
+ * more than this, and at most CATCH_UP_READINGS readings per channel.
+ */
+export const CATCH_UP_MS = 24 * 3600_000;
+const CATCH_UP_READINGS = 50_000;
 
 interface Watched {
   limit: AlarmLimit;
@@ -14,6 +22,9 @@ interface Watched {
   /** Id of the raised, uncleared alarm; set once its raise is written. */
   alarmId: number | null;
 }
+
+/** Setting a limit to the values it had keeps its state: only a changed rule starts afresh. */
+const sameLimit = (a: AlarmLimit, b: AlarmLimit) => JSON.stringify({ ...a, updatedAt: 0 }) === JSON.stringify({ ...b, updatedAt: 0 });
 
 const key = (deviceId: number, channel: number, level: string) => `${deviceId}:${channel}:${level}`;
 
@@ -29,14 +40,46 @@ export class AlarmMonitor {
     this.log = log;
   }
 
-  /** Reads the limits and picks up limit alarms still raised (not cleared) from before a restart. */
-  async load(): Promise<void> {
+  /**
+   * Reads the limits, picks up limit alarms still raised (not cleared) from before a restart, and
+   * evaluates the readings stored since each limit's last recorded change, so that an alarm whose
+   * reading was committed just before a crash (and whose raise or clear was not) is written now.
+   */
+  async load(now = Date.now()): Promise<void> {
     await this.reloadLimits();
     for (const alarm of await this.store.alarms({ open: true, limit: 10_000 })) {
       if (alarm.source !== 'limit' || alarm.clearedAt !== null || alarm.deviceId === null || alarm.channel === null) continue;
       const w = this.watched.get(key(alarm.deviceId, alarm.channel, alarm.level));
       if (w && w.alarmId === null) { w.state = initialLimitState(alarm.direction); w.alarmId = alarm.id; }
     }
+    await this.catchUp(now);
+  }
+
+  private async catchUp(now: number): Promise<void> {
+    const deviceIds = new Set([...this.watched.values()].map((w) => w.limit.deviceId));
+    if (!deviceIds.size) return;
+    const devices = new Map((await this.store.listDevices()).map((d) => [d.id, d]));
+    let transitions = 0;
+    for (const deviceId of deviceIds) {
+      const device = devices.get(deviceId);
+      if (!device) continue;
+      const recorded = (await this.store.alarms({ deviceId, limit: 10_000 })).filter((a) => a.source === 'limit');
+      for (const w of [...this.watched.values()].filter((x) => x.limit.deviceId === deviceId)) {
+        const last = recorded.find((a) => a.channel === w.limit.channel && a.level === w.limit.level);
+        const lastChange = last ? (last.clearedAt ?? last.raisedAt) : Number.NEGATIVE_INFINITY;
+        // Readings from before the limit was set never raised anything live, so they do not now either.
+        const from = Math.max(lastChange, w.limit.updatedAt ?? now, now - CATCH_UP_MS);
+        const readings = await this.store.samples(deviceId, w.limit.channel, from, now + CATCH_UP_MS, CATCH_UP_READINGS);
+        for (const reading of readings) {
+          const { state, transitions: changes } = evaluateReading(w.limit, w.state, reading);
+          w.state = state;
+          transitions += changes.length;
+          for (const t of changes) this.enqueue(() => this.record(device, w, t));
+        }
+      }
+    }
+    await this.writes;
+    if (transitions) this.log.warn('alarm changes found in readings stored before the last stop and recorded now', { transitions });
   }
 
   /** After an administrator changed limits: unchanged limits keep their state, changed ones start afresh. */
@@ -46,7 +89,7 @@ export class AlarmMonitor {
     for (const limit of await this.store.alarmLimits()) {
       const k = key(limit.deviceId, limit.channel, limit.level);
       const old = this.watched.get(k);
-      const same = old && JSON.stringify(old.limit) === JSON.stringify(limit);
+      const same = old && sameLimit(old.limit, limit);
       const w: Watched = same ? old : { limit, state: initialLimitState(old?.state.raised ?? null), alarmId: old?.alarmId ?? null };
       watched.set(k, w);
       const ck = `${limit.deviceId}:${limit.channel}`;

@@ -18,7 +18,7 @@ export const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, 
   acknowledged_by, ack_comment, cleared_at, cleared_value`;
 
 /** Columns read for an AlarmLimit, in both dialects. */
-export const ALARM_LIMIT_COLUMNS = 'device_id, channel, level, high, low, delay_s, hysteresis';
+export const ALARM_LIMIT_COLUMNS = 'device_id, channel, level, high, low, delay_s, hysteresis, updated_at';
 
 /** A time column as ms since epoch UTC: INTEGER in SQLite, datetime2 (read as a UTC Date) in SQL Server. */
 export function epochMs(value: unknown): number {
@@ -124,7 +124,7 @@ export function toAlarmLimit(r: Row): AlarmLimit {
   return {
     deviceId: integer(r.device_id), channel: integer(r.channel), level: r.level as AlarmLimit['level'],
     high: (r.high as number | null) ?? null, low: (r.low as number | null) ?? null,
-    delayS: integer(r.delay_s), hysteresis: r.hysteresis as number,
+    delayS: integer(r.delay_s), hysteresis: r.hysteresis as number, updatedAt: epochMs(r.updated_at),
   };
 }
 

@@ -420,8 +420,9 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     const bAlarm = limit(b.id, 2, 'alarm', { high: null, low: 30, delayS: 60 });
     await store.setAlarmLimits(b.id, 2, [bAlarm], 'admin2', T0);
     await store.setAlarmLimits(a.id, 1, [aWarning, aAlarm], 'admin', T0 + 1000);
-    assert.deepEqual(await store.alarmLimits(), [aAlarm, aWarning, bAlarm], 'ordered by device, channel, level');
-    assert.deepEqual(await store.alarmLimits(a.id), [aAlarm, aWarning]);
+    const setAt = (l: AlarmLimit, at: number) => ({ ...l, updatedAt: at });
+    assert.deepEqual(await store.alarmLimits(), [setAt(aAlarm, T0 + 1000), setAt(aWarning, T0 + 1000), setAt(bAlarm, T0)], 'ordered by device, channel, level; each with when it was set');
+    assert.deepEqual(await store.alarmLimits(a.id), [setAt(aAlarm, T0 + 1000), setAt(aWarning, T0 + 1000)]);
     assert.deepEqual(await store.alarmLimits(987654), []);
 
     const changed = await store.events({ type: 'alarm.limits.changed' });
@@ -437,15 +438,15 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
     const replaced = limit(a.id, 1, 'warning', { high: 7, low: null });
     await store.setAlarmLimits(a.id, 1, [replaced], 'admin', T0 + 2000);
-    assert.deepEqual(await store.alarmLimits(a.id), [replaced], 'the channel\'s limits are replaced, not merged');
+    assert.deepEqual(await store.alarmLimits(a.id), [setAt(replaced, T0 + 2000)], 'the channel\'s limits are replaced, not merged');
     await store.setAlarmLimits(a.id, 1, [], 'admin', T0 + 3000);
     assert.deepEqual(await store.alarmLimits(a.id), []);
     assert.match((await store.events({ type: 'alarm.limits.changed', limit: 1 }))[0].message, /^alarm limits of channel 1 removed \(by admin\)$/);
-    assert.deepEqual(await store.alarmLimits(), [bAlarm], 'another device\'s limits are untouched');
+    assert.deepEqual(await store.alarmLimits(), [setAt(bAlarm, T0)], 'another device\'s limits are untouched');
 
     // A limit the schema refuses (low above high) changes nothing and writes no event.
     await assert.rejects(store.setAlarmLimits(b.id, 2, [limit(b.id, 2, 'alarm', { high: 1, low: 5 })], 'admin', T0 + 4000));
-    assert.deepEqual(await store.alarmLimits(b.id), [bAlarm]);
+    assert.deepEqual(await store.alarmLimits(b.id), [setAt(bAlarm, T0)]);
     assert.equal((await store.events({ type: 'alarm.limits.changed' })).length, 4);
   });
 

@@ -47,7 +47,9 @@ test('only an administrator sets alarm limits, and nonsense limits are refused',
   assert.equal((await admin.request('PUT', `/api/devices/${deviceId}/channels/9/alarm-limits`, limits)).status, 404);
   const set = await admin.json<{ limits: unknown[] }>('PUT', limitsPath(), limits);
   assert.equal(set.status, 200, JSON.stringify(set.body));
-  assert.deepEqual(set.body.limits, [{ deviceId, channel: 1, level: 'alarm', high: 8, low: 2, delayS: 0, hysteresis: 0.5 }]);
+  const [stored] = set.body.limits as { updatedAt: number }[];
+  assert.ok(Math.abs(stored.updatedAt - Date.now()) < 60_000, 'the limit says when it was set');
+  assert.deepEqual(set.body.limits, [{ deviceId, channel: 1, level: 'alarm', high: 8, low: 2, delayS: 0, hysteresis: 0.5, updatedAt: stored.updatedAt }]);
   assert.equal((await viewer.json<{ limits: unknown[] }>('GET', `/api/alarm-limits?device=${deviceId}`)).body.limits.length, 1);
 });
 
