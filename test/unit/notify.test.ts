@@ -10,7 +10,7 @@ const MIN = 60_000;
 const device = { id: 7, name: 'Freezer 2', location: 'Pharmacy' } as Device;
 const devices = new Map([[7, device]]);
 const alarm = (over: Partial<StoredAlarm> = {}): StoredAlarm => ({
-  id: 1, deviceId: 7, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: T0, value: -12.5,
+  id: 1, deviceId: 7, channel: 1, source: 'limit', kind: null, level: 'alarm', direction: 'high', raisedAt: T0, value: -12.5,
   message: 'temperature -12.5 C above the alarm limit -15 C', acknowledgedAt: null, acknowledgedBy: null, ackComment: null,
   clearedAt: null, clearedValue: null, ...over,
 });
