@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlarmLimit, Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
 import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
-import type { NewAlarm, NewDevice, Store } from '../../src/store/store.ts';
+import type { NewAlarm, NewDevice, PurgeChunk, Store } from '../../src/store/store.ts';
 
 export interface StoreUnderTest {
   /** Not yet migrated. */
@@ -538,7 +538,7 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     const boundary = T0 + 10 * HOUR;
     // a: two uploads before the boundary (the second quarantined), one exactly at it whose late
     // sample falls in the hour of a purged one; b: one upload before; chain 0: a refusal before.
-    const a1 = await store.commit(batch(a.id, [sample(a.id, 1, T0, 1), sample(a.id, 2, T0, 50)]));
+    await store.commit(batch(a.id, [sample(a.id, 1, T0, 1), sample(a.id, 2, T0, 50)]));
     const readings = [{ channel: 1, quantity: 'temperature', unit: 'C', value: 5.5, errorCode: null, alarm: 'no' as const, sampleTime: T0 + MINUTE }];
     const a2 = await store.commit(batch(a.id, [], { receivedAt: T0 + MINUTE, verdict: 'quarantined', reason: 'suspended' }, { quarantine: readings }));
     const b1 = await store.commit(batch(b.id, [sample(b.id, 1, T0 + 2 * MINUTE, 7)]));
@@ -573,13 +573,13 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     await assert.rejects(rawExec(`UPDATE ${table('retention_horizons')} SET below_upload_id = 1`), /append-only/);
     await assert.rejects(rawExec(`DELETE FROM ${table('chain_anchors')}`), /append-only/);
 
-    const chunks = [];
+    const chunks: PurgeChunk[] = [];
     for (;;) {
       const chunk = await store.purgeBelowHorizon({ rows: 2, uploads: 1 });
       if (Object.values(chunk).every((n) => n === 0)) break;
       chunks.push(chunk);
     }
-    const total = (k: keyof (typeof chunks)[0]) => chunks.reduce((sum, c) => sum + c[k], 0);
+    const total = (k: keyof PurgeChunk) => chunks.reduce((sum, c) => sum + c[k], 0);
     assert.deepEqual([total('samples'), total('uploads'), total('quarantined'), total('events'), total('alarms')], [3, 4, 1, 0, 0]);
     assert.ok(chunks.every((c) => c.samples <= 2 && c.uploads <= 1), 'chunks keep to their limits');
     assert.deepEqual((await store.uploads({})).map((u) => u.id), [a3.uploadId]);
