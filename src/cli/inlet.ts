@@ -17,6 +17,7 @@ import { runServiceCommand } from './service.ts';
 import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
+import { retentionCommand } from './retention.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -28,6 +29,7 @@ usage: inlet <command> [--config <file>] ...
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
+  retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
@@ -142,6 +144,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => userCommand(args, config, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, out, (text) => process.stderr.write(text)));
+    case 'retention':
+      return withStore(config, (store) => retentionCommand(args, config, store, out));
     case 'notify':
       return notifyCommand(args, config, out);
     case 'simulate':

@@ -1,5 +1,5 @@
 // `inlet verify`: checks the hash chains of the whole store, prints progress for large stores
-// and every problem found, records the outcome (checkpoints or a system alarm event) and exits
+// and every problem found, records the outcome (checkpoints, or an integrity alarm) and exits
 // non-zero when anything was changed, inserted or deleted outside Inlet.
 import type { Store } from '../store/store.ts';
 import { describeProblem, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
@@ -19,16 +19,17 @@ export async function verifyCommand(argv: string[], store: Store, out: (line: st
     progressOut(`verifying: ${p.checked}/${p.total} uploads (${p.percent.toFixed(1)} %), ${p.rowsPerSecond} rows/s\n`);
   };
   const report = await verifyIntegrity(store, { onProgress: showProgress });
-  await recordVerification(store, report);
+  const { raised, cleared } = await recordVerification(store, report);
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
   if (report.ok) {
-    out(`integrity OK: ${counted}`);
+    out(`integrity OK: ${counted}${report.uploadsBelowHorizon ? `; ${report.uploadsBelowHorizon} uploads below the retention horizon await their purge` : ''}`);
+    if (cleared) out(`${cleared} integrity alarm(s) cleared.`);
     return 0;
   }
   out(`INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${counted}`);
   for (const p of report.problems) out(`  ${describeProblem(p)}`);
   if (report.problemCount > report.problems.length) out(`  ... and ${report.problemCount - report.problems.length} more`);
-  out('A system alarm event was recorded. Keep this database as it is for investigation and compare it with your backups.');
+  out(`${raised ? `Integrity alarm #${raised.id} was raised.` : 'An integrity alarm for this damage is already open.'} Keep this database as it is for investigation and compare it with your backups.`);
   return EXIT_INTEGRITY_BROKEN;
 }

@@ -113,6 +113,13 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
     throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
   }
+  const { retention } = config;
+  if (retention.enabled && retention.keepDays < 1) {
+    throw new ConfigError('"retention.enabled" is true but "retention.keepDays" is not set: give the number of days data must be kept before it may be purged (e.g. 3650 for ten years), or set "retention.enabled" to false');
+  }
+  if (retention.auditKeepDays > 0 && retention.auditKeepDays < retention.keepDays) {
+    throw new ConfigError(`"retention.auditKeepDays" (${retention.auditKeepDays}) is shorter than "retention.keepDays" (${retention.keepDays}): the audit trail must be kept at least as long as the data it explains; raise it, or set 0 to keep events and alarms for ever`);
+  }
   if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
     throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
   }

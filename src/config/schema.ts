@@ -43,6 +43,16 @@ export interface InletConfig {
     offline: { enabled: boolean; schedule: string; missedIntervals: number };
     housekeeping: { enabled: boolean; schedule: string };
   };
+  /** Purging old data in the housekeeping job, below an audited horizon (docs/retention.md). Off by default. */
+  retention: {
+    enabled: boolean;
+    /** Uploads and samples received longer ago than this may be purged; must be set (>= 1) when enabled. */
+    keepDays: number;
+    /** Events and closed alarms (the audit trail) older than this may be purged; 0 = kept for ever. */
+    auditKeepDays: number;
+    /** Rows deleted per transaction. */
+    chunkSize: number;
+  };
 }
 
 const JOB_SWITCH = { enabled: { type: 'boolean' }, schedule: { type: 'string', format: 'cron' } } as const;
@@ -150,6 +160,15 @@ export const CONFIG_SCHEMA = {
         housekeeping: { type: 'object', additionalProperties: false, properties: JOB_SWITCH },
       },
     },
+    retention: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        keepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
+        auditKeepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
+        chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
+      },
+    },
   },
 } as const;
 
@@ -171,4 +190,5 @@ export const DEFAULT_CONFIG: InletConfig = {
     offline: { enabled: true, schedule: '* * * * *', missedIntervals: 3 },
     housekeeping: { enabled: true, schedule: '15 3 * * *' },
   },
+  retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
 };

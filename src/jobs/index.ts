@@ -5,6 +5,7 @@ import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
 import { describeProblem, recordVerification, verifyIntegrity } from './verify.ts';
 import { NotificationJob, createTransport } from './notify.ts';
+import { describeRun, runRetention } from './retention.ts';
 
 export interface JobsDeps {
   store: Store;
@@ -16,18 +17,29 @@ export interface JobsDeps {
 export function createJobScheduler({ store, config, log, now }: JobsDeps): JobScheduler {
   const jobs: Job[] = [];
   const { verify, offline, housekeeping } = config.jobs;
+  // Verification and housekeeping (which purges) never run at the same time: a purge under a
+  // running verification would only make it walk twice.
+  let storeWork: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = storeWork.then(work, work);
+    storeWork = run.catch(() => undefined);
+    return run;
+  };
   if (verify.enabled) {
     jobs.push({
       name: 'verify', schedule: verify.schedule,
-      async run() {
+      run: () => oneAtATime(async () => {
         const report = await verifyIntegrity(store, { now });
-        await recordVerification(store, report);
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
-          return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; system alarm raised`;
+          const { raised } = await recordVerification(store, report);
+          return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; ${raised ? `integrity alarm #${raised.id} raised` : 'its integrity alarm is already open'}`;
         }
-        return `intact: ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains`;
-      },
+        const { cleared } = await recordVerification(store, report);
+        return `intact: ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains` +
+          `${report.uploadsBelowHorizon ? `, ${report.uploadsBelowHorizon} uploads below the retention horizon awaiting purge` : ''}` +
+          `${cleared ? `; ${cleared} integrity alarm(s) cleared` : ''}`;
+      }),
     });
   }
   if (offline.enabled) {
@@ -35,7 +47,20 @@ export function createJobScheduler({ store, config, log, now }: JobsDeps): JobSc
     jobs.push({ name: 'offline', schedule: offline.schedule, run: () => detector.sweep() });
   }
   if (housekeeping.enabled) {
-    jobs.push({ name: 'housekeeping', schedule: housekeeping.schedule, run: () => store.maintain() });
+    const { retention } = config;
+    jobs.push({
+      name: 'housekeeping', schedule: housekeeping.schedule,
+      run: () => oneAtATime(async () => {
+        // Retention first: the WAL checkpoint and statistics of maintain() then see the space it freed.
+        const purge = retention.enabled
+          ? describeRun(await runRetention(store, retention, {
+            now: (now ?? Date.now)(), setBy: 'housekeeping job', log,
+            reason: `retention.keepDays = ${retention.keepDays}, retention.auditKeepDays = ${retention.auditKeepDays} in the configuration`,
+          }))
+          : 'retention off';
+        return `${purge}; ${await store.maintain()}`;
+      }),
+    });
   }
   if (config.notifications.enabled) {
     const notifier = new NotificationJob(store, config, createTransport(config.smtp), now);

@@ -1,7 +1,8 @@
 // E-mail notifications over the customer's own SMTP server. An open alarm nobody has acknowledged
 // is mailed to its location's recipients, mailed again every repeatMinutes, and escalated to the
-// next list after escalateAfterMinutes; acknowledging or clearing it stops the mails. Alarm-level
-// events (device offline, suspended, integrity broken) are mailed once. planNotifications() is
+// next list after escalateAfterMinutes; acknowledging or clearing it stops the mails. Offline and
+// integrity alarms are alarms like the limit ones (routed by the device's location; integrity, which
+// has no device, to the '*' routes). Other alarm-level events (a device suspended) are mailed once. planNotifications() is
 // pure and decides; NotificationJob sends what it decided.
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { InletConfig, NotificationRoute } from '../config/schema.ts';
@@ -69,12 +70,16 @@ export function planNotifications(
   return { mails, state };
 }
 
+/** Events written beside an alarm of their own, which planNotifications mails (and repeats): not mailed again as events. */
+const EVENTS_WITH_AN_ALARM = new Set(['device.offline', 'integrity.broken']);
+
 /**
- * Alarm-level events (offline, suspended, integrity) are mailed once, to every matching route's
- * first list. The alarm lifecycle's own events (alarm.*) are not: planNotifications mails those alarms.
+ * Alarm-level events without an alarm row (a device suspended) are mailed once, to every matching
+ * route's first list. The alarm lifecycle's own events (alarm.*) and those in EVENTS_WITH_AN_ALARM
+ * are not: planNotifications mails those alarms.
  */
 export function planEventMails(events: StoredEvent[], devices: Map<number, Device>, routes: NotificationRoute[]): Mail[] {
-  return events.filter((e) => e.level === 'alarm' && !e.type.startsWith('alarm.')).flatMap((e) => {
+  return events.filter((e) => e.level === 'alarm' && !e.type.startsWith('alarm.') && !EVENTS_WITH_AN_ALARM.has(e.type)).flatMap((e) => {
     const device = e.deviceId === null ? undefined : devices.get(e.deviceId);
     const to = [...new Set(routesFor(routes, device).flatMap(([, r]) => r.to))];
     return to.length ? [{ to, subject: `[Inlet event] ${where(device, null)}: ${e.message}`.slice(0, 200), text: `${e.message}\nWhen: ${new Date(e.at).toISOString()}\nType: ${e.type}` }] : [];

@@ -1,9 +1,11 @@
 // Device offline detection. A device is offline when it has been silent for more than
 // `missedIntervals` of its interval (the administrator's, else the one it declares, else the
-// family default; see pipeline/throttle.ts). Going offline raises one 'device.offline' alarm
-// event; the first sweep that sees it back records one 'device.online'. The current state of
-// each device is the latest of those two events, so a restart neither repeats nor forgets them.
-import type { Device, EventRow } from '../domain/types.ts';
+// family default; see pipeline/throttle.ts). Going offline raises a system alarm of kind 'offline'
+// bound to the device (acknowledged in the viewer like a limit alarm, mailed by the notify job) and
+// writes a 'device.offline' event; the first sweep that sees the device back clears that alarm and
+// writes 'device.online'. Each sweep reads the uncleared offline alarms from the store, so a restart
+// neither raises an open one again nor forgets to clear it; the store keeps at most one per device.
+import type { Device } from '../domain/types.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import type { Store } from '../store/store.ts';
 
@@ -12,6 +14,8 @@ export interface OfflineSettings {
   missedIntervals: number;
 }
 
+type OfflineStore = Pick<Store, 'listDevices' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'addEvent'>;
+
 /** Pure: whether a device counts as silent at `now`. A device never heard from counts from its registration. */
 export function isSilent(device: Device, now: number, settings: OfflineSettings): boolean {
   const intervalMs = allowedIntervalS(device.family, device.allowedIntervalS, device.declaredIntervalS) * 1000;
@@ -19,55 +23,47 @@ export function isSilent(device: Device, now: number, settings: OfflineSettings)
 }
 
 export class OfflineDetector {
-  private readonly store: Store;
+  private readonly store: OfflineStore;
   private readonly settings: OfflineSettings;
   private readonly now: () => number;
-  /** Device ids currently offline; null until read from the events on the first sweep. */
-  private offline: Set<number> | null = null;
 
-  constructor(store: Store, settings: OfflineSettings, now: () => number = Date.now) {
+  constructor(store: OfflineStore, settings: OfflineSettings, now: () => number = Date.now) {
     this.store = store;
     this.settings = settings;
     this.now = now;
   }
 
-  private async knownOffline(devices: Device[]): Promise<Set<number>> {
-    const offline = new Set<number>();
-    for (const d of devices) {
-      const [down] = await this.store.events({ deviceId: d.id, type: 'device.offline', limit: 1 });
-      if (!down) continue;
-      const [up] = await this.store.events({ deviceId: d.id, type: 'device.online', limit: 1 });
-      if (!up || up.id < down.id) offline.add(d.id);
-    }
-    return offline;
-  }
-
-  /** One sweep: records the changes since the last one and says what changed. */
+  /** One sweep: raises and clears what changed since the last one and says what changed. */
   async sweep(): Promise<string> {
     const devices = await this.store.listDevices();
-    this.offline ??= await this.knownOffline(devices);
+    const open = new Map((await this.store.alarms({ kind: 'offline', uncleared: true, limit: 10_000 }))
+      .map((a) => [a.deviceId!, a]));
     const at = this.now();
-    const changes: EventRow[] = [];
+    const wentOffline: number[] = [];
+    const cameBack: number[] = [];
     for (const d of devices) {
       const silent = isSilent(d, at, this.settings);
-      if (silent && !this.offline.has(d.id)) {
-        this.offline.add(d.id);
+      const alarm = open.get(d.id);
+      if (silent && !alarm) {
         const since = d.lastSeenAt ? `last heard from ${new Date(d.lastSeenAt).toISOString()}` : 'never heard from since it was registered';
-        changes.push({
-          at, deviceId: d.id, type: 'device.offline', level: 'alarm',
-          message: `${d.name} (serial ${d.serial}) is offline: ${since}; check its power, network and entry point`,
-          data: { lastSeenAt: d.lastSeenAt },
+        const message = `${d.name} (serial ${d.serial}) is offline: ${since}; check its power, network and entry point`;
+        const raised = await this.store.raiseAlarm({
+          deviceId: d.id, channel: null, source: 'system', kind: 'offline', level: 'alarm', direction: null, raisedAt: at, value: null, message,
         });
-      } else if (!silent && this.offline.has(d.id)) {
-        this.offline.delete(d.id);
-        changes.push({
+        await this.store.addEvent({ at, deviceId: d.id, type: 'device.offline', level: 'alarm', message, data: { lastSeenAt: d.lastSeenAt, alarmId: raised.id } });
+        open.set(d.id, raised);
+        wentOffline.push(d.id);
+      } else if (!silent && alarm) {
+        await this.store.clearAlarm(alarm.id, at, null);
+        await this.store.addEvent({
           at, deviceId: d.id, type: 'device.online', level: 'info',
-          message: `${d.name} (serial ${d.serial}) is back online`, data: { lastSeenAt: d.lastSeenAt },
+          message: `${d.name} (serial ${d.serial}) is back online`, data: { lastSeenAt: d.lastSeenAt, alarmId: alarm.id },
         });
+        open.delete(d.id);
+        cameBack.push(d.id);
       }
     }
-    for (const e of changes) await this.store.addEvent(e);
-    const names = (type: string) => changes.filter((e) => e.type === type).map((e) => e.deviceId).join(', ') || 'none';
-    return `${devices.length} devices, ${this.offline.size} offline; went offline: ${names('device.offline')}; back online: ${names('device.online')}`;
+    const names = (ids: number[]) => ids.join(', ') || 'none';
+    return `${devices.length} devices, ${open.size} offline; went offline: ${names(wentOffline)}; back online: ${names(cameBack)}`;
   }
 }

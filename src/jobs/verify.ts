@@ -1,9 +1,12 @@
 // Integrity verification: walks every upload chain in id order and recomputes each upload's
 // hash from its stored row and the samples stored under its id (src/domain/chain.ts). Anything
-// changed, inserted or deleted outside Inlet shows as one of the problems below. Read-only
-// except for the checkpoints and events it records afterwards (recordVerification).
+// changed, inserted or deleted outside Inlet shows as one of the problems below. After a retention
+// purge each chain starts at its anchor (the last upload below the horizon, recorded before the
+// purge): the first upload kept must link to the anchor's hash, and uploads still waiting below it
+// are not checked. Read-only except for the checkpoints, events and integrity alarm it records
+// afterwards (recordVerification).
 import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
-import type { ChainCheckpoint, Store, StoredUpload, UploadSample } from '../store/store.ts';
+import type { ChainCheckpoint, Store, StoredAlarm, StoredUpload, UploadSample } from '../store/store.ts';
 
 export type IntegrityProblemKind =
   /** The recomputed hash differs: the upload row, or the samples stored under its id, were changed, added or removed. */
@@ -13,7 +16,9 @@ export type IntegrityProblemKind =
   /** Samples name an upload id that does not exist: forged rows, or leftovers of a deleted upload. */
   | 'orphan-samples'
   /** An upload that an earlier verification saw as the chain's head is gone or has a different hash: the chain was cut or rewritten. */
-  | 'checkpoint-lost';
+  | 'checkpoint-lost'
+  /** A chain anchor lies at or above the retention horizon: anchors were added outside Inlet to hide deleted uploads. */
+  | 'anchor-beyond-horizon';
 
 export interface IntegrityProblem {
   kind: IntegrityProblemKind;
@@ -36,6 +41,8 @@ export interface IntegrityReport {
   finishedAt: number;
   uploadsChecked: number;
   samplesChecked: number;
+  /** Uploads below their chain's anchor, still stored while a purge is under way: not checked. */
+  uploadsBelowHorizon: number;
   chains: number;
   /** The first MAX_LISTED_PROBLEMS problems; problemCount counts them all. */
   problems: IntegrityProblem[];
@@ -55,15 +62,37 @@ const MAX_LISTED_PROBLEMS = 1000;
 const PREVIOUS_IN_CHAIN_NONE = 'the chain start';
 
 export async function verifyIntegrity(store: Store, options: VerifyOptions = {}): Promise<IntegrityReport> {
+  // A retention purge that advances the horizon while the walk runs deletes uploads the walk still
+  // expects: what looks broken then is checked once more against the new anchors.
+  const before = (await store.retentionHorizon())?.id;
+  const report = await verifyOnce(store, options);
+  if (report.ok || (await store.retentionHorizon())?.id === before) return report;
+  return verifyOnce(store, options);
+}
+
+async function verifyOnce(store: Store, options: VerifyOptions): Promise<IntegrityReport> {
   const now = options.now ?? Date.now;
   const pageSize = options.pageSize ?? 1000;
   const startedAt = now();
   const { count: total } = await store.uploadStats();
   const checkpoints = new Map((await store.chainCheckpoints()).map((c) => [c.chain, c]));
-  const heads = new Map<number, { uploadId: number; hash: Buffer }>();
+  const horizon = await store.retentionHorizon();
+  const anchors = await store.chainAnchors();
+  // Each chain continues from its anchor, as the writer does.
+  const heads = new Map<number, { uploadId: number; hash: Buffer }>(anchors.map((a) => [a.chain, { uploadId: a.uploadId, hash: a.hash }]));
+  const anchoredAt = new Map(anchors.map((a) => [a.chain, a.uploadId]));
   const problems: IntegrityProblem[] = [];
   let problemCount = 0;
   const report = (p: IntegrityProblem) => { problemCount++; if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p); };
+  for (const a of anchors) {
+    if (!horizon || a.uploadId >= horizon.belowUploadId) {
+      report({
+        kind: 'anchor-beyond-horizon', chain: a.chain, uploadId: a.uploadId,
+        detail: `the chain's anchor at upload #${a.uploadId} is not below the retention horizon (${horizon ? `upload #${horizon.belowUploadId}` : 'none recorded'}): anchors were added outside Inlet`,
+      });
+    }
+  }
+  let uploadsBelowHorizon = 0;
   let uploadsChecked = 0;
   let samplesChecked = 0;
   let lastId = 0;
@@ -78,6 +107,7 @@ export async function verifyIntegrity(store: Store, options: VerifyOptions = {})
     for (const upload of page) {
       const stored = samples.get(upload.id) ?? [];
       samples.delete(upload.id);
+      if (upload.id <= (anchoredAt.get(chainKey(upload.deviceId)) ?? 0)) { uploadsBelowHorizon++; continue; }
       samplesChecked += stored.length;
       checkUpload(upload, stored, heads, checkpoints, report);
     }
@@ -102,7 +132,7 @@ export async function verifyIntegrity(store: Store, options: VerifyOptions = {})
     }
   }
   return {
-    ok: problemCount === 0, startedAt, finishedAt: now(), uploadsChecked, samplesChecked, chains: heads.size,
+    ok: problemCount === 0, startedAt, finishedAt: now(), uploadsChecked: uploadsChecked - uploadsBelowHorizon, samplesChecked, uploadsBelowHorizon, chains: heads.size,
     problems, problemCount,
     heads: [...heads].map(([chain, h]) => ({ at: startedAt, chain, uploadId: h.uploadId, hash: h.hash })),
   };
@@ -165,11 +195,18 @@ function progress(checked: number, total: number, startedAt: number, at: number)
 }
 
 /**
- * What a verification leaves behind: an intact store gets new checkpoints (each chain's head)
- * and an info event; a broken one gets a system alarm event naming the first problems. No
- * checkpoints are written over a broken chain, so the damage stays visible to every later run.
+ * What a verification leaves behind: an intact store gets new checkpoints (each chain's head), an
+ * info event, and any uncleared integrity alarm cleared (the damage was repaired, e.g. restored from
+ * a backup). A broken one gets an 'integrity.broken' event naming the first problems and a system
+ * alarm of kind 'integrity' (no device) whose value is the number of problems, unless an uncleared
+ * one already counts at least as many: the same broken state is not raised again every night, more
+ * damage is. The alarm stays uncleared while the damage is there; acknowledging it stops the mails.
+ * No checkpoints are written over a broken chain, so the damage stays visible to every later run.
  */
-export async function recordVerification(store: Store, report: IntegrityReport): Promise<void> {
+export async function recordVerification(
+  store: Pick<Store, 'addChainCheckpoints' | 'addEvent' | 'alarms' | 'raiseAlarm' | 'clearAlarm'>, report: IntegrityReport,
+): Promise<{ raised: StoredAlarm | null; cleared: number }> {
+  const open = await store.alarms({ kind: 'integrity', uncleared: true, limit: 1000 });
   if (report.ok) {
     if (report.heads.length) await store.addChainCheckpoints(report.heads);
     await store.addEvent({
@@ -177,13 +214,20 @@ export async function recordVerification(store: Store, report: IntegrityReport):
       message: `integrity verified: ${report.uploadsChecked} uploads and ${report.samplesChecked} samples in ${report.chains} chains are intact`,
       data: { uploadsChecked: report.uploadsChecked, samplesChecked: report.samplesChecked, chains: report.chains },
     });
-    return;
+    for (const alarm of open) await store.clearAlarm(alarm.id, report.finishedAt, 0);
+    return { raised: null, cleared: open.length };
   }
+  const message = `integrity verification found ${report.problemCount} problem(s): stored data was changed, inserted or deleted outside Inlet. First: ${describeProblem(report.problems[0])}`;
   await store.addEvent({
-    at: report.finishedAt, deviceId: null, type: 'integrity.broken', level: 'alarm',
-    message: `integrity verification found ${report.problemCount} problem(s): stored data was changed, inserted or deleted outside Inlet. First: ${describeProblem(report.problems[0])}`,
+    at: report.finishedAt, deviceId: null, type: 'integrity.broken', level: 'alarm', message,
     data: { problemCount: report.problemCount, problems: report.problems.slice(0, 20) },
   });
+  if (open.some((a) => (a.value ?? 0) >= report.problemCount)) return { raised: null, cleared: 0 };
+  const raised = await store.raiseAlarm({
+    deviceId: null, channel: null, source: 'system', kind: 'integrity', level: 'alarm', direction: null,
+    raisedAt: report.finishedAt, value: report.problemCount, message: message.length > 1000 ? `${message.slice(0, 999)}…` : message,
+  });
+  return { raised, cleared: 0 };
 }
 
 export function describeProblem(p: IntegrityProblem): string {

@@ -4,7 +4,7 @@
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
 import type { AlarmLimit, Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
 import type {
-  ChainCheckpoint, DevicePatch, QuarantineEntry, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, QuarantineEntry, RetentionHorizon, RetentionPreview, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from './store.ts';
 
 export type Row = Record<string, unknown>;
@@ -14,7 +14,7 @@ export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, loca
   declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
 
 /** Columns read for a StoredAlarm, in both dialects (the same names in both). */
-export const ALARM_COLUMNS = `id, device_id, channel, source, level, direction, raised_at, value, message, acknowledged_at,
+export const ALARM_COLUMNS = `id, device_id, channel, source, kind, level, direction, raised_at, value, message, acknowledged_at,
   acknowledged_by, ack_comment, cleared_at, cleared_value`;
 
 /** Columns read for an AlarmLimit, in both dialects. */
@@ -120,6 +120,34 @@ export function toChainCheckpoint(r: Row): ChainCheckpoint {
   return { at: epochMs(r.at), chain: integer(r.chain), uploadId: integer(r.upload_id), hash: bytes(r.hash) };
 }
 
+/** Columns read for a RetentionHorizon; SQL Server aliases set_at AS at. */
+export const HORIZON_COLUMNS = 'id, at, data_before, below_upload_id, audit_before, set_by, reason';
+
+export function toRetentionHorizon(r: Row): RetentionHorizon {
+  return {
+    id: integer(r.id), at: epochMs(r.at), dataBefore: epochMs(r.data_before), belowUploadId: integer(r.below_upload_id),
+    auditBefore: epochMsOrNull(r.audit_before), setBy: r.set_by as string, reason: r.reason as string,
+  };
+}
+
+export function toChainAnchor(r: Row): ChainAnchor {
+  return { horizonId: integer(r.horizon_id), chain: integer(r.chain), uploadId: integer(r.upload_id), hash: bytes(r.hash) };
+}
+
+export function toRetentionPreview(r: Row): RetentionPreview {
+  return {
+    belowUploadId: integer(r.below_upload_id), uploads: integer(r.uploads), samples: integer(r.samples), quarantined: integer(r.quarantined),
+    chains: integer(r.chains), events: integer(r.events), alarms: integer(r.alarms),
+  };
+}
+
+export function toPurgeChunk(r: Row): PurgeChunk {
+  return {
+    samples: integer(r.samples), rollupHours: integer(r.rollup_hours), uploads: integer(r.uploads), quarantined: integer(r.quarantined),
+    events: integer(r.events), alarms: integer(r.alarms),
+  };
+}
+
 export function toAlarmLimit(r: Row): AlarmLimit {
   return {
     deviceId: integer(r.device_id), channel: integer(r.channel), level: r.level as AlarmLimit['level'],
@@ -131,7 +159,7 @@ export function toAlarmLimit(r: Row): AlarmLimit {
 export function toAlarm(r: Row): StoredAlarm {
   return {
     id: integer(r.id), deviceId: integerOrNull(r.device_id), channel: integerOrNull(r.channel),
-    source: r.source as StoredAlarm['source'], level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
+    source: r.source as StoredAlarm['source'], kind: (r.kind as StoredAlarm['kind']) ?? null, level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
     raisedAt: epochMs(r.raised_at), value: (r.value as number | null) ?? null, message: r.message as string,
     acknowledgedAt: epochMsOrNull(r.acknowledged_at), acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
     ackComment: (r.ack_comment as string | null) ?? null, clearedAt: epochMsOrNull(r.cleared_at),

@@ -94,11 +94,16 @@ export interface ChainCheckpoint {
   hash: Buffer;
 }
 
+/** Which condition a system alarm stands for: a silent device, or stored data changed outside Inlet. */
+export type SystemAlarmKind = 'offline' | 'integrity';
+
 export interface NewAlarm {
   deviceId: number | null;
   channel: number | null;
   /** 'limit': an alarm limit was crossed; 'system': integrity, device offline and the like. */
   source: 'limit' | 'system';
+  /** For system alarms: which one (null or absent for limit alarms). At most one uncleared 'offline' alarm per device. */
+  kind?: SystemAlarmKind | null;
   level: AlarmLevel;
   direction: AlarmDirection | null;
   raisedAt: number;
@@ -108,6 +113,7 @@ export interface NewAlarm {
 
 export interface StoredAlarm extends NewAlarm {
   id: number;
+  kind: SystemAlarmKind | null;
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
   ackComment: string | null;
@@ -119,7 +125,62 @@ export interface AlarmQuery {
   /** Only alarms not yet both acknowledged and cleared. */
   open?: boolean;
   deviceId?: number;
+  /** Only alarms not yet cleared (acknowledged or not). */
+  uncleared?: boolean;
+  kind?: SystemAlarmKind;
   limit?: number;
+}
+
+/**
+ * One advance of the retention horizon (docs/retention.md). Uploads with an id below belowUploadId
+ * (all received before dataBefore), their samples and quarantine rows may be deleted; events and
+ * closed alarms before auditBefore too (null: the audit trail is kept).
+ */
+export interface RetentionHorizon {
+  id: number;
+  at: number;
+  dataBefore: number;
+  belowUploadId: number;
+  auditBefore: number | null;
+  setBy: string;
+  reason: string;
+}
+
+export interface RetentionRequest {
+  at: number;
+  dataBefore: number;
+  auditBefore: number | null;
+  setBy: string;
+  reason: string;
+}
+
+/** The last upload of one chain below a horizon, as it was when the horizon advanced. */
+export interface ChainAnchor {
+  horizonId: number;
+  chain: number;
+  uploadId: number;
+  hash: Buffer;
+}
+
+/** What a horizon at dataBefore / auditBefore would make purgeable, counted, nothing changed. */
+export interface RetentionPreview {
+  belowUploadId: number;
+  uploads: number;
+  samples: number;
+  quarantined: number;
+  chains: number;
+  events: number;
+  alarms: number;
+}
+
+/** Rows one purge chunk removed; all 0 when nothing is left below the horizon. */
+export interface PurgeChunk {
+  samples: number;
+  rollupHours: number;
+  uploads: number;
+  quarantined: number;
+  events: number;
+  alarms: number;
 }
 
 export interface QuarantineEntry {
@@ -214,6 +275,23 @@ export interface Store {
   acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined>;
   /** Newest first. */
   alarms(query: AlarmQuery): Promise<StoredAlarm[]>;
+
+  // retention (src/jobs/retention.ts): deletes only below an audited horizon that only moves forward
+  /** The latest horizon, undefined before the first. */
+  retentionHorizon(): Promise<RetentionHorizon | undefined>;
+  /** Every horizon, oldest first: the record of who purged what and why. */
+  retentionHorizons(): Promise<RetentionHorizon[]>;
+  /** The latest anchor of each chain, ordered by chain. */
+  chainAnchors(): Promise<ChainAnchor[]>;
+  /** Counts what a horizon at these times would make purgeable (the part not purged yet included). */
+  previewRetention(dataBefore: number, auditBefore: number | null): Promise<RetentionPreview>;
+  /**
+   * Appends a horizon (the caller passes times not before the latest horizon's), the anchors of the
+   * chains it cuts and a 'retention.horizon.advanced' event, in one transaction; deletes nothing.
+   */
+  advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon>;
+  /** Deletes one chunk below the latest horizon in one transaction: up to `rows` samples, events or alarms, or `uploads` uploads. */
+  purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk>;
 
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlarmLimit, Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
 import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
-import type { NewAlarm, NewDevice, Store } from '../../src/store/store.ts';
+import type { NewAlarm, NewDevice, PurgeChunk, Store } from '../../src/store/store.ts';
 
 export interface StoreUnderTest {
   /** Not yet migrated. */
@@ -13,7 +13,7 @@ export interface StoreUnderTest {
   /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
   rawExec(sql: string): Promise<void>;
   /** The name raw SQL uses for a table of the schema in this dialect. */
-  table(name: 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits'): string;
+  table(name: 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors'): string;
   dispose(): Promise<void>;
 }
 
@@ -21,6 +21,7 @@ export type StoreFactory = () => Promise<StoreUnderTest>;
 
 const T0 = Date.UTC(2025, 0, 15, 8, 0, 0, 123);
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 function newDevice(serial: string, token = `Tok-${serial}-aBc`): NewDevice {
   return {
@@ -51,7 +52,7 @@ function limit(deviceId: number, channel: number, level: AlarmLimit['level'], pa
 
 function newAlarm(deviceId: number | null, patch: Partial<NewAlarm> = {}): NewAlarm {
   return {
-    deviceId, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: T0, value: 9.5,
+    deviceId, channel: 1, source: 'limit', kind: null, level: 'alarm', direction: 'high', raisedAt: T0, value: 9.5,
     message: 'Fridge channel 1: 9.5 is above the alarm high limit 8', ...patch,
   };
 }
@@ -457,8 +458,9 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
       ...newAlarm(d.id), id: raised.id, acknowledgedAt: null, acknowledgedBy: null, ackComment: null, clearedAt: null, clearedValue: null,
     });
     const system = await store.raiseAlarm(newAlarm(null, {
-      channel: null, source: 'system', level: 'warning', direction: null, raisedAt: T0 + 1000, value: null, message: 'integrity check found 2 problems',
+      channel: null, source: 'system', kind: 'integrity', level: 'warning', direction: null, raisedAt: T0 + 1000, value: null, message: 'integrity check found 2 problems',
     }));
+    assert.equal(system.kind, 'integrity');
     assert.ok(system.id > raised.id);
     assert.equal(system.deviceId, null);
     const raisedEvents = await store.events({ type: 'alarm.raised' });
@@ -507,6 +509,133 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     await assert.rejects(rawExec(`UPDATE ${table('alarms')} SET ack_comment = 'rewritten' WHERE acknowledged_at IS NOT NULL`), /acknowledged once and cleared once/);
     await assert.rejects(rawExec(`DELETE FROM ${table('alarms')}`), /kept for the audit trail/);
     assert.deepEqual(await store.alarms({}), before);
+  });
+
+  contractTest('system alarms: kind read back and filtered; one uncleared offline alarm per device; kind never changes', async ({ store, rawExec, table }) => {
+    const d = await store.addDevice(newDevice('90000001'), T0);
+    const offline = (at: number) => newAlarm(d.id, { channel: null, source: 'system', kind: 'offline', direction: null, raisedAt: at, value: null, message: 'Sensor is offline' });
+    const first = await store.raiseAlarm(offline(T0));
+    assert.equal(first.kind, 'offline');
+    await store.raiseAlarm(newAlarm(d.id));
+    await assert.rejects(store.raiseAlarm(offline(T0 + MINUTE)), 'a second uncleared offline alarm for the device is refused');
+    assert.equal((await store.events({ type: 'alarm.raised' })).length, 2, 'the refused raise wrote no event');
+    assert.deepEqual((await store.alarms({ kind: 'offline', uncleared: true })).map((a) => a.id), [first.id]);
+    await store.acknowledgeAlarm(first.id, 'operator1', 'technician on the way', T0 + MINUTE);
+    assert.deepEqual((await store.alarms({ kind: 'offline', uncleared: true })).map((a) => a.id), [first.id], 'acknowledged, still uncleared');
+    await store.clearAlarm(first.id, T0 + 2 * MINUTE, null);
+    assert.deepEqual(await store.alarms({ kind: 'offline', uncleared: true }), []);
+    const again = await store.raiseAlarm(offline(T0 + 3 * MINUTE));
+    assert.deepEqual((await store.alarms({ kind: 'offline' })).map((a) => a.id), [again.id, first.id]);
+    assert.deepEqual((await store.alarms({ uncleared: true })).map((a) => a.kind), ['offline', null]);
+    await assert.rejects(store.raiseAlarm(newAlarm(d.id, { kind: 'offline' })), 'a limit alarm has no kind');
+    await assert.rejects(rawExec(`UPDATE ${table('alarms')} SET kind = 'integrity' WHERE id = ${again.id}`), /acknowledged once and cleared once/);
+  });
+
+  contractTest('retention: the horizon only moves forward, anchors each chain it cuts, and only rows below it are deleted, in chunks', async ({ store, rawExec, table }) => {
+    const a = await store.addDevice(newDevice('91000001'), T0);
+    const b = await store.addDevice(newDevice('91000002'), T0);
+    assert.equal(await store.retentionHorizon(), undefined);
+    assert.deepEqual(await store.chainAnchors(), []);
+    const boundary = T0 + 10 * HOUR;
+    // a: two uploads before the boundary (the second quarantined), one exactly at it whose late
+    // sample falls in the hour of a purged one; b: one upload before; chain 0: a refusal before.
+    await store.commit(batch(a.id, [sample(a.id, 1, T0, 1), sample(a.id, 2, T0, 50)]));
+    const readings = [{ channel: 1, quantity: 'temperature', unit: 'C', value: 5.5, errorCode: null, alarm: 'no' as const, sampleTime: T0 + MINUTE }];
+    const a2 = await store.commit(batch(a.id, [], { receivedAt: T0 + MINUTE, verdict: 'quarantined', reason: 'suspended' }, { quarantine: readings }));
+    const b1 = await store.commit(batch(b.id, [sample(b.id, 1, T0 + 2 * MINUTE, 7)]));
+    const r1 = await store.commit(batch(null, [], { receivedAt: T0 + 3 * MINUTE, verdict: 'refused', reason: 'unknown entry point', serial: null }));
+    const a3 = await store.commit(batch(a.id, [sample(a.id, 1, T0 + 30 * MINUTE, 5), sample(a.id, 1, boundary, 6)], { receivedAt: boundary }));
+    const [a2Hash, b1Hash, r1Hash] = await Promise.all([a2, b1, r1].map(async (r) => (await store.uploads({ afterId: r.uploadId - 1, limit: 1 }))[0].hash));
+    await store.addEvent({ at: T0, deviceId: null, type: 'test.old', level: 'info', message: 'before the horizon' });
+
+    assert.deepEqual(await store.previewRetention(boundary, null), {
+      belowUploadId: a3.uploadId, uploads: 4, samples: 3, quarantined: 1, chains: 3, events: 0, alarms: 0,
+    }, 'the upload received exactly at the boundary is kept');
+    assert.equal(await store.retentionHorizon(), undefined, 'a preview changes nothing');
+
+    const horizon = await store.advanceRetentionHorizon({ at: boundary + HOUR, dataBefore: boundary, auditBefore: null, setBy: 'admin', reason: 'GMP: 10 h for the test' });
+    assert.deepEqual(horizon, {
+      id: horizon.id, at: boundary + HOUR, dataBefore: boundary, belowUploadId: a3.uploadId, auditBefore: null, setBy: 'admin', reason: 'GMP: 10 h for the test',
+    });
+    assert.deepEqual(await store.retentionHorizon(), horizon);
+    assert.deepEqual(await store.chainAnchors(), [
+      { horizonId: horizon.id, chain: 0, uploadId: r1.uploadId, hash: r1Hash },
+      { horizonId: horizon.id, chain: a.id, uploadId: a2.uploadId, hash: a2Hash },
+      { horizonId: horizon.id, chain: b.id, uploadId: b1.uploadId, hash: b1Hash },
+    ].sort((x, y) => x.chain - y.chain));
+    const [advanced] = await store.events({ type: 'retention.horizon.advanced' });
+    assert.equal(advanced.level, 'warning');
+    assert.match(advanced.message, /^retention horizon advanced by admin: uploads and samples received before 2025-01-15T18:00:00\.123Z may be purged; events and alarms are kept\. Reason: GMP/);
+
+    await assert.rejects(store.advanceRetentionHorizon({ at: boundary + 2 * HOUR, dataBefore: boundary - 1, auditBefore: null, setBy: 'admin', reason: 'back' }), /only moves forward/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('uploads')} WHERE id = ${a3.uploadId}`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('samples')} WHERE upload_id = ${a3.uploadId}`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('events')}`), /append-only/);
+    await assert.rejects(rawExec(`UPDATE ${table('retention_horizons')} SET below_upload_id = 1`), /append-only/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('chain_anchors')}`), /append-only/);
+
+    const chunks: PurgeChunk[] = [];
+    for (;;) {
+      const chunk = await store.purgeBelowHorizon({ rows: 2, uploads: 1 });
+      if (Object.values(chunk).every((n) => n === 0)) break;
+      chunks.push(chunk);
+    }
+    const total = (k: keyof PurgeChunk) => chunks.reduce((sum, c) => sum + c[k], 0);
+    assert.deepEqual([total('samples'), total('uploads'), total('quarantined'), total('events'), total('alarms')], [3, 4, 1, 0, 0]);
+    assert.ok(chunks.every((c) => c.samples <= 2 && c.uploads <= 1), 'chunks keep to their limits');
+    assert.deepEqual((await store.uploads({})).map((u) => u.id), [a3.uploadId]);
+    assert.deepEqual(await store.quarantined(a.id), []);
+    assert.deepEqual((await store.samples(a.id, 1, 0, boundary + 1)).map((x) => x.value), [5, 6]);
+    assert.deepEqual(await store.samples(a.id, 2, 0, boundary + 1), []);
+    // The hour of the purged sample at T0 now summarises only the sample kept in it.
+    assert.deepEqual((await store.series({ deviceId: a.id, channel: 1, from: T0, to: boundary + HOUR, bucketMs: HOUR })).map((p) => [p.min, p.max, p.count]),
+      [[5, 5, 1], [6, 6, 1]]);
+    assert.deepEqual(await store.series({ deviceId: a.id, channel: 2, from: T0, to: boundary, bucketMs: HOUR }), []);
+    assert.equal((await store.events({ type: 'test.old' })).length, 1, 'events are kept when no audit horizon is set');
+
+    // b's chain has no upload left: its next upload links to the anchor; ids are not reused.
+    const b2 = await store.commit(batch(b.id, [sample(b.id, 1, boundary + HOUR, 8)], { receivedAt: boundary + HOUR }));
+    const [b2Row] = await store.uploads({ deviceId: b.id });
+    assert.ok(b2Row.prevHash.equals(b1Hash));
+    assert.ok(b2.uploadId > a3.uploadId);
+  });
+
+  contractTest('retention: purging every upload keeps ids and chains going; the audit horizon purges old events and closed alarms only', async ({ store, rawExec, table }) => {
+    const d = await store.addDevice(newDevice('91000003'), T0);
+    const first = await store.commit(batch(d.id, [sample(d.id, 1, T0, 1)]));
+    const last = await store.commit(batch(d.id, [sample(d.id, 1, T0 + MINUTE, 2)], { receivedAt: T0 + MINUTE }));
+    const lastHash = (await store.uploads({ afterId: first.uploadId }))[0].hash;
+    const closed = await store.raiseAlarm(newAlarm(d.id, { raisedAt: T0 }));
+    await store.acknowledgeAlarm(closed.id, 'operator1', 'door closed', T0 + MINUTE);
+    await store.clearAlarm(closed.id, T0 + 2 * MINUTE, 7);
+    const stillOpen = await store.raiseAlarm(newAlarm(d.id, { raisedAt: T0 + 3 * MINUTE, channel: 2 }));
+    const lateClosed = await store.raiseAlarm(newAlarm(d.id, { raisedAt: T0 + 4 * MINUTE, level: 'warning' }));
+    await store.acknowledgeAlarm(lateClosed.id, 'operator1', 'known', T0 + 5 * MINUTE);
+    await store.clearAlarm(lateClosed.id, T0 + 3 * HOUR, 7);
+    await store.addEvent({ at: T0 + 2 * HOUR, deviceId: d.id, type: 'test.recent', level: 'info', message: 'after the audit horizon' });
+    const auditBefore = T0 + HOUR;
+    const eventsBefore = (await store.events({ limit: 1000 })).filter((e) => e.at < auditBefore).length;
+    assert.ok(eventsBefore >= 6);
+
+    const preview = await store.previewRetention(T0 + 10 * HOUR, auditBefore);
+    assert.deepEqual(preview, { belowUploadId: last.uploadId + 1, uploads: 2, samples: 2, quarantined: 0, chains: 1, events: eventsBefore, alarms: 1 });
+    await store.advanceRetentionHorizon({ at: T0 + 10 * HOUR, dataBefore: T0 + 10 * HOUR, auditBefore, setBy: 'housekeeping job', reason: 'retention.keepDays' });
+    let removed = { events: 0, alarms: 0, uploads: 0 };
+    for (let chunk = await store.purgeBelowHorizon({ rows: 1000, uploads: 1000 }); Object.values(chunk).some((n) => n > 0); chunk = await store.purgeBelowHorizon({ rows: 1000, uploads: 1000 })) {
+      removed = { events: removed.events + chunk.events, alarms: removed.alarms + chunk.alarms, uploads: removed.uploads + chunk.uploads };
+    }
+    assert.deepEqual(removed, { events: eventsBefore, alarms: 1, uploads: 2 });
+    assert.deepEqual(await store.uploads({}), []);
+    assert.deepEqual((await store.alarms({})).map((x) => x.id), [lateClosed.id, stillOpen.id], 'open alarms and alarms closed after the horizon stay');
+    assert.ok((await store.events({ limit: 1000 })).every((e) => e.at >= auditBefore));
+    assert.equal((await store.events({ type: 'retention.horizon.advanced' })).length, 1, 'the record of the purge itself stays');
+    await assert.rejects(rawExec(`DELETE FROM ${table('alarms')} WHERE id = ${stillOpen.id}`), /kept for the audit trail/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('events')} WHERE type = 'test.recent'`), /append-only/);
+
+    const next = await store.commit(batch(d.id, [sample(d.id, 1, T0 + 11 * HOUR, 3)], { receivedAt: T0 + 11 * HOUR }));
+    assert.ok(next.uploadId > last.uploadId, `id ${next.uploadId} is not reused`);
+    assert.ok((await store.uploads({}))[0].prevHash.equals(lastHash), 'the chain continues from its anchor');
+    await assert.rejects(rawExec(`DELETE FROM ${table('uploads')}`), /append-only/);
   });
 }
 

@@ -85,13 +85,14 @@ describe('OfflineDetector', () => {
     });
   }
 
-  test('silent for more than missedIntervals x interval: one device.offline; back: one device.online; a restart repeats neither', async () => {
+  test('silent for more than missedIntervals x interval: one offline alarm bound to the device, with its event; back: cleared; a restart repeats and forgets nothing', async () => {
     const t0 = Date.UTC(2025, 0, 1);
     const { store, device } = await storeWithDevice(t0);
     let now = t0;
     const detector = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
     await seen(store, device.id, t0);
     const events = async () => (await store.events({ deviceId: device.id })).map((e) => e.type).reverse();
+    const offlineAlarms = () => store.alarms({ kind: 'offline' });
 
     now = t0 + 3 * MINUTE;                    // exactly three intervals: not yet
     await detector.sweep();
@@ -100,21 +101,40 @@ describe('OfflineDetector', () => {
     assert.match(await detector.sweep(), /1 offline; went offline: 1;/);
     now += 10 * MINUTE;
     await detector.sweep();
-    assert.deepEqual(await events(), ['device.offline']);
+    assert.deepEqual(await events(), ['alarm.raised', 'device.offline']);
+    const [alarm] = await offlineAlarms();
+    assert.deepEqual([alarm.deviceId, alarm.channel, alarm.source, alarm.kind, alarm.level, alarm.raisedAt, alarm.clearedAt],
+      [device.id, null, 'system', 'offline', 'alarm', t0 + 3 * MINUTE + 1, null]);
+    assert.match(alarm.message, /Fridge 4 \(serial 40000001\) is offline: last heard from 2025-01-01T00:00:00.000Z/);
     const [offline] = await store.events({ deviceId: device.id, type: 'device.offline' });
     assert.equal(offline.level, 'alarm');
-    assert.match(offline.message, /Fridge 4 \(serial 40000001\) is offline: last heard from 2025-01-01T00:00:00.000Z/);
+    assert.deepEqual(offline.data, { lastSeenAt: t0, alarmId: alarm.id });
 
-    // a restarted gateway reads the state from the events and does not raise it again
+    // acknowledged while still silent: stays uncleared, is not raised again
+    await store.acknowledgeAlarm(alarm.id, 'operator1', 'sensor unplugged for cleaning', now);
+    now += MINUTE;
+    await detector.sweep();
+    // a restarted gateway reads the open alarm from the store and does not raise it again
     const restarted = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
-    await restarted.sweep();
-    assert.deepEqual(await events(), ['device.offline']);
+    assert.match(await restarted.sweep(), /1 offline; went offline: none; back online: none$/);
+    assert.equal((await offlineAlarms()).length, 1);
 
     await seen(store, device.id, now);
     now += 1000;
-    assert.match(await restarted.sweep(), /back online: 1$/);
-    await restarted.sweep();
-    assert.deepEqual(await events(), ['device.offline', 'device.online']);
+    // ... nor forgets to clear it when the device is back
+    const restartedAgain = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
+    assert.match(await restartedAgain.sweep(), /back online: 1$/);
+    await restartedAgain.sweep();
+    await detector.sweep();
+    assert.deepEqual(await events(), ['alarm.raised', 'device.offline', 'alarm.acknowledged', 'alarm.cleared', 'device.online']);
+    const [closed] = await offlineAlarms();
+    assert.equal(closed.clearedAt, now);
+    assert.deepEqual(await store.alarms({ open: true }), [], 'acknowledged and cleared: closed');
+
+    // silent again: a new alarm
+    now += 4 * MINUTE;
+    await detector.sweep();
+    assert.deepEqual((await offlineAlarms()).map((a) => a.clearedAt === null), [true, false]);
     await store.close();
   });
 
@@ -123,7 +143,7 @@ describe('OfflineDetector', () => {
     const { store, device } = await storeWithDevice(t0);
     const detector = new OfflineDetector(store, { missedIntervals: 2 }, () => t0 + 2 * MINUTE + 1);
     await detector.sweep();
-    const [offline] = await store.events({ deviceId: device.id, type: 'device.offline' });
+    const [offline] = await store.alarms({ kind: 'offline', deviceId: device.id });
     assert.match(offline.message, /never heard from since it was registered/);
     await store.close();
   });

@@ -10,7 +10,7 @@ const MIN = 60_000;
 const device = { id: 7, name: 'Freezer 2', location: 'Pharmacy' } as Device;
 const devices = new Map([[7, device]]);
 const alarm = (over: Partial<StoredAlarm> = {}): StoredAlarm => ({
-  id: 1, deviceId: 7, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: T0, value: -12.5,
+  id: 1, deviceId: 7, channel: 1, source: 'limit', kind: null, level: 'alarm', direction: 'high', raisedAt: T0, value: -12.5,
   message: 'temperature -12.5 C above the alarm limit -15 C', acknowledgedAt: null, acknowledgedBy: null, ackComment: null,
   clearedAt: null, clearedValue: null, ...over,
 });
@@ -63,9 +63,22 @@ test('"*" routes take every location and system alarms; alarm-level events are m
   const system = alarm({ id: 9, deviceId: null, channel: null, source: 'system', message: 'integrity check found 2 problems' });
   assert.equal(planNotifications([system], devices, all, new Map(), T0).mails[0].to[0], 'it@hospital.local');
   const mails = planEventMails([
-    { id: 1, at: T0, deviceId: 7, type: 'device.offline', level: 'alarm', message: 'Freezer 2 has sent nothing for 3 intervals', data: null },
+    { id: 1, at: T0, deviceId: 7, type: 'device.suspended', level: 'alarm', message: 'Freezer 2 suspended: it sent too fast', data: null },
     { id: 2, at: T0, deviceId: 7, type: 'device.renamed', level: 'info', message: 'renamed', data: null },
     { id: 3, at: T0, deviceId: 7, type: 'alarm.raised', level: 'alarm', message: 'mailed as an alarm, not again as an event', data: null },
+    { id: 4, at: T0, deviceId: 7, type: 'device.offline', level: 'alarm', message: 'its offline alarm is mailed, not this event', data: null },
+    { id: 5, at: T0, deviceId: null, type: 'integrity.broken', level: 'alarm', message: 'its integrity alarm is mailed, not this event', data: null },
   ], devices, all);
-  assert.deepEqual(mails.map((m) => [m.to, m.subject]), [[['it@hospital.local'], '[Inlet event] Freezer 2 (Pharmacy): Freezer 2 has sent nothing for 3 intervals']]);
+  assert.deepEqual(mails.map((m) => [m.to, m.subject]), [[['it@hospital.local'], '[Inlet event] Freezer 2 (Pharmacy): Freezer 2 suspended: it sent too fast']]);
+});
+
+test('offline alarms go to the device location like limit alarms, repeated until acknowledged; integrity alarms only to "*" routes', () => {
+  const offline = alarm({ id: 11, channel: null, source: 'system', kind: 'offline', direction: null, value: null, message: 'Freezer 2 (serial 1) is offline' });
+  const sent = simulate([0, 30], () => offline);
+  assert.deepEqual(sent, [['pharmacist@hospital.local:[Inlet alarm] Freezer 2 (Pharmacy)'], ['pharmacist@hospital.local:STILL UNACKNOWLEDGED']]);
+  const integrity = alarm({ id: 12, deviceId: null, channel: null, source: 'system', kind: 'integrity', direction: null, value: 2, message: 'integrity verification found 2 problem(s)' });
+  assert.equal(planNotifications([integrity], devices, routes, new Map(), T0).mails.length, 0, 'no location route takes an alarm of no device');
+  const all: NotificationRoute[] = [...routes, { location: '*', to: ['qa@hospital.local'], repeatMinutes: 0, escalateAfterMinutes: 0, escalateTo: [] }];
+  assert.deepEqual(planNotifications([integrity], devices, all, new Map(), T0).mails.map((m) => [m.to, m.subject]),
+    [[['qa@hospital.local'], '[Inlet alarm] Inlet: integrity verification found 2 problem(s)']]);
 });

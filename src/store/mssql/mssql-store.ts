@@ -13,13 +13,14 @@ import { GroupCommitter } from '../group-commit.ts';
 import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
 import {
   ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
-  toAlarmLimit, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUploadSample,
-  toUser, userAssignments,
+  toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
+  toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
 } from '../row-mapping.ts';
 import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
+import { horizonAdvancedEvent } from '../retention-events.ts';
 import type {
   AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
-  ChainCheckpoint, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChainAnchor, ChainCheckpoint, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { parseConnectionString } from './connection.ts';
@@ -36,6 +37,7 @@ export interface MssqlStoreOptions {
 
 const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
 const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
+const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
 const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
 const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
@@ -490,6 +492,67 @@ export class MssqlStore implements Store {
       SELECT verified_at, chain, upload_id, hash FROM @checkpoints`, { checkpoints: [sql.TVP, checkpointRows] });
   }
 
+  // ---- retention ----
+
+  async retentionHorizon(): Promise<RetentionHorizon | undefined> {
+    const r = (await this.query(`SELECT TOP (1) ${MSSQL_HORIZON_COLUMNS} FROM inlet.retention_horizons ORDER BY id DESC`)).recordset[0];
+    return r && toRetentionHorizon(r);
+  }
+
+  async retentionHorizons(): Promise<RetentionHorizon[]> {
+    return (await this.query(`SELECT ${MSSQL_HORIZON_COLUMNS} FROM inlet.retention_horizons ORDER BY id`)).recordset.map(toRetentionHorizon);
+  }
+
+  async chainAnchors(): Promise<ChainAnchor[]> {
+    return (await this.query(`SELECT a.horizon_id, a.chain, a.upload_id, a.hash
+      FROM inlet.chain_anchors AS a
+      WHERE a.id = (SELECT MAX(l.id) FROM inlet.chain_anchors AS l WHERE l.chain = a.chain)
+      ORDER BY a.chain`)).recordset.map(toChainAnchor);
+  }
+
+  /** Read-only: the same horizon inlet.advance_retention_horizon would compute now, and what lies below it. */
+  async previewRetention(dataBefore: number, auditBefore: number | null): Promise<RetentionPreview> {
+    const r = (await this.query(`SET NOCOUNT ON;
+      DECLARE @previous_below bigint = (SELECT MAX(h.below_upload_id) FROM inlet.retention_horizons AS h);
+      DECLARE @below bigint;
+      SELECT TOP (1) @below = u.id FROM inlet.uploads AS u
+      WHERE u.id >= COALESCE(@previous_below, 0) AND u.received_at >= @data_before
+      ORDER BY u.id;
+      IF @below IS NULL SET @below = COALESCE((SELECT MAX(u.id) + 1 FROM inlet.uploads AS u), @previous_below, 1);
+      IF @previous_below IS NOT NULL AND @below < @previous_below SET @below = @previous_below;
+      SELECT @below AS below_upload_id,
+        (SELECT COUNT_BIG(*) FROM inlet.uploads AS u WHERE u.id < @below) AS uploads,
+        (SELECT COUNT_BIG(*) FROM inlet.samples AS s WHERE s.upload_id < @below) AS samples,
+        (SELECT COUNT_BIG(*) FROM inlet.quarantine AS q WHERE q.upload_id < @below) AS quarantined,
+        (SELECT COUNT_BIG(DISTINCT COALESCE(u.device_id, 0)) FROM inlet.uploads AS u WHERE u.id < @below) AS chains,
+        (SELECT COUNT_BIG(*) FROM inlet.events AS e WHERE e.occurred_at < @audit_before) AS events,
+        (SELECT COUNT_BIG(*) FROM inlet.alarms AS a
+         WHERE a.raised_at < @audit_before AND a.acknowledged_at < @audit_before AND a.cleared_at < @audit_before) AS alarms;`, {
+      data_before: [sql.DateTime2(3), utc(dataBefore)], audit_before: [sql.DateTime2(3), auditBefore === null ? null : utc(auditBefore)],
+    })).recordset[0];
+    return toRetentionPreview(r);
+  }
+
+  async advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon> {
+    const event = horizonAdvancedEvent(request);
+    // The procedure records the horizon, the anchors and the event in one transaction (sql/mssql/008_retention.sql).
+    const r = (await this.query(`EXEC inlet.advance_retention_horizon @set_at = @set_at, @data_before = @data_before,
+        @audit_before = @audit_before, @set_by = @set_by, @reason = @reason, @event_message = @event_message, @event_data = @event_data;`, {
+      set_at: [sql.DateTime2(3), utc(request.at)], data_before: [sql.DateTime2(3), utc(request.dataBefore)],
+      audit_before: [sql.DateTime2(3), request.auditBefore === null ? null : utc(request.auditBefore)],
+      set_by: [sql.NVarChar(128), request.setBy], reason: [sql.NVarChar(1000), request.reason],
+      event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    })).recordset[0];
+    return toRetentionHorizon(r);
+  }
+
+  async purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk> {
+    const r = (await this.query('EXEC inlet.purge_below_horizon @batch_size = @batch_size, @upload_batch_size = @upload_batch_size;', {
+      batch_size: [sql.Int, limits.rows], upload_batch_size: [sql.Int, limits.uploads],
+    })).recordset[0];
+    return toPurgeChunk(r);
+  }
+
   // ---- alarms ----
 
   async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
@@ -521,11 +584,11 @@ export class MssqlStore implements Store {
     return this.inTransaction(async (tx) => {
       const inserted = await tx.request()
         .input('device_id', sql.Int, a.deviceId).input('channel', sql.Int, a.channel).input('source', sql.VarChar(10), a.source)
-        .input('level', sql.VarChar(10), a.level).input('direction', sql.VarChar(4), a.direction)
+        .input('kind', sql.VarChar(10), a.kind ?? null).input('level', sql.VarChar(10), a.level).input('direction', sql.VarChar(4), a.direction)
         .input('raised_at', sql.DateTime2(3), utc(a.raisedAt)).input('value', sql.Float, a.value).input('message', sql.NVarChar(sql.MAX), a.message)
         .query<Row>(`SET NOCOUNT ON;
-          INSERT INTO inlet.alarms (device_id, channel, source, level, direction, raised_at, value, message)
-          VALUES (@device_id, @channel, @source, @level, @direction, @raised_at, @value, @message);
+          INSERT INTO inlet.alarms (device_id, channel, source, kind, level, direction, raised_at, value, message)
+          VALUES (@device_id, @channel, @source, @kind, @level, @direction, @raised_at, @value, @message);
           SELECT CAST(SCOPE_IDENTITY() AS bigint) AS id;`);
       const id = integer(inserted.recordset[0].id);
       await insertEvent(tx, raisedEvent(a, id));
@@ -569,6 +632,8 @@ export class MssqlStore implements Store {
     const where: string[] = [];
     const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
     if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
+    if (q.uncleared) where.push('cleared_at IS NULL');
+    if (q.kind !== undefined) { where.push('kind = @kind'); inputs.kind = [sql.VarChar(10), q.kind]; }
     if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
     return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
@@ -642,10 +707,21 @@ async function startGroup(tx: sql.Transaction, batches: Batch[]): Promise<GroupS
       DECLARE @first_id sql_variant;
       EXEC sys.sp_sequence_get_range @sequence_name = N'inlet.upload_id', @range_size = @count, @range_first_value = @first_id OUTPUT;
       SELECT CAST(@first_id AS bigint) AS first_id;
-      SELECT d.device_id, h.hash
+      -- A chain whose uploads were all purged continues from its latest anchor (migration 008); the
+      -- anchor is looked up only when the chain has no upload (a start-up filter on h.hash IS NULL).
+      SELECT d.device_id, COALESCE(h.hash, a.hash) AS hash
       FROM @devices AS d
-      CROSS APPLY (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id = d.device_id ORDER BY u.id DESC) AS h;
-      SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE @with_unowned = 1 AND u.device_id IS NULL ORDER BY u.id DESC;`);
+      OUTER APPLY (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id = d.device_id ORDER BY u.id DESC) AS h
+      OUTER APPLY (SELECT TOP (1) c.hash FROM inlet.chain_anchors AS c WHERE h.hash IS NULL AND c.chain = d.device_id ORDER BY c.id DESC) AS a
+      WHERE h.hash IS NOT NULL OR a.hash IS NOT NULL;
+      SELECT TOP (1) x.hash
+      FROM (SELECT l.hash, 1 AS preference
+            FROM (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id IS NULL ORDER BY u.id DESC) AS l
+            UNION ALL
+            SELECT n.hash, 2 AS preference
+            FROM (SELECT TOP (1) c.hash FROM inlet.chain_anchors AS c WHERE c.chain = 0 ORDER BY c.id DESC) AS n) AS x
+      WHERE @with_unowned = 1
+      ORDER BY x.preference;`);
   const [stored, first, deviceHeads, unowned] = result.recordsets as unknown as Row[][];
   const heads = new Map<number, Uint8Array>(deviceHeads.map((r) => [integer(r.device_id), r.hash as Buffer]));
   if (unowned.length) heads.set(chainKey(null), unowned[0].hash as Buffer);

@@ -13,15 +13,17 @@ import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
 import {
-  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit, toChainCheckpoint,
-  toDevice, toQuarantineEntry, toRawSeriesPoint, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
+  toChainAnchor, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon, toRetentionPreview, toSample,
+  toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
+import { horizonAdvancedEvent } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
-  AlarmQuery, ChainCheckpoint, DevicePatch, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -373,8 +375,8 @@ export class SqliteStore implements Store {
 
   async raiseAlarm(a: NewAlarm): Promise<StoredAlarm> {
     return this.transaction(() => {
-      const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, level, direction, raised_at, value, message)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.level, a.direction, a.raisedAt, a.value, a.message);
+      const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, kind, level, direction, raised_at, value, message)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.kind ?? null, a.level, a.direction, a.raisedAt, a.value, a.message);
       const id = Number(lastInsertRowid);
       this.insertEvent(raisedEvent(a, id));
       return this.alarmById(id)!;
@@ -404,12 +406,116 @@ export class SqliteStore implements Store {
 
   async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
     const where: string[] = [];
-    const values: number[] = [];
+    const values: (number | string)[] = [];
     if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
+    if (q.uncleared) where.push('cleared_at IS NULL');
+    if (q.kind !== undefined) { where.push('kind = ?'); values.push(q.kind); }
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
     values.push(Math.min(q.limit ?? 500, 10_000));
     return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT ?`).all(...values) as Row[]).map(toAlarm);
+  }
+
+  // ---- retention ----
+
+  async retentionHorizon(): Promise<RetentionHorizon | undefined> {
+    const r = this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons ORDER BY id DESC LIMIT 1`).get() as Row | undefined;
+    return r && toRetentionHorizon(r);
+  }
+
+  async retentionHorizons(): Promise<RetentionHorizon[]> {
+    return (this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons ORDER BY id`).all() as Row[]).map(toRetentionHorizon);
+  }
+
+  async chainAnchors(): Promise<ChainAnchor[]> {
+    return (this.db.prepare(`SELECT horizon_id, chain, upload_id, hash FROM chain_anchors AS a
+      WHERE id = (SELECT MAX(l.id) FROM chain_anchors AS l WHERE l.chain = a.chain) ORDER BY chain`).all() as Row[]).map(toChainAnchor);
+  }
+
+  /**
+   * The first upload id a horizon at dataBefore keeps: the first upload received at or after it,
+   * read forward from the previous horizon; with none, one past the last upload. Never below the previous one.
+   */
+  private belowUploadId(dataBefore: number): number {
+    const previous = (this.db.prepare('SELECT MAX(below_upload_id) AS id FROM retention_horizons').get() as { id: number | null }).id;
+    const first = this.db.prepare('SELECT id FROM uploads WHERE id >= ? AND received_at >= ? ORDER BY id LIMIT 1')
+      .get(previous ?? 0, dataBefore) as { id: number } | undefined;
+    const below = first?.id ?? (this.db.prepare('SELECT MAX(id) + 1 AS id FROM uploads').get() as { id: number | null }).id ?? previous ?? 1;
+    return Math.max(below, previous ?? 1);
+  }
+
+  async previewRetention(dataBefore: number, auditBefore: number | null): Promise<RetentionPreview> {
+    const below = this.belowUploadId(dataBefore);
+    const audit = auditBefore ?? Number.MIN_SAFE_INTEGER;
+    return toRetentionPreview(this.db.prepare(`SELECT ?1 AS below_upload_id,
+        (SELECT COUNT(*) FROM uploads WHERE id < ?1) AS uploads,
+        (SELECT COUNT(*) FROM samples WHERE upload_id < ?1) AS samples,
+        (SELECT COUNT(*) FROM quarantine WHERE upload_id < ?1) AS quarantined,
+        (SELECT COUNT(DISTINCT COALESCE(device_id, 0)) FROM uploads WHERE id < ?1) AS chains,
+        (SELECT COUNT(*) FROM events WHERE at < ?2) AS events,
+        (SELECT COUNT(*) FROM alarms WHERE raised_at < ?2 AND acknowledged_at < ?2 AND cleared_at < ?2) AS alarms`).get(below, audit) as Row);
+  }
+
+  async advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon> {
+    return this.transaction(() => {
+      const previous = (this.db.prepare('SELECT MAX(below_upload_id) AS id FROM retention_horizons').get() as { id: number | null }).id ?? 0;
+      const below = this.belowUploadId(request.dataBefore);
+      const { lastInsertRowid } = this.db.prepare(`INSERT INTO retention_horizons (at, data_before, below_upload_id, audit_before, set_by, reason)
+        VALUES (?, ?, ?, ?, ?, ?)`).run(request.at, request.dataBefore, below, request.auditBefore, request.setBy, request.reason);
+      // The anchors are read from the rows before any of them is deleted, in the same transaction.
+      this.db.prepare(`INSERT INTO chain_anchors (horizon_id, chain, upload_id, hash)
+        SELECT ?1, l.chain, u.id, u.hash
+        FROM (SELECT COALESCE(device_id, 0) AS chain, MAX(id) AS last_id FROM uploads WHERE id >= ?2 AND id < ?3 GROUP BY COALESCE(device_id, 0)) AS l
+        JOIN uploads AS u ON u.id = l.last_id ORDER BY l.chain`).run(lastInsertRowid, previous, below);
+      this.insertEvent(horizonAdvancedEvent(request));
+      return toRetentionHorizon(this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons WHERE id = ?`).get(lastInsertRowid) as Row);
+    });
+  }
+
+  async purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk> {
+    const done: PurgeChunk = { samples: 0, rollupHours: 0, uploads: 0, quarantined: 0, events: 0, alarms: 0 };
+    return this.transaction(() => {
+      const h = this.db.prepare('SELECT MAX(below_upload_id) AS below, MAX(audit_before) AS audit FROM retention_horizons').get() as
+        { below: number | null; audit: number | null };
+      if (h.below === null) return done;
+      // Samples first (an upload is never deleted before its samples), then uploads, then the audit trail.
+      const keys = this.db.prepare('SELECT device_id, channel, time FROM samples WHERE upload_id < ? ORDER BY upload_id LIMIT ?')
+        .all(h.below, limits.rows) as { device_id: number; channel: number; time: number }[];
+      if (keys.length) {
+        const deleteSample = this.db.prepare('DELETE FROM samples WHERE device_id = ? AND channel = ? AND time = ?');
+        const hours = new Map<string, [number, number, number]>();
+        for (const k of keys) {
+          deleteSample.run(k.device_id, k.channel, k.time);
+          const hour = k.time - (k.time % HOUR_MS);
+          hours.set(`${k.device_id}:${k.channel}:${hour}`, [k.device_id, k.channel, hour]);
+        }
+        // Each hour the chunk touched is rebuilt from the samples left, so charts agree with the raw data.
+        const deleteHour = this.db.prepare('DELETE FROM sample_rollup_hour WHERE device_id = ? AND channel = ? AND hour_start = ?');
+        const rebuildHour = this.db.prepare(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum,
+            value_count, sample_count, error_count)
+          SELECT device_id, channel, ?3, MIN(value), MAX(value), COALESCE(SUM(value), 0), COUNT(value), COUNT(*), COUNT(error_code)
+          FROM samples WHERE device_id = ?1 AND channel = ?2 AND time >= ?3 AND time < ?3 + ${HOUR_MS} GROUP BY device_id, channel`);
+        for (const [deviceId, channel, hour] of hours.values()) {
+          deleteHour.run(deviceId, channel, hour);
+          rebuildHour.run(deviceId, channel, hour);
+        }
+        return { ...done, samples: keys.length, rollupHours: hours.size };
+      }
+      const ids = (this.db.prepare('SELECT id FROM uploads WHERE id < ? ORDER BY id LIMIT ?').all(h.below, limits.uploads) as { id: number }[])
+        .map((r) => r.id);
+      if (ids.length) {
+        const last = ids[ids.length - 1];
+        const quarantined = this.db.prepare('DELETE FROM quarantine WHERE upload_id <= ?').run(last).changes;
+        this.db.prepare('DELETE FROM uploads WHERE id <= ?').run(last);
+        return { ...done, uploads: ids.length, quarantined: Number(quarantined) };
+      }
+      if (h.audit === null) return done;
+      const events = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? ORDER BY at LIMIT ?)').run(h.audit, limits.rows).changes;
+      if (events) return { ...done, events: Number(events) };
+      const alarms = this.db.prepare(`DELETE FROM alarms WHERE id IN (SELECT id FROM alarms
+        WHERE raised_at < ?1 AND acknowledged_at < ?1 AND cleared_at < ?1 ORDER BY id LIMIT ?2)`).run(h.audit, limits.rows).changes;
+      return { ...done, alarms: Number(alarms) };
+    });
   }
 
   // ---- quarantine ----

@@ -32,8 +32,12 @@ export class SqliteWriter {
   constructor(db: DatabaseSync) {
     this.db = db;
     this.statements = {
-      maxUploadId: db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM uploads'),
+      // Never below a retention horizon, even once every upload under it is purged: ids are not reused.
+      maxUploadId: db.prepare(`SELECT MAX(COALESCE((SELECT MAX(id) FROM uploads), 0),
+        COALESCE((SELECT MAX(below_upload_id) FROM retention_horizons), 1) - 1) AS id`),
       chainHead: db.prepare('SELECT hash FROM uploads WHERE device_id IS ? ORDER BY id DESC LIMIT 1'),
+      // A chain whose uploads were all purged continues from its anchor (migration 008).
+      chainAnchor: db.prepare('SELECT hash FROM chain_anchors WHERE chain = ? ORDER BY id DESC LIMIT 1'),
       upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
         WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
@@ -91,7 +95,7 @@ export class SqliteWriter {
   private chainHeadFor(deviceId: number | null): Uint8Array {
     const cached = this.heads.get(chainKey(deviceId));
     if (cached) return cached;
-    const row = this.statements.chainHead.get(deviceId) as { hash: Uint8Array } | undefined;
+    const row = (this.statements.chainHead.get(deviceId) ?? this.statements.chainAnchor.get(chainKey(deviceId))) as { hash: Uint8Array } | undefined;
     return row ? row.hash : GENESIS_HASH;
   }
 

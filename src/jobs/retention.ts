@@ -1,0 +1,136 @@
+// Retention: data older than retention.keepDays is purged, but only below an audited horizon that
+// only moves forward (docs/retention.md). A run (1) works out the horizon the settings ask for,
+// (2) refuses while an integrity alarm nobody has acknowledged is open, since purging could destroy
+// the evidence, (3) advances the horizon when it moves (the store records who, when and why, anchors
+// every chain it cuts and writes an event), and (4) purges below it in chunks, each its own short
+// transaction, logging progress, until nothing is left. A run that stopped half-way (crash, stop)
+// is finished by the next one: the horizon is already recorded.
+import type { LogSink } from '../domain/log-sink.ts';
+import type { PurgeChunk, RetentionHorizon, RetentionPreview, Store } from '../store/store.ts';
+
+const DAY = 86_400_000;
+
+export interface RetentionSettings {
+  /** Uploads and samples received longer ago than this may be purged. */
+  keepDays: number;
+  /** Events and closed alarms older than this may be purged; 0 = the audit trail is kept. */
+  auditKeepDays: number;
+  /** Samples, events or alarms deleted per transaction; uploads, which carry their raw bodies, a hundredth of it. */
+  chunkSize: number;
+}
+
+export interface RetentionPlan {
+  /** The horizon the settings ask for, never before the recorded one. */
+  dataBefore: number;
+  auditBefore: number | null;
+  current: RetentionHorizon | undefined;
+  /** Whether the horizon would move. */
+  advances: boolean;
+  preview: RetentionPreview;
+  /** Why nothing may be purged now, or null. */
+  blocked: string | null;
+}
+
+export interface RetentionResult {
+  plan: RetentionPlan;
+  horizon: RetentionHorizon | undefined;
+  purged: PurgeChunk;
+  chunks: number;
+}
+
+type RetentionStore = Pick<Store, 'retentionHorizon' | 'previewRetention' | 'advanceRetentionHorizon' | 'purgeBelowHorizon' | 'alarms'>;
+
+const NOTHING: PurgeChunk = { samples: 0, rollupHours: 0, uploads: 0, quarantined: 0, events: 0, alarms: 0 };
+
+function add(a: PurgeChunk, b: PurgeChunk): PurgeChunk {
+  return {
+    samples: a.samples + b.samples, rollupHours: a.rollupHours + b.rollupHours, uploads: a.uploads + b.uploads,
+    quarantined: a.quarantined + b.quarantined, events: a.events + b.events, alarms: a.alarms + b.alarms,
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What the settings ask for at `now`, and what lies below it; changes nothing. */
+export async function planRetention(store: RetentionStore, settings: RetentionSettings, now: number): Promise<RetentionPlan> {
+  const current = await store.retentionHorizon();
+  // The horizon never moves back: a longer period set later keeps what is left, it cannot restore.
+  const dataBefore = Math.max(now - settings.keepDays * DAY, current?.dataBefore ?? -Infinity);
+  const wantedAudit = settings.auditKeepDays > 0 ? now - settings.auditKeepDays * DAY : null;
+  const auditBefore = current?.auditBefore != null ? Math.max(current.auditBefore, wantedAudit ?? -Infinity) : wantedAudit;
+  const preview = await store.previewRetention(dataBefore, auditBefore);
+  // Recorded only when it lets more be purged: no horizon (and no event) on a store younger than the period.
+  const advances = preview.belowUploadId > (current?.belowUploadId ?? 1)
+    || ((auditBefore ?? -Infinity) > (current?.auditBefore ?? -Infinity) && preview.events + preview.alarms > 0);
+  const unacknowledged = (await store.alarms({ kind: 'integrity', uncleared: true, limit: 100 })).filter((a) => a.acknowledgedAt === null);
+  const blocked = unacknowledged.length
+    ? `an integrity alarm (#${unacknowledged.map((a) => a.id).join(', #')}) is open and not acknowledged: purging now could destroy the evidence. ` +
+      'Investigate it, then acknowledge it in the viewer; retention resumes on the next run'
+    : null;
+  return { dataBefore, auditBefore, current, advances, preview, blocked };
+}
+
+export function describePlan(plan: RetentionPlan): string {
+  const p = plan.preview;
+  const horizon = plan.advances
+    ? `horizon would move to ${iso(plan.dataBefore)} (uploads below #${p.belowUploadId})${plan.current ? `, from ${iso(plan.current.dataBefore)}` : ''}`
+    : plan.current ? `horizon stays at ${iso(plan.current.dataBefore)} (uploads below #${plan.current.belowUploadId})` : 'no horizon yet, and none needed';
+  const audit = plan.auditBefore === null ? 'events and alarms kept' : `${p.events} events and ${p.alarms} closed alarms before ${iso(plan.auditBefore)}`;
+  return `${horizon}; below it: ${p.uploads} uploads (${p.quarantined} quarantined) in ${p.chains} chains, ${p.samples} samples; ${audit}`;
+}
+
+export function describePurge(purged: PurgeChunk): string {
+  return `${purged.samples} samples, ${purged.uploads} uploads (${purged.quarantined} quarantined), ${purged.events} events, ` +
+    `${purged.alarms} closed alarms purged; ${purged.rollupHours} hourly rollups rebuilt`;
+}
+
+export interface RetentionRunOptions {
+  now: number;
+  /** Who advances the horizon ('housekeeping job', or the operating-system user of `inlet retention run`). */
+  setBy: string;
+  reason: string;
+  log: LogSink;
+  /** Progress lines at most this often (ms). */
+  progressEveryMs?: number;
+}
+
+/** Advances the horizon when it moves and purges everything below it, chunk by chunk. */
+export async function runRetention(store: RetentionStore, settings: RetentionSettings, options: RetentionRunOptions): Promise<RetentionResult> {
+  const plan = await planRetention(store, settings, options.now);
+  if (plan.blocked) return { plan, horizon: plan.current, purged: NOTHING, chunks: 0 };
+  let horizon = plan.current;
+  if (plan.advances) {
+    horizon = await store.advanceRetentionHorizon({
+      at: options.now, dataBefore: plan.dataBefore, auditBefore: plan.auditBefore, setBy: options.setBy, reason: options.reason,
+    });
+    options.log.info(`retention horizon advanced to ${iso(horizon.dataBefore)} (uploads below #${horizon.belowUploadId})`, {
+      auditBefore: horizon.auditBefore === null ? null : iso(horizon.auditBefore), setBy: horizon.setBy, reason: horizon.reason,
+    });
+  }
+  let purged = NOTHING;
+  let chunks = 0;
+  const every = options.progressEveryMs ?? 5000;
+  let lastProgress = performance.now();
+  const limits = { rows: settings.chunkSize, uploads: Math.max(1, Math.floor(settings.chunkSize / 100)) };
+  for (;;) {
+    const chunk = await store.purgeBelowHorizon(limits);
+    if (Object.values(chunk).every((n) => n === 0)) break;
+    purged = add(purged, chunk);
+    chunks++;
+    if (performance.now() - lastProgress >= every) {
+      lastProgress = performance.now();
+      options.log.info(`retention purge in progress: ${describePurge(purged)} so far (${chunks} chunks)`);
+    }
+    // Between chunks the writer and the viewer get the database (and, for SQLite, the event loop).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { plan, horizon, purged, chunks };
+}
+
+/** The job's one line. */
+export function describeRun(result: RetentionResult): string {
+  if (result.plan.blocked) return `retention skipped: ${result.plan.blocked}`;
+  const h = result.horizon;
+  const where = h ? `${result.plan.advances ? 'horizon advanced to' : 'horizon unchanged at'} ${iso(h.dataBefore)} (uploads below #${h.belowUploadId})` : 'no horizon';
+  return `retention: ${where}; ${result.chunks ? `${describePurge(result.purged)} in ${result.chunks} chunks` : 'nothing to purge'}`;
+}

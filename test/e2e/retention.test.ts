@@ -1,0 +1,160 @@
+// Retention end to end: a real gateway stores uploads, the older half is purged below a horizon
+// (synthetic clock), and then `inlet verify` (the CLI) stays green; a DELETE of a recent row
+// straight in SQLite is refused by the triggers, and one made around them (triggers dropped) is
+// found by `inlet verify`, as is a forged anchor. `inlet retention` status and dry run, the CLI.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { post } from '../../src/sim/client.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
+import { runRetention } from '../../src/jobs/retention.ts';
+import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, tempDir } from './harness.ts';
+
+const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
+const DAY = 86_400_000;
+let baselineDir = '';
+let cut = 0;
+const deviceIds: number[] = [];
+const dirs: string[] = [];
+
+async function postReadings(url: string, serial: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const body = buildSoapMessage({ serial, modelCode: soapModelCode('T3510')!, temp: 4 + i / 10 });
+    assert.equal((await post(url, body, 'text/xml; charset=utf-8')).status, 200);
+  }
+}
+
+before(async () => {
+  const gateway = await startTestGateway({ throttle: { ...DEFAULT_CONFIG.throttle, enabled: false } });
+  baselineDir = gateway.dataDir;
+  const devices = [];
+  for (const serial of ['31000001', '31000002']) {
+    devices.push(await registerSoapDevice(gateway.store, serial));
+    deviceIds.push(devices.at(-1)!.id);
+  }
+  await gateway.registry.load();
+  for (const [i, d] of devices.entries()) await postReadings(soapUrl(gateway.url, d), d.serial, 3 + i);
+  await new Promise((r) => setTimeout(r, 20));
+  cut = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  await postReadings(soapUrl(gateway.url, devices[0]), devices[0].serial, 3);   // the second device has nothing after the cut
+  await gateway.stop();
+});
+
+after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive: true, force: true }); });
+
+function copyOfStore(): string {
+  const dir = tempDir('inlet-retention-');
+  dirs.push(dir);
+  for (const suffix of ['', '-wal', '-shm']) {
+    const from = path.join(baselineDir, `inlet.sqlite${suffix}`);
+    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
+  }
+  return dir;
+}
+
+function cli(dir: string, ...args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
+}
+
+function raw(dir: string, sql: string, dropTriggers = false): void {
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  try {
+    if (dropTriggers) {
+      for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'").all() as { name: string }[]) db.exec(`DROP TRIGGER ${name}`);
+    }
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+function ids(dir: string, sql: string): number[] {
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  try { return (db.prepare(sql).all() as { id: number }[]).map((r) => r.id); } finally { db.close(); }
+}
+
+/** Purges everything received before `cut`, as the housekeeping job would one day later with keepDays 1. */
+async function purgeOlderHalf(dir: string): Promise<void> {
+  const store = openDataStore(dir);
+  await store.migrate();
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const result = await runRetention(store, { keepDays: 1, auditKeepDays: 0, chunkSize: 100 }, { now: cut + DAY, setBy: 'e2e', reason: 'test', log });
+  assert.equal(result.purged.uploads, 7);
+  await store.close();
+}
+
+describe('retention and inlet verify', () => {
+  test('a purge keeps `inlet verify` green, from the chain anchors; the second device, with no upload left, is anchored too', async () => {
+    const dir = copyOfStore();
+    const before = cli(dir, 'verify');
+    assert.equal(before.status, 0, before.stdout + before.stderr);
+    await purgeOlderHalf(dir);
+    assert.deepEqual(ids(dir, 'SELECT chain AS id FROM chain_anchors ORDER BY chain'), deviceIds, 'one anchor per device chain');
+    assert.deepEqual(ids(dir, `SELECT id FROM uploads WHERE device_id = ${deviceIds[1]}`), []);
+    const run = cli(dir, 'verify');
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /integrity OK: 3 uploads/);
+
+    const status = cli(dir, 'retention', 'status');
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test\n$/);
+  });
+
+  test('deleting a recent upload or sample straight in SQLite is refused by the triggers', async () => {
+    const dir = copyOfStore();
+    await purgeOlderHalf(dir);
+    const [recent] = ids(dir, 'SELECT MIN(id) AS id FROM uploads');
+    assert.throws(() => raw(dir, `DELETE FROM samples WHERE upload_id = ${recent}`), /append-only: only samples of uploads below the retention horizon/);
+    assert.throws(() => raw(dir, `DELETE FROM uploads WHERE id = ${recent}`), /append-only: only uploads below the retention horizon/);
+    assert.throws(() => raw(dir, 'DELETE FROM retention_horizons'), /append-only/);
+    assert.throws(() => raw(dir, 'UPDATE chain_anchors SET upload_id = upload_id + 1'), /append-only/);
+    assert.equal(cli(dir, 'verify').status, 0);
+  });
+
+  test('deleting a recent upload with the triggers dropped is found by `inlet verify` at the anchor', async () => {
+    const dir = copyOfStore();
+    await purgeOlderHalf(dir);
+    const [first, second] = ids(dir, `SELECT id FROM uploads WHERE device_id = ${deviceIds[0]} ORDER BY id`);
+    raw(dir, `DELETE FROM samples WHERE upload_id = ${first}; DELETE FROM uploads WHERE id = ${first}`, true);
+    const run = cli(dir, 'verify');
+    assert.equal(run.status, 1, run.stdout);
+    assert.match(run.stdout, new RegExp(`broken-link in chain ${deviceIds[0]} .* at upload #${second}: prev_hash does not match the hash of upload #\\d+`));
+    assert.match(run.stdout, /Integrity alarm #\d+ was raised/);
+  });
+
+  test('a forged anchor above the horizon, to hide deleted uploads, is found', async () => {
+    const dir = copyOfStore();
+    await purgeOlderHalf(dir);
+    const [first, second] = ids(dir, `SELECT id FROM uploads WHERE device_id = ${deviceIds[0]} ORDER BY id`);
+    raw(dir, `DELETE FROM samples WHERE upload_id = ${first}; DELETE FROM uploads WHERE id = ${first};
+      INSERT INTO chain_anchors (horizon_id, chain, upload_id, hash) SELECT 1, ${deviceIds[0]}, ${first}, prev_hash FROM uploads WHERE id = ${second}`, true);
+    const run = cli(dir, 'verify');
+    assert.equal(run.status, 1, run.stdout);
+    assert.match(run.stdout, new RegExp(`anchor-beyond-horizon in chain ${deviceIds[0]} .* at upload #${first}`));
+  });
+
+  test('`inlet retention run --dry-run` shows what would go and changes nothing; a real run needs retention enabled and a reason', async () => {
+    const dir = copyOfStore();
+    const config = path.join(dir, 'inlet.config.json');
+    writeFileSync(config, JSON.stringify({ dataDir: '.', retention: { enabled: false, keepDays: 3650 } }));
+    const dry = cli(dir, 'retention', 'run', '--dry-run', '--config', config);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /^dry run, nothing is changed\. retention off: keep data 3650 days, audit trail kept for ever\nno horizon yet, and none needed; below it: 0 uploads \(0 quarantined\) in 0 chains, 0 samples; events and alarms kept\n$/);
+    const refused = cli(dir, 'retention', 'run', '--reason', 'x', '--config', config);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /"retention\.enabled" is false/);
+    writeFileSync(config, JSON.stringify({ dataDir: '.', retention: { enabled: true, keepDays: 3650 } }));
+    const noReason = cli(dir, 'retention', 'run', '--config', config);
+    assert.match(noReason.stderr, /--reason is required/);
+    const nothing = cli(dir, 'retention', 'run', '--reason', 'annual purge', '--config', config);
+    assert.equal(nothing.status, 0, nothing.stderr);
+    assert.match(nothing.stdout, /^retention: no horizon; nothing to purge\n$/);
+    assert.deepEqual(ids(dir, 'SELECT id FROM retention_horizons'), []);
+  });
+});
