@@ -129,6 +129,7 @@ test('an alarm over a limit is listed on the Alarms page and acknowledged there 
   await page.getByRole('heading', { name: 'Alarms' }).waitFor();
   const row = page.locator(`tr[data-alarm="${raised.id}"]`);
   await row.getByText('active, not acknowledged').waitFor();
+  await row.getByRole('cell', { name: 'high limit', exact: true }).waitFor();
   await row.getByRole('textbox').fill('door of Freezer A was open; closed and checked');
   await row.getByRole('button', { name: 'Acknowledge' }).click();
   await page.locator(`tr[data-alarm="${raised.id}"]`).getByText(/door of Freezer A was open/).waitFor();

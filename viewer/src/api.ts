@@ -25,7 +25,7 @@ export interface Series {
   summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number; completeness: number | null };
 }
 export interface StoredAlarm {
-  id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; level: 'warning' | 'alarm';
+  id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; kind: string | null; level: 'warning' | 'alarm';
   direction: 'high' | 'low' | null; raisedAt: number; value: number | null; message: string;
   acknowledgedAt: number | null; acknowledgedBy: string | null; ackComment: string | null; clearedAt: number | null; clearedValue: number | null;
 }

@@ -12,6 +12,11 @@ function state(a: StoredAlarm): string {
   return 'active, not acknowledged';
 }
 
+/** Limit alarms by their direction; system alarms by what raised them (offline, integrity). */
+function typeOf(a: StoredAlarm): string {
+  return a.source === 'limit' ? `${a.direction ?? ''} limit`.trim() : a.kind ?? 'system';
+}
+
 export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
   const tree = await api<DeviceTree>('GET', '/devices');
   const devices = new Map(tree.locations.flatMap((l) => l.devices).map((d) => [d.id, `${d.name}${d.location ? ` (${d.location})` : ''}`]));
@@ -38,7 +43,7 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
   function row(a: StoredAlarm): HTMLElement {
     const where = a.deviceId === null ? 'Inlet' : `${devices.get(a.deviceId) ?? `#${a.deviceId}`}${a.channel === null ? '' : `, channel ${a.channel}`}`;
     return h('tr', { class: a.level, 'data-alarm': a.id },
-      h('td', {}, formatTime(a.raisedAt)), h('td', {}, a.level), h('td', {}, where), h('td', {}, a.message),
+      h('td', {}, formatTime(a.raisedAt)), h('td', {}, a.level), h('td', {}, typeOf(a)), h('td', {}, where), h('td', {}, a.message),
       h('td', {}, a.value === null ? '' : formatValue(a.value, '')), h('td', {}, state(a)),
       h('td', {}, a.acknowledgedAt !== null ? `${a.acknowledgedBy}, ${formatTime(a.acknowledgedAt)}: ${a.ackComment}`
         : mayAcknowledge ? acknowledgeForm(a) : 'not yet'));
@@ -53,7 +58,7 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
       const openIds = new Set(open.alarms.map((a) => a.id));
       const closed = recent.alarms.filter((a) => !openIds.has(a.id));
       const table = (alarms: StoredAlarm[]) => h('table', { class: 'events alarms' },
-        h('thead', {}, h('tr', {}, ['Raised', 'Level', 'Where', 'Alarm', 'Value', 'State', 'Acknowledgement'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Raised', 'Level', 'Type', 'Where', 'Alarm', 'Value', 'State', 'Acknowledgement'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, alarms.map(row)));
       show(output,
         h('h2', {}, `Open (${open.alarms.length})`), open.alarms.length ? table(open.alarms) : message('No open alarms.'),
