@@ -30,8 +30,8 @@ export function loadMigrations(dialect: 'sqlite' | 'mssql', root = SQL_ROOT): Mi
 
 export interface AppliedMigration { version: number; checksum: string }
 
-/** Which migrations still need applying; throws if an applied one was edited afterwards. */
-export function pendingMigrations(all: Migration[], applied: AppliedMigration[]): Migration[] {
+/** Which migrations still need applying (up to `upTo`); throws if an applied one was edited afterwards. */
+export function pendingMigrations(all: Migration[], applied: AppliedMigration[], upTo = Number.POSITIVE_INFINITY): Migration[] {
   const byVersion = new Map(applied.map((a) => [a.version, a]));
   for (const m of all) {
     const done = byVersion.get(m.version);
@@ -47,5 +47,5 @@ export function pendingMigrations(all: Migration[], applied: AppliedMigration[])
     throw new Error(`the database has migration(s) ${unknown.map((u) => u.version).join(', ')} that this Inlet ` +
       'version does not know: it was migrated by a newer Inlet; upgrade Inlet instead of downgrading');
   }
-  return all.filter((m) => !byVersion.has(m.version));
+  return all.filter((m) => !byVersion.has(m.version) && m.version <= upTo);
 }

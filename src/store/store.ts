@@ -210,10 +210,15 @@ export interface StoreHealth {
   pendingBatches: number;
 }
 
+export interface MigrateOptions { upTo?: number }
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
-  /** Apply pending migrations; reports progress. Safe to re-run. */
-  migrate(onProgress?: (message: string) => void): Promise<string[]>;
+  /**
+   * Apply pending migrations; reports progress. Safe to re-run. `upTo` stops after that version
+   * (tests of upgrades from each earlier version); the store can only write once fully migrated.
+   */
+  migrate(onProgress?: (message: string) => void, options?: MigrateOptions): Promise<string[]>;
   /** Group-committed write of one upload's batch; resolves after the commit is durable. */
   commit(batch: Batch): Promise<CommitResult>;
   /** Wait for in-flight commits to finish. */

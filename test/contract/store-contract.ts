@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlarmLimit, Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
+import { loadMigrations } from '../../src/store/migrations.ts';
 import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
 import type { NewAlarm, NewDevice, PurgeChunk, Store } from '../../src/store/store.ts';
 
@@ -82,6 +83,22 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.deepEqual(await store.migrate(), []);
     assert.deepEqual(await store.listDevices(), []);
   }, false);
+
+  // An installed Inlet may be at any earlier schema version when it is upgraded.
+  for (const from of loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').map((m) => m.version).slice(0, -1)) {
+    contractTest(`upgrades from schema version ${from}: the rest applies, a device registered then is kept and takes uploads`, async ({ store }) => {
+      const early = await store.migrate(undefined, { upTo: from });
+      assert.equal(early.length, from);
+      const device = await store.addDevice(newDevice('96000001'), T0);
+      const rest = await store.migrate();
+      assert.equal(early.length + rest.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').length);
+      assert.deepEqual(await store.migrate(), []);
+      assert.deepEqual((await store.listDevices()).map((d) => d.serial), ['96000001']);
+      const committed = await store.commit(batch(device.id, [sample(device.id, 1, T0 + MINUTE, 4.5)]));
+      assert.equal(committed.samplesStored, 1);
+      assert.deepEqual((await store.samples(device.id, 1, T0, T0 + 2 * MINUTE)).map((x) => x.value), [4.5]);
+    }, false);
+  }
 
   contractTest('devices: add, find, update, changedSince, channels', async ({ store }) => {
     const a = await store.addDevice(newDevice('10000001'), T0);

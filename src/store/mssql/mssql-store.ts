@@ -20,7 +20,7 @@ import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, r
 import { horizonAdvancedEvent } from '../retention-events.ts';
 import type {
   AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
-  ChainAnchor, ChainCheckpoint, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { parseConnectionString } from './connection.ts';
@@ -139,7 +139,7 @@ export class MssqlStore implements Store {
 
   // ---- migrations ----
 
-  async migrate(onProgress?: (message: string) => void): Promise<string[]> {
+  async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
     const bootstrap = splitBatches(readFileSync(path.join(SQL_ROOT, 'mssql', 'bootstrap.sql'), 'utf8'));
     await this.inTransaction(async (tx) => {
       await lockMigrations(tx);
@@ -147,7 +147,7 @@ export class MssqlStore implements Store {
     });
     const applied = (await this.query('SELECT version, checksum FROM inlet.schema_migrations ORDER BY version')).recordset
       .map((r) => ({ version: integer(r.version), checksum: (r.checksum as string).trim() }));
-    const pending = pendingMigrations(loadMigrations('mssql'), applied);
+    const pending = pendingMigrations(loadMigrations('mssql'), applied, options.upTo);
     const done: string[] = [];
     for (const [i, m] of pending.entries()) {
       onProgress?.(`applying migration ${m.version}_${m.name} (${i + 1}/${pending.length})`);

@@ -24,7 +24,7 @@ import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 import type {
   AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
@@ -105,12 +105,13 @@ export class SqliteStore implements Store {
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
   }
 
-  async migrate(onProgress?: (message: string) => void): Promise<string[]> {
+  async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const applied = this.db.prepare('SELECT version, checksum FROM schema_migrations ORDER BY version').all() as
       { version: number; checksum: string }[];
-    const pending = pendingMigrations(loadMigrations('sqlite'), applied);
+    const all = loadMigrations('sqlite');
+    const pending = pendingMigrations(all, applied, options.upTo);
     const done: string[] = [];
     pending.forEach((m, i) => {
       onProgress?.(`applying migration ${m.version}_${m.name} (${i + 1}/${pending.length})`);
@@ -126,7 +127,8 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
-    if (!this.writer) {
+    // The writer prepares its statements against the latest schema.
+    if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
       // Start the write thread now (an empty group): otherwise the first device upload waits for it.
       await this.writer.writeGroup([]);
