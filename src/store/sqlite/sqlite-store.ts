@@ -20,6 +20,7 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
+import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, ChainCheckpoint, DevicePatch, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -69,9 +70,10 @@ class WorkerWriter {
   async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
     this.worker ??= this.start();
     const id = this.nextId++;
+    const group = packWriteGroup(batches);
     const reply = await new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, batches } satisfies WriteRequest);
+      this.worker!.postMessage({ id, group } satisfies WriteRequest, transferList(group));
     });
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
@@ -85,13 +87,21 @@ class WorkerWriter {
   }
 }
 
+/** The same writer on this thread (':memory:' databases, or when asked). */
+class InThreadWriter {
+  private readonly writer: SqliteWriter;
+  constructor(db: DatabaseSync) { this.writer = new SqliteWriter(db); }
+  get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
+  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches)); }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly committer: GroupCommitter<Batch, CommitResult>;
   private readonly file: string;
   private readonly writeInWorker: boolean;
-  private writer: SqliteWriter | WorkerWriter | null = null;
+  private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -125,7 +135,7 @@ export class SqliteStore implements Store {
       done.push(`${m.version}_${m.name}`);
     });
     if (!this.writer) {
-      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
+      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
       // Start the write thread now (an empty group): otherwise the first device upload waits for it.
       await this.writer.writeGroup([]);
     }

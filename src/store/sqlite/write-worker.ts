@@ -2,10 +2,10 @@
 // while a group commits, and the next group forms meanwhile.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
-import type { Batch } from '../../domain/types.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
+import type { WriteGroup } from './write-group.ts';
 
-export interface WriteRequest { id: number; batches: Batch[] }
+export interface WriteRequest { id: number; group: WriteGroup }
 export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
 export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; unavailable?: boolean; commitMs: number | null }
 
@@ -22,7 +22,7 @@ parentPort!.on('message', (request: WriteRequest | 'close') => {
   }
   let reply: WriteReply;
   try {
-    const results = writer.writeGroup(request.batches);
+    const results = writer.writeGroup(request.group);
     reply = {
       id: request.id, commitMs: writer.lastCommitMs,
       outcomes: results.map((r) => (r instanceof Error ? { ok: false, error: r.message, unavailable: isUnavailable(r) } : { ok: true, result: r })),
