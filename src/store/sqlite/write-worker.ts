@@ -12,26 +12,29 @@ export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?
 const db = new DatabaseSync((workerData as { file: string }).file);
 db.exec(SQLITE_PRAGMAS);
 db.exec(`PRAGMA busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
-// Checkpoints (copying the WAL into the database file, with an fsync of that file) run after the
-// group's answer is posted rather than inside its COMMIT, where SQLite's automatic checkpoint puts
-// them: a device's acknowledgement then waits for its own data's fsync only, and after a logger
-// backlog the checkpoint overlaps the main thread's parsing of the next upload. Durability is the
-// WAL's: a committed transaction is on disk before the answer either way.
-db.exec('PRAGMA wal_autocheckpoint = 0');
 const writer = new SqliteWriter(db);
-/** About SQLite's automatic threshold (1,000 pages of 4 KiB), estimated from what the groups carried. */
-const CHECKPOINT_AFTER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A group that writes this much (a logger backlog) would make SQLite checkpoint inside its COMMIT:
+ * copy the whole WAL into the database file and fsync that file before the device is answered.
+ * For such a group automatic checkpoints are off, and the thread checkpoints right after posting the
+ * answer, while the main thread goes on (parsing the next upload). Small groups keep SQLite's own
+ * checkpoints every 1,000 pages, which stay small. Durability is the WAL's either way.
+ */
+const LARGE_GROUP_BYTES = 1024 * 1024;
 /** Bytes a stored sample adds across its row, its indexes and the hourly rollup, roughly. */
 const BYTES_PER_SAMPLE = 64;
-let writtenSinceCheckpoint = 0;
+const AUTOCHECKPOINT_PAGES = 1000; // SQLite's default
 
-function checkpointIfDue(): void {
-  if (writtenSinceCheckpoint < CHECKPOINT_AFTER_BYTES) return;
-  writtenSinceCheckpoint = 0;
+function isLarge(group: WriteGroup): boolean {
+  return group.raw.length + group.samples.length * BYTES_PER_SAMPLE >= LARGE_GROUP_BYTES;
+}
+
+function checkpointNow(): void {
   try {
     db.exec('PRAGMA wal_checkpoint(PASSIVE)');
   } catch {
-    // A busy or failing checkpoint is retried after a later group; the data is safe in the WAL.
+    // A busy or failing checkpoint is left to a later one; the data is safe in the WAL.
   }
 }
 
@@ -41,6 +44,8 @@ parentPort!.on('message', (request: WriteRequest | 'close') => {
     parentPort!.close();
     return;
   }
+  const large = isLarge(request.group);
+  if (large) db.exec('PRAGMA wal_autocheckpoint = 0');
   let reply: WriteReply;
   try {
     const results = writer.writeGroup(request.group);
@@ -52,6 +57,8 @@ parentPort!.on('message', (request: WriteRequest | 'close') => {
     reply = { id: request.id, groupError: (err as Error).message, unavailable: isUnavailable(err), commitMs: null };
   }
   parentPort!.postMessage(reply);
-  writtenSinceCheckpoint += request.group.raw.length + request.group.samples.length * BYTES_PER_SAMPLE + request.group.batches.length * 512;
-  checkpointIfDue();
+  if (large) {
+    checkpointNow();
+    db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  }
 });
