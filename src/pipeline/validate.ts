@@ -1,6 +1,6 @@
 // Plausibility and identity checks that need no state beyond the registered device.
 import type { Device, Upload } from '../domain/types.ts';
-import { implausibility } from '../domain/quantities.ts';
+import { implausibilityIn, plausibleRange, type Range } from '../domain/quantities.ts';
 
 export interface Refusal { status: number; reason: string }
 
@@ -25,9 +25,17 @@ export function checkIdentity(device: Device, upload: Upload): Refusal | null {
 
 export function checkReadings(upload: Upload): Refusal | null {
   if (upload.readings.length === 0 && upload.kind !== 'test') return { status: 422, reason: 'message holds no readings' };
+  // The few (quantity, unit) pairs of an upload, each looked up once.
+  const ranges: { quantity: string; unit: string; range: Range | undefined }[] = [];
+  const rangeOf = (quantity: string, unit: string): Range | undefined => {
+    for (const known of ranges) if (known.quantity === quantity && known.unit === unit) return known.range;
+    const range = plausibleRange(quantity, unit);
+    if (ranges.length < 16) ranges.push({ quantity, unit, range });
+    return range;
+  };
   for (const r of upload.readings) {
     if (r.value !== null) {
-      const why = implausibility(r.quantity, r.unit, r.value);
+      const why = implausibilityIn(rangeOf(r.quantity, r.unit), r.quantity, r.unit, r.value);
       if (why) return { status: 422, reason: `channel ${r.channel}: ${why}` };
     }
     const t = r.sampleTime ?? upload.receivedAt;

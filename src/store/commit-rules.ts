@@ -2,7 +2,7 @@
 // its device's hash chain, the event payload, and how quarantined readings are imported. Both
 // adapters call these so that the same batch produces the same verdict and the same hash.
 import type { Batch, CommitResult, EventRow, SampleRow, VerdictKind } from '../domain/types.ts';
-import { samplesDigest, uploadHash } from '../domain/chain.ts';
+import { samplesDigest, uploadHash, type ChainRecord } from '../domain/chain.ts';
 import type { QuarantineEntry, ReleaseResult, Store, StoredUpload } from './store.ts';
 
 export const RESEND_REASON = 'every sample was already stored (resend)';
@@ -18,11 +18,21 @@ export interface SealedUpload {
  * The hash covers the upload as stored and only the samples it newly stored.
  */
 export function sealUpload(upload: Batch['upload'], id: number, submitted: number, stored: SampleRow[], prevHash: Uint8Array): SealedUpload {
-  const duplicate = upload.verdict === 'accepted' && submitted > 0 && stored.length === 0;
+  return sealUploadWithDigest(upload, id, submitted, stored.length, samplesDigest(stored), prevHash);
+}
+
+/** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns). */
+export function sealUploadWithDigest(
+  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array, prevHash: Uint8Array,
+): SealedUpload {
+  const duplicate = upload.verdict === 'accepted' && submitted > 0 && storedCount === 0;
   const verdict = duplicate ? 'duplicate' : upload.verdict;
   const reason = duplicate ? RESEND_REASON : upload.reason;
-  return { verdict, reason, hash: uploadHash(prevHash, { ...upload, id, verdict, reason }, samplesDigest(stored)) };
+  return { verdict, reason, hash: uploadHash(prevHash, { ...upload, id, verdict, reason }, digestOfStored) };
 }
+
+/** What the hash covers of an upload, whichever form the writer holds it in. */
+export type ChainRecordFields = Omit<ChainRecord, 'id' | 'verdict'> & { verdict: VerdictKind };
 
 export function commitResult(uploadId: number, verdict: VerdictKind, submitted: number, stored: number): CommitResult {
   return { uploadId, verdict, samplesStored: stored, samplesDuplicate: submitted - stored };

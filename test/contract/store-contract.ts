@@ -158,6 +158,44 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal((await store.samples(d.id, 1, 0, T0 + 3 * MINUTE))[0].value, 21.5, 'a resent sample does not overwrite');
   });
 
+  contractTest('a backlog of many samples: stored, resent, overlapping, with a time repeated inside it; the chain and the rollup agree', async ({ store }) => {
+    // Sized past any adapter's multi-row insert (SQLite: 64 rows per statement), with a tail.
+    const d = await store.addDevice(newDevice('20000002'), T0);
+    const submitted = new Map<number, SampleRow[]>();
+    const commit = recordingCommit(store, submitted);
+    const backlog = (from: number, count: number) => Array.from({ length: count }, (_, i) => {
+      const channel = (i % 3) + 1;
+      const minute = from + Math.floor(i / 3);
+      return sample(d.id, channel, T0 + minute * MINUTE, i % 11 === 0 ? null : Number((minute / 10 + channel).toFixed(1)), 4);
+    });
+    const first = backlog(0, 1000);
+    assert.deepEqual({ ...await commit(batch(d.id, first)), uploadId: 0 }, { uploadId: 0, verdict: 'accepted', samplesStored: 1000, samplesDuplicate: 0 });
+    const resend = await commit(batch(d.id, first));
+    assert.deepEqual([resend.verdict, resend.samplesStored, resend.samplesDuplicate], ['duplicate', 0, 1000]);
+    // Half old, half new; and one new sample twice: the first of the two is the one kept.
+    const overlap = backlog(200, 900);
+    const repeated = { ...overlap[850], value: -5 };
+    const r = await commit(batch(d.id, [...overlap, repeated]));
+    assert.deepEqual([r.verdict, r.samplesStored, r.samplesDuplicate], ['accepted', 500, 401]);
+    assert.equal((await store.samples(d.id, 1, 0, T0 + 1000 * MINUTE)).length, 500);
+    assert.deepEqual((await store.samples(d.id, 2, repeated.time, repeated.time + 1)), [overlap[850]], 'the first of two equal keys is kept');
+    assert.equal(await verifyChains(store, submitted), 3);
+    // The hourly rollup agrees with the samples it summarises.
+    const HOUR = 60 * MINUTE;
+    const raw = await store.samples(d.id, 2, 0, T0 + 1000 * MINUTE);
+    const hourly = await store.series({ deviceId: d.id, channel: 2, from: T0 - HOUR, to: T0 + 1000 * MINUTE, bucketMs: HOUR });
+    const expected = new Map<number, { min: number; max: number; count: number; errors: number }>();
+    for (const x of raw) {
+      const h = Math.floor(x.time / HOUR) * HOUR;
+      const e = expected.get(h) ?? { min: Infinity, max: -Infinity, count: 0, errors: 0 };
+      if (x.value !== null) { e.min = Math.min(e.min, x.value); e.max = Math.max(e.max, x.value); }
+      e.count++;
+      if (x.errorCode !== null) e.errors++;
+      expected.set(h, e);
+    }
+    assert.deepEqual(hourly.map((p) => [p.time, p.min, p.max, p.count, p.errors]), [...expected].map(([h, e]) => [h, e.min, e.max, e.count, e.errors]));
+  });
+
   contractTest('a refused upload is archived with its raw bytes intact', async ({ store }) => {
     const raw = Buffer.from([0x00, 0xff, 0x3c, 0x3f, 0x78, 0x00, 0x80, 0x7f, 0xfe]);
     const r = await store.commit(batch(null, [], { verdict: 'refused', reason: 'unknown entry point', raw, contentType: 'application/octet-stream', serial: null, counter: null }));

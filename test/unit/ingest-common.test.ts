@@ -126,6 +126,19 @@ describe('readJsonBody', () => {
 
   it('refuses numbers that overflow to Infinity', () => {
     assert.deepEqual(read('{"Val":[1,1e999]}'), { ok: false, status: 400, reason: 'number at Val[1] is too large to be finite' });
+    // Without an exponent only a number of more than 308 digits can overflow; letters in strings do not count.
+    const wide = { maxBytes: 1000, maxDepth: 4 };
+    assert.deepEqual(readJsonBody(Buffer.from(`["e",[-${'9'.repeat(309)}]]`), wide), { ok: false, status: 400, reason: 'number at [1][0] is too large to be finite' });
+    assert.equal(readJsonBody(Buffer.from(`["1e999",${'9'.repeat(308)}.5, 1E-999, 0.${'0'.repeat(400)}1]`), wide).ok, true);
+    assert.deepEqual(readJsonBody(Buffer.from('[true, 2E+400]'), wide), { ok: false, status: 400, reason: 'number at [1] is too large to be finite' });
+  });
+
+  it('refuses what a strict UTF-8 decoder refuses: overlong forms, surrogates, beyond U+10FFFF, cut sequences', () => {
+    for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]]) {
+      const body = Buffer.concat([Buffer.from('["'), Buffer.from(bytes), Buffer.from('"]')]);
+      assert.deepEqual(read(body), { ok: false, status: 400, reason: 'body is not valid UTF-8' }, Buffer.from(bytes).toString('hex'));
+    }
+    assert.deepEqual(read(Buffer.from('["°C \u00b0 😀"]')), { ok: true, value: ['°C ° 😀'] });
   });
 
   it('refuses malformed JSON, empty bodies and invalid UTF-8', () => {

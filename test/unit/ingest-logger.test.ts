@@ -160,6 +160,26 @@ describe('logger refusals', () => {
     assert.equal(u.readings.length, 4000);
     assert.equal(u.counter, 999 % 256);
   });
+
+  it('decodes values repeated across messages each time, and refuses a bad one wherever it is (values are decoded once per upload)', () => {
+    const base = loggerBacklogMessages({ serial: 19990042, samples: 2 * 3, channels: 2, intervalS: 60, newestSampleTime: RECEIVED - 60_000 });
+    const messages: SimLoggerMessage[] = base.map((m, i) => ({
+      ...m, channels: [{ nr: 1, label: 'Temperature', unit: '°C', value: i === 1 ? { errorCode: 4 } : 20.3 }, { nr: 2, label: i === 2 ? 'Dew point' : 'Humidity', unit: '%RH', value: 20.3 }],
+    }));
+    const u = upload(loggerAdapter.parse(buildLoggerBody(messages), requestContext(RECEIVED)));
+    assert.deepEqual(u.readings.map((r) => [r.channel, r.quantity, r.value, r.errorCode]), [
+      [1, 'temperature', 20.3, null], [2, 'relative_humidity', 20.3, null],
+      [1, 'temperature', null, 4], [2, 'relative_humidity', 20.3, null],
+      [1, 'temperature', 20.3, null], [2, 'dew_point', 20.3, null],
+    ]);
+    const batch = messages.map(buildLoggerMessage);
+    ((batch[2][21] as unknown[][])[1])[3] = '7f800000';
+    assert.equal(refusal(loggerAdapter.parse(Buffer.from(JSON.stringify(batch)), requestContext(RECEIVED))).reason,
+      'message 2: field Channels[1].Value (element 3): "7f800000" is Infinity, not a measurement');
+    ((batch[1][21] as unknown[][])[0])[7] = ['00000000', '7fc00000'];
+    assert.equal(refusal(loggerAdapter.parse(Buffer.from(JSON.stringify(batch)), requestContext(RECEIVED))).reason,
+      'message 1: field Channels[0].AlarmLimits[1]: "7fc00000" is NaN, not a measurement');
+  });
 });
 
 describe('logger answers', () => {

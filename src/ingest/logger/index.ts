@@ -4,14 +4,13 @@
 import type { MessageKind, Reading, Upload, Verdict } from '../../domain/types.ts';
 import type { DeviceAnswer, IngestAdapter, ParseResult, RequestContext } from '../adapter.ts';
 import { alarmStateFromPairs } from '../common/alarm.ts';
-import { decodeHexFloat32 } from '../common/hex-float.ts';
+import { decodeHexFloat32, type HexFloatResult } from '../common/hex-float.ts';
 import { readJsonBody } from '../common/json-body.ts';
 import { BINARY_QUANTITY, normaliseQuantity } from '../common/quantity.ts';
 import { compileSchema, dottedName } from '../common/schema.ts';
 import { decodeQuarterHourTimezone, epoch2000HexToMs } from '../common/time.ts';
 import {
-  ANALOG_CHANNEL_FIELDS, ANALOG_CHANNEL_SCHEMA, BINARY_CHANNEL_FIELDS, BINARY_CHANNEL_SCHEMA, LOGGER_LAYOUTS, loggerLayout,
-  type AnalogChannel, type BinaryChannel, type LoggerMessage,
+  ANALOG_CHANNEL_FIELDS, ANALOG_CHANNEL_SCHEMA, BINARY_CHANNEL_FIELDS, BINARY_CHANNEL_SCHEMA, LOGGER_LAYOUTS, loggerLayout, type LoggerMessage,
 } from './layouts.ts';
 import { ASTATE_EXTERNAL_POWER, LOGGER_CLOCK_COUNTS, LOGGER_KIND_RANK, LOGGER_MODELS, loggerMessageKind } from './tables.ts';
 import { INGEST_PATH_SEGMENT } from '../families.ts';
@@ -30,29 +29,68 @@ const LOGGER_MAX_DEPTH = 8;
 /** Refusal names say both the documented name and the array position, since the format has no keys. */
 function positionalName(fields: readonly string[]) {
   return (segments: string[]) => {
-    const name = dottedName(segments);
-    const index = fields.indexOf(segments[0]);
-    return index >= 0 ? `${name} (element ${index})` : name;
+    // Tuple schemas report the position; names are what the documentation uses.
+    const index = /^\d+$/.test(segments[0] ?? '') ? Number(segments[0]) : -1;
+    if (index < 0 || index >= fields.length) return dottedName(segments);
+    return `${dottedName([fields[index], ...segments.slice(1)])} (element ${index})`;
   };
 }
 
 const messageValidators = new Map(
   Object.entries(LOGGER_LAYOUTS).map(([version, layout]) => [
     Number(version),
-    compileSchema<LoggerMessage>(layout.schema, positionalName(layout.fields)),
+    compileSchema<unknown[]>(layout.schema, positionalName(layout.fields)),
   ]),
 );
-const validateAnalog = compileSchema<AnalogChannel>(ANALOG_CHANNEL_SCHEMA, positionalName(ANALOG_CHANNEL_FIELDS));
-const validateBinary = compileSchema<BinaryChannel>(BINARY_CHANNEL_SCHEMA, positionalName(BINARY_CHANNEL_FIELDS));
+const validateAnalog = compileSchema<unknown[]>(ANALOG_CHANNEL_SCHEMA, positionalName(ANALOG_CHANNEL_FIELDS));
+const validateBinary = compileSchema<unknown[]>(BINARY_CHANNEL_SCHEMA, positionalName(BINARY_CHANNEL_FIELDS));
 
-interface DecodedMessage {
-  message: LoggerMessage;
-  sampleTime: number;
-  readings: Reading[];
-  channelFacts: Record<string, unknown>[];
+/** Where a layout keeps each field: the positions of the fields this parser reads. */
+function positions(fields: readonly string[]): Record<keyof LoggerMessage, number> {
+  return Object.fromEntries(fields.map((f, i) => [f, i])) as Record<keyof LoggerMessage, number>;
 }
+const LAYOUT_POSITIONS = new Map(Object.entries(LOGGER_LAYOUTS).map(([version, layout]) => [Number(version), positions(layout.fields)]));
+
+/** Channel element positions (the same in every documented version). */
+const CH_NUMBER = 0;
+const CH_QUANTITY = 2;
+const AN_VALUE = ANALOG_CHANNEL_FIELDS.indexOf('Value');
+const AN_UNIT = ANALOG_CHANNEL_FIELDS.indexOf('Unit');
+const AN_DEC = ANALOG_CHANNEL_FIELDS.indexOf('DecimalPlaces');
+const AN_ALARMS = ANALOG_CHANNEL_FIELDS.indexOf('Alarms');
+const AN_LIMITS = ANALOG_CHANNEL_FIELDS.indexOf('AlarmLimits');
+const AN_BEHAVIOURS = ANALOG_CHANNEL_FIELDS.indexOf('AlarmBehaviours');
+const BI_DESCRIPTIONS = BINARY_CHANNEL_FIELDS.indexOf('BinDescriptions');
+const BI_STATE = BINARY_CHANNEL_FIELDS.indexOf('State');
+const BI_ALARMS = BINARY_CHANNEL_FIELDS.indexOf('Alarms');
+const BI_BEHAVIOURS = BINARY_CHANNEL_FIELDS.indexOf('AlarmBehaviours');
 
 type Step<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * What decoding one upload's messages keeps: every reading in one list, and per-upload caches. A
+ * backlog is 25,000 messages of the same few labels, and values at a sensor's resolution repeat, so
+ * hex values, timezones and quantity names are decoded once each.
+ */
+class Decoder {
+  readonly readings: Reading[] = [];
+  private readonly hex = new Map<string, HexFloatResult>();
+  private readonly quantityByLabel: (readonly [string, string] | undefined)[] = [];
+
+  hexFloat(text: string): HexFloatResult {
+    let r = this.hex.get(text);
+    if (r === undefined) { r = decodeHexFloat32(text); this.hex.set(text, r); }
+    return r;
+  }
+
+  quantity(label: string, channel: number): string {
+    const last = this.quantityByLabel[channel];
+    if (last && last[0] === label) return last[1];
+    const q = normaliseQuantity(label, channel);
+    this.quantityByLabel[channel] = [label, q];
+    return q;
+  }
+}
 
 export function parseLoggerUpload(raw: Buffer, ctx: RequestContext): ParseResult {
   try {
@@ -72,26 +110,30 @@ function parseBody(raw: Buffer, ctx: RequestContext): ParseResult {
   const isBatch = Array.isArray(json[0]);
   const items: unknown[] = isBatch ? json : [json];
 
-  const decoded: DecodedMessage[] = [];
-  for (const [index, item] of items.entries()) {
-    const step = decodeMessage(item);
-    const where = isBatch ? `message ${index}: ` : '';
-    if (!step.ok) return { ok: false, status: 422, reason: where + step.reason, serial: statedSerial(item) };
-    decoded.push(step.value);
+  const decoder = new Decoder();
+  for (let index = 0; index < items.length; index++) {
+    const step = decodeMessage(items[index], decoder);
+    if (!step.ok) return { ok: false, status: 422, reason: (isBatch ? `message ${index}: ` : '') + step.reason, serial: statedSerial(items[index]) };
   }
 
-  const first = decoded[0].message;
-  for (const [index, { message }] of decoded.entries()) {
+  // Every message decoded, so each is an array of its version's layout.
+  const messages = items as unknown[][];
+  const first = messages[0];
+  const firstAt = LAYOUT_POSITIONS.get(first[1] as number)!;
+  for (let index = 0; index < messages.length; index++) {
+    const at = LAYOUT_POSITIONS.get(messages[index][1] as number)!;
     for (const field of ['Sn', 'CustomerUid', 'Kind'] as const) {
-      if (message[field] !== first[field]) {
-        return { ok: false, status: 422, serial: serialText(first.Sn), reason: `message ${index}: ${field} ${JSON.stringify(message[field])} differs from message 0 (${JSON.stringify(first[field])}); a batch comes from one logger` };
+      const value = messages[index][at[field]];
+      if (value !== first[firstAt[field]]) {
+        return { ok: false, status: 422, serial: serialText(first[firstAt.Sn] as number), reason: `message ${index}: ${field} ${JSON.stringify(value)} differs from message 0 (${JSON.stringify(first[firstAt[field]])}); a batch comes from one logger` };
       }
     }
   }
-  return { ok: true, upload: toUpload(decoded, raw, ctx) };
+  return { ok: true, upload: toUpload(messages, decoder, raw, ctx) };
 }
 
-function decodeMessage(item: unknown): Step<DecodedMessage> {
+/** Checks one message and appends its readings to the decoder's list. */
+function decodeMessage(item: unknown, decoder: Decoder): Step<null> {
   if (!Array.isArray(item)) return { ok: false, reason: 'a logger message must be a JSON array' };
   if (item[0] !== LOGGER_JSON_TYPE) {
     return { ok: false, reason: `element 0 (JsonType) is ${JSON.stringify(item[0])}, expected ${LOGGER_JSON_TYPE} (logger online data); check the device's server path` };
@@ -104,72 +146,78 @@ function decodeMessage(item: unknown): Step<DecodedMessage> {
   if (item.length !== layout.fields.length) {
     return { ok: false, reason: `JsonVersion ${item[1]} message must have ${layout.fields.length} elements, got ${item.length}` };
   }
-  const checked = messageValidators.get(item[1] as number)!(named(item, layout.fields));
+  const checked = messageValidators.get(item[1] as number)!(item);
   if (!checked.ok) return checked;
-  const message = checked.value;
-  const timezone = decodeQuarterHourTimezone(message.Timezone);
-  if (!timezone.ok) return { ok: false, reason: `field Timezone (element 10): ${timezone.reason}` };
+  const at = LAYOUT_POSITIONS.get(item[1] as number)!;
+  const timezone = decodeQuarterHourTimezone(item[at.Timezone] as number);
+  if (!timezone.ok) return { ok: false, reason: `field Timezone (element ${at.Timezone}): ${timezone.reason}` };
 
   // TimeNow and Time are 8 hex digits by the schema, so they decode.
-  const sampleTime = loggerInstant(epoch2000HexToMs(message.Time)!, timezone.offsetMinutes);
-  const readings: Reading[] = [];
-  const channelFacts: Record<string, unknown>[] = [];
-  const seen = new Set<number>();
-  for (const [index, rawChannel] of message.Channels.entries()) {
-    const channel = decodeChannel(rawChannel, index, sampleTime);
-    if (!channel.ok) return channel;
-    const { reading, facts } = channel.value;
-    if (seen.has(reading.channel)) return { ok: false, reason: `Channels[${index}] repeats channel number ${reading.channel}` };
-    seen.add(reading.channel);
-    readings.push(reading);
-    channelFacts.push(facts);
+  const sampleTime = loggerInstant(epoch2000HexToMs(item[at.Time] as string)!, timezone.offsetMinutes);
+  const channels = item[at.Channels] as unknown[][];
+  const firstReading = decoder.readings.length;
+  let seen = 0; // bit n: channel number n (1..8 by the schema) already in this message
+  for (let index = 0; index < channels.length; index++) {
+    const channel = decodeChannel(channels[index], index, sampleTime, decoder);
+    if (!channel.ok) {
+      decoder.readings.length = firstReading;
+      return channel;
+    }
+    const number = channel.value.channel;
+    if (seen & (1 << number)) return { ok: false, reason: `Channels[${index}] repeats channel number ${number}` };
+    seen |= 1 << number;
+    decoder.readings.push(channel.value);
   }
-  return { ok: true, value: { message, sampleTime, readings, channelFacts } };
+  return { ok: true, value: null };
 }
 
-function decodeChannel(rawChannel: unknown[], index: number, sampleTime: number): Step<{ reading: Reading; facts: Record<string, unknown> }> {
-  const where = `Channels[${index}].`;
-  const binary = rawChannel[1] === 1;
+function decodeChannel(ch: unknown[], index: number, sampleTime: number, decoder: Decoder): Step<Reading> {
+  const binary = ch[1] === 1;
   const fields = binary ? BINARY_CHANNEL_FIELDS : ANALOG_CHANNEL_FIELDS;
-  if (rawChannel.length !== fields.length) {
-    return { ok: false, reason: `Channels[${index}] is ${binary ? 'a binary' : 'an analog'} channel and must have ${fields.length} elements, got ${rawChannel.length}` };
+  if (ch.length !== fields.length) {
+    return { ok: false, reason: `Channels[${index}] is ${binary ? 'a binary' : 'an analog'} channel and must have ${fields.length} elements, got ${ch.length}` };
   }
+  const checked = (binary ? validateBinary : validateAnalog)(ch, `Channels[${index}].`);
+  if (!checked.ok) return checked;
+  const number = ch[CH_NUMBER] as number;
   if (binary) {
-    const checked = validateBinary(named(rawChannel, fields), where);
-    if (!checked.ok) return checked;
-    const ch = checked.value;
     return {
       ok: true,
       value: {
-        reading: {
-          channel: ch.Number, quantity: BINARY_QUANTITY, unit: '', value: ch.State, errorCode: null,
-          alarm: alarmStateFromPairs(ch.Alarms, ch.AlarmBehaviours), sampleTime,
-        },
-        facts: { channel: ch.Number, label: ch.Quantity, binary: true, binDescriptions: ch.BinDescriptions, alarms: ch.Alarms, alarmBehaviours: ch.AlarmBehaviours },
+        channel: number, quantity: BINARY_QUANTITY, unit: '', value: ch[BI_STATE] as number, errorCode: null,
+        alarm: alarmStateFromPairs(ch[BI_ALARMS] as number[], ch[BI_BEHAVIOURS] as number[]), sampleTime,
       },
     };
   }
-  const checked = validateAnalog(named(rawChannel, fields), where);
-  if (!checked.ok) return checked;
-  const ch = checked.value;
-  const value = decodeHexFloat32(ch.Value);
-  if (!value.ok) return { ok: false, reason: `field Channels[${index}].Value (element 3): ${value.reason}` };
-  const limits = ch.AlarmLimits.map(decodeHexFloat32);
-  const badLimit = limits.findIndex((l) => !l.ok);
-  if (badLimit >= 0) return { ok: false, reason: `field Channels[${index}].AlarmLimits[${badLimit}]: ${(limits[badLimit] as { reason: string }).reason}` };
+  const value = decoder.hexFloat(ch[AN_VALUE] as string);
+  if (!value.ok) return { ok: false, reason: `field Channels[${index}].Value (element ${AN_VALUE}): ${value.reason}` };
+  const limits = ch[AN_LIMITS] as string[];
+  for (let l = 0; l < limits.length; l++) {
+    const limit = decoder.hexFloat(limits[l]);
+    if (!limit.ok) return { ok: false, reason: `field Channels[${index}].AlarmLimits[${l}]: ${limit.reason}` };
+  }
   return {
     ok: true,
     value: {
-      reading: {
-        channel: ch.Number, quantity: normaliseQuantity(ch.Quantity, ch.Number), unit: ch.Unit,
-        value: value.value, errorCode: value.errorCode, alarm: alarmStateFromPairs(ch.Alarms, ch.AlarmBehaviours), sampleTime,
-      },
-      facts: {
-        channel: ch.Number, label: ch.Quantity, binary: false, dec: ch.DecimalPlaces, alarms: ch.Alarms,
-        alarmLimits: limits.map((l) => (l.ok ? l.value : null)), alarmBehaviours: ch.AlarmBehaviours,
-      },
+      channel: number, quantity: decoder.quantity(ch[CH_QUANTITY] as string, number), unit: ch[AN_UNIT] as string,
+      value: value.value, errorCode: value.errorCode, alarm: alarmStateFromPairs(ch[AN_ALARMS] as number[], ch[AN_BEHAVIOURS] as number[]), sampleTime,
     },
   };
+}
+
+/** What the upload keeps of each channel of a (decoded) message. */
+function channelFacts(channels: unknown[][], decoder: Decoder): Record<string, unknown>[] {
+  return channels.map((ch) => {
+    const base = { channel: ch[CH_NUMBER], label: ch[CH_QUANTITY] };
+    if (ch[1] === 1) {
+      return { ...base, binary: true, binDescriptions: ch[BI_DESCRIPTIONS], alarms: ch[BI_ALARMS], alarmBehaviours: ch[BI_BEHAVIOURS] };
+    }
+    return {
+      ...base, binary: false, dec: ch[AN_DEC], alarms: ch[AN_ALARMS],
+      alarmLimits: (ch[AN_LIMITS] as string[]).map((l) => { const r = decoder.hexFloat(l); return r.ok ? r.value : null; }),
+      alarmBehaviours: ch[AN_BEHAVIOURS],
+    };
+  });
 }
 
 /** Positional array (length already checked) -> record keyed by the layout's field names. */
@@ -196,14 +244,22 @@ function statedSerial(item: unknown): string | undefined {
   return Number.isInteger(sn) && sn >= 0 ? serialText(sn) : undefined;
 }
 
-function toUpload(decoded: DecodedMessage[], raw: Buffer, ctx: RequestContext): Upload {
-  const last = decoded.at(-1)!.message;
-  const kinds = new Set(decoded.map((d) => loggerMessageKind(d.message)));
+function toUpload(messages: unknown[][], decoder: Decoder, raw: Buffer, ctx: RequestContext): Upload {
+  const lastArray = messages[messages.length - 1];
+  const last = named(lastArray, loggerLayout(lastArray[1])!.fields) as unknown as LoggerMessage;
+  const kinds = new Set<MessageKind>();
+  const messageFacts = messages.map((m) => {
+    const at = LAYOUT_POSITIONS.get(m[1] as number)!;
+    const flags = { RstOk: m[at.RstOk] as number, IsAsync: m[at.IsAsync] as number };
+    kinds.add(loggerMessageKind(flags));
+    return { orderId: m[at.OrderId], isAsync: flags.IsAsync, rstOk: flags.RstOk, time: m[at.Time], timeNow: m[at.TimeNow] };
+  });
   const kind: MessageKind = LOGGER_KIND_RANK.find((k) => kinds.has(k))!;
   const nowCount = epoch2000HexToMs(last.TimeNow)!;
   const offset = decodeQuarterHourTimezone(last.Timezone);
   const offsetMinutes = offset.ok ? offset.offsetMinutes : null; // validated in decodeMessage
   const externalPower = (last.AState & ASTATE_EXTERNAL_POWER) !== 0;
+  const firstAt = LAYOUT_POSITIONS.get(messages[0][1] as number)!;
   return {
     family: 'logger',
     entryToken: ctx.entryToken,
@@ -215,12 +271,12 @@ function toUpload(decoded: DecodedMessage[], raw: Buffer, ctx: RequestContext): 
     kind,
     // The last message's counter, so the next upload's first OrderId should follow it (mod 256).
     counter: last.OrderId,
-    firstCounter: decoded[0].message.OrderId,
+    firstCounter: messages[0][firstAt.OrderId] as number,
     deviceNow: loggerInstant(nowCount, offsetMinutes),
     // Buffered sending is the logger's normal mode, not a resend; loggers state no cache flag.
     fromCache: false,
     customerUid: last.CustomerUid,
-    readings: decoded.flatMap((d) => d.readings),
+    readings: decoder.readings,
     meta: {
       jsonType: last.JsonType,
       jsonVersion: last.JsonVersion,
@@ -243,10 +299,8 @@ function toUpload(decoded: DecodedMessage[], raw: Buffer, ctx: RequestContext): 
         skewIfUtcMs: ctx.receivedAt - nowCount,
         skewIfLocalMs: offsetMinutes === null ? null : ctx.receivedAt - (nowCount - offsetMinutes * 60_000),
       },
-      messages: decoded.map(({ message }) => ({
-        orderId: message.OrderId, isAsync: message.IsAsync, rstOk: message.RstOk, time: message.Time, timeNow: message.TimeNow,
-      })),
-      channels: decoded.at(-1)!.channelFacts,
+      messages: messageFacts,
+      channels: channelFacts(last.Channels, decoder),
     },
     raw,
     contentType: ctx.contentType,

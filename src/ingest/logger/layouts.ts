@@ -7,6 +7,7 @@ import { HEX_FLOAT_PATTERN } from '../common/schema.ts';
 export interface LoggerLayout {
   firmware: string;
   fields: readonly string[];
+  /** Validates the positional array itself (a tuple schema): no keyed copy of 25,000 messages. */
   schema: SchemaObject;
 }
 
@@ -63,19 +64,24 @@ const hex8: SchemaObject = { type: 'string', pattern: HEX_FLOAT_PATTERN };
 const pair = (item: SchemaObject): SchemaObject => ({ type: 'array', items: item, minItems: 2, maxItems: 2 });
 const behaviours = pair({ type: 'integer', enum: [0, 1, 2] }); // 0 off, 1 below limit / low, 2 above / high
 
-function objectSchema(properties: Record<string, SchemaObject>): SchemaObject {
-  return { type: 'object', required: Object.keys(properties), properties, additionalProperties: false };
+/** The positional array whose element i is fields[i], described by properties[fields[i]]. */
+function tupleSchema(fields: readonly string[], properties: Record<string, SchemaObject>): SchemaObject {
+  const missing = fields.filter((f) => !properties[f]);
+  if (missing.length || Object.keys(properties).length !== fields.length) throw new Error(`layout fields and schema differ: ${missing.join(', ')}`);
+  return { type: 'array', items: fields.map((f) => properties[f]), minItems: fields.length, maxItems: fields.length };
 }
+
+const V6_FIELDS = [
+  'JsonType', 'JsonVersion', 'Rssi', 'TimeNow', 'OrderId', 'IsAsync', 'Sn', 'Desc', 'Kind', 'Time', 'Timezone',
+  'IntervalPowerMode', 'IntervalBatteryMode', 'RstOk', 'BufferedModeMaxMessagesCnt', 'AStateMask', 'AState',
+  'NConf', 'AlarmsEvalOffDueTimeLimit', 'CustomerUid', 'BatteryPercentage', 'Channels',
+] as const;
 
 export const LOGGER_LAYOUTS: Record<number, LoggerLayout> = {
   6: {
     firmware: '>= 0.0.129',
-    fields: [
-      'JsonType', 'JsonVersion', 'Rssi', 'TimeNow', 'OrderId', 'IsAsync', 'Sn', 'Desc', 'Kind', 'Time', 'Timezone',
-      'IntervalPowerMode', 'IntervalBatteryMode', 'RstOk', 'BufferedModeMaxMessagesCnt', 'AStateMask', 'AState',
-      'NConf', 'AlarmsEvalOffDueTimeLimit', 'CustomerUid', 'BatteryPercentage', 'Channels',
-    ],
-    schema: objectSchema({
+    fields: V6_FIELDS,
+    schema: tupleSchema(V6_FIELDS, {
       JsonType: { const: 1 },
       JsonVersion: { const: 6 },
       Rssi: uint(99), // GSM CSQ, 99 = unknown
@@ -118,7 +124,7 @@ export const BINARY_CHANNEL_FIELDS = [
   'Number', 'IsBinary', 'Quantity', 'BinDescriptions', 'State', 'Alarms', 'AlarmBehaviours',
 ] as const;
 
-export const ANALOG_CHANNEL_SCHEMA = objectSchema({
+export const ANALOG_CHANNEL_SCHEMA = tupleSchema(ANALOG_CHANNEL_FIELDS, {
   Number: { type: 'integer', minimum: 1, maximum: 8 },
   IsBinary: { const: 0 },
   Quantity: { type: 'string', maxLength: 16 },
@@ -130,7 +136,7 @@ export const ANALOG_CHANNEL_SCHEMA = objectSchema({
   AlarmBehaviours: behaviours,
 });
 
-export const BINARY_CHANNEL_SCHEMA = objectSchema({
+export const BINARY_CHANNEL_SCHEMA = tupleSchema(BINARY_CHANNEL_FIELDS, {
   Number: { type: 'integer', minimum: 1, maximum: 8 },
   IsBinary: { const: 1 },
   Quantity: { type: 'string', maxLength: 16 },

@@ -22,6 +22,7 @@ import { horizonAdvancedEvent } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
+import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -71,9 +72,10 @@ class WorkerWriter {
   async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
     this.worker ??= this.start();
     const id = this.nextId++;
+    const group = packWriteGroup(batches);
     const reply = await new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, batches } satisfies WriteRequest);
+      this.worker!.postMessage({ id, group } satisfies WriteRequest, transferList(group));
     });
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
@@ -87,13 +89,21 @@ class WorkerWriter {
   }
 }
 
+/** The same writer on this thread (':memory:' databases, or when asked). */
+class InThreadWriter {
+  private readonly writer: SqliteWriter;
+  constructor(db: DatabaseSync) { this.writer = new SqliteWriter(db); }
+  get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
+  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches)); }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly committer: GroupCommitter<Batch, CommitResult>;
   private readonly file: string;
   private readonly writeInWorker: boolean;
-  private writer: SqliteWriter | WorkerWriter | null = null;
+  private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -129,7 +139,7 @@ export class SqliteStore implements Store {
     });
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
-      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new SqliteWriter(this.db);
+      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
       // Start the write thread now (an empty group): otherwise the first device upload waits for it.
       await this.writer.writeGroup([]);
     }

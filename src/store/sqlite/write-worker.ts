@@ -2,10 +2,10 @@
 // while a group commits, and the next group forms meanwhile.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
-import type { Batch } from '../../domain/types.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
+import type { WriteGroup } from './write-group.ts';
 
-export interface WriteRequest { id: number; batches: Batch[] }
+export interface WriteRequest { id: number; group: WriteGroup }
 export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
 export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; unavailable?: boolean; commitMs: number | null }
 
@@ -14,15 +14,41 @@ db.exec(SQLITE_PRAGMAS);
 db.exec(`PRAGMA busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
 const writer = new SqliteWriter(db);
 
+/**
+ * A group that writes this much (a logger backlog) would make SQLite checkpoint inside its COMMIT:
+ * copy the whole WAL into the database file and fsync that file before the device is answered.
+ * For such a group automatic checkpoints are off, and the thread checkpoints right after posting the
+ * answer, while the main thread goes on (parsing the next upload). Small groups keep SQLite's own
+ * checkpoints every 1,000 pages, which stay small. Durability is the WAL's either way.
+ */
+const LARGE_GROUP_BYTES = 1024 * 1024;
+/** Bytes a stored sample adds across its row, its indexes and the hourly rollup, roughly. */
+const BYTES_PER_SAMPLE = 64;
+const AUTOCHECKPOINT_PAGES = 1000; // SQLite's default
+
+function isLarge(group: WriteGroup): boolean {
+  return group.raw.length + group.samples.length * BYTES_PER_SAMPLE >= LARGE_GROUP_BYTES;
+}
+
+function checkpointNow(): void {
+  try {
+    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  } catch {
+    // A busy or failing checkpoint is left to a later one; the data is safe in the WAL.
+  }
+}
+
 parentPort!.on('message', (request: WriteRequest | 'close') => {
   if (request === 'close') {
     db.close();
     parentPort!.close();
     return;
   }
+  const large = isLarge(request.group);
+  if (large) db.exec('PRAGMA wal_autocheckpoint = 0');
   let reply: WriteReply;
   try {
-    const results = writer.writeGroup(request.batches);
+    const results = writer.writeGroup(request.group);
     reply = {
       id: request.id, commitMs: writer.lastCommitMs,
       outcomes: results.map((r) => (r instanceof Error ? { ok: false, error: r.message, unavailable: isUnavailable(r) } : { ok: true, result: r })),
@@ -31,4 +57,8 @@ parentPort!.on('message', (request: WriteRequest | 'close') => {
     reply = { id: request.id, groupError: (err as Error).message, unavailable: isUnavailable(err), commitMs: null };
   }
   parentPort!.postMessage(reply);
+  if (large) {
+    checkpointNow();
+    db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  }
 });

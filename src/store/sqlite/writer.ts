@@ -1,10 +1,13 @@
-// The SQLite write path: one transaction per group of batches, a savepoint per batch so one
-// bad batch fails alone. Runs in a worker thread (write-worker.ts) so that the commit's fsync
+// The SQLite write path: one transaction per group of batches; a group that fails is written
+// again one batch per transaction so one bad batch fails alone. Runs in a worker thread (write-worker.ts) so that the commit's fsync
 // never blocks the event loop that parses uploads; runs in-thread for ':memory:' databases.
 import type { DatabaseSync } from 'node:sqlite';
-import type { Batch, CommitResult, SampleRow, VerdictKind } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
-import { commitResult, eventDataJson, sealUpload } from '../commit-rules.ts';
+import type { StatementSync } from 'node:sqlite';
+import type { CommitResult, VerdictKind } from '../../domain/types.ts';
+import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/chain.ts';
+import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
+import { commitResult, eventDataJson, sealUploadWithDigest } from '../commit-rules.ts';
+import type { WireBatch, WriteGroup } from './write-group.ts';
 
 export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
   PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
@@ -21,9 +24,18 @@ export function isUnavailable(err: unknown): boolean {
     .test(err instanceof Error ? `${(err as { code?: string }).code ?? ''} ${err.message}` : String(err));
 }
 
+/**
+ * Rows per multi-row sample INSERT. One statement call costs about as much as inserting a row, so a
+ * logger backlog's 100,000 samples go in 64 at a time (448 bound values, well under SQLite's limit).
+ */
+export const SAMPLE_ROWS_PER_INSERT = 64;
+const SAMPLE_COLUMNS = '(device_id, channel, time, value, error_code, alarm, upload_id)';
+
 export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
+  private readonly insertSamples: StatementSync;
+  private readonly sampleArgs: (number | string | null)[] = new Array(SAMPLE_ROWS_PER_INSERT * 7);
   /** Chain heads by chain key, valid while nobody else has written uploads since our last group. */
   private readonly heads = new Map<number, Uint8Array>();
   private lastWrittenId = -1;
@@ -41,8 +53,7 @@ export class SqliteWriter {
       upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
         WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
-      insertSample: db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertSample: db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
         verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
@@ -54,6 +65,8 @@ export class SqliteWriter {
       suspend: db.prepare(`UPDATE devices SET state = 'suspended', suspended_reason = ?, suspended_at = ?, updated_at = ?
         WHERE id = ? AND state = 'active'`),
     };
+    this.insertSamples = db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES
+      ${Array.from({ length: SAMPLE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
   }
 
   /**
@@ -61,26 +74,26 @@ export class SqliteWriter {
    * checked it) rolls the group back, and the group is written again one batch per
    * transaction so that only the bad batch fails; savepoints per batch cost more than this.
    */
-  writeGroup(batches: Batch[]): (CommitResult | Error)[] {
+  writeGroup(group: WriteGroup): (CommitResult | Error)[] {
     const started = performance.now();
     let results: (CommitResult | Error)[];
     try {
-      results = this.transaction(batches);
+      results = this.transaction(group, group.batches);
     } catch {
-      results = batches.map((b): CommitResult | Error => {
-        try { return this.transaction([b])[0]; } catch (err) { return err instanceof Error ? err : new Error(String(err)); }
+      results = group.batches.map((b): CommitResult | Error => {
+        try { return this.transaction(group, [b])[0]; } catch (err) { return err instanceof Error ? err : new Error(String(err)); }
       });
     }
     this.lastCommitMs = performance.now() - started;
     return results;
   }
 
-  private transaction(batches: Batch[]): CommitResult[] {
+  private transaction(group: WriteGroup, batches: WireBatch[]): CommitResult[] {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const maxId = (this.statements.maxUploadId.get() as { id: number }).id;
       if (maxId !== this.lastWrittenId) this.heads.clear(); // another connection wrote uploads
-      const results = batches.map((batch, i) => this.writeBatch(batch, maxId + 1 + i));
+      const results = batches.map((batch, i) => this.writeBatch(group, batch, maxId + 1 + i));
       this.db.exec('COMMIT');
       this.lastWrittenId = maxId + batches.length;
       return results;
@@ -100,32 +113,83 @@ export class SqliteWriter {
   }
 
   /** Writes one batch under the given id, or answers with the stored upload when its upload key is known (spool replay). */
-  private writeBatch(batch: Batch, id: number): CommitResult {
+  private writeBatch(group: WriteGroup, batch: WireBatch, id: number): CommitResult {
     const w = this.statements;
     const u = batch.upload;
+    const submitted = batch.sampleEnd - batch.sampleStart;
     if (u.uploadKey !== undefined) {
       const earlier = w.uploadByKey.get(u.uploadKey) as { id: number; verdict: VerdictKind } | undefined;
       if (earlier) {
         const { n } = w.samplesOfUpload.get(earlier.id) as { n: number };
-        return commitResult(earlier.id, earlier.verdict, batch.samples.length, n);
+        return commitResult(earlier.id, earlier.verdict, submitted, n);
       }
     }
     for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
-    const stored: SampleRow[] = [];
-    for (const s of batch.samples) {
-      if (w.insertSample.run(s.deviceId, s.channel, s.time, s.value, s.errorCode, s.alarm, id).changes > 0) stored.push(s);
-    }
+    const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
     const prev = this.chainHeadFor(u.deviceId);
-    const { verdict, reason, hash } = sealUpload(u, id, batch.samples.length, stored, prev);
-    w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, u.raw,
+    const raw = group.raw.subarray(u.rawStart, u.rawEnd);
+    const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev);
+    w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
       verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
-    if (batch.quarantine && u.deviceId !== null) {
-      w.insertQuarantine.run(id, u.deviceId, u.receivedAt, JSON.stringify(batch.quarantine));
+    if (batch.quarantineJson !== null && u.deviceId !== null) {
+      w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
     }
     for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-    return commitResult(id, verdict, batch.samples.length, stored.length);
+    return commitResult(id, verdict, submitted, stored.length);
   }
+
+  /**
+   * Inserts rows [start, end) (INSERT OR IGNORE: a sample already stored stays as it is) and
+   * returns the indices of the rows it stored. A large batch goes in multi-row statements under
+   * a savepoint; those report only how many rows they stored, so when that is not all of them
+   * (a resend) the savepoint is rolled back and the batch inserted row by row, which tells which.
+   */
+  private insertSampleRows(cols: SampleColumns, start: number, end: number, uploadId: number): ArrayLike<number> {
+    const n = end - start;
+    if (n >= SAMPLE_ROWS_PER_INSERT) {
+      this.db.exec('SAVEPOINT samples');
+      let inserted = 0;
+      let i = start;
+      const args = this.sampleArgs;
+      for (; i + SAMPLE_ROWS_PER_INSERT <= end; i += SAMPLE_ROWS_PER_INSERT) {
+        for (let j = 0; j < SAMPLE_ROWS_PER_INSERT; j++) setSampleArgs(args, j * 7, cols, i + j, uploadId);
+        inserted += Number(this.insertSamples.run(...args).changes);
+      }
+      for (; i < end; i++) {
+        setSampleArgs(args, 0, cols, i, uploadId);
+        inserted += Number(this.statements.insertSample.run(args[0], args[1], args[2], args[3], args[4], args[5], args[6]).changes);
+      }
+      if (inserted === n) {
+        this.db.exec('RELEASE samples');
+        const all = new Uint32Array(n);
+        for (let k = 0; k < n; k++) all[k] = start + k;
+        return all;
+      }
+      this.db.exec('ROLLBACK TO samples');
+      this.db.exec('RELEASE samples');
+    }
+    const stored: number[] = [];
+    const args = this.sampleArgs;
+    for (let i = start; i < end; i++) {
+      setSampleArgs(args, 0, cols, i, uploadId);
+      if (this.statements.insertSample.run(args[0], args[1], args[2], args[3], args[4], args[5], args[6]).changes > 0) stored.push(i);
+    }
+    return stored;
+  }
+}
+
+/** The seven bound values of sample row i, at args[at..at+6], in SAMPLE_COLUMNS order. */
+function setSampleArgs(args: (number | string | null)[], at: number, cols: SampleColumns, i: number, uploadId: number): void {
+  const v = cols.value[i];
+  const e = cols.errorCode[i];
+  args[at] = cols.deviceId[i];
+  args[at + 1] = cols.channel[i];
+  args[at + 2] = cols.time[i];
+  args[at + 3] = Number.isNaN(v) ? null : v;
+  args[at + 4] = Number.isNaN(e) ? null : e;
+  args[at + 5] = ALARM_CODES[cols.alarm[i]];
+  args[at + 6] = uploadId;
 }
