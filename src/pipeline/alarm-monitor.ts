@@ -33,6 +33,7 @@ export class AlarmMonitor {
   private readonly log: PipelineLogger;
   private watched = new Map<string, Watched>();
   private byChannel = new Map<string, Watched[]>();
+  private devicesWithLimits = new Set<number>();
   private writes: Promise<void> = Promise.resolve();
 
   constructor(store: AlarmStore, log: PipelineLogger) {
@@ -102,10 +103,13 @@ export class AlarmMonitor {
     }
     this.watched = watched;
     this.byChannel = byChannel;
+    this.devicesWithLimits = new Set([...watched.values()].map((w) => w.limit.deviceId));
   }
 
   /** Evaluates stored readings of one device; the resulting alarms are written in the background. */
   observe(device: Device, samples: SampleRow[]): void {
+    // Most channels have no limits: a backlog of 100,000 readings is then neither copied nor sorted.
+    if (!this.devicesWithLimits.has(device.id)) return;
     for (const sample of [...samples].sort((a, b) => a.time - b.time)) {
       for (const w of this.byChannel.get(`${device.id}:${sample.channel}`) ?? []) {
         const { state, transitions } = evaluateReading(w.limit, w.state, sample);
