@@ -1,6 +1,6 @@
 // Starts real gateways for end-to-end tests: in-process (startGateway) or as a child process
 // (for kill -9 and signal tests), each on a free loopback port with its own data folder.
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -108,4 +108,14 @@ export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 20_000): 
     health = await spoolHealth(baseUrl);
   }
   return health;
+}
+
+/** A private copy of the SQLite store in `fromDir` (with its WAL), in a new temporary folder. */
+export function copySqliteStore(fromDir: string, prefix: string): string {
+  const dir = tempDir(prefix);
+  for (const suffix of ['', '-wal', '-shm']) {
+    const from = path.join(fromDir, `inlet.sqlite${suffix}`);
+    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
+  }
+  return dir;
 }

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
@@ -13,7 +13,7 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { runRetention } from '../../src/jobs/retention.ts';
-import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, tempDir } from './harness.ts';
+import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 const DAY = 86_400_000;
@@ -49,12 +49,8 @@ before(async () => {
 after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive: true, force: true }); });
 
 function copyOfStore(): string {
-  const dir = tempDir('inlet-retention-');
+  const dir = copySqliteStore(baselineDir, 'inlet-retention-');
   dirs.push(dir);
-  for (const suffix of ['', '-wal', '-shm']) {
-    const from = path.join(baselineDir, `inlet.sqlite${suffix}`);
-    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
-  }
   return dir;
 }
 

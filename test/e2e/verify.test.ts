@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
@@ -11,7 +11,7 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
-import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, tempDir } from './harness.ts';
+import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 const UPLOADS_PER_DEVICE = 6;
@@ -40,12 +40,8 @@ after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive:
 
 /** A private copy of the filled store, so each case tampers with its own. */
 function copyOfStore(): string {
-  const dir = tempDir('inlet-verify-');
+  const dir = copySqliteStore(baselineDir, 'inlet-verify-');
   dirs.push(dir);
-  for (const suffix of ['', '-wal', '-shm']) {
-    const from = path.join(baselineDir, `inlet.sqlite${suffix}`);
-    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
-  }
   return dir;
 }
 
