@@ -183,7 +183,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await Promise.all([store.flush(), jobsStopped, alarmMonitor.idle()]);
+      await Promise.all([store.flush(), jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
       await closed;
       await storeReady?.catch(() => undefined);

@@ -3,6 +3,7 @@
 // store writes queue behind one another, so a clear is never written before its raise.
 import type { AlarmLimit, Device, SampleRow } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
+import { StoreUnavailableError } from '../store/errors.ts';
 import { evaluateReading, initialLimitState, type AlarmTransition, type LimitState } from './alarm-rules.ts';
 import type { PipelineLogger } from './pipeline.ts';
 
@@ -35,10 +36,14 @@ export class AlarmMonitor {
   private byChannel = new Map<string, Watched[]>();
   private devicesWithLimits = new Set<number>();
   private writes: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private wakeRetry: (() => void) | null = null;
+  private readonly retry: { firstMs: number; maxMs: number };
 
-  constructor(store: AlarmStore, log: PipelineLogger) {
+  constructor(store: AlarmStore, log: PipelineLogger, retry = { firstMs: 1000, maxMs: 30_000 }) {
     this.store = store;
     this.log = log;
+    this.retry = retry;
   }
 
   /**
@@ -135,7 +140,40 @@ export class AlarmMonitor {
   }
 
   private enqueue(write: () => Promise<void>): void {
-    this.writes = this.writes.then(write).catch((err: Error) => this.log.error('could not record an alarm', { error: err.message }));
+    this.writes = this.writes.then(() => this.untilWritten(write)).catch((err: Error) => this.log.error(
+      this.stopping && err instanceof StoreUnavailableError
+        ? 'an alarm change was not recorded before the stop (the database was unavailable); the next start derives it again from the stored readings'
+        : 'could not record an alarm', { error: err.message }));
+  }
+
+  /**
+   * Retries a write while the database is unavailable (its readings are in the spool meanwhile),
+   * so that an outage delays alarms instead of losing them. Writes stay in order: a clear never
+   * overtakes its raise. Gives up only when the gateway stops.
+   */
+  private async untilWritten(write: () => Promise<void>): Promise<void> {
+    let wait = this.retry.firstMs;
+    for (;;) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || this.stopping) throw err;
+        this.log.warn('an alarm change waits for the database to be available again', { error: err.message, retryInMs: wait });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wakeRetry = () => { clearTimeout(timer); resolve(); };
+        });
+        this.wakeRetry = null;
+        wait = Math.min(wait * 2, this.retry.maxMs);
+      }
+    }
+  }
+
+  /** At stop: no more waiting for the database; resolves once the writes in hand are done or given up. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeRetry?.();
+    return this.writes;
   }
 
   /** Resolves once every alarm evaluated so far is written. */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 import { AlarmMonitor, CATCH_UP_MS } from '../../src/pipeline/alarm-monitor.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { StoreUnavailableError } from '../../src/store/errors.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
 const MINUTE = 60_000;
@@ -69,5 +70,62 @@ test('readings older than the limit, or than the catch-up window, raise nothing'
     assert.equal((await store.alarms({ limit: 10 })).length, 0);
   } finally {
     await store.close();
+  }
+});
+
+/** The store, with alarm writes failing as unavailable while `down` is set. */
+function withAlarmWritesDown(store: SqliteStore): { store: SqliteStore; control: { down: boolean; refused: number } } {
+  const control = { down: true, refused: 0 };
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== 'raiseAlarm' && prop !== 'clearAlarm') return value.bind(target);
+      return (...args: unknown[]) => {
+        if (!control.down) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        control.refused++;
+        return Promise.reject(new StoreUnavailableError('database unavailable (test)'));
+      };
+    },
+  });
+  return { store: proxy, control };
+}
+
+test('while the database is unavailable an alarm change waits and is written, in order, when it is back', async () => {
+  const { store: real, device } = await storeWithLimit(T0);
+  try {
+    const { store, control } = withAlarmWritesDown(real);
+    const monitor = new AlarmMonitor(store, silent, { firstMs: 5, maxMs: 20 });
+    await monitor.load(T0);
+    const reading = (time: number, value: number): SampleRow => ({ deviceId: device.id, channel: 1, time, value, errorCode: null, alarm: 'no' });
+    monitor.observe(device, [reading(T0 + MINUTE, 9), reading(T0 + 3 * MINUTE, 9.5), reading(T0 + 4 * MINUTE, 7)]);
+    while (control.refused < 3) await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await real.alarms({ limit: 10 })).length, 0, 'nothing written while the database is away');
+    control.down = false;
+    await monitor.idle();
+    const [alarm, ...more] = await real.alarms({ limit: 10 });
+    assert.equal(more.length, 0);
+    assert.deepEqual([alarm.raisedAt, alarm.value, alarm.clearedAt, alarm.clearedValue], [T0 + 3 * MINUTE, 9.5, T0 + 4 * MINUTE, 7], 'raised, then cleared');
+  } finally {
+    await real.close();
+  }
+});
+
+test('at stop an alarm change still waiting for the database is given up, not waited for forever', async () => {
+  const { store: real, device } = await storeWithLimit(T0);
+  try {
+    const { store } = withAlarmWritesDown(real);
+    const errors: string[] = [];
+    const monitor = new AlarmMonitor(store, { ...silent, error: (m: string) => errors.push(m) }, { firstMs: 60_000, maxMs: 60_000 });
+    await monitor.load(T0);
+    const breach = (time: number) => ({ deviceId: device.id, channel: 1, time, value: 12, errorCode: null, alarm: 'no' as const });
+    monitor.observe(device, [breach(T0 + 5 * MINUTE), breach(T0 + 8 * MINUTE)]);
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await monitor.stop();
+    assert.ok(Date.now() - started < 1000, 'stop does not wait out the retry');
+    assert.match(errors.join('\n'), /not recorded before the stop .*next start derives it again/);
+  } finally {
+    await real.close();
   }
 });
