@@ -2,6 +2,7 @@
 // strings and JSON bodies with messages that name the parameter and what is expected.
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import type { ErrorRequestHandler } from 'express';
+import { StoreUnavailableError } from '../store/errors.ts';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -61,6 +62,12 @@ export const errorHandler = (log: ErrorLogger): ErrorRequestHandler => (err, req
   const status = (err as { status?: number }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     res.status(status).json({ error: status === 413 ? 'request body too large' : 'request body is not valid JSON' });
+    return;
+  }
+  if (err instanceof StoreUnavailableError) {
+    // The database is away (the ingest side spools meanwhile): say so, and when to try again.
+    log.error('viewer API request while the database is unavailable', { method: req.method, path: req.path, error: err.message });
+    res.status(503).set('retry-after', '30').json({ error: 'the database is unavailable right now; devices are still being recorded. Try again shortly.' });
     return;
   }
   log.error('viewer API request failed', { method: req.method, path: req.path, error: (err as Error).message });

@@ -61,6 +61,13 @@ test('started while the database is down, the gateway spools the uploads of know
       const down = await spoolHealth(gw.url);
       assert.ok(down.spool.depth >= 4, `the journal holds the uploads (depth ${down.spool.depth})`);
       assert.match(down.spool.lastError ?? '', /database unavailable since start/);
+      const signIn = await fetch(`${gw.url}/api/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-inlet-request': '1' },
+        body: JSON.stringify({ username: 'someone', password: 'whatever-it-is' }),
+      });
+      assert.equal(signIn.status, 503, 'the viewer is told the database is away, not "internal error"');
+      assert.equal(signIn.headers.get('retry-after'), '30');
+      assert.match(((await signIn.json()) as { error: string }).error, /database is unavailable right now; devices are still being recorded/);
 
       database.switch.down = false;
       const health = await waitForSpoolDrained(gw.url);
