@@ -14,6 +14,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
+import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
@@ -108,9 +109,12 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const alarmMonitor = new AlarmMonitor(store, log);
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, { dir: path.join(config.dataDir, 'spool'), log });
+  let chainKey: ChainKey | null = null;
   const prepareStore = async () => {
     const applied = await store.migrate((m) => log.info(m));
     if (applied.length) log.info('database migrated', { applied });
+    chainKey = await resolveChainKey(store, path.join(config.dataDir, CHAIN_KEY_FILE), log);
+    store.useChainKey(chainKey.key);
     await registry.load();
     await alarmMonitor.load();
   };
@@ -169,7 +173,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store, config, log });
+  const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey });
   jobs.start();
 
   let stopping: Promise<void> | null = null;

@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { InletConfig } from '../config/schema.ts';
 import { createLogger } from '../log.ts';
+import type { LogSink } from '../domain/log-sink.ts';
 import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
 import { listenForStopRequests } from '../service/control.ts';
 import type { Store } from '../store/store.ts';
@@ -11,6 +12,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
 import { buildDeployScript } from '../store/mssql/deploy-script.ts';
+import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
+
+const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
+
+/** What a command has to say beside its output (warnings), on stderr. */
+const stderrLog: LogSink = {
+  info: () => {},
+  warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  error: (message) => process.stderr.write(`error: ${message}\n`),
+};
 import { deviceCommand } from './device.ts';
 import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
@@ -61,10 +72,15 @@ function writeDeployScript(file: string | undefined): number {
   return 0;
 }
 
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens and migrates the store. `linksUploads`: the command may store uploads (a quarantine
+ * import), so it links them under the chain key as the gateway does (making the key on a first run).
+ */
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, linksUploads = false): Promise<T> {
   const store = await openStore(config);
   try {
     await store.migrate();
+    if (linksUploads) store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
     return await fn(store);
   } finally {
     await store.close();
@@ -139,11 +155,11 @@ export async function main(argv: string[]): Promise<number> {
       out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
       return 0;
     case 'device':
-      return withStore(config, (store) => deviceCommand(args, config, store, out));
+      return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out));
     case 'verify':
-      return withStore(config, (store) => verifyCommand(args, store, out, (text) => process.stderr.write(text)));
+      return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
       return withStore(config, (store) => retentionCommand(args, config, store, out));
     case 'notify':

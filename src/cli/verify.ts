@@ -4,21 +4,29 @@
 import type { Store } from '../store/store.ts';
 import { describeProblem, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
 import { parse } from './args.ts';
+import { CHAIN_KEY_EVENT, readChainKey } from '../store/chain-key.ts';
 
 /** Exit code when verification finds problems; usage errors keep 2. */
 export const EXIT_INTEGRITY_BROKEN = 1;
 
 const PROGRESS_EVERY_MS = 1000;
 
-export async function verifyCommand(argv: string[], store: Store, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
+export async function verifyCommand(argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
   const { values } = parse(argv, { quiet: { type: 'boolean' } });
+  // The key comes from the gateway's file, never from the database, which an intruder could rewrite.
+  const chainKey = readChainKey(keyFile);
+  const [marker] = await store.events({ type: CHAIN_KEY_EVENT, limit: 1 });
+  if (!chainKey && marker) {
+    out(`cannot verify: this database's uploads are linked under a chain key, and ${keyFile} is missing; run inlet verify where the gateway's chain.key is (or copy it from the backup)`);
+    return 2;
+  }
   let lastShown = 0;
   const showProgress = (p: VerifyProgress) => {
     if (values.quiet || (Date.now() - lastShown < PROGRESS_EVERY_MS && p.checked < p.total)) return;
     lastShown = Date.now();
     progressOut(`verifying: ${p.checked}/${p.total} uploads (${p.percent.toFixed(1)} %), ${p.rowsPerSecond} rows/s\n`);
   };
-  const report = await verifyIntegrity(store, { onProgress: showProgress });
+  const report = await verifyIntegrity(store, { onProgress: showProgress, chainKey });
   const { raised, cleared } = await recordVerification(store, report);
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;

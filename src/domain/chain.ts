@@ -1,7 +1,9 @@
 // Tamper evidence: every stored upload carries sha256(previous hash of the same chain ||
 // canonical record), where the record includes a digest of the samples that upload stored.
 // Changing, inserting or deleting an upload or one of its samples breaks the chain.
-import { createHash } from 'node:crypto';
+// With a chain key (chain-key.ts) the link is HMAC-SHA256 under that key instead, so that someone
+// who can rewrite the database but not read the gateway's key file cannot recompute the chain.
+import { createHash, createHmac } from 'node:crypto';
 import type { AlarmState } from './types.ts';
 import { ALARM_CODES, type SampleColumns } from './sample-columns.ts';
 
@@ -102,12 +104,16 @@ function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint
   return order;
 }
 
-export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array): Uint8Array {
+/** The key an upload's link is computed under; null for chains written before keys (version 1). */
+export type ChainLinkKey = Uint8Array | null;
+
+export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null): Uint8Array {
   const header = JSON.stringify([
-    1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
+    key ? 2 : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
     record.serial, record.counter, toHex(sha256(record.raw)), toHex(digestOfSamples),
   ]);
   const headerBytes = encoder.encode(header);
+  if (key) return createHmac('sha256', key).update(prevHash).update(headerBytes).digest();
   const buf = new Uint8Array(prevHash.length + headerBytes.length);
   buf.set(prevHash, 0);
   buf.set(headerBytes, prevHash.length);

@@ -1,6 +1,7 @@
 // The gateway's scheduled jobs, built from the jobs.* configuration.
 import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
+import type { ChainKey } from '../store/chain-key.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
 import { describeProblem, recordVerification, verifyIntegrity } from './verify.ts';
@@ -12,9 +13,11 @@ export interface JobsDeps {
   config: InletConfig;
   log: JobLogger;
   now?: () => number;
+  /** The gateway's chain key, once known (an offline start learns it when the database answers). */
+  chainKey?: () => ChainKey | null;
 }
 
-export function createJobScheduler({ store, config, log, now }: JobsDeps): JobScheduler {
+export function createJobScheduler({ store, config, log, now, chainKey }: JobsDeps): JobScheduler {
   const jobs: Job[] = [];
   const { verify, offline, housekeeping } = config.jobs;
   // Verification and housekeeping (which purges) never run at the same time: a purge under a
@@ -29,7 +32,7 @@ export function createJobScheduler({ store, config, log, now }: JobsDeps): JobSc
     jobs.push({
       name: 'verify', schedule: verify.schedule,
       run: () => oneAtATime(async () => {
-        const report = await verifyIntegrity(store, { now });
+        const report = await verifyIntegrity(store, { now, chainKey: chainKey?.() ?? null });
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);

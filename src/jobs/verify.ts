@@ -7,6 +7,7 @@
 // afterwards (recordVerification).
 import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
 import type { ChainCheckpoint, Store, StoredAlarm, StoredUpload, UploadSample } from '../store/store.ts';
+import type { ChainKey } from '../store/chain-key.ts';
 
 export type IntegrityProblemKind =
   /** The recomputed hash differs: the upload row, or the samples stored under its id, were changed, added or removed. */
@@ -52,6 +53,8 @@ export interface IntegrityReport {
 }
 
 export interface VerifyOptions {
+  /** The gateway's chain key: uploads from its keyedFromUploadId on must be linked under it. */
+  chainKey?: Pick<ChainKey, 'key' | 'keyedFromUploadId'> | null;
   /** Uploads read per round trip. */
   pageSize?: number;
   onProgress?: (progress: VerifyProgress) => void;
@@ -109,7 +112,7 @@ async function verifyOnce(store: Store, options: VerifyOptions): Promise<Integri
       samples.delete(upload.id);
       if (upload.id <= (anchoredAt.get(chainKey(upload.deviceId)) ?? 0)) { uploadsBelowHorizon++; continue; }
       samplesChecked += stored.length;
-      checkUpload(upload, stored, heads, checkpoints, report);
+      checkUpload(upload, stored, heads, checkpoints, options.chainKey ?? null, report);
     }
     for (const [uploadId, orphans] of samples) reportOrphans(uploadId, orphans, report);
     uploadsChecked += page.length;
@@ -140,7 +143,7 @@ async function verifyOnce(store: Store, options: VerifyOptions): Promise<Integri
 
 function checkUpload(
   upload: StoredUpload, stored: UploadSample[], heads: Map<number, { uploadId: number; hash: Buffer }>,
-  checkpoints: Map<number, ChainCheckpoint>, report: (p: IntegrityProblem) => void,
+  checkpoints: Map<number, ChainCheckpoint>, gatewayKey: VerifyOptions['chainKey'], report: (p: IntegrityProblem) => void,
 ): void {
   const chain = chainKey(upload.deviceId);
   const previous = heads.get(chain);
@@ -154,7 +157,8 @@ function checkUpload(
   }
   // Recomputed from the upload's own prev_hash, so that one deleted upload is one broken link,
   // not a mismatch on every later row as well.
-  const recomputed = uploadHash(upload.prevHash, upload, samplesDigest(stored));
+  const linkKey = gatewayKey && upload.id >= gatewayKey.keyedFromUploadId ? gatewayKey.key : null;
+  const recomputed = uploadHash(upload.prevHash, upload, samplesDigest(stored), linkKey);
   if (!upload.hash.equals(recomputed)) {
     report({
       kind: 'hash-mismatch', chain, uploadId: upload.id,

@@ -2,7 +2,7 @@
 // its device's hash chain, the event payload, and how quarantined readings are imported. Both
 // adapters call these so that the same batch produces the same verdict and the same hash.
 import type { Batch, CommitResult, EventRow, SampleRow, VerdictKind } from '../domain/types.ts';
-import { samplesDigest, uploadHash, type ChainRecord } from '../domain/chain.ts';
+import { samplesDigest, uploadHash, type ChainLinkKey, type ChainRecord } from '../domain/chain.ts';
 import type { QuarantineEntry, ReleaseResult, Store, StoredUpload } from './store.ts';
 
 export const RESEND_REASON = 'every sample was already stored (resend)';
@@ -17,18 +17,18 @@ export interface SealedUpload {
  * An accepted upload none of whose samples was new is a resend: it is stored as 'duplicate'.
  * The hash covers the upload as stored and only the samples it newly stored.
  */
-export function sealUpload(upload: Batch['upload'], id: number, submitted: number, stored: SampleRow[], prevHash: Uint8Array): SealedUpload {
-  return sealUploadWithDigest(upload, id, submitted, stored.length, samplesDigest(stored), prevHash);
+export function sealUpload(upload: Batch['upload'], id: number, submitted: number, stored: SampleRow[], prevHash: Uint8Array, key: ChainLinkKey): SealedUpload {
+  return sealUploadWithDigest(upload, id, submitted, stored.length, samplesDigest(stored), prevHash, key);
 }
 
 /** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns). */
 export function sealUploadWithDigest(
-  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array, prevHash: Uint8Array,
+  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array, prevHash: Uint8Array, key: ChainLinkKey,
 ): SealedUpload {
   const duplicate = upload.verdict === 'accepted' && submitted > 0 && storedCount === 0;
   const verdict = duplicate ? 'duplicate' : upload.verdict;
   const reason = duplicate ? RESEND_REASON : upload.reason;
-  return { verdict, reason, hash: uploadHash(prevHash, { ...upload, id, verdict, reason }, digestOfStored) };
+  return { verdict, reason, hash: uploadHash(prevHash, { ...upload, id, verdict, reason }, digestOfStored, key) };
 }
 
 /** What the hash covers of an upload, whichever form the writer holds it in. */

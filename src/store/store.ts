@@ -219,6 +219,8 @@ export interface Store {
    * (tests of upgrades from each earlier version); the store can only write once fully migrated.
    */
   migrate(onProgress?: (message: string) => void, options?: MigrateOptions): Promise<string[]>;
+  /** The key new chain links are computed under from now on (chain-key.ts); null: unkeyed. */
+  useChainKey(key: Uint8Array | null): void;
   /** Group-committed write of one upload's batch; resolves after the commit is durable. */
   commit(batch: Batch): Promise<CommitResult>;
   /** Wait for in-flight commits to finish. */

@@ -11,6 +11,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
 import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
+import { CHAIN_KEY_FILE, readChainKey, type ChainKey } from '../../src/store/chain-key.ts';
 
 export function tempDir(prefix = 'inlet-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
@@ -110,12 +111,17 @@ export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 20_000): 
   return health;
 }
 
-/** A private copy of the SQLite store in `fromDir` (with its WAL), in a new temporary folder. */
+/** A private copy of the SQLite store in `fromDir` (with its WAL and the gateway's chain key), in a new temporary folder. */
 export function copySqliteStore(fromDir: string, prefix: string): string {
   const dir = tempDir(prefix);
-  for (const suffix of ['', '-wal', '-shm']) {
-    const from = path.join(fromDir, `inlet.sqlite${suffix}`);
-    if (existsSync(from)) copyFileSync(from, path.join(dir, `inlet.sqlite${suffix}`));
+  for (const name of ['inlet.sqlite', 'inlet.sqlite-wal', 'inlet.sqlite-shm', CHAIN_KEY_FILE]) {
+    const from = path.join(fromDir, name);
+    if (existsSync(from)) copyFileSync(from, path.join(dir, name));
   }
   return dir;
+}
+
+/** The chain key the gateway made in `dataDir`, as verification takes it. */
+export function chainKeyIn(dataDir: string): ChainKey | null {
+  return readChainKey(path.join(dataDir, CHAIN_KEY_FILE));
 }

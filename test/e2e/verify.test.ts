@@ -11,7 +11,8 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
-import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
+import { samplesDigest, uploadHash } from '../../src/domain/chain.ts';
+import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore, chainKeyIn } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 const UPLOADS_PER_DEVICE = 6;
@@ -64,7 +65,7 @@ async function verify(dir: string): Promise<IntegrityReport> {
   const store = openDataStore(dir);
   try {
     await store.migrate();
-    return await verifyIntegrity(store);
+    return await verifyIntegrity(store, { chainKey: chainKeyIn(dir) });
   } finally {
     await store.close();
   }
@@ -85,7 +86,7 @@ describe('inlet verify', () => {
     const progress: number[] = [];
     const store = openDataStore(dir);
     await store.migrate();
-    const report = await verifyIntegrity(store, { pageSize: 4, onProgress: (p) => progress.push(p.percent) });
+    const report = await verifyIntegrity(store, { pageSize: 4, onProgress: (p) => progress.push(p.percent), chainKey: chainKeyIn(dir) });
     await store.close();
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.equal(report.uploadsChecked, 2 * UPLOADS_PER_DEVICE + 1);
@@ -158,7 +159,7 @@ describe('inlet verify', () => {
     const dir = copyOfStore();
     const store = openDataStore(dir);
     await store.migrate();
-    await recordVerification(store, await verifyIntegrity(store));
+    await recordVerification(store, await verifyIntegrity(store, { chainKey: chainKeyIn(dir) }));
     await store.close();
     const last = uploadOfFirstDevice(dir, UPLOADS_PER_DEVICE);
     tamper(dir, `DELETE FROM samples WHERE upload_id = ${last}; DELETE FROM uploads WHERE id = ${last}`);
@@ -166,3 +167,67 @@ describe('inlet verify', () => {
     assert.deepEqual(report.problems.map((p) => [p.kind, p.chain, p.uploadId]), [['checkpoint-lost', deviceIds[0], last]]);
   });
 });
+
+describe('the chain key', () => {
+  /**
+   * What someone with full rights on the database but not the gateway's key file can do: change a
+   * sample, then recompute that upload's hash and every later link of its chain with plain SHA-256.
+   */
+  async function rewriteChainWithoutKey(dir: string, deviceId: number, target: number): Promise<void> {
+    tamper(dir, `UPDATE samples SET value = value + 5 WHERE upload_id = ${target}`);
+    const store = openDataStore(dir);
+    await store.migrate();
+    const uploads = (await store.uploads({ deviceId })).sort((a, b) => a.id - b.id);
+    const samples = await store.uploadSamples(uploads[0].id, null);
+    await store.close();
+    const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+    let prev: Uint8Array | null = null;
+    for (const u of uploads) {
+      const prevHash = prev ?? u.prevHash;
+      if (u.id >= target) {
+        const stored = samples.filter((x) => x.uploadId === u.id);
+        const hash = uploadHash(prevHash, u, samplesDigest(stored));
+        db.prepare('UPDATE uploads SET prev_hash = ?, hash = ? WHERE id = ?').run(prevHash, hash, u.id);
+        prev = hash;
+      } else {
+        prev = u.hash;
+      }
+    }
+    db.close();
+  }
+
+  test('the gateway made a key beside the database on its first start, and the database names only its fingerprint', () => {
+    const key = chainKeyIn(baselineDir);
+    assert.ok(key, 'chain.key exists in the data folder');
+    assert.equal(key.keyedFromUploadId, 1, 'a new database: every upload is keyed');
+    const markers = query<{ data: string }>(baselineDir, "SELECT data FROM events WHERE type = 'integrity.chain-key'");
+    assert.equal(markers.length, 1);
+    assert.deepEqual(JSON.parse(markers[0].data), { fingerprint: key.fingerprint, keyedFromUploadId: 1 });
+    assert.ok(!query<{ n: number }>(baselineDir, "SELECT COUNT(*) AS n FROM events WHERE data LIKE '%' || '" + Buffer.from(key.key).toString('hex') + "' || '%'")[0].n, 'the key itself is nowhere in the database');
+  });
+
+  test('a changed sample whose chain was recomputed without the key is still found', async () => {
+    const dir = copyOfStore();
+    const target = uploadOfFirstDevice(dir, 3);
+    await rewriteChainWithoutKey(dir, deviceIds[0], target);
+    const report = await verify(dir);
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.problems.map((p) => [p.kind, p.uploadId]),
+      [3, 4, 5, 6].map((n) => ['hash-mismatch', uploadOfFirstDevice(dir, n)]),
+      'every rewritten link fails under the key',
+    );
+  });
+
+  test('without the key file, verification refuses to pretend, and the gateway refuses to start', async () => {
+    const dir = copyOfStore();
+    rmSync(path.join(dir, 'chain.key'));
+    const run = cliVerify(dir);
+    assert.equal(run.status, 2, run.stdout + run.stderr);
+    assert.match(run.stdout, /cannot verify: this database's uploads are linked under a chain key, and .*chain\.key is missing/);
+    const start = spawnSync(process.execPath, [CLI, 'start'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '', INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1' } });
+    assert.notEqual(start.status, 0);
+    assert.match(start.stdout + start.stderr, /linked under a chain key \(fingerprint [0-9a-f]{16}\) but .*chain\.key is missing: copy chain\.key from the Inlet instance that made it/);
+  });
+});
+

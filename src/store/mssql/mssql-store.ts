@@ -73,6 +73,7 @@ export class MssqlStore implements Store {
   private lastCommitMs: number | null = null;
   private lastError: string | null = null;
   private loginErrorNumber: number | undefined;
+  private chainKey: Uint8Array | null = null;
 
   constructor(options: MssqlStoreOptions) {
     const { config, describe } = parseConnectionString(options.connectionString);
@@ -137,6 +138,8 @@ export class MssqlStore implements Store {
     }
   }
 
+  useChainKey(key: Uint8Array | null): void { this.chainKey = key; }
+
   // ---- migrations ----
 
   async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
@@ -188,14 +191,14 @@ export class MssqlStore implements Store {
     const started = performance.now();
     let results: (CommitResult | Error)[];
     try {
-      results = await this.inTransaction((tx) => writeBatches(tx, batches));
+      results = await this.inTransaction((tx) => writeBatches(tx, batches, this.chainKey));
     } catch (err) {
       if (err instanceof StoreUnavailableError) { this.lastError = err.message; throw err; }
       if (batches.length === 1) return [err as Error];
       results = [];
       for (const batch of batches) {
         try {
-          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch])))[0]);
+          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch], this.chainKey)))[0]);
         } catch (single) {
           if (single instanceof StoreUnavailableError) { this.lastError = single.message; throw single; }
           results.push(single as Error);
@@ -771,7 +774,7 @@ async function insertSamples(tx: sql.Transaction, writes: { id: number; batch: B
 }
 
 /** Writes a group inside the caller's transaction; results in the order of the batches. */
-async function writeBatches(tx: sql.Transaction, batches: Batch[]): Promise<CommitResult[]> {
+async function writeBatches(tx: sql.Transaction, batches: Batch[], linkKey: Uint8Array | null): Promise<CommitResult[]> {
   const start = await startGroup(tx, batches);
   // Ids in submission order; a key already stored, or seen earlier in this group, is a replay.
   const writes: { index: number; id: number; batch: Batch }[] = [];
@@ -807,7 +810,7 @@ async function writeBatches(tx: sql.Transaction, batches: Batch[]): Promise<Comm
     const stored = batch.samples.filter((s) => newKeys.delete(`${id}|${s.channel}|${s.time}`));
     const key = chainKey(u.deviceId);
     const prev = start.heads.get(key) ?? GENESIS_HASH;
-    const sealed = sealUpload(u, id, batch.samples.length, stored, prev);
+    const sealed = sealUpload(u, id, batch.samples.length, stored, prev, linkKey);
     start.heads.set(key, sealed.hash);
     uploads.rows.add(id, u.deviceId, u.family, utc(u.receivedAt), u.remoteAddress, u.contentType, u.raw, sealed.verdict, sealed.reason,
       u.serial, u.counter, Buffer.from(prev), Buffer.from(sealed.hash), u.uploadKey ?? null);

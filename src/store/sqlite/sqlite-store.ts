@@ -21,7 +21,7 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { horizonAdvancedEvent } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import type { WriteReply, WriteRequest } from './write-worker.ts';
+import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
@@ -47,12 +47,19 @@ class WorkerWriter {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: WriteReply) => void; reject: (e: Error) => void }>();
   private readonly file: string;
+  private chainKey: Uint8Array | null = null;
   lastCommitMs: number | null = null;
 
   constructor(file: string) { this.file = file; }
 
+  /** Messages to the worker are handled in order, so every group sent after this uses the key. */
+  setChainKey(key: Uint8Array | null): void {
+    this.chainKey = key;
+    this.worker?.postMessage({ chainKey: key } satisfies ChainKeyMessage);
+  }
+
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey } });
     worker.on('message', (reply: WriteReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -93,6 +100,7 @@ class WorkerWriter {
 class InThreadWriter {
   private readonly writer: SqliteWriter;
   constructor(db: DatabaseSync) { this.writer = new SqliteWriter(db); }
+  setChainKey(key: Uint8Array | null): void { this.writer.chainKey = key; }
   get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
   async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches)); }
 }
@@ -105,6 +113,7 @@ export class SqliteStore implements Store {
   private readonly writeInWorker: boolean;
   private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
+  private chainKey: Uint8Array | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
@@ -113,6 +122,11 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
+  }
+
+  useChainKey(key: Uint8Array | null): void {
+    this.chainKey = key;
+    this.writer?.setChainKey(key);
   }
 
   async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
@@ -140,6 +154,7 @@ export class SqliteStore implements Store {
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
+      this.writer.setChainKey(this.chainKey);
       // Start the write thread now (an empty group): otherwise the first device upload waits for it.
       await this.writer.writeGroup([]);
     }

@@ -6,6 +6,7 @@ import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } f
 import type { WriteGroup } from './write-group.ts';
 
 export interface WriteRequest { id: number; group: WriteGroup }
+export interface ChainKeyMessage { chainKey: Uint8Array | null }
 export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
 export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; unavailable?: boolean; commitMs: number | null }
 
@@ -38,10 +39,17 @@ function checkpointNow(): void {
   }
 }
 
-parentPort!.on('message', (request: WriteRequest | 'close') => {
+const initialKey = (workerData as { chainKey: Uint8Array | null }).chainKey;
+writer.chainKey = initialKey ? new Uint8Array(initialKey) : null;
+
+parentPort!.on('message', (request: WriteRequest | ChainKeyMessage | 'close') => {
   if (request === 'close') {
     db.close();
     parentPort!.close();
+    return;
+  }
+  if ('chainKey' in request) {
+    writer.chainKey = request.chainKey;
     return;
   }
   const large = isLarge(request.group);

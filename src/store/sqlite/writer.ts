@@ -40,6 +40,8 @@ export class SqliteWriter {
   private readonly heads = new Map<number, Uint8Array>();
   private lastWrittenId = -1;
   lastCommitMs: number | null = null;
+  /** The chain key new links are computed under (null: unkeyed chains). */
+  chainKey: Uint8Array | null = null;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -128,7 +130,7 @@ export class SqliteWriter {
     const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-    const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev);
+    const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev, this.chainKey);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
       verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
