@@ -3,7 +3,7 @@
 // Changing, inserting or deleting an upload or one of its samples breaks the chain.
 // With a chain key (chain-key.ts) the link is HMAC-SHA256 under that key instead, so that someone
 // who can rewrite the database but not read the gateway's key file cannot recompute the chain.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { AlarmState } from './types.ts';
 import { ALARM_CODES, type SampleColumns } from './sample-columns.ts';
 
@@ -104,6 +104,14 @@ function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint
   return order;
 }
 
+/** A raw key given to createHmac becomes a new KeyObject on every call (~25 µs); made once per key instead. */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+function keyObjectOf(key: Uint8Array): KeyObject {
+  let made = keyObjects.get(key);
+  if (!made) { made = createSecretKey(key); keyObjects.set(key, made); }
+  return made;
+}
+
 /** The key an upload's link is computed under; null for chains written before keys (version 1). */
 export type ChainLinkKey = Uint8Array | null;
 
@@ -113,7 +121,7 @@ export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSa
     record.serial, record.counter, toHex(sha256(record.raw)), toHex(digestOfSamples),
   ]);
   const headerBytes = encoder.encode(header);
-  if (key) return createHmac('sha256', key).update(prevHash).update(headerBytes).digest();
+  if (key) return createHmac('sha256', keyObjectOf(key)).update(prevHash).update(headerBytes).digest();
   const buf = new Uint8Array(prevHash.length + headerBytes.length);
   buf.set(prevHash, 0);
   buf.set(headerBytes, prevHash.length);
