@@ -137,4 +137,11 @@ test('an alarm over a limit is listed on the Alarms page and acknowledged there 
   assert.equal(acknowledged.acknowledgedBy, ADMIN.username);
   assert.equal(acknowledged.ackComment, 'door of Freezer A was open; closed and checked');
   await shot('alarms-acknowledged');
+
+  // Filtered by type: the limit alarm is hidden when only offline alarms are asked for.
+  await page.getByLabel('Alarm type').selectOption('offline');
+  await page.getByRole('heading', { name: 'Open (0)' }).waitFor();
+  assert.equal(await page.locator(`tr[data-alarm="${raised.id}"]`).count(), 0);
+  await page.getByLabel('Alarm type').selectOption('limit');
+  await page.locator(`tr[data-alarm="${raised.id}"]`).waitFor();
 });

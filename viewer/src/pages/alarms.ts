@@ -55,18 +55,23 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
         api<{ alarms: StoredAlarm[] }>('GET', `/alarms?${query({ open: 'true', limit: 500 })}`),
         api<{ alarms: StoredAlarm[] }>('GET', `/alarms?${query({ open: 'false', limit: 200 })}`),
       ]);
+      const wanted = (a: StoredAlarm) => !typeFilter.value || (typeFilter.value === 'limit' ? a.source === 'limit' : a.kind === typeFilter.value);
       const openIds = new Set(open.alarms.map((a) => a.id));
-      const closed = recent.alarms.filter((a) => !openIds.has(a.id));
+      const closed = recent.alarms.filter((a) => !openIds.has(a.id) && wanted(a));
+      const shownOpen = open.alarms.filter(wanted);
       const table = (alarms: StoredAlarm[]) => h('table', { class: 'events alarms' },
         h('thead', {}, h('tr', {}, ['Raised', 'Level', 'Type', 'Where', 'Alarm', 'Value', 'State', 'Acknowledgement'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, alarms.map(row)));
       show(output,
-        h('h2', {}, `Open (${open.alarms.length})`), open.alarms.length ? table(open.alarms) : message('No open alarms.'),
+        h('h2', {}, `Open (${shownOpen.length})`), shownOpen.length ? table(shownOpen) : message('No open alarms.'),
         h('h2', {}, 'Recently closed'), closed.length ? table(closed) : message('None.'));
     } catch (err) {
       show(output, message((err as Error).message, 'error'));
     }
   }
-  show(view, h('h1', {}, 'Alarms'), output);
+  // Which alarms to list: a site with many sensors offline after a network change wants to see the rest.
+  const typeFilter = h('select', { 'aria-label': 'Alarm type', onchange: () => load() },
+    [['', 'All types'], ['limit', 'Limit alarms'], ['offline', 'Offline'], ['integrity', 'Integrity']].map(([value, label]) => h('option', { value }, label)));
+  show(view, h('h1', {}, 'Alarms'), h('p', {}, h('label', {}, 'Show ', typeFilter)), output);
   await load();
 }
