@@ -14,6 +14,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
+import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
@@ -54,14 +55,10 @@ export async function openStore(config: InletConfig): Promise<Store> {
  * gateway stops first. Failures other than unavailability (a migration refused) are logged as
  * errors and tried again too: the spool keeps the data meanwhile and an administrator must act.
  */
-function retryUntilReady(prepare: () => Promise<void>, control: { stop: boolean; wake: () => void }, log: Logger): Promise<void> {
+function retryUntilReady(prepare: () => Promise<void>, control: { stop: boolean; backoff: Backoff }, log: Logger): Promise<void> {
   return (async () => {
-    let wait = STORE_RETRY_MS.first;
     for (let attempt = 1; ; attempt++) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        control.wake = () => { clearTimeout(timer); resolve(); };
-      });
+      await control.backoff.sleep();
       if (control.stop) throw new Error('stopped before the database was back');
       try {
         await prepare();
@@ -69,8 +66,7 @@ function retryUntilReady(prepare: () => Promise<void>, control: { stop: boolean;
         return;
       } catch (err) {
         const level = err instanceof StoreUnavailableError ? 'warn' : 'error';
-        log[level]('the database is still unavailable; spooling continues', { error: (err as Error).message, retryInMs: Math.min(wait * 2, STORE_RETRY_MS.max) });
-        wait = Math.min(wait * 2, STORE_RETRY_MS.max);
+        log[level]('the database is still unavailable; spooling continues', { error: (err as Error).message, retryInMs: control.backoff.nextMs });
       }
     }
   })();
@@ -118,7 +114,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     await registry.load();
     await alarmMonitor.load();
   };
-  const offline = { stop: false, wake: () => {} };
+  const offline = { stop: false, backoff: new Backoff(STORE_RETRY_MS.first, STORE_RETRY_MS.max) };
   let storeReady: Promise<void> | null = null;
   try {
     await prepareStore();
@@ -181,7 +177,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     stopping ??= (async () => {
       log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
       offline.stop = true;
-      offline.wake();
+      offline.backoff.wake();
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

@@ -4,6 +4,7 @@
 import type { AlarmLimit, Device, SampleRow } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
+import { Backoff } from '../domain/backoff.ts';
 import { evaluateReading, initialLimitState, type AlarmTransition, type LimitState } from './alarm-rules.ts';
 import type { PipelineLogger } from './pipeline.ts';
 
@@ -37,13 +38,12 @@ export class AlarmMonitor {
   private devicesWithLimits = new Set<number>();
   private writes: Promise<void> = Promise.resolve();
   private stopping = false;
-  private wakeRetry: (() => void) | null = null;
-  private readonly retry: { firstMs: number; maxMs: number };
+  private readonly retry: Backoff;
 
   constructor(store: AlarmStore, log: PipelineLogger, retry = { firstMs: 1000, maxMs: 30_000 }) {
     this.store = store;
     this.log = log;
-    this.retry = retry;
+    this.retry = new Backoff(retry.firstMs, retry.maxMs);
   }
 
   /**
@@ -152,19 +152,15 @@ export class AlarmMonitor {
    * overtakes its raise. Gives up only when the gateway stops.
    */
   private async untilWritten(write: () => Promise<void>): Promise<void> {
-    let wait = this.retry.firstMs;
     for (;;) {
       try {
-        return await write();
+        await write();
+        this.retry.reset();
+        return;
       } catch (err) {
         if (!(err instanceof StoreUnavailableError) || this.stopping) throw err;
-        this.log.warn('an alarm change waits for the database to be available again', { error: err.message, retryInMs: wait });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait);
-          this.wakeRetry = () => { clearTimeout(timer); resolve(); };
-        });
-        this.wakeRetry = null;
-        wait = Math.min(wait * 2, this.retry.maxMs);
+        this.log.warn('an alarm change waits for the database to be available again', { error: err.message, retryInMs: this.retry.nextMs });
+        await this.retry.sleep();
       }
     }
   }
@@ -172,7 +168,7 @@ export class AlarmMonitor {
   /** At stop: no more waiting for the database; resolves once the writes in hand are done or given up. */
   stop(): Promise<void> {
     this.stopping = true;
-    this.wakeRetry?.();
+    this.retry.wake();
     return this.writes;
   }
 

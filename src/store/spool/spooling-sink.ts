@@ -13,6 +13,7 @@ import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { Journal } from './journal.ts';
+import { Backoff } from '../../domain/backoff.ts';
 
 /** The logger this module writes to. */
 export type SpoolLogger = LogSink;
@@ -56,15 +57,13 @@ export class SpoolingSink {
   private readonly store: Store;
   private readonly journal: Journal;
   private readonly log: SpoolLogger;
-  private readonly retryMs: number;
-  private readonly maxRetryMs: number;
+  private readonly retry: Backoff;
   private readonly replayChunk: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
   /** Journal operations run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private drainLoop: Promise<void> | null = null;
-  private wakeDrain: (() => void) | null = null;
   private closed = false;
   private lastError: string | null = null;
   private rejected = 0;
@@ -76,8 +75,7 @@ export class SpoolingSink {
     this.journal = new Journal(path.join(options.dir, 'spool.journal'));
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
-    this.retryMs = options.retryMs ?? 1000;
-    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
     this.replayChunk = options.replayChunk ?? 200;
     this.now = options.now ?? Date.now;
   }
@@ -149,7 +147,7 @@ export class SpoolingSink {
 
   private startDrain(): void {
     if (this.closed || this.holdReason !== null) return;
-    if (this.drainLoop) { this.wakeDrain?.(); return; }
+    if (this.drainLoop) { this.retry.wake(); return; }
     this.drainLoop = this.drain()
       .catch((err: unknown) => {
         this.lastError = (err as Error).message;
@@ -162,15 +160,8 @@ export class SpoolingSink {
       });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wakeDrain = null; resolve(); }, ms);
-      this.wakeDrain = () => { clearTimeout(timer); this.wakeDrain = null; resolve(); };
-    });
-  }
-
   private async drain(): Promise<void> {
-    let wait = this.retryMs;
+    this.retry.reset();
     let replayed = 0;
     let lastProgressLog = this.now();
     while (!this.closed) {
@@ -181,12 +172,11 @@ export class SpoolingSink {
       if (outcomes.some((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)) {
         const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
         this.lastError = reason.message;
-        this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: wait, error: reason.message });
-        await this.sleep(wait);
-        wait = Math.min(wait * 2, this.maxRetryMs);
+        this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: reason.message });
+        await this.retry.sleep();
         continue; // the whole chunk again: what did land is a no-op by its upload key
       }
-      wait = this.retryMs;
+      this.retry.reset();
       for (const [i, o] of outcomes.entries()) {
         if (o.status === 'fulfilled') continue;
         this.rejected++;
@@ -210,7 +200,7 @@ export class SpoolingSink {
   /** Stops draining after the current chunk; what is left stays in the journal for the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wakeDrain?.();
+    this.retry.wake();
     await this.drainLoop;
     await this.serial(() => this.journal.close());
   }
