@@ -13,23 +13,9 @@ import { createAgent, post } from '../../src/sim/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
-import type { Store } from '../../src/store/store.ts';
+import { withOutage } from '../support/unavailable-store.ts';
 import { openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
 
-/** The store, or an unreachable one while `down` is set (close and the synchronous health report always work). */
-function switchable(store: Store): { store: Store; switch: { down: boolean } } {
-  const control = { down: true };
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function' || prop === 'close' || prop === 'health') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => control.down
-        ? Promise.reject(new StoreUnavailableError('SQL Server is not reachable (test switch)'))
-        : (value as (...a: unknown[]) => unknown).apply(target, args);
-    },
-  });
-  return { store: proxy, switch: control };
-}
 
 const config = (dataDir: string) => testConfig(dataDir, {
   throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
@@ -47,7 +33,7 @@ test('started while the database is down, the gateway spools the uploads of know
     assert.match(snapshot, /"serial":"20980101"/);
     assert.ok(!snapshot.includes(device.entryToken), 'the secret entry token is not in the snapshot, only its hash');
 
-    const database = switchable(openDataStore(dataDir));
+    const database = withOutage(openDataStore(dataDir));
     const gw = await startGateway(config(dataDir), createLogger(config(dataDir)), { store: database.store });
     try {
       const url = soapUrl(gw.url, device);
@@ -69,7 +55,7 @@ test('started while the database is down, the gateway spools the uploads of know
       assert.equal(signIn.headers.get('retry-after'), '30');
       assert.match(((await signIn.json()) as { error: string }).error, /database is unavailable right now; devices are still being recorded/);
 
-      database.switch.down = false;
+      database.control.down = false;
       const health = await waitForSpoolDrained(gw.url);
       assert.equal(health.spool.depth, 0, 'the journal drains once the database answers');
       assert.equal((await send(5)).status, 200);
@@ -113,7 +99,7 @@ test('started while the database is down, the gateway spools the uploads of know
 test('a first start with the database down (no device snapshot yet) fails and says why', async () => {
   const dataDir = tempDir();
   try {
-    const database = switchable(openDataStore(dataDir));
+    const database = withOutage(openDataStore(dataDir));
     await assert.rejects(startGateway(config(dataDir), createLogger(config(dataDir)), { store: database.store }),
       (err: Error) => err instanceof StoreUnavailableError && /not reachable/.test(err.message));
   } finally {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 import { AlarmMonitor, CATCH_UP_MS } from '../../src/pipeline/alarm-monitor.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { StoreUnavailableError } from '../../src/store/errors.ts';
+import { withOutage } from '../support/unavailable-store.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
 const MINUTE = 60_000;
@@ -73,28 +73,11 @@ test('readings older than the limit, or than the catch-up window, raise nothing'
   }
 });
 
-/** The store, with alarm writes failing as unavailable while `down` is set. */
-function withAlarmWritesDown(store: SqliteStore): { store: SqliteStore; control: { down: boolean; refused: number } } {
-  const control = { down: true, refused: 0 };
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      if (prop !== 'raiseAlarm' && prop !== 'clearAlarm') return value.bind(target);
-      return (...args: unknown[]) => {
-        if (!control.down) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        control.refused++;
-        return Promise.reject(new StoreUnavailableError('database unavailable (test)'));
-      };
-    },
-  });
-  return { store: proxy, control };
-}
 
 test('while the database is unavailable an alarm change waits and is written, in order, when it is back', async () => {
   const { store: real, device } = await storeWithLimit(T0);
   try {
-    const { store, control } = withAlarmWritesDown(real);
+    const { store, control } = withOutage(real, ['raiseAlarm', 'clearAlarm']);
     const monitor = new AlarmMonitor(store, silent, { firstMs: 5, maxMs: 20 });
     await monitor.load(T0);
     const reading = (time: number, value: number): SampleRow => ({ deviceId: device.id, channel: 1, time, value, errorCode: null, alarm: 'no' });
@@ -114,7 +97,7 @@ test('while the database is unavailable an alarm change waits and is written, in
 test('at stop an alarm change still waiting for the database is given up, not waited for forever', async () => {
   const { store: real, device } = await storeWithLimit(T0);
   try {
-    const { store } = withAlarmWritesDown(real);
+    const { store } = withOutage(real, ['raiseAlarm', 'clearAlarm']);
     const errors: string[] = [];
     const monitor = new AlarmMonitor(store, { ...silent, error: (m: string) => errors.push(m) }, { firstMs: 60_000, maxMs: 60_000 });
     await monitor.load(T0);
