@@ -104,7 +104,14 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
   const alarmMonitor = new AlarmMonitor(store, log);
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
-  const spool = new SpoolingSink(store, { dir: path.join(config.dataDir, 'spool'), log });
+  const spool = new SpoolingSink(store, {
+    dir: path.join(config.dataDir, 'spool'), log,
+    // Readings an earlier run acknowledged into the spool, and stopped before evaluating: their alarms now.
+    onEarlierRunReplayed: (batch, result) => {
+      const device = batch.upload.deviceId === null ? undefined : registry.get(batch.upload.deviceId);
+      if (device && result.samplesStored > 0) alarmMonitor.observe(device, batch.samples);
+    },
+  });
   let chainKey: ChainKey | null = null;
   const prepareStore = async () => {
     const applied = await store.migrate((m) => log.info(m));
@@ -183,7 +190,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await Promise.all([store.flush(), jobsStopped, alarmMonitor.stop()]);
+      // A database that is away must not keep the spool from closing: what it holds waits for the next run.
+      const flushed = store.flush().catch((err: unknown) => log.warn('stopping: the database did not take the last writes', { error: (err as Error).message }));
+      await Promise.all([flushed, jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
       await closed;
       await storeReady?.catch(() => undefined);

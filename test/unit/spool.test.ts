@@ -86,6 +86,40 @@ test('store unavailable: batches are journaled durably, answered, then replayed 
   }
 });
 
+test('only batches an earlier run journaled are handed to onEarlierRunReplayed, each once, even after the journal restarts', async () => {
+  const store = new FakeStore();
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-spool-'));
+  try {
+    store.down = new StoreUnavailableError('database away');
+    const earlier = new SpoolingSink(store as unknown as Store, { dir, log: quiet, retryMs: 60_000 });
+    await earlier.open();
+    await Promise.all([1, 2].map((n) => earlier.commit(batch(n))));
+    await earlier.close();
+
+    const replayed: number[] = [];
+    const sink = new SpoolingSink(store as unknown as Store, {
+      dir, log: quiet, retryMs: 5, maxRetryMs: 20, onEarlierRunReplayed: (b, r) => { replayed.push(b.upload.counter!); assert.equal(r.samplesStored, 1); },
+    });
+    await sink.open();
+    try {
+      assert.equal((await sink.commit(batch(3))).spooled, true, 'this run\'s batch queues behind the earlier ones');
+      store.down = null;
+      await until(() => sink.gauge().depth === 0 && !sink.gauge().draining, 'the drain');
+      // The journal is emptied and restarts at offset 0: later spooled batches are this run's own.
+      store.down = new StoreUnavailableError('database away again');
+      await sink.commit(batch(4));
+      store.down = null;
+      await until(() => sink.gauge().depth === 0 && !sink.gauge().draining, 'the second drain');
+      assert.deepEqual(store.received.map((b) => b.upload.counter), [1, 2, 3, 4]);
+      assert.deepEqual(replayed, [1, 2]);
+    } finally {
+      await sink.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an error about the batch itself is not spooled: it goes back to the caller', async () => {
   await withSink(async (sink, store) => {
     store.down = new Error('CHECK constraint ck_samples_alarm');

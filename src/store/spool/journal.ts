@@ -61,6 +61,8 @@ export class Journal {
   }
 
   get depth(): number { return this.pending.length; }
+  /** Offset just past the last record: records before it were journaled before now. */
+  get end(): number { return this.size; }
   get oldestAppendedAt(): number | null { return this.pending[0]?.appendedAt ?? null; }
 
   /** Opens (creating if needed) and scans from the cursor: counts pending records, repairs the tail. */

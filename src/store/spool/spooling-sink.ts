@@ -28,6 +28,11 @@ export interface SpoolOptions {
   /** Records replayed per round; they share the store's group commits. */
   replayChunk?: number;
   now?: () => number;
+  /**
+   * Called for each batch an earlier run journaled, once the store has it. Its readings were
+   * acknowledged then, but that process stopped before it could evaluate them (alarm limits).
+   */
+  onEarlierRunReplayed?: (batch: Batch, result: CommitResult) => void;
 }
 
 export interface SpoolGauge {
@@ -69,6 +74,9 @@ export class SpoolingSink {
   private rejected = 0;
   /** Set while the store is not ready (an offline start): every batch is journaled and nothing replays. */
   private holdReason: string | null = null;
+  /** Records before this offset were journaled by an earlier run (0 once they are all replayed: the journal restarts at 0 when emptied). */
+  private earlierRunEnd = 0;
+  private readonly onEarlierRunReplayed: SpoolOptions['onEarlierRunReplayed'];
 
   constructor(store: Store, options: SpoolOptions) {
     this.store = store;
@@ -78,6 +86,7 @@ export class SpoolingSink {
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
     this.replayChunk = options.replayChunk ?? 200;
     this.now = options.now ?? Date.now;
+    this.onEarlierRunReplayed = options.onEarlierRunReplayed;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -89,6 +98,7 @@ export class SpoolingSink {
   /** Opens the journal, repairing a torn tail, and starts draining what an earlier run left. */
   async open(): Promise<void> {
     const report = await this.journal.open();
+    this.earlierRunEnd = this.journal.end;
     if (report.droppedTailBytes) {
       this.log.warn('spool: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
     }
@@ -168,7 +178,8 @@ export class SpoolingSink {
       const records = await this.serial(() => this.journal.peek(this.replayChunk));
       if (!records.length) break;
       // Submitted in one turn, the chunk shares the store's group commits and keeps its order.
-      const outcomes = await Promise.allSettled(records.map((r) => this.store.commit(decodeBatch(r.payload))));
+      const batches = records.map((r) => decodeBatch(r.payload));
+      const outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
       if (outcomes.some((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)) {
         const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
         this.lastError = reason.message;
@@ -178,13 +189,18 @@ export class SpoolingSink {
       }
       this.retry.reset();
       for (const [i, o] of outcomes.entries()) {
-        if (o.status === 'fulfilled') continue;
+        if (o.status === 'fulfilled') {
+          if (records[i].offset < this.earlierRunEnd) this.onEarlierRunReplayed?.(batches[i], o.value);
+          continue;
+        }
         this.rejected++;
         const error = (o.reason as Error).message;
         await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: records[i].payload.toString('utf8') })}\n`, { flush: true });
         this.log.error('spool: the store refused a spooled batch; it was moved to the rejected file', { error, file: this.rejectedFile });
       }
-      await this.serial(() => this.journal.advance(records[records.length - 1].end));
+      const advancedTo = records[records.length - 1].end;
+      if (advancedTo >= this.earlierRunEnd) this.earlierRunEnd = 0;
+      await this.serial(() => this.journal.advance(advancedTo));
       replayed += records.length;
       if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
         lastProgressLog = this.now();
