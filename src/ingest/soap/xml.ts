@@ -52,6 +52,8 @@ function nameEnd(xml: string, start: number): number {
   return pos;
 }
 
+function isNameChar(code: number): boolean { return code < 128 && (NAME_CLASS[code] & NAME_CHAR) !== 0; }
+
 /** First position at or after `pos` that is not XML white space. */
 function skipSpace(xml: string, pos: number): number {
   for (let code = xml.charCodeAt(pos); code === SPACE || code === LF || code === CR || code === TAB; code = xml.charCodeAt(++pos));
@@ -120,9 +122,11 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
       pos = end + 2;
     } else if (next === SLASH) {
       const nameStart = pos + 2;
-      const end = nameEnd(xml, nameStart);
-      // Compare in place with the open element's name: no slice on the usual, matching path.
-      const matches = current !== null && end - nameStart === current.name.length && xml.startsWith(current.name, nameStart);
+      // Usual case first: the open element's name, compared in place, and no longer name
+      // after it; otherwise read the name for the error message.
+      let end = current === null ? -1 : nameStart + current.name.length;
+      const matches = current !== null && xml.startsWith(current.name, nameStart) && !isNameChar(xml.charCodeAt(end));
+      if (!matches) end = nameEnd(xml, nameStart);
       const name = matches ? current!.name : xml.slice(nameStart, end);
       pos = skipSpace(xml, end);
       if (xml.charCodeAt(pos) !== GT) failAt(`expected ">" to close </${name}`, pos);
