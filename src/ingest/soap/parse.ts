@@ -3,7 +3,7 @@
 // every reading is stamped with the server's receive time.
 import type { AlarmState, Reading, Upload } from '../../domain/types.ts';
 import type { ParseResult, RequestContext } from '../adapter.ts';
-import { SOAP_MODELS, type SoapQuantity } from './models.ts';
+import { SOAP_MODELS, type SoapModel, type SoapQuantity } from './models.ts';
 import { XmlError, parseXml, type XmlElement } from './xml.ts';
 
 export const SOAP_NS_T = 'http://cometsystem.cz/schemas/soapTx5xx_v2.xsd';
@@ -14,9 +14,30 @@ export const ERROR_OVER_RANGE = 1;
 export const ERROR_UNDER_RANGE_OR_SENSOR = 2;
 export const ERROR_NOT_YET_AVAILABLE = 98;
 
-const DECIMAL = /^-?\d+(\.\d+)?$/;
-const INTEGER = /^\d+$/;
-const SERIAL = /^\d{8}$/;
+// Hand-written checks for the three number shapes (a regex call each cost more than the
+// rest of a field's handling): decimal /^-?\d+(\.\d+)?$/, whole /^\d+$/, serial /^\d{8}$/.
+const ZERO = 48, NINE = 57, MINUS = 45, DOT = 46;
+
+/** Index of the first non-digit at or after `from` (the length if none). */
+function digitsEnd(text: string, from: number): number {
+  let i = from;
+  for (let code = text.charCodeAt(i); code >= ZERO && code <= NINE; code = text.charCodeAt(++i));
+  return i;
+}
+
+function isDecimal(text: string): boolean {
+  const start = text.charCodeAt(0) === MINUS ? 1 : 0;
+  const whole = digitsEnd(text, start);
+  if (whole === start) return false;
+  if (whole === text.length) return true;
+  if (text.charCodeAt(whole) !== DOT) return false;
+  const fraction = digitsEnd(text, whole + 1);
+  return fraction > whole + 1 && fraction === text.length;
+}
+
+function isWholeNumber(text: string): boolean { return text.length > 0 && digitsEnd(text, 0) === text.length; }
+
+function isSerial(text: string): boolean { return text.length === 8 && digitsEnd(text, 0) === 8; }
 const TEMP_UNITS = new Set(['C', 'F', 'n/a']);
 const PRESSURE_UNITS = new Set(['hPa', 'PSI', 'inHg', 'mBar', 'oz/in^2', 'mmHg', 'inH2O', 'kPa', 'n/a']);
 const COMP_TYPES: Record<string, string> = {
@@ -29,23 +50,31 @@ class SoapFormatError extends Error {}
 
 function fail(reason: string): never { throw new SoapFormatError(reason); }
 
-/** The element's children by local name; a repeated scalar element is malformed. */
+/**
+ * The element's children by local name; a repeated scalar element is malformed. A message has
+ * a dozen or so children, so a linear search beats building a Map per message.
+ */
 class Fields {
-  private readonly byName = new Map<string, XmlElement>();
-  readonly unknown: Record<string, string> = {};
+  private readonly children: readonly XmlElement[];
+  /** Children whose names are not in `known`, by name, with their text; null when there are none. */
+  readonly unknown: Record<string, string> | null = null;
 
-  constructor(element: XmlElement, known: ReadonlySet<string>) {
-    for (const child of element.children) {
-      if (this.byName.has(child.local)) fail(`element <${child.local}> appears more than once`);
-      this.byName.set(child.local, child);
-      if (!known.has(child.local)) this.unknown[child.local] = child.text.trim();
+  constructor(children: readonly XmlElement[], known: ReadonlySet<string>) {
+    this.children = children;
+    for (let i = 0; i < children.length; i++) {
+      const local = children[i].local;
+      for (let j = 0; j < i; j++) if (children[j].local === local) fail(`element <${local}> appears more than once`);
+      if (!known.has(local)) (this.unknown ??= {})[local] = children[i].text.trim();
     }
   }
 
-  has(name: string): boolean { return this.byName.has(name); }
+  private find(name: string): XmlElement | undefined {
+    for (const child of this.children) if (child.local === name) return child;
+    return undefined;
+  }
 
   text(name: string, required = true): string | undefined {
-    const el = this.byName.get(name);
+    const el = this.find(name);
     if (!el) { if (required) fail(`element <${name}> is missing`); return undefined; }
     if (el.children.length) fail(`element <${name}> must hold text, not elements`);
     return el.text.trim();
@@ -54,32 +83,42 @@ class Fields {
   decimal(name: string, required = true): number | undefined {
     const t = this.text(name, required);
     if (t === undefined) return undefined;
-    if (!DECIMAL.test(t)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
+    if (!isDecimal(t)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
     return Number(t);
   }
 
   integer(name: string, required = true): number | undefined {
     const t = this.text(name, required);
     if (t === undefined) return undefined;
-    if (!INTEGER.test(t)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
+    if (!isWholeNumber(t)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
     return Number(t);
   }
 }
 
 function parseAlarms(value: string): AlarmState[] {
   const tokens = value.split(',');
-  if (tokens.length !== 4 || tokens.some((t) => !ALARM_TOKENS.has(t as AlarmState))) {
-    fail(`element <alarms> must be four of no/lo/hi separated by commas, got "${value.slice(0, 40)}"`);
-  }
+  let valid = tokens.length === 4;
+  for (let i = 0; valid && i < 4; i++) valid = ALARM_TOKENS.has(tokens[i] as AlarmState);
+  if (!valid) fail(`element <alarms> must be four of no/lo/hi separated by commas, got "${value.slice(0, 40)}"`);
   return tokens as AlarmState[];
 }
 
-function reading(channel: number, quantity: string, unit: string, raw: number, alarm: AlarmState, co2 = false): Reading {
+/** One reading; the device sends no time, so it is stamped with the receive time. */
+function reading(channel: number, quantity: string, unit: string, raw: number, alarm: AlarmState, sampleTime: number, co2 = false): Reading {
   let errorCode: number | null = null;
   if (raw === 9999) errorCode = ERROR_OVER_RANGE;
   else if (raw === -9999) errorCode = ERROR_UNDER_RANGE_OR_SENSOR;
   else if (co2 && raw === -9998) errorCode = ERROR_NOT_YET_AVAILABLE;
-  return { channel, quantity, unit, value: errorCode === null ? raw : null, errorCode, alarm };
+  return { channel, quantity, unit, value: errorCode === null ? raw : null, errorCode, alarm, sampleTime };
+}
+
+/** An upload as one object literal (no spread of a shared base), fields in their usual order. */
+function soapUpload(raw: Buffer, ctx: RequestContext, serial: string, modelCode: number, interval: number, readings: Reading[], meta: Record<string, unknown>): Upload {
+  return {
+    family: 'soap', entryToken: ctx.entryToken, receivedAt: ctx.receivedAt, remoteAddress: ctx.remoteAddress,
+    kind: 'periodic', counter: null, deviceNow: null, fromCache: false, raw, contentType: ctx.contentType,
+    serial, modelCode, declaredIntervalS: interval > 0 ? interval : null, readings, meta,
+  };
 }
 
 const KNOWN_T: ReadonlySet<string> = new Set(['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3']);
@@ -95,12 +134,18 @@ function bodyChild(envelope: XmlElement): XmlElement {
   return operation;
 }
 
-function parseTx5xx(node: Fields, isCo2: boolean, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
+/** True when the model measures the quantity, or when the model is unknown (keep everything). */
+function measures(model: SoapModel | undefined, quantity: SoapQuantity): boolean {
+  return !model || model.quantities.includes(quantity);
+}
+
+function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestContext): Upload {
   const serial = node.text('passKey')!;
-  if (!SERIAL.test(serial)) fail(`element <passKey> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
+  if (!isSerial(serial)) fail(`element <passKey> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
   const modelCode = node.integer('device')!;
   const timer = node.integer('timer')!;
-  const alarms = parseAlarms(node.text('alarms')!);
+  const alarmsText = node.text('alarms')!;
+  const alarms = parseAlarms(alarmsText);
   const tempU = node.text('tempU')!;
   if (!TEMP_UNITS.has(tempU)) fail(`element <tempU> must be C, F or n/a, got "${tempU.slice(0, 20)}"`);
   const compType = node.text('compType')!;
@@ -109,29 +154,31 @@ function parseTx5xx(node: Fields, isCo2: boolean, base: Omit<Upload, 'serial' | 
   if (!PRESSURE_UNITS.has(pressureU)) fail(`element <pressureU> has an unknown unit "${pressureU.slice(0, 20)}"`);
 
   const model = SOAP_MODELS.get(modelCode);
-  const has = (q: SoapQuantity) => !model || model.quantities.includes(q);
+  const at = ctx.receivedAt;
   const readings: Reading[] = [];
   const temp = node.decimal('temp')!;
   const relHum = node.decimal('relHum')!;
   const compQuant = node.decimal('compQuant')!;
-  if (tempU !== 'n/a' && has('temperature')) readings.push(reading(1, 'temperature', tempU, temp, alarms[0]));
-  if (has('relative_humidity')) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1]));
-  if (compType !== 'n/a' && has('computed')) {
+  if (tempU !== 'n/a' && measures(model, 'temperature')) readings.push(reading(1, 'temperature', tempU, temp, alarms[0], at));
+  if (measures(model, 'relative_humidity')) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1], at));
+  if (compType !== 'n/a' && measures(model, 'computed')) {
     const quantity = COMP_TYPES[compType];
-    readings.push(reading(3, quantity, quantity === 'dew_point' ? tempU : '', compQuant, alarms[2]));
+    readings.push(reading(3, quantity, quantity === 'dew_point' ? tempU : '', compQuant, alarms[2], at));
   }
-  const meta: Record<string, unknown> = { root: isCo2 ? 'InsertTx5xxCO2Sample' : 'InsertTx5xxSample', alarms: alarms.join(','), compType };
+  // alarmsText is the four valid tokens joined by commas, as alarms.join(',') would give
+  const meta: Record<string, unknown> = { root: isCo2 ? 'InsertTx5xxCO2Sample' : 'InsertTx5xxSample', alarms: alarmsText, compType };
   if (isCo2) {
     const co2 = node.decimal('co2')!;
-    if (has('co2')) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], true));
+    if (measures(model, 'co2')) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], at, true));
     meta.leds = [node.integer('lev1', false), node.integer('lev2', false), node.integer('lev3', false)];
   } else {
     const pressure = node.decimal('pressure')!;
-    if (pressureU !== 'n/a' && has('pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3]));
+    if (pressureU !== 'n/a' && measures(model, 'pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3], at));
   }
   if (!model) meta.unknownModel = true;
-  if (Object.keys(node.unknown).length) meta.unknownElements = node.unknown;
-  return { ...base, serial, modelCode, declaredIntervalS: timer > 0 ? timer : null, readings, meta };
+  // Object.keys, not a count: an element named __proto__ sets no key and was never reported
+  if (node.unknown && Object.keys(node.unknown).length) meta.unknownElements = node.unknown;
+  return soapUpload(raw, ctx, serial, modelCode, timer, readings, meta);
 }
 
 /**
@@ -154,11 +201,13 @@ function firstOf(channel: XmlElement, names: readonly string[]): string | undefi
   return undefined;
 }
 
-function parsePLine(root: XmlElement, base: Omit<Upload, 'serial' | 'modelCode' | 'declaredIntervalS' | 'readings' | 'meta'>): Upload {
+const NOT_LABEL_CHARS = /[^a-z0-9]+/g;
+
+function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload {
   const channels = root.children.filter((c) => c.local === 'c');
-  const node = new Fields({ ...root, children: root.children.filter((c) => c.local !== 'c') }, KNOWN_P);
+  const node = new Fields(root.children.filter((c) => c.local !== 'c'), KNOWN_P);
   const serial = node.text('sn')!;
-  if (!SERIAL.test(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
+  if (!isSerial(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
   const modelCode = node.integer('kind')!;
   const tmr = node.integer('tmr')!;
   const readings: Reading[] = [];
@@ -169,41 +218,39 @@ function parsePLine(root: XmlElement, base: Omit<Upload, 'serial' | 'modelCode' 
     kept[nr] = Object.fromEntries(c.children.map((f) => [f.local, f.text.trim()]));
     const rawValue = firstOf(c, P_CHANNEL_FIELDS.value);
     if (rawValue === undefined) continue; // channel without a recognisable value: kept in meta only
-    if (!DECIMAL.test(rawValue)) fail(`channel ${nr} value must be a decimal number, got "${rawValue.slice(0, 40)}"`);
+    if (!isDecimal(rawValue)) fail(`channel ${nr} value must be a decimal number, got "${rawValue.slice(0, 40)}"`);
     const alarmText = firstOf(c, P_CHANNEL_FIELDS.alarm) ?? 'no';
     const alarm: AlarmState = ALARM_TOKENS.has(alarmText as AlarmState) ? alarmText as AlarmState : 'no';
     const label = firstOf(c, P_CHANNEL_FIELDS.quantity) ?? `channel ${nr}`;
-    readings.push(reading(nr, label.toLowerCase().replace(/[^a-z0-9]+/g, '_'), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', Number(rawValue), alarm));
+    readings.push(reading(nr, label.toLowerCase().replace(NOT_LABEL_CHARS, '_'), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', Number(rawValue), alarm, ctx.receivedAt));
   }
-  return {
-    ...base, serial, modelCode, declaredIntervalS: tmr > 0 ? tmr : null, readings,
-    meta: { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true },
-  };
+  const meta = { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true };
+  return soapUpload(raw, ctx, serial, modelCode, tmr, readings, meta);
 }
 
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const DTD_OR_ENTITY = /<!DOCTYPE|<!ENTITY/i;
+const SERIAL_IN_TEXT = /<(?:\w+:)?(?:passKey|sn)>\s*(\d{1,12})\s*</;
+
+function hasChild(element: XmlElement, local: string): boolean {
+  return element.children.some((c) => c.local === local);
+}
 
 export function parseSoap(raw: Buffer, ctx: RequestContext): ParseResult {
-  const xml = (raw.subarray(0, 3).equals(BOM) ? raw.subarray(3) : raw).toString('utf8');
+  const hasBom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  const xml = raw.toString('utf8', hasBom ? 3 : 0);
   // Refuse any DTD: no device sends one, and it is how XXE and entity-expansion attacks begin.
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return { ok: false, status: 400, reason: 'DTD or entity declarations are not allowed' };
+  if (DTD_OR_ENTITY.test(xml)) return { ok: false, status: 400, reason: 'DTD or entity declarations are not allowed' };
   try {
     const operation = bodyChild(parseXml(xml));
-    const base = {
-      family: 'soap' as const, entryToken: ctx.entryToken, receivedAt: ctx.receivedAt, remoteAddress: ctx.remoteAddress,
-      kind: 'periodic' as const, counter: null, deviceNow: null, fromCache: false, raw, contentType: ctx.contentType,
-    };
-    let upload: Upload;
     const name = operation.local;
-    const hasChild = (local: string) => operation.children.some((c) => c.local === local);
-    if (name === 'InsertTx5xxSample') upload = parseTx5xx(new Fields(operation, KNOWN_T), false, base);
-    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(new Fields(operation, KNOWN_T), true, base);
-    else if (hasChild('sn') && hasChild('kind')) upload = parsePLine(operation, base);
+    let upload: Upload;
+    if (name === 'InsertTx5xxSample') upload = parseTx5xx(new Fields(operation.children, KNOWN_T), false, raw, ctx);
+    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(new Fields(operation.children, KNOWN_T), true, raw, ctx);
+    else if (hasChild(operation, 'sn') && hasChild(operation, 'kind')) upload = parsePLine(operation, raw, ctx);
     else return { ok: false, status: 400, reason: `unknown SOAP operation <${name.slice(0, 60)}>` };
-    for (const r of upload.readings) r.sampleTime = ctx.receivedAt;
     return { ok: true, upload };
   } catch (err) {
-    const serial = /<(?:\w+:)?(?:passKey|sn)>\s*(\d{1,12})\s*</.exec(xml)?.[1];
+    const serial = SERIAL_IN_TEXT.exec(xml)?.[1];
     const reason = err instanceof SoapFormatError ? err.message
       : err instanceof XmlError ? `malformed XML: ${err.message}` : `unreadable SOAP message: ${(err as Error).message.slice(0, 200)}`;
     return { ok: false, status: 400, reason, serial };
