@@ -14,9 +14,14 @@ export const ERROR_OVER_RANGE = 1;
 export const ERROR_UNDER_RANGE_OR_SENSOR = 2;
 export const ERROR_NOT_YET_AVAILABLE = 98;
 
-// Hand-written checks for the three number shapes (a regex call each cost more than the
-// rest of a field's handling): decimal /^-?\d+(\.\d+)?$/, whole /^\d+$/, serial /^\d{8}$/.
-const ZERO = 48, NINE = 57, MINUS = 45, DOT = 46;
+// Numbers are checked and converted by hand: a regex test and Number() per field cost more
+// than the rest of a field's handling. Shapes: decimal /^-?\d+(\.\d+)?$/, whole /^\d+$/,
+// serial /^\d{8}$/.
+const ZERO = 48, NINE = 57, MINUS = 45, DOT = 46, COMMA = 44;
+/** 10^0 .. 10^22, the powers of ten a double holds exactly. */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+/** Up to this many digits, the digits read as an integer are exact in a double (< 2^53). */
+const EXACT_DIGITS = 15;
 
 /** Index of the first non-digit at or after `from` (the length if none). */
 function digitsEnd(text: string, from: number): number {
@@ -25,82 +30,131 @@ function digitsEnd(text: string, from: number): number {
   return i;
 }
 
-function isDecimal(text: string): boolean {
-  const start = text.charCodeAt(0) === MINUS ? 1 : 0;
-  const whole = digitsEnd(text, start);
-  if (whole === start) return false;
-  if (whole === text.length) return true;
-  if (text.charCodeAt(whole) !== DOT) return false;
-  const fraction = digitsEnd(text, whole + 1);
-  return fraction > whole + 1 && fraction === text.length;
+/**
+ * The value of a decimal, or NaN when `text` is not one. Up to 15 digits it is the digits as
+ * an exact integer divided by an exact power of ten: one correctly rounded division, which is
+ * the double Number(text) gives. Longer ones are left to Number(text).
+ */
+function decimalValue(text: string): number {
+  const negative = text.charCodeAt(0) === MINUS;
+  const start = negative ? 1 : 0;
+  let digits = 0;
+  let i = start;
+  let code = text.charCodeAt(i);
+  for (; code >= ZERO && code <= NINE; code = text.charCodeAt(++i)) digits = digits * 10 + (code - ZERO);
+  if (i === start) return NaN;
+  let fractionDigits = 0;
+  if (i < text.length) {
+    if (code !== DOT) return NaN;
+    const fractionStart = ++i;
+    for (code = text.charCodeAt(i); code >= ZERO && code <= NINE; code = text.charCodeAt(++i)) digits = digits * 10 + (code - ZERO);
+    fractionDigits = i - fractionStart;
+    if (fractionDigits === 0 || i < text.length) return NaN;
+  }
+  const digitCount = i - start - (fractionDigits > 0 ? 1 : 0);
+  if (digitCount > EXACT_DIGITS) return Number(text);
+  const magnitude = digits / EXACT_POWERS_OF_TEN[fractionDigits];
+  return negative ? -magnitude : magnitude;
 }
 
-function isWholeNumber(text: string): boolean { return text.length > 0 && digitsEnd(text, 0) === text.length; }
+/** The value of a whole number, or NaN when `text` is not one (exact as decimalValue is). */
+function wholeValue(text: string): number {
+  let value = 0;
+  let i = 0;
+  for (let code = text.charCodeAt(0); code >= ZERO && code <= NINE; code = text.charCodeAt(++i)) value = value * 10 + (code - ZERO);
+  if (i === 0 || i < text.length) return NaN;
+  return i > EXACT_DIGITS ? Number(text) : value;
+}
 
 function isSerial(text: string): boolean { return text.length === 8 && digitsEnd(text, 0) === 8; }
-const TEMP_UNITS = new Set(['C', 'F', 'n/a']);
-const PRESSURE_UNITS = new Set(['hPa', 'PSI', 'inHg', 'mBar', 'oz/in^2', 'mmHg', 'inH2O', 'kPa', 'n/a']);
+
+/** text.trim() without the call when both ends are printable ASCII, so there is nothing to trim. */
+function trimmed(text: string): string {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return first > 32 && first < 127 && last > 32 && last < 127 ? text : text.trim();
+}
+
+// Short lists searched with includes: hashing each newly read string for a Set lookup cost more.
+const TEMP_UNITS = ['C', 'F', 'n/a'];
+const PRESSURE_UNITS = ['hPa', 'PSI', 'inHg', 'mBar', 'oz/in^2', 'mmHg', 'inH2O', 'kPa', 'n/a'];
 const COMP_TYPES: Record<string, string> = {
   'Absolute humidity': 'absolute_humidity', 'Specific humidity': 'specific_humidity',
   'Mixing proportion': 'mixing_ratio', 'Specific enthalpy': 'specific_enthalpy', 'Dew point': 'dew_point',
 };
-const ALARM_TOKENS = new Set<AlarmState>(['no', 'lo', 'hi']);
+const ALARM_TOKENS: readonly AlarmState[] = ['no', 'lo', 'hi'];
 
 class SoapFormatError extends Error {}
 
 function fail(reason: string): never { throw new SoapFormatError(reason); }
 
 /**
- * The element's children by local name; a repeated scalar element is malformed. A message has
- * a dozen or so children, so a linear search beats building a Map per message.
+ * The element's children by local name; a repeated scalar element is malformed. Each child is
+ * put in the slot of its name in `names` once, so a lookup is a short search among constant
+ * names: cheaper than a Map per message, whose hashing of each new name costs more here.
  */
 class Fields {
-  private readonly children: readonly XmlElement[];
-  /** Children whose names are not in `known`, by name, with their text; null when there are none. */
+  private readonly names: readonly string[];
+  private readonly slots: (XmlElement | undefined)[];
+  /** Children whose names are not in `names`, by name, with their text; null when there are none. */
   readonly unknown: Record<string, string> | null = null;
 
-  constructor(children: readonly XmlElement[], known: ReadonlySet<string>) {
-    this.children = children;
-    for (let i = 0; i < children.length; i++) {
-      const local = children[i].local;
-      for (let j = 0; j < i; j++) if (children[j].local === local) fail(`element <${local}> appears more than once`);
-      if (!known.has(local)) (this.unknown ??= {})[local] = children[i].text.trim();
+  constructor(children: readonly XmlElement[], names: readonly string[]) {
+    this.names = names;
+    this.slots = new Array<XmlElement | undefined>(names.length).fill(undefined);
+    let unknownNames: string[] | null = null;
+    for (const child of children) {
+      const local = child.local;
+      const slot = names.indexOf(local);
+      const repeated = slot >= 0 ? this.slots[slot] !== undefined : unknownNames !== null && unknownNames.includes(local);
+      if (repeated) fail(`element <${local}> appears more than once`);
+      if (slot >= 0) {
+        this.slots[slot] = child;
+      } else {
+        (unknownNames ??= []).push(local);
+        (this.unknown ??= {})[local] = child.text.trim();
+      }
     }
   }
 
-  private find(name: string): XmlElement | undefined {
-    for (const child of this.children) if (child.local === name) return child;
-    return undefined;
-  }
+  private find(name: string): XmlElement | undefined { return this.slots[this.names.indexOf(name)]; }
 
   text(name: string, required = true): string | undefined {
     const el = this.find(name);
     if (!el) { if (required) fail(`element <${name}> is missing`); return undefined; }
     if (el.children.length) fail(`element <${name}> must hold text, not elements`);
-    return el.text.trim();
+    return trimmed(el.text);
   }
 
   decimal(name: string, required = true): number | undefined {
     const t = this.text(name, required);
     if (t === undefined) return undefined;
-    if (!isDecimal(t)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
-    return Number(t);
+    const value = decimalValue(t);
+    if (Number.isNaN(value)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
+    return value;
   }
 
   integer(name: string, required = true): number | undefined {
     const t = this.text(name, required);
     if (t === undefined) return undefined;
-    if (!isWholeNumber(t)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
-    return Number(t);
+    const value = wholeValue(t);
+    if (Number.isNaN(value)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
+    return value;
   }
 }
 
+/** Four of no/lo/hi separated by commas, read in place rather than split into new strings. */
 function parseAlarms(value: string): AlarmState[] {
-  const tokens = value.split(',');
-  let valid = tokens.length === 4;
-  for (let i = 0; valid && i < 4; i++) valid = ALARM_TOKENS.has(tokens[i] as AlarmState);
-  if (!valid) fail(`element <alarms> must be four of no/lo/hi separated by commas, got "${value.slice(0, 40)}"`);
-  return tokens as AlarmState[];
+  const states: AlarmState[] = [];
+  if (value.length === 11) {
+    for (let at = 0; at < 11; at += 3) {
+      const state = ALARM_TOKENS.find((token) => value.startsWith(token, at));
+      if (state === undefined || (at < 9 && value.charCodeAt(at + 2) !== COMMA)) break;
+      states.push(state);
+    }
+  }
+  if (states.length !== 4) fail(`element <alarms> must be four of no/lo/hi separated by commas, got "${value.slice(0, 40)}"`);
+  return states;
 }
 
 /** One reading; the device sends no time, so it is stamped with the receive time. */
@@ -121,8 +175,8 @@ function soapUpload(raw: Buffer, ctx: RequestContext, serial: string, modelCode:
   };
 }
 
-const KNOWN_T: ReadonlySet<string> = new Set(['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3']);
-const KNOWN_P: ReadonlySet<string> = new Set(['name', 'sn', 'tmr', 'kind']);
+const KNOWN_T: readonly string[] = ['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3'];
+const KNOWN_P: readonly string[] = ['name', 'sn', 'tmr', 'kind'];
 
 /** Finds Envelope/Body/<first element>, whatever prefixes the device used. */
 function bodyChild(envelope: XmlElement): XmlElement {
@@ -147,11 +201,11 @@ function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestConte
   const alarmsText = node.text('alarms')!;
   const alarms = parseAlarms(alarmsText);
   const tempU = node.text('tempU')!;
-  if (!TEMP_UNITS.has(tempU)) fail(`element <tempU> must be C, F or n/a, got "${tempU.slice(0, 20)}"`);
+  if (!TEMP_UNITS.includes(tempU)) fail(`element <tempU> must be C, F or n/a, got "${tempU.slice(0, 20)}"`);
   const compType = node.text('compType')!;
   if (compType !== 'n/a' && !(compType in COMP_TYPES)) fail(`element <compType> has an unknown value "${compType.slice(0, 40)}"`);
   const pressureU = isCo2 ? 'n/a' : node.text('pressureU')!;
-  if (!PRESSURE_UNITS.has(pressureU)) fail(`element <pressureU> has an unknown unit "${pressureU.slice(0, 20)}"`);
+  if (!PRESSURE_UNITS.includes(pressureU)) fail(`element <pressureU> has an unknown unit "${pressureU.slice(0, 20)}"`);
 
   const model = SOAP_MODELS.get(modelCode);
   const at = ctx.receivedAt;
@@ -218,11 +272,12 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
     kept[nr] = Object.fromEntries(c.children.map((f) => [f.local, f.text.trim()]));
     const rawValue = firstOf(c, P_CHANNEL_FIELDS.value);
     if (rawValue === undefined) continue; // channel without a recognisable value: kept in meta only
-    if (!isDecimal(rawValue)) fail(`channel ${nr} value must be a decimal number, got "${rawValue.slice(0, 40)}"`);
+    const value = decimalValue(rawValue);
+    if (Number.isNaN(value)) fail(`channel ${nr} value must be a decimal number, got "${rawValue.slice(0, 40)}"`);
     const alarmText = firstOf(c, P_CHANNEL_FIELDS.alarm) ?? 'no';
-    const alarm: AlarmState = ALARM_TOKENS.has(alarmText as AlarmState) ? alarmText as AlarmState : 'no';
+    const alarm: AlarmState = ALARM_TOKENS.includes(alarmText as AlarmState) ? alarmText as AlarmState : 'no';
     const label = firstOf(c, P_CHANNEL_FIELDS.quantity) ?? `channel ${nr}`;
-    readings.push(reading(nr, label.toLowerCase().replace(NOT_LABEL_CHARS, '_'), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', Number(rawValue), alarm, ctx.receivedAt));
+    readings.push(reading(nr, label.toLowerCase().replace(NOT_LABEL_CHARS, '_'), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', value, alarm, ctx.receivedAt));
   }
   const meta = { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true };
   return soapUpload(raw, ctx, serial, modelCode, tmr, readings, meta);
