@@ -249,17 +249,39 @@ const P_CHANNEL_FIELDS = {
 
 function firstOf(channel: XmlElement, names: readonly string[]): string | undefined {
   for (const n of names) {
-    const el = channel.children.find((c) => c.local === n && c.children.length === 0);
-    if (el) return el.text.trim();
+    for (const c of channel.children) if (c.local === n && c.children.length === 0) return trimmed(c.text);
   }
   return undefined;
 }
 
+/** Each sub-element's trimmed text by name, as Object.fromEntries would make it (later ones win). */
+function textsByName(channel: XmlElement): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const f of channel.children) {
+    // Assignment would set the prototype for "__proto__"; fromEntries made it an own property.
+    if (f.local === '__proto__') Object.defineProperty(texts, f.local, { value: trimmed(f.text), writable: true, enumerable: true, configurable: true });
+    else texts[f.local] = trimmed(f.text);
+  }
+  return texts;
+}
+
 const NOT_LABEL_CHARS = /[^a-z0-9]+/g;
 
+/** The channel label as a quantity name: lower case, runs of other characters as "_". */
+function quantityName(label: string): string {
+  const lower = label.toLowerCase();
+  for (let i = 0; i < lower.length; i++) {
+    const code = lower.charCodeAt(i);
+    if (!((code >= 97 && code <= 122) || (code >= ZERO && code <= NINE))) return lower.replace(NOT_LABEL_CHARS, '_');
+  }
+  return lower; // nothing to replace: skip the regex
+}
+
 function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload {
-  const channels = root.children.filter((c) => c.local === 'c');
-  const node = new Fields(root.children.filter((c) => c.local !== 'c'), KNOWN_P);
+  const channels: XmlElement[] = [];
+  const others: XmlElement[] = [];
+  for (const child of root.children) (child.local === 'c' ? channels : others).push(child);
+  const node = new Fields(others, KNOWN_P);
   const serial = node.text('sn')!;
   if (!isSerial(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
   const modelCode = node.integer('kind')!;
@@ -269,7 +291,7 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
   for (const c of channels) {
     const nr = Number(c.attributes.i);
     if (!Number.isInteger(nr) || nr < 1 || nr > 16) fail('<c> element needs an attribute i with the channel number 1-16');
-    kept[nr] = Object.fromEntries(c.children.map((f) => [f.local, f.text.trim()]));
+    kept[nr] = textsByName(c);
     const rawValue = firstOf(c, P_CHANNEL_FIELDS.value);
     if (rawValue === undefined) continue; // channel without a recognisable value: kept in meta only
     const value = decimalValue(rawValue);
@@ -277,7 +299,7 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
     const alarmText = firstOf(c, P_CHANNEL_FIELDS.alarm) ?? 'no';
     const alarm: AlarmState = ALARM_TOKENS.includes(alarmText as AlarmState) ? alarmText as AlarmState : 'no';
     const label = firstOf(c, P_CHANNEL_FIELDS.quantity) ?? `channel ${nr}`;
-    readings.push(reading(nr, label.toLowerCase().replace(NOT_LABEL_CHARS, '_'), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', value, alarm, ctx.receivedAt));
+    readings.push(reading(nr, quantityName(label), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', value, alarm, ctx.receivedAt));
   }
   const meta = { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true };
   return soapUpload(raw, ctx, serial, modelCode, tmr, readings, meta);
@@ -292,7 +314,7 @@ function hasChild(element: XmlElement, local: string): boolean {
 
 export function parseSoap(raw: Buffer, ctx: RequestContext): ParseResult {
   const hasBom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
-  const xml = raw.toString('utf8', hasBom ? 3 : 0);
+  const xml = hasBom ? raw.toString('utf8', 3) : raw.toString(); // no arguments: Node's shortest path
   // Refuse any DTD: no device sends one, and it is how XXE and entity-expansion attacks begin.
   if (DTD_OR_ENTITY.test(xml)) return { ok: false, status: 400, reason: 'DTD or entity declarations are not allowed' };
   try {
