@@ -82,6 +82,18 @@ const COMP_TYPES: Record<string, string> = {
   'Absolute humidity': 'absolute_humidity', 'Specific humidity': 'specific_humidity',
   'Mixing proportion': 'mixing_ratio', 'Specific enthalpy': 'specific_enthalpy', 'Dew point': 'dew_point',
 };
+const COMP_TYPE_NAMES = Object.keys(COMP_TYPES);
+
+/**
+ * COMP_TYPES[compType] when `compType in COMP_TYPES`, else undefined. The own names are
+ * compared first (a lookup keyed by a newly read string hashes and interns it); `in` is
+ * kept for the rest because it also accepted inherited names such as "toString".
+ */
+function compQuantity(compType: string): string | undefined {
+  for (const name of COMP_TYPE_NAMES) if (name === compType) return COMP_TYPES[name];
+  return compType in COMP_TYPES ? COMP_TYPES[compType] : undefined;
+}
+
 const ALARM_TOKENS: readonly AlarmState[] = ['no', 'lo', 'hi'];
 
 class SoapFormatError extends Error {}
@@ -90,18 +102,18 @@ function fail(reason: string): never { throw new SoapFormatError(reason); }
 
 /**
  * The element's children by local name; a repeated scalar element is malformed. Each child is
- * put in the slot of its name in `names` once, so a lookup is a short search among constant
- * names: cheaper than a Map per message, whose hashing of each new name costs more here.
+ * put in the slot of its name once (a short search among constant names: cheaper than a Map
+ * per message, which hashes every newly read name), and fields are then read by slot number.
  */
 class Fields {
   private readonly names: readonly string[];
-  private readonly slots: (XmlElement | undefined)[];
+  private readonly slots: (XmlElement | undefined)[] = [];
   /** Children whose names are not in `names`, by name, with their text; null when there are none. */
   readonly unknown: Record<string, string> | null = null;
 
   constructor(children: readonly XmlElement[], names: readonly string[]) {
     this.names = names;
-    this.slots = new Array<XmlElement | undefined>(names.length).fill(undefined);
+    for (let slot = 0; slot < names.length; slot++) this.slots.push(undefined);
     let unknownNames: string[] | null = null;
     for (const child of children) {
       const local = child.local;
@@ -117,28 +129,27 @@ class Fields {
     }
   }
 
-  private find(name: string): XmlElement | undefined { return this.slots[this.names.indexOf(name)]; }
-
-  text(name: string, required = true): string | undefined {
-    const el = this.find(name);
+  text(slot: number, required = true): string | undefined {
+    const el = this.slots[slot];
+    const name = this.names[slot];
     if (!el) { if (required) fail(`element <${name}> is missing`); return undefined; }
     if (el.children.length) fail(`element <${name}> must hold text, not elements`);
     return trimmed(el.text);
   }
 
-  decimal(name: string, required = true): number | undefined {
-    const t = this.text(name, required);
+  decimal(slot: number, required = true): number | undefined {
+    const t = this.text(slot, required);
     if (t === undefined) return undefined;
     const value = decimalValue(t);
-    if (Number.isNaN(value)) fail(`element <${name}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
+    if (Number.isNaN(value)) fail(`element <${this.names[slot]}> must be a decimal number with a dot, got "${t.slice(0, 40)}"`);
     return value;
   }
 
-  integer(name: string, required = true): number | undefined {
-    const t = this.text(name, required);
+  integer(slot: number, required = true): number | undefined {
+    const t = this.text(slot, required);
     if (t === undefined) return undefined;
     const value = wholeValue(t);
-    if (Number.isNaN(value)) fail(`element <${name}> must be a whole number, got "${t.slice(0, 40)}"`);
+    if (Number.isNaN(value)) fail(`element <${this.names[slot]}> must be a whole number, got "${t.slice(0, 40)}"`);
     return value;
   }
 }
@@ -175,8 +186,15 @@ function soapUpload(raw: Buffer, ctx: RequestContext, serial: string, modelCode:
   };
 }
 
-const KNOWN_T: readonly string[] = ['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3'];
-const KNOWN_P: readonly string[] = ['name', 'sn', 'tmr', 'kind'];
+/** Slot number of each name, for reading Fields: T.passKey rather than a search for 'passKey'. */
+function slotsOf<Name extends string>(names: readonly Name[]): Record<Name, number> {
+  return Object.fromEntries(names.map((name, slot) => [name, slot])) as Record<Name, number>;
+}
+
+const KNOWN_T = ['passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'lev2', 'lev3'] as const;
+const KNOWN_P = ['name', 'sn', 'tmr', 'kind'] as const;
+const T = slotsOf(KNOWN_T);
+const P = slotsOf(KNOWN_P);
 
 /** Finds Envelope/Body/<first element>, whatever prefixes the device used. */
 function bodyChild(envelope: XmlElement): XmlElement {
@@ -194,39 +212,39 @@ function measures(model: SoapModel | undefined, quantity: SoapQuantity): boolean
 }
 
 function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestContext): Upload {
-  const serial = node.text('passKey')!;
+  const serial = node.text(T.passKey)!;
   if (!isSerial(serial)) fail(`element <passKey> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
-  const modelCode = node.integer('device')!;
-  const timer = node.integer('timer')!;
-  const alarmsText = node.text('alarms')!;
+  const modelCode = node.integer(T.device)!;
+  const timer = node.integer(T.timer)!;
+  const alarmsText = node.text(T.alarms)!;
   const alarms = parseAlarms(alarmsText);
-  const tempU = node.text('tempU')!;
+  const tempU = node.text(T.tempU)!;
   if (!TEMP_UNITS.includes(tempU)) fail(`element <tempU> must be C, F or n/a, got "${tempU.slice(0, 20)}"`);
-  const compType = node.text('compType')!;
-  if (compType !== 'n/a' && !(compType in COMP_TYPES)) fail(`element <compType> has an unknown value "${compType.slice(0, 40)}"`);
-  const pressureU = isCo2 ? 'n/a' : node.text('pressureU')!;
+  const compType = node.text(T.compType)!;
+  if (compType !== 'n/a' && compQuantity(compType) === undefined) fail(`element <compType> has an unknown value "${compType.slice(0, 40)}"`);
+  const pressureU = isCo2 ? 'n/a' : node.text(T.pressureU)!;
   if (!PRESSURE_UNITS.includes(pressureU)) fail(`element <pressureU> has an unknown unit "${pressureU.slice(0, 20)}"`);
 
   const model = SOAP_MODELS.get(modelCode);
   const at = ctx.receivedAt;
   const readings: Reading[] = [];
-  const temp = node.decimal('temp')!;
-  const relHum = node.decimal('relHum')!;
-  const compQuant = node.decimal('compQuant')!;
+  const temp = node.decimal(T.temp)!;
+  const relHum = node.decimal(T.relHum)!;
+  const compQuant = node.decimal(T.compQuant)!;
   if (tempU !== 'n/a' && measures(model, 'temperature')) readings.push(reading(1, 'temperature', tempU, temp, alarms[0], at));
   if (measures(model, 'relative_humidity')) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1], at));
   if (compType !== 'n/a' && measures(model, 'computed')) {
-    const quantity = COMP_TYPES[compType];
+    const quantity = compQuantity(compType)!;
     readings.push(reading(3, quantity, quantity === 'dew_point' ? tempU : '', compQuant, alarms[2], at));
   }
   // alarmsText is the four valid tokens joined by commas, as alarms.join(',') would give
   const meta: Record<string, unknown> = { root: isCo2 ? 'InsertTx5xxCO2Sample' : 'InsertTx5xxSample', alarms: alarmsText, compType };
   if (isCo2) {
-    const co2 = node.decimal('co2')!;
+    const co2 = node.decimal(T.co2)!;
     if (measures(model, 'co2')) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], at, true));
-    meta.leds = [node.integer('lev1', false), node.integer('lev2', false), node.integer('lev3', false)];
+    meta.leds = [node.integer(T.lev1, false), node.integer(T.lev2, false), node.integer(T.lev3, false)];
   } else {
-    const pressure = node.decimal('pressure')!;
+    const pressure = node.decimal(T.pressure)!;
     if (pressureU !== 'n/a' && measures(model, 'pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3], at));
   }
   if (!model) meta.unknownModel = true;
@@ -254,13 +272,21 @@ function firstOf(channel: XmlElement, names: readonly string[]): string | undefi
   return undefined;
 }
 
+const P_CHANNEL_FIELD_NAMES: readonly string[] = Object.values(P_CHANNEL_FIELDS).flat();
+
+/** The candidate name itself when `local` is one: a constant key is found by its cached hash, a newly read one is hashed and interned. */
+function channelFieldKey(local: string): string {
+  for (const name of P_CHANNEL_FIELD_NAMES) if (name === local) return name;
+  return local;
+}
+
 /** Each sub-element's trimmed text by name, as Object.fromEntries would make it (later ones win). */
 function textsByName(channel: XmlElement): Record<string, string> {
   const texts: Record<string, string> = {};
   for (const f of channel.children) {
     // Assignment would set the prototype for "__proto__"; fromEntries made it an own property.
     if (f.local === '__proto__') Object.defineProperty(texts, f.local, { value: trimmed(f.text), writable: true, enumerable: true, configurable: true });
-    else texts[f.local] = trimmed(f.text);
+    else texts[channelFieldKey(f.local)] = trimmed(f.text);
   }
   return texts;
 }
@@ -282,10 +308,10 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
   const others: XmlElement[] = [];
   for (const child of root.children) (child.local === 'c' ? channels : others).push(child);
   const node = new Fields(others, KNOWN_P);
-  const serial = node.text('sn')!;
+  const serial = node.text(P.sn)!;
   if (!isSerial(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
-  const modelCode = node.integer('kind')!;
-  const tmr = node.integer('tmr')!;
+  const modelCode = node.integer(P.kind)!;
+  const tmr = node.integer(P.tmr)!;
   const readings: Reading[] = [];
   const kept: Record<string, Record<string, string>> = {};
   for (const c of channels) {
@@ -301,7 +327,7 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
     const label = firstOf(c, P_CHANNEL_FIELDS.quantity) ?? `channel ${nr}`;
     readings.push(reading(nr, quantityName(label), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', value, alarm, ctx.receivedAt));
   }
-  const meta = { root: root.local, name: node.text('name', false), channels: kept, pLineProvisional: true };
+  const meta = { root: root.local, name: node.text(P.name, false), channels: kept, pLineProvisional: true };
   return soapUpload(raw, ctx, serial, modelCode, tmr, readings, meta);
 }
 

@@ -54,6 +54,15 @@ function nameEnd(xml: string, start: number): number {
 
 function isNameChar(code: number): boolean { return code < 128 && (NAME_CLASS[code] & NAME_CHAR) !== 0; }
 
+// Attribute names devices send, handed out as these constant strings: used as a property key,
+// a constant is found by its cached hash, where a newly sliced name is hashed and interned.
+const COMMON_ATTRIBUTE_NAMES = ['xmlns', 'xmlns:soap', 'xmlns:xsi', 'xmlns:xsd', 'xmlns:s', 'xmlns:SOAP-ENV', 'i'];
+
+function attributeName(xml: string, start: number, end: number): string {
+  for (const name of COMMON_ATTRIBUTE_NAMES) if (name.length === end - start && xml.startsWith(name, start)) return name;
+  return xml.slice(start, end);
+}
+
 /** First position at or after `pos` that is not XML white space. */
 function skipSpace(xml: string, pos: number): number {
   for (let code = xml.charCodeAt(pos); code === SPACE || code === LF || code === CR || code === TAB; code = xml.charCodeAt(++pos));
@@ -94,7 +103,10 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > pos) {
       const raw = xml.slice(pos, textEnd);
-      if (current) current.text += mayHaveEntities ? decode(raw, pos) : raw;
+      if (current) {
+        const text = mayHaveEntities ? decode(raw, pos) : raw;
+        current.text = current.text === '' ? text : current.text + text; // usually the only run: no concatenation
+      }
       else if (raw.trim()) failAt('text outside the root element', pos);
       pos = textEnd;
       if (lt < 0) break;
@@ -150,7 +162,7 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
         if (pos === before) failAt(`expected whitespace, ">" or "/>" in <${name}>`, pos);
         const attrStart = pos;
         pos = nameEnd(xml, attrStart);
-        const attr = xml.slice(attrStart, pos);
+        const attr = attributeName(xml, attrStart, pos);
         pos = skipSpace(xml, pos);
         if (xml.charCodeAt(pos) !== EQUALS) failAt(`attribute ${attr} needs a value`, pos);
         pos = skipSpace(xml, pos + 1);
