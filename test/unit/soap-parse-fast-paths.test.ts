@@ -58,3 +58,25 @@ test('P-line channel texts keep every sub-element name as an own property, "__pr
   assert.equal(Object.getPrototypeOf(channel), Object.prototype);
   assert.equal(r.upload.readings[0].value, 1.5); // the value is the first <val>
 });
+
+test('names a device writes never reach inherited properties: toString, constructor and __proto__ mean nothing', () => {
+  const entity = parseSoap(withField('compType', 'Dew &toString; point'), ctx);
+  assert.ok(!entity.ok);
+  assert.match(entity.reason, /unknown or invalid entity reference &toString;/);
+
+  for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+    const r = parseSoap(withField('compType', name), ctx);
+    assert.ok(!r.ok, `compType ${name} is refused`);
+    assert.equal(r.reason, `element <compType> has an unknown value "${name}"`);
+  }
+
+  const attributes = parseSoap(Buffer.from(message.replace('<passKey>', '<passKey toString="1" constructor="2" __proto__="3">')), ctx);
+  assert.ok(attributes.ok, attributes.ok ? '' : attributes.reason);
+
+  const unknown = parseSoap(Buffer.from(message.replace('<passKey>', '<__proto__>x</__proto__><toString>y</toString><passKey>')), ctx);
+  assert.ok(unknown.ok, unknown.ok ? '' : unknown.reason);
+  const reported = unknown.upload.meta.unknownElements as Record<string, string>;
+  assert.deepEqual(Object.keys(reported), ['__proto__', 'toString']);
+  assert.equal(reported.toString, 'y');
+  assert.equal(Object.getPrototypeOf(reported), Object.prototype);
+});

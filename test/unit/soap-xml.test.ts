@@ -79,3 +79,11 @@ test('fuzz: only XmlError escapes, and nothing the reference validator calls mal
   }
   assert.ok(accepted > 100 && accepted < checked, `the mutations exercise both outcomes (${accepted} of ${checked} accepted)`);
 });
+
+test('attribute names are own keys only: __proto__ and toString are ordinary names, each allowed once', () => {
+  const root = parseXml('<a __proto__="1" toString="2"/>');
+  assert.deepEqual(Object.keys(root.attributes), ['__proto__', 'toString']);
+  assert.equal(Object.getPrototypeOf(root.attributes), Object.prototype);
+  assert.throws(() => parseXml('<a toString="1" toString="2"/>'), /attribute toString appears twice/);
+  assert.throws(() => parseXml('<a>&constructor;</a>'), /unknown or invalid entity reference &constructor;/);
+});

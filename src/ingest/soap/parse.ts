@@ -4,7 +4,7 @@
 import type { AlarmState, Reading, Upload } from '../../domain/types.ts';
 import type { ParseResult, RequestContext } from '../adapter.ts';
 import { SOAP_MODELS, type SoapModel, type SoapQuantity } from './models.ts';
-import { XmlError, parseXml, type XmlElement } from './xml.ts';
+import { XmlError, parseXml, setOwn, type XmlElement } from './xml.ts';
 
 export const SOAP_NS_T = 'http://cometsystem.cz/schemas/soapTx5xx_v2.xsd';
 export const SOAP_NS_CO2 = 'http://cometsystem.cz/schemas/soapTx5xxCO2.xsd';
@@ -84,14 +84,10 @@ const COMP_TYPES: Record<string, string> = {
 };
 const COMP_TYPE_NAMES = Object.keys(COMP_TYPES);
 
-/**
- * COMP_TYPES[compType] when `compType in COMP_TYPES`, else undefined. The own names are
- * compared first (a lookup keyed by a newly read string hashes and interns it); `in` is
- * kept for the rest because it also accepted inherited names such as "toString".
- */
+/** The quantity a compType names; only the device's own names count ("toString" is no compType). */
 function compQuantity(compType: string): string | undefined {
   for (const name of COMP_TYPE_NAMES) if (name === compType) return COMP_TYPES[name];
-  return compType in COMP_TYPES ? COMP_TYPES[compType] : undefined;
+  return undefined;
 }
 
 const ALARM_TOKENS: readonly AlarmState[] = ['no', 'lo', 'hi'];
@@ -124,7 +120,7 @@ class Fields {
         this.slots[slot] = child;
       } else {
         (unknownNames ??= []).push(local);
-        (this.unknown ??= {})[local] = child.text.trim();
+        setOwn(this.unknown ??= {}, local, child.text.trim());
       }
     }
   }
@@ -248,8 +244,7 @@ function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestConte
     if (pressureU !== 'n/a' && measures(model, 'pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3], at));
   }
   if (!model) meta.unknownModel = true;
-  // Object.keys, not a count: an element named __proto__ sets no key and was never reported
-  if (node.unknown && Object.keys(node.unknown).length) meta.unknownElements = node.unknown;
+  if (node.unknown) meta.unknownElements = node.unknown;
   return soapUpload(raw, ctx, serial, modelCode, timer, readings, meta);
 }
 
@@ -284,9 +279,7 @@ function channelFieldKey(local: string): string {
 function textsByName(channel: XmlElement): Record<string, string> {
   const texts: Record<string, string> = {};
   for (const f of channel.children) {
-    // Assignment would set the prototype for "__proto__"; fromEntries made it an own property.
-    if (f.local === '__proto__') Object.defineProperty(texts, f.local, { value: trimmed(f.text), writable: true, enumerable: true, configurable: true });
-    else texts[channelFieldKey(f.local)] = trimmed(f.text);
+    setOwn(texts, channelFieldKey(f.local), trimmed(f.text));
   }
   return texts;
 }

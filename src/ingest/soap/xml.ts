@@ -15,6 +15,15 @@ export interface XmlElement {
   text: string;
 }
 
+/**
+ * obj[key] = value as an own property whatever the key: plain assignment would set the prototype
+ * for "__proto__". Device input names keys here, so inherited names must mean nothing.
+ */
+export function setOwn(obj: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 export class XmlError extends Error {
   readonly offset: number;
   constructor(message: string, offset: number) {
@@ -74,7 +83,7 @@ function decode(raw: string, offset: number): string {
   if (!raw.includes('&')) return raw;
   return raw.replace(/&([^;]{0,12});?/g, (match, body: string, at: number) => {
     if (!match.endsWith(';')) throw new XmlError('"&" must start an entity reference such as &amp;', offset + at);
-    if (body in PREDEFINED) return PREDEFINED[body];
+    if (Object.hasOwn(PREDEFINED, body)) return PREDEFINED[body];
     const code = /^#x[0-9A-Fa-f]{1,6}$/.test(body) ? parseInt(body.slice(2), 16) : /^#[0-9]{1,7}$/.test(body) ? parseInt(body.slice(1), 10) : NaN;
     if (!Number.isInteger(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
       throw new XmlError(`unknown or invalid entity reference ${match}`, offset + at);
@@ -173,8 +182,8 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
         const raw = xml.slice(pos + 1, end);
         if (raw.includes('<')) failAt(`"<" in the value of attribute ${attr}`, pos);
         // `in`, not hasOwn: kept as it was, so names like "toString" are refused as before
-        if (attr in element.attributes) failAt(`attribute ${attr} appears twice in <${name}>`, pos);
-        element.attributes[attr] = decode(raw, pos + 1);
+        if (Object.hasOwn(element.attributes, attr)) failAt(`attribute ${attr} appears twice in <${name}>`, pos);
+        setOwn(element.attributes, attr, decode(raw, pos + 1));
         pos = end + 1;
       }
       if (current) current.children.push(element);
