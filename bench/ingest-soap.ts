@@ -3,7 +3,7 @@
 // the ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE)
 import http from 'node:http';
 import { buildSoapMessage } from '../src/sim/soap.ts';
-import { HAVE_WRK, percentile, readDevicesFile, saturateWithWrk, startServer } from './tools.ts';
+import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWrk, startServer, threadCpuMicros } from './tools.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -80,6 +80,26 @@ async function fixedRate(targets: Target[], rate: number): Promise<{ achieved: n
   return { achieved: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
+/**
+ * Where an upload's cost goes, from the server's threads' CPU (Linux): µs per upload on each busy
+ * thread (system time in brackets) and the disk bytes the machine wrote per upload meanwhile.
+ */
+function costPerUpload(before: Map<string, { total: number; system: number }>, after: Map<string, { total: number; system: number }>,
+  diskBytes: number, uploads: number): string | null {
+  if (!after.size || !uploads) return null;
+  const byName = new Map<string, { total: number; system: number }>();
+  for (const [thread, t] of after) {
+    const b = before.get(thread) ?? { total: 0, system: 0 };
+    const name = thread.slice(0, thread.indexOf('#'));
+    const sum = byName.get(name) ?? { total: 0, system: 0 };
+    byName.set(name, { total: sum.total + t.total - b.total, system: sum.system + t.system - b.system });
+  }
+  const busy = [...byName].filter(([, t]) => t.total / uploads >= 1).sort((a, b) => b[1].total - a[1].total);
+  const threads = busy.map(([name, t]) => `${name} ${(t.total / uploads).toFixed(0)} µs (${(t.system / uploads).toFixed(0)} system)`).join(', ');
+  const disk = Number.isFinite(diskBytes) ? `; disk written ${(diskBytes / uploads / 1024).toFixed(1)} KiB` : '';
+  return `${threads}${disk}`;
+}
+
 const results: Record<string, { rate: number; p50: number; p99: number; errors: number; fixed?: Awaited<ReturnType<typeof fixedRate>> }> = {};
 console.log(`SOAP ingest benchmark: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per phase, fixed-rate phase at ${RATE}/s; Node ${process.version}; ` +
   `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}`);
@@ -88,11 +108,15 @@ for (const mode of MODES) {
   const targets = targetsOf(mode, readDevicesFile<string[]>(server));
   process.stdout.write(`  ${mode.padEnd(13)} warming up... `);
   await saturate(targets.slice(0, 10)).catch(() => undefined);
+  const cpuBefore = threadCpuMicros(server.child.pid);
+  const diskBefore = diskBytesWritten();
   const sat = HAVE_WRK ? saturateWithWrk(new URL(targets[0].url).origin, wrkRequests(targets), SECONDS, CONNECTIONS) : await saturate(targets);
+  const cost = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS);
   const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(targets, RATE) : undefined;
   results[mode] = { ...sat, fixed };
   console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
     (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));
+  if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost}`);
   await server.stop();
 }
 const bare = results.bare?.rate;

@@ -1,7 +1,7 @@
 // What the benchmarks share: servers under test in child processes (bench/servers.ts), wrk as
 // the load generator when Debian's wrk is installed, percentiles, and a process's RSS.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -34,6 +34,39 @@ export function rssMiB(pid: number | undefined): number {
   try {
     const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
     return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU time (user + system, and system alone) per thread of a process, in µs, by thread name and id (Linux /proc; empty elsewhere). */
+export function threadCpuMicros(pid: number | undefined): Map<string, { total: number; system: number }> {
+  const threads = new Map<string, { total: number; system: number }>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+      const [user, system] = [Number(fields[11]) * 10_000, Number(fields[12]) * 10_000];
+      threads.set(`${name}#${tid}`, { total: user + system, system });
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return threads;
+}
+
+/** Bytes written to block devices so far, machine-wide (Linux /proc/diskstats; NaN elsewhere). */
+export function diskBytesWritten(): number {
+  try {
+    let sectors = 0;
+    for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // whole disks only (vda, sda, nvme0n1), not their partitions
+      if (f.length > 9 && /^(?:[sv]d[a-z]+|nvme\d+n\d+|xvd[a-z]+)$/.test(f[2])) sectors += Number(f[9]);
+    }
+    return sectors * 512;
   } catch {
     return NaN;
   }
