@@ -103,7 +103,9 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
     horizon = await store.advanceRetentionHorizon({
       at: options.now, dataBefore: plan.dataBefore, auditBefore: plan.auditBefore, setBy: options.setBy, reason: options.reason,
     });
-    options.log.info(`retention horizon advanced to ${iso(horizon.dataBefore)} (uploads below #${horizon.belowUploadId})`, {
+    // The store keeps the latest horizon when it already covers this one (another process recorded it first).
+    const recordedHere = horizon.at === options.now && horizon.setBy === options.setBy;
+    options.log.info(`retention horizon ${recordedHere ? 'advanced to' : 'already at'} ${iso(horizon.dataBefore)} (uploads below #${horizon.belowUploadId})`, {
       auditBefore: horizon.auditBefore === null ? null : iso(horizon.auditBefore), setBy: horizon.setBy, reason: horizon.reason,
     });
   }

@@ -1,5 +1,19 @@
-// The event an advance of the retention horizon appends, composed once for both adapters.
-import type { RetentionRequest } from './store.ts';
+// The event an advance of the retention horizon appends, composed once for both adapters, and when
+// an advance would record nothing new.
+import type { RetentionHorizon, RetentionRequest } from './store.ts';
+
+/**
+ * True when the latest horizon already covers the request: it is not behind it in any respect (a
+ * backward request goes on to be refused by the store), lets no more uploads be purged
+ * (`below`: the first upload the request would keep) and no more audit rows (`auditRowsAdded`:
+ * events and closed alarms between the two audit horizons). Two processes that plan the same run
+ * at once then record one horizon, not two.
+ */
+export function recordsNothingNew(latest: RetentionHorizon, request: RetentionRequest, below: number, auditRowsAdded: number): boolean {
+  const notBehind = request.dataBefore >= latest.dataBefore
+    && (latest.auditBefore === null || (request.auditBefore !== null && request.auditBefore >= latest.auditBefore));
+  return notBehind && below <= latest.belowUploadId && auditRowsAdded === 0;
+}
 
 export function horizonAdvancedEvent(r: RetentionRequest) {
   const iso = (ms: number) => new Date(ms).toISOString();

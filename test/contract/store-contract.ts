@@ -623,6 +623,11 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.match(advanced.message, /^retention horizon advanced by admin: uploads and samples received before 2025-01-15T18:00:00\.123Z may be purged; events and alarms are kept\. Reason: GMP/);
 
     await assert.rejects(store.advanceRetentionHorizon({ at: boundary + 2 * HOUR, dataBefore: boundary - 1, auditBefore: null, setBy: 'admin', reason: 'back' }), /only moves forward/);
+    // A second process that planned the same run (a moment later) finds the horizon already there.
+    const again = await store.advanceRetentionHorizon({ at: boundary + HOUR + 5, dataBefore: boundary, auditBefore: null, setBy: 'housekeeping job', reason: 'retention.keepDays' });
+    assert.deepEqual(again, horizon, 'nothing new to record: the standing horizon is returned');
+    assert.equal((await store.retentionHorizons()).length, 1);
+    assert.equal((await store.events({ type: 'retention.horizon.advanced' })).length, 1);
     await assert.rejects(rawExec(`DELETE FROM ${table('uploads')} WHERE id = ${a3.uploadId}`), /append-only/);
     await assert.rejects(rawExec(`DELETE FROM ${table('samples')} WHERE upload_id = ${a3.uploadId}`), /append-only/);
     await assert.rejects(rawExec(`DELETE FROM ${table('events')}`), /append-only/);

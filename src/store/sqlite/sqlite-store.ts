@@ -18,7 +18,7 @@ import {
   toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
-import { horizonAdvancedEvent } from '../retention-events.ts';
+import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
@@ -487,6 +487,18 @@ export class SqliteStore implements Store {
     return this.transaction(() => {
       const previous = (this.db.prepare('SELECT MAX(below_upload_id) AS id FROM retention_horizons').get() as { id: number | null }).id ?? 0;
       const below = this.belowUploadId(request.dataBefore);
+      // Another process (or run) may have recorded this horizon since the caller planned it: then it stands.
+      const latestRow = this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons ORDER BY id DESC LIMIT 1`).get() as Row | undefined;
+      if (latestRow) {
+        const latest = toRetentionHorizon(latestRow);
+        // Audit rows the request would add below its horizon: between the latest audit horizon and its own.
+        const auditRows = request.auditBefore === null ? 0 : (this.db.prepare(`SELECT
+            (SELECT COUNT(*) FROM events WHERE at >= ?1 AND at < ?2)
+          + (SELECT COUNT(*) FROM alarms WHERE MAX(raised_at, acknowledged_at, cleared_at) >= ?1
+               AND raised_at < ?2 AND acknowledged_at < ?2 AND cleared_at < ?2) AS n`)
+          .get(latest.auditBefore ?? Number.MIN_SAFE_INTEGER, request.auditBefore) as { n: number }).n;
+        if (recordsNothingNew(latest, request, below, auditRows)) return latest;
+      }
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO retention_horizons (at, data_before, below_upload_id, audit_before, set_by, reason)
         VALUES (?, ?, ?, ?, ?, ?)`).run(request.at, request.dataBefore, below, request.auditBefore, request.setBy, request.reason);
       // The anchors are read from the rows before any of them is deleted, in the same transaction.
