@@ -181,7 +181,6 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
         if (end < 0) failAt(`unterminated value of attribute ${attr}`, pos);
         const raw = xml.slice(pos + 1, end);
         if (raw.includes('<')) failAt(`"<" in the value of attribute ${attr}`, pos);
-        // `in`, not hasOwn: kept as it was, so names like "toString" are refused as before
         if (Object.hasOwn(element.attributes, attr)) failAt(`attribute ${attr} appears twice in <${name}>`, pos);
         setOwn(element.attributes, attr, decode(raw, pos + 1));
         pos = end + 1;
