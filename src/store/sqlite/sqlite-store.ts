@@ -446,6 +446,11 @@ export class SqliteStore implements Store {
   // ---- retention ----
 
   async retentionHorizon(): Promise<RetentionHorizon | undefined> {
+    return this.latestHorizon();
+  }
+
+  /** The latest horizon; the forward-only trigger makes it the one with the highest values too. */
+  private latestHorizon(): RetentionHorizon | undefined {
     const r = this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons ORDER BY id DESC LIMIT 1`).get() as Row | undefined;
     return r && toRetentionHorizon(r);
   }
@@ -485,12 +490,11 @@ export class SqliteStore implements Store {
 
   async advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon> {
     return this.transaction(() => {
-      const previous = (this.db.prepare('SELECT MAX(below_upload_id) AS id FROM retention_horizons').get() as { id: number | null }).id ?? 0;
+      const latest = this.latestHorizon();
+      const previous = latest?.belowUploadId ?? 0;
       const below = this.belowUploadId(request.dataBefore);
       // Another process (or run) may have recorded this horizon since the caller planned it: then it stands.
-      const latestRow = this.db.prepare(`SELECT ${HORIZON_COLUMNS} FROM retention_horizons ORDER BY id DESC LIMIT 1`).get() as Row | undefined;
-      if (latestRow) {
-        const latest = toRetentionHorizon(latestRow);
+      if (latest) {
         // Audit rows the request would add below its horizon: between the latest audit horizon and its own.
         const auditRows = request.auditBefore === null ? 0 : (this.db.prepare(`SELECT
             (SELECT COUNT(*) FROM events WHERE at >= ?1 AND at < ?2)
