@@ -1,14 +1,16 @@
 // Durable SOAP uploads per second and latency, side by side with a bare node:http server that
-// reads the same body and answers 200, the `soap` package, and our parser alone; one run, so
-// the ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE)
+// reads the same body and answers 200, the `soap` package, our parser alone, and the gateway with
+// a store that writes nothing (not durable: the ceiling any store could reach); one run, so the
+// ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE, BENCH_MODES)
 import http from 'node:http';
+import { availableParallelism } from 'node:os';
 import { buildSoapMessage } from '../src/sim/soap.ts';
-import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWrk, startServer, threadCpuMicros } from './tools.ts';
+import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWrk, startServer, threadCpuMicros, type Saturation } from './tools.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
-const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet').split(',');
+const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet').split(',');
 
 interface Target { url: string; serial: string }
 
@@ -40,7 +42,7 @@ function wrkRequests(targets: Target[]) {
 }
 
 /** As fast as possible: CONNECTIONS keep-alive clients, each posting back to back. */
-async function saturate(targets: Target[]): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+async function saturate(targets: Target[]): Promise<Saturation> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latencies: number[] = [];
   let errors = 0;
@@ -85,7 +87,7 @@ async function fixedRate(targets: Target[], rate: number): Promise<{ achieved: n
  * thread (system time in brackets) and the disk bytes the machine wrote per upload meanwhile.
  */
 function costPerUpload(before: Map<string, { total: number; system: number }>, after: Map<string, { total: number; system: number }>,
-  diskBytes: number, uploads: number): string | null {
+  diskBytes: number, uploads: number, loadGeneratorMicros = NaN): { text: string; serverMicros: number; loadGeneratorMicros: number } | null {
   if (!after.size || !uploads) return null;
   const byName = new Map<string, { total: number; system: number }>();
   for (const [thread, t] of after) {
@@ -97,9 +99,12 @@ function costPerUpload(before: Map<string, { total: number; system: number }>, a
   const busy = [...byName].filter(([, t]) => t.total / uploads >= 1).sort((a, b) => b[1].total - a[1].total);
   const threads = busy.map(([name, t]) => `${name} ${(t.total / uploads).toFixed(0)} µs (${(t.system / uploads).toFixed(0)} system)`).join(', ');
   const disk = Number.isFinite(diskBytes) ? `; disk written ${(diskBytes / uploads / 1024).toFixed(1)} KiB` : '';
-  return `${threads}${disk}`;
+  const serverMicros = busy.reduce((sum, [, t]) => sum + t.total, 0) / uploads;
+  const loadGenerator = Number.isFinite(loadGeneratorMicros) ? `; wrk ${(loadGeneratorMicros / uploads).toFixed(0)} µs` : '';
+  return { text: `${threads} (server ${serverMicros.toFixed(0)} µs)${loadGenerator}${disk}`, serverMicros, loadGeneratorMicros: loadGeneratorMicros / uploads };
 }
 
+const costs: Record<string, ReturnType<typeof costPerUpload>> = {};
 const results: Record<string, { rate: number; p50: number; p99: number; errors: number; fixed?: Awaited<ReturnType<typeof fixedRate>> }> = {};
 console.log(`SOAP ingest benchmark: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per phase, fixed-rate phase at ${RATE}/s; Node ${process.version}; ` +
   `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}`);
@@ -111,12 +116,14 @@ for (const mode of MODES) {
   const cpuBefore = threadCpuMicros(server.child.pid);
   const diskBefore = diskBytesWritten();
   const sat = HAVE_WRK ? saturateWithWrk(new URL(targets[0].url).origin, wrkRequests(targets), SECONDS, CONNECTIONS) : await saturate(targets);
-  const cost = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS);
+  const cost = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS,
+    sat.loadGeneratorCpuMicros);
   const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(targets, RATE) : undefined;
   results[mode] = { ...sat, fixed };
   console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
     (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));
-  if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost}`);
+  if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost.text}`);
+  costs[mode] = cost;
   await server.stop();
 }
 const bare = results.bare?.rate;
@@ -128,4 +135,13 @@ if (results.inlet && bare) {
   const ratio = results.inlet.rate / bare;
   const p99 = results.inlet.fixed?.p99 ?? NaN;
   console.log(`\ntargets: durable rate >= 0.5 x bare: ${ratio >= 0.5 ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}); p99 < 20 ms at ${RATE}/s: ${p99 < 20 ? 'MET' : 'NOT MET'} (${p99.toFixed(2)} ms)`);
+  // The machine's CPU at half the bare rate, less what wrk needs per request, is what a durable upload may cost.
+  const wrkMicros = costs.bare?.loadGeneratorMicros ?? NaN;
+  if (Number.isFinite(wrkMicros) && costs.inlet) {
+    const cores = availableParallelism();
+    const budget = (cores * 1e6) / (bare * 0.5) - wrkMicros;
+    console.log(`CPU budget at ${(bare * 0.5).toFixed(0)} uploads/s on ${cores} cores: ${budget.toFixed(0)} µs per upload for the server ` +
+      `(after wrk's ${wrkMicros.toFixed(0)} µs); Inlet used ${costs.inlet.serverMicros.toFixed(0)} µs` +
+      (costs['inlet-no-store'] ? `, of which ${costs['inlet-no-store'].serverMicros.toFixed(0)} µs without any store` : ''));
+  }
 }

@@ -1,12 +1,12 @@
 // Servers under test, one per child process so the load generator does not share their event loop.
-// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-fleet> <devices-file>
+// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet> <devices-file>
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as soap from 'soap';
 import { parseSoap } from '../src/ingest/soap/parse.ts';
 import { createSoapAdapter } from '../src/ingest/soap/index.ts';
-import { startGateway } from '../src/main.ts';
+import { openStore, startGateway } from '../src/main.ts';
 import { createLogger } from '../src/log.ts';
 import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
@@ -60,15 +60,21 @@ if (mode === 'bare') {
     soap.listen(server, { path: '/ingest/soap', services: service, xml: wsdl });
     ready(server, placeholderUrls);
   });
-} else if (mode === 'inlet' || mode === 'inlet-fleet') {
+} else if (mode === 'inlet' || mode === 'inlet-no-store' || mode === 'inlet-fleet') {
   // The real gateway, durable: every answer waits for the SQLite group commit (WAL, synchronous=FULL).
   // Throttling is off: benchmarks compress device intervals in time. inlet-fleet registers a mixed
   // fleet (test/e2e/fleet.ts, DEVICES split over the four families) and writes it with the gateway's URL.
+  // inlet-no-store is NOT durable: the same gateway with commit() answering at once and writing
+  // nothing, to show what HTTP, parsing and the pipeline alone allow (the ceiling of any store).
   const dataDir = tempDir('inlet-bench-');
   const config = testConfig(dataDir, {});
   config.log = { ...config.log, file: false, console: false };
   config.throttle = { ...config.throttle, enabled: false };
-  const gateway = await startGateway(config, createLogger(config, { quiet: true }));
+  const store = await openStore(config);
+  if (mode === 'inlet-no-store') {
+    store.commit = async (batch) => ({ uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0 });
+  }
+  const gateway = await startGateway(config, createLogger(config, { quiet: true }), { store });
   if (mode === 'inlet-fleet') {
     const fleet = await registerFleet(gateway.store, Math.ceil(DEVICES / 4), 40_000_001);
     writeFileSync(devicesFile, JSON.stringify({ url: gateway.url, fleet }));

@@ -83,7 +83,11 @@ function parseMs(text: string): number {
 }
 
 export interface WrkRequest { path: string; body: string; contentType: string }
-export interface Saturation { rate: number; p50: number; p99: number; errors: number }
+export interface Saturation {
+  rate: number; p50: number; p99: number; errors: number;
+  /** CPU (user + system) the load generator used, µs; NaN when unknown. */
+  loadGeneratorCpuMicros?: number;
+}
 
 /**
  * As fast as possible with wrk (C, one thread, so the server keeps the other core): a Node load
@@ -99,14 +103,18 @@ request = function()
   return wrk.format("POST", reqs[i][1], { ["Content-Type"] = reqs[i][3] }, reqs[i][2])
 end
 `);
-  const out = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, origin], { encoding: 'utf8' });
+  // Under bash, `times` then prints the CPU wrk itself used (its own cost is part of the machine's budget).
+  const out = spawnSync('bash', ['-c', 'wrk "$@"; times', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, origin], { encoding: 'utf8' });
   rmSync(script, { force: true });
   const text = out.stdout;
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
   const socketErrors = /Socket errors: (.*)/.exec(text)?.[1];
   const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  const childTimes = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(text);
   return {
+    loadGeneratorCpuMicros: childTimes
+      ? ((Number(childTimes[1]) + Number(childTimes[3])) * 60 + Number(childTimes[2]) + Number(childTimes[4])) * 1e6 : NaN,
     rate: total ? rate * (1 - non2xx / total) : rate,
     // anchored: the thread-stats line above has columns like "87.50%" too
     p50: parseMs(/^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? ''),
