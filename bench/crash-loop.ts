@@ -40,6 +40,7 @@ console.log(`
 | restart to listening, median / max | ${restarts[Math.floor(restarts.length / 2)]} ms / ${restarts.at(-1)} ms |
 | wall time | ${seconds.toFixed(0)} s |`);
 if (report.lost.length || report.duplicated.length) {
-  console.log(`FAILED (seed ${SEED}): lost ${JSON.stringify(report.lost)}, duplicated ${JSON.stringify(report.duplicated)}`);
+  console.log(`FAILED (seed ${SEED}): lost ${JSON.stringify(report.lost)}, duplicated ${JSON.stringify(report.duplicated)}` +
+    (process.env.INLET_KEEP_TEST_DIRS === '1' ? `; data kept in ${dataDir}` : '; run again with INLET_KEEP_TEST_DIRS=1 to keep the data folder'));
   process.exit(1);
 }

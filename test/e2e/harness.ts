@@ -1,7 +1,6 @@
 // Starts real gateways for end-to-end tests: in-process (startGateway) or as a child process
 // (for kill -9 and signal tests), each on a free loopback port with its own data folder.
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_CONFIG, type InletConfig } from '../../src/config/schema.ts';
@@ -11,11 +10,10 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
 import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { CHAIN_KEY_FILE, readChainKey, type ChainKey } from '../../src/store/chain-key.ts';
 
-export function tempDir(prefix = 'inlet-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
-}
+export { tempDir };
 
 export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}): InletConfig {
   return {

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 function withFile(content: unknown): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-config-'));
+  const dir = tempDir('inlet-config-');
   const file = path.join(dir, 'inlet.config.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;

@@ -2,9 +2,9 @@
 // clock against a real (in-memory) store; the jobs.* configuration checks.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { JobScheduler, type JobLogger } from '../../src/jobs/scheduler.ts';
 import { OfflineDetector } from '../../src/jobs/offline.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -151,7 +151,7 @@ describe('OfflineDetector', () => {
 
 describe('jobs configuration', () => {
   function configFile(content: unknown): string {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'inlet-jobs-config-')), 'inlet.config.json');
+    const file = path.join(tempDir('inlet-jobs-config-'), 'inlet.config.json');
     writeFileSync(file, JSON.stringify(content));
     return file;
   }

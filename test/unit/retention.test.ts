@@ -4,11 +4,11 @@
 // retention.* configuration checks.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Transporter } from 'nodemailer';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { describePlan, describeRun, planRetention, runRetention, type RetentionSettings } from '../../src/jobs/retention.ts';
 import { createJobScheduler } from '../../src/jobs/index.ts';
 import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
@@ -180,7 +180,7 @@ describe('offline alarms and notifications', () => {
 
 describe('retention configuration', () => {
   function configFile(content: unknown): string {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'inlet-retention-config-')), 'inlet.config.json');
+    const file = path.join(tempDir('inlet-retention-config-'), 'inlet.config.json');
     writeFileSync(file, JSON.stringify(content));
     return file;
   }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { tempDir } from '../helpers/temp-dir.ts';
 import { runServiceCommand, configureFile, maskConnectionString } from '../../src/cli/service.ts';
 
 const TEMPLATE = path.resolve('installer/inlet.config.json');
@@ -41,7 +41,7 @@ test('usage errors exit 2 with a message', async () => {
 });
 
 test('configure: first install creates from the template with the MSI properties; empty ones are ignored', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-cfg-'));
+  const dir = tempDir('inlet-cfg-');
   const file = path.join(dir, 'inlet.config.json');
   const changes = configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080', 'https-port': '',
     'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' });
@@ -67,7 +67,7 @@ test('configure: first install creates from the template with the MSI properties
 });
 
 test('configure: clear errors', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-cfg-'));
+  const dir = tempDir('inlet-cfg-');
   const file = path.join(dir, 'inlet.config.json');
   assert.throws(() => configureFile({ config: file, template: TEMPLATE, 'http-port': '80a' }), /HTTP_PORT must be a TCP port 1-65535, not "80a"/);
   assert.throws(() => configureFile({ config: file }), /does not exist and no --template/);
@@ -79,7 +79,7 @@ test('configure: clear errors', async () => {
 });
 
 test('stop-signal stops a running gateway gracefully and ignores what WinSW appends after --', async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-sig-'));
+  const dataDir = tempDir('inlet-sig-');
   const control = path.resolve('src/service/control.ts');
   // A stand-in gateway: listens, drains for 100 ms on stop, says so, exits 0.
   const gateway = spawn(process.execPath, ['--input-type=module', '-e', `
@@ -106,7 +106,7 @@ test('stop-signal stops a running gateway gracefully and ignores what WinSW appe
 });
 
 test('stop-signal ends a gateway that does not finish within the timeout', { skip: process.platform === 'win32' && 'uses a POSIX kill' }, async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-sig-'));
+  const dataDir = tempDir('inlet-sig-');
   const control = path.resolve('src/service/control.ts');
   const gateway = spawn(process.execPath, ['--input-type=module', '-e', `
     import { listenForStopRequests } from ${JSON.stringify(control)};

@@ -5,11 +5,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { tempDir as scratchDir } from '../helpers/temp-dir.ts';
 import { listenForStopRequests, sendStopRequest, stopEndpoint } from '../../src/service/control.ts';
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'inlet-ctl-'));
-}
+const tempDir = (): string => scratchDir('inlet-ctl-');
 
 function exchange(endpoint: string, line: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
