@@ -5,7 +5,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, similarSoapModels, soapModelCode } from '../ingest/families.ts';
 
 /** The base URL devices should use: the configured public URL, else this machine's first LAN address. */
 export function publicBaseUrl(config: InletConfig): string {
@@ -38,15 +38,27 @@ export interface Registration {
   customerUid?: string | null;
 }
 
+function didYouMean(model: string): string {
+  const similar = similarSoapModels(model);
+  return similar.length ? ` (did you mean ${similar.join(' or ')}?)` : '';
+}
+
 /** Creates the device with its channels and secret entry token, and records who did it. */
 export async function registerDevice(store: Store, input: Registration, by: string, at: number): Promise<Device> {
   if (!SERIAL_PATTERN.test(input.serial)) throw new RegistrationError(`the serial must be the device's serial number (up to 8 digits), got "${input.serial}"`);
   const model = input.model.trim().toUpperCase();
   const family = input.family ?? familyForModel(model);
   if (!family || !FAMILIES.includes(family)) {
-    throw new RegistrationError(`cannot tell the device family of model "${model}": choose one of ${FAMILIES.join(', ')}`);
+    throw new RegistrationError(`cannot tell the device family of model "${model}"${didYouMean(model)}: choose one of ${FAMILIES.join(', ')}`);
   }
   const modelCode = family === 'soap' ? soapModelCode(model) : null;
+  // A Web Sensor model not in our table is most often a typing slip on the label's name. A model
+  // newer than our table is still accepted when the family is given: its uploads are stored and
+  // flagged, its model code is not checked, and its channels come from its first upload.
+  if (family === 'soap' && modelCode === null && input.family === undefined) {
+    throw new RegistrationError(`"${model}" is not a Web Sensor model Inlet knows${didYouMean(model)}; ` +
+      'check the name on the label, or give the family soap explicitly (--family soap) to register a model newer than Inlet\'s table');
+  }
   let device: Device;
   try {
     device = await store.addDevice({

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Channel, Family } from '../domain/types.ts';
 import { SOAP_MODELS, soapModelByName, type SoapQuantity } from './soap/models.ts';
 
+export { similarSoapModels } from './soap/models.ts';
+
 /** 128 random bits, URL-safe: the per-device secret path segment. */
 export function newEntryToken(): string {
   return randomBytes(16).toString('base64url');

@@ -129,6 +129,17 @@ describe('sign-in', () => {
   });
 });
 
+describe('registering devices', () => {
+  test('a mistyped Web Sensor model is refused with the names it resembles; with its family a newer model is taken', async () => {
+    const typo = await callers.administrator.json<{ error: string }>('POST', '/api/devices', { serial: '20250003', model: 'T3150', name: 'Typo' });
+    assert.equal(typo.status, 400);
+    assert.match(typo.body.error, /"T3150" is not a Web Sensor model Inlet knows \(did you mean T3510\?\)/);
+    const newer = await callers.administrator.json<{ device: { model: string } }>('POST', '/api/devices', { serial: '20250003', model: 'T9999', name: 'Newer', family: 'soap' });
+    assert.equal(newer.status, 201, JSON.stringify(newer.body));
+    assert.equal(newer.body.device.model, 'T9999');
+  });
+});
+
 describe('data after simulated uploads', () => {
   test('completeness per channel and day: samples received against the device interval', async () => {
     await t.gateway.store.updateDevice(deviceId, { allowedIntervalS: 60 }, Date.now());
