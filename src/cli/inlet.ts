@@ -67,7 +67,11 @@ function writeDeployScript(file: string | undefined): number {
     migrations: loadMigrations('mssql'), version: VERSION, generatedAt: new Date(),
   });
   if (!file) { process.stdout.write(script); return 0; }
-  writeFileSync(file, script);
+  try {
+    writeFileSync(file, script);
+  } catch (err) {
+    throw new UsageError(`cannot write the script to ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (err as Error).message}`);
+  }
   out(`wrote ${file}: run it with  sqlcmd -S <server> -d <database> -E -b -I -i ${path.basename(file)}`);
   return 0;
 }
@@ -167,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'simulate':
       return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
     default:
+      process.stderr.write(`inlet: unknown command "${command}"\n`);
       out(USAGE);
       return 2;
   }
