@@ -57,7 +57,7 @@ export async function registerDevice(store: Store, input: Registration, by: stri
   // flagged, its model code is not checked, and its channels come from its first upload.
   if (family === 'soap' && modelCode === null && input.family === undefined) {
     throw new RegistrationError(`"${model}" is not a Web Sensor model Inlet knows${didYouMean(model)}; ` +
-      'check the name on the label, or give the family soap explicitly (--family soap) to register a model newer than Inlet\'s table');
+      'check the name on the label, or choose the family soap explicitly (--family soap, or Family in the viewer) to register a model newer than Inlet\'s table');
   }
   let device: Device;
   try {

@@ -1,5 +1,6 @@
 // The viewer in Debian's Chromium, driven by playwright-core against a real gateway: sign in,
-// watch a live value change, draw a chart, download an export, suspend and resume a device.
+// watch a live value change, draw a chart, download an export, suspend and resume a device,
+// acknowledge an alarm, register a device.
 // Screenshots go to test-results/. Nothing here reaches the internet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,4 +145,28 @@ test('an alarm over a limit is listed on the Alarms page and acknowledged there 
   assert.equal(await page.locator(`tr[data-alarm="${raised.id}"]`).count(), 0);
   await page.getByLabel('Alarm type').selectOption('limit');
   await page.locator(`tr[data-alarm="${raised.id}"]`).waitFor();
+});
+
+test('an administrator registers a device in the viewer; a mistyped model is refused with the model it resembles', { skip, timeout: 60_000 }, async () => {
+  await page.goto(`${t.gateway.url}/#/admin`);
+  async function register(model: string, family?: string): Promise<void> {
+    await page.getByRole('button', { name: 'Register a device' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Serial number').fill('20260002');
+    await dialog.getByLabel('Model').fill(model);
+    if (family) await dialog.getByLabel('Family').selectOption(family);
+    await dialog.getByLabel('Name').fill('Freezer B');
+    await dialog.getByRole('button', { name: 'Register' }).click();
+  }
+  await register('T3150');
+  await page.getByText('"T3150" is not a Web Sensor model Inlet knows (did you mean T3510?)').waitFor();
+  assert.equal((await t.gateway.store.listDevices()).some((d) => d.serial === '20260002'), false);
+
+  await register('T9999', 'soap');
+  const done = page.getByRole('dialog', { name: 'Freezer B registered' });
+  assert.match((await done.locator('output.entry-url').textContent())!, /\/ingest\/soap\/[\w-]{22}$/);
+  await shot('admin-registered');
+  await done.getByRole('button', { name: 'Done' }).click();
+  const registered = (await t.gateway.store.listDevices()).find((d) => d.serial === '20260002');
+  assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
 });

@@ -10,6 +10,12 @@ interface User { id: number; username: string; role: Me['role']; disabled: boole
 const ROLES: Me['role'][] = ['viewer', 'operator', 'administrator'];
 
 const text = (name: string, value = '', extra: Record<string, string | number | boolean> = {}) => h('input', { name, value, ...extra });
+/** The families a device can be registered in; '' lets the server tell it from the model name. */
+const FAMILY_CHOICES: [string, string][] = [
+  ['', 'From the model name'], ['soap', 'Web Sensor, SOAP (T, H and P lines)'], ['websensor-json', 'Web Sensor, JSON (TAx6xx, PAx6xx)'],
+  ['wifi', 'WiFi sensor (Wx7xx)'], ['logger', 'GSM/LTE data logger (Uxxxx)'],
+];
+const familySelect = () => h('select', { name: 'family' }, FAMILY_CHOICES.map(([value, label]) => h('option', { value }, label)));
 const roleSelect = (selected: string) => h('select', { name: 'role' }, ROLES.map((r) => h('option', { value: r, selected: r === selected }, r)));
 
 export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
@@ -33,11 +39,14 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
     const values = await dialogForm('Register a device', [
       field('Serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' }), 'as on the device label, up to 8 digits'),
       field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
+      field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
       field('Name', text('name', '', { required: true })), field('Location', text('location')),
     ], 'Register');
     if (!values) return;
     await act(async () => {
-      const result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', { serial: values.serial, model: values.model, name: values.name, location: values.location });
+      const result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
+        serial: values.serial, model: values.model, name: values.name, location: values.location, family: values.family || undefined,
+      });
       await dialogForm(`${result.device.name} registered`, [
         h('p', {}, 'Enter this URL in the device\'s server settings. Keep it secret: it is the device\'s key.'),
         h('output', { class: 'entry-url' }, result.entryUrl)], 'Done');
