@@ -15,6 +15,9 @@ import { CHAIN_KEY_FILE, readChainKey, type ChainKey } from '../../src/store/cha
 
 export { tempDir };
 
+/** The default throttle, switched off: these tests send faster than a device's interval allows. */
+export const THROTTLE_OFF: InletConfig['throttle'] = { ...DEFAULT_CONFIG.throttle, enabled: false };
+
 export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}): InletConfig {
   return {
     ...DEFAULT_CONFIG,

@@ -14,11 +14,11 @@ import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { withOutage } from '../support/unavailable-store.ts';
-import { openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
+import { THROTTLE_OFF, openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
 
 
 const config = (dataDir: string) => testConfig(dataDir, {
-  throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
+  throttle: THROTTLE_OFF,
 });
 
 test('started while the database is down, the gateway spools the uploads of known devices and stores each once when it returns', async () => {

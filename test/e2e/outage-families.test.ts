@@ -18,7 +18,7 @@ import { wifiAdapter } from '../../src/ingest/wifi/index.ts';
 import { websensorJsonAdapter } from '../../src/ingest/websensor-json/index.ts';
 import { loggerAdapter } from '../../src/ingest/logger/index.ts';
 import type { Family } from '../../src/domain/types.ts';
-import { openDataStore, tempDir } from './harness.ts';
+import { THROTTLE_OFF, openDataStore, tempDir } from './harness.ts';
 import { auditDevice, fleetMessage, registerFleet } from './fleet.ts';
 
 /** The database as the spool sees it: a BatchSink that can be switched off. */
@@ -51,7 +51,7 @@ test('uploads of every family during a store outage are acknowledged from the sp
   await registry.load();
   const database = new UnreliableDatabase(store);
   const spool = await spoolSink(database, path.join(dataDir, 'spool'));
-  const pipeline = new Pipeline({ sink: spool, registry, log: quietLog, throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 } });
+  const pipeline = new Pipeline({ sink: spool, registry, log: quietLog, throttle: THROTTLE_OFF });
   const acknowledged = new Map(fleet.map((d) => [d, [] as number[]]));
 
   async function send(round: number): Promise<void> {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { createAgent, post } from '../../src/sim/client.ts';
-import { registerSoapDevice, soapUrl, spoolHealth, startTestGateway, waitForSpoolDrained } from './harness.ts';
+import { THROTTLE_OFF, registerSoapDevice, soapUrl, spoolHealth, startTestGateway, waitForSpoolDrained } from './harness.ts';
 
 test('while the database is locked by another program, uploads are spooled and acknowledged; each lands exactly once after', async () => {
-  const gw = await startTestGateway({ throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 } });
+  const gw = await startTestGateway({ throttle: THROTTLE_OFF });
   try {
     const device = await registerSoapDevice(gw.store, '20980001', 'T3510');
     const url = soapUrl(gw.url, device);

@@ -10,10 +10,10 @@ import { post } from '../../src/sim/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
 import { withOutage } from '../support/unavailable-store.ts';
-import { openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
+import { THROTTLE_OFF, openDataStore, registerSoapDevice, soapUrl, spoolHealth, tempDir, testConfig, waitForSpoolDrained } from './harness.ts';
 
 const config = (dataDir: string) => testConfig(dataDir, {
-  throttle: { enabled: false, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
+  throttle: THROTTLE_OFF,
 });
 
 test('a reading spooled by a run that stopped during an outage raises its limit alarm when the next run replays it', async () => {
