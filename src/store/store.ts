@@ -4,6 +4,7 @@
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
+import type { IssuedReport, ReportSchedule, ReportScheduleInput } from './report-records.ts';
 
 export interface NewDevice {
   family: Family;
@@ -309,4 +310,16 @@ export interface Store {
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+
+  // reports (src/report/): each write also appends its event in the same transaction
+  /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */
+  recordIssuedReport(report: IssuedReport): Promise<void>;
+  /** The issued report with this code or this file hash; undefined when none. */
+  findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined>;
+  /** Live schedules (removed ones left out), by name. */
+  listReportSchedules(): Promise<ReportSchedule[]>;
+  /** Adds (id undefined) or replaces a schedule and appends 'report.schedule.changed' (old -> new); undefined when no such live id. */
+  saveReportSchedule(id: number | undefined, schedule: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined>;
+  /** Marks a schedule removed and appends its event; false when no such live id. */
+  removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean>;
 }

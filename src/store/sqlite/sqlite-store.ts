@@ -21,6 +21,10 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import {
+  ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
+  type IssuedReport, type ReportSchedule, type ReportScheduleInput,
+} from '../report-records.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
@@ -605,5 +609,64 @@ export class SqliteStore implements Store {
     if (!sets.size) return;
     this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
   }
-}
 
+  // ---- reports ----
+
+  async recordIssuedReport(r: IssuedReport): Promise<void> {
+    this.transaction(() => {
+      this.db.prepare(`INSERT INTO issued_reports (${ISSUED_REPORT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        r.code, r.fileSha256, r.contentSha256, r.generatedAt, r.generatedBy, JSON.stringify(r.request),
+        r.signature?.by ?? null, r.signature?.at ?? null, r.signature?.meaning ?? null, r.signature?.signsCode ?? null);
+      this.insertEvent(issuedEvent(r));
+    });
+  }
+
+  async findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined> {
+    const r = ('code' in by
+      ? this.db.prepare(`SELECT ${ISSUED_REPORT_COLUMNS} FROM issued_reports WHERE code = ?`).get(by.code)
+      : this.db.prepare(`SELECT ${ISSUED_REPORT_COLUMNS} FROM issued_reports WHERE file_sha256 = ? ORDER BY generated_at LIMIT 1`).get(by.fileSha256)) as Row | undefined;
+    return r && toIssuedReport(r);
+  }
+
+  async listReportSchedules(): Promise<ReportSchedule[]> {
+    return (this.db.prepare(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE deleted_at IS NULL ORDER BY name`).all() as Row[]).map(toReportSchedule);
+  }
+
+  private liveSchedule(id: number): ReportSchedule | undefined {
+    const r = this.db.prepare(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE id = ? AND deleted_at IS NULL`).get(id) as Row | undefined;
+    return r && toReportSchedule(r);
+  }
+
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+    return this.transaction(() => {
+      const old = id === undefined ? null : this.liveSchedule(id);
+      if (old === undefined) return undefined;
+      const values = [s.name, s.scope, s.location, JSON.stringify(s.deviceIds), s.period, JSON.stringify(s.mailTo), s.folder, s.enabled ? 1 : 0, at, by];
+      let savedId = id;
+      try {
+        if (old) {
+          this.db.prepare(`UPDATE report_schedules SET name = ?, scope = ?, location = ?, device_ids = ?, period = ?, mail_to = ?, folder = ?,
+            enabled = ?, updated_at = ?, updated_by = ? WHERE id = ?`).run(...values, old.id);
+        } else {
+          savedId = Number(this.db.prepare(`INSERT INTO report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values).lastInsertRowid);
+        }
+      } catch (err) {
+        if ((err as Error).message.includes('UNIQUE')) throw new Error(`a scheduled report named "${s.name}" already exists`);
+        throw err;
+      }
+      this.insertEvent(scheduleChangedEvent(old, s, by, at, reason));
+      return this.liveSchedule(savedId!);
+    });
+  }
+
+  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+    return this.transaction(() => {
+      const old = this.liveSchedule(id);
+      if (!old) return false;
+      this.db.prepare('UPDATE report_schedules SET deleted_at = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(at, at, by, id);
+      this.insertEvent(scheduleChangedEvent(old, null, by, at, reason));
+      return true;
+    });
+  }
+}
