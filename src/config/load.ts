@@ -123,6 +123,17 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
     throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
   }
+  if (config.reports.timezone && !isTimeZone(config.reports.timezone)) {
+    throw new ConfigError(`"reports.timezone" is "${config.reports.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for jobs.timezone`);
+  }
+  for (const s of config.reports.schedules) {
+    if ((s.location === undefined) === (s.devices === undefined)) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" needs either "location" or "devices" (one of them)`);
+    }
+    if (!s.mailTo.length && !s.folder) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" goes nowhere: give "mailTo" addresses, a "folder", or both`);
+    }
+  }
   const base = file ? path.dirname(file) : process.cwd();
   config.dataDir = path.resolve(base, config.dataDir);
   return { config, file };
