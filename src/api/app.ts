@@ -16,6 +16,7 @@ import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
 import { liveRouter } from './live.ts';
 import { SessionStore } from './sessions.ts';
 import { usersRouter } from './users.ts';
+import { reportsRouter } from './reports.ts';
 import { viewerStatic } from './viewer-static.ts';
 
 export interface ApiDeps {
@@ -114,6 +115,7 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use(authenticate(sessions));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
+  api.use(reportsRouter({ store, config, version: deps.version, now }));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
   api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });

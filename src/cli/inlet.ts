@@ -29,6 +29,7 @@ import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
+import { reportCommand } from './report.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -41,6 +42,7 @@ usage: inlet <command> [--config <file>] ...
   user ...           viewer accounts; the first administrator is made here (inlet user help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
+  report ...         make a PDF report (--devices --from --to --out), or check one: report verify <file.pdf> (inlet report help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
@@ -166,6 +168,9 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
       return withStore(config, (store) => retentionCommand(args, config, store, out));
+    case 'report':
+      if (!args.length || args[0] === 'help' || args[0] === '--help') return reportCommand(args, config, VERSION, () => Promise.reject(new Error('no store needed')), out);
+      return withStore(config, (store) => reportCommand(args, config, VERSION, async () => store, out));
     case 'notify':
       return notifyCommand(args, config, out);
     case 'simulate':
