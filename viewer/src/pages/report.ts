@@ -4,6 +4,15 @@ import { drawChart, seriesLabel, type ChartHandle } from '../chart.ts';
 import { h, message, show } from '../dom.ts';
 import { formatTime, formatValue } from '../format.ts';
 import { rangeFromParams } from '../pickers.ts';
+import { pdfReportTools } from './report-pdf.ts';
+
+/** "Europe/Prague (UTC+01:00)": the zone this page's times are in. */
+function zoneLabel(at: number): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const offset = -new Date(at).getTimezoneOffset();
+  const hours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+  return `${zone} (UTC${offset < 0 ? '-' : '+'}${hours}:${String(Math.abs(offset) % 60).padStart(2, '0')})`;
+}
 
 export async function renderReport(view: HTMLElement, params: URLSearchParams, username: string): Promise<() => void> {
   const range = rangeFromParams(params);
@@ -17,9 +26,10 @@ export async function renderReport(view: HTMLElement, params: URLSearchParams, u
   }
   const plot = h('div', { class: 'plot', role: 'img', 'aria-label': 'Chart of the reported channels' });
   show(view, h('div', { class: 'report' },
-    h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change')),
+    h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change'), pdfReportTools(channels, range)),
     h('h1', {}, 'Measurement report'),
     h('p', {}, `${formatTime(range.from)} – ${formatTime(range.to)} · made ${formatTime(report.generatedAt)} by ${username}`),
+    h('p', { class: 'meta time-zone' }, `All times on this page are in ${zoneLabel(range.from)}.`),
     plot,
     h('table', { class: 'summary' },
       h('thead', {}, h('tr', {}, ['Channel', 'Minimum', 'Average', 'Maximum', 'Samples', 'Errors', 'Completeness'].map((t) => h('th', { scope: 'col' }, t)))),
