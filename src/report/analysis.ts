@@ -104,7 +104,9 @@ export class ChannelAnalyzer {
   private readonly excursions: Excursion[] = [];
   private readonly interruptions: Interruption[] = [];
   private errorRun: Interruption | null = null;
-  private previous: SampleRow | null = null;
+  private previousTime: number | null = null;
+  /** The previous sample's value; null when it was an error reading. */
+  private previousValue: number | null = null;
   private readonly days: DayRow[];
   private dayIndex = 0;
   private readonly bucketMs: number;
@@ -133,36 +135,42 @@ export class ChannelAnalyzer {
 
   /** Samples must come in time order, each time once. */
   add(s: SampleRow): void {
-    if (s.time < this.o.from || s.time >= this.o.to) return;
-    const prev = this.previous;
-    const sinceLast = prev ? s.time - prev.time : s.time - this.o.from;
-    if (sinceLast > this.gapMs) this.interrupt(prev ? prev.time : this.o.from, s.time);
-    if (prev && prev.value !== null && prev.errorCode === null) this.credit(prev, Math.min(s.time - prev.time, this.o.intervalMs));
+    this.addSample(s.time, s.value, s.errorCode);
+  }
+
+  /** add() without a row object: a year of one-minute samples is read as columns. */
+  addSample(time: number, value: number | null, errorCode: number | null): void {
+    if (time < this.o.from || time >= this.o.to) return;
+    const hadPrevious = this.previousTime !== null;
+    const sinceLast = hadPrevious ? time - this.previousTime! : time - this.o.from;
+    if (sinceLast > this.gapMs) this.interrupt(hadPrevious ? this.previousTime! : this.o.from, time);
+    if (hadPrevious && this.previousValue !== null) this.credit(this.previousValue, Math.min(time - this.previousTime!, this.o.intervalMs));
     this.received++;
-    this.countDay(s);
-    if (s.value === null || s.errorCode !== null) {
+    const error = value === null || errorCode !== null;
+    this.countDay(time, error);
+    if (error) {
       this.errors++;
-      this.closeAll(s.time, 'sensor error');
-      if (this.errorRun) { this.errorRun.samples++; this.errorRun.end = s.time; }
-      else this.errorRun = { kind: 'sensor error', start: s.time, end: s.time, samples: 1, errorCodes: [] };
-      if (s.errorCode !== null && !this.errorRun.errorCodes.includes(s.errorCode) && this.errorRun.errorCodes.length < 5) this.errorRun.errorCodes.push(s.errorCode);
+      this.closeAll(time, 'sensor error');
+      if (this.errorRun) { this.errorRun.samples++; this.errorRun.end = time; }
+      else this.errorRun = { kind: 'sensor error', start: time, end: time, samples: 1, errorCodes: [] };
+      if (errorCode !== null && !this.errorRun.errorCodes.includes(errorCode) && this.errorRun.errorCodes.length < 5) this.errorRun.errorCodes.push(errorCode);
       this.breakChart();
     } else {
-      if (this.errorRun) { this.errorRun.end = s.time; this.interruptions.push(this.errorRun); this.errorRun = null; }
-      this.addValue(s.time, s.value);
+      if (this.errorRun) { this.errorRun.end = time; this.interruptions.push(this.errorRun); this.errorRun = null; }
+      this.addValue(time, value);
     }
-    this.previous = s;
+    this.previousTime = time;
+    this.previousValue = error ? null : value;
   }
 
   private interrupt(start: number, end: number): void {
-    this.closeAll(start + (this.previous ? this.o.intervalMs : 0), 'gap', this.previous?.time);
+    this.closeAll(start + (this.previousTime !== null ? this.o.intervalMs : 0), 'gap', this.previousTime ?? undefined);
     if (this.errorRun) { this.interruptions.push(this.errorRun); this.errorRun = null; }
     this.interruptions.push({ kind: 'gap', start, end, samples: 0, errorCodes: [] });
     this.breakChart();
   }
 
-  private credit(s: SampleRow, ms: number): void {
-    const value = s.value!;
+  private credit(value: number, ms: number): void {
     this.coveredMs += ms;
     let inside = true;
     this.directions.forEach((d, i) => {
@@ -171,12 +179,12 @@ export class ChannelAnalyzer {
     if (inside) this.inRangeMs += ms;
   }
 
-  private countDay(s: SampleRow): void {
-    while (this.dayIndex + 1 < this.days.length && this.days[this.dayIndex + 1].start <= s.time) this.dayIndex++;
+  private countDay(time: number, error: boolean): void {
+    while (this.dayIndex + 1 < this.days.length && this.days[this.dayIndex + 1].start <= time) this.dayIndex++;
     const day = this.days[this.dayIndex];
     if (!day) return;
     day.received++;
-    if (s.value === null || s.errorCode !== null) day.errors++;
+    if (error) day.errors++;
     else day.valid++;
   }
 
@@ -245,12 +253,12 @@ export class ChannelAnalyzer {
   }
 
   finish(): ChannelAnalysis {
-    const prev = this.previous;
-    if (prev && prev.value !== null && prev.errorCode === null) this.credit(prev, Math.max(0, Math.min(this.o.end - prev.time, this.o.intervalMs)));
+    const prevTime = this.previousTime;
+    if (prevTime !== null && this.previousValue !== null) this.credit(this.previousValue, Math.max(0, Math.min(this.o.end - prevTime, this.o.intervalMs)));
     if (this.errorRun) { this.errorRun.end = Math.max(this.errorRun.end, Math.min(this.o.end, this.errorRun.end + this.o.intervalMs)); this.interruptions.push(this.errorRun); this.errorRun = null; }
-    const lastTime = prev ? prev.time : this.o.from;
+    const lastTime = prevTime ?? this.o.from;
     if (this.o.end - lastTime > this.gapMs) {
-      this.closeAll(lastTime + this.o.intervalMs, 'gap', prev?.time);
+      this.closeAll(lastTime + this.o.intervalMs, 'gap', prevTime ?? undefined);
       this.interruptions.push({ kind: 'gap', start: lastTime, end: this.o.end, samples: 0, errorCodes: [] });
     }
     this.open.forEach((_, i) => this.close(i, null, 'still open'));

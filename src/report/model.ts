@@ -122,8 +122,10 @@ export async function buildReport(store: Store, request: ReportRequest, settings
       activationEnergyKJPerMol: settings.activationEnergyKJPerMol,
     });
     for (let start = from; start < to; start += READ_WINDOW_MS) {
-      const rows = await store.samples(device.id, channel.channel, start, Math.min(to, start + READ_WINDOW_MS), 10_000_000);
-      for (const s of rows) analyzer.add(s);
+      const c = await store.channelSamples(device.id, channel.channel, start, Math.min(to, start + READ_WINDOW_MS));
+      for (let i = 0; i < c.length; i++) {
+        analyzer.addSample(c.time[i], Number.isNaN(c.value[i]) ? null : c.value[i], Number.isNaN(c.errorCode[i]) ? null : c.errorCode[i]);
+      }
     }
     const { excursions, ...analysis } = analyzer.finish();
     const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel);

@@ -43,6 +43,16 @@ export interface SeriesPoint {
   errors: number;         // samples with an error in the bucket
 }
 
+/** One channel's samples as columns, in time order (reports read a year of one-minute samples at once). */
+export interface ChannelSamples {
+  length: number;
+  time: Float64Array;
+  /** NaN where the sample has no value. */
+  value: Float64Array;
+  /** NaN where the sample has no error code. */
+  errorCode: Float64Array;
+}
+
 export interface SeriesQuery {
   deviceId: number;
   channel: number;
@@ -250,6 +260,8 @@ export interface Store {
   latestValues(deviceId?: number): Promise<LatestValue[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
+  channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;

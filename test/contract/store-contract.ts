@@ -699,6 +699,17 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     await assert.rejects(rawExec(`DELETE FROM ${table('uploads')}`), /append-only/);
   });
 
+  contractTest('channelSamples: the same samples as samples(), as columns, NaN for no value and no error code', async ({ store }) => {
+    const device = await store.addDevice(newDevice('97000001'), T0);
+    await store.commit(batch(device.id, [sample(device.id, 1, T0 + 2 * MINUTE, 4.25), sample(device.id, 1, T0, 3.5), sample(device.id, 1, T0 + MINUTE, null, 9999), sample(device.id, 2, T0, 50)]));
+    const c = await store.channelSamples(device.id, 1, T0, T0 + 3 * MINUTE);
+    assert.equal(c.length, 3);
+    assert.deepEqual([...c.time], [T0, T0 + MINUTE, T0 + 2 * MINUTE]);
+    assert.deepEqual([...c.value], [3.5, Number.NaN, 4.25]);
+    assert.deepEqual([...c.errorCode], [Number.NaN, 9999, Number.NaN]);
+    assert.equal((await store.channelSamples(device.id, 1, T0 + 3 * MINUTE, T0 + 4 * MINUTE)).length, 0);
+  });
+
   contractTest('reports: an issued report is found by code and by file hash, with its signature; each is an event; nothing changes it', async ({ store, rawExec, table }) => {
     const issued = {
       code: 'AAAA-BBBB-CCCC-DDDD', fileSha256: 'a'.repeat(64), contentSha256: 'b'.repeat(64), generatedAt: T0, generatedBy: 'qa',

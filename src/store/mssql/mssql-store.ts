@@ -19,7 +19,7 @@ import {
 import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
 import type {
-  AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
@@ -357,6 +357,21 @@ export class MssqlStore implements Store {
       limit: [sql.Int, limit], device_id: [sql.Int, deviceId], channel: [sql.Int, channel],
       from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
     })).recordset.map(toSample);
+  }
+
+  async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
+    const rows = (await this.query(`SELECT sample_time, value, error_code FROM inlet.samples
+      WHERE device_id = @device_id AND channel = @channel AND sample_time >= @from AND sample_time < @to
+      ORDER BY sample_time`, {
+      device_id: [sql.Int, deviceId], channel: [sql.Int, channel], from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
+    })).recordset;
+    const columns = { length: rows.length, time: new Float64Array(rows.length), value: new Float64Array(rows.length), errorCode: new Float64Array(rows.length) };
+    rows.forEach((r, i) => {
+      columns.time[i] = (r.sample_time as Date).getTime();
+      columns.value[i] = (r.value as number | null) ?? Number.NaN;
+      columns.errorCode[i] = r.error_code === null ? Number.NaN : Number(r.error_code);
+    });
+    return columns;
   }
 
   async events(q: EventQuery): Promise<StoredEvent[]> {

@@ -28,7 +28,7 @@ import {
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
-  AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, ChainAnchor, ChannelSamples, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -308,6 +308,21 @@ export class SqliteStore implements Store {
     return (this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`)
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
+  }
+
+  async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
+    const statement = this.db.prepare(`SELECT time, value, error_code FROM samples
+      WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time`);
+    statement.setReturnArrays(true);   // rows as arrays: a quarter of the time of row objects for a month of samples
+    const rows = statement.all(deviceId, channel, from, to) as unknown as [number, number | null, number | null][];
+    const columns = { length: rows.length, time: new Float64Array(rows.length), value: new Float64Array(rows.length), errorCode: new Float64Array(rows.length) };
+    for (let i = 0; i < rows.length; i++) {
+      const [time, value, errorCode] = rows[i];
+      columns.time[i] = time;
+      columns.value[i] = value ?? Number.NaN;
+      columns.errorCode[i] = errorCode ?? Number.NaN;
+    }
+    return columns;
   }
 
   async events(q: EventQuery): Promise<StoredEvent[]> {
