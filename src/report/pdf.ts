@@ -57,7 +57,8 @@ export function quantityLabel(q: string): string {
 
 const fixed = (v: number | null, digits = 2) => (v === null ? '–' : v.toFixed(digits));
 const withUnit = (v: number | null, unit: string, digits = 2) => (v === null ? '–' : `${v.toFixed(digits)} ${unitLabel(unit)}`);
-const percent = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(1)} %`);
+/** Rounded down, so that 99.96 % never reads as a complete 100.0 %. */
+const percent = (r: number | null) => (r === null ? '–' : `${(Math.floor(r * 1000 + 1e-9) / 10).toFixed(1)} %`);
 
 type Doc = PDFKit.PDFDocument;
 
