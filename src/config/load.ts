@@ -127,6 +127,8 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     throw new ConfigError(`"reports.timezone" is "${config.reports.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for jobs.timezone`);
   }
   for (const s of config.reports.schedules) {
+    s.mailTo ??= [];   // the validator fills in no defaults
+    s.folder ??= '';
     if ((s.location === undefined) === (s.devices === undefined)) {
       throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" needs either "location" or "devices" (one of them)`);
     }
