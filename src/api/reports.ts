@@ -12,6 +12,7 @@ import { ReportConflictError, ReportNotFoundError, makeReport, reportSettings, r
 import { ReportRequestError } from '../report/model.ts';
 import { isTimeZone, formatLocalDate } from '../report/time-zone.ts';
 import { allSchedules } from '../report/schedule.ts';
+import { drawInWorker } from '../report/draw.ts';
 
 const TIME = { type: 'integer', minimum: 0, maximum: 8.64e15 } as const;
 /** What a signature may mean; the viewer offers "approved". */
@@ -73,6 +74,7 @@ function checkSchedule(s: ReportScheduleInput): void {
 export function reportsRouter(deps: { store: Store; config: InletConfig; version: string; now: () => number }): Router {
   const { store, config, version, now } = deps;
   const router = Router();
+  const draw = drawInWorker(config, store);
 
   router.get('/report.pdf', async (req, res) => {
     const q = parseReportQuery(req.query);
@@ -81,7 +83,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     try {
       const made = await makeReport(store, {
         deviceIds: q.devices.split(',').map(Number), channels: q.channels?.split(','), from: q.from, to: q.to, timeZone, title: q.title,
-      }, reportSettings(config, version), sessionOf(res).username, now());
+      }, reportSettings(config, version), sessionOf(res).username, now(), draw);
       sendPdf(res, made, timeZone);
     } catch (err) {
       if (err instanceof ReportRequestError) throw new HttpError(/^no (device|channel)/.test(err.message) ? 404 : 400, err.message);
@@ -108,7 +110,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     }
     if (user.failedLogins > 0) await store.updateUser(user.id, { failedLogins: 0 });
     try {
-      const made = await signReport(store, code, session.username, signature.meaning, reportSettings(config, version), at);
+      const made = await signReport(store, code, session.username, signature.meaning, reportSettings(config, version), at, draw);
       sendPdf(res, made, String(made.issued.request.timeZone ?? reportTimeZone(config)), '-signed');
     } catch (err) {
       if (err instanceof ReportNotFoundError) throw new HttpError(404, err.message);

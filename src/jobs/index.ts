@@ -9,6 +9,7 @@ import { NotificationJob, createTransport } from './notify.ts';
 import { describeRun, runRetention } from './retention.ts';
 import { runScheduledReports } from '../report/schedule.ts';
 import { INLET_VERSION } from '../report/version.ts';
+import { drawInWorker } from '../report/draw.ts';
 
 export interface JobsDeps {
   store: Store;
@@ -75,7 +76,9 @@ export function createJobScheduler({ store, config, log, now, chainKey }: JobsDe
   let reportTransport: ReturnType<typeof createTransport> | null = null;
   jobs.push({
     name: 'reports', schedule: config.reports.schedule,
-    run: () => runScheduledReports({ store, config, version: INLET_VERSION, now, transport: () => (reportTransport ??= createTransport(config.smtp)) }),
+    run: () => runScheduledReports({
+      store, config, version: INLET_VERSION, now, transport: () => (reportTransport ??= createTransport(config.smtp)), draw: drawInWorker(config, store),
+    }),
   });
   return new JobScheduler(jobs, log, config.jobs.timezone);
 }

@@ -8,8 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { IssuedReport } from '../store/report-records.ts';
-import { buildReport, type ReportModel, type ReportRequest, type ReportSettings } from './model.ts';
-import { renderReportPdf } from './pdf.ts';
+import type { ReportModel, ReportRequest, ReportSettings } from './model.ts';
+import { drawInThread, type DrawReport } from './draw.ts';
 
 export class ReportConflictError extends Error {}
 export class ReportNotFoundError extends Error {}
@@ -57,11 +57,10 @@ function describeRequest(request: ReportRequest, model: ReportModel): Record<str
   };
 }
 
-/** Builds, draws and records one report. */
-export async function makeReport(store: Store, request: ReportRequest, settings: ReportSettings, generatedBy: string, now: number = Date.now()): Promise<MadeReport> {
-  const model = await buildReport(store, request, settings, now);
+/** Builds, draws (on this thread unless told where) and records one report. */
+export async function makeReport(store: Store, request: ReportRequest, settings: ReportSettings, generatedBy: string, now: number = Date.now(), draw: DrawReport = drawInThread(store)): Promise<MadeReport> {
   const code = newVerificationCode();
-  const pdf = await renderReportPdf(model, { code, generatedAt: now, generatedBy, signature: null });
+  const { model, pdf } = await draw(request, settings, now, { code, generatedAt: now, generatedBy, signature: null });
   const issued: IssuedReport = {
     code, fileSha256: sha256(pdf), contentSha256: contentDigest(model), generatedAt: now, generatedBy,
     request: describeRequest(request, model), signature: null,
@@ -75,20 +74,20 @@ export async function makeReport(store: Store, request: ReportRequest, settings:
  * caller has checked the signer's password. Refuses a signed copy, an unknown code, and a report
  * whose data changed since it was made.
  */
-export async function signReport(store: Store, code: string, signer: string, meaning: string, settings: ReportSettings, now: number = Date.now()): Promise<MadeReport> {
+export async function signReport(store: Store, code: string, signer: string, meaning: string, settings: ReportSettings, now: number = Date.now(), draw: DrawReport = drawInThread(store)): Promise<MadeReport> {
   const original = await store.findIssuedReport({ code });
   if (!original) throw new ReportNotFoundError(`no report with verification code ${code}`);
   if (original.signature) throw new ReportConflictError(`report ${code} is itself a signed copy (of ${original.signature.signsCode}): sign the original`);
   const r = original.request as { deviceIds: number[]; channels?: string[]; from: number; to: number; timeZone: string; title?: string };
   const request: ReportRequest = { deviceIds: r.deviceIds, channels: r.channels, from: r.from, to: r.to, timeZone: r.timeZone, title: r.title };
-  // The content is rebuilt as it was made: the same "now" for a period that was still running then.
-  const model = await buildReport(store, request, settings, original.generatedAt);
+  const signedCode = newVerificationCode();
+  const signature = { by: signer, at: now, meaning, signsCode: code };
+  // The content is rebuilt as it was made (the same "now" for a period that was still running then)
+  // and drawn with the signature; it is kept only if it is the content that was issued.
+  const { model, pdf } = await draw(request, settings, original.generatedAt, { code: signedCode, generatedAt: now, generatedBy: signer, signature });
   if (contentDigest(model) !== original.contentSha256) {
     throw new ReportConflictError(`the data behind report ${code} changed after it was made (late samples, an acknowledged alarm, or new events): make a new report, check it, and sign that one`);
   }
-  const signedCode = newVerificationCode();
-  const signature = { by: signer, at: now, meaning, signsCode: code };
-  const pdf = await renderReportPdf(model, { code: signedCode, generatedAt: now, generatedBy: signer, signature });
   const issued: IssuedReport = {
     code: signedCode, fileSha256: sha256(pdf), contentSha256: original.contentSha256, generatedAt: now, generatedBy: signer, request: original.request, signature,
   };

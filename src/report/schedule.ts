@@ -11,6 +11,7 @@ import type { Device } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import type { ReportPeriod } from '../store/report-records.ts';
 import { makeReport, reportSettings, reportTimeZone } from './issue.ts';
+import type { DrawReport } from './draw.ts';
 import { formatLocalDate, localParts, localTime } from './time-zone.ts';
 
 export const SCHEDULED_EVENT = 'report.scheduled';
@@ -69,6 +70,8 @@ export interface ScheduledRunDeps {
   /** Made on first use (a schedule with addresses): none is needed while no schedule mails. */
   transport: () => Transporter;
   now?: () => number;
+  /** Where reports are drawn; this thread when absent. */
+  draw?: DrawReport;
 }
 
 /** One pass over every schedule; says what it did in one line. */
@@ -99,7 +102,7 @@ export async function runScheduledReports(deps: ScheduledRunDeps): Promise<strin
     const writtenTo: string[] = [];
     const mailedTo: string[] = [];
     try {
-      const made = await makeReport(store, { deviceIds, from, to, timeZone, title: spec.name }, reportSettings(config, deps.version), `scheduled report "${spec.name}"`, now);
+      const made = await makeReport(store, { deviceIds, from, to, timeZone, title: spec.name }, reportSettings(config, deps.version), `scheduled report "${spec.name}"`, now, deps.draw);
       code = made.issued.code;
       const fileName = reportFileName(spec, from, to, timeZone);
       if (spec.folder) {
