@@ -67,12 +67,14 @@ export interface ReportModel {
 export class ReportRequestError extends Error {}
 
 /** Matches each excursion to the limit alarm raised for it: same channel, level and direction, raised while it lasted. */
-export function matchAlarms(excursions: Excursion[], alarms: StoredAlarm[], intervalMs: number, end: number): ExcursionRow[] {
+export function matchAlarms(excursions: Excursion[], alarms: StoredAlarm[], intervalMs: number, from: number, end: number): ExcursionRow[] {
   const used = new Set<number>();
   return excursions.map((e) => {
     const until = (e.end ?? end) + intervalMs;
+    // an excursion already under way when the period starts may have had its alarm raised before it
+    const since = e.start <= from + intervalMs ? Number.NEGATIVE_INFINITY : e.start;
     const alarm = alarms.find((a) => !used.has(a.id) && a.source === 'limit' && a.level === e.level && a.direction === e.direction &&
-      a.raisedAt >= e.start && a.raisedAt <= until);
+      a.raisedAt >= since && a.raisedAt <= until && (a.clearedAt === null || a.clearedAt >= e.start));
     if (!alarm) return { ...e, alarm: null };
     used.add(alarm.id);
     const { id, raisedAt, acknowledgedAt, acknowledgedBy, ackComment, clearedAt } = alarm;
@@ -131,7 +133,7 @@ export async function buildReport(store: Store, request: ReportRequest, settings
     const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel);
     sections.push({
       deviceId: device.id, channel: channel.channel, quantity: channel.quantity, unit: channel.unit, limits: channelLimits,
-      analysis, excursions: matchAlarms(excursions, alarms, intervalMs, end), alarms: alarms.slice(0, REPORT_LIMITS.alarms),
+      analysis, excursions: matchAlarms(excursions, alarms, intervalMs, from, end), alarms: alarms.slice(0, REPORT_LIMITS.alarms),
     });
   }
 

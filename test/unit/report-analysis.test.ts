@@ -128,3 +128,18 @@ test('completeness per local day and durations read as people write them', () =>
   assert.equal(formatDuration(5 * MIN), '5 min');
   assert.equal(formatDuration(26 * 60 * MIN + 5 * MIN), '1 d 2 h 05 min');
 });
+
+test('an excursion is matched to the limit alarm raised while it lasted, or before the period when it was already under way', async () => {
+  const { matchAlarms } = await import('../../src/report/model.ts');
+  const alarm = (id: number, raisedAt: number, clearedAt: number | null) => ({
+    id, deviceId: 1, channel: 1, source: 'limit' as const, kind: null, level: 'alarm' as const, direction: 'high' as const, raisedAt, value: 9, message: 'm',
+    acknowledgedAt: raisedAt + MIN, acknowledgedBy: 'jana', ackComment: `ack ${id}`, clearedAt, clearedValue: null,
+  });
+  const excursion = (start: number, end: number | null) => ({ level: 'alarm' as const, direction: 'high' as const, limit: 8, start, end, durationMs: 0, peak: 9, peakAt: start, endedBy: 'return' as const });
+  const rows = matchAlarms(
+    [excursion(T0, T0 + 10 * MIN), excursion(T0 + 30 * MIN, T0 + 40 * MIN), excursion(T0 + 50 * MIN, null)],
+    [alarm(1, T0 - 60 * MIN, T0 + 10 * MIN), alarm(2, T0 + 35 * MIN, T0 + 40 * MIN), alarm(3, T0 - 120 * MIN, T0 - 90 * MIN)],
+    MIN, T0, T0 + 60 * MIN,
+  );
+  assert.deepEqual(rows.map((r) => r.alarm?.ackComment ?? null), ['ack 1', 'ack 2', null]);
+});
