@@ -40,8 +40,10 @@ export class Scope {
     return device;
   }
 
+  /** 404 for a zone out of sight (its name is not told), 403 when the caller's role there is too low. */
   requireZone(zoneId: number | null, minimum: Role): void {
     const role = this.roleOnZone(zoneId);
+    if (role === null && zoneId !== null) throw new HttpError(404, `no zone with id ${zoneId}, or not in your zones`);
     const where = zoneId === null ? 'everything (a global role)' : `"${this.tree.path(zoneId)}"`;
     if (!roleAtLeast(role, minimum)) throw new HttpError(403, `this needs the ${minimum} role on ${where}`);
   }
