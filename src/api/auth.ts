@@ -92,7 +92,7 @@ export const csrfGuard: RequestHandler = (req, _res, next) => {
 };
 
 export function publicUser(u: UserRecord) {
-  return { id: u.id, username: u.username, role: u.role, disabled: u.disabled, lockedUntil: u.lockedUntil, failedLogins: u.failedLogins, createdAt: u.createdAt };
+  return { id: u.id, username: u.username, role: u.role, scope: u.scope, source: u.source, disabled: u.disabled, lockedUntil: u.lockedUntil, failedLogins: u.failedLogins, createdAt: u.createdAt };
 }
 
 const parseLogin = bodyParser<{ username: string; password: string }>({
