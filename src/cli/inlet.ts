@@ -158,7 +158,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      out(JSON.stringify({
+        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
+        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
+      }, null, 2));
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
