@@ -83,10 +83,11 @@ export function inSight<T extends Pick<StoredAlarm | StoredEvent, 'deviceId'>>(r
   return rows.filter((r) => r.deviceId !== null && visible.has(r.deviceId));
 }
 
-/** Device ids named in a query string: `device=3` and `channels=3:1,4:2`. */
+/** Device ids named in a query string: `device=3`, `devices=3,4` and `channels=3:1,4:2`. */
 function devicesNamedIn(query: Record<string, unknown>): number[] {
   const ids: number[] = [];
   if (typeof query.device === 'string' && /^\d+$/.test(query.device)) ids.push(Number(query.device));
+  if (typeof query.devices === 'string') for (const id of query.devices.split(',')) if (/^\d+$/.test(id)) ids.push(Number(id));
   if (typeof query.channels === 'string') {
     for (const pair of query.channels.split(',')) {
       const id = Number(pair.split(':')[0]);
