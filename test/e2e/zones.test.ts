@@ -187,8 +187,10 @@ describe('a pharmacy user sees and does nothing in the laboratory', () => {
     const c = callers.pharmacyViewer;
     const tree = await c.json<{ locations: { name: string; devices: { id: number }[] }[] }>('GET', '/api/devices');
     assert.deepEqual(tree.body.locations.map((l) => [l.name, l.devices.map((d) => d.id)]), [['Hospital/Pharmacy', [dev.pharmacy]]]);
-    const alarms = await c.json<{ alarms: { id: number }[] }>('GET', '/api/alarms');
-    assert.deepEqual(alarms.body.alarms.map((a) => a.id), [alarm.pharmacy]);
+    // the pharmacy's limit alarm (and, on a slow machine, its own offline alarm), nothing else
+    const alarms = await c.json<{ alarms: { id: number; deviceId: number | null }[] }>('GET', '/api/alarms');
+    assert.ok(alarms.body.alarms.some((a) => a.id === alarm.pharmacy));
+    assert.ok(alarms.body.alarms.every((a) => a.deviceId === dev.pharmacy), JSON.stringify(alarms.body.alarms));
     const events = await c.json<{ events: { deviceId: number | null }[] }>('GET', '/api/events');
     assert.ok(events.body.events.length > 0);
     assert.ok(events.body.events.every((e) => e.deviceId === dev.pharmacy), 'events of the pharmacy device only (no system or zone events)');
