@@ -6,7 +6,10 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ReportScheduleInput } from '../store/report-records.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
-import { LOCKOUT, requireRole, sessionOf } from './auth.ts';
+import { LOCKOUT, requireGlobalRole, requireRole, sessionOf } from './auth.ts';
+import { scopeOf } from './scope.ts';
+import { DirectoryAuthenticator } from './directory.ts';
+import { ZoneTree } from '../domain/zones.ts';
 import { decoyPasswordHash, verifyPassword } from './passwords.ts';
 import { ReportConflictError, ReportNotFoundError, makeReport, reportSettings, reportTimeZone, signReport, type MadeReport } from '../report/issue.ts';
 import { ReportRequestError } from '../report/model.ts';
@@ -75,6 +78,17 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
   const { store, config, version, now } = deps;
   const router = Router();
   const draw = drawInWorker(config, store);
+  const directory = config.directory.enabled ? new DirectoryAuthenticator(config.directory) : null;
+
+  /** The signer's password, checked where their account lives: Inlet's own hash, or the directory. */
+  async function passwordIsRight(user: import('../store/store.ts').UserRecord | undefined, username: string, password: string): Promise<boolean> {
+    if (user?.source === 'directory') {
+      if (!directory) return false;
+      const outcome = await directory.authenticate(username, password, async () => new ZoneTree(await store.listZones()));
+      return outcome.kind === 'ok';
+    }
+    return verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash());
+  }
 
   router.get('/report.pdf', async (req, res) => {
     const q = parseReportQuery(req.query);
@@ -99,7 +113,16 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     const user = await store.findUser(session.username);
     const at = now();
     if (user?.lockedUntil && user.lockedUntil > at) throw new HttpError(423, `this account is locked until ${new Date(user.lockedUntil).toISOString()} after wrong passwords; the report was not signed`);
-    const ok = await verifyPassword(signature.password, user?.passwordHash ?? await decoyPasswordHash());
+    // signing a report of devices outside the caller's zones, or without the operator role there, is refused before the password is looked at
+    const original = await store.findIssuedReport({ code });
+    const scope = await scopeOf(store, res);
+    const devices = await store.listDevices();
+    for (const id of (original?.request.deviceIds as number[] | undefined) ?? []) {
+      const device = devices.find((d) => d.id === id);
+      if (!device || !scope.canSee(device)) throw new HttpError(404, `no report with verification code ${code}, or not of your zones`);
+      scope.require(device, 'operator');
+    }
+    const ok = await passwordIsRight(user, session.username, signature.password);
     if (!user || !ok || user.disabled) {
       // a wrong password here counts like a failed sign-in, so a left-open session cannot be used to guess it
       if (user) {
@@ -119,12 +142,12 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     }
   });
 
-  router.get('/report-schedules', requireRole('administrator'), async (_req, res) => {
+  router.get('/report-schedules', requireGlobalRole('administrator'), async (_req, res) => {
     const [fromDb, all] = await Promise.all([store.listReportSchedules(), allSchedules(config, store)]);
     res.json({ timeZone: reportTimeZone(config), schedule: config.reports.schedule, schedules: fromDb, fromConfig: all.filter((s) => s.source === 'config') });
   });
 
-  router.post('/report-schedules', requireRole('administrator'), async (req, res) => {
+  router.post('/report-schedules', requireGlobalRole('administrator'), async (req, res) => {
     const { reason, ...schedule } = parseSchedule(req.body);
     checkSchedule(schedule);
     try {
@@ -135,7 +158,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     }
   });
 
-  router.put('/report-schedules/:id', requireRole('administrator'), async (req, res) => {
+  router.put('/report-schedules/:id', requireGlobalRole('administrator'), async (req, res) => {
     const id = idParam(req.params.id, 'scheduled report');
     const { reason, ...schedule } = parseSchedule(req.body);
     checkSchedule(schedule);
@@ -150,7 +173,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     res.json(saved);
   });
 
-  router.delete('/report-schedules/:id', requireRole('administrator'), async (req, res) => {
+  router.delete('/report-schedules/:id', requireGlobalRole('administrator'), async (req, res) => {
     const id = idParam(req.params.id, 'scheduled report');
     const { reason } = parseRemoval(req.body);
     if (!await store.removeReportSchedule(id, sessionOf(res).username, reason, now())) throw new HttpError(404, `no scheduled report with id ${id}`);

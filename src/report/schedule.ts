@@ -51,7 +51,8 @@ export async function allSchedules(config: InletConfig, store: Pick<Store, 'list
 }
 
 function devicesOf(spec: ScheduleSpec, devices: Device[]): number[] {
-  if (spec.location !== null) return devices.filter((d) => d.location === spec.location).map((d) => d.id);
+  // a location is a zone path ("Site/Building"): the devices in it and in the zones inside it
+  if (spec.location !== null) return devices.filter((d) => d.location === spec.location || d.location.startsWith(`${spec.location}/`)).map((d) => d.id);
   const known = new Set(devices.map((d) => d.id));
   return (spec.deviceIds ?? []).filter((id) => known.has(id));
 }
