@@ -115,9 +115,10 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     if (user?.lockedUntil && user.lockedUntil > at) throw new HttpError(423, `this account is locked until ${new Date(user.lockedUntil).toISOString()} after wrong passwords; the report was not signed`);
     // signing a report of devices outside the caller's zones, or without the operator role there, is refused before the password is looked at
     const original = await store.findIssuedReport({ code });
+    if (!original) throw new HttpError(404, `no report with verification code ${code}, or not of your zones`);
     const scope = await scopeOf(store, res);
     const devices = await store.listDevices();
-    for (const id of (original?.request.deviceIds as number[] | undefined) ?? []) {
+    for (const id of (original.request.deviceIds as number[] | undefined) ?? []) {
       const device = devices.find((d) => d.id === id);
       if (!device || !scope.canSee(device)) throw new HttpError(404, `no report with verification code ${code}, or not of your zones`);
       scope.require(device, 'operator');
