@@ -79,11 +79,12 @@ function writeDeployScript(file: string | undefined): number {
 /**
  * Opens and migrates the store. `linksUploads`: the command may store uploads (a quarantine
  * import), so it links them under the chain key as the gateway does (making the key on a first run).
+ * `migrateFirst` false: the command migrates itself (`inlet migrate`, which lists what it applies).
  */
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, linksUploads = false): Promise<T> {
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, linksUploads = false, migrateFirst = true): Promise<T> {
   const store = await openStore(config);
   try {
-    await store.migrate();
+    if (migrateFirst) await store.migrate();
     if (linksUploads) store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
     return await fn(store);
   } finally {
@@ -151,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
         const applied = await store.migrate((m) => out(m));
         out(applied.length ? `applied ${applied.join(', ')}` : 'database schema is up to date');
         return 0;
-      });
+      }, false, false);
     }
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
