@@ -13,9 +13,11 @@ export interface FakeTdsBehaviour {
   loginErrors?: TdsError[];
   /** Errors sent in answer to every SQL batch or RPC after a successful login; none means an empty success. */
   requestErrors?: TdsError[];
+  /** Answer no SQL batch or RPC at all (a server that hangs), so the driver's request timeout fires. */
+  silentRequests?: boolean;
 }
 
-const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
+const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, TRANSACTION_MANAGER: 0x0e, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
 const TOKEN = { ERROR: 0xaa, LOGINACK: 0xad, DONE: 0xfd } as const;
 const DONE_ERROR = 0x0002;
 
@@ -85,19 +87,28 @@ function answer(errors: TdsError[] | undefined, success: Buffer[]): Buffer {
 
 /**
  * The driver's own statements succeed whatever the behaviour, as they would on a server that refuses
- * ours: its session settings after login (a SQL batch: ALL_HEADERS, whose total length comes first,
- * then the text in UCS-2) and the pool's validation query, an RPC whose NVARCHAR parameter is exactly
+ * ours: its session settings after login (a SQL batch of "set" lines: ALL_HEADERS, whose total length
+ * comes first, then the text in UCS-2) and the pool's validation query, an RPC whose NVARCHAR parameter is exactly
  * "SELECT 1;" (its byte length, 18, just before the text).
  */
 const VALIDATION = Buffer.from('SELECT 1;', 'utf16le');
 
 function isDriverHousekeeping(type: number, payload: Buffer): boolean {
-  if (type === PACKET.SQL_BATCH) return /^set textsize /i.test(payload.subarray(payload.readUInt32LE(0)).toString('utf16le').trim());
+  if (type === PACKET.SQL_BATCH) {
+    // The session settings: one "set <option> <value>" per line (set textsize, set xact_abort on, ...).
+    const lines = payload.subarray(payload.readUInt32LE(0)).toString('utf16le').trim().split('\n');
+    return lines.every((line) => /^set [a-z_]+( [\w-]+)+$/i.test(line.trim()));
+  }
   const at = payload.indexOf(VALIDATION);
   return at >= 2 && payload.readUInt16LE(at - 2) === VALIDATION.length;
 }
 
-export interface FakeTdsServer { port: number; logins: number; requests: number; close(): Promise<void> }
+export interface FakeTdsServer {
+  port: number; logins: number; requests: number;
+  /** Cuts every open connection, as a failover does; the next request logs in again. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
 
 export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTdsServer> {
   const sockets = new Set<net.Socket>();
@@ -108,6 +119,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     socket.on('error', () => undefined);
     let pending = Buffer.alloc(0);
     let message: Buffer[] = [];
+    let unanswered = false;
     socket.on('data', (chunk) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 8 && pending.length >= pending.readUInt16BE(2)) {
@@ -127,8 +139,17 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
           socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
         } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
           state.requests++;
+          if (behaviour.silentRequests) { unanswered = true; continue; }
           socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
-        } else if (type === PACKET.ATTENTION) socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0x0020)));
+        } else if (type === PACKET.TRANSACTION_MANAGER) {
+          // BEGIN, COMMIT and ROLLBACK TRANSACTION succeed, so a transaction's statements meet the errors.
+          socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
+        } else if (type === PACKET.ATTENTION) {
+          // As SQL Server does: the cancelled request's response ends first, then the attention is acknowledged.
+          if (unanswered) socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
+          unanswered = false;
+          socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0x0020)));
+        }
       }
     });
   });
@@ -137,6 +158,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     port: (server.address() as AddressInfo).port,
     get logins() { return state.logins; },
     get requests() { return state.requests; },
+    dropConnections: () => { for (const s of sockets) s.destroy(); },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
