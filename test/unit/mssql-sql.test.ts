@@ -33,8 +33,11 @@ function body(text: string, open: number): string {
   throw new Error(`unbalanced parentheses after offset ${open}`);
 }
 
-test('the mssql migrations are numbered 001, 002, ... and bootstrap.sql is not one of them', () => {
-  assert.deepEqual(loadMigrations('mssql').map((m) => m.version), loadMigrations('mssql').map((_, i) => i + 1));
+test('the mssql migrations are numbered in increasing order, as the SQLite ones, and bootstrap.sql is not one of them', () => {
+  // Numbers are handed out per piece of work, so one may land before a lower one: no gap-free rule.
+  const versions = loadMigrations('mssql').map((m) => m.version);
+  assert.deepEqual(versions, [...new Set(versions)].sort((a, b) => a - b));
+  assert.equal(versions[0], 1);
   assert.ok(files.includes('bootstrap.sql'));
 });
 
@@ -167,4 +170,51 @@ test('procedures the adapter executes are created by a migration and take exactl
     assert.ok(declared.has(name.toLowerCase()), `${name} is created by a migration`);
     assert.deepEqual([...args.matchAll(/@(\w+)\s*=/g)].map((p) => p[1]).sort(), declared.get(name.toLowerCase()), `parameters of ${name}`);
   }
+});
+
+/** The last definition of each procedure and trigger across the migrations, in order (DROP + CREATE replaces one). */
+function lastDefinitions(): Map<string, string> {
+  const defined = new Map<string, string>();
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      const created = /^\s*CREATE\s+(?:OR\s+ALTER\s+)?(?:PROCEDURE|TRIGGER)\s+(inlet\.\w+)/i.exec(codeOnly(b.sql));
+      if (created) defined.set(created[1].toLowerCase(), b.sql);
+    }
+  }
+  return defined;
+}
+
+test('from migration 013 on, procedures and triggers are replaced by DROP + CREATE, never ALTER or CREATE OR ALTER', () => {
+  for (const m of loadMigrations('mssql').filter((x) => x.version >= 13)) {
+    assert.doesNotMatch(codeOnly(m.sql), /\bCREATE\s+OR\s+ALTER\b|\bALTER\s+(TRIGGER|PROCEDURE)\b/i, `${m.version}_${m.name}`);
+  }
+});
+
+test('every wait for the upload writer lock is shorter than the 30 s default command timeout, so it ends as THROW 50011', () => {
+  for (const [name, text] of lastDefinitions()) {
+    for (const lock of codeOnly(text).matchAll(/sp_getapplock\s+@Resource\s*=\s*''[^@]*@LockMode\s*=\s*''\s*,\s*@LockOwner\s*=\s*''\s*,\s*@LockTimeout\s*=\s*(\d+)/gi)) {
+      assert.ok(Number(lock[1]) <= 10_000, `${name} waits ${lock[1]} ms for an application lock`);
+    }
+  }
+  assert.match(adapterSource, /WRITER_LOCK_TIMEOUT_MS = 10_000/);
+});
+
+test('retention is decided by the database: the floor is read from inlet.retention_policy against the server clock, who and when are the server\'s', () => {
+  const defined = lastDefinitions();
+  const horizons = codeOnly(defined.get('inlet.tr_retention_horizons_decided_by_database') ?? '');
+  assert.match(horizons, /FROM inlet\.retention_policy/);
+  assert.match(horizons, /SYSUTCDATETIME\(\)/);
+  assert.match(horizons, /ORIGINAL_LOGIN\(\)/);
+  assert.match(horizons, /INNER JOIN inlet\.uploads AS u ON u\.id >= previous\.below_upload_id AND u\.id < i\.below_upload_id/);
+  assert.ok(defined.has('inlet.tr_chain_anchors_decided_by_database'));
+  assert.ok(defined.has('inlet.tr_sample_rollup_hour_from_samples_only'));
+  assert.ok(defined.has('inlet.tr_events_recorded_by_server'));
+  assert.ok(!defined.has('inlet.tr_retention_horizons_forward_only') || /DROP\s+TRIGGER\s+inlet\.tr_retention_horizons_forward_only/i.test(loadMigrations('mssql').map((m) => m.sql).join('\n')));
+  const migration = loadMigrations('mssql').find((m) => m.version === 13)!.sql;
+  for (const table of ['retention_horizons', 'chain_anchors', 'retention_policy', 'sample_rollup_hour']) {
+    assert.match(migration, new RegExp(`DENY INSERT, UPDATE ON OBJECT::inlet\\.${table} TO inlet_service`), table);
+  }
+  // The purge no longer writes the rollup itself: the samples trigger does, under the writer lock.
+  assert.doesNotMatch(codeOnly(defined.get('inlet.purge_below_horizon') ?? ''), /inlet\.sample_rollup_hour/);
+  assert.match(codeOnly(defined.get('inlet.tr_samples_delete_below_horizon') ?? ''), /APPLOCK_MODE\(''/);
 });
