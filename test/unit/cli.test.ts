@@ -31,3 +31,11 @@ test('migrate lists each migration it applies on a new database, then says the s
   assert.equal(second.status, 0, second.stderr);
   assert.equal(second.stdout, 'database schema is up to date\n');
 });
+
+test('migrate --check on the embedded store says there is no server to check, exit code 0', async () => {
+  const { tempDir } = await import('../helpers/temp-dir.ts');
+  const dir = tempDir('inlet-cli-check-');
+  const run = spawnSync(process.execPath, [CLI, 'migrate', '--check'], { encoding: 'utf8', cwd: dir, env: { ...process.env, INLET_CONFIG: '', INLET_DATA_DIR: dir, INLET_STORE: 'sqlite' } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^the preflight checks a SQL Server database; this configuration uses the embedded SQLite store/);
+});

@@ -26,6 +26,7 @@ import { StoreUnavailableError } from '../errors.ts';
 import { parseConnectionString } from './connection.ts';
 import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
+import { PREFLIGHT_SQL, evaluatePreflight, type PreflightReport } from './preflight.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -125,6 +126,7 @@ export class MssqlStore implements Store {
   private lastError: string | null = null;
   private loginErrorNumber: number | undefined;
   private chainKey: Uint8Array | null = null;
+  private lastPreflight: PreflightReport | undefined;
 
   constructor(options: MssqlStoreOptions) {
     const { config, describe } = parseConnectionString(options.connectionString);
@@ -233,6 +235,8 @@ export class MssqlStore implements Store {
         throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
+    // For /health; the bootstrap has already refused a server below the minimum version.
+    await this.preflight().catch(() => undefined);
     return done;
   }
 
@@ -286,7 +290,21 @@ export class MssqlStore implements Store {
       detail: this.lastError ?? 'sql server ok',
       commitLatencyMs: this.lastCommitMs,
       pendingBatches: this.committer.pending,
+      ...(this.lastPreflight ? { preflight: this.lastPreflight } : {}),
     };
+  }
+
+  /** Version, edition, compatibility level, RCSI, recovery model, collation and free space, judged. */
+  async preflight(): Promise<PreflightReport> {
+    const r = (await this.query(PREFLIGHT_SQL, {}, 'admin')).recordset[0];
+    this.lastPreflight = evaluatePreflight({
+      productVersion: String(r.product_version), productLevel: String(r.product_level ?? ''), edition: String(r.edition ?? ''),
+      engineEdition: integer(r.engine_edition), compatibilityLevel: integer(r.compatibility_level),
+      readCommittedSnapshot: r.is_read_committed_snapshot_on === true || r.is_read_committed_snapshot_on === 1,
+      recoveryModel: String(r.recovery_model_desc ?? ''), collation: String(r.collation_name ?? ''),
+      usedPages: integer(r.used_pages ?? 0), allocatedPages: integer(r.allocated_pages ?? 0), maxPages: integer(r.max_pages ?? -1),
+    });
+    return this.lastPreflight;
   }
 
   // ---- devices ----
@@ -517,6 +535,10 @@ export class MssqlStore implements Store {
       parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
     }
     parts.push('statistics are kept by SQL Server\'s automatic updates');
+    const preflight = await this.preflight().catch(() => undefined);
+    if (preflight && preflight.level !== 'ok') {
+      parts.push(`preflight: ${preflight.checks.filter((c) => c.level !== 'ok').map((c) => `${c.level} ${c.name}`).join(', ')}`);
+    }
     return parts.join('; ');
   }
 
