@@ -93,7 +93,8 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
   for (const from of loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').map((m) => m.version).slice(0, -1)) {
     contractTest(`upgrades from schema version ${from}: the rest applies, a device registered then is kept and takes uploads`, async ({ store }) => {
       const early = await store.migrate(undefined, { upTo: from });
-      assert.equal(early.length, from);
+      // Versions need not be consecutive (numbers are handed out per piece of work).
+      assert.equal(early.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').filter((m) => m.version <= from).length);
       const device = await store.addDevice(newDevice('96000001'), T0);
       const rest = await store.migrate();
       assert.equal(early.length + rest.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').length);

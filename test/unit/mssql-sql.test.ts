@@ -218,3 +218,17 @@ test('retention is decided by the database: the floor is read from inlet.retenti
   assert.doesNotMatch(codeOnly(defined.get('inlet.purge_below_horizon') ?? ''), /inlet\.sample_rollup_hour/);
   assert.match(codeOnly(defined.get('inlet.tr_samples_delete_below_horizon') ?? ''), /APPLOCK_MODE\(''/);
 });
+
+test('physical design (014): bodies stored compressed and read back decompressed; the live view reads inlet.latest_samples; purge chunks stay below lock escalation', () => {
+  assert.match(adapterSource, /COMPRESS\(raw\), 'gzip'/);
+  assert.match(adapterSource, /CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS\(raw\) ELSE raw END AS raw/);
+  assert.match(adapterSource, /INNER JOIN inlet\.latest_samples AS s/);
+  assert.match(adapterSource, /PURGE_ROWS_BELOW_ESCALATION = 4000;/);
+  const defined = lastDefinitions();
+  for (const trigger of ['inlet.tr_samples_latest', 'inlet.tr_samples_latest_after_delete', 'inlet.tr_latest_samples_from_samples_only']) {
+    assert.ok(defined.has(trigger), trigger);
+  }
+  const migration = loadMigrations('mssql').find((m) => m.version === 14)!.sql;
+  assert.match(migration, /'large value types out of row', @OptionValue = 'ON'/);
+  assert.match(migration, /DENY INSERT, UPDATE ON OBJECT::inlet\.latest_samples TO inlet_service/);
+});

@@ -74,3 +74,13 @@ test('a replay chunk stops at its byte cap, and always holds the first record ho
     await journal.close();
   }
 });
+
+test('upload keys are time-ordered: later keys sort after earlier ones, so the unique index grows at its end', async () => {
+  const { timeOrderedUploadKey } = await import('../../src/store/upload-key.ts');
+  const times = [Date.UTC(2020, 0, 1), Date.UTC(2026, 11, 5), Date.UTC(2026, 11, 5) + 1, Date.UTC(2090, 0, 1)];
+  const keys = times.map((t) => timeOrderedUploadKey(t));
+  assert.deepEqual([...keys].sort(), keys);
+  for (const k of keys) assert.match(k, /^[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.ok(keys.every((k) => k.length <= 64), 'fits inlet.uploads.upload_key varchar(64)');
+  assert.notEqual(timeOrderedUploadKey(times[0]), timeOrderedUploadKey(times[0]), 'the random part keeps keys of one millisecond apart');
+});

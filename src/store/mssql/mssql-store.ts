@@ -74,7 +74,9 @@ export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: numbe
 }
 
 const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
-const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
+/** Bodies stored since migration 014 are GZIP-compressed (raw_encoding 'gzip'); the chain covers them as received. */
+const UPLOAD_COLUMNS = `id, device_id, family, received_at, remote_address, content_type,
+  CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS(raw) ELSE raw END AS raw, verdict, reason, serial, counter, prev_hash, hash`;
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
 const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
@@ -100,6 +102,12 @@ interface PoolWithOverrides {
 const withOverrides = (pool: sql.ConnectionPool) => pool as unknown as PoolWithOverrides;
 
 const sqlNumber = (e: unknown) => (e as { number?: number }).number;
+
+/**
+ * Most rows one purge statement deletes: SQL Server tries to escalate to a table lock at 5,000 locks
+ * on one object, which would block every group commit for the rest of the chunk's transaction.
+ */
+const PURGE_ROWS_BELOW_ESCALATION = 4000;
 
 /** Width of the rows in inlet.sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
@@ -386,11 +394,10 @@ export class MssqlStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
-    // One backward seek on the samples' clustered key per channel.
+    // One row per channel, kept by the triggers on inlet.samples (migration 014).
     const rows = (await this.query(`SELECT c.device_id, c.channel, c.quantity, c.unit, s.sample_time AS [time], s.value, s.error_code, s.alarm
       FROM inlet.channels AS c
-      CROSS APPLY (SELECT TOP (1) m.sample_time, m.value, m.error_code, m.alarm FROM inlet.samples AS m
-                   WHERE m.device_id = c.device_id AND m.channel = c.channel ORDER BY m.sample_time DESC) AS s
+      INNER JOIN inlet.latest_samples AS s ON s.device_id = c.device_id AND s.channel = c.channel
       ${deviceId === undefined ? '' : 'WHERE c.device_id = @device_id'}
       ORDER BY c.device_id, c.channel`, deviceId === undefined ? {} : { device_id: [sql.Int, deviceId] })).recordset;
     return rows.map((r) => ({ ...toSample(r), quantity: r.quantity as string, unit: r.unit as string }));
@@ -633,7 +640,7 @@ export class MssqlStore implements Store {
 
   async purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk> {
     const r = (await this.query('EXEC inlet.purge_below_horizon @batch_size = @batch_size, @upload_batch_size = @upload_batch_size;', {
-      batch_size: [sql.Int, limits.rows], upload_batch_size: [sql.Int, limits.uploads],
+      batch_size: [sql.Int, Math.min(limits.rows, PURGE_ROWS_BELOW_ESCALATION)], upload_batch_size: [sql.Int, limits.uploads],
     }, 'admin')).recordset[0];
     return toPurgeChunk(r);
   }
@@ -925,9 +932,9 @@ async function insertGroupRows(tx: sql.Transaction, uploads: sql.Table, events: 
   for (const [deviceId, s] of seen) sightings.rows.add(deviceId, utc(s.at), s.declaredIntervalS);
   // ORDER BY on INSERT ... SELECT fixes the order identity values (event ids) are given in.
   await tx.request().input('uploads', uploads).input('events', events).input('seen', sightings).query(`SET NOCOUNT ON;
-    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter,
+    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, raw_encoding, verdict, reason, serial, counter,
         prev_hash, hash, upload_key)
-    SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash, upload_key
+    SELECT id, device_id, family, received_at, remote_address, content_type, COMPRESS(raw), 'gzip', verdict, reason, serial, counter, prev_hash, hash, upload_key
     FROM @uploads
     ORDER BY id;
     INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)

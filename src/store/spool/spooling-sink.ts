@@ -6,12 +6,12 @@
 // upload key before its first attempt, so a replay of something that did reach the database (or
 // a replay interrupted by a crash) is stored once.
 import type { LogSink } from '../../domain/log-sink.ts';
-import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
 import { isTransientStoreError } from '../errors.ts';
+import { timeOrderedUploadKey } from '../upload-key.ts';
 import { Journal } from './journal.ts';
 import { Backoff } from '../../domain/backoff.ts';
 
@@ -137,7 +137,7 @@ export class SpoolingSink {
   }
 
   async commit(batch: Batch): Promise<CommitResult> {
-    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: randomUUID() } };
+    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: timeOrderedUploadKey(this.now()) } };
     if (this.journal.depth === 0 && !this.drainLoop && this.holdReason === null) {
       try {
         return await this.store.commit(keyed);
