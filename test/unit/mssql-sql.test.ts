@@ -33,11 +33,12 @@ function body(text: string, open: number): string {
   throw new Error(`unbalanced parentheses after offset ${open}`);
 }
 
-test('the mssql migrations are numbered in increasing order, as the SQLite ones, and bootstrap.sql is not one of them', () => {
-  // Numbers are handed out per piece of work, so one may land before a lower one: no gap-free rule.
+test('the mssql migrations are numbered in order, each number once, from 001; bootstrap.sql is not one of them', () => {
+  // Numbers may skip (work developed side by side was given number ranges); they never repeat.
   const versions = loadMigrations('mssql').map((m) => m.version);
-  assert.deepEqual(versions, [...new Set(versions)].sort((a, b) => a - b));
   assert.equal(versions[0], 1);
+  assert.deepEqual(versions, [...new Set(versions)].sort((a, b) => a - b));
+  assert.ok(files.every((f) => f === 'bootstrap.sql' || /^\d{3}_[a-z0-9_]+\.sql$/.test(f)), files.join(', '));
   assert.ok(files.includes('bootstrap.sql'));
 });
 
@@ -148,7 +149,13 @@ test('columns the adapter inserts into exist in their tables', () => {
     for (const m of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
       columnsOf.set(m[1], new Set(body(code, m.index + m[0].length - 1).split(/,(?![^(]*\))/).map((c) => c.trim().split(/\s+/)[0])));
     }
-    for (const m of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+ADD\s+(\w+)/gi)) columnsOf.get(m[1])?.add(m[2]);
+    // ALTER TABLE ... ADD may add several columns at once, separated by commas outside parentheses.
+    for (const m of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+ADD\s+([^;]*?)(?:;|\bGO\b|$)/gi)) {
+      for (const part of m[2].split(/,(?![^(]*\))/)) {
+        const column = part.trim().split(/\s+/)[0];
+        if (column && !/^CONSTRAINT$/i.test(column)) columnsOf.get(m[1])?.add(column);
+      }
+    }
   }
   for (const m of adapterSource.matchAll(/INSERT INTO (inlet\.\w+) \(([^)]*)\)/g)) {
     const known = columnsOf.get(m[1]);
