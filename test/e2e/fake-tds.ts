@@ -8,6 +8,12 @@ import type { AddressInfo } from 'node:net';
 
 export interface TdsError { number: number; message: string; state?: number; severity?: number }
 
+/** Columns as NVARCHAR(4000) or nullable integers (INTN) of 4 or 8 bytes; enough for metadata queries. */
+export interface ResultSet {
+  columns: { name: string; type: 'nvarchar' | 'int' | 'bigint' }[];
+  rows: (string | number | null)[][];
+}
+
 export interface FakeTdsBehaviour {
   /** Errors sent in answer to the login; none means the login succeeds. */
   loginErrors?: TdsError[];
@@ -15,10 +21,14 @@ export interface FakeTdsBehaviour {
   requestErrors?: TdsError[];
   /** Answer no SQL batch or RPC at all (a server that hangs), so the driver's request timeout fires. */
   silentRequests?: boolean;
+  /** Answer every SQL batch or RPC with this one result set (when no requestErrors are set). */
+  resultSet?: ResultSet;
 }
 
 const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, TRANSACTION_MANAGER: 0x0e, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
-const TOKEN = { ERROR: 0xaa, LOGINACK: 0xad, DONE: 0xfd } as const;
+const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, LOGINACK: 0xad, ROW: 0xd1, DONE: 0xfd } as const;
+const TYPE = { INTN: 0x26, NVARCHAR: 0xe7 } as const;
+const DONE_COUNT = 0x0010;
 const DONE_ERROR = 0x0002;
 
 function packet(type: number, payload: Buffer): Buffer {
@@ -71,6 +81,29 @@ function doneToken(status: number): Buffer {
   done.writeUInt8(TOKEN.DONE, 0);
   done.writeUInt16LE(status, 1);
   return done; // current command and row count stay zero
+}
+
+function u16(n: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; }
+function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; }
+
+function resultSetTokens(set: ResultSet): Buffer {
+  const LATIN1_GENERAL_CI_AS = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]);
+  const metadata = [Buffer.from([TOKEN.COLMETADATA]), u16(set.columns.length), ...set.columns.flatMap((c) => [
+    u32(0), u16(0x0001), // user type, flags: nullable
+    c.type === 'nvarchar' ? Buffer.concat([Buffer.from([TYPE.NVARCHAR]), u16(8000), LATIN1_GENERAL_CI_AS]) : Buffer.from([TYPE.INTN, c.type === 'int' ? 4 : 8]),
+    bVarChar(c.name),
+  ])];
+  const rows = set.rows.map((row) => Buffer.concat([Buffer.from([TOKEN.ROW]), ...row.map((value, i) => {
+    const type = set.columns[i].type;
+    if (type === 'nvarchar') return value === null ? u16(0xffff) : Buffer.concat([u16(Buffer.byteLength(String(value), 'utf16le')), ucs2(String(value))]);
+    if (value === null) return Buffer.from([0]);
+    const b = Buffer.alloc(type === 'int' ? 4 : 8);
+    if (type === 'int') b.writeInt32LE(Number(value)); else b.writeBigInt64LE(BigInt(value));
+    return Buffer.concat([Buffer.from([b.length]), b]);
+  })]));
+  const done = doneToken(DONE_COUNT);
+  done.writeUInt32LE(set.rows.length, 5); // row count (low half of the 8-byte count)
+  return Buffer.concat([...metadata, ...rows, done]);
 }
 
 function preloginAnswer(): Buffer {
@@ -140,7 +173,8 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
         } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
           state.requests++;
           if (behaviour.silentRequests) { unanswered = true; continue; }
-          socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
+          if (behaviour.resultSet && !behaviour.requestErrors?.length) socket.write(packet(PACKET.TABULAR_RESULT, resultSetTokens(behaviour.resultSet)));
+          else socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
         } else if (type === PACKET.TRANSACTION_MANAGER) {
           // BEGIN, COMMIT and ROLLBACK TRANSACTION succeed, so a transaction's statements meet the errors.
           socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
