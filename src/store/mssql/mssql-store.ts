@@ -4,6 +4,9 @@
 // Inlet instances share the database, (2) takes a range of upload ids from a sequence, (3) inserts the
 // group's samples from one table-valued parameter, only keys not yet stored, and learns which were new,
 // (4) hashes each upload over exactly those and inserts the uploads, events and sightings the same way.
+// Group commits run on a connection of their own, capped by rows and bytes, with a lock wait shorter
+// than their request timeout; every error that can pass is StoreUnavailableError (errors.ts), so the
+// batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
 import type { AlarmLimit, Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
