@@ -783,7 +783,7 @@ export class MssqlStore implements Store {
         .input('generated_by', sql.NVarChar(128), r.generatedBy).input('request', sql.NVarChar(sql.MAX), JSON.stringify(r.request))
         .input('signed_by', sql.NVarChar(128), r.signature?.by ?? null).input('signed_at', sql.DateTime2(3), r.signature ? utc(r.signature.at) : null)
         .input('meaning', sql.NVarChar(100), r.signature?.meaning ?? null).input('signs_code', sql.VarChar(19), r.signature?.signsCode ?? null)
-        .query(`INSERT INTO inlet.issued_reports (${ISSUED_REPORT_COLUMNS})
+        .query(`INSERT INTO inlet.issued_reports (code, file_sha256, content_sha256, generated_at, generated_by, request, signed_by, signed_at, meaning, signs_code)
           VALUES (@code, @file_sha256, @content_sha256, @generated_at, @generated_by, @request, @signed_by, @signed_at, @meaning, @signs_code)`);
       await insertReportEvent(tx, issuedEvent(r));
     });
