@@ -84,7 +84,13 @@ test('a second listener with the same instance name is refused; a stale socket f
   const dataDir = tempDir();
   const close = await listenForStopRequests(async () => {}, { instanceName: 't4', dataDir });
   await assert.rejects(listenForStopRequests(async () => {}, { instanceName: 't4', dataDir }),
-    /Another Inlet process with this instance name is already running/);
+    (err: Error) => {
+      // The running gateway's PID, how to stop it, and no advice to start a second gateway on the same data.
+      assert.match(err.message, new RegExp(`Another Inlet gateway \\(PID ${process.pid}\\) is already running`));
+      assert.match(err.message, new RegExp(`kill ${process.pid}|taskkill /PID ${process.pid}`));
+      assert.doesNotMatch(err.message, /another "?instanceName/i);
+      return true;
+    });
   await close();
   // Simulate a crash: a socket file with nobody behind it.
   const endpoint = stopEndpoint('t4', dataDir);
