@@ -39,6 +39,8 @@ interface DeviceRuntime {
   /** Alarm state each channel last reported, to record device alarms on change only. */
   deviceAlarms: Map<number, AlarmState>;
   channels: Map<number, { quantity: string; unit: string }> | null;
+  /** Channels already reported as unexpected for the device's model, so the event is not repeated every upload. */
+  unexpectedReported: string | null;
 }
 
 export interface PipelineCounters {
@@ -80,7 +82,7 @@ export class Pipeline {
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
     if (!rt) {
-      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null };
+      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null, unexpectedReported: null };
       this.runtime.set(deviceId, rt);
     }
     return rt;
@@ -134,6 +136,8 @@ export class Pipeline {
       });
     }
     if (!quarantine) events.push(...this.deviceAlarmChanges(device, rt, upload));
+    const unexpected = unexpectedChannelEvent(device, rt, upload);
+    if (unexpected) events.push(unexpected);
     const samples: SampleRow[] = quarantine ? [] : upload.readings.map((r) => ({
       deviceId: device.id, channel: r.channel, time: r.sampleTime ?? upload.receivedAt,
       value: r.value, errorCode: r.errorCode, alarm: r.alarm,
@@ -258,6 +262,26 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/**
+ * A channel the device filled with a real value although the model table says the model lacks it
+ * (the adapter keeps such readings and lists them in meta.unexpectedChannels): stored, and flagged
+ * once per device and set of channels, since the table, not the device, is likely wrong.
+ */
+function unexpectedChannelEvent(device: Device, rt: DeviceRuntime, upload: Upload): EventRow | null {
+  const unexpected = upload.meta.unexpectedChannels as { channel: number; quantity: string; value: number; model: string }[] | undefined;
+  if (!unexpected?.length) return null;
+  const key = unexpected.map((u) => `${u.channel}:${u.quantity}`).join(',');
+  if (rt.unexpectedReported === key) return null;
+  rt.unexpectedReported = key;
+  const listed = unexpected.map((u) => `channel ${u.channel} (${u.quantity}, ${u.value})`).join(', ');
+  return {
+    at: upload.receivedAt, deviceId: device.id, type: 'device.unexpected-channel', level: 'warning',
+    message: `${device.name} (serial ${device.serial}, ${unexpected[0].model}) sent ${listed}, which Inlet's model table does not expect for this model: ` +
+      'stored as received; please report the model and its channels so the table can be corrected',
+    data: { channels: unexpected },
+  };
 }
 
 /** A loop, not Math.min(...spread): a logger backlog holds 100,000 readings, beyond a safe argument count. */
