@@ -5,7 +5,8 @@ import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { newEntryToken } from '../ingest/families.ts';
-import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
+import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
+import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
 import { UsageError, intOption, parse, required } from './args.ts';
 import { parseCsv } from './csv.ts';
 import { readFileSync } from 'node:fs';
@@ -98,7 +99,10 @@ const USAGE = `usage:
   inlet device suspend --serial <serial> --reason <text>
   inlet device resume --serial <serial> [--import]
   inlet device set-interval --serial <serial> --seconds <s>     (0 = use the interval the device declares)
-  inlet device new-token --serial <serial>                       (issue a new entry point; the old one stops working)`;
+  inlet device new-token --serial <serial>                       (issue a new entry point; the old one stops working)
+  inlet device set-clock --serial <serial> --clock auto|utc|local [--reason <text>]
+                                    (GSM/LTE loggers: read the device clock as UTC or as local time with its Timezone;
+                                     auto = decide per upload from its send time)`;
 
 export async function deviceCommand(argv: string[], config: InletConfig, store: Store, out: (line: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
@@ -138,6 +142,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       out(describeDevice(d));
+      if (d.family === 'logger') out(`logger clock read as: ${d.loggerClock ?? 'auto'} (change with inlet device set-clock)`);
       out(`entry point: ${entryUrl(config, d)}`);
       const q = await store.quarantined(d.id);
       if (q.length) out(`quarantined uploads waiting for release: ${q.length}`);
@@ -174,6 +179,18 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError('--seconds must be a whole number of seconds (0 = the device\'s declared interval)');
       await store.updateDevice(d.id, { allowedIntervalS: seconds === 0 ? null : seconds }, now);
       out(`${d.name}: allowed interval ${seconds === 0 ? 'now follows what the device declares' : `set to ${seconds} s`}.`);
+      return 0;
+    }
+    case 'set-clock': {
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, clock: { type: 'string' }, reason: { type: 'string' } });
+      const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
+      const clock = required(values, 'clock') as LoggerClockSetting;
+      if (!LOGGER_CLOCK_SETTINGS.includes(clock)) throw new UsageError(`--clock must be one of ${LOGGER_CLOCK_SETTINGS.join(', ')}, got "${clock}"`);
+      if (d.family !== 'logger') throw new UsageError(`${d.name} is a ${d.family} device; only GSM/LTE loggers (family logger) send a clock to read`);
+      const event = loggerClockChange(d, clock, 'the command line', (values.reason as string | undefined) ?? null);
+      await store.updateDevice(d.id, { loggerClock: clock }, now);
+      await store.addEvent({ at: now, deviceId: d.id, ...event });
+      out(`${event.message}. A running gateway applies it within seconds.`);
       return 0;
     }
     case 'new-token': {

@@ -4,6 +4,7 @@
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
+import type { LoggerClockSetting } from '../domain/types.ts';
 
 export interface NewDevice {
   family: Family;
@@ -26,6 +27,7 @@ export interface DevicePatch {
   suspendedReason?: string | null;
   entryToken?: string;
   customerUid?: string | null;
+  loggerClock?: LoggerClockSetting;
 }
 
 export interface LatestValue extends SampleRow {
