@@ -12,6 +12,7 @@ const watchParent = setInterval(() => {
 }, 500);
 watchParent.unref();
 
-await import('./build-viewer.ts');
+// INLET_SKIP_VIEWER_BUILD=1: the viewer built already (tests, which must not rebuild it under a running browser test)
+if (process.env.INLET_SKIP_VIEWER_BUILD !== '1') await import('./build-viewer.ts');
 process.argv.splice(2, 0, 'start');
 await import('../src/cli/inlet.ts');

@@ -61,8 +61,9 @@ test('status and unknown requests', async () => {
   const got: string[] = [];
   let buf = '';
   s.on('data', (d: string) => { buf += d; });
+  const twoLines = new Promise<void>((resolve) => s.on('data', () => { if (buf.split('\n').filter(Boolean).length >= 2) resolve(); }));
   s.write('status\nreboot\n');
-  await new Promise((r) => setTimeout(r, 200));
+  await twoLines; // both answers, however long a busy machine takes
   got.push(...buf.split('\n').filter(Boolean));
   s.destroy();
   assert.equal(got[0], `running ${process.pid}`);
