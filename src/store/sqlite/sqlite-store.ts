@@ -142,6 +142,12 @@ export class SqliteStore implements Store {
     pending.forEach((m, i) => {
       onProgress?.(`applying migration ${m.version}_${m.name} (${i + 1}/${pending.length})`);
       this.db.exec('BEGIN IMMEDIATE');
+      // Another process (two `inlet device add` on a new data folder) may have applied it while this
+      // one waited for the write lock: applying it twice would fail ("index ... already exists").
+      if (this.db.prepare('SELECT 1 AS applied FROM schema_migrations WHERE version = ?').get(m.version)) {
+        this.db.exec('COMMIT');
+        return;
+      }
       try {
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)')
