@@ -35,6 +35,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
@@ -155,7 +156,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      out(JSON.stringify({
+        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
+        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
+      }, null, 2));
       return 0;
     case 'device': {
       const { deviceCommand } = await import('./device.ts');
@@ -165,6 +169,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'user': {
       const { userCommand } = await import('./user.ts');
       return withStore(config, (store) => userCommand(args, config, store, out));
+    }
+    case 'zone': {
+      const { zoneCommand } = await import('./zone.ts');
+      return withStore(config, (store) => zoneCommand(args, store, out));
     }
     case 'verify': {
       const { verifyCommand } = await import('./verify.ts');

@@ -49,7 +49,7 @@ function device(over: Partial<Device>): Device {
   return {
     id: 1, family: 'soap', serial: '12345678', modelCode: 4145, model: 'T3510', name: 'Fridge', location: '', entryToken: 't',
     allowedIntervalS: null, declaredIntervalS: null, customerUid: null, state: 'active', suspendedReason: null, suspendedAt: null,
-    lastSeenAt: null, createdAt: 0, updatedAt: 0, ...over,
+    lastSeenAt: null, createdAt: 0, updatedAt: 0, zoneId: null, ...over,
   };
 }
 
