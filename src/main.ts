@@ -95,6 +95,8 @@ export interface StartOptions {
 
 /** First wait before trying an unreachable database again at start; doubles up to the maximum. */
 const STORE_RETRY_MS = { first: 1000, max: 30_000 };
+/** How often the alarm limits are re-read, for changes made by `inlet limits` while the gateway runs. */
+const LIMITS_RELOAD_MS = 10_000;
 
 export async function startGateway(config: InletConfig, log: Logger, options: StartOptions = {}): Promise<Gateway> {
   const startedAt = Date.now();
@@ -139,6 +141,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
+  // Limits set by `inlet limits` (another process) take effect within seconds, as device changes do.
+  const limitsReload = setInterval(() => { alarmMonitor.reloadLimits().catch(() => undefined); }, LIMITS_RELOAD_MS);
+  limitsReload.unref();
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
@@ -185,6 +190,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
       offline.stop = true;
       offline.backoff.wake();
+      clearInterval(limitsReload);
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

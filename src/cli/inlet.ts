@@ -29,6 +29,7 @@ import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
+import { limitsCommand } from './limits.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -39,6 +40,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
@@ -162,6 +164,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out));
+    case 'limits':
+      return withStore(config, (store) => limitsCommand(args, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
