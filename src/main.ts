@@ -104,7 +104,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
   const store = options.store ?? await openStore(config);
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
-  const alarmMonitor = new AlarmMonitor(store, log);
+  const alarmMonitor = new AlarmMonitor(store, log, undefined, { sensorErrorDelayS: config.alarms.sensorErrorDelayS });
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, {
     dir: path.join(config.dataDir, 'spool'), log,

@@ -94,8 +94,8 @@ export interface ChainCheckpoint {
   hash: Buffer;
 }
 
-/** Which condition a system alarm stands for: a silent device, or stored data changed outside Inlet. */
-export type SystemAlarmKind = 'offline' | 'integrity';
+/** Which condition a system alarm stands for. offline: a silent device; integrity: data changed outside Inlet; device: a channel's own alarm state as the device reports it; sensor: a sensor error that lasted the configured delay. */
+export type SystemAlarmKind = 'offline' | 'integrity' | 'device' | 'sensor';
 
 export interface NewAlarm {
   deviceId: number | null;
