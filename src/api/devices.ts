@@ -8,7 +8,7 @@ import { SERIAL_PATTERN } from '../ingest/families.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { isSilent } from '../jobs/offline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
-import type { LatestValue, Store } from '../store/store.ts';
+import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
 import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
@@ -24,8 +24,17 @@ export function deviceStatus(d: Device, now: number, offlineAfterIntervals: numb
   return { status, intervalS };
 }
 
+/** The open alarm that matters most: alarm before warning, unacknowledged before acknowledged, then the newest. */
+export function worstAlarm(alarms: StoredAlarm[]): StoredAlarm | null {
+  const rank = (a: StoredAlarm) => (a.level === 'alarm' ? 2 : 0) + (a.acknowledgedAt === null ? 1 : 0);
+  return alarms.reduce<StoredAlarm | null>((worst, a) => (!worst || rank(a) > rank(worst) || (rank(a) === rank(worst) && a.raisedAt > worst.raisedAt) ? a : worst), null);
+}
+
+/** Names sort as people count: "Fridge 2" before "Fridge 10". */
+const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
 /** What the viewer shows of a device; the entry token is a secret and never part of it. */
-function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number, offlineAfterIntervals: number) {
+function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number, offlineAfterIntervals: number, openAlarms: StoredAlarm[] = []) {
   const byChannel = new Map(latest.map((v) => [v.channel, v]));
   const values = channels.map((c) => {
     const v = byChannel.get(c.channel);
@@ -36,26 +45,42 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
     declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
+    openAlarm: openAlarmSummary(openAlarms),
+  };
+}
+
+function openAlarmSummary(alarms: StoredAlarm[]) {
+  const worst = worstAlarm(alarms);
+  return worst && {
+    id: worst.id, level: worst.level, message: worst.message, acknowledged: worst.acknowledgedAt !== null, cleared: worst.clearedAt !== null,
+    count: alarms.length, unacknowledged: alarms.filter((a) => a.acknowledgedAt === null).length,
   };
 }
 
 export type DeviceView = ReturnType<typeof deviceView>;
 
-/** All devices grouped by location (sorted), each with its channels' latest values. */
+/**
+ * All devices grouped by location (in natural order), each with its channels' latest values and its
+ * worst open alarm; openAlarms counts every open alarm, the system's own (no device) included.
+ */
 export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number) {
-  const [devices, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
+  const [devices, channels, latest, open] = await Promise.all([
+    store.listDevices(), store.listChannels(), store.latestValues(), store.alarms({ open: true, limit: 10_000 }),
+  ]);
   const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
   const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
+  const alarmsByDevice = Map.groupBy(open, (a) => a.deviceId ?? 0);
   const locations = new Map<string, DeviceView[]>();
-  for (const d of devices) {
-    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now, offlineAfterIntervals);
+  for (const d of [...devices].sort((a, b) => naturalOrder.compare(a.name, b.name))) {
+    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now, offlineAfterIntervals, alarmsByDevice.get(d.id));
     const list = locations.get(d.location) ?? [];
     list.push(view);
     locations.set(d.location, list);
   }
   return {
     now,
-    locations: [...locations].sort(([a], [b]) => a.localeCompare(b)).map(([name, list]) => ({ name, devices: list })),
+    openAlarms: { total: open.length, unacknowledged: open.filter((a) => a.acknowledgedAt === null).length, worstLevel: worstAlarm(open)?.level ?? null },
+    locations: [...locations].sort(([a], [b]) => naturalOrder.compare(a, b)).map(([name, list]) => ({ name, devices: list })),
   };
 }
 

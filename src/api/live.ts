@@ -24,10 +24,10 @@ export function liveRouter(store: Store, sessions: SessionStore, offlineAfterInt
   let lastSent = '';
   let lastHeartbeat = 0;
 
-  // the tree carries "now"; only its locations are compared, so that only real changes are sent
+  // the tree carries "now"; only its locations and alarm counts are compared, so that only real changes are sent
   async function readTree(): Promise<{ message: string; content: string }> {
     const tree = await deviceTree(store, now(), offlineAfterIntervals);
-    return { message: `event: tree\ndata: ${JSON.stringify(tree)}\n\n`, content: JSON.stringify(tree.locations) };
+    return { message: `event: tree\ndata: ${JSON.stringify(tree)}\n\n`, content: JSON.stringify([tree.locations, tree.openAlarms]) };
   }
 
   async function tick(): Promise<void> {

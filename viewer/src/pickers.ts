@@ -23,19 +23,23 @@ export function rangeFromParams(params: URLSearchParams, fallback = '24h'): Rang
   return { from: now - preset[2], to: now + 1000 };
 }
 
-/** Preset buttons plus from/to fields; calls onChange with the chosen range. */
-export function rangePicker(initial: Range, onChange: (range: Range) => void): HTMLElement {
+export type RangePicker = HTMLElement & { showRange(range: Range): void };
+
+/** Preset buttons plus from/to fields; calls onChange with the chosen range. showRange() shows a range chosen elsewhere (a zoom). */
+export function rangePicker(initial: Range, onChange: (range: Range) => void): RangePicker {
   const from = h('input', { type: 'datetime-local', value: toLocalInput(initial.from), required: true });
   const to = h('input', { type: 'datetime-local', value: toLocalInput(initial.to), required: true });
   const apply = (range: Range) => { from.value = toLocalInput(range.from); to.value = toLocalInput(range.to); onChange(range); };
-  return h('fieldset', { class: 'range' }, h('legend', {}, 'Time range'),
+  const picker = h('fieldset', { class: 'range' }, h('legend', {}, 'Time range'),
     h('div', { class: 'presets' }, RANGE_PRESETS.map(([key, label, span]) =>
       h('button', { type: 'button', 'data-range': key, onclick: () => { const now = Date.now(); apply({ from: now - span, to: now + 1000 }); } }, label))),
     h('div', { class: 'exact' }, field('From', from), field('To', to),
       h('button', { type: 'button', onclick: () => {
         const range = { from: fromLocalInput(from.value), to: fromLocalInput(to.value) };
         if (range.to > range.from) onChange(range);
-      } }, 'Apply')));
+      } }, 'Apply'))) as unknown as RangePicker;
+  picker.showRange = (range) => { from.value = toLocalInput(range.from); to.value = toLocalInput(range.to); };
+  return picker;
 }
 
 /** Checkboxes for every channel, grouped by device; `selected` holds "deviceId:channel" keys. */

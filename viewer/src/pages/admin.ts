@@ -36,17 +36,22 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
   }
 
   async function addDevice(): Promise<void> {
+    let result: { entryUrl: string; device: DeviceView } | null = null;
+    // a refusal (a mistyped model) is shown in the dialog, which stays open with what was typed
     const values = await dialogForm('Register a device', [
       field('Serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' }), 'as on the device label, up to 8 digits'),
       field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
       field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
       field('Name', text('name', '', { required: true })), field('Location', text('location')),
-    ], 'Register');
-    if (!values) return;
-    await act(async () => {
-      const result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
-        serial: values.serial, model: values.model, name: values.name, location: values.location, family: values.family || undefined,
+    ], 'Register', async (typed) => {
+      result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
+        serial: typed.serial, model: typed.model, name: typed.name, location: typed.location, family: typed.family || undefined,
       });
+    });
+    if (!values || !result) return;
+    const registered: { entryUrl: string; device: DeviceView } = result;
+    await act(async () => {
+      const result = registered;
       await dialogForm(`${result.device.name} registered`, [
         h('p', {}, 'Enter this URL in the device\'s server settings. Keep it secret: it is the device\'s key.'),
         h('output', { class: 'entry-url' }, result.entryUrl)], 'Done');
