@@ -2,7 +2,7 @@
 // shaded min-max band), one y axis per unit. Loaded only by the pages that draw charts.
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import type { Series } from './api.ts';
-import { formatClock, formatDate, formatTime, formatTimeShort, formatValue, quantityLabel, unitLabel } from './format.ts';
+import { formatClock, formatDate, formatDayAndTime, formatTime, formatValue, quantityLabel, unitLabel } from './format.ts';
 
 const COLOURS = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989', '#0a7d8c', '#57606a'];
 
@@ -10,9 +10,29 @@ export function seriesLabel(s: Series): string {
   return `${s.deviceName} · ${quantityLabel(s.quantity)} (${unitLabel(s.unit)})`;
 }
 
+/**
+ * A gap in a channel's data (no sample for more than three of its own steps) is drawn as a gap:
+ * a null is put one step after the last sample before it, so that no line is drawn across.
+ */
+function withGaps(s: Series): (number | null)[][] {
+  const columns = [s.avg, ...(s.min && s.max ? [s.min, s.max] : [])];
+  const step = stepOf(s);
+  const time: number[] = [];
+  const out: (number | null)[][] = columns.map(() => []);
+  s.time.forEach((t, i) => {
+    if (i > 0 && t - s.time[i - 1] > 3 * step) {
+      time.push(s.time[i - 1] + step);
+      for (const column of out) column.push(null);
+    }
+    time.push(t);
+    columns.forEach((column, c) => out[c].push(column[i]));
+  });
+  return [time, ...out];
+}
+
 /** Aligns all channels on one time axis: per channel avg, and min/max when downsampled. */
 function alignedData(series: Series[]): { data: AlignedData; columns: { series: Series; kind: 'avg' | 'min' | 'max' }[] } {
-  const tables = series.map((s) => [s.time, s.avg, ...(s.min && s.max ? [s.min, s.max] : [])] as AlignedData);
+  const tables = series.map((s) => withGaps(s) as AlignedData);
   const columns = series.flatMap((s) => [{ series: s, kind: 'avg' as const }, ...(s.min && s.max ? [{ series: s, kind: 'min' as const }, { series: s, kind: 'max' as const }] : [])]);
   return { data: tables.length === 1 ? tables[0] : uPlot.join(tables), columns };
 }
@@ -81,7 +101,7 @@ export function drawChart(target: HTMLElement, series: Series[], range: { from: 
       }])),
     },
     // times as on every other page: the browser's locale and clock (uPlot's own are US style)
-    axes: [{ values: (_u: uPlot, splits: number[]) => splits.map(timeTick(range.to - range.from)), space: 70 },
+    axes: [{ values: (_u: uPlot, splits: number[]) => splits.map(timeTick(range.to - range.from, splits.length > 1 ? splits[1] - splits[0] : 86_400_000)), space: 80 },
       ...units.map((unit, i) => ({ scale: unit, label: unitLabel(unit), side: i % 2 === 0 ? 3 : 1, grid: { show: i === 0 } }))],
     series: [{ label: 'Time', value: (_u: uPlot, v: number | null) => (v == null ? '' : formatTime(v)) }, ...columns.map(({ series: s, kind }) => {
       const colour = COLOURS[series.indexOf(s) % COLOURS.length];
@@ -102,6 +122,11 @@ export function drawChart(target: HTMLElement, series: Series[], range: { from: 
         }],
       } : {}),
       drawAxes: [(u: uPlot) => drawLimits(u, limits)],
+      // what is drawn, for people's tools and the browser tests (a canvas has no text to read)
+      draw: [(u: uPlot) => {
+        target.dataset.scales = JSON.stringify(Object.fromEntries(units.map((unit) => [unit, [u.scales[unit]?.min ?? null, u.scales[unit]?.max ?? null]])));
+        target.dataset.limits = String(limits.length);
+      }],
     },
   };
   const plot = new uPlot(options, data, target);
@@ -110,11 +135,11 @@ export function drawChart(target: HTMLElement, series: Series[], range: { from: 
   return { destroy() { window.removeEventListener('resize', resize); plot.destroy(); } };
 }
 
-/** Axis labels for a span: clock times within a day, date and time within a few days, dates beyond. */
-function timeTick(spanMs: number): (ms: number) => string {
+/** Axis labels: clock times within a day and a half, dates when the ticks are whole days apart, else day and time. */
+function timeTick(spanMs: number, stepMs: number): (ms: number) => string {
   if (spanMs <= 36 * 3_600_000) return (ms) => formatClock(ms, spanMs <= 5 * 60_000);
-  if (spanMs <= 4 * 86_400_000) return formatTimeShort;
-  return formatDate;
+  if (stepMs >= 86_400_000) return formatDate;
+  return formatDayAndTime;
 }
 
 /** Limits under the data: the range beyond each limit lightly shaded, the limit itself a dashed line. */

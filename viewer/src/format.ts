@@ -18,12 +18,15 @@ export const TIME_ZONE_NOTE = `Times: ${TIME_ZONE}${zoneAbbreviation && zoneAbbr
 const dateTime = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const dateTimeShort = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 const dateOnly = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit' });
+const dayAndTime = new Intl.DateTimeFormat(undefined, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const timeSeconds = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export const formatTime = (ms: number | null) => (ms === null ? '—' : dateTime.format(ms));
 export const formatTimeShort = (ms: number) => dateTimeShort.format(ms);
 export const formatDate = (ms: number) => dateOnly.format(ms);
+/** Day, month and time without the year: chart axes over a few days. */
+export const formatDayAndTime = (ms: number) => dayAndTime.format(ms);
 export const formatClock = (ms: number, seconds = false) => (seconds ? timeSeconds : timeOnly).format(ms);
 
 /** Decimals shown per unit: whole ppm, otherwise one or two. The same on every page. */

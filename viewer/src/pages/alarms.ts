@@ -89,11 +89,10 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<() => voi
       onchange: (e: Event) => { if ((e.target as HTMLInputElement).checked) selected.add(a.id); else selected.delete(a.id); refreshBulk(); } }) : null;
     return h('tr', { class: open ? `open ${a.level}` : 'closed', 'data-alarm': a.id },
       mayAcknowledge ? h('td', { class: 'select' }, box) : null,
-      h('td', { class: 'time' }, formatTime(a.raisedAt)),
-      h('td', {}, h('span', { class: `badge ${a.level}` }, a.level), h('br'), typeOf(a)),
-      h('td', {}, where(a)),
+      h('td', { class: 'time' }, formatTime(a.raisedAt), h('small', { class: 'state' }, state(a))),
+      h('td', {}, h('span', { class: `badge ${a.level}` }, a.level), ' ', h('span', { class: 'type' }, typeOf(a))),
+      h('td', { class: 'where' }, where(a)),
       h('td', { class: 'text' }, a.message),
-      h('td', {}, state(a)),
       h('td', { class: 'text' }, a.acknowledgedAt !== null ? `${a.acknowledgedBy}, ${formatTime(a.acknowledgedAt)}: ${a.ackComment}`
         : mayAcknowledge ? h('button', { type: 'button', class: 'primary', onclick: () => acknowledge([a.id]) }, 'Acknowledge') : 'not yet'));
   }
@@ -120,7 +119,7 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<() => voi
       } }) : null;
       const table = (alarms: StoredAlarm[], isOpen: boolean) => h('table', { class: 'events alarms' },
         h('thead', {}, h('tr', {}, mayAcknowledge ? h('th', { scope: 'col', class: 'select' }, isOpen ? selectAll : null) : null,
-          ['Raised', 'Level', 'Where', 'Alarm', 'State', 'Acknowledgement'].map((t) => h('th', { scope: 'col' }, t)))),
+          ['Raised · state', 'Level', 'Where', 'Alarm', 'Acknowledgement'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, alarms.map((a) => row(a, isOpen))));
       show(output,
         h('h2', {}, `Open (${shownOpen.length})`), shownOpen.length ? table(shownOpen, true) : message('No open alarms.'),
