@@ -25,6 +25,7 @@ import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
+import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
@@ -147,7 +148,12 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  // Viewer sessions kept in the store: a restart signs nobody out.
+  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, store, (message, err) => log.warn(message, { error: err.message }));
+  const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
+  if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
+  else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));
+  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);

@@ -203,6 +203,16 @@ export interface UserRecord {
   disabled: boolean;
 }
 
+/** A viewer session as kept in the store: the SHA-256 (hex) of its id, never the id itself. */
+export interface StoredSession {
+  idHash: string;
+  userId: number;
+  createdAt: number;
+  lastActiveAt: number;
+  /** A wall display's read-only session that stays signed in. */
+  display: boolean;
+}
+
 export interface StoreHealth {
   ok: boolean;
   detail: string;
@@ -309,4 +319,11 @@ export interface Store {
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+
+  // viewer sessions, so that a restart signs nobody out (src/api/sessions.ts)
+  /** Inserts the session, or updates its last activity and display flag. */
+  saveSession(session: StoredSession): Promise<void>;
+  deleteSessions(idHashes: string[]): Promise<void>;
+  /** Every stored session, oldest first. */
+  listSessions(): Promise<StoredSession[]>;
 }

@@ -70,3 +70,25 @@ test('a failed probe raises a sensor-error alarm once the error lasted the delay
     await store.close();
   }
 });
+
+test('migration 017 keeps the alarms stored before it, and their once-only rules', async () => {
+  const store = new SqliteStore({ file: ':memory:' });
+  try {
+    await store.migrate(undefined, { upTo: 8 });
+    const device = await store.addDevice({
+      family: 'soap', serial: '20990003', modelCode: 4145, model: 'T3510', name: 'Old fridge', location: '', entryToken: 'tok-017',
+      allowedIntervalS: 60, channels: [{ channel: 1, quantity: 'temperature', unit: 'C' }],
+    }, T0);
+    const offline = await store.raiseAlarm({ deviceId: device.id, channel: null, source: 'system', kind: 'offline', level: 'warning', direction: null, raisedAt: T0, value: null, message: 'Old fridge is offline' });
+    await store.acknowledgeAlarm(offline.id, 'operator', 'known, moved', T0 + MINUTE);
+    await store.migrate();
+    const [kept] = await store.alarms({});
+    assert.deepEqual([kept.id, kept.kind, kept.acknowledgedBy, kept.ackComment], [offline.id, 'offline', 'operator', 'known, moved']);
+    assert.equal(await store.acknowledgeAlarm(offline.id, 'someone', 'again', T0 + 2 * MINUTE), undefined, 'acknowledged once only, still');
+    await assert.rejects(store.raiseAlarm({ deviceId: device.id, channel: null, source: 'system', kind: 'offline', level: 'warning', direction: null, raisedAt: T0, value: null, message: 'twice' }));
+    const sensor = await store.raiseAlarm({ deviceId: device.id, channel: 1, source: 'system', kind: 'sensor', level: 'alarm', direction: null, raisedAt: T0, value: null, message: 'probe' });
+    assert.equal(sensor.kind, 'sensor');
+  } finally {
+    await store.close();
+  }
+});

@@ -9,7 +9,7 @@ export class ApiError extends Error {
 }
 
 export type Role = 'administrator' | 'operator' | 'viewer';
-export interface Me { username: string; role: Role; idleMinutes: number }
+export interface Me { username: string; role: Role; idleMinutes: number; display?: boolean }
 
 export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
 export interface DeviceView {

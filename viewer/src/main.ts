@@ -2,7 +2,7 @@
 // the page named in the URL's hash (#/chart?...). Chart and report pages load on demand, so
 // the first load carries no charting code.
 import { api, whenSignedOut, type Me, type OpenAlarmCount } from './api.ts';
-import { h, message, show } from './dom.ts';
+import { dialogForm, field, h, message, show } from './dom.ts';
 import { TIME_ZONE_NOTE } from './format.ts';
 import { closeLive, subscribeLive, whenLiveExpired } from './live.ts';
 import { renderLimits } from './pages/limits.ts';
@@ -60,6 +60,18 @@ async function signOut(): Promise<void> {
   signedOut();
 }
 
+/** Display mode: this browser stays signed in, read-only, for a wall screen (recorded as the operator's decision). */
+async function startDisplay(): Promise<void> {
+  let turnedOn: Me | null = null;
+  await dialogForm('Use this browser as a wall display', [
+    h('p', {}, 'This browser then stays signed in, read-only: it shows devices, charts and alarms, and changes nothing. Anyone at the screen sees what a viewer sees. Sign out to end it.'),
+    field('Why, and where is the screen?', h('input', { name: 'reason', required: true, minlength: 3, maxlength: 200 })),
+  ], 'Turn on display mode', async (values) => { turnedOn = await api<Me>('POST', '/session/display', { reason: values.reason }); });
+  if (!turnedOn) return;
+  me = turnedOn;
+  if (location.hash === '#/' || location.hash === '') route(); else location.hash = '#/';
+}
+
 function shell(path: string): HTMLElement {
   const view = h('main', { id: 'view', tabindex: -1 });
   show(root,
@@ -69,7 +81,8 @@ function shell(path: string): HTMLElement {
       h('nav', { 'aria-label': 'Main' }, NAVIGATION.filter(([, , roles]) => roles.includes(me!.role)).map(([href, label]) =>
         h('a', { href, 'aria-current': path === href.slice(1) ? 'page' : false }, label, href === '#/alarms' ? [' ', alarmBadge()] : null))),
       h('span', { class: 'zone', title: 'Times on every page are in this time zone' }, TIME_ZONE_NOTE),
-      h('span', { class: 'user' }, `${me!.username} (${me!.role})`),
+      h('span', { class: 'user' }, me!.display ? `Wall display of ${me!.username} · read-only` : `${me!.username} (${me!.role})`),
+      me!.role !== 'viewer' && !me!.display ? h('button', { type: 'button', onclick: startDisplay }, 'Wall display') : null,
       h('button', { type: 'button', onclick: signOut }, 'Sign out')),
     view);
   return view;

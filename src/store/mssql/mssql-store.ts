@@ -18,6 +18,8 @@ import {
 } from '../row-mapping.ts';
 import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
+import type { StoredSession } from '../store.ts';
+import { epochMs } from '../row-mapping.ts';
 import type {
   AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -435,6 +437,31 @@ export class MssqlStore implements Store {
       return `${column} = @v${i}`;
     });
     await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+  }
+
+  // ---- viewer sessions ----
+
+  async saveSession(s: StoredSession): Promise<void> {
+    // UPDATE, then INSERT when there was nothing to update, in one transaction: a session is saved by one request at a time
+    await this.query(`SET XACT_ABORT ON;
+      BEGIN TRANSACTION;
+      UPDATE inlet.sessions WITH (UPDLOCK, SERIALIZABLE) SET last_active_at = @last_active_at, display = @display WHERE id_hash = @id_hash;
+      IF @@ROWCOUNT = 0
+        INSERT INTO inlet.sessions (id_hash, user_id, created_at, last_active_at, display) VALUES (@id_hash, @user_id, @created_at, @last_active_at, @display);
+      COMMIT TRANSACTION;`, {
+      id_hash: [sql.Char(64), s.idHash], user_id: [sql.Int, s.userId], created_at: [sql.DateTime2(3), utc(s.createdAt)],
+      last_active_at: [sql.DateTime2(3), utc(s.lastActiveAt)], display: [sql.Bit, s.display],
+    });
+  }
+
+  async deleteSessions(idHashes: string[]): Promise<void> {
+    for (const idHash of idHashes) await this.query('DELETE FROM inlet.sessions WHERE id_hash = @id_hash', { id_hash: [sql.Char(64), idHash] });
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (await this.query('SELECT id_hash, user_id, created_at, last_active_at, display FROM inlet.sessions ORDER BY created_at')).recordset.map((r) => ({
+      idHash: r.id_hash as string, userId: Number(r.user_id), createdAt: epochMs(r.created_at), lastActiveAt: epochMs(r.last_active_at), display: r.display === true || r.display === 1,
+    }));
   }
 
   // ---- housekeeping ----

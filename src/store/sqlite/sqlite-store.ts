@@ -19,6 +19,7 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
+import type { StoredSession } from '../store.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
@@ -604,6 +605,23 @@ export class SqliteStore implements Store {
     const sets = userAssignments(patch);
     if (!sets.size) return;
     this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+  }
+
+  async saveSession(s: StoredSession): Promise<void> {
+    this.db.prepare(`INSERT INTO sessions (id_hash, user_id, created_at, last_active_at, display) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (id_hash) DO UPDATE SET last_active_at = excluded.last_active_at, display = excluded.display`)
+      .run(s.idHash, s.userId, s.createdAt, s.lastActiveAt, s.display ? 1 : 0);
+  }
+
+  async deleteSessions(idHashes: string[]): Promise<void> {
+    const remove = this.db.prepare('DELETE FROM sessions WHERE id_hash = ?');
+    for (const idHash of idHashes) remove.run(idHash);
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (this.db.prepare('SELECT id_hash, user_id, created_at, last_active_at, display FROM sessions ORDER BY created_at').all() as Row[]).map((r) => ({
+      idHash: r.id_hash as string, userId: Number(r.user_id), createdAt: Number(r.created_at), lastActiveAt: Number(r.last_active_at), display: Number(r.display) === 1,
+    }));
   }
 }
 

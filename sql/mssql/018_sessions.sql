@@ -1,0 +1,15 @@
+-- Viewer sessions: the logical schema of sql/sqlite/018_sessions.sql. Only the SHA-256 of a
+-- session id is kept (hex): a copy of the database lets nobody into the viewer. display = 1 is a
+-- wall display's read-only session, which stays signed in (an operator's decision, in events).
+CREATE TABLE inlet.sessions (
+    id_hash        char(64)     COLLATE Latin1_General_100_BIN2 NOT NULL,
+    user_id        int          NOT NULL,
+    created_at     datetime2(3) NOT NULL,
+    last_active_at datetime2(3) NOT NULL,
+    display        bit          NOT NULL CONSTRAINT df_sessions_display DEFAULT (0),
+    CONSTRAINT pk_sessions PRIMARY KEY CLUSTERED (id_hash),
+    CONSTRAINT fk_sessions_users FOREIGN KEY (user_id) REFERENCES inlet.users (id)
+);
+GO
+CREATE NONCLUSTERED INDEX ix_sessions_user ON inlet.sessions (user_id);
+GO

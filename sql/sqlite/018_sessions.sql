@@ -1,0 +1,11 @@
+-- Viewer sessions, so that a restart of the gateway signs nobody out. Only the SHA-256 of a
+-- session id is kept (hex): a copy of the database lets nobody into the viewer. display = 1 is a
+-- wall display's read-only session, which stays signed in (an operator's decision, in events).
+CREATE TABLE sessions (
+  id_hash         TEXT    NOT NULL PRIMARY KEY CHECK (length(id_hash) = 64),
+  user_id         INTEGER NOT NULL REFERENCES users (id),
+  created_at      INTEGER NOT NULL,
+  last_active_at  INTEGER NOT NULL,
+  display         INTEGER NOT NULL DEFAULT 0 CHECK (display IN (0, 1))
+) WITHOUT ROWID;
+CREATE INDEX ix_sessions_user ON sessions (user_id);
