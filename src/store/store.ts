@@ -203,6 +203,9 @@ export interface UserRecord {
   disabled: boolean;
 }
 
+/** A device taken out of use: its history and chain are kept, it raises no offline alarm, the viewer hides it by default. */
+export interface DeviceRetirement { deviceId: number; retiredAt: number; retiredBy: string; reason: string }
+
 /** A viewer session as kept in the store: the SHA-256 (hex) of its id, never the id itself. */
 export interface StoredSession {
   idHash: string;
@@ -319,6 +322,11 @@ export interface Store {
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+
+  // retired devices (the record of who retired which and why is in events)
+  retirements(): Promise<DeviceRetirement[]>;
+  /** Records a device as retired, or (null) back in use. */
+  setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void>;
 
   // viewer sessions, so that a restart signs nobody out (src/api/sessions.ts)
   /** Inserts the session, or updates its last activity and display flag. */

@@ -397,6 +397,15 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.deepEqual((await store.listUsers()).map((x) => x.username), ['admin', 'viewer1']);
   });
 
+  contractTest('device retirements: recorded, listed, removed when back in use', async ({ store }) => {
+    const d = await store.addDevice(newDevice('97000001'), T0);
+    assert.deepEqual(await store.retirements(), []);
+    await store.setRetirement(d.id, { retiredAt: T0 + MINUTE, retiredBy: 'qa', reason: 'test device' });
+    assert.deepEqual(await store.retirements(), [{ deviceId: d.id, retiredAt: T0 + MINUTE, retiredBy: 'qa', reason: 'test device' }]);
+    await store.setRetirement(d.id, null);
+    assert.deepEqual(await store.retirements(), []);
+  });
+
   contractTest('viewer sessions: saved by the hash of their id, activity updated, deleted', async ({ store }) => {
     const u = await store.addUser({ username: 'qa', role: 'operator', passwordHash: 'h' }, T0);
     const hashA = 'a'.repeat(64);

@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SampleRow } from '../../src/domain/types.ts';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from './api-helpers.ts';
 
 let t: TestGateway;
@@ -125,5 +127,45 @@ describe('alarms', () => {
     for (const a of stored) assert.deepEqual([a.acknowledgedBy, a.ackComment], ['operator', 'test devices retired']);
     const events = await t.gateway.store.events({ deviceId: fridgeB, type: 'alarm.acknowledged' });
     assert.equal(events.length, 3, 'one event per alarm');
+  });
+});
+
+describe('retiring and replacing devices', () => {
+  test('a retired device keeps its data, raises no offline alarm, is hidden by default, and its entry point stops working', async () => {
+    const added = await admin.caller.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: '20270009', model: 'T3510', name: 'Test device 9', location: 'Lab' });
+    const id = added.body.device.id;
+    await store(id, '20270009', [{ channel: 1, time: START, value: 5, errorCode: null, alarm: 'no' }]);
+    const offline = await t.gateway.store.raiseAlarm({ deviceId: id, channel: null, source: 'system', kind: 'offline', level: 'alarm', direction: null, raisedAt: Date.now(), value: null, message: 'Test device 9 is offline' });
+    assert.equal((await viewer.caller.json('POST', `/api/devices/${id}/retire`, { reason: 'test device' })).status, 403);
+    const retired = await operator.caller.json<{ device: { status: string } }>('POST', `/api/devices/${id}/retire`, { reason: 'test device, removed' });
+    assert.equal(retired.status, 200, JSON.stringify(retired.body));
+    assert.equal(retired.body.device.status, 'retired');
+    const [alarm] = await t.gateway.store.alarms({ deviceId: id, kind: 'offline' });
+    assert.equal(alarm.id, offline.id);
+    assert.ok(alarm.clearedAt !== null, 'its offline alarm is cleared');
+    assert.deepEqual([alarm.acknowledgedBy, alarm.ackComment], ['operator', 'device retired: test device, removed']);
+    const ids = (tree: { locations: { devices: { id: number }[] }[] }) => tree.locations.flatMap((l) => l.devices.map((d) => d.id));
+    assert.ok(!ids((await viewer.caller.json('GET', '/api/devices')).body as never).includes(id), 'hidden by default');
+    assert.ok(ids((await viewer.caller.json('GET', '/api/devices?retired=true')).body as never).includes(id), 'listed when asked for');
+    const csv = await (await viewer.caller.request('GET', `/api/export.csv?channels=${id}:1&from=${START}&to=${START + HOUR}&tz=UTC&decimal=point`)).text();
+    assert.match(csv, /,5,/, 'its history is still exported');
+    const res = await fetch(added.body.entryUrl, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: buildSoapMessage({ serial: '20270009', modelCode: soapModelCode('T3510')!, temp: 4 }) });
+    assert.equal(res.status, 404, 'its old entry point no longer takes uploads');
+    assert.equal((await admin.caller.json('POST', `/api/devices/${id}/retire`, { reason: 'again' })).status, 409);
+    await t.gateway.jobs.runNow('offline');
+    assert.equal((await t.gateway.store.alarms({ deviceId: id, kind: 'offline', uncleared: true })).length, 0, 'no new offline alarm');
+    const events = await t.gateway.store.events({ deviceId: id, type: 'device.retired' });
+    assert.match(events[0].message, /Test device 9 \(serial 20270009\) retired: test device, removed \(by operator\)/);
+  });
+
+  test('a probe replaced at its location: the new device takes the name and place, the old one is retired', async () => {
+    const oldId = await addDevice('20270010', 'Fridge C', 'Vaccines');
+    assert.equal((await operator.caller.json('POST', `/api/devices/${oldId}/replace`, { serial: '20270011', model: 'T3510', reason: 'probe failed' })).status, 403);
+    const replaced = await admin.caller.json<{ device: { id: number; name: string; location: string }; entryUrl: string }>('POST', `/api/devices/${oldId}/replace`, { serial: '20270011', model: 'T3510', reason: 'probe failed' });
+    assert.equal(replaced.status, 201, JSON.stringify(replaced.body));
+    assert.deepEqual([replaced.body.device.name, replaced.body.device.location], ['Fridge C', 'Vaccines']);
+    assert.ok((await t.gateway.store.retirements()).some((r) => r.deviceId === oldId && r.reason === 'replaced by serial 20270011 (T3510): probe failed'), 'the old one is retired');
+    const [event] = await t.gateway.store.events({ deviceId: replaced.body.device.id, type: 'device.replaced' });
+    assert.match(event.message, /Fridge C at Vaccines: serial 20270010 replaced by 20270011 \(by admin\): probe failed/);
   });
 });

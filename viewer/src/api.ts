@@ -15,7 +15,7 @@ export interface ChannelValue { channel: number; quantity: string; unit: string;
 export interface DeviceView {
   id: number; name: string; location: string; serial: string; model: string; family: string; state: 'active' | 'suspended';
   suspendedReason: string | null; lastSeenAt: number | null; allowedIntervalS: number | null; declaredIntervalS: number | null;
-  status: 'ok' | 'offline' | 'never-seen' | 'suspended'; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
+  status: 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired'; retiredAt: number | null; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
   /** The device's worst open alarm, with how many it has open. */
   openAlarm: { id: number; level: 'warning' | 'alarm'; message: string; acknowledged: boolean; cleared: boolean; count: number; unacknowledged: number } | null;
 }

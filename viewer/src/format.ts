@@ -53,7 +53,7 @@ export function ago(ms: number | null, now: number): string {
   return `${Math.round(s / 86_400)} days ago`;
 }
 
-export const STATUS_LABELS: Record<string, string> = { ok: 'Online', offline: 'Offline', 'never-seen': 'Never seen', suspended: 'Suspended' };
+export const STATUS_LABELS: Record<string, string> = { ok: 'Online', offline: 'Offline', 'never-seen': 'Never seen', suspended: 'Suspended', retired: 'Retired' };
 
 /** Sorts names as people count: "Fridge 2" before "Fridge 10". */
 export const naturalCompare = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare;

@@ -44,13 +44,13 @@ export function rangePicker(initial: Range, onChange: (range: Range) => void): R
 
 /** Checkboxes for every channel, grouped by device; `selected` holds "deviceId:channel" keys. */
 export async function channelPicker(selected: Set<string>, onChange: (keys: string[]) => void, max: number): Promise<HTMLElement> {
-  const tree = await api<DeviceTree>('GET', '/devices');
+  const tree = await api<DeviceTree>('GET', '/devices?retired=true');
   const boxes: HTMLInputElement[] = [];
   const chosen = () => boxes.filter((b) => b.checked).map((b) => b.value);
   const enforceMax = () => { const n = chosen().length; for (const b of boxes) b.disabled = !b.checked && n >= max; };
   const changed = () => { enforceMax(); onChange(chosen()); };
   const groups = tree.locations.flatMap((loc) => loc.devices.map((d) =>
-    h('fieldset', { class: 'device-channels' }, h('legend', {}, `${loc.name ? `${loc.name} › ` : ''}${d.name}`),
+    h('fieldset', { class: 'device-channels' }, h('legend', {}, `${loc.name ? `${loc.name} › ` : ''}${d.name}${d.retiredAt ? ' (retired)' : ''}`),
       d.channels.map((c) => {
         const key = `${d.id}:${c.channel}`;
         const box = h('input', { type: 'checkbox', value: key, checked: selected.has(key), onchange: changed });

@@ -18,7 +18,7 @@ import {
 } from '../row-mapping.ts';
 import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
-import type { StoredSession } from '../store.ts';
+import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
   AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
@@ -437,6 +437,25 @@ export class MssqlStore implements Store {
       return `${column} = @v${i}`;
     });
     await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+  }
+
+  // ---- retired devices ----
+
+  async retirements(): Promise<DeviceRetirement[]> {
+    return (await this.query('SELECT device_id, retired_at, retired_by, reason FROM inlet.device_retirements ORDER BY device_id')).recordset.map((r) => ({
+      deviceId: Number(r.device_id), retiredAt: epochMs(r.retired_at), retiredBy: r.retired_by as string, reason: r.reason as string,
+    }));
+  }
+
+  async setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void> {
+    if (!retirement) {
+      await this.query('DELETE FROM inlet.device_retirements WHERE device_id = @device_id', { device_id: [sql.Int, deviceId] });
+      return;
+    }
+    await this.query(`INSERT INTO inlet.device_retirements (device_id, retired_at, retired_by, reason) VALUES (@device_id, @retired_at, @retired_by, @reason)`, {
+      device_id: [sql.Int, deviceId], retired_at: [sql.DateTime2(3), utc(retirement.retiredAt)],
+      retired_by: [sql.NVarChar(128), retirement.retiredBy], reason: [sql.NVarChar(400), retirement.reason],
+    });
   }
 
   // ---- viewer sessions ----

@@ -19,7 +19,7 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
-import type { StoredSession } from '../store.ts';
+import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
@@ -605,6 +605,18 @@ export class SqliteStore implements Store {
     const sets = userAssignments(patch);
     if (!sets.size) return;
     this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+  }
+
+  async retirements(): Promise<DeviceRetirement[]> {
+    return (this.db.prepare('SELECT device_id, retired_at, retired_by, reason FROM device_retirements ORDER BY device_id').all() as Row[]).map((r) => ({
+      deviceId: Number(r.device_id), retiredAt: Number(r.retired_at), retiredBy: r.retired_by as string, reason: r.reason as string,
+    }));
+  }
+
+  async setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void> {
+    if (!retirement) { this.db.prepare('DELETE FROM device_retirements WHERE device_id = ?').run(deviceId); return; }
+    this.db.prepare('INSERT INTO device_retirements (device_id, retired_at, retired_by, reason) VALUES (?, ?, ?, ?)')
+      .run(deviceId, retirement.retiredAt, retirement.retiredBy, retirement.reason);
   }
 
   async saveSession(s: StoredSession): Promise<void> {

@@ -39,7 +39,7 @@ function beep(context: AudioContext): void {
 }
 
 export async function renderAlarms(view: HTMLElement, me: Me): Promise<() => void> {
-  const tree = await api<DeviceTree>('GET', '/devices');
+  const tree = await api<DeviceTree>('GET', '/devices?retired=true');
   const devices = new Map(tree.locations.flatMap((l) => l.devices).map((d) => [d.id, d]));
   const mayAcknowledge = me.role !== 'viewer';
   const output = h('div');

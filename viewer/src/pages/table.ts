@@ -13,10 +13,10 @@ interface TablePage {
 const PAGE_ROWS = 100;
 
 export async function renderTable(view: HTMLElement, params: URLSearchParams): Promise<void> {
-  const tree = await api<DeviceTree>('GET', '/devices');
+  const tree = await api<DeviceTree>('GET', '/devices?retired=true');
   const devices = tree.locations.flatMap((l) => l.devices);
   let range = rangeFromParams(params);
-  const select = h('select', { onchange: () => restart() }, devices.map((d) => h('option', { value: d.id, selected: String(d.id) === params.get('device') }, d.name)));
+  const select = h('select', { onchange: () => restart() }, devices.map((d) => h('option', { value: d.id, selected: String(d.id) === params.get('device') }, `${d.name}${d.retiredAt ? ` (retired, serial ${d.serial})` : ''}`)));
   const output = h('div');
   const pageStarts: number[] = [];
   const restart = () => { pageStarts.length = 0; pageStarts.push(range.from); load(); };

@@ -9,3 +9,13 @@ CREATE TABLE sessions (
   display         INTEGER NOT NULL DEFAULT 0 CHECK (display IN (0, 1))
 ) WITHOUT ROWID;
 CREATE INDEX ix_sessions_user ON sessions (user_id);
+
+-- Retired devices (taken out of use: their history and chain are kept, they raise no offline
+-- alarm and are hidden by default). A row per device while it is retired; putting it back in use
+-- deletes the row. The record of who retired which and why, and who reinstated it, is in events.
+CREATE TABLE device_retirements (
+  device_id   INTEGER NOT NULL PRIMARY KEY REFERENCES devices (id),
+  retired_at  INTEGER NOT NULL,
+  retired_by  TEXT    NOT NULL,
+  reason      TEXT    NOT NULL
+) WITHOUT ROWID;

@@ -13,3 +13,14 @@ CREATE TABLE inlet.sessions (
 GO
 CREATE NONCLUSTERED INDEX ix_sessions_user ON inlet.sessions (user_id);
 GO
+-- Retired devices: the logical schema of sql/sqlite/018_sessions_retired_devices.sql. A row per
+-- device while it is retired; putting it back in use deletes the row (events keep the record).
+CREATE TABLE inlet.device_retirements (
+    device_id  int           NOT NULL,
+    retired_at datetime2(3)  NOT NULL,
+    retired_by nvarchar(128) NOT NULL,
+    reason     nvarchar(400) NOT NULL,
+    CONSTRAINT pk_device_retirements PRIMARY KEY CLUSTERED (device_id),
+    CONSTRAINT fk_device_retirements_devices FOREIGN KEY (device_id) REFERENCES inlet.devices (id)
+);
+GO
