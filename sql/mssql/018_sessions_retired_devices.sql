@@ -7,6 +7,8 @@ CREATE TABLE inlet.sessions (
     created_at     datetime2(3) NOT NULL,
     last_active_at datetime2(3) NOT NULL,
     display        bit          NOT NULL CONSTRAINT df_sessions_display DEFAULT (0),
+    -- the global role and zone roles signed in with, JSON: a directory account's come from its groups
+    access         nvarchar(max) NOT NULL CONSTRAINT ck_sessions_access_json CHECK (ISJSON(access) = 1),
     CONSTRAINT pk_sessions PRIMARY KEY CLUSTERED (id_hash),
     CONSTRAINT fk_sessions_users FOREIGN KEY (user_id) REFERENCES inlet.users (id)
 );

@@ -6,7 +6,9 @@ CREATE TABLE sessions (
   user_id         INTEGER NOT NULL REFERENCES users (id),
   created_at      INTEGER NOT NULL,
   last_active_at  INTEGER NOT NULL,
-  display         INTEGER NOT NULL DEFAULT 0 CHECK (display IN (0, 1))
+  display         INTEGER NOT NULL DEFAULT 0 CHECK (display IN (0, 1)),
+  -- the global role and zone roles signed in with, JSON: a directory account's come from its groups
+  access          TEXT    NOT NULL CHECK (json_valid(access))
 ) WITHOUT ROWID;
 CREATE INDEX ix_sessions_user ON sessions (user_id);
 

@@ -8,6 +8,7 @@ import type { AlarmLimit } from '../domain/types.ts';
 import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
+import { scopeOf, visibleDeviceIds } from './scope.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { SIGNATURE_SCHEMA, checkSignature, type Signature } from './signed-action.ts';
 
@@ -78,13 +79,25 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
 
   router.get('/alarms', async (req, res) => {
     const q = parseAlarmQuery(req.query);
-    res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit }) });
+    const visible = await visibleDeviceIds(store, res);
+    res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit, deviceIds: visible === 'all' ? undefined : [...visible] }) });
   });
 
   // Many alarms, one comment: each alarm gets its own acknowledgement record and event. Alarms
   // someone else acknowledged meanwhile are reported back, not an error.
   router.post('/alarms/acknowledge', requireRole('operator'), async (req, res) => {
     const { ids, comment, signature } = parseBulkAcknowledgement(req.body);
+    // each alarm on its own zone: out of sight is a 404, too low a role there a 403, and then nothing is acknowledged
+    const scope = await scopeOf(store, res);
+    const devices = new Map((await store.listDevices()).map((d) => [d.id, d]));
+    for (const id of ids) {
+      const [alarm] = await store.alarms({ id, limit: 1 });
+      if (!alarm) continue;
+      const device = alarm.deviceId === null ? undefined : devices.get(alarm.deviceId);
+      if (alarm.deviceId !== null && !device) continue;
+      if (device) scope.require(device, 'operator', 'alarm');
+      else scope.requireZone(null, 'operator');
+    }
     await checkSignature(store, sessionOf(res), signature);
     const acknowledged: number[] = [];
     const skipped: number[] = [];
@@ -108,7 +121,8 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const { device } = queryParser<{ device?: number }>({
       type: 'object', additionalProperties: false, properties: { device: { type: 'integer', minimum: 1 } },
     })(req.query);
-    res.json({ limits: await store.alarmLimits(device) });
+    const visible = await visibleDeviceIds(store, res);
+    res.json({ limits: (await store.alarmLimits(device)).filter((l) => visible === 'all' || visible.has(l.deviceId)) });
   });
 
   // One set of limits for many channels at once (a template: every fridge 2–8 °C).
@@ -119,6 +133,9 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const known = new Set((await store.listChannels()).map((c) => `${c.deviceId}:${c.channel}`));
     const unknown = channels.filter((c) => !known.has(c));
     if (unknown.length) throw new HttpError(404, `no such channel: ${unknown.join(', ')} (deviceId:channel)`);
+    const scope = await scopeOf(store, res);
+    const devices = new Map((await store.listDevices()).map((d) => [d.id, d]));
+    for (const key of channels) scope.require(devices.get(Number(key.split(':')[0])), 'operator');
     await checkSignature(store, sessionOf(res), signature);
     for (const key of channels) {
       const [deviceId, channel] = key.split(':').map(Number);

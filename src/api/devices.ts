@@ -12,6 +12,8 @@ import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
 import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
+import { scopeOf } from './scope.ts';
+import { ZoneError, ensureZonePath, placeDevice } from '../admin/zones.ts';
 
 export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired';
 
@@ -33,6 +35,18 @@ export function worstAlarm(alarms: StoredAlarm[]): StoredAlarm | null {
   return alarms.reduce<StoredAlarm | null>((worst, a) => (!worst || rank(a) > rank(worst) || (rank(a) === rank(worst) && a.raisedAt > worst.raisedAt) ? a : worst), null);
 }
 
+export interface OpenAlarmCount { total: number; unacknowledged: number; worstLevel: 'warning' | 'alarm' | null }
+
+/** The open-alarm count over some devices (their worst alarms say the level), plus the system's own. */
+export function openAlarmCount(devices: { openAlarm: { level: 'warning' | 'alarm'; count: number; unacknowledged: number } | null }[], system: OpenAlarmCount | null): OpenAlarmCount {
+  const levels = [...devices.map((d) => d.openAlarm?.level ?? null), system?.worstLevel ?? null];
+  return {
+    total: devices.reduce((n, d) => n + (d.openAlarm?.count ?? 0), system?.total ?? 0),
+    unacknowledged: devices.reduce((n, d) => n + (d.openAlarm?.unacknowledged ?? 0), system?.unacknowledged ?? 0),
+    worstLevel: levels.includes('alarm') ? 'alarm' : levels.includes('warning') ? 'warning' : null,
+  };
+}
+
 /** Names sort as people count: "Fridge 2" before "Fridge 10". */
 const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
@@ -44,7 +58,7 @@ function deviceView(d: ShownDevice, latest: LatestValue[], channels: { channel: 
     return { channel: c.channel, quantity: c.quantity, unit: c.unit, time: v?.time ?? null, value: v?.value ?? null, errorCode: v?.errorCode ?? null, alarm: v?.alarm ?? 'no' };
   });
   return {
-    id: d.id, name: d.name, location: d.location, serial: d.serial, model: d.model, family: d.family, state: d.state,
+    id: d.id, name: d.name, location: d.location, zoneId: d.zoneId, serial: d.serial, model: d.model, family: d.family, state: d.state,
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
     declaredIntervalS: d.declaredIntervalS, retiredAt: d.retiredAt ?? null, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
@@ -66,12 +80,16 @@ export type DeviceView = ReturnType<typeof deviceView>;
  * All devices grouped by location (in natural order), each with its channels' latest values and its
  * worst open alarm; openAlarms counts every open alarm, the system's own (no device) included.
  */
-export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number, includeRetired = false) {
-  const [listed, channels, latest, open, retirements] = await Promise.all([
+export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number, visible: (d: Device) => boolean = () => true, includeRetired = false) {
+  const [listed, channels, latest, allOpen, retirements] = await Promise.all([
     store.listDevices(), store.listChannels(), store.latestValues(), store.alarms({ open: true, limit: 10_000 }), store.retirements(),
   ]);
   const retiredAt = new Map(retirements.map((r) => [r.deviceId, r.retiredAt]));
-  const devices: ShownDevice[] = listed.map((d) => ({ ...d, retiredAt: retiredAt.get(d.id) ?? null }));
+  const devices: ShownDevice[] = listed.filter(visible).map((d) => ({ ...d, retiredAt: retiredAt.get(d.id) ?? null }));
+  // the alarms of the devices in sight; those of no device (integrity) only for whoever sees everything
+  const seen = new Set(devices.map((d) => d.id));
+  const everything = listed.every(visible);
+  const open = allOpen.filter((a) => (a.deviceId === null ? everything : seen.has(a.deviceId)));
   const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
   const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
   const alarmsByDevice = Map.groupBy(open, (a) => a.deviceId ?? 0);
@@ -82,9 +100,12 @@ export async function deviceTree(store: Store, now: number, offlineAfterInterval
     list.push(view);
     locations.set(d.location, list);
   }
+  const system = open.filter((a) => a.deviceId === null);
   return {
     now,
     openAlarms: { total: open.length, unacknowledged: open.filter((a) => a.acknowledgedAt === null).length, worstLevel: worstAlarm(open)?.level ?? null },
+    /** The open alarms of no device (integrity), for the live stream to add for global roles. */
+    systemAlarms: { total: system.length, unacknowledged: system.filter((a) => a.acknowledgedAt === null).length, worstLevel: worstAlarm(system)?.level ?? null },
     locations: [...locations].sort(([a], [b]) => naturalOrder.compare(a, b)).map(([name, list]) => ({ name, devices: list })),
   };
 }
@@ -92,17 +113,17 @@ export async function deviceTree(store: Store, now: number, offlineAfterInterval
 const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const LOCATION = { type: 'string', maxLength: 100 } as const;
 
-const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; family?: string; allowedIntervalS?: number }>({
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number }>({
   type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
   properties: {
     serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
-    location: LOCATION, family: { type: 'string', enum: [...FAMILIES] },
+    location: LOCATION, zoneId: { type: 'integer', minimum: 1 }, family: { type: 'string', enum: [...FAMILIES] },
     allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
   },
 });
-const parseRename = bodyParser<{ name?: string; location?: string }>({
+const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, minProperties: 1,
-  properties: { name: NAME, location: LOCATION },
+  properties: { name: NAME, location: LOCATION, zoneId: { type: 'integer', minimum: 1, nullable: true }, reason: { type: 'string', maxLength: 500 } },
 });
 const parseInterval = bodyParser<{ allowedIntervalS: number | null }>({
   type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
@@ -146,7 +167,8 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   router.get('/devices', async (req, res) => {
     const { retired } = parseTreeQuery(req.query);
-    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals, retired));
+    const scope = await scopeOf(store, res);
+    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals, (d) => scope.canSee(d), retired));
   });
 
   // Retiring takes a device out of use: its history and chain stay, it raises no offline alarm, it
@@ -193,11 +215,12 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const by = sessionOf(res).username;
     let device: Device;
     try {
-      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location }, by, now());
+      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now());
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
     }
+    await registry.refresh();
     await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by);
     await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info',
       message: `${device.name} at ${device.location || 'no location'}: serial ${old.serial} replaced by ${device.serial} (by ${by}): ${body.reason}`,
@@ -208,9 +231,15 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   router.post('/devices', requireRole('administrator'), async (req, res) => {
     const body = parseNewDevice(req.body);
     const at = now();
+    // Registering needs the administrator role on the zone the device goes to; only a global
+    // administrator may name a zone path that does not exist yet (it is created).
+    const scope = await scopeOf(store, res);
+    const target = body.zoneId !== undefined ? scope.tree.get(body.zoneId) : body.location?.trim() ? scope.tree.find(body.location) : undefined;
+    if (body.zoneId !== undefined && !target) throw new HttpError(404, `no zone with id ${body.zoneId}, or not in your zones`);
+    scope.requireZone(target ? target.id : null, 'administrator');
     let device: Device;
     try {
-      device = await registerDevice(store, { ...body, family: body.family as Family | undefined }, sessionOf(res).username, at);
+      device = await registerDevice(store, { ...body, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at);
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
@@ -220,9 +249,31 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
-    const device = await deviceById(req.params.id);
-    const patch = parseRename(req.body);
-    const updated = await change(device, patch, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"` }, sessionOf(res).username);
+    let device = await deviceById(req.params.id);
+    const { reason, zoneId, location, ...rename } = parseRename(req.body);
+    const by = sessionOf(res).username;
+    // A location is a zone now: moving a device to another zone needs the administrator role on
+    // both zones (the path may name an existing zone, or a new one for a global administrator).
+    if (zoneId !== undefined || location !== undefined) {
+      const scope = await scopeOf(store, res);
+      const target = zoneId !== undefined ? (zoneId === null ? null : scope.tree.get(zoneId) ?? undefined)
+        : location!.trim() ? scope.tree.find(location!) ?? undefined : null;
+      if (target === undefined && zoneId !== undefined) throw new HttpError(404, `no zone with id ${zoneId}, or not in your zones`);
+      if ((target?.id ?? null) !== device.zoneId) {
+        scope.requireZone(device.zoneId, 'administrator');
+        scope.requireZone(target?.id ?? null, 'administrator');
+        try {
+          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason }) : target;
+          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason });
+        } catch (err) {
+          if (err instanceof ZoneError) throw new HttpError(err.conflict ? 409 : 400, err.message);
+          throw err;
+        }
+        await registry.refresh();
+      }
+    }
+    const updated = rename.name === undefined || rename.name === device.name ? device
+      : await change(device, rename, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${rename.name}"` }, by);
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 

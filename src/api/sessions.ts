@@ -5,14 +5,23 @@
 // A wall display's session (display mode, an operator's decision) is read-only and stays signed in.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Store, StoredSession, UserRecord } from '../store/store.ts';
+import type { Access } from '../domain/zones.ts';
 
 export type Role = UserRecord['role'];
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, administrator: 3 };
+
+/** The highest role held anywhere (globally or on a zone). */
+const highestRole = (access: Access): Role =>
+  access.grants.reduce<Role | null>((best, g) => (best === null || RANK[g.role] > RANK[best] ? g.role : best), access.globalRole) ?? 'viewer';
 
 export interface Session {
   id: string;
   userId: number;
   username: string;
+  /** The highest role the user holds anywhere: what the menu offers. Each action is checked on its zone (scope.ts). */
   role: Role;
+  /** Global role and zone roles, fixed at sign-in (a change signs the user out). */
+  access: Access;
   createdAt: number;
   lastActiveAt: number;
   /** A wall display: read-only (viewer), no idle time-out. */
@@ -65,7 +74,7 @@ export class SessionStore {
       const user = byId.get(s.userId);
       if (!user || user.disabled) { gone.push(s.idHash); continue; }
       this.sessions.set(s.idHash, {
-        session: { id: '', userId: user.id, username: user.username, role: s.display ? 'viewer' : user.role, createdAt: s.createdAt, lastActiveAt: s.lastActiveAt, display: s.display },
+        session: { id: '', userId: user.id, username: user.username, role: highestRole(s.access), access: s.access, createdAt: s.createdAt, lastActiveAt: s.lastActiveAt, display: s.display },
         persistedActivityAt: s.lastActiveAt,
       });
     }
@@ -74,10 +83,11 @@ export class SessionStore {
     return this.sessions.size;
   }
 
-  create(user: Pick<UserRecord, 'id' | 'username' | 'role'>): Session {
+  /** `access` defaults to the user's role on everything (a user of scope 'global'). */
+  create(user: Pick<UserRecord, 'id' | 'username' | 'role'>, access: Access = { globalRole: user.role, grants: [] }): Session {
     this.sweep();
     const at = this.now();
-    const session: Session = { id: randomBytes(32).toString('base64url'), userId: user.id, username: user.username, role: user.role, createdAt: at, lastActiveAt: at };
+    const session: Session = { id: randomBytes(32).toString('base64url'), userId: user.id, username: user.username, role: highestRole(access), access, createdAt: at, lastActiveAt: at };
     const hash = hashSessionId(session.id);
     this.sessions.set(hash, { session, persistedActivityAt: at });
     this.write(hash, session);
@@ -109,7 +119,9 @@ export class SessionStore {
     const entry = this.sessions.get(hash);
     if (!entry) return undefined;
     const at = this.now();
-    entry.session = { ...entry.session, id, role: 'viewer', display: true, createdAt: at, lastActiveAt: at };
+    // read-only wherever the user could see: every role held becomes viewer
+    const access: Access = { globalRole: entry.session.access.globalRole === null ? null : 'viewer', grants: entry.session.access.grants.map((g) => ({ ...g, role: 'viewer' as const })) };
+    entry.session = { ...entry.session, id, role: 'viewer', access, display: true, createdAt: at, lastActiveAt: at };
     this.write(hash, entry.session);
     return entry.session;
   }
@@ -135,7 +147,7 @@ export class SessionStore {
 
   private write(hash: string, s: Session): void {
     if (!this.persistence) return;
-    const stored: StoredSession = { idHash: hash, userId: s.userId, createdAt: s.createdAt, lastActiveAt: s.lastActiveAt, display: s.display === true };
+    const stored: StoredSession = { idHash: hash, userId: s.userId, createdAt: s.createdAt, lastActiveAt: s.lastActiveAt, display: s.display === true, access: s.access };
     this.persistence.saveSession(stored).catch((err: Error) => this.onError('could not keep a session in the store (it lasts until the next restart)', err));
   }
 

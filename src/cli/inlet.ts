@@ -27,6 +27,7 @@ import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
 import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
+import { zoneCommand } from './zone.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
 import { limitsCommand } from './limits.ts';
@@ -41,6 +42,7 @@ usage: inlet <command> [--config <file>] ...
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
   limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
+  zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
@@ -158,7 +160,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      out(JSON.stringify({
+        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
+        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
+      }, null, 2));
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
@@ -166,6 +171,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => userCommand(args, config, store, out));
     case 'limits':
       return withStore(config, (store) => limitsCommand(args, store, out));
+    case 'zone':
+      return withStore(config, (store) => zoneCommand(args, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':

@@ -9,11 +9,12 @@ export class ApiError extends Error {
 }
 
 export type Role = 'administrator' | 'operator' | 'viewer';
-export interface Me { username: string; role: Role; idleMinutes: number; display?: boolean }
+/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only; display: a wall display's read-only session. */
+export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[]; display?: boolean }
 
 export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
 export interface DeviceView {
-  id: number; name: string; location: string; serial: string; model: string; family: string; state: 'active' | 'suspended';
+  id: number; name: string; location: string; zoneId: number | null; serial: string; model: string; family: string; state: 'active' | 'suspended';
   suspendedReason: string | null; lastSeenAt: number | null; allowedIntervalS: number | null; declaredIntervalS: number | null;
   status: 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired'; retiredAt: number | null; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
   /** The device's worst open alarm, with how many it has open. */

@@ -13,6 +13,7 @@ import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderTable } from './pages/table.ts';
+import { renderZones } from './pages/zones.ts';
 
 type Cleanup = (() => void) | void;
 
@@ -24,6 +25,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
   ['#/limits', 'Limits', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
+  ['#/zones', 'Zones', ['viewer', 'operator', 'administrator']],
   ['#/admin', 'Admin', ['operator', 'administrator']],
 ];
 
@@ -101,6 +103,7 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/admin':
       if (me!.role === 'viewer') { show(view, h('h1', {}, 'Administration'), message('Administration needs the operator or administrator role; you are signed in as a viewer.', 'error')); return; }
       return renderAdmin(view, me!);
+    case '/zones': return renderZones(view, me!);
     default: show(view, message(`There is no page "${path}".`, 'error'));
   }
 }
