@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import type { AlarmState, SampleRow } from '../../src/domain/types.ts';
 import { AlarmMonitor } from '../../src/pipeline/alarm-monitor.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
 const MINUTE = 60_000;
@@ -72,23 +76,33 @@ test('a failed probe raises a sensor-error alarm once the error lasted the delay
 });
 
 test('migration 017 keeps the alarms stored before it, and their once-only rules', async () => {
-  const store = new SqliteStore({ file: ':memory:' });
+  // written as that version's Inlet did: raw rows in a database at schema 8
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'inlet-017-'));
+  const file = path.join(dir, 'inlet.sqlite');
   try {
-    await store.migrate(undefined, { upTo: 8 });
-    const device = await store.addDevice({
-      family: 'soap', serial: '20990003', modelCode: 4145, model: 'T3510', name: 'Old fridge', location: '', entryToken: 'tok-017',
-      allowedIntervalS: 60, channels: [{ channel: 1, quantity: 'temperature', unit: 'C' }],
-    }, T0);
-    const offline = await store.raiseAlarm({ deviceId: device.id, channel: null, source: 'system', kind: 'offline', level: 'warning', direction: null, raisedAt: T0, value: null, message: 'Old fridge is offline' });
-    await store.acknowledgeAlarm(offline.id, 'operator', 'known, moved', T0 + MINUTE);
-    await store.migrate();
-    const [kept] = await store.alarms({});
-    assert.deepEqual([kept.id, kept.kind, kept.acknowledgedBy, kept.ackComment], [offline.id, 'offline', 'operator', 'known, moved']);
-    assert.equal(await store.acknowledgeAlarm(offline.id, 'someone', 'again', T0 + 2 * MINUTE), undefined, 'acknowledged once only, still');
-    await assert.rejects(store.raiseAlarm({ deviceId: device.id, channel: null, source: 'system', kind: 'offline', level: 'warning', direction: null, raisedAt: T0, value: null, message: 'twice' }));
-    const sensor = await store.raiseAlarm({ deviceId: device.id, channel: 1, source: 'system', kind: 'sensor', level: 'alarm', direction: null, raisedAt: T0, value: null, message: 'probe' });
-    assert.equal(sensor.kind, 'sensor');
+    const early = new SqliteStore({ file });
+    await early.migrate(undefined, { upTo: 8 });
+    await early.close();
+    const db = new DatabaseSync(file);
+    db.exec(`INSERT INTO devices (id, family, serial, model_code, model, name, location, entry_token, created_at, updated_at)
+      VALUES (1, 'soap', '20990003', 4145, 'T3510', 'Old fridge', '', 'tok-017', ${T0}, ${T0})`);
+    db.exec(`INSERT INTO alarms (id, device_id, channel, source, kind, level, direction, raised_at, value, message, acknowledged_at, acknowledged_by, ack_comment)
+      VALUES (5, 1, NULL, 'system', 'offline', 'warning', NULL, ${T0}, NULL, 'Old fridge is offline', ${T0 + MINUTE}, 'operator', 'known, moved')`);
+    db.close();
+    const store = new SqliteStore({ file });
+    try {
+      await store.migrate();
+      const [kept] = await store.alarms({});
+      assert.deepEqual([kept.id, kept.kind, kept.acknowledgedBy, kept.ackComment], [5, 'offline', 'operator', 'known, moved']);
+      assert.equal(await store.acknowledgeAlarm(5, 'someone', 'again', T0 + 2 * MINUTE), undefined, 'acknowledged once only, still');
+      // one uncleared offline alarm per device, still
+      await assert.rejects(store.raiseAlarm({ deviceId: 1, channel: null, source: 'system', kind: 'offline', level: 'warning', direction: null, raisedAt: T0, value: null, message: 'twice' }));
+      const sensor = await store.raiseAlarm({ deviceId: 1, channel: 1, source: 'system', kind: 'sensor', level: 'alarm', direction: null, raisedAt: T0, value: null, message: 'probe' });
+      assert.equal(sensor.kind, 'sensor');
+    } finally {
+      await store.close();
+    }
   } finally {
-    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
