@@ -232,7 +232,7 @@ async function everyPage(who: string): Promise<void> {
   const pages: [string, string, string][] = [
     ['devices', '#/', 'Devices'], ['chart', `#/chart?channels=${f1}:1,${f1}:2,${f2}:1&range=6h`, 'Chart'], ['table', `#/table?device=${f1}&range=6h`, 'Table'],
     ['export', `#/export?channels=${f1}:1&range=24h`, 'Export and report'], ['alarms', '#/alarms', 'Alarms'], ['limits', '#/limits', 'Alarm limits'],
-    ['events', '#/events', 'Events'], ['admin', '#/admin', 'Administration'],
+    ['events', '#/events', 'Events'], ['admin', '#/admin', 'Administration'], ['zones', '#/zones', 'Zones'],
     ['report', `#/report?channels=${f1}:1,${f1}:2,${f2}:1&from=${now - 6 * HOUR}&to=${now}`, 'Measurement report'],
   ];
   for (const [width, height] of [[1440, 900], [820, 1180]]) {
@@ -254,6 +254,46 @@ async function everyPage(who: string): Promise<void> {
 
 test('every page at 1440×900 and 820×1180 as an operator: nothing overflows', { skip, timeout: 300_000 }, async () => {
   await everyPage('operator');
+});
+
+test('an operator retires a test device in Admin: hidden from the overview, its history still charted', { skip, timeout: 120_000 }, async () => {
+  const added = await new Caller(t.gateway.url);
+  await added.signIn(ADMIN.username, ADMIN.password);
+  const made = await added.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '20290009', model: 'T3510', name: 'Test unit 9', location: 'Pharmacy' });
+  const id = made.body.device.id;
+  await page.goto(`${t.gateway.url}/#/admin`);
+  const row = page.locator(`tr[data-device="${id}"]`);
+  await row.getByRole('button', { name: 'Retire' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Reason').fill('test unit, not installed');
+  await dialog.getByRole('button', { name: 'Retire' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.ok((await t.gateway.store.retirements()).some((r) => r.deviceId === id && r.retiredBy === OPERATOR.username));
+  await page.getByLabel('Show retired devices').check();
+  await row.getByText('Retired').waitFor();
+  await shot('admin-retired');
+  await page.goto(`${t.gateway.url}/#/`);
+  await page.locator('article.device').first().waitFor();
+  assert.equal(await page.locator(`article[data-device="${id}"]`).count(), 0, 'hidden from the overview');
+  await page.goto(`${t.gateway.url}/#/chart`);
+  await page.getByText('Pharmacy › Test unit 9 (retired)').waitFor();
+});
+
+test('an operator turns a browser into a wall display: read-only, recorded', { skip, timeout: 120_000 }, async () => {
+  await page.goto(`${t.gateway.url}/#/alarms`);
+  await page.getByRole('button', { name: 'Wall display' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Why, and where is the screen?').fill('screen in the pharmacy corridor');
+  await dialog.getByRole('button', { name: 'Turn on display mode' }).click();
+  await page.getByText(`Wall display of ${OPERATOR.username} · read-only`).waitFor();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Wall display' }).count(), 0);
+  await page.goto(`${t.gateway.url}/#/alarms`);
+  await page.getByRole('heading', { name: /^Open/ }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Acknowledge/ }).count(), 0, 'a display acknowledges nothing');
+  const [event] = await t.gateway.store.events({ type: 'session.display' });
+  assert.match(event.message, new RegExp(`\\(by ${OPERATOR.username.replace('.', '\\.')}\\): screen in the pharmacy corridor$`));
+  await shot('wall-display');
 });
 
 test('a viewer sees no admin or edit buttons, even on #/admin', { skip, timeout: 120_000 }, async () => {
