@@ -116,6 +116,20 @@ test('the printed report\'s chart fits an A4 page, and its legend prints no empt
   await page.goto(`${t.gateway.url}/#/report?channels=${f1}:1,${f1}:2,${f2}:1&from=${now - 6 * HOUR}&to=${now}`);
   await page.locator('.report .plot canvas').waitFor();
   await page.getByText(/Times: Europe\/Prague/).first().waitFor();
+  // Fridge 1 has no data in GAP: no line of its channels (blue temperature, red humidity) crosses it,
+  // though Fridge 2's samples lie in between
+  const crossing = await page.evaluate(({ from, to, gapMid }) => {
+    const canvas = document.querySelector('.report .uplot canvas') as HTMLCanvasElement;
+    const over = document.querySelector('.report .u-over')!.getBoundingClientRect();
+    const scale = canvas.width / canvas.getBoundingClientRect().width;
+    const x = Math.round((over.left - canvas.getBoundingClientRect().left + ((gapMid - from) / (to - from)) * over.width) * scale);
+    const column = canvas.getContext('2d')!.getImageData(x, 0, 1, canvas.height).data;
+    const near = (i: number, rgb: number[]) => rgb.every((c, k) => Math.abs(column[i + k] - c) < 40) && column[i + 3] > 200;
+    let found = 0;
+    for (let i = 0; i < column.length; i += 4) if (near(i, [31, 111, 235]) || near(i, [209, 36, 47])) found++;
+    return found;
+  }, { from: now - 6 * HOUR, to: now, gapMid: (GAP.from + GAP.to) / 2 });
+  assert.equal(crossing, 0, 'a line of Fridge 1 is drawn across the hours it sent nothing');
   await page.emulateMedia({ media: 'print' });
   const box = (await page.locator('.report .uplot').boundingBox())!;
   assert.ok(box.x + box.width <= A4_PRINTABLE_WIDTH_PX, `the chart ends at ${Math.round(box.x + box.width)} px, the A4 page's printable width is ${A4_PRINTABLE_WIDTH_PX} px`);

@@ -34,7 +34,10 @@ function withGaps(s: Series): (number | null)[][] {
 function alignedData(series: Series[]): { data: AlignedData; columns: { series: Series; kind: 'avg' | 'min' | 'max' }[] } {
   const tables = series.map((s) => withGaps(s) as AlignedData);
   const columns = series.flatMap((s) => [{ series: s, kind: 'avg' as const }, ...(s.min && s.max ? [{ series: s, kind: 'min' as const }, { series: s, kind: 'max' as const }] : [])]);
-  return { data: tables.length === 1 ? tables[0] : uPlot.join(tables), columns };
+  // NULL_EXPAND (2): a gap's null also covers the other channels' sample times inside it, else the
+  // line would be drawn across the gap through those alignment points
+  const nullModes = tables.map((t) => t.map((_, i) => (i === 0 ? 0 : 2)) as uPlot.JoinNullMode[]);
+  return { data: tables.length === 1 ? tables[0] : uPlot.join(tables, nullModes), columns };
 }
 
 export interface ChartHandle { destroy(): void }
