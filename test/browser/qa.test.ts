@@ -161,6 +161,18 @@ test('the chart\'s readout shows a value only where the device has data', { skip
   await page.waitForFunction(() => /\d °C$/.test(document.querySelectorAll('.u-legend .u-series')[1]?.querySelector('.u-value')?.textContent?.trim() ?? ''));
   assert.match((await readout.textContent())!, /^\d,\d+ °C$/, 'a value where there is data, as on every page');
   await shot('chart-hover');
+
+  // zooming by dragging: From/To show the new range (they kept the old one)
+  const fromField = page.getByLabel('From', { exact: true });
+  const before = await fromField.inputValue();
+  await page.mouse.move(xOf(now - 2 * HOUR), over.y + over.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(xOf(now - HOUR / 2), over.y + over.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((old) => (document.querySelector('input[type="datetime-local"]') as HTMLInputElement).value !== old, before);
+  // the field is the browser's local time (Europe/Prague here): read it there
+  const shown = await fromField.evaluate((el) => new Date((el as HTMLInputElement).value).getTime());
+  assert.ok(Math.abs(shown - (now - 2 * HOUR)) < 5 * MINUTE, `From shows the zoomed range: ${await fromField.inputValue()}`);
 });
 
 test('an operator sets one set of limits on two channels, signed; the chart draws them', { skip, timeout: 120_000 }, async () => {
