@@ -300,6 +300,9 @@ test('an operator retires a test device in Admin: hidden from the overview, its 
   await shot('admin-retired');
   await page.goto(`${t.gateway.url}/#/`);
   await page.locator('article.device').first().waitFor();
+  // the page may first draw the tree the live stream sent before; the next one has no card of it
+  await page.locator(`article[data-device="${id}"]`).waitFor({ state: 'detached' });
+  await page.getByText(/^Live · updated/).waitFor();
   assert.equal(await page.locator(`article[data-device="${id}"]`).count(), 0, 'hidden from the overview');
   await page.goto(`${t.gateway.url}/#/chart`);
   await page.getByText('Pharmacy › Test unit 9 (retired)').waitFor();
