@@ -1,18 +1,14 @@
 // A printable report: the chart, minimum/average/maximum per channel and the events in the range.
 import { api, query, type Series, type StoredEvent } from '../api.ts';
-import { drawChart, seriesLabel, type ChartHandle } from '../chart.ts';
+import { drawChart, seriesLabel, type ChartHandle, type ChartLimit } from '../chart.ts';
 import { h, message, show } from '../dom.ts';
-import { formatTime, formatValue } from '../format.ts';
+import { TIME_ZONE_NOTE, formatTime, formatValue } from '../format.ts';
 import { rangeFromParams } from '../pickers.ts';
 import { pdfReportTools } from './report-pdf.ts';
 
-/** "Europe/Prague (UTC+01:00)": the zone this page's times are in. */
-function zoneLabel(at: number): string {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const offset = -new Date(at).getTimezoneOffset();
-  const hours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
-  return `${zone} (UTC${offset < 0 ? '-' : '+'}${hours}:${String(Math.abs(offset) % 60).padStart(2, '0')})`;
-}
+
+/** A4 is 210 mm wide; less the 12 mm margins of styles.css's @page that leaves 186 mm = 703 CSS px (96 px per inch). */
+export const REPORT_CHART_WIDTH_PX = 680;
 
 export async function renderReport(view: HTMLElement, params: URLSearchParams, username: string): Promise<() => void> {
   const range = rangeFromParams(params);
@@ -28,8 +24,7 @@ export async function renderReport(view: HTMLElement, params: URLSearchParams, u
   show(view, h('div', { class: 'report' },
     h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change'), pdfReportTools(channels, range)),
     h('h1', {}, 'Measurement report'),
-    h('p', {}, `${formatTime(range.from)} – ${formatTime(range.to)} · made ${formatTime(report.generatedAt)} by ${username}`),
-    h('p', { class: 'meta time-zone' }, `All times on this page are in ${zoneLabel(range.from)}.`),
+    h('p', {}, `${formatTime(range.from)} – ${formatTime(range.to)} · made ${formatTime(report.generatedAt)} by ${username} · ${TIME_ZONE_NOTE}`),
     plot,
     h('table', { class: 'summary' },
       h('thead', {}, h('tr', {}, ['Channel', 'Minimum', 'Average', 'Maximum', 'Samples', 'Errors', 'Completeness'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -41,6 +36,9 @@ export async function renderReport(view: HTMLElement, params: URLSearchParams, u
     h('h2', {}, 'Events'),
     report.events.length ? h('table', { class: 'events' }, h('tbody', {}, report.events.map((e) => h('tr', { class: e.level },
       h('td', {}, formatTime(e.at)), h('td', {}, e.level), h('td', {}, e.message))))) : h('p', {}, 'No events in this range.')));
-  const chart: ChartHandle = drawChart(plot, report.series, range);
+  const { limits } = await api<{ limits: ChartLimit[] }>('GET', '/alarm-limits').catch(() => ({ limits: [] as ChartLimit[] }));
+  // A fixed width that fits an A4 page's printable width, on screen as on paper: a chart drawn for a
+  // wide window is cut on the right when printed (newest data, the right-hand axis, the legend).
+  const chart: ChartHandle = drawChart(plot, report.series, range, { width: REPORT_CHART_WIDTH_PX, liveLegend: false, limits });
   return () => chart.destroy();
 }
