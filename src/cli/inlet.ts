@@ -6,6 +6,7 @@ import { createLogger } from '../log.ts';
 import type { LogSink } from '../domain/log-sink.ts';
 import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
 import { listenForStopRequests } from '../service/control.ts';
+import { preflight } from '../config/preflight.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
+import { backupCommand } from './backup.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -40,6 +42,8 @@ usage: inlet <command> [--config <file>] ...
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
+  backup --out <file>
+                     consistent copy of the embedded (SQLite) database while the gateway runs, verified
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
@@ -92,6 +96,8 @@ async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T
 }
 
 async function start(config: InletConfig, asService: boolean): Promise<number> {
+  // the same checks as `inlet config check`, before anything is opened
+  preflight(config);
   const log = createLogger(config);
   let gateway: Gateway | null = null;
   let stopRequested: ((why: string) => void) | null = null;
@@ -155,6 +161,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
+      try {
+        for (const line of preflight(config).checked) out(`checked ${line}`);
+      } catch (err) {
+        throw new ConfigError(`configuration ${configFile ?? '(built-in defaults)'} would not start: ${(err as Error).message}`);
+      }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
       out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
       return 0;
@@ -166,6 +177,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
       return withStore(config, (store) => retentionCommand(args, config, store, out));
+    case 'backup':
+      return backupCommand(args, config, chainKeyFile(config), out);
     case 'notify':
       return notifyCommand(args, config, out);
     case 'simulate':

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { validate as isCronExpression } from 'node-cron';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
+import { decodeConfigText } from './text.ts';
+import { installedConfigFile } from './installed.ts';
 
 export class ConfigError extends Error {}
 
@@ -72,7 +74,9 @@ export function resolveConfigFile(explicit?: string, env: NodeJS.ProcessEnv = pr
   if (explicit) return path.resolve(explicit);
   if (env.INLET_CONFIG) return path.resolve(env.INLET_CONFIG);
   const local = path.resolve('inlet.config.json');
-  return existsSync(local) ? local : null;
+  if (existsSync(local)) return local;
+  // An installed copy (MSI) uses the service's configuration, never a second database under the current folder.
+  return installedConfigFile(env);
 }
 
 export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -81,7 +85,7 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (file) {
     if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist: create it, or unset INLET_CONFIG to run with defaults`);
     try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Plain;
+      fromFile = JSON.parse(decodeConfigText(readFileSync(file))) as Plain;
     } catch (err) {
       throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
     }
