@@ -133,6 +133,8 @@ msibuild "$MSI" -q "INSERT INTO \`Environment\` (\`Environment\`, \`Name\`, \`Va
 #  - REMOVE_DATA=1: type 34 (exe in a folder) + continue on error 64 + commit 0x600 + no impersonation 0x800.
 msibuild "$MSI" -q "INSERT INTO \`CustomAction\` (\`Action\`, \`Type\`, \`Source\`, \`Target\`) VALUES ('RemoveDataFolder', $(( 34 | 64 | 0x600 | 0x800 )), 'System64Folder', '\"[System64Folder]cmd.exe\" /d /c rmdir /s /q \"[CommonAppDataFolder]Inlet\"')" \
   -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('RemoveDataFolder', 'REMOVE~=\"ALL\" AND REMOVE_DATA=\"1\" AND NOT UPGRADINGPRODUCTCODE', 6590)"
+#  - wixl ends RegistryKey paths with a backslash; Windows Installer wants the key's own name.
+msibuild "$MSI" -q "UPDATE \`Registry\` SET \`Key\` = 'SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\Inlet' WHERE \`Component_\` = 'EventSource'"
 for action in "RemoveEnvironmentStrings 3300" "WriteEnvironmentStrings 5200"; do
   set -- $action
   msiinfo export "$MSI" InstallExecuteSequence | grep -q "^$1	" ||

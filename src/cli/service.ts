@@ -102,7 +102,7 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
 
   if (verb === 'print-xml' || v['print-xml']) { io.out(winswXml(winsw)); return 0; }
   if (verb === 'stop-signal') return stopSignal(v.instance, v['data-dir'], v.timeout, io);
-  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(), ...definedOnly(v) } : v, io);
+  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(process.env, process.execPath, path), ...definedOnly(v) } : v, io);
   if (verb === 'firewall') return firewall(v, io);
   if (!WINDOWS_VERBS.has(verb)) { io.err(`inlet service: unknown command "${verb}".\n\n${USAGE}`); return 2; }
 
@@ -174,13 +174,13 @@ function runWrapper(verb: string, instance: string, winsw: WinswOptions, wrapper
 // ---------- configure ----------
 
 /** The paths the MSI uses (its custom action command line is limited to 255 characters). */
-export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): ConfigureInput {
-  const dataDir = path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
+export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath, paths: path.PlatformPath = path.win32): ConfigureInput {
+  const dataDir = paths.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
   return {
     'data-dir': dataDir,
-    config: path.win32.join(dataDir, 'inlet.config.json'),
-    template: path.win32.join(path.win32.dirname(execPath), 'inlet.config.default.json'),
-    log: path.win32.join(dataDir, 'logs', 'install.log'),
+    config: paths.join(dataDir, 'inlet.config.json'),
+    template: paths.join(paths.dirname(execPath), 'inlet.config.default.json'),
+    log: paths.join(dataDir, 'logs', 'install.log'),
   };
 }
 

@@ -128,5 +128,6 @@ test('configure --installer uses the MSI paths', async () => {
     'data-dir': 'C:\\ProgramData\\Inlet',
     config: 'C:\\ProgramData\\Inlet\\inlet.config.json',
     template: 'C:\\Program Files\\Inlet\\inlet.config.default.json',
+    log: 'C:\\ProgramData\\Inlet\\logs\\install.log',
   });
 });
