@@ -7,6 +7,7 @@ import type { LogSink } from '../domain/log-sink.ts';
 import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
 import { listenForStopRequests } from '../service/control.ts';
 import { preflight } from '../config/preflight.ts';
+import { EVENT_IDS, eventLogTransport, windowsEventLog, type EventLogWriter } from '../service/event-log.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -96,9 +97,17 @@ async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T
 }
 
 async function start(config: InletConfig, asService: boolean): Promise<number> {
-  // the same checks as `inlet config check`, before anything is opened
-  preflight(config);
+  // The Windows service also reports start, stop and errors in the Application event log (source "Inlet").
+  const eventLog: EventLogWriter | null = asService && process.platform === 'win32' ? windowsEventLog() : null;
+  try {
+    // the same checks as `inlet config check`, before anything is opened
+    preflight(config);
+  } catch (err) {
+    eventLog?.write('ERROR', EVENT_IDS.error, `Inlet cannot start: ${(err as Error).message}`);
+    throw err;
+  }
   const log = createLogger(config);
+  if (eventLog) log.add(eventLogTransport(eventLog));
   let gateway: Gateway | null = null;
   let stopRequested: ((why: string) => void) | null = null;
   const stopped = new Promise<number>((resolve) => {
@@ -126,10 +135,13 @@ async function start(config: InletConfig, asService: boolean): Promise<number> {
     gateway = await startGateway(config, log);
   } catch (err) {
     await closeStopChannel();
+    eventLog?.write('ERROR', EVENT_IDS.error, `Inlet cannot start: ${(err as Error).message}`);
     throw err;
   }
+  eventLog?.write('INFORMATION', EVENT_IDS.started, `Inlet ${VERSION} started: ${gateway.url}, store ${gateway.store.kind}, data in ${config.dataDir}`);
   out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port})${gateway.httpsUrl ? ` and ${gateway.httpsUrl}` : ''}, store ${gateway.store.kind}, data in ${config.dataDir}${asService ? ', as a service' : ''}`);
   const code = await stopped;
+  eventLog?.write(code === 0 ? 'INFORMATION' : 'ERROR', EVENT_IDS.stopped, code === 0 ? 'Inlet stopped cleanly' : 'Inlet stopped after an error: see logs\\inlet.log');
   // let the stop channel answer "stopped" (queued as microtasks) before it closes
   await new Promise((r) => setImmediate(r));
   await closeStopChannel();
