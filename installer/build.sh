@@ -113,7 +113,7 @@ cp installer/inlet.ico "$STAGE/inlet.ico"
 #  - same-version upgrades: the Upgrade row that finds older versions also takes an equal one
 #    (msidbUpgradeAttributesVersionMaxInclusive 0x200), so a rebuild of 1.2.3 replaces 1.2.3 in place
 #    (Attributes is part of the table's key: the row is replaced, not updated).
-PUBLIC_PROPERTIES="HTTP_PORT;HTTPS_PORT;MSSQL_CONNECTION;SERVICE_ACCOUNT;SERVICE_PASSWORD;FIREWALL;FIREWALL_REMOTE;REMOVE_DATA"
+PUBLIC_PROPERTIES="HTTP_PORT;HTTPS_PORT;HTTPS_CERT;HTTPS_KEY;MSSQL_CONNECTION;SERVICE_ACCOUNT;SERVICE_PASSWORD;FIREWALL;FIREWALL_REMOTE;REMOVE_DATA"
 secure="$(msiinfo export "$MSI" Property | awk -F'\t' '{sub(/\r$/,"")} $1=="SecureCustomProperties"{print $2}')"
 ca_type="$(msiinfo export "$MSI" CustomAction | awk -F'\t' '{sub(/\r$/,"")} $1=="ConfigureInlet"{print $2}')"
 [ -n "$ca_type" ] || die "ConfigureInlet custom action missing from the MSI"

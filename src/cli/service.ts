@@ -250,6 +250,8 @@ export function configureFile(input: ConfigureInput): string[] {
   if (input['https-port']) set(obj(config, 'https'), 'port', port(input['https-port'], 'HTTPS_PORT'), 'https.port');
   if (input['https-cert']) set(obj(config, 'https'), 'certFile', input['https-cert'], 'https.certFile');
   if (input['https-key']) set(obj(config, 'https'), 'keyFile', input['https-key'], 'https.keyFile');
+  // Certificate and key given together switch HTTPS on (the port alone does not: without them it cannot start).
+  if (input['https-cert'] && input['https-key']) set(obj(config, 'https'), 'enabled', true, 'https.enabled');
   if (input['mssql-connection']) {
     const store = obj(config, 'store');
     set(store, 'kind', 'mssql', 'store.kind');
@@ -311,8 +313,9 @@ function configure(v: ConfigureInput, io: Out): number {
     } catch { /* the message still goes to stderr */ }
   };
   try {
-    const changes = configureFile(v);
-    const text = changes.length ? `Config ${v.config} updated:\n  ${changes.join('\n  ')}` : `Config ${v.config} unchanged.`;
+    const lines = configureFile(v);
+    const changed = lines.some((l) => !l.startsWith('checked '));
+    const text = `Config ${v.config} ${changed ? 'updated' : 'unchanged'}:\n  ${lines.join('\n  ')}`;
     io.out(text);
     logged(`inlet service configure: ${text}`);
     return 0;

@@ -149,7 +149,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
     assert.equal(props.ProductVersion, msiVersion(VERSION));
     assert.equal(props.UpgradeCode, '{6C1B7E0A-3D51-4C2E-9E55-2B8F4A1D7C31}');
     assert.equal(props.ALLUSERS, '1');
-    for (const p of ['HTTP_PORT', 'HTTPS_PORT', 'MSSQL_CONNECTION', 'SERVICE_ACCOUNT', 'SERVICE_PASSWORD', 'FIREWALL', 'FIREWALL_REMOTE', 'REMOVE_DATA']) {
+    for (const p of ['HTTP_PORT', 'HTTPS_PORT', 'HTTPS_CERT', 'HTTPS_KEY', 'MSSQL_CONNECTION', 'SERVICE_ACCOUNT', 'SERVICE_PASSWORD', 'FIREWALL', 'FIREWALL_REMOTE', 'REMOVE_DATA']) {
       assert.ok(props.SecureCustomProperties.split(';').includes(p), `${p} is secure`);
     }
     assert.equal(props.MsiHiddenProperties, 'MSSQL_CONNECTION;SERVICE_PASSWORD');

@@ -44,13 +44,13 @@ test('configure: first install creates from the template with the MSI properties
   const dir = tempDir('inlet-cfg-');
   const file = path.join(dir, 'inlet.config.json');
   const changes = configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080', 'https-port': '',
-    'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' });
+    'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password={s3cr;et}' });
   const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.equal(cfg.http.port, 8080);
-  assert.equal(cfg.https.port, 443);
+  assert.equal(cfg.https.port, 8443, 'the template has the default HTTPS port');
   assert.equal(cfg.dataDir, dir);
   assert.equal(cfg.store.kind, 'mssql');
-  assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et');
+  assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password={s3cr;et}');
   assert.ok(fs.statSync(path.join(dir, 'logs')).isDirectory());
   assert.ok(!changes.join('\n').includes('s3cr'), 'password not echoed');
   assert.match(changes.join('\n'), /Password=\*\*\*/);
@@ -58,9 +58,16 @@ test('configure: first install creates from the template with the MSI properties
   // Upgrade: the existing file is kept; only given properties change.
   cfg.log.level = 'debug';
   fs.writeFileSync(file, JSON.stringify(cfg));
-  assert.deepEqual(configureFile({ config: file, template: TEMPLATE, 'http-port': '', 'mssql-connection': '' }), []);
-  const again = configureFile({ config: file, template: TEMPLATE, 'https-port': '8443' });
-  assert.deepEqual(again, ['https.port = 8443']);
+  const changed = (lines: string[]) => lines.filter((l) => !l.startsWith('checked '));
+  assert.deepEqual(changed(configureFile({ config: file, template: TEMPLATE, 'http-port': '', 'mssql-connection': '' })), []);
+  const again = configureFile({ config: file, template: TEMPLATE, 'https-port': '9443' });
+  assert.deepEqual(changed(again), ['https.port = 9443']);
+  assert.ok(again.some((l) => l.startsWith('checked store.mssql.connectionString: server sql1')), 'the result is checked as start checks it');
+  // A connection string start would refuse (an unquoted ";" in the password) changes nothing.
+  const before = fs.readFileSync(file, 'utf8');
+  assert.throws(() => configureFile({ config: file, 'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' }),
+    /would not start, so nothing was changed/);
+  assert.equal(fs.readFileSync(file, 'utf8'), before);
   const cfg2 = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.equal(cfg2.log.level, 'debug');
   assert.equal(cfg2.http.port, 8080);
