@@ -46,6 +46,30 @@ export function findWorkerEntries(srcDir = SRC): string[] {
 
 const outName = (entry: string) => RENAMED[entry] ?? entry.replace(/\.ts$/, '.js');
 
+/**
+ * Requires a bundler cannot see, made visible. pdfkit loads its standard fonts (Helvetica...) through a
+ * createRequire() of its own and its private "#standard-fonts/*" imports; the same modules are public as
+ * "pdfkit/standard-fonts/*", which esbuild can bundle when the require is a plain one.
+ */
+const PACKAGE_PATCHES: Array<{ file: RegExp; from: RegExp; to: string }> = [
+  { file: /[\\/]node_modules[\\/]pdfkit[\\/]js[\\/]pdfkit(\.node\.mjs|\.js)$/, from: /\brequire\$1\('#standard-fonts\//g, to: "require('pdfkit/standard-fonts/" },
+];
+
+function patchPackages(): Plugin {
+  return {
+    name: 'inlet-patch-packages',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/].*\.(m?js|cjs)$/ }, (args) => {
+        const patches = PACKAGE_PATCHES.filter((p) => p.file.test(args.path));
+        if (patches.length === 0) return undefined;
+        let text = readFileSync(args.path, 'utf8');
+        for (const p of patches) text = text.replace(p.from, p.to);
+        return { contents: text, loader: 'js' };
+      });
+    },
+  };
+}
+
 /** Rewrites import.meta.url in src/ modules to their would-be location dist/<path>.js. */
 function relocateImportMeta(bundleOut: string): Plugin {
   // from the bundle's folder up to dist/
@@ -100,7 +124,7 @@ export async function buildApp(outDir: string): Promise<AppBuild> {
           "const __dirname = __inletFileURLToPath(new URL('.', import.meta.url));",
         ].join(' '),
       },
-      plugins: [relocateImportMeta(out)],
+      plugins: [relocateImportMeta(out), patchPackages()],
     });
     for (const input of Object.keys(result.metafile.inputs)) {
       const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
