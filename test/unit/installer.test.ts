@@ -26,9 +26,9 @@ function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-interface RunOptions { env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string; expectStatus?: number }
+interface RunOptions { env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string; expectStatus?: number; input?: string }
 function run(cmd: string, args: string[], opts: RunOptions = {}): { stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeout ?? 120_000, env: opts.env ?? process.env });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, encoding: 'utf8', maxBuffer: 64 << 20, timeout: opts.timeout ?? 120_000, env: opts.env ?? process.env, input: opts.input });
   assert.equal(r.status, opts.expectStatus ?? 0, `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   return { stdout: r.stdout, stderr: r.stderr };
 }
@@ -264,7 +264,20 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
       db.close();
       assert.ok(stored.n >= 1, 'its samples are in the installed database');
 
-      // Backup while the service runs; the copy passes `inlet verify`.
+      // The first account, made as docs/it.md says; the viewer's API reads the device through the bundled read path.
+      run(NODE, [app, 'user', 'add', '--username', 'admin', '--role', 'administrator', '--password-stdin'],
+        { cwd: elsewhere, env, input: 'Cold-Room-Ledger-42!\n' });
+      const signIn = await fetch(`${base}/api/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-inlet-request': '1' },
+        body: JSON.stringify({ username: 'admin', password: 'Cold-Room-Ledger-42!' }),
+      });
+      assert.equal(signIn.status, 200, await signIn.text());
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+      const devices = await fetch(`${base}/api/devices`, { headers: { cookie, 'x-inlet-request': '1' } });
+      assert.equal(devices.status, 200);
+      assert.match(await devices.text(), /20960050/);
+
+            // Backup while the service runs; the copy passes `inlet verify`.
       const copyDir = fs.mkdtempSync(path.join(dir, 'backup-'));
       const backedUp = inlet('backup', '--out', path.join(copyDir, 'inlet.sqlite')).stdout;
       assert.match(backedUp, /backed up .* chains verified/);
