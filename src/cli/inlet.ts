@@ -29,6 +29,7 @@ import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
 import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
+import { zoneCommand } from './zone.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
 import { backupCommand } from './backup.ts';
@@ -42,6 +43,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   backup --out <file>
                      consistent copy of the embedded (SQLite) database while the gateway runs, verified
@@ -179,12 +181,17 @@ export async function main(argv: string[]): Promise<number> {
         throw new ConfigError(`configuration ${configFile ?? '(built-in defaults)'} would not start: ${(err as Error).message}`);
       }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      out(JSON.stringify({
+        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
+        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
+      }, null, 2));
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out));
+    case 'zone':
+      return withStore(config, (store) => zoneCommand(args, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
