@@ -134,6 +134,9 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     if (!directory.baseDn) throw new ConfigError('"directory.enabled" is true but "directory.baseDn" is empty: give where accounts are searched, e.g. "DC=example,DC=local"');
     if (!directory.groups.length) throw new ConfigError('"directory.enabled" is true but "directory.groups" is empty: map at least one directory group to a role, or nobody from the directory can sign in');
     for (const g of directory.groups) {
+      // The schema's defaults are not applied by this validator: a global group may leave "zones" out.
+      g.zones ??= [];
+      g.global ??= false;
       if (g.global && g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} has both "global": true and zones; choose one`);
       if (!g.global && !g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} names no zones: add "zones": ["Site/Building"] or "global": true`);
     }
