@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { runServiceCommand, configureFile, maskConnectionString } from '../../src/cli/service.ts';
 
@@ -137,4 +137,21 @@ test('configure --installer uses the MSI paths', async () => {
     template: 'C:\\Program Files\\Inlet\\inlet.config.default.json',
     log: 'C:\\ProgramData\\Inlet\\logs\\install.log',
   });
+});
+
+test('configure: HTTPS_CERT and HTTPS_KEY given together switch HTTPS on; missing files are refused, changing nothing', { skip: spawnSync('openssl', ['version']).status !== 0 && 'openssl not installed' }, () => {
+  const dir = tempDir('inlet-cfg-https-');
+  const file = path.join(dir, 'inlet.config.json');
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'https-port': '8443' });
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).https.enabled, false, 'the port alone does not switch HTTPS on');
+  const before = fs.readFileSync(file, 'utf8');
+  assert.throws(() => configureFile({ config: file, 'https-cert': path.join(dir, 'none.pem'), 'https-key': path.join(dir, 'none.key') }),
+    /would not start, so nothing was changed: .*https\.certFile/);
+  assert.equal(fs.readFileSync(file, 'utf8'), before);
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key',
+    '-out', 'tls.pem', '-days', '2', '-subj', '/CN=inlet.test'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = configureFile({ config: file, 'https-cert': path.join(dir, 'tls.pem'), 'https-key': path.join(dir, 'tls.key') });
+  assert.ok(lines.includes('https.enabled = true'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^checked HTTPS certificate CN=inlet\.test/.test(l)), lines.join('\n'));
 });
