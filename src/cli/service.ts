@@ -19,7 +19,6 @@ import { firewallCommands, grantModifyArgs, scStartType } from '../service/windo
 
 const WINDOWS_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'status', 'set-recovery']);
 
-
 const USAGE = `Usage: inlet service <command> [options]
 
 Commands (Windows only; run in an elevated prompt):
