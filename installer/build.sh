@@ -130,6 +130,9 @@ if ! msiinfo tables "$MSI" | grep -qx Environment; then
   msibuild "$MSI" -q "CREATE TABLE \`Environment\` (\`Environment\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL LOCALIZABLE, \`Value\` CHAR(255) LOCALIZABLE, \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`Environment\`)"
 fi
 msibuild "$MSI" -q "INSERT INTO \`Environment\` (\`Environment\`, \`Name\`, \`Value\`, \`Component_\`) VALUES ('PathEntry', '=-*PATH', '[~];[INSTALLDIR]', 'CommandLine')"
+#  - wixl ignores Execute="rollback": ConfigureInletRollback is made a rollback action (in-script 0x400 + rollback
+#    0x100) running as LocalSystem (0x800), from an installed file (18), errors ignored (64).
+msibuild "$MSI" -q "UPDATE \`CustomAction\` SET \`Type\` = $(( 18 | 64 | 0x100 | 0x400 | 0x800 )) WHERE \`Action\` = 'ConfigureInletRollback'"
 #  - REMOVE_DATA=1: type 34 (exe in a folder) + continue on error 64 + commit 0x600 + no impersonation 0x800.
 msibuild "$MSI" -q "INSERT INTO \`CustomAction\` (\`Action\`, \`Type\`, \`Source\`, \`Target\`) VALUES ('RemoveDataFolder', $(( 34 | 64 | 0x600 | 0x800 )), 'System64Folder', '\"[System64Folder]cmd.exe\" /d /c rmdir /s /q \"[CommonAppDataFolder]Inlet\"')" \
   -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('RemoveDataFolder', 'REMOVE~=\"ALL\" AND REMOVE_DATA=\"1\" AND NOT UPGRADINGPRODUCTCODE', 6590)"

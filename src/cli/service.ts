@@ -46,6 +46,7 @@ configure options:
   --mssql-connection STRING   (empty values are ignored, so the installer can pass every property)
   --account NAME  the service account: given Modify on the data folder (Windows)
   --log FILE      also append what configure did, or why it refused, to FILE
+  --rollback      put back the config as it was before the last configure (the MSI's rollback action)
   --installer    the MSI's paths: config and data in %ProgramData%\\Inlet, template inlet.config.default.json
                  next to node.exe
 `;
@@ -80,6 +81,7 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
         add: { type: 'boolean', default: false },
         remove: { type: 'boolean', default: false },
         remote: { type: 'string' },
+        rollback: { type: 'boolean' },
         installer: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -220,6 +222,8 @@ export interface ConfigureInput {
   'mssql-connection'?: string;
   account?: string;
   log?: string;
+  /** Undo what the last configure changed (the MSI's rollback action). */
+  rollback?: boolean;
 }
 
 /**
@@ -229,6 +233,8 @@ export interface ConfigureInput {
 export function configureFile(input: ConfigureInput): string[] {
   const file = input.config || process.env.INLET_CONFIG;
   if (!file) throw new Error('configure needs --config FILE (or INLET_CONFIG).');
+  // What an earlier install left for its rollback is stale now.
+  for (const f of rollbackFiles(file)) fs.rmSync(f, { force: true });
   const changes: string[] = [];
   let config: Json;
   if (fs.existsSync(file)) {
@@ -278,8 +284,29 @@ export function configureFile(input: ConfigureInput): string[] {
     fs.rmSync(tmp, { force: true });
     throw new Error(`the configuration would not start, so nothing was changed: ${(err as Error).message}`);
   }
+  // What the MSI's rollback (configure --rollback) puts back if a later step of this install fails.
+  const [before, created] = rollbackFiles(file);
+  if (fs.existsSync(file)) fs.copyFileSync(file, before);
+  else fs.writeFileSync(created, `created by the installer at ${new Date().toISOString()}\r\n`);
   fs.renameSync(tmp, file);
   return changes;
+}
+
+/** [the config as it was before this install, a marker that this install created it] */
+function rollbackFiles(file: string): [string, string] {
+  return [`${file}.before-install`, `${file}.created-by-install`];
+}
+
+/**
+ * The MSI's rollback of ConfigureInlet, when a later step of the same install fails (the service does not start,
+ * for example): the configuration as it was, so that the previous version, which the rollback reinstalls, starts
+ * on its own settings; a configuration this install created is removed.
+ */
+export function rollbackConfigureFile(file: string): string {
+  const [before, created] = rollbackFiles(file);
+  if (fs.existsSync(before)) { fs.renameSync(before, file); return `restored ${file} as it was before this install`; }
+  if (fs.existsSync(created)) { fs.rmSync(file, { force: true }); fs.rmSync(created, { force: true }); return `removed ${file}, which this install had created`; }
+  return `nothing to undo in ${file}`;
 }
 
 /**
@@ -312,6 +339,14 @@ function configure(v: ConfigureInput, io: Out): number {
     } catch { /* the message still goes to stderr */ }
   };
   try {
+    if (v.rollback) {
+      const file = v.config || process.env.INLET_CONFIG;
+      if (!file) throw new Error('configure --rollback needs --config FILE (or --installer).');
+      const text = `inlet service configure --rollback: ${rollbackConfigureFile(file)}`;
+      io.out(text);
+      logged(text);
+      return 0;
+    }
     const lines = configureFile(v);
     const changed = lines.some((l) => !l.startsWith('checked '));
     const text = `Config ${v.config} ${changed ? 'updated' : 'unchanged'}:\n  ${lines.join('\n  ')}`;

@@ -124,7 +124,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
     const seq = new Map(table('InstallExecuteSequence').map((r) => [r.Action, r]));
     const n = (a: string) => Number(seq.get(a)?.Sequence ?? NaN);
     const order = ['AppSearch', 'KeepServiceAccount', 'DefaultServiceAccount', 'LaunchConditions', 'InstallValidate', 'InstallInitialize',
-      'RemoveExistingProducts', 'StopServices', 'InstallFiles', 'ConfigureInlet', 'InstallServices', 'SetFailureActions', 'AddFirewallRule',
+      'RemoveExistingProducts', 'StopServices', 'InstallFiles', 'ConfigureInletRollback', 'ConfigureInlet', 'InstallServices', 'SetFailureActions', 'AddFirewallRule',
       'StartServices', 'RemoveDataFolder', 'InstallFinalize'];
     for (let i = 1; i < order.length; i++) assert.ok(n(order[i - 1]) < n(order[i]), `${order[i - 1]} (${n(order[i - 1])}) before ${order[i]} (${n(order[i])})`);
     assert.equal(n('RemoveExistingProducts'), n('InstallInitialize') + 1, 'right after InstallInitialize');
@@ -139,7 +139,10 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
     assert.ok(type & 1024 && type & 2048 && type & 8192, 'deferred, as LocalSystem, target hidden from logs');
     assert.equal(type & 64, 0, 'a refused configuration fails the install (and rolls back)');
     assert.match(cfg.Target, /service configure --installer .*--mssql-connection "\[MSSQL_CONNECTION\]" --account "\[SERVICE_ACCOUNT\]"$/);
-    const rm = Number(cas.get('RemoveDataFolder')!.Type);
+    const undo = cas.get('ConfigureInletRollback')!;
+    assert.equal(Number(undo.Type) & 0x500, 0x500, 'a rollback action: runs only when a later step fails');
+    assert.match(undo.Target, /service configure --installer --rollback$/);
+        const rm = Number(cas.get('RemoveDataFolder')!.Type);
     assert.equal(rm & 0x600, 0x600, 'REMOVE_DATA runs as a commit action: only after a successful uninstall');
     assert.equal(cas.get('SetInstallLog')!.Target, '[CommonAppDataFolder]Inlet\\logs\\install.log');
   });

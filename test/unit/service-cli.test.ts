@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { tempDir } from '../helpers/temp-dir.ts';
-import { runServiceCommand, configureFile, maskConnectionString } from '../../src/cli/service.ts';
+import { runServiceCommand, configureFile, maskConnectionString, rollbackConfigureFile } from '../../src/cli/service.ts';
 
 const TEMPLATE = path.resolve('installer/inlet.config.json');
 
@@ -154,4 +154,26 @@ test('configure: HTTPS_CERT and HTTPS_KEY given together switch HTTPS on; missin
   const lines = configureFile({ config: file, 'https-cert': path.join(dir, 'tls.pem'), 'https-key': path.join(dir, 'tls.key') });
   assert.ok(lines.includes('https.enabled = true'), lines.join('\n'));
   assert.ok(lines.some((l) => /^checked HTTPS certificate CN=inlet\.test/.test(l)), lines.join('\n'));
+});
+
+test('configure --rollback (the MSI\'s rollback action) puts the config back as it was, or removes one this install created', () => {
+  const dir = tempDir('inlet-cfg-rb-');
+  const file = path.join(dir, 'inlet.config.json');
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080' });
+  assert.match(rollbackConfigureFile(file), /removed .*which this install had created/);
+  assert.ok(!fs.existsSync(file), 'a failed first install leaves no config behind');
+
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080' });
+  const installed = fs.readFileSync(file, 'utf8');
+  configureFile({ config: file, 'http-port': '9090' });                    // the upgrade's configure step
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).http.port, 9090);
+  assert.match(rollbackConfigureFile(file), /restored/);                   // a later step failed
+  assert.equal(fs.readFileSync(file, 'utf8'), installed, 'the previous version starts on its own settings');
+  assert.match(rollbackConfigureFile(file), /nothing to undo/);
+
+  // A refused configure leaves nothing for a rollback to undo (not an earlier install's backup).
+  configureFile({ config: file, 'http-port': '9090' });
+  assert.throws(() => configureFile({ config: file, 'mssql-connection': 'Server=a;Integrated Security=true' }), /would not start/);
+  assert.match(rollbackConfigureFile(file), /nothing to undo/);
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).http.port, 9090);
 });
