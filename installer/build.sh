@@ -5,6 +5,7 @@
 # in installer/out/cache.
 #
 #   bash installer/build.sh          (or: npm run installer)
+#   INLET_VIEWER_BUILT=1             use build/viewer as it is (the test sets it when the viewer is built)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +35,11 @@ mkdir -p "$CACHE"
 
 # 1. The application: the viewer, then esbuild bundles + sql/ + viewer (scripts/build-app.ts), no node_modules.
 say "building the viewer and the application bundles"
-"$NODE" scripts/build-viewer.ts >/dev/null
+# INLET_VIEWER_BUILT=1: build/viewer is fresh already (npm test builds it first); rebuilding it here would pull it
+# from under the tests that serve it at the same time.
+if [ -z "${INLET_VIEWER_BUILT:-}" ] || [ ! -f build/viewer/index.html ]; then
+  "$NODE" scripts/build-viewer.ts >/dev/null
+fi
 rm -rf "$STAGE" && mkdir -p "$STAGE"
 "$NODE" scripts/build-app.ts "$STAGE/app"
 # Tells the payload's `inlet` where the installed configuration is (src/config/installed.ts).
