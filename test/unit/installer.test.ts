@@ -232,7 +232,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
       const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
       started = Date.now();
       await Promise.race([
-        (async () => { while (!/Inlet \S+ listening on/.test(output)) await new Promise((res) => setTimeout(res, 50)); })(),
+        (async () => { while (!/listening on http:/.test(output)) await new Promise((res) => setTimeout(res, 50)); })(),
         exited.then((code) => { throw new Error(`the gateway exited (${code}) before listening:\n${output}`); }),
       ]);
       t.diagnostic(`the extracted gateway started in ${seconds(Date.now() - started)}`);
