@@ -232,7 +232,13 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
       const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
       started = Date.now();
       await Promise.race([
-        (async () => { while (!/listening on http:/.test(output)) await new Promise((res) => setTimeout(res, 50)); })(),
+        (async () => {
+          // A bound only against a hang (a reworded banner): the condition is the banner, not the time.
+          for (const deadline = Date.now() + 180_000; !/listening on http:/.test(output);) {
+            if (Date.now() > deadline) throw new Error(`no "listening on http:" from the gateway within 180 s:\n${output}`);
+            await new Promise((res) => setTimeout(res, 50));
+          }
+        })(),
         exited.then((code) => { throw new Error(`the gateway exited (${code}) before listening:\n${output}`); }),
       ]);
       t.diagnostic(`the extracted gateway started in ${seconds(Date.now() - started)}`);
