@@ -28,6 +28,8 @@ import { createApiApp } from './api/app.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
+import { RefusalRecorder } from './pipeline/refusals.ts';
+import { DiskSpaceWatch } from './jobs/disk-space.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -42,6 +44,9 @@ export interface Gateway {
   registry: DeviceRegistry;
   alarmMonitor: AlarmMonitor;
   jobs: JobScheduler;
+  /** Refused uploads on their way to the bounded refusal archive. */
+  refusals: RefusalRecorder;
+  disk: DiskSpaceWatch;
   stop(): Promise<void>;
 }
 
@@ -139,10 +144,13 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
-  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
+  // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
+  const refusals = new RefusalRecorder(store, config.security.refusals, log);
+  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals });
+  const disk = new DiskSpaceWatch(config.dataDir, config.security.minFreeDiskMiB, store);
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, refusals, disk });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
@@ -178,6 +186,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   }
   const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey });
   jobs.start();
+  disk.start();
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {
@@ -191,6 +200,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // A database that is away must not keep the spool from closing: what it holds waits for the next run.
+      disk.stop();
+      await refusals.flush();
       const flushed = store.flush().catch((err: unknown) => log.warn('stopping: the database did not take the last writes', { error: (err as Error).message }));
       await Promise.all([flushed, jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
@@ -203,5 +214,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, stop };
+  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, refusals, disk, stop };
 }

@@ -8,6 +8,8 @@ import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
+import type { RefusalRecorder } from '../pipeline/refusals.ts';
+import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
 import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
 import { dataRouter } from './data.ts';
@@ -33,6 +35,10 @@ export interface ApiDeps {
   /** Tests pass their own (short idle time); the gateway keeps one for its lifetime. */
   sessions?: SessionStore;
   now?: () => number;
+  /** The refusal archive's counters, for /health. */
+  refusals?: Pick<RefusalRecorder, 'counters'>;
+  /** Free space in the data folder: a warning in /health when low. */
+  disk?: Pick<DiskSpaceWatch, 'last' | 'warning'>;
 }
 
 export function healthReport(deps: ApiDeps) {
@@ -45,6 +51,10 @@ export function healthReport(deps: ApiDeps) {
     spool: deps.spool?.gauge() ?? null,
     ingest: { ...deps.ingestStats },
     uploads: { ...deps.pipeline.counters },
+    refusals: deps.refusals ? { ...deps.refusals.counters } : null,
+    disk: deps.disk?.last ?? null,
+    /** Conditions an administrator should act on while the gateway still serves (status stays "ok"). */
+    warnings: [deps.disk?.warning()].filter((w): w is string => typeof w === 'string'),
   };
 }
 

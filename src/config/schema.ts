@@ -53,6 +53,15 @@ export interface InletConfig {
     /** Rows deleted per transaction. */
     chunkSize: number;
   };
+  /** What keeps people on the LAN from slowing ingest or filling the disk (issue 15). */
+  security: {
+    /** Refused uploads: what is archived of each, how many are kept and how long, how many per source address. */
+    refusals: { prefixBytes: number; maxRows: number; keepDays: number; perSourcePerMinute: number; burst: number };
+    /** Below this much free space in the data folder's file system: a system alarm and a /health warning. */
+    minFreeDiskMiB: number;
+    /** Password hashes computed at once (each takes 32 MiB and a thread-pool thread); sign-ins beyond wait, then get 503. */
+    concurrentPasswordHashes: number;
+  };
 }
 
 const JOB_SWITCH = { enabled: { type: 'boolean' }, schedule: { type: 'string', format: 'cron' } } as const;
@@ -169,6 +178,23 @@ export const CONFIG_SCHEMA = {
         chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
       },
     },
+    security: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        refusals: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            prefixBytes: { type: 'integer', minimum: 0, maximum: 8000 },
+            maxRows: { type: 'integer', minimum: 100, maximum: 10_000_000 },
+            keepDays: { type: 'integer', minimum: 1, maximum: 3650 },
+            perSourcePerMinute: { type: 'number', exclusiveMinimum: 0 },
+            burst: { type: 'integer', minimum: 1 },
+          },
+        },
+        minFreeDiskMiB: { type: 'integer', minimum: 0 },
+        concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
+      },
+    },
   },
 } as const;
 
@@ -191,4 +217,9 @@ export const DEFAULT_CONFIG: InletConfig = {
     housekeeping: { enabled: true, schedule: '15 3 * * *' },
   },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
+  security: {
+    refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },
+    minFreeDiskMiB: 1024,
+    concurrentPasswordHashes: 2,
+  },
 };

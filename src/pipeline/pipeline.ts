@@ -9,6 +9,7 @@ import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
 import { checkIdentity, checkReadings } from './validate.ts';
 import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
+import type { RefusalCode, RefusalRecorder } from './refusals.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
 export interface BatchSink {
@@ -27,6 +28,11 @@ export interface PipelineOptions {
   alarms?: AlarmMonitor;
   /** At most one refusal event per device (or source) and reason, and one counter-break event per device, within this window. */
   refusalEventEveryMs?: number;
+  /**
+   * The bounded refusal archive (refusals.ts). Without it (tests of the chain) refused uploads are
+   * committed to the chained uploads table as before.
+   */
+  refusals?: RefusalRecorder;
   now?: () => number;
 }
 
@@ -61,8 +67,10 @@ export class Pipeline {
   private readonly throttleSettings: ThrottleSettings;
   private readonly refusalEventEveryMs: number;
   private readonly now: () => number;
+  private readonly refusals: RefusalRecorder | undefined;
 
   constructor(options: PipelineOptions) {
+    this.refusals = options.refusals;
     this.sink = options.sink;
     this.registry = options.registry;
     this.alarms = options.alarms;
@@ -90,12 +98,12 @@ export class Pipeline {
   async accept(upload: Upload): Promise<Verdict> {
     const device = await this.registry.byEntryToken(upload.entryToken, this.now());
     if (!device) {
-      return this.refuse(upload, null, 404, `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
+      return this.refuse(upload, null, 404, 'unknown-entry-point', `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
     }
     const identity = checkIdentity(device, upload);
-    if (identity) return this.refuse(upload, device, identity.status, identity.reason);
+    if (identity) return this.refuse(upload, device, identity.status, 'identity-mismatch', identity.reason);
     const invalid = checkReadings(upload);
-    if (invalid) return this.refuse(upload, device, invalid.status, invalid.reason);
+    if (invalid) return this.refuse(upload, device, invalid.status, 'implausible-readings', invalid.reason);
 
     const rt = this.runtimeFor(device.id);
     this.distinctReceiptTime(rt, upload);
@@ -215,10 +223,10 @@ export class Pipeline {
     return changes;
   }
 
-  private async refuse(upload: Upload, device: Device | null, status: number, reason: string): Promise<Verdict> {
+  private async refuse(upload: Upload, device: Device | null, status: number, code: RefusalCode, reason: string): Promise<Verdict> {
     return this.archiveRefusal({
       deviceId: device?.id ?? null, family: upload.family, receivedAt: upload.receivedAt, remoteAddress: upload.remoteAddress,
-      contentType: upload.contentType, raw: upload.raw, serial: upload.serial, counter: upload.counter, status, reason,
+      contentType: upload.contentType, raw: upload.raw, serial: upload.serial, counter: upload.counter, status, code, reason,
     });
   }
 
@@ -227,15 +235,36 @@ export class Pipeline {
     const device = rejected.entryToken ? await this.registry.byEntryToken(rejected.entryToken, this.now()).catch(() => undefined) : undefined;
     return this.archiveRefusal({
       deviceId: device?.id ?? null, family: rejected.family, receivedAt: rejected.receivedAt, remoteAddress: rejected.remoteAddress,
-      contentType: rejected.contentType, raw: rejected.raw, serial: rejected.serial ?? null, counter: null, status, reason: rejected.reason,
+      contentType: rejected.contentType, raw: rejected.raw, serial: rejected.serial ?? null, counter: null, status,
+      code: status === 413 ? 'too-large' : 'malformed', reason: rejected.reason,
     });
+  }
+
+  /** Whether the entry token belongs to a registered device: asked before an upload's body is read. */
+  async knowsEntryPoint(token: string): Promise<boolean> {
+    return (await this.registry.byEntryToken(token, this.now())) !== undefined;
+  }
+
+  /**
+   * An upload to an entry point no device has, refused before its body is read: nothing is archived,
+   * and its event is de-duplicated by source like every refusal's.
+   */
+  refuseUnknownEntryPoint(r: { family: Batch['upload']['family']; receivedAt: number; remoteAddress: string; contentType: string }): Verdict {
+    this.counters.refused++;
+    const reason = 'unknown entry point; register the device with \'inlet device add\' and use the URL it prints';
+    this.refusals?.record({ ...r, deviceId: null, raw: null, status: 404, code: 'unknown-entry-point', reason, serial: null });
+    return { kind: 'refused', reason, httpStatus: 404, stored: 0, unknownEntryPoint: true };
   }
 
   private async archiveRefusal(r: {
     deviceId: number | null; family: Batch['upload']['family']; receivedAt: number; remoteAddress: string; contentType: string;
-    raw: Buffer; serial: string | null; counter: number | null; status: number; reason: string;
+    raw: Buffer; serial: string | null; counter: number | null; status: number; code: RefusalCode; reason: string;
   }): Promise<Verdict> {
     this.counters.refused++;
+    if (this.refusals) {
+      this.refusals.record({ ...r, serial: r.serial });
+      return { kind: 'refused', reason: r.reason, httpStatus: r.status, stored: 0 };
+    }
     this.log.warn('upload refused', { status: r.status, reason: r.reason, serial: r.serial, deviceId: r.deviceId, remote: r.remoteAddress, family: r.family });
     const events: EventRow[] = [];
     const key = `${r.deviceId ?? r.remoteAddress}|${r.reason.slice(0, 60)}`;

@@ -212,6 +212,33 @@ export interface StoreHealth {
 
 export interface MigrateOptions { upTo?: number }
 
+/**
+ * A refused upload as the refusal archive keeps it (migration 011): outside the device chains, only
+ * the first bytes of the body with its full length and SHA-256, pruned by a row cap and an age.
+ */
+export interface RefusalRecord {
+  receivedAt: number;
+  deviceId: number | null;
+  family: string;
+  remoteAddress: string;
+  contentType: string;
+  status: number;
+  /** A fixed word per kind of refusal, never text from the request (see pipeline/refusals.ts). */
+  reasonCode: string;
+  reason: string;
+  serial: string | null;
+  bodyLength: number;
+  bodySha256: Buffer;
+  bodyPrefix: Buffer;
+}
+
+export interface StoredRefusal extends RefusalRecord { id: number }
+
+/** After archiving, rows beyond the newest maxRows and rows received before keepSince are deleted. */
+export interface RefusalArchiveLimits { maxRows: number; keepSince: number }
+
+export interface NewEvent { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -252,6 +279,12 @@ export interface Store {
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // refusal archive (migration 011): bounded, outside the chains
+  /** Appends refusals and their de-duplicated events in one transaction, then prunes to the limits. */
+  archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void>;
+  /** Oldest first, after `afterId`. */
+  refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]>;
 
   // integrity verification (src/jobs/verify.ts)
   /** How many uploads are stored and the highest upload id (0 and 0 when none): for progress only. */
