@@ -11,7 +11,9 @@ import type { IngestStats } from '../ingest/http-handler.ts';
 import type { RefusalRecorder } from '../pipeline/refusals.ts';
 import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
-import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
+import { PasswordChangeRequired, authenticate, csrfGuard, requirePasswordChanged, requireRole, sessionRouter } from './auth.ts';
+import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
+import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
 import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
@@ -36,7 +38,7 @@ export interface ApiDeps {
   sessions?: SessionStore;
   now?: () => number;
   /** The refusal archive's counters, for /health. */
-  refusals?: Pick<RefusalRecorder, 'counters'>;
+  refusals?: Pick<RefusalRecorder, 'counters' | 'recordEvent'>;
   /** Free space in the data folder: a warning in /health when low. */
   disk?: Pick<DiskSpaceWatch, 'last' | 'warning'>;
 }
@@ -94,6 +96,9 @@ export function prometheusMetrics(deps: ApiDeps): string {
 }
 
 export function createApiApp(deps: ApiDeps): Express {
+  setPasswordHashConcurrency(deps.config.security.concurrentPasswordHashes);
+  // The breached-password estimator takes a moment to build: now, before any device is listened to.
+  warmPasswordPolicy();
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => {
@@ -118,10 +123,14 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use((_req, res, next) => { res.set('Cache-Control', 'no-store'); next(); });
   api.use(express.json({ limit: '16kb' }));
   api.use(csrfGuard);
-  api.use(sessionRouter(store, sessions, now));
+  const passwordChange = new PasswordChangeRequired();
+  const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;
+  const guard = new SignInGuard({ ...DEFAULT_SLOW_DOWN, freeFailures, firstDelayMs: firstDelayS * 1000, maxDelayMs: maxDelayS * 1000 });
+  api.use(sessionRouter(store, sessions, now, { events: deps.refusals, passwordChange, guard }));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
   // everything below needs a session; the routers check roles per route
   api.use(authenticate(sessions));
+  api.use(requirePasswordChanged(passwordChange));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));

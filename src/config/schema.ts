@@ -61,6 +61,8 @@ export interface InletConfig {
     minFreeDiskMiB: number;
     /** Password hashes computed at once (each takes 32 MiB and a thread-pool thread); sign-ins beyond wait, then get 503. */
     concurrentPasswordHashes: number;
+    /** Failed sign-ins for one user name from one address allowed before each next try must wait, firstDelayS doubling up to maxDelayS. */
+    signIn: { freeFailures: number; firstDelayS: number; maxDelayS: number };
   };
 }
 
@@ -193,6 +195,14 @@ export const CONFIG_SCHEMA = {
         },
         minFreeDiskMiB: { type: 'integer', minimum: 0 },
         concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
+        signIn: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            freeFailures: { type: 'integer', minimum: 1, maximum: 100 },
+            firstDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+            maxDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+          },
+        },
       },
     },
   },
@@ -221,5 +231,6 @@ export const DEFAULT_CONFIG: InletConfig = {
     refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },
     minFreeDiskMiB: 1024,
     concurrentPasswordHashes: 2,
+    signIn: { freeFailures: 3, firstDelayS: 1, maxDelayS: 900 },
   },
 };

@@ -96,6 +96,15 @@ export class RefusalRecorder {
     return true;
   }
 
+  /**
+   * An event written with the next batch of refusals (sign-in events use this too): it reaches the
+   * database within FLUSH_DELAY_MS, on the archive's connection, not the thread that answers devices.
+   */
+  recordEvent(event: NewEvent): void {
+    this.pendingEvents.push(event);
+    this.writeSoon();
+  }
+
   /** Token bucket per source address: `burst` at once, then perSourcePerMinute. */
   private takeToken(source: string, at: number): boolean {
     let bucket = this.buckets.get(source);

@@ -201,6 +201,8 @@ export interface UserRecord {
   lockedUntil: number | null;
   createdAt: number;
   disabled: boolean;
+  /** Set by an administrator's reset: the user must choose a new password before doing anything else (migration 012). */
+  mustChangePassword: boolean;
 }
 
 export interface StoreHealth {
@@ -341,5 +343,5 @@ export interface Store {
   addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord>;
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'mustChangePassword'>>): Promise<void>;
 }

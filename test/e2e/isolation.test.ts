@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import http from 'node:http';
 import { statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { newEntryToken } from '../../src/ingest/families.ts';
@@ -10,6 +11,8 @@ import { post } from '../../src/sim/client.ts';
 import { THROTTLE_OFF, startTestGateway } from './harness.ts';
 import { fleetMessage, fleetUrl, isAcknowledged, registerFleet, type FleetDevice } from './fleet.ts';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { hashPassword } from '../../src/api/passwords.ts';
+import { Caller } from './api-helpers.ts';
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 let fleet: FleetDevice[];
@@ -17,7 +20,11 @@ let fleet: FleetDevice[];
 before(async () => {
   gw = await startTestGateway({
     throttle: THROTTLE_OFF,
-    security: { ...DEFAULT_CONFIG.security, refusals: { ...DEFAULT_CONFIG.security.refusals, burst: 5, perSourcePerMinute: 1 } },
+    security: {
+      ...DEFAULT_CONFIG.security, refusals: { ...DEFAULT_CONFIG.security.refusals, burst: 5, perSourcePerMinute: 1 },
+      // long enough that 25 parallel guesses all arrive within the first wait however busy the machine
+      signIn: { freeFailures: 3, firstDelayS: 120, maxDelayS: 900 },
+    },
   });
   fleet = await registerFleet(gw.store, 1, 20_995_001);
 });
@@ -77,5 +84,105 @@ describe('refusals are cheap and bounded', () => {
     const m = fleetMessage(logger, 1);
     const res = await post(fleetUrl(gw.url, logger), m.body, m.contentType);
     assert.ok(isAcknowledged(logger, res.status, res.body), 'good uploads are never rate-limited');
+  });
+});
+
+/** A sign-in from another loopback address (Linux answers all of 127/8): another source for the slow-down. */
+function signInFrom(localAddress: string, username: string, password: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ username, password });
+    const req = http.request(`${gw.url}/api/session`, {
+      method: 'POST', localAddress,
+      headers: { 'content-type': 'application/json', 'x-inlet-request': '1', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POST /api/session/password, keeping the renewed session cookie as the viewer's browser does. */
+async function changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<{ status: number; body: { error?: string } }> {
+  const res = await caller.request('POST', '/api/session/password', { currentPassword, newPassword });
+  const setCookie = res.headers.get('set-cookie');
+  if (res.ok && setCookie) caller.cookie = setCookie.split(';')[0];
+  return { status: res.status, body: await res.json() as { error?: string } };
+}
+
+async function eventsOf(type: string) {
+  await gw.refusals.flush();
+  return gw.store.events({ type, limit: 1000 });
+}
+
+describe('sign-in rules', () => {
+  const OPERATOR = { username: 'olga', password: 'Copper-Basin-58' };
+  const ADMIN_USER = { username: 'adele', password: 'Quiet-Harbour-42' };
+
+  before(async () => {
+    await gw.store.addUser({ username: OPERATOR.username, role: 'operator', passwordHash: await hashPassword(OPERATOR.password) }, Date.now());
+    await gw.store.addUser({ username: ADMIN_USER.username, role: 'administrator', passwordHash: await hashPassword(ADMIN_USER.password) }, Date.now());
+  });
+
+  test('guesses are counted before verifying: of 25 parallel wrong passwords 3 are verified, the rest slowed down; an unknown name is answered alike', async () => {
+    for (const username of [OPERATOR.username, 'nobody-by-that-name']) {
+      const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => new Caller(gw.url).signIn(username, `wrong-guess-${i}`)));
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [...Array(3).fill(401), ...Array(22).fill(429)], username);
+      const slowed = answers.find((r) => r.status === 429)!;
+      assert.ok(Number(slowed.headers.get('retry-after')) >= 1, 'Retry-After says when to try again');
+      assert.match(((await slowed.json()) as { error: string }).error, /too many failed sign-ins for this user name from your address/);
+    }
+    assert.equal((await eventsOf('user.sign-in.failed')).filter((e) => e.data?.username === OPERATOR.username).length, 3, 'one event per verified failure');
+    assert.equal((await eventsOf('user.sign-in.slowed')).filter((e) => e.data?.username === OPERATOR.username).length, 1, 'slow-downs folded into one event');
+  });
+
+  test('the account is not locked: its user signs in from another address at once; the guessing address still waits', async () => {
+    const elsewhere = await signInFrom('127.0.0.2', OPERATOR.username, OPERATOR.password);
+    assert.equal(elsewhere.status, 200, elsewhere.body);
+    const here = await new Caller(gw.url).signIn(OPERATOR.username, OPERATOR.password);
+    assert.equal(here.status, 429, 'the address that guessed still waits, whatever the password');
+    const signedIn = (await eventsOf('user.signed-in')).filter((e) => e.data?.username === OPERATOR.username);
+    assert.deepEqual(signedIn.map((e) => e.data?.source), ['127.0.0.2']);
+  });
+
+  test('a user changes their own password: the current one is checked, the policy applies, other sessions end', async () => {
+    const user = { username: 'pavel', password: 'Meadow-Brook-91' };
+    await gw.store.addUser({ username: user.username, role: 'viewer', passwordHash: await hashPassword(user.password) }, Date.now());
+    const a = new Caller(gw.url);
+    const b = new Caller(gw.url);
+    assert.equal((await a.signIn(user.username, user.password)).status, 200);
+    assert.equal((await b.signIn(user.username, user.password)).status, 200);
+    assert.equal((await changePassword(a, 'Meadow-Brook-92', 'Granite-Falcon-Lake-3')).status, 403);
+    const weak = await changePassword(a, user.password, 'Summer2026');
+    assert.equal(weak.status, 400);
+    assert.match(weak.body.error ?? '', /too easy to guess/);
+    const changed = await changePassword(a, user.password, 'Granite-Falcon-Lake-3');
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await b.json('GET', '/api/session')).status, 401, 'the other session ended');
+    assert.equal((await a.json('GET', '/api/session')).status, 200, 'this one was renewed');
+    assert.equal((await new Caller(gw.url).signIn(user.username, 'Granite-Falcon-Lake-3')).status, 200);
+    assert.equal((await eventsOf('user.password.changed')).filter((e) => e.data?.username === user.username).length, 1);
+  });
+
+  test('an administrator\'s reset forces a change at the next sign-in', async () => {
+    const admin = new Caller(gw.url);
+    assert.equal((await admin.signIn(ADMIN_USER.username, ADMIN_USER.password)).status, 200);
+    const made = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'rita', role: 'viewer', password: 'Lantern-Ridge-77' });
+    assert.equal(made.status, 201);
+    assert.equal((await admin.json('PATCH', `/api/users/${made.body.user.id}`, { password: 'Temporary-Orchid-Path-8' })).status, 200);
+    const rita = new Caller(gw.url);
+    const signIn = await rita.signIn('rita', 'Temporary-Orchid-Path-8');
+    assert.equal(signIn.status, 200);
+    assert.equal(((await signIn.json()) as { mustChangePassword: boolean }).mustChangePassword, true);
+    const blocked = await rita.json<{ error: string }>('GET', '/api/devices');
+    assert.equal(blocked.status, 403);
+    assert.match(blocked.body.error, /choose your own first/);
+    assert.equal((await changePassword(rita, 'Temporary-Orchid-Path-8', 'Velvet-Canyon-Drum-5')).status, 200);
+    assert.equal((await rita.json('GET', '/api/devices')).status, 200);
+    assert.equal((await gw.store.findUser('rita'))!.mustChangePassword, false);
+    assert.equal((await admin.json('GET', '/api/devices')).status, 200, 'the administrator who reset is not asked to change theirs');
   });
 });

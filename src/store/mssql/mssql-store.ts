@@ -38,7 +38,7 @@ export interface MssqlStoreOptions {
 const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
 const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
-const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at';
+const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, must_change_password';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
 const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */

@@ -601,13 +601,13 @@ export class SqliteStore implements Store {
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, must_change_password
       FROM users WHERE username = ?`).get(username) as Row | undefined;
     return r && toUser(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, must_change_password
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
