@@ -30,6 +30,7 @@ import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
 import { DiskSpaceWatch } from './jobs/disk-space.ts';
+import { SqliteReadSide } from './store/sqlite/read-side.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,6 +48,8 @@ export interface Gateway {
   /** Refused uploads on their way to the bounded refusal archive. */
   refusals: RefusalRecorder;
   disk: DiskSpaceWatch;
+  /** SQLite only: the worker that answers the viewer's reads. */
+  readSide: SqliteReadSide | null;
   stop(): Promise<void>;
 }
 
@@ -144,13 +147,17 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
+  // People's reads (and the refusal archive) run on a worker thread with its own SQLite connection,
+  // never on this thread, which answers devices. SQL Server reads are asynchronous on the pool already.
+  const readSide = !options.store && store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file)) : null;
+  const peopleStore = readSide?.store ?? store;
   // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
-  const refusals = new RefusalRecorder(store, config.security.refusals, log);
+  const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals });
   const disk = new DiskSpaceWatch(config.dataDir, config.security.minFreeDiskMiB, store);
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, refusals, disk });
+  const app = createApiApp({ store: peopleStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, refusals, disk });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
@@ -202,6 +209,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       // A database that is away must not keep the spool from closing: what it holds waits for the next run.
       disk.stop();
       await refusals.flush();
+      await readSide?.close();
       const flushed = store.flush().catch((err: unknown) => log.warn('stopping: the database did not take the last writes', { error: (err as Error).message }));
       await Promise.all([flushed, jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
@@ -214,5 +222,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, refusals, disk, stop };
+  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, refusals, disk, readSide, stop };
 }

@@ -13,6 +13,7 @@ import { fleetMessage, fleetUrl, isAcknowledged, registerFleet, type FleetDevice
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/api/passwords.ts';
 import { Caller } from './api-helpers.ts';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 let fleet: FleetDevice[];
@@ -184,5 +185,36 @@ describe('sign-in rules', () => {
     assert.equal((await rita.json('GET', '/api/devices')).status, 200);
     assert.equal((await gw.store.findUser('rita'))!.mustChangePassword, false);
     assert.equal((await admin.json('GET', '/api/devices')).status, 200, 'the administrator who reset is not asked to change theirs');
+  });
+});
+
+describe('viewer reads run off the ingest thread', () => {
+  test('charts, tables, exports, reports, events and latest values are answered by the reader worker, never by the gateway\'s connection', async () => {
+    const soap = fleet.find((d) => d.family === 'soap')!;
+    for (let i = 0; i < 3; i++) {
+      const m = fleetMessage(soap, 100 + i);
+      assert.ok(isAcknowledged(soap, (await post(fleetUrl(gw.url, soap), m.body, m.contentType)).status, ''));
+    }
+    const admin = new Caller(gw.url);
+    assert.equal((await admin.signIn('adele', 'Quiet-Harbour-42')).status, 200);
+    const main = gw.store as SqliteStore;
+    const mainBefore = main.viewerReads;
+    const workerBefore = await gw.readSide!.viewerReads();
+    const now = Date.now();
+    const channels = `${soap.device.id}:${soap.tagChannel}`;
+    for (const path of [
+      `/api/series?channels=${channels}&from=${now - 3_600_000}&to=${now + 60_000}`,
+      `/api/report?channels=${channels}&from=${now - 3_600_000}&to=${now + 60_000}`,
+      `/api/samples?device=${soap.device.id}&from=${now - 3_600_000}&to=${now + 60_000}`,
+      `/api/export.csv?channels=${channels}&from=${now - 3_600_000}&to=${now + 60_000}`,
+      `/api/events`,
+      `/api/devices`,
+    ]) {
+      const res = await admin.request('GET', path);
+      assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
+      await res.arrayBuffer();
+    }
+    assert.equal(main.viewerReads - mainBefore, 0, 'the connection of the thread that answers devices ran no viewer read');
+    assert.ok(await gw.readSide!.viewerReads() - workerBefore >= 5, 'the reader worker answered them');
   });
 });

@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   maxGroup?: number;
   /** Commit in a worker thread (default for files); ':memory:' always commits in-thread. */
   writeInWorker?: boolean;
+  /** A connection that may only read (PRAGMA query_only): the viewer's reader worker (read-worker.ts). */
+  queryOnly?: boolean;
 }
 
 const WORKER_FILE = fileURLToPath(new URL(`./write-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -115,6 +117,12 @@ export class SqliteStore implements Store {
   private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
+  /**
+   * Measured-data reads (latest values, series, samples: what charts, tables, exports and reports
+   * ask for) this connection answered. The gateway's own store must keep this at 0: they belong to
+   * the reader worker (read-side.ts; isolation.test.ts checks it).
+   */
+  viewerReads = 0;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
@@ -122,6 +130,7 @@ export class SqliteStore implements Store {
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
+    if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
   }
 
@@ -270,6 +279,7 @@ export class SqliteStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
+    this.viewerReads++;
     const sql = `SELECT c.device_id, c.channel, c.quantity, c.unit, s.time, s.value, s.error_code, s.alarm
       FROM channels AS c
       JOIN samples AS s ON s.device_id = c.device_id AND s.channel = c.channel
@@ -281,6 +291,7 @@ export class SqliteStore implements Store {
   }
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    this.viewerReads++;
     if (q.bucketMs <= 0) {
       return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     }
@@ -302,6 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async samples(deviceId: number, channel: number, from: number, to: number, limit = 100_000): Promise<SampleRow[]> {
+    this.viewerReads++;
     return (this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`)
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
