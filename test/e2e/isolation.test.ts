@@ -218,3 +218,18 @@ describe('viewer reads run off the ingest thread', () => {
     assert.ok(await gw.readSide!.viewerReads() - workerBefore >= 5, 'the reader worker answered them');
   });
 });
+
+test('CSV text fields are quoted whenever they hold , ; tab, a quote or a line break, whatever the chosen separator', async () => {
+  const soap = fleet.find((d) => d.family === 'soap')!;
+  await gw.store.updateDevice(soap.device.id, { name: ';=1+1 tab\there' }, Date.now());
+  const admin = new Caller(gw.url);
+  assert.equal((await admin.signIn('adele', 'Quiet-Harbour-42')).status, 200);
+  const now = Date.now();
+  for (const decimal of ['point', 'comma']) {
+    const res = await admin.request('GET', `/api/export.csv?channels=${soap.device.id}:${soap.tagChannel}&from=${now - 3_600_000}&to=${now + 60_000}&decimal=${decimal}`);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const header = text.split('\r\n')[0];
+    assert.match(header, /(^|[,;])";=1\+1 tab\there [^"]*"([,;]|$)/, `${decimal}: ${header}`);
+  }
+});
