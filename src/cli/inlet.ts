@@ -29,6 +29,7 @@ import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
+import { redactSecrets } from '../config/redact.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -156,7 +157,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      // every secret (SQL Server connection string, SMTP password, ...) shown only as set or not
+      out(JSON.stringify(redactSecrets(config), null, 2));
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
