@@ -31,6 +31,8 @@ import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
 import { DiskSpaceWatch } from './jobs/disk-space.ts';
 import { SqliteReadSide } from './store/sqlite/read-side.ts';
+import { hostOf } from './api/host-check.ts';
+import { secureDataDir } from './config/data-dir.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -108,6 +110,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const startedAt = Date.now();
   // Certificate problems stop the start before anything is opened.
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
+  // Owner-only (0700/0600) before the database is opened: it holds entry tokens and measured data.
+  secureDataDir(config.dataDir);
   const store = options.store ?? await openStore(config);
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
   const alarmMonitor = new AlarmMonitor(store, log);
@@ -162,6 +166,28 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
   };
+  // security.viewerHttpsOnly: devices keep plain HTTP (most cannot do TLS), monitoring keeps /health and
+  // /metrics; the viewer and its passwords are only served over HTTPS, which tells browsers so (HSTS).
+  const viewerHttpsOnly = config.security.viewerHttpsOnly && tls !== null;
+  const handlePlainRequest: http.RequestListener = (req, res) => {
+    if (ingest.handle(req, res)) return;
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (!viewerHttpsOnly || pathname === '/health' || pathname === '/metrics') { app(req, res); return; }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const host = hostOf(req.headers.host ?? '') || '127.0.0.1';
+      res.writeHead(308, { Location: `https://${host.includes(':') ? `[${host}]` : host}:${httpsPort}${req.url ?? '/'}`, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const body = JSON.stringify({ error: 'the viewer is served over HTTPS only (security.viewerHttpsOnly): use its https:// address' });
+    res.writeHead(403, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.end(body);
+  };
+  const handleTlsRequest: http.RequestListener = (req, res) => {
+    if (ingest.handle(req, res)) return;
+    if (viewerHttpsOnly) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    app(req, res);
+  };
   const connectionOptions = {
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
     requestTimeout: config.http.requestTimeoutS * 1000,
@@ -170,8 +196,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     // or a body would otherwise hold its socket up to 30 s past the timeout.
     connectionsCheckingInterval: 1000,
   };
-  const server = http.createServer(connectionOptions, handleRequest);
-  const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, handleRequest) : null;
+  const server = http.createServer(connectionOptions, viewerHttpsOnly ? handlePlainRequest : handleRequest);
+  const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, viewerHttpsOnly ? handleTlsRequest : handleRequest) : null;
   const servers = tlsServer ? [server, tlsServer] : [server];
   let port: number;
   let httpsPort: number | null = null;

@@ -14,6 +14,8 @@ import { alarmsRouter } from './alarms.ts';
 import { PasswordChangeRequired, authenticate, csrfGuard, requirePasswordChanged, requireRole, sessionRouter } from './auth.ts';
 import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
 import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
+import { hostAllowList } from './host-check.ts';
+import { readJsonBody } from '../ingest/common/json-body.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
 import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
@@ -95,6 +97,9 @@ export function prometheusMetrics(deps: ApiDeps): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Nesting no viewer request needs; deeper bodies are refused before parsing. */
+const API_MAX_JSON_DEPTH = 32;
+
 export function createApiApp(deps: ApiDeps): Express {
   setPasswordHashConcurrency(deps.config.security.concurrentPasswordHashes);
   // The breached-password estimator takes a moment to build: now, before any device is listened to.
@@ -108,7 +113,8 @@ export function createApiApp(deps: ApiDeps): Express {
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(prometheusMetrics(deps));
   });
-  app.use('/api', viewerApi(deps));
+  // The API is what a rebinding page would read or drive; the static viewer files hold nothing secret.
+  app.use('/api', hostAllowList(deps.config.publicUrl, deps.config.security.allowedHosts), viewerApi(deps));
   app.use(viewerStatic());
   app.use((_req, res) => { res.status(404).json({ error: 'not found' }); });
   app.use(errorHandler(deps.log));
@@ -121,7 +127,15 @@ function viewerApi(deps: ApiDeps): express.Router {
   const now = deps.now ?? Date.now;
   const api = express.Router();
   api.use((_req, res, next) => { res.set('Cache-Control', 'no-store'); next(); });
-  api.use(express.json({ limit: '16kb' }));
+  // Read raw and parsed by the same strict reader as device bodies: nesting beyond 32 levels is a 400
+  // before JSON.parse or the validators ever recurse into it (a 5,000-deep body was a 500).
+  api.use(express.raw({ type: ['application/json', 'application/*+json'], limit: '16kb' }), (req, _res, next) => {
+    if (!Buffer.isBuffer(req.body)) { next(); return; }
+    const parsed = readJsonBody(req.body, { maxBytes: 16 * 1024, maxDepth: API_MAX_JSON_DEPTH });
+    if (!parsed.ok) throw new HttpError(400, `request body refused: ${parsed.reason}`);
+    req.body = parsed.value;
+    next();
+  });
   api.use(csrfGuard);
   const passwordChange = new PasswordChangeRequired();
   const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;

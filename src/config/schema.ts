@@ -63,6 +63,16 @@ export interface InletConfig {
     concurrentPasswordHashes: number;
     /** Failed sign-ins for one user name from one address allowed before each next try must wait, firstDelayS doubling up to maxDelayS. */
     signIn: { freeFailures: number; firstDelayS: number; maxDelayS: number };
+    /**
+     * Serve the viewer and its API only over HTTPS (https.enabled must be on): plain HTTP keeps device
+     * uploads, /health and /metrics, and sends everything else to HTTPS; HTTPS answers carry HSTS.
+     */
+    viewerHttpsOnly: boolean;
+    /**
+     * Host names the viewer may be reached by, besides IP addresses, localhost, this computer's name and
+     * the host of publicUrl. Any other Host header is refused (DNS rebinding). ["*"]: no check.
+     */
+    allowedHosts: string[];
   };
 }
 
@@ -195,6 +205,8 @@ export const CONFIG_SCHEMA = {
         },
         minFreeDiskMiB: { type: 'integer', minimum: 0 },
         concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
+        viewerHttpsOnly: { type: 'boolean' },
+        allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 100 },
         signIn: {
           type: 'object', additionalProperties: false,
           properties: {
@@ -232,5 +244,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     minFreeDiskMiB: 1024,
     concurrentPasswordHashes: 2,
     signIn: { freeFailures: 3, firstDelayS: 1, maxDelayS: 900 },
+    viewerHttpsOnly: false,
+    allowedHosts: [],
   },
 };

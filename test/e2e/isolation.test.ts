@@ -233,3 +233,45 @@ test('CSV text fields are quoted whenever they hold , ; tab, a quote or a line b
     assert.match(header, /(^|[,;])";=1\+1 tab\there [^"]*"([,;]|$)/, `${decimal}: ${header}`);
   }
 });
+
+describe('the viewer\'s doors', () => {
+  /** A raw request, so that the Host header is what we say. */
+  function rawRequest(method: string, urlPath: string, headers: Record<string, string>, body = ''): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gw.port, method, path: urlPath, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('a Host name the gateway is not known by is refused (DNS rebinding); addresses, localhost and configured names pass', async () => {
+    const evil = await rawRequest('GET', '/api/session', { host: 'attacker.example:8080' });
+    assert.equal(evil.status, 421);
+    assert.match((JSON.parse(evil.text) as { error: string }).error, /not known by the name "attacker\.example".*security\.allowedHosts/);
+    for (const host of [`127.0.0.1:${gw.port}`, `localhost:${gw.port}`, '[::1]:8080', 'LOCALHOST.']) {
+      assert.equal((await rawRequest('GET', '/api/session', { host })).status, 401, host);
+    }
+    assert.equal((await rawRequest('GET', '/health', { host: 'attacker.example' })).status, 200, '/health is not the viewer');
+  });
+
+  test('a JSON body nested too deep is a 400 before it is parsed', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const res = await rawRequest('POST', '/api/session', { host: '127.0.0.1', 'content-type': 'application/json', 'x-inlet-request': '1' }, deep);
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.text, /nesting is deeper than 32 levels/);
+    const ok = await rawRequest('POST', '/api/session', { host: '127.0.0.1', 'content-type': 'application/json', 'x-inlet-request': '1' }, JSON.stringify({ username: 'x', password: 'y' }));
+    assert.equal(ok.status, 401, 'a normal body still reaches sign-in');
+  });
+
+  test('the data folder and its files are owner-only', () => {
+    assert.equal(statSync(gw.dataDir).mode & 0o777, 0o700);
+    for (const file of ['inlet.sqlite', 'inlet.sqlite-wal']) {
+      const full = path.join(gw.dataDir, file);
+      if (existsSync(full)) assert.equal(statSync(full).mode & 0o077, 0, `${file} is not readable by group or others`);
+    }
+  });
+});
