@@ -131,6 +131,7 @@ function viewerApi(deps: ApiDeps): express.Router {
   // before JSON.parse or the validators ever recurse into it (a 5,000-deep body was a 500).
   api.use(express.raw({ type: ['application/json', 'application/*+json'], limit: '16kb' }), (req, _res, next) => {
     if (!Buffer.isBuffer(req.body)) { next(); return; }
+    if (req.body.length === 0) { req.body = {}; next(); return; }   // as express.json() did
     const parsed = readJsonBody(req.body, { maxBytes: 16 * 1024, maxDepth: API_MAX_JSON_DEPTH });
     if (!parsed.ok) throw new HttpError(400, `request body refused: ${parsed.reason}`);
     req.body = parsed.value;

@@ -4,11 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
-import { statSync, existsSync } from 'node:fs';
+import https from 'node:https';
+import { spawnSync } from 'node:child_process';
+import { statSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newEntryToken } from '../../src/ingest/families.ts';
 import { post } from '../../src/sim/client.ts';
-import { THROTTLE_OFF, startTestGateway } from './harness.ts';
+import { THROTTLE_OFF, startTestGateway, tempDir } from './harness.ts';
 import { fleetMessage, fleetUrl, isAcknowledged, registerFleet, type FleetDevice } from './fleet.ts';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/api/passwords.ts';
@@ -273,5 +275,55 @@ describe('the viewer\'s doors', () => {
       const full = path.join(gw.dataDir, file);
       if (existsSync(full)) assert.equal(statSync(full).mode & 0o077, 0, `${file} is not readable by group or others`);
     }
+  });
+});
+
+const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+
+describe('viewer over HTTPS only', { skip: HAVE_OPENSSL ? false : 'openssl is not installed: cannot make a test certificate' }, () => {
+  let tlsGw: Awaited<ReturnType<typeof startTestGateway>>;
+  let certPem: string;
+
+  before(async () => {
+    const dir = tempDir('inlet-https-only-');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-subj', '/CN=inlet.test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    certPem = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+    tlsGw = await startTestGateway({
+      throttle: THROTTLE_OFF,
+      https: { ...DEFAULT_CONFIG.https, enabled: true, host: '127.0.0.1', port: 0, certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem') },
+      security: { ...DEFAULT_CONFIG.security, viewerHttpsOnly: true },
+    });
+  });
+  after(async () => { await tlsGw?.stop(); });
+
+  function request(url: string, method = 'GET', body = ''): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+    return new Promise((resolve, reject) => {
+      const lib = url.startsWith('https:') ? https : http;
+      const req = lib.request(url, { method, ca: certPem, headers: { 'content-type': 'application/json', 'x-inlet-request': '1', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('plain HTTP sends the viewer to HTTPS and refuses passwords; devices, /health and /metrics keep HTTP; HTTPS answers carry HSTS', async () => {
+    const page = await request(`${tlsGw.url}/`);
+    assert.equal(page.status, 308);
+    assert.equal(page.headers.location, `https://127.0.0.1:${tlsGw.httpsPort}/`);
+    const signIn = await request(`${tlsGw.url}/api/session`, 'POST', JSON.stringify({ username: 'a', password: 'b' }));
+    assert.equal(signIn.status, 403, 'a password sent over plain HTTP is not looked at');
+    assert.equal((await request(`${tlsGw.url}/health`)).status, 200);
+    assert.equal((await request(`${tlsGw.url}/metrics`)).status, 200);
+    const [logger] = (await registerFleet(tlsGw.store, 1, 20_996_001)).filter((d) => d.family === 'logger');
+    const m = fleetMessage(logger, 1);
+    const upload = await post(fleetUrl(tlsGw.url, logger), m.body, m.contentType);
+    assert.ok(isAcknowledged(logger, upload.status, upload.body), 'a device uploads over plain HTTP');
+    const secure = await request(`${tlsGw.httpsUrl}/api/session`);
+    assert.equal(secure.status, 401);
+    assert.match(String(secure.headers['strict-transport-security']), /max-age=\d{7,}/);
   });
 });
