@@ -157,7 +157,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const peopleStore = readSide?.store ?? store;
   // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
   const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
-  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals });
+  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals, quarantineBackfill: config.security.quarantineBackfill });
   const disk = new DiskSpaceWatch(config.dataDir, config.security.minFreeDiskMiB, store);
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });

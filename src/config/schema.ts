@@ -68,6 +68,8 @@ export interface InletConfig {
      * uploads, /health and /metrics, and sends everything else to HTTPS; HTTPS answers carry HSTS.
      */
     viewerHttpsOnly: boolean;
+    /** Readings dated before their device's registration (beyond an hour) are quarantined with an event. */
+    quarantineBackfill: boolean;
     /**
      * Host names the viewer may be reached by, besides IP addresses, localhost, this computer's name and
      * the host of publicUrl. Any other Host header is refused (DNS rebinding). ["*"]: no check.
@@ -206,6 +208,7 @@ export const CONFIG_SCHEMA = {
         minFreeDiskMiB: { type: 'integer', minimum: 0 },
         concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
         viewerHttpsOnly: { type: 'boolean' },
+        quarantineBackfill: { type: 'boolean' },
         allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 100 },
         signIn: {
           type: 'object', additionalProperties: false,
@@ -245,6 +248,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     concurrentPasswordHashes: 2,
     signIn: { freeFailures: 3, firstDelayS: 1, maxDelayS: 900 },
     viewerHttpsOnly: false,
+    quarantineBackfill: true,
     allowedHosts: [],
   },
 };

@@ -33,6 +33,8 @@ export interface PipelineOptions {
    * committed to the chained uploads table as before.
    */
   refusals?: RefusalRecorder;
+  /** Quarantine readings dated before their device's registration (backfillBeforeRegistration); default on. */
+  quarantineBackfill?: boolean;
   now?: () => number;
 }
 
@@ -68,8 +70,10 @@ export class Pipeline {
   private readonly refusalEventEveryMs: number;
   private readonly now: () => number;
   private readonly refusals: RefusalRecorder | undefined;
+  private readonly quarantineBackfill: boolean;
 
   constructor(options: PipelineOptions) {
+    this.quarantineBackfill = options.quarantineBackfill ?? true;
     this.refusals = options.refusals;
     this.sink = options.sink;
     this.registry = options.registry;
@@ -132,7 +136,20 @@ export class Pipeline {
       this.log.warn('message counter break', { serial: device.serial, deviceId: device.id, ...counterBreak });
     }
 
-    const quarantine = device.state === 'suspended' || suspendReason !== null;
+    // Back-fill has bounds: readings dated before the device was registered are not its data (a wrong
+    // clock, another device's backlog, a capture replayed): kept aside for an administrator to release or discard.
+    const backfill = this.quarantineBackfill && device.state === 'active' && suspendReason === null ? backfillBeforeRegistration(device, upload) : null;
+    if (backfill) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'upload.backfill-quarantined', level: 'warning',
+        message: `${device.name} (serial ${device.serial}) sent ${backfill.count} reading(s) dated from ${new Date(backfill.oldest).toISOString()}, ` +
+          `before it was registered (${new Date(device.createdAt).toISOString()}): kept aside. Import or discard them with ` +
+          `'inlet device resume --serial ${device.serial} [--import]'.`,
+        data: { readings: backfill.count, oldest: backfill.oldest, registeredAt: device.createdAt },
+      });
+      this.log.warn('readings dated before registration quarantined', { serial: device.serial, deviceId: device.id, readings: backfill.count });
+    }
+    const quarantine = device.state === 'suspended' || suspendReason !== null || backfill !== null;
     if (suspendReason) {
       events.push({
         at: upload.receivedAt, deviceId: device.id, type: 'device.suspended', level: 'alarm',
@@ -148,6 +165,7 @@ export class Pipeline {
     }));
     const verdict: VerdictKind = quarantine ? 'quarantined' : 'accepted';
     const reason = suspendReason ? `suspended now: ${suspendReason}`
+      : backfill ? 'readings dated before the device was registered: kept aside for an administrator'
       : quarantine ? `device suspended since ${new Date(device.suspendedAt ?? upload.receivedAt).toISOString()}: ${device.suspendedReason ?? ''}`.trim()
         : 'ok';
     const batch: Batch = {
@@ -287,6 +305,21 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/** Readings may predate registration by this much (a device clock a little fast, set up before being registered). */
+export const BACKFILL_TOLERANCE_MS = 60 * 60_000;
+
+/** Readings dated more than the tolerance before the device's registration, or null when there are none. */
+export function backfillBeforeRegistration(device: Device, upload: Upload): { count: number; oldest: number } | null {
+  const limit = device.createdAt - BACKFILL_TOLERANCE_MS;
+  let count = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const r of upload.readings) {
+    const t = r.sampleTime ?? upload.receivedAt;
+    if (t < limit) { count++; oldest = Math.min(oldest, t); }
+  }
+  return count ? { count, oldest } : null;
 }
 
 /** A loop, not Math.min(...spread): a logger backlog holds 100,000 readings, beyond a safe argument count. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { newEntryToken } from '../../src/ingest/families.ts';
 import { post } from '../../src/sim/client.ts';
 import { THROTTLE_OFF, startTestGateway, tempDir } from './harness.ts';
-import { fleetMessage, fleetUrl, isAcknowledged, registerFleet, type FleetDevice } from './fleet.ts';
+import { fleetMessage, fleetSampleTime, fleetUrl, isAcknowledged, registerFleet, type FleetDevice } from './fleet.ts';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/api/passwords.ts';
 import { Caller } from './api-helpers.ts';
@@ -326,4 +326,23 @@ describe('viewer over HTTPS only', { skip: HAVE_OPENSSL ? false : 'openssl is no
     assert.equal(secure.status, 401);
     assert.match(String(secure.headers['strict-transport-security']), /max-age=\d{7,}/);
   });
+});
+
+test('readings dated before the device was registered are quarantined with an event, and an administrator can import them', async () => {
+  const logger = fleet.find((d) => d.family === 'logger')!;
+  const registered = (await gw.store.getDevice(logger.device.id))!.createdAt;
+  const m = fleetMessage(logger, 700);   // sampled at 2026-01-01 + 700 s: before the registration
+  assert.ok(fleetSampleTime(700) < registered - 3_600_000, 'the message predates the registration');
+  const res = await post(fleetUrl(gw.url, logger), m.body, m.contentType);
+  assert.ok(isAcknowledged(logger, res.status, res.body), 'the device is answered (it would resend otherwise)');
+  assert.equal((await gw.store.samples(logger.device.id, logger.tagChannel, fleetSampleTime(700), fleetSampleTime(701))).length, 0, 'not stored as data');
+  assert.ok((await gw.store.quarantined(logger.device.id)).length >= 1, 'kept aside');
+  assert.equal((await gw.store.getDevice(logger.device.id))!.state, 'active', 'the device itself is not suspended');
+  const [event] = await gw.store.events({ type: 'upload.backfill-quarantined', deviceId: logger.device.id });
+  assert.match(event.message, /before it was registered/);
+  const admin = new Caller(gw.url);
+  assert.equal((await admin.signIn('adele', 'Quiet-Harbour-42')).status, 200);
+  const released = await admin.json<{ released: { samplesImported: number } }>('POST', `/api/devices/${logger.device.id}/resume`, { importData: true });
+  assert.equal(released.status, 200, JSON.stringify(released.body));
+  assert.equal((await gw.store.samples(logger.device.id, logger.tagChannel, fleetSampleTime(700), fleetSampleTime(701))).length, 1, 'imported on release');
 });
