@@ -11,7 +11,7 @@ import type { IngestStats } from '../ingest/http-handler.ts';
 import type { RefusalRecorder } from '../pipeline/refusals.ts';
 import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
-import { PasswordChangeRequired, authenticate, csrfGuard, requirePasswordChanged, requireRole, sessionRouter } from './auth.ts';
+import { PasswordChangeRequired, authenticate, csrfGuard, requireGlobalRole, requirePasswordChanged, sessionRouter } from './auth.ts';
 import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
 import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
 import { hostAllowList } from './host-check.ts';
@@ -23,6 +23,9 @@ import { liveRouter } from './live.ts';
 import { SessionStore } from './sessions.ts';
 import { usersRouter } from './users.ts';
 import { viewerStatic } from './viewer-static.ts';
+import { scopeGuard } from './scope.ts';
+import { zonesRouter } from './zones.ts';
+import { DirectoryAuthenticator } from './directory.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -141,15 +144,19 @@ function viewerApi(deps: ApiDeps): express.Router {
   const passwordChange = new PasswordChangeRequired();
   const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;
   const guard = new SignInGuard({ ...DEFAULT_SLOW_DOWN, freeFailures, firstDelayMs: firstDelayS * 1000, maxDelayMs: maxDelayS * 1000 });
-  api.use(sessionRouter(store, sessions, now, { events: deps.refusals, passwordChange, guard }));
+  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined,
+    { events: deps.refusals, passwordChange, guard }));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
-  // everything below needs a session; the routers check roles per route
+  // everything below needs a session; the routers check roles per route, on the zone of what
+  // the request names (scopeGuard), and filter lists to the caller's zones
   api.use(authenticate(sessions));
   api.use(requirePasswordChanged(passwordChange));
+  api.use(scopeGuard(store));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
-  api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
+  api.use(zonesRouter(store, sessions, now));
+  api.use('/users', requireGlobalRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });
   return api;
 }

@@ -27,6 +27,7 @@ import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
 import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
+import { zoneCommand } from './zone.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
 import { redactSecrets } from '../config/redact.ts';
@@ -40,6 +41,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
@@ -164,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out));
+    case 'zone':
+      return withStore(config, (store) => zoneCommand(args, store, out));
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':

@@ -138,8 +138,8 @@ describe('sign-in rules', () => {
       assert.ok(Number(slowed.headers.get('retry-after')) >= 1, 'Retry-After says when to try again');
       assert.match(((await slowed.json()) as { error: string }).error, /too many failed sign-ins for this user name from your address/);
     }
-    assert.equal((await eventsOf('user.sign-in.failed')).filter((e) => e.data?.username === OPERATOR.username).length, 3, 'one event per verified failure');
-    assert.equal((await eventsOf('user.sign-in.slowed')).filter((e) => e.data?.username === OPERATOR.username).length, 1, 'slow-downs folded into one event');
+    assert.equal((await eventsOf('user.signin.failed')).filter((e) => e.data?.username === OPERATOR.username).length, 3, 'one event per verified failure');
+    assert.equal((await eventsOf('user.signin.slowed')).filter((e) => e.data?.username === OPERATOR.username).length, 1, 'slow-downs folded into one event');
   });
 
   test('the account is not locked: its user signs in from another address at once; the guessing address still waits', async () => {
@@ -147,7 +147,7 @@ describe('sign-in rules', () => {
     assert.equal(elsewhere.status, 200, elsewhere.body);
     const here = await new Caller(gw.url).signIn(OPERATOR.username, OPERATOR.password);
     assert.equal(here.status, 429, 'the address that guessed still waits, whatever the password');
-    const signedIn = (await eventsOf('user.signed-in')).filter((e) => e.data?.username === OPERATOR.username);
+    const signedIn = (await eventsOf('user.signin')).filter((e) => e.data?.username === OPERATOR.username);
     assert.deepEqual(signedIn.map((e) => e.data?.source), ['127.0.0.2']);
   });
 
