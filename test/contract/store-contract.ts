@@ -88,7 +88,8 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
   for (const from of loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').map((m) => m.version).slice(0, -1)) {
     contractTest(`upgrades from schema version ${from}: the rest applies, a device registered then is kept and takes uploads`, async ({ store, rawExec, table }) => {
       const early = await store.migrate(undefined, { upTo: from });
-      assert.equal(early.length, from);
+      // numbers may skip (issues worked on side by side take their own ranges)
+      assert.equal(early.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').filter((m) => m.version <= from).length);
       // Registered as that version's Inlet did: with the columns of the first schema only (today's
       // addDevice writes columns later migrations add). Its location becomes a zone (migration 23).
       const at = name === 'mssql' ? `'${new Date(T0).toISOString().replace('T', ' ').replace('Z', '')}'` : String(T0);
@@ -391,13 +392,16 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
   contractTest('users: add, find, list, update', async ({ store }) => {
     const u = await store.addUser({ username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc' }, T0);
-    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local' });
+    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local', mustChangePassword: false });
     await assert.rejects(store.addUser({ username: 'admin', role: 'viewer', passwordHash: 'x' }, T0), /user admin already exists/);
     assert.equal(await store.findUser('nobody'), undefined);
     await store.addUser({ username: 'viewer1', role: 'viewer', passwordHash: 'h' }, T0);
     await store.updateUser(u.id, { role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     assert.deepEqual(await store.findUser('admin'), { ...u, role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     await store.updateUser(u.id, { lockedUntil: null, disabled: false });
+    await store.updateUser(u.id, { mustChangePassword: true });
+    assert.equal((await store.findUser('admin'))!.mustChangePassword, true, 'an administrator\'s reset is remembered (migration 012)');
+    await store.updateUser(u.id, { mustChangePassword: false });
     const again = (await store.findUser('admin'))!;
     assert.equal(again.lockedUntil, null);
     assert.equal(again.disabled, false);
