@@ -26,3 +26,17 @@ CREATE TABLE inlet.refusals (
 -- Retention deletes by age.
 CREATE NONCLUSTERED INDEX ix_refusals_received_at ON inlet.refusals (received_at);
 GO
+
+-- Prunes the archive to its row cap and age. A procedure because the service login keeps its DENY
+-- DELETE on the schema (docs/sqlserver.md); ownership chaining lets these DELETEs, and only these, through.
+CREATE PROCEDURE inlet.prune_refusals
+    @max_rows   bigint,
+    @keep_since datetime2(3)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    -- Ids only grow: "beyond the newest @max_rows" is one range on the clustered key.
+    DELETE FROM inlet.refusals WHERE id <= (SELECT MAX(id) FROM inlet.refusals) - @max_rows;
+    DELETE FROM inlet.refusals WHERE received_at < @keep_since;
+END;
+GO
