@@ -2,7 +2,7 @@
 // (16 channels over 400 days of one device, bulk-inserted straight into SQLite so that building it
 // takes seconds, not the hours real uploads would), 100 viewer accounts, SOAP devices for the load.
 // usage: node bench/isolation-server.ts <info-file>
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_CONFIG } from '../src/config/schema.ts';
@@ -40,8 +40,11 @@ const built = performance.now();
 
   // Straight into SQLite: the rollup trigger is set aside for the load and the rollup built in one pass after.
   const db = new DatabaseSync(file);
-  const trigger = /CREATE TRIGGER tr_samples_rollup_hour[\s\S]*?END;/.exec(readFileSync(new URL('../sql/sqlite/002_sample_rollup_hour.sql', import.meta.url), 'utf8'))![0];
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; DROP TRIGGER tr_samples_rollup_hour');
+  // the triggers that keep (and guard) the hourly rollup, as the migrations left them, set aside and put back after
+  const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
+    AND ((tbl_name = 'samples' AND sql LIKE '%sample_rollup_hour%') OR tbl_name = 'sample_rollup_hour')`).all() as { name: string; sql: string }[];
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF');
+  for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
   const perChannel = Math.floor(SAMPLES / CHANNELS);
   const step = Math.floor(SPAN / perChannel);
   const start = Date.now() - SPAN;
@@ -63,7 +66,7 @@ const built = performance.now();
   db.exec(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
     SELECT device_id, channel, time - time % 3600000, MIN(value), MAX(value), COALESCE(SUM(value), 0), COUNT(value), COUNT(*), COUNT(error_code)
     FROM samples GROUP BY device_id, channel, time - time % 3600000`);
-  db.exec(trigger);
+  for (const t of triggers) db.exec(t.sql);
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   db.close();
 }
