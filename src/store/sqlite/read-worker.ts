@@ -2,6 +2,7 @@
 // viewer's reads (charts, tables, exports, reports, events, alarms) on a query-only connection of its
 // own (WAL lets it read while the writer commits), and the refusal archive's writes on another, so
 // that neither a long export nor a busy lock ever holds up the thread that answers devices.
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
 import { SqliteStore } from './sqlite-store.ts';
@@ -11,6 +12,10 @@ import type { NewEvent, RefusalArchiveLimits, RefusalRecord } from '../store.ts'
 
 export interface ReadRequest { id: number; method: string; args: unknown[] }
 export type ReadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; code?: string };
+
+// On Linux a thread has its own nice value: this one yields the CPU to the thread that answers devices
+// when both want it (a long export on a busy two-core server). Elsewhere this may fail: no matter.
+try { os.setPriority(10); } catch { /* not permitted or not per thread here */ }
 
 const { file } = workerData as { file: string };
 const reader = new SqliteStore({ file, queryOnly: true, writeInWorker: false });
