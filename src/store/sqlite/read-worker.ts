@@ -19,6 +19,7 @@ try { os.setPriority(10); } catch { /* not permitted or not per thread here */ }
 
 const { file } = workerData as { file: string };
 const reader = new SqliteStore({ file, queryOnly: true, writeInWorker: false });
+reader.readSchema();   // the gateway migrated the file before starting this worker
 let archive: DatabaseSync | null = null;
 
 /** Methods a caller may run here: reads only, and the refusal archive. */
