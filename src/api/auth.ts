@@ -246,7 +246,14 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     // Unknown names verify against a decoy hash: same work, same time, same answer as a wrong password.
     // There is no account lock-out any more (lockedUntil of older versions is ignored), so a locked
     // name cannot be told from an unknown one either.
-    const ok = await hashSlotOr503(res, async () => verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash()));
+    let ok: boolean;
+    try {
+      ok = await hashSlotOr503(res, async () => verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash()));
+    } catch (err) {
+      // a 503 (no hash slot) checked nothing: it must not slow the user down later
+      if (err instanceof HttpError && err.status === 503) guard.uncount(username, source);
+      throw err;
+    }
     if (!user || !ok) {
       record({
         at, deviceId: null, type: 'user.signin.failed', level: 'warning',

@@ -54,6 +54,14 @@ export class SignInGuard {
     return { allowed: true, failures: entry.failures };
   }
 
+  /** The attempt was never checked (no hash slot free): it does not count against the pair. */
+  uncount(username: string, source: string): void {
+    const entry = this.attempts.get(SignInGuard.key(username, source));
+    if (!entry || entry.failures === 0) return;
+    entry.failures--;
+    if (entry.failures < this.settings.freeFailures) entry.nextAllowedAt = 0;
+  }
+
   /** The password was right: the attempts of this pair are forgiven. */
   succeeded(username: string, source: string): void {
     this.attempts.delete(SignInGuard.key(username, source));

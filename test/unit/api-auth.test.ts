@@ -68,6 +68,10 @@ test('sign-in slow-down: counted before verifying, per name and source, doubling
   guard.admit('ann', '10.0.0.1', at + 3000);
   assert.equal(guard.admit('ann', '10.0.0.1', at + 3001).allowed, false);
   assert.equal((guard.admit('ann', '10.0.0.1', at + 7000) as { failures: number }).failures, 6, 'capped at maxDelayMs (4 s)');
+  const fresh = new SignInGuard({ freeFailures: 1, firstDelayMs: 1000, maxDelayMs: 4000, forgetAfterMs: 60_000 });
+  assert.equal(fresh.admit('cy', '10.0.0.9', at).allowed, true);
+  fresh.uncount('cy', '10.0.0.9');
+  assert.equal(fresh.admit('cy', '10.0.0.9', at).allowed, true, 'an attempt answered 503 (never checked) does not count');
   guard.succeeded('ANN', '10.0.0.1');
   assert.equal(guard.admit('ann', '10.0.0.1', at + 7001).allowed, true, 'a success forgives');
   assert.equal(guard.admit('ann', '10.0.0.2', at + 200_000).failures, 1, 'a quiet pair starts afresh');
