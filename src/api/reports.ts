@@ -6,7 +6,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ReportScheduleInput } from '../store/report-records.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
-import { LOCKOUT, requireGlobalRole, requireRole, sessionOf } from './auth.ts';
+import { requireGlobalRole, requireRole, sessionOf } from './auth.ts';
 import { scopeOf } from './scope.ts';
 import { DirectoryAuthenticator } from './directory.ts';
 import { ZoneTree } from '../domain/zones.ts';
@@ -125,14 +125,13 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     }
     const ok = await passwordIsRight(user, session.username, signature.password);
     if (!user || !ok || user.disabled) {
-      // a wrong password here counts like a failed sign-in, so a left-open session cannot be used to guess it
-      if (user) {
-        const failures = user.failedLogins + 1;
-        await store.updateUser(user.id, failures >= LOCKOUT.failures ? { failedLogins: 0, lockedUntil: at + LOCKOUT.lockMs } : { failedLogins: failures });
-      }
+      // a wrong password here is recorded like a failed sign-in, so that guessing through a left-open session shows in the audit trail
+      await store.addEvent({
+        at, deviceId: null, type: 'report.sign.failed', level: 'warning',
+        message: `signing report ${code} as ${session.username} refused: wrong password`, data: { code, username: session.username, source: req.socket.remoteAddress ?? null },
+      });
       throw new HttpError(403, 'the password is not right: the report was not signed');
     }
-    if (user.failedLogins > 0) await store.updateUser(user.id, { failedLogins: 0 });
     try {
       const made = await signReport(store, code, session.username, signature.meaning, reportSettings(config, version), at, draw);
       sendPdf(res, made, String(made.issued.request.timeZone ?? reportTimeZone(config)), '-signed');

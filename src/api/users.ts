@@ -3,7 +3,7 @@
 import { Router } from 'express';
 import type { Store, UserRecord } from '../store/store.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
-import { publicUser } from './auth.ts';
+import { publicUser, sessionOf } from './auth.ts';
 import { hashPassword, passwordWeakness } from './passwords.ts';
 import type { SessionStore } from './sessions.ts';
 
@@ -57,6 +57,8 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
       const weakness = passwordWeakness(patch.password, user.username);
       if (weakness) throw new HttpError(400, weakness);
       change.passwordHash = await hashPassword(patch.password);
+      // A password set by an administrator for someone else is known to two people: its user must replace it.
+      change.mustChangePassword = id !== sessionOf(res).userId;
     }
     if (patch.unlock) Object.assign(change, { failedLogins: 0, lockedUntil: null });
     await store.updateUser(id, change);

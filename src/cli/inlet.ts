@@ -20,6 +20,7 @@ import { formatPreflight } from '../store/mssql/preflight.ts';
 import { parseConnectionString } from '../store/mssql/connection.ts';
 import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
 import { startBanner } from './banner.ts';
+import { redactSecrets } from '../config/redact.ts';
 
 const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
 
@@ -199,10 +200,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new ConfigError(`configuration ${configFile ?? '(built-in defaults)'} would not start: ${(err as Error).message}`);
       }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({
-        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
-        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
-      }, null, 2));
+      // every secret (SQL Server connection string, SMTP password, ...) shown only as set or not
+      out(JSON.stringify(redactSecrets(config), null, 2));
       return 0;
     case 'device': {
       const { deviceCommand } = await import('./device.ts');

@@ -124,6 +124,9 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
     throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
   }
+  if (config.security.viewerHttpsOnly && !config.https.enabled) {
+    throw new ConfigError('"security.viewerHttpsOnly" is true but "https.enabled" is false: enable HTTPS (docs/https.md) or set viewerHttpsOnly to false');
+  }
   const { retention } = config;
   if (retention.enabled && retention.keepDays < 1) {
     throw new ConfigError('"retention.enabled" is true but "retention.keepDays" is not set: give the number of days data must be kept before it may be purged (e.g. 3650 for ten years), or set "retention.enabled" to false');

@@ -119,6 +119,29 @@ export interface InletConfig {
     schedule: string;
     schedules: ConfigReportSchedule[];
   };
+  /** What keeps people on the LAN from slowing ingest or filling the disk (issue 15). */
+  security: {
+    /** Refused uploads: what is archived of each, how many are kept and how long, how many per source address. */
+    refusals: { prefixBytes: number; maxRows: number; keepDays: number; perSourcePerMinute: number; burst: number };
+    /** Below this much free space in the data folder's file system: a system alarm and a /health warning. */
+    minFreeDiskMiB: number;
+    /** Password hashes computed at once (each takes 32 MiB and a thread-pool thread); sign-ins beyond wait, then get 503. */
+    concurrentPasswordHashes: number;
+    /** Failed sign-ins for one user name from one address allowed before each next try must wait, firstDelayS doubling up to maxDelayS. */
+    signIn: { freeFailures: number; firstDelayS: number; maxDelayS: number };
+    /**
+     * Serve the viewer and its API only over HTTPS (https.enabled must be on): plain HTTP keeps device
+     * uploads, /health and /metrics, and sends everything else to HTTPS; HTTPS answers carry HSTS.
+     */
+    viewerHttpsOnly: boolean;
+    /** Readings dated before their device's registration (beyond an hour) are quarantined with an event. */
+    quarantineBackfill: boolean;
+    /**
+     * Host names the viewer may be reached by, besides IP addresses, localhost, this computer's name and
+     * the host of publicUrl. Any other Host header is refused (DNS rebinding). ["*"]: no check.
+     */
+    allowedHosts: string[];
+  };
 }
 
 const JOB_SWITCH = { enabled: { type: 'boolean' }, schedule: { type: 'string', format: 'cron' } } as const;
@@ -291,6 +314,34 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    security: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        refusals: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            prefixBytes: { type: 'integer', minimum: 0, maximum: 8000 },
+            maxRows: { type: 'integer', minimum: 100, maximum: 10_000_000 },
+            keepDays: { type: 'integer', minimum: 1, maximum: 3650 },
+            perSourcePerMinute: { type: 'number', exclusiveMinimum: 0 },
+            burst: { type: 'integer', minimum: 1 },
+          },
+        },
+        minFreeDiskMiB: { type: 'integer', minimum: 0 },
+        concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
+        viewerHttpsOnly: { type: 'boolean' },
+        quarantineBackfill: { type: 'boolean' },
+        allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 100 },
+        signIn: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            freeFailures: { type: 'integer', minimum: 1, maximum: 100 },
+            firstDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+            maxDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -322,4 +373,13 @@ export const DEFAULT_CONFIG: InletConfig = {
   },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
   reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
+  security: {
+    refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },
+    minFreeDiskMiB: 1024,
+    concurrentPasswordHashes: 2,
+    signIn: { freeFailures: 3, firstDelayS: 1, maxDelayS: 900 },
+    viewerHttpsOnly: false,
+    quarantineBackfill: true,
+    allowedHosts: [],
+  },
 };

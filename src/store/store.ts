@@ -225,6 +225,8 @@ export interface UserRecord {
   lockedUntil: number | null;
   createdAt: number;
   disabled: boolean;
+  /** Set by an administrator's reset: the user must choose a new password before doing anything else (migration 012). */
+  mustChangePassword: boolean;
   /** 'global': `role` applies everywhere; 'zones': only the roles of userZoneRoles() (src/domain/zones.ts). */
   scope: 'global' | 'zones';
   /** 'directory': signs in against Active Directory (src/api/directory.ts); no local password. */
@@ -276,6 +278,33 @@ export interface StorePreflight {
 
 export interface MigrateOptions { upTo?: number }
 
+/**
+ * A refused upload as the refusal archive keeps it (migration 011): outside the device chains, only
+ * the first bytes of the body with its full length and SHA-256, pruned by a row cap and an age.
+ */
+export interface RefusalRecord {
+  receivedAt: number;
+  deviceId: number | null;
+  family: string;
+  remoteAddress: string;
+  contentType: string;
+  status: number;
+  /** A fixed word per kind of refusal, never text from the request (see pipeline/refusals.ts). */
+  reasonCode: string;
+  reason: string;
+  serial: string | null;
+  bodyLength: number;
+  bodySha256: Buffer;
+  bodyPrefix: Buffer;
+}
+
+export interface StoredRefusal extends RefusalRecord { id: number }
+
+/** After archiving, rows beyond the newest maxRows and rows received before keepSince are deleted. */
+export interface RefusalArchiveLimits { maxRows: number; keepSince: number }
+
+export interface NewEvent { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -320,6 +349,12 @@ export interface Store {
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // refusal archive (migration 011): bounded, outside the chains
+  /** Appends refusals and their de-duplicated events in one transaction, then prunes to the limits. */
+  archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void>;
+  /** Oldest first, after `afterId`. */
+  refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]>;
 
   // integrity verification (src/jobs/verify.ts)
   /** How many uploads are stored and the highest upload id (0 and 0 when none): for progress only. */
@@ -388,7 +423,7 @@ export interface Store {
   addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number): Promise<UserRecord>;
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>): Promise<void>;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>): Promise<void>;
 
   // reports (src/report/): each write also appends its event in the same transaction
   /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */

@@ -406,13 +406,16 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
   contractTest('users: add, find, list, update', async ({ store }) => {
     const u = await store.addUser({ username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc' }, T0);
-    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local' });
+    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local', mustChangePassword: false });
     await assert.rejects(store.addUser({ username: 'admin', role: 'viewer', passwordHash: 'x' }, T0), /user admin already exists/);
     assert.equal(await store.findUser('nobody'), undefined);
     await store.addUser({ username: 'viewer1', role: 'viewer', passwordHash: 'h' }, T0);
     await store.updateUser(u.id, { role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     assert.deepEqual(await store.findUser('admin'), { ...u, role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     await store.updateUser(u.id, { lockedUntil: null, disabled: false });
+    await store.updateUser(u.id, { mustChangePassword: true });
+    assert.equal((await store.findUser('admin'))!.mustChangePassword, true, 'an administrator\'s reset is remembered (migration 012)');
+    await store.updateUser(u.id, { mustChangePassword: false });
     const again = (await store.findUser('admin'))!;
     assert.equal(again.lockedUntil, null);
     assert.equal(again.disabled, false);
@@ -865,6 +868,31 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     const events = (await store.events({ type: 'report.schedule.changed', limit: 10 })).reverse();
     assert.deepEqual(events.map((e) => [(e.data?.old as { period?: string } | null)?.period ?? null, (e.data?.new as { period?: string } | null)?.period ?? null, e.data?.by]),
       [[null, 'monthly', 'admin'], ['monthly', 'weekly', 'admin2'], ['weekly', null, 'admin'], [null, 'monthly', 'admin']]);
+  });
+
+  contractTest('refusal archive: prefix, length and SHA-256 read back; events written with them; pruned to the row cap and the age', async ({ store }) => {
+    const refusal = (i: number, receivedAt: number) => ({
+      receivedAt, deviceId: null, family: 'logger', remoteAddress: '192.0.2.66', contentType: 'application/json', status: 400,
+      reasonCode: 'malformed', reason: `malformed JSON ${i}`, serial: null, bodyLength: 16 * 1024 * 1024,
+      bodySha256: Buffer.alloc(32, i), bodyPrefix: Buffer.from(`{"prefix":${i}`),
+    });
+    const event = { at: T0, deviceId: null, type: 'upload.refused', level: 'warning' as const, message: 'upload refused: malformed JSON', data: { count: 3 } };
+    await store.archiveRefusals([refusal(1, T0), refusal(2, T0 + 1000), refusal(3, T0 + 2000)], [event], { maxRows: 100, keepSince: 0 });
+    const all = await store.refusals({});
+    assert.deepEqual(all.map((r) => r.reason), ['malformed JSON 1', 'malformed JSON 2', 'malformed JSON 3'], 'oldest first');
+    assert.equal(all[0].receivedAt, T0);
+    assert.equal(all[0].bodyLength, 16 * 1024 * 1024);
+    assert.ok(all[0].bodySha256.equals(Buffer.alloc(32, 1)));
+    assert.equal(all[0].bodyPrefix.toString(), '{"prefix":1');
+    assert.equal(all[0].reasonCode, 'malformed');
+    assert.deepEqual((await store.events({ type: 'upload.refused' })).map((e) => e.data), [{ count: 3 }]);
+    assert.equal((await store.uploads({})).length, 0, 'nothing joins a device chain');
+    // the row cap keeps the newest rows; the age limit drops the old ones
+    await store.archiveRefusals([refusal(4, T0 + 3000), refusal(5, T0 + 4000)], [], { maxRows: 3, keepSince: 0 });
+    assert.deepEqual((await store.refusals({})).map((r) => r.reason), ['malformed JSON 3', 'malformed JSON 4', 'malformed JSON 5']);
+    await store.archiveRefusals([], [], { maxRows: 3, keepSince: T0 + 3500 });
+    assert.deepEqual((await store.refusals({})).map((r) => r.reason), ['malformed JSON 5']);
+    assert.deepEqual((await store.refusals({ afterId: all[2].id + 10 })).map((r) => r.reason), []);
   });
 }
 

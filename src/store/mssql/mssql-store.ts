@@ -25,7 +25,7 @@ import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
   AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
-  ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import {
@@ -89,7 +89,7 @@ const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_
 const UPLOAD_COLUMNS = `id, device_id, family, received_at, remote_address, content_type,
   CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS(raw) ELSE raw END AS raw, verdict, reason, serial, counter, prev_hash, hash`;
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
-const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source';
+const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
 const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
@@ -661,6 +661,50 @@ export class MssqlStore implements Store {
       FROM inlet.chain_checkpoints AS c
       WHERE c.id = (SELECT MAX(l.id) FROM inlet.chain_checkpoints AS l WHERE l.chain = c.chain)
       ORDER BY c.chain`)).recordset.map(toChainCheckpoint);
+  }
+
+  // ---- refusal archive (migration 011) ----
+
+  async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      for (const r of refusals) {
+        await tx.request()
+          .input('received_at', sql.DateTime2(3), utc(r.receivedAt)).input('device_id', sql.Int, r.deviceId)
+          .input('family', sql.VarChar(20), r.family.slice(0, 20)).input('remote_address', sql.VarChar(64), r.remoteAddress.slice(0, 64))
+          .input('content_type', sql.NVarChar(200), r.contentType.slice(0, 200)).input('status', sql.SmallInt, r.status)
+          .input('reason_code', sql.VarChar(40), r.reasonCode).input('reason', sql.NVarChar(1000), r.reason.slice(0, 1000))
+          .input('serial', sql.NVarChar(64), r.serial?.slice(0, 64) ?? null).input('body_length', sql.BigInt, r.bodyLength)
+          .input('body_sha256', BINARY_32, r.bodySha256).input('body_prefix', sql.VarBinary(8000), r.bodyPrefix.subarray(0, 8000))
+          .query(`INSERT INTO inlet.refusals (received_at, device_id, family, remote_address, content_type, status, reason_code, reason,
+            serial, body_length, body_sha256, body_prefix)
+            VALUES (@received_at, @device_id, @family, @remote_address, @content_type, @status, @reason_code, @reason,
+            @serial, @body_length, @body_sha256, @body_prefix)`);
+      }
+      for (const e of events) {
+        await tx.request()
+          .input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
+          .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message)
+          .input('data', sql.NVarChar(sql.MAX), e.data ? JSON.stringify(e.data) : null)
+          .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+            VALUES (@at, @device_id, @type, @level, @message, @data)`);
+      }
+      // through a procedure: the service login may not DELETE (migration 011)
+      await tx.request().input('max_rows', sql.BigInt, limits.maxRows).input('keep_since', sql.DateTime2(3), utc(limits.keepSince))
+        .execute('inlet.prune_refusals');
+    });
+  }
+
+  async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
+    const result = await this.query(`SELECT TOP (@limit) id, received_at, device_id, family, remote_address, content_type, status, reason_code,
+      reason, serial, body_length, body_sha256, body_prefix FROM inlet.refusals WHERE id > @after_id ORDER BY id`, {
+      after_id: [sql.BigInt, query.afterId ?? 0], limit: [sql.Int, Math.min(query.limit ?? 1000, 100_000)],
+    });
+    return result.recordset.map((r) => ({
+      id: Number(r.id), receivedAt: (r.received_at as Date).getTime(), deviceId: r.device_id === null ? null : Number(r.device_id),
+      family: String(r.family), remoteAddress: String(r.remote_address), contentType: String(r.content_type), status: Number(r.status),
+      reasonCode: String(r.reason_code), reason: String(r.reason), serial: r.serial === null ? null : String(r.serial),
+      bodyLength: Number(r.body_length), bodySha256: Buffer.from(r.body_sha256 as Buffer), bodyPrefix: Buffer.from(r.body_prefix as Buffer),
+    }));
   }
 
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {

@@ -28,11 +28,12 @@ import {
   ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
   type IssuedReport, type ReportSchedule, type ReportScheduleInput,
 } from '../report-records.ts';
+import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, ChainAnchor, ChannelSamples, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  ChangeActor, MigrateOptions, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
@@ -44,6 +45,8 @@ export interface SqliteStoreOptions {
   maxGroup?: number;
   /** Commit in a worker thread (default for files); ':memory:' always commits in-thread. */
   writeInWorker?: boolean;
+  /** A connection that may only read (PRAGMA query_only): the viewer's reader worker (read-worker.ts). */
+  queryOnly?: boolean;
 }
 
 const WORKER_FILE = fileURLToPath(new URL(`./write-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -121,6 +124,12 @@ export class SqliteStore implements Store {
   private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
+  /**
+   * Measured-data reads (latest values, series, samples: what charts, tables, exports and reports
+   * ask for) this connection answered. The gateway's own store must keep this at 0: they belong to
+   * the reader worker (read-side.ts; isolation.test.ts checks it).
+   */
+  viewerReads = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -130,7 +139,14 @@ export class SqliteStore implements Store {
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
+    if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
+  }
+
+  /** Settles which columns this database's schema has; migrate() calls it, a reader that never migrates too. */
+  readSchema(): void {
+    const hasClock = this.db.prepare("SELECT 1 AS present FROM pragma_table_info('devices') WHERE name = 'logger_clock'").get() !== undefined;
+    this.deviceColumns = hasClock ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
   }
 
   useChainKey(key: Uint8Array | null): void {
@@ -166,8 +182,7 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
-    const hasClock = this.db.prepare("SELECT 1 AS present FROM pragma_table_info('devices') WHERE name = 'logger_clock'").get() !== undefined;
-    this.deviceColumns = hasClock ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
+    this.readSchema();
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
@@ -286,6 +301,7 @@ export class SqliteStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
+    this.viewerReads++;
     const sql = `SELECT c.device_id, c.channel, c.quantity, c.unit, s.time, s.value, s.error_code, s.alarm
       FROM channels AS c
       JOIN samples AS s ON s.device_id = c.device_id AND s.channel = c.channel
@@ -297,6 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    this.viewerReads++;
     if (q.bucketMs <= 0) {
       return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     }
@@ -318,6 +335,7 @@ export class SqliteStore implements Store {
   }
 
   async samples(deviceId: number, channel: number, from: number, to: number, limit = 100_000): Promise<SampleRow[]> {
+    this.viewerReads++;
     return (this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`)
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
@@ -389,6 +407,16 @@ export class SqliteStore implements Store {
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
     this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- refusal archive ----
+
+  async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
+    archiveRefusalsOn(this.db, refusals, events, limits);
+  }
+
+  async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
+    return refusalsOn(this.db, query);
   }
 
   // ---- alarms ----
@@ -624,13 +652,13 @@ export class SqliteStore implements Store {
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password
       FROM users WHERE username = ?`).get(username) as Row | undefined;
     return r && toUser(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
+    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
