@@ -14,6 +14,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
+import { readAfterApply } from './store/read-after-apply.ts';
 import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
@@ -93,6 +94,9 @@ export interface StartOptions {
   store?: Store;
 }
 
+/** Longest a viewer or job read waits for acknowledged uploads to be applied to the store. */
+const READ_WAITS_FOR_APPLY_MS = 2000;
+
 /** First wait before trying an unreachable database again at start; doubles up to the maximum. */
 const STORE_RETRY_MS = { first: 1000, max: 30_000 };
 
@@ -142,7 +146,10 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  // Devices are answered once their upload is journaled; the viewer and the jobs read what was
+  // answered, waiting for the apply (a moment normally) up to READ_WAITS_FOR_APPLY_MS.
+  const readStore = readAfterApply(store, spool, READ_WAITS_FOR_APPLY_MS);
+  const app = createApiApp({ store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
@@ -176,7 +183,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey });
+  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey });
   jobs.start();
 
   let stopping: Promise<void> | null = null;
@@ -203,5 +210,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, stop };
+  return { url, port, httpsUrl, httpsPort, store: readStore, pipeline, registry, alarmMonitor, jobs, stop };
 }

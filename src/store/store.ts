@@ -223,6 +223,13 @@ export interface Store {
   useChainKey(key: Uint8Array | null): void;
   /** Group-committed write of one upload's batch; resolves after the commit is durable. */
   commit(batch: Batch): Promise<CommitResult>;
+  /**
+   * Applies journaled batches in order, in as few transactions as it can (the journal's apply,
+   * spool/spooling-sink.ts). Optional: a store without it gets each batch through commit().
+   * `maybeStored[i]` says batch i may be stored already (a replay after a crash or a failed apply):
+   * only then is its upload key looked up. Throws (StoreUnavailableError) when nothing could be applied.
+   */
+  applyBatches?(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]>;
   /** Wait for in-flight commits to finish. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -1,19 +1,26 @@
-// The pipeline's BatchSink in front of a Store. Normally a batch goes straight to store.commit().
-// When the store is unavailable (StoreUnavailableError: unreachable, failing over, full, or a commit
-// whose outcome is unknown) the batch is appended to a local journal, fsync'd, and the device is
-// answered. From then on new batches queue behind it in the journal, so order is kept, and a
-// background drain replays the journal in order once the store answers again. Every batch gets an
-// upload key before its first attempt, so a replay of something that did reach the database (or
-// a replay interrupted by a crash) is stored once.
+// The pipeline's BatchSink: the one durable path. Every batch, normal or during an outage, is
+// appended to the local journal; the batches of one turn of the event loop (and those that arrive
+// while an append is on its way to disk) share one write and one fdatasync, and each caller is
+// answered once its batch is on disk. The store then applies the journal in order, in large
+// batches, in the background (applyBatches(), or commit() one by one for a store without it). An
+// apply that fails for unavailability is retried from the journal, never through the device; a
+// batch the store refuses for any other reason goes to the rejected file. The journal's cursor
+// follows what is applied, and a segment is deleted only once it is wholly applied.
+//
+// Each applied batch carries an upload key made of the journal's id and the record's position, so
+// that a record applied again (after a crash or an apply whose outcome is unknown) is stored once.
 import type { LogSink } from '../../domain/log-sink.ts';
 import { randomUUID } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { Journal } from './journal.ts';
+import { decodeBatch, encodeBatch } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
+
+export { decodeBatch, encodeBatch };
 
 /** The logger this module writes to. */
 export type SpoolLogger = LogSink;
@@ -22,11 +29,16 @@ export interface SpoolOptions {
   /** Folder for the journal (e.g. <dataDir>/spool). */
   dir: string;
   log: SpoolLogger;
-  /** First wait after the store failed during a drain; doubles up to maxRetryMs. */
+  /** First wait after the store failed an apply; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
-  /** Records replayed per round; they share the store's group commits. */
+  /** Most batches applied in one go (one transaction in SQLite). */
   replayChunk?: number;
+  /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
+  memoryBytes?: number;
+  /** Journal segment size and how often the cursor file follows (journal.ts). */
+  segmentBytes?: number;
+  cursorEveryMs?: number;
   now?: () => number;
   /**
    * Called for each batch an earlier run journaled, once the store has it. Its readings were
@@ -36,84 +48,103 @@ export interface SpoolOptions {
 }
 
 export interface SpoolGauge {
-  /** Batches waiting in the journal. */
+  /** Batches journaled and not yet applied to the store. */
   depth: number;
-  /** Age of the oldest waiting batch, ms; null when the journal is empty. */
+  /** Age of the oldest batch not yet applied, ms; null when everything is applied: the apply lag. */
   oldestAgeMs: number | null;
   draining: boolean;
-  /** Why the last store attempt failed, while spooling. */
+  /** Why the last apply failed, while it does. */
   lastError: string | null;
-  /** Batches the store refused on replay for a reason other than availability, kept in rejectedFile. */
+  /** Batches the store refused on apply for a reason other than availability, kept in rejectedFile. */
   rejected: number;
   rejectedFile: string;
+  /** Batches journaled (acknowledged) and applied since start. */
+  journaled: number;
+  applied: number;
+  /** How long the last apply round took, and how many batches it held. */
+  lastApplyMs: number | null;
+  lastApplyBatches: number;
 }
 
-/** JSON for a batch; its one binary field travels as base64. */
-export function encodeBatch(batch: Batch): Buffer {
-  return Buffer.from(JSON.stringify({ ...batch, upload: { ...batch.upload, raw: batch.upload.raw.toString('base64') } }));
-}
+interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
-export function decodeBatch(payload: Buffer): Batch {
-  const parsed = JSON.parse(payload.toString('utf8')) as Batch & { upload: { raw: string } };
-  return { ...parsed, upload: { ...parsed.upload, raw: Buffer.from(parsed.upload.raw, 'base64') } };
+/** Upload keys of journal records: the journal's id and the position, in hex so that keys sort as positions do. */
+function uploadKeyOf(journalId: string, position: number): string {
+  return `${journalId}:${position.toString(16).padStart(12, '0')}`;
 }
 
 export class SpoolingSink {
   private readonly store: Store;
   private readonly journal: Journal;
+  private readonly dir: string;
   private readonly log: SpoolLogger;
   private readonly retry: Backoff;
   private readonly replayChunk: number;
+  private readonly memoryBytes: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
-  /** Journal operations run one at a time, in call order. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private journalId = '';
+  private appendQueue: Waiting[] = [];
+  private appending: Promise<void> | null = null;
+  private appendScheduled = false;
+  /** Batches journaled by this run and not applied yet, by position, while they fit in memoryBytes. */
+  private readonly inMemory = new Map<number, { batch: Batch; bytes: number }>();
+  private inMemoryBytes = 0;
   private drainLoop: Promise<void> | null = null;
   private closed = false;
   private lastError: string | null = null;
   private rejected = 0;
-  /** Set while the store is not ready (an offline start): every batch is journaled and nothing replays. */
+  private journaled = 0;
+  private applied = 0;
+  private lastApplyMs: number | null = null;
+  private lastApplyBatches = 0;
+  /** Set while the store is not ready (an offline start): batches are journaled and nothing is applied. */
   private holdReason: string | null = null;
-  /** Records before this offset were journaled by an earlier run (0 once they are all replayed: the journal restarts at 0 when emptied). */
+  /** Records before this position were journaled by an earlier run: they may be stored already. */
   private earlierRunEnd = 0;
+  /** Records before this position were in an apply whose outcome is unknown (it failed): they may be stored already. */
+  private uncertainEnd = 0;
+  private readonly appliedWaiters: { position: number; resolve: () => void }[] = [];
   private readonly onEarlierRunReplayed: SpoolOptions['onEarlierRunReplayed'];
 
   constructor(store: Store, options: SpoolOptions) {
     this.store = store;
-    this.journal = new Journal(path.join(options.dir, 'spool.journal'));
+    this.dir = options.dir;
+    this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
-    this.replayChunk = options.replayChunk ?? 200;
+    this.replayChunk = options.replayChunk ?? 5000;
+    this.memoryBytes = options.memoryBytes ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.onEarlierRunReplayed = options.onEarlierRunReplayed;
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Opens the journal, repairing a torn tail, and starts draining what an earlier run left. */
+  /** Opens the journal, repairing a torn tail, and starts applying what an earlier run left. */
   async open(): Promise<void> {
+    const idFile = path.join(this.dir, 'journal.id');
     const report = await this.journal.open();
+    this.journalId = await readFile(idFile, 'utf8').then((t) => t.trim(), () => '');
+    if (!/^[0-9a-f-]{36}$/.test(this.journalId)) {
+      this.journalId = randomUUID();
+      await writeFile(idFile, this.journalId, { flush: true });
+    }
     this.earlierRunEnd = this.journal.end;
     if (report.droppedTailBytes) {
-      this.log.warn('spool: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
+      this.log.warn('journal: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
     }
     if (report.damagedCopy) {
-      this.log.error('spool: the journal is damaged; the damaged part was moved aside, inspect it', { file: report.damagedCopy });
+      this.log.error('journal: damaged; the damaged part was moved aside, inspect it', { file: report.damagedCopy });
     }
     if (report.pending) {
-      this.log.warn('spool: batches from an earlier run are waiting; replaying them', { depth: report.pending });
+      this.log.warn('journal: uploads of an earlier run are not applied yet; applying them', { depth: report.pending });
       this.startDrain();
     }
   }
 
   /**
    * The store cannot be used until `ready` resolves (it could not even be migrated at start): batches
-   * go to the journal, and the replay waits for `ready`, so nothing meets a schema that is not there.
+   * are journaled, and the apply waits for `ready`, so nothing meets a schema that is not there.
    */
   holdUntil(ready: Promise<unknown>, reason: string): void {
     this.holdReason = reason;
@@ -129,39 +160,79 @@ export class SpoolingSink {
     return {
       depth: this.journal.depth, oldestAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
       draining: this.drainLoop !== null, lastError: this.lastError, rejected: this.rejected, rejectedFile: this.rejectedFile,
+      journaled: this.journaled, applied: this.applied, lastApplyMs: this.lastApplyMs, lastApplyBatches: this.lastApplyBatches,
     };
   }
 
-  async commit(batch: Batch): Promise<CommitResult> {
-    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: randomUUID() } };
-    if (this.journal.depth === 0 && !this.drainLoop && this.holdReason === null) {
-      try {
-        return await this.store.commit(keyed);
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        this.lastError = err.message;
-        this.log.warn('store unavailable: spooling uploads locally until it is back', { error: err.message });
+  /** Position just past everything journaled so far (acknowledged or about to be). */
+  get journalEnd(): number { return this.journal.end; }
+
+  /**
+   * Resolves true once everything journaled before `position` (default: now) is applied to the
+   * store, false when that takes longer than timeoutMs: a read that must see an upload waits here.
+   */
+  async waitApplied(timeoutMs: number, at?: number): Promise<boolean> {
+    while (this.appending || this.appendScheduled) await (this.appending ?? new Promise((r) => setImmediate(r)));
+    const position = at ?? this.journal.end;
+    if (this.journal.depth === 0 || this.journal.applied >= position) return true;
+    return new Promise<boolean>((resolve) => {
+      const waiter = { position, resolve: () => { clearTimeout(timer); resolve(true); } };
+      const timer = setTimeout(() => {
+        const i = this.appliedWaiters.indexOf(waiter);
+        if (i >= 0) this.appliedWaiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref?.();
+      this.appliedWaiters.push(waiter);
+    });
+  }
+
+  /** Journals the batch; resolves once it is on disk (with the counts as submitted: the store has not seen it yet). */
+  commit(batch: Batch): Promise<CommitResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the journal is closed (the gateway is stopping)'));
+    const payload = encodeBatch(batch);
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.appendQueue.push({ batch, payload, resolve, reject });
+      if (!this.appending && !this.appendScheduled) {
+        this.appendScheduled = true;
+        // setImmediate runs after the poll phase, so every request parsed in this turn shares the fsync.
+        setImmediate(() => { this.appendScheduled = false; this.appending = this.appendGroups(); });
       }
-    }
-    return this.spool(keyed);
+    });
   }
 
-  /** Journals a batch behind the ones already waiting; resolves once it is on disk. */
-  private async spool(batch: Batch): Promise<CommitResult> {
-    await this.serial(() => this.journal.append(encodeBatch(batch), this.now()));
-    this.startDrain();
-    return {
-      uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0, spooled: true,
-    };
+  private async appendGroups(): Promise<void> {
+    while (this.appendQueue.length) {
+      const group = this.appendQueue;
+      this.appendQueue = [];
+      try {
+        const positions = await this.journal.appendMany(group.map((w) => w.payload), this.now());
+        this.journaled += group.length;
+        group.forEach((w, i) => {
+          if (this.inMemoryBytes + w.payload.length <= this.memoryBytes) {
+            this.inMemory.set(positions[i], { batch: w.batch, bytes: w.payload.length });
+            this.inMemoryBytes += w.payload.length;
+          }
+          w.resolve({ uploadId: 0, verdict: w.batch.upload.verdict, samplesStored: w.batch.samples.length, samplesDuplicate: 0, spooled: true });
+        });
+      } catch (err) {
+        const error = new StoreUnavailableError(`the local journal could not be written: ${(err as Error).message}`, { cause: err });
+        this.log.error('journal: append failed; the devices are told to retry', { error: error.message });
+        for (const w of group) w.reject(error);
+      }
+      this.startDrain();
+    }
+    this.appending = null;
   }
 
   private startDrain(): void {
     if (this.closed || this.holdReason !== null) return;
     if (this.drainLoop) { this.retry.wake(); return; }
+    if (this.journal.depth === 0) return;
     this.drainLoop = this.drain()
       .catch((err: unknown) => {
         this.lastError = (err as Error).message;
-        this.log.error('spool: replay stopped on an unexpected error; it resumes with the next spooled batch or at restart', { error: this.lastError });
+        this.log.error('journal: apply stopped on an unexpected error; it resumes with the next upload or at restart', { error: this.lastError });
       })
       .finally(() => {
         this.drainLoop = null;
@@ -170,54 +241,111 @@ export class SpoolingSink {
       });
   }
 
+  /** The next batches to apply, from memory where this run still holds them, else read back from disk. */
+  private async nextChunk(): Promise<{ offset: number; end: number; batch: Batch }[]> {
+    const positions = this.journal.pendingPositions(this.replayChunk);
+    if (!positions.length) return [];
+    if (this.inMemory.has(positions[0].offset)) {
+      const chunk: { offset: number; end: number; batch: Batch }[] = [];
+      for (const p of positions) {
+        const kept = this.inMemory.get(p.offset);
+        if (!kept) break;
+        chunk.push({ offset: p.offset, end: p.end, batch: kept.batch });
+      }
+      return chunk;
+    }
+    const chunk: { offset: number; end: number; batch: Batch }[] = [];
+    for (const r of await this.journal.peek(this.replayChunk)) {
+      if (this.inMemory.has(r.offset)) break;
+      chunk.push({ offset: r.offset, end: r.end, batch: decodeBatch(r.payload) });
+    }
+    return chunk;
+  }
+
   private async drain(): Promise<void> {
     this.retry.reset();
-    let replayed = 0;
+    let replayedThisRound = 0;
     let lastProgressLog = this.now();
     while (!this.closed) {
-      const records = await this.serial(() => this.journal.peek(this.replayChunk));
-      if (!records.length) break;
-      // Submitted in one turn, the chunk shares the store's group commits and keeps its order.
-      const batches = records.map((r) => decodeBatch(r.payload));
-      const outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
-      if (outcomes.some((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)) {
-        const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
-        this.lastError = reason.message;
-        this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: reason.message });
-        await this.retry.sleep();
-        continue; // the whole chunk again: what did land is a no-op by its upload key
+      const chunk = await this.nextChunk();
+      if (!chunk.length) break;
+      const batches = chunk.map(({ offset, batch }) => batch.upload.uploadKey ? batch
+        : { ...batch, upload: { ...batch.upload, uploadKey: uploadKeyOf(this.journalId, offset) } });
+      const maybeStored = chunk.map(({ offset }) => offset < this.earlierRunEnd || offset < this.uncertainEnd);
+      const started = performance.now();
+      let outcomes: PromiseSettledResult<CommitResult>[];
+      try {
+        outcomes = this.store.applyBatches
+          ? (await this.store.applyBatches(batches, maybeStored)).map((r) => (r instanceof Error ? { status: 'rejected', reason: r } : { status: 'fulfilled', value: r }))
+          : await Promise.allSettled(batches.map((b) => this.store.commit(b)));
+      } catch (err) {
+        outcomes = batches.map(() => ({ status: 'rejected', reason: err }));
       }
+      const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && o.reason instanceof StoreUnavailableError);
+      if (unavailable) {
+        // What did land is found again by its upload key on the next attempt.
+        this.uncertainEnd = Math.max(this.uncertainEnd, chunk[chunk.length - 1].end);
+        if (this.lastError === null) this.log.warn('store unavailable: uploads wait in the local journal until it is back', { error: (unavailable.reason as Error).message });
+        this.lastError = (unavailable.reason as Error).message;
+        this.log.warn('journal: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: this.lastError });
+        await this.retry.sleep();
+        continue;
+      }
+      this.lastApplyMs = performance.now() - started;
+      this.lastApplyBatches = chunk.length;
       this.retry.reset();
+      if (this.lastError !== null && this.holdReason === null) {
+        this.log.info('journal: the store takes uploads again', { depth: this.journal.depth });
+        this.lastError = null;
+      }
       for (const [i, o] of outcomes.entries()) {
         if (o.status === 'fulfilled') {
-          if (records[i].offset < this.earlierRunEnd) this.onEarlierRunReplayed?.(batches[i], o.value);
+          if (chunk[i].offset < this.earlierRunEnd) this.onEarlierRunReplayed?.(batches[i], o.value);
           continue;
         }
         this.rejected++;
         const error = (o.reason as Error).message;
-        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: records[i].payload.toString('utf8') })}\n`, { flush: true });
-        this.log.error('spool: the store refused a spooled batch; it was moved to the rejected file', { error, file: this.rejectedFile });
+        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: encodeBatch(batches[i]).toString('base64') })}\n`, { flush: true });
+        this.log.error('journal: the store refused an upload; it was moved to the rejected file', { error, file: this.rejectedFile });
       }
-      const advancedTo = records[records.length - 1].end;
-      if (advancedTo >= this.earlierRunEnd) this.earlierRunEnd = 0;
-      await this.serial(() => this.journal.advance(advancedTo));
-      replayed += records.length;
-      if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
-        lastProgressLog = this.now();
-        this.log.info('spool: replaying', { replayed, depth: this.journal.depth });
+      for (const { offset } of chunk) {
+        const kept = this.inMemory.get(offset);
+        if (kept) { this.inMemory.delete(offset); this.inMemoryBytes -= kept.bytes; }
       }
-    }
-    if (this.journal.depth === 0 && replayed) {
-      this.lastError = null;
-      this.log.info('spool: drained; uploads go straight to the store again', { replayed });
+      const advancedTo = chunk[chunk.length - 1].end;
+      await this.journal.advance(advancedTo);
+      this.applied += chunk.length;
+      this.wakeWaiters();
+      if (advancedTo < this.earlierRunEnd || replayedThisRound) {
+        replayedThisRound += chunk.length;
+        if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
+          lastProgressLog = this.now();
+          this.log.info('journal: applying the uploads of an earlier run', { applied: replayedThisRound, depth: this.journal.depth });
+        }
+      }
     }
   }
 
-  /** Stops draining after the current chunk; what is left stays in the journal for the next start. */
-  async close(): Promise<void> {
+  private wakeWaiters(): void {
+    const applied = this.journal.depth === 0 ? Number.POSITIVE_INFINITY : this.journal.applied;
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      if (this.appliedWaiters[i].position <= applied) this.appliedWaiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  /**
+   * Stops taking batches, waits for the appends in flight, applies what is journaled for up to
+   * drainMs (the store permitting), and closes the journal: what is left is applied at the next start.
+   */
+  async close(drainMs = 10_000): Promise<void> {
+    if (this.appending) await this.appending;
+    if (this.holdReason === null && this.journal.depth > 0 && !this.lastError) {
+      this.startDrain();
+      await this.waitApplied(drainMs);
+    }
     this.closed = true;
     this.retry.wake();
     await this.drainLoop;
-    await this.serial(() => this.journal.close());
+    await this.journal.close();
   }
 }

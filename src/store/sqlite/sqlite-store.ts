@@ -76,10 +76,10 @@ class WorkerWriter {
     return worker;
   }
 
-  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+  async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
     this.worker ??= this.start();
     const id = this.nextId++;
-    const group = packWriteGroup(batches);
+    const group = packWriteGroup(batches, maybeStored);
     const reply = await new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker!.postMessage({ id, group } satisfies WriteRequest, transferList(group));
@@ -102,7 +102,7 @@ class InThreadWriter {
   constructor(db: DatabaseSync) { this.writer = new SqliteWriter(db); }
   setChainKey(key: Uint8Array | null): void { this.writer.chainKey = key; }
   get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
-  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches)); }
+  async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches, maybeStored)); }
 }
 
 export class SqliteStore implements Store {
@@ -161,10 +161,10 @@ export class SqliteStore implements Store {
     return done;
   }
 
-  private async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+  private async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
     if (!this.writer) throw new Error('store used before migrate()');
     try {
-      const results = await this.writer.writeGroup(batches);
+      const results = await this.writer.writeGroup(batches, maybeStored);
       this.lastError = null;
       return results;
     } catch (err) {
@@ -175,6 +175,11 @@ export class SqliteStore implements Store {
 
   commit(batch: Batch): Promise<CommitResult> {
     return this.committer.submit(batch);
+  }
+
+  /** The journal's apply: the batches in one transaction on the write thread, samples in key order (writer.ts). */
+  applyBatches(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]> {
+    return this.writeGroup(batches, maybeStored);
   }
 
   flush(): Promise<void> {
