@@ -212,6 +212,23 @@ export interface StoreHealth {
 
 export interface MigrateOptions { upTo?: number }
 
+/** Journal records handed to a store as they are on disk (spool/journal.ts framing), back to back. */
+export interface JournalChunk {
+  bytes: Uint8Array;
+  /** Journal position of the first record. */
+  position: number;
+  /** Upload keys are the journal's id and each record's position (record-codec.ts uploadKeyOf). */
+  journalId: string;
+  /** Records at positions before this may be stored already (a replay): their upload keys are looked up. */
+  maybeStoredBefore: number;
+}
+
+/** What applying a JournalChunk did: how many records it applied, and those it refused for good. */
+export interface AppliedChunk {
+  applied: number;
+  refused: { position: number; error: string; payload: Uint8Array }[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -230,6 +247,11 @@ export interface Store {
    * only then is its upload key looked up. Throws (StoreUnavailableError) when nothing could be applied.
    */
   applyBatches?(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]>;
+  /**
+   * applyBatches for records still in the journal's own bytes: the store decodes them where it
+   * writes (SQLite: on its write thread), so that the thread answering devices does not. Optional.
+   */
+  applyJournal?(chunk: JournalChunk): Promise<AppliedChunk>;
   /** Wait for in-flight commits to finish. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -68,10 +68,10 @@ function segmentBytes(dir: string): number {
 test('every batch is journaled (one write and fsync per turn) before its caller is answered, then applied in order with a positional upload key', async () => {
   await withSink(async (sink, store, dir) => {
     const journal = (sink as unknown as { journal: Journal }).journal;
-    const appendMany = journal.appendMany.bind(journal);
+    const appendGroup = journal.appendGroup.bind(journal);
     const appends: number[] = [];
     const onDisk: number[] = [];
-    journal.appendMany = async (payloads, at) => { appends.push(payloads.length); const r = await appendMany(payloads, at); onDisk.push(segmentBytes(dir)); return r; };
+    journal.appendGroup = async (payloads, at) => { appends.push(payloads.length); const r = await appendGroup(payloads, at); onDisk.push(segmentBytes(dir)); return r; };
     const results = await Promise.all([1, 2, 3].map((n) => sink.commit(batch(n))));
     assert.deepEqual(appends, [3], 'three batches of one turn share one append');
     assert.ok(onDisk[0] > 0, 'on disk before the callers were answered');

@@ -55,13 +55,32 @@ export interface JournalOptions {
   now?: () => number;
 }
 
-function header(payload: Buffer, appendedAt: number): Buffer {
-  const head = Buffer.alloc(HEADER_BYTES);
-  head.writeUInt32LE(MAGIC, 0);
-  head.writeUInt32LE(payload.length, 4);
-  head.writeDoubleLE(appendedAt, 8);
-  head.writeUInt32LE(crc32(payload, crc32(head.subarray(8, 16))), 16);
-  return head;
+function writeHeader(into: Buffer, at: number, payload: Buffer, appendedAt: number): void {
+  into.writeUInt32LE(MAGIC, at);
+  into.writeUInt32LE(payload.length, at + 4);
+  into.writeDoubleLE(appendedAt, at + 8);
+  into.writeUInt32LE(crc32(payload, crc32(into.subarray(at + 8, at + 16))), at + 16);
+}
+
+/**
+ * Splits records framed as in the journal, back to back, the first at position `start`; checks
+ * each one's checksum (bytes read back from disk, or handed to another thread).
+ */
+export function splitRecords(bytes: Uint8Array, start: number): JournalRecord[] {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: JournalRecord[] = [];
+  let at = 0;
+  while (at < buffer.length) {
+    if (at + HEADER_BYTES > buffer.length || buffer.readUInt32LE(at) !== MAGIC) throw new Error(`journal bytes damaged at position ${start + at}`);
+    const length = buffer.readUInt32LE(at + 4);
+    const payload = buffer.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
+    if (payload.length !== length || crc32(payload, crc32(buffer.subarray(at + 8, at + 16))) !== buffer.readUInt32LE(at + 16)) {
+      throw new Error(`journal record at position ${start + at} fails its checksum`);
+    }
+    records.push({ offset: start + at, end: start + at + HEADER_BYTES + length, appendedAt: buffer.readDoubleLE(at + 8), payload });
+    at += HEADER_BYTES + length;
+  }
+  return records;
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -200,31 +219,64 @@ export class Journal {
    * Callers serialise appends.
    */
   async appendMany(payloads: readonly Buffer[], appendedAt: number): Promise<number[]> {
+    return (await this.appendGroup(payloads, appendedAt)).positions;
+  }
+
+  /**
+   * appendMany, also returning the bytes written (the records as framed on disk, back to back)
+   * and the position of the first: the caller may keep them to apply without reading them back.
+   */
+  async appendGroup(payloads: readonly Buffer[], appendedAt: number): Promise<{ positions: number[]; start: number; bytes: Buffer }> {
     let last = this.segments.at(-1)!;
     if (last.size >= this.segmentBytes) last = await this.startSegment();
-    const parts: Buffer[] = [];
-    const positions: number[] = [];
-    let at = last.start + last.size;
+    let total = 0;
     for (const payload of payloads) {
       if (payload.length > MAX_RECORD_BYTES) throw new Error(`a journal record of ${payload.length} bytes is over the limit`);
-      parts.push(header(payload, appendedAt), payload);
-      positions.push(at);
+      total += HEADER_BYTES + payload.length;
+    }
+    const bytes = Buffer.allocUnsafeSlow(total);
+    const positions: number[] = [];
+    const start = last.start + last.size;
+    let at = 0;
+    for (const payload of payloads) {
+      writeHeader(bytes, at, payload, appendedAt);
+      payload.copy(bytes, at + HEADER_BYTES);
+      positions.push(start + at);
       at += HEADER_BYTES + payload.length;
     }
-    const bytes = parts.length === 2 ? Buffer.concat(parts) : Buffer.concat(parts, at - last.start - last.size);
     // 'a+' appends at the end whatever position is given; the size is tracked to know positions.
     await this.handle!.write(bytes, 0, bytes.length, null);
     await this.handle!.datasync();
     last.size += bytes.length;
     for (let i = 0; i < positions.length; i++) {
-      this.pending.push({ offset: positions[i], end: i + 1 < positions.length ? positions[i + 1] : at, appendedAt });
+      this.pending.push({ offset: positions[i], end: i + 1 < positions.length ? positions[i + 1] : start + total, appendedAt });
     }
-    return positions;
+    return { positions, start, bytes };
   }
 
   /** Appends one record and returns once it is durable. */
   async append(payload: Buffer, appendedAt: number): Promise<number> {
     return (await this.appendMany([payload], appendedAt))[0];
+  }
+
+  /**
+   * The oldest records not yet applied as raw bytes (framed as on disk, one segment at most), from
+   * the first pending record up to `before` (exclusive), at most `limit` records and about
+   * `maxBytes` bytes (at least one record).
+   */
+  async readPending(limit: number, before: number, maxBytes = 64 * 1024 * 1024): Promise<{ start: number; end: number; count: number; bytes: Buffer } | null> {
+    const i = this.pendingHead;
+    if (i >= this.pending.length || this.pending[i].offset >= before) return null;
+    const first = this.pending[i];
+    const segment = this.segmentOf(first.offset);
+    let j = i;
+    while (j < this.pending.length && j - i < limit && this.pending[j].offset < before && this.pending[j].end <= segment.start + segment.size
+      && (j === i || this.pending[j].end - first.offset <= maxBytes)) j++;
+    const end = this.pending[j - 1].end;
+    const bytes = Buffer.allocUnsafeSlow(end - first.offset);
+    const handle = await open(segment.file, 'r');
+    try { await handle.read(bytes, 0, bytes.length, first.offset - segment.start); } finally { await handle.close(); }
+    return { start: first.offset, end, count: j - i, bytes };
   }
 
   private async startSegment(): Promise<Segment> {

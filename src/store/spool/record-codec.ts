@@ -60,3 +60,8 @@ export function decodeBatch(payload: Buffer): Batch {
   }
   return { ...meta, upload: { ...meta.upload, raw }, samples };
 }
+
+/** The upload key of the journal record at `position`: hex, so that keys sort as positions do. */
+export function uploadKeyOf(journalId: string, position: number): string {
+  return `${journalId}:${position.toString(16).padStart(12, '0')}`;
+}

@@ -16,8 +16,8 @@ import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { Journal } from './journal.ts';
-import { decodeBatch, encodeBatch } from './record-codec.ts';
+import { Journal, splitRecords } from './journal.ts';
+import { decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
 
 export { decodeBatch, encodeBatch };
@@ -66,12 +66,10 @@ export interface SpoolGauge {
   lastApplyBatches: number;
 }
 
-interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
+/** Journal records as written, back to back: positions [start, end), `count` records. */
+interface RawChunk { start: number; end: number; count: number; bytes: Buffer }
 
-/** Upload keys of journal records: the journal's id and the position, in hex so that keys sort as positions do. */
-function uploadKeyOf(journalId: string, position: number): string {
-  return `${journalId}:${position.toString(16).padStart(12, '0')}`;
-}
+interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
 export class SpoolingSink {
   private readonly store: Store;
@@ -87,9 +85,9 @@ export class SpoolingSink {
   private appendQueue: Waiting[] = [];
   private appending: Promise<void> | null = null;
   private appendScheduled = false;
-  /** Batches journaled by this run and not applied yet, by position, while they fit in memoryBytes. */
-  private readonly inMemory = new Map<number, { batch: Batch; bytes: number }>();
-  private inMemoryBytes = 0;
+  /** Groups of records this run journaled and has not applied yet, as written, while they fit in memoryBytes. */
+  private cache: RawChunk[] = [];
+  private cacheBytes = 0;
   private drainLoop: Promise<void> | null = null;
   private closed = false;
   private lastError: string | null = null;
@@ -206,13 +204,13 @@ export class SpoolingSink {
       const group = this.appendQueue;
       this.appendQueue = [];
       try {
-        const positions = await this.journal.appendMany(group.map((w) => w.payload), this.now());
+        const { positions, start, bytes } = await this.journal.appendGroup(group.map((w) => w.payload), this.now());
         this.journaled += group.length;
-        group.forEach((w, i) => {
-          if (this.inMemoryBytes + w.payload.length <= this.memoryBytes) {
-            this.inMemory.set(positions[i], { batch: w.batch, bytes: w.payload.length });
-            this.inMemoryBytes += w.payload.length;
-          }
+        if (this.cacheBytes + bytes.length <= this.memoryBytes) {
+          this.cache.push({ start, end: start + bytes.length, count: positions.length, bytes });
+          this.cacheBytes += bytes.length;
+        }
+        group.forEach((w) => {
           w.resolve({ uploadId: 0, verdict: w.batch.upload.verdict, samplesStored: w.batch.samples.length, samplesDuplicate: 0, spooled: true });
         });
       } catch (err) {
@@ -241,25 +239,62 @@ export class SpoolingSink {
       });
   }
 
-  /** The next batches to apply, from memory where this run still holds them, else read back from disk. */
-  private async nextChunk(): Promise<{ offset: number; end: number; batch: Batch }[]> {
-    const positions = this.journal.pendingPositions(this.replayChunk);
-    if (!positions.length) return [];
-    if (this.inMemory.has(positions[0].offset)) {
-      const chunk: { offset: number; end: number; batch: Batch }[] = [];
-      for (const p of positions) {
-        const kept = this.inMemory.get(p.offset);
-        if (!kept) break;
-        chunk.push({ offset: p.offset, end: p.end, batch: kept.batch });
+  /**
+   * The next records to apply, as journal bytes: from memory where this run still holds them, else
+   * read back from disk. An earlier run's records come in chunks of their own (their alarms are evaluated).
+   */
+  private async nextChunk(): Promise<RawChunk | null> {
+    const [first] = this.journal.pendingPositions(1);
+    if (!first) return null;
+    while (this.cache.length && this.cache[0].end <= first.offset) this.dropCached();
+    if (this.cache.length && this.cache[0].start === first.offset) {
+      const groups: RawChunk[] = [];
+      let count = 0;
+      for (const g of this.cache) {
+        if (groups.length && (count + g.count > this.replayChunk || g.start !== groups[groups.length - 1].end)) break;
+        groups.push(g);
+        count += g.count;
       }
-      return chunk;
+      const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
+      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes };
     }
-    const chunk: { offset: number; end: number; batch: Batch }[] = [];
-    for (const r of await this.journal.peek(this.replayChunk)) {
-      if (this.inMemory.has(r.offset)) break;
-      chunk.push({ offset: r.offset, end: r.end, batch: decodeBatch(r.payload) });
+    const before = first.offset < this.earlierRunEnd ? this.earlierRunEnd : (this.cache[0]?.start ?? Number.POSITIVE_INFINITY);
+    return this.journal.readPending(this.replayChunk, before);
+  }
+
+  private dropCached(): void {
+    const g = this.cache.shift()!;
+    this.cacheBytes -= g.bytes.length;
+  }
+
+  /** Applies one chunk; returns the refused records, or throws StoreUnavailableError. */
+  private async applyChunk(chunk: RawChunk): Promise<{ position: number; error: string; payload: Uint8Array }[]> {
+    const earlierRun = chunk.start < this.earlierRunEnd;
+    const maybeStoredBefore = Math.max(this.earlierRunEnd, this.uncertainEnd);
+    if (this.store.applyJournal && !earlierRun) {
+      return (await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore })).refused;
     }
-    return chunk;
+    const records = splitRecords(chunk.bytes, chunk.start);
+    const batches = records.map((r) => {
+      const batch = decodeBatch(r.payload);
+      batch.upload.uploadKey ??= uploadKeyOf(this.journalId, r.offset);
+      return batch;
+    });
+    let outcomes: PromiseSettledResult<CommitResult>[];
+    if (this.store.applyBatches) {
+      outcomes = (await this.store.applyBatches(batches, records.map((r) => r.offset < maybeStoredBefore)))
+        .map((r): PromiseSettledResult<CommitResult> => (r instanceof Error ? { status: 'rejected', reason: r } : { status: 'fulfilled', value: r }));
+    } else {
+      outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
+    }
+    const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && o.reason instanceof StoreUnavailableError);
+    if (unavailable) throw unavailable.reason;
+    const refused: { position: number; error: string; payload: Uint8Array }[] = [];
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'rejected') refused.push({ position: records[i].offset, error: (o.reason as Error).message, payload: records[i].payload });
+      else if (earlierRun) this.onEarlierRunReplayed?.(batches[i], o.value);
+    }
+    return refused;
   }
 
   private async drain(): Promise<void> {
@@ -268,56 +303,39 @@ export class SpoolingSink {
     let lastProgressLog = this.now();
     while (!this.closed) {
       const chunk = await this.nextChunk();
-      if (!chunk.length) break;
-      const batches = chunk.map(({ offset, batch }) => batch.upload.uploadKey ? batch
-        : { ...batch, upload: { ...batch.upload, uploadKey: uploadKeyOf(this.journalId, offset) } });
-      const maybeStored = chunk.map(({ offset }) => offset < this.earlierRunEnd || offset < this.uncertainEnd);
+      if (!chunk) break;
       const started = performance.now();
-      let outcomes: PromiseSettledResult<CommitResult>[];
+      let refused: { position: number; error: string; payload: Uint8Array }[];
       try {
-        outcomes = this.store.applyBatches
-          ? (await this.store.applyBatches(batches, maybeStored)).map((r) => (r instanceof Error ? { status: 'rejected', reason: r } : { status: 'fulfilled', value: r }))
-          : await Promise.allSettled(batches.map((b) => this.store.commit(b)));
+        refused = await this.applyChunk(chunk);
       } catch (err) {
-        outcomes = batches.map(() => ({ status: 'rejected', reason: err }));
-      }
-      const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && o.reason instanceof StoreUnavailableError);
-      if (unavailable) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
         // What did land is found again by its upload key on the next attempt.
-        this.uncertainEnd = Math.max(this.uncertainEnd, chunk[chunk.length - 1].end);
-        if (this.lastError === null) this.log.warn('store unavailable: uploads wait in the local journal until it is back', { error: (unavailable.reason as Error).message });
-        this.lastError = (unavailable.reason as Error).message;
+        this.uncertainEnd = Math.max(this.uncertainEnd, chunk.end);
+        if (this.lastError === null) this.log.warn('store unavailable: uploads wait in the local journal until it is back', { error: err.message });
+        this.lastError = err.message;
         this.log.warn('journal: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: this.lastError });
         await this.retry.sleep();
         continue;
       }
       this.lastApplyMs = performance.now() - started;
-      this.lastApplyBatches = chunk.length;
+      this.lastApplyBatches = chunk.count;
       this.retry.reset();
       if (this.lastError !== null && this.holdReason === null) {
         this.log.info('journal: the store takes uploads again', { depth: this.journal.depth });
         this.lastError = null;
       }
-      for (const [i, o] of outcomes.entries()) {
-        if (o.status === 'fulfilled') {
-          if (chunk[i].offset < this.earlierRunEnd) this.onEarlierRunReplayed?.(batches[i], o.value);
-          continue;
-        }
+      for (const r of refused) {
         this.rejected++;
-        const error = (o.reason as Error).message;
-        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: encodeBatch(batches[i]).toString('base64') })}\n`, { flush: true });
-        this.log.error('journal: the store refused an upload; it was moved to the rejected file', { error, file: this.rejectedFile });
+        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), position: r.position, error: r.error, batch: Buffer.from(r.payload).toString('base64') })}\n`, { flush: true });
+        this.log.error('journal: the store refused an upload; it was moved to the rejected file', { error: r.error, file: this.rejectedFile });
       }
-      for (const { offset } of chunk) {
-        const kept = this.inMemory.get(offset);
-        if (kept) { this.inMemory.delete(offset); this.inMemoryBytes -= kept.bytes; }
-      }
-      const advancedTo = chunk[chunk.length - 1].end;
-      await this.journal.advance(advancedTo);
-      this.applied += chunk.length;
+      while (this.cache.length && this.cache[0].end <= chunk.end) this.dropCached();
+      await this.journal.advance(chunk.end);
+      this.applied += chunk.count;
       this.wakeWaiters();
-      if (advancedTo < this.earlierRunEnd || replayedThisRound) {
-        replayedThisRound += chunk.length;
+      if (chunk.start < this.earlierRunEnd || replayedThisRound) {
+        replayedThisRound += chunk.count;
         if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
           lastProgressLog = this.now();
           this.log.info('journal: applying the uploads of an earlier run', { applied: replayedThisRound, depth: this.journal.depth });

@@ -21,10 +21,11 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
+import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
+import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
-  AlarmQuery, ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, AppliedChunk, ChainAnchor, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -88,6 +89,17 @@ class WorkerWriter {
     return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
   }
 
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const reply = await new Promise<WriteReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker!.postMessage({ id, journal: chunk } satisfies JournalRequest);
+    });
+    if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
+    return reply.applied!;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
@@ -103,6 +115,13 @@ class InThreadWriter {
   setChainKey(key: Uint8Array | null): void { this.writer.chainKey = key; }
   get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
   async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches, maybeStored)); }
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    try {
+      return applyJournalChunk(this.writer, chunk);
+    } catch (err) {
+      throw err instanceof ChunkUnavailableError || isUnavailable(err) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
+    }
+  }
 }
 
 export class SqliteStore implements Store {
@@ -175,6 +194,19 @@ export class SqliteStore implements Store {
 
   commit(batch: Batch): Promise<CommitResult> {
     return this.committer.submit(batch);
+  }
+
+  /** The journal's apply from its own bytes, decoded on the write thread (apply-journal.ts). */
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    if (!this.writer) throw new Error('store used before migrate()');
+    try {
+      const applied = await this.writer.applyJournal(chunk);
+      this.lastError = null;
+      return applied;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      throw isUnavailable(err) && !(err instanceof StoreUnavailableError) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
+    }
   }
 
   /** The journal's apply: the batches in one transaction on the write thread, samples in key order (writer.ts). */

@@ -82,7 +82,10 @@ export class SqliteWriter {
     let results: (CommitResult | Error)[];
     try {
       results = this.transaction(group, group.batches);
-    } catch {
+    } catch (err) {
+      // The database cannot be written now (locked, full, I/O): one batch at a time would only wait
+      // out the busy timeout once per batch. The caller keeps the group (the journal) and retries.
+      if (isUnavailable(err)) { this.lastCommitMs = performance.now() - started; throw err; }
       results = group.batches.map((b): CommitResult | Error => {
         try { return this.transaction(group, [b])[0]; } catch (err) { return err instanceof Error ? err : new Error(String(err)); }
       });
