@@ -92,6 +92,8 @@ function displayUrl(scheme: 'http' | 'https', host: string, port: number): strin
 export interface StartOptions {
   /** The store to use instead of the one the config names (tests wrap one to make it fail). */
   store?: Store;
+  /** Longest a viewer or job read waits for acknowledged uploads to be applied (default READ_WAITS_FOR_APPLY_MS). */
+  readWaitMs?: number;
 }
 
 /** Longest a viewer or job read waits for acknowledged uploads to be applied to the store. */
@@ -143,12 +145,14 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
+  // Alarms are evaluated at ingest and written once their readings are applied (bounded: an outage has its own retries).
+  alarmMonitor.readingsStored = () => spool.waitApplied(READ_WAITS_FOR_APPLY_MS * 15, spool.journalEnd);
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   // Devices are answered once their upload is journaled; the viewer and the jobs read what was
   // answered, waiting for the apply (a moment normally) up to READ_WAITS_FOR_APPLY_MS.
-  const readStore = readAfterApply(store, spool, READ_WAITS_FOR_APPLY_MS);
+  const readStore = readAfterApply(store, spool, options.readWaitMs ?? READ_WAITS_FOR_APPLY_MS);
   const app = createApiApp({ store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
 
   const handleRequest: http.RequestListener = (req, res) => {

@@ -111,15 +111,27 @@ export class AlarmMonitor {
     this.devicesWithLimits = new Set([...watched.values()].map((w) => w.limit.deviceId));
   }
 
+  /**
+   * Set by the gateway: returns a promise that settles once every reading acknowledged so far is in
+   * the store (the journal applies readings a moment after their devices are answered). An alarm is
+   * written after its reading, as before the journal: the audit trail keeps that order.
+   */
+  readingsStored: (() => Promise<unknown>) | null = null;
+
   /** Evaluates stored readings of one device; the resulting alarms are written in the background. */
   observe(device: Device, samples: SampleRow[]): void {
     // Most channels have no limits: a backlog of 100,000 readings is then neither copied nor sorted.
     if (!this.devicesWithLimits.has(device.id)) return;
+    let stored: Promise<unknown> | undefined;
     for (const sample of [...samples].sort((a, b) => a.time - b.time)) {
       for (const w of this.byChannel.get(`${device.id}:${sample.channel}`) ?? []) {
         const { state, transitions } = evaluateReading(w.limit, w.state, sample);
         w.state = state;
-        for (const t of transitions) this.enqueue(() => this.record(device, w, t));
+        for (const t of transitions) {
+          stored ??= this.readingsStored?.();
+          const after = stored;
+          this.enqueue(async () => { await after; await this.record(device, w, t); });
+        }
       }
     }
   }

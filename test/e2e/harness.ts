@@ -19,6 +19,12 @@ export { tempDir };
 /** The default throttle, switched off: these tests send faster than a device's interval allows. */
 export const THROTTLE_OFF: InletConfig['throttle'] = { ...DEFAULT_CONFIG.throttle, enabled: false };
 
+/**
+ * Tests read through the gateway's store what devices were answered for: on a busy machine the
+ * journal's apply (a 100,000-sample backlog) can take longer than the viewer's wait.
+ */
+export const TEST_READ_WAIT_MS = 60_000;
+
 export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}): InletConfig {
   return {
     ...DEFAULT_CONFIG,
@@ -32,7 +38,7 @@ export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}
 export async function startTestGateway(overrides: Partial<InletConfig> = {}): Promise<Gateway & { dataDir: string; config: InletConfig }> {
   const dataDir = tempDir();
   const config = testConfig(dataDir, overrides);
-  const gateway = await startGateway(config, createLogger(config));
+  const gateway = await startGateway(config, createLogger(config), { readWaitMs: TEST_READ_WAIT_MS });
   return Object.assign(gateway, { dataDir, config });
 }
 

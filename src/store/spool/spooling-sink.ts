@@ -170,7 +170,7 @@ export class SpoolingSink {
    * store, false when that takes longer than timeoutMs: a read that must see an upload waits here.
    */
   async waitApplied(timeoutMs: number, at?: number): Promise<boolean> {
-    while (this.appending || this.appendScheduled) await (this.appending ?? new Promise((r) => setImmediate(r)));
+    if (at === undefined) while (this.appending || this.appendScheduled) await (this.appending ?? new Promise((r) => setImmediate(r)));
     const position = at ?? this.journal.end;
     if (this.journal.depth === 0 || this.journal.applied >= position) return true;
     return new Promise<boolean>((resolve) => {
