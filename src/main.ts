@@ -11,7 +11,6 @@ import { dataPath } from './config/load.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
-import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
 import { readAfterApply } from './store/read-after-apply.ts';
@@ -25,7 +24,7 @@ import { createSoapAdapter } from './ingest/soap/index.ts';
 import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
-import { createApiApp } from './api/app.ts';
+import type { ApiDeps } from './api/app.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
@@ -47,7 +46,11 @@ export interface Gateway {
 }
 
 export async function openStore(config: InletConfig): Promise<Store> {
-  if (config.store.kind === 'mssql') return new MssqlStore({ connectionString: config.store.mssql.connectionString });
+  if (config.store.kind === 'mssql') {
+    // Loaded only for SQL Server: the driver and its Azure libraries cost tens of MB of memory on the embedded store.
+    const { MssqlStore } = await import('./store/mssql/mssql-store.ts');
+    return new MssqlStore({ connectionString: config.store.mssql.connectionString });
+  }
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
@@ -153,10 +156,23 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // Devices are answered once their upload is journaled; the viewer and the jobs read what was
   // answered, waiting for the apply (a moment normally) up to READ_WAITS_FOR_APPLY_MS.
   const readStore = readAfterApply(store, spool, options.readWaitMs ?? READ_WAITS_FOR_APPLY_MS);
-  const app = createApiApp({ store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  // The viewer's API (express and every route) is loaded on its first request: an idle gateway, or
+  // one that only takes device uploads, does without its memory.
+  const apiDeps: ApiDeps = { store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION };
+  let app: http.RequestListener | null = null;
+  let appLoading: Promise<http.RequestListener> | null = null;
+  const api: http.RequestListener = (req, res) => {
+    if (app) { app(req, res); return; }
+    appLoading ??= import('./api/app.ts').then((m) => (app = m.createApiApp(apiDeps) as unknown as http.RequestListener));
+    appLoading.then((a) => a(req, res), (err: unknown) => {
+      log.error('the viewer API could not be loaded', { error: (err as Error).message });
+      res.statusCode = 500;
+      res.end();
+    });
+  };
 
   const handleRequest: http.RequestListener = (req, res) => {
-    if (!ingest.handle(req, res)) app(req, res);
+    if (!ingest.handle(req, res)) api(req, res);
   };
   const connectionOptions = {
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,

@@ -174,8 +174,8 @@ export class SqliteStore implements Store {
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
       this.writer.setChainKey(this.chainKey);
-      // Start the write thread now (an empty group): otherwise the first device upload waits for it.
-      await this.writer.writeGroup([]);
+      // The write thread starts with the first write: devices are answered from the journal, so none
+      // waits for it, and a gateway with nothing to write does without its memory.
     }
     return done;
   }
