@@ -20,13 +20,15 @@ import {
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
+import * as zones from './zones.ts';
+import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, AppliedChunk, ChainAnchor, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChangeActor, MigrateOptions, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
@@ -248,9 +250,9 @@ export class SqliteStore implements Store {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO devices (family, serial, model_code, model, name, location,
-        entry_token, allowed_interval_s, customer_uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        entry_token, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', d.entryToken, d.allowedIntervalS ?? null,
-          d.customerUid ?? null, at, at);
+          d.customerUid ?? null, at, at, d.zoneId ?? null);
       const upsert = this.db.prepare('INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)');
       for (const c of d.channels) upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
       this.db.exec('COMMIT');
@@ -347,6 +349,7 @@ export class SqliteStore implements Store {
     const where: string[] = [];
     const values: (string | number)[] = [];
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     if (q.since !== undefined) { where.push('at >= ?'); values.push(q.since); }
     if (q.type !== undefined) { where.push('type = ?'); values.push(q.type); }
     values.push(Math.min(q.limit ?? 500, 10_000));
@@ -471,10 +474,12 @@ export class SqliteStore implements Store {
   async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
     const where: string[] = [];
     const values: (number | string)[] = [];
+    if (q.id !== undefined) { where.push('id = ?'); values.push(q.id); }
     if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
     if (q.uncleared) where.push('cleared_at IS NULL');
     if (q.kind !== undefined) { where.push('kind = ?'); values.push(q.kind); }
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     values.push(Math.min(q.limit ?? 500, 10_000));
     return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT ?`).all(...values) as Row[]).map(toAlarm);
@@ -613,12 +618,21 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ---- zones ----
+
+  async listZones(): Promise<Zone[]> { return zones.listZones(this.db); }
+  async addZone(zone: { parentId: number | null; name: string }, actor: ChangeActor): Promise<Zone> { return zones.addZone(this.db, zone, actor); }
+  async updateZone(id: number, patch: { parentId?: number | null; name?: string }, actor: ChangeActor): Promise<Zone> { return zones.updateZone(this.db, id, patch, actor); }
+  async removeZone(id: number, actor: ChangeActor): Promise<void> { zones.removeZone(this.db, id, actor); }
+  async userZoneRoles(userId?: number): Promise<UserZoneRole[]> { return zones.userZoneRoles(this.db, userId); }
+  async setUserZoneRoles(userId: number, grants: ZoneGrant[], actor: ChangeActor): Promise<void> { zones.setUserZoneRoles(this.db, userId, grants, actor); }
+
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number): Promise<UserRecord> {
     try {
-      this.db.prepare('INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)')
-        .run(user.username, user.role, user.passwordHash, at);
+      this.db.prepare('INSERT INTO users (username, role, password_hash, created_at, scope, source) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(user.username, user.role, user.passwordHash, at, user.scope ?? 'global', user.source ?? 'local');
     } catch (err) {
       if ((err as Error).message.includes('UNIQUE')) throw new Error(`user ${user.username} already exists`);
       throw err;
@@ -627,13 +641,13 @@ export class SqliteStore implements Store {
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
       FROM users WHERE username = ?`).get(username) as Row | undefined;
     return r && toUser(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
