@@ -248,11 +248,19 @@ export interface JournalChunk {
   journalId: string;
   /** Records at positions before this may be stored already (a replay): their upload keys are looked up. */
   maybeStoredBefore: number;
+  /**
+   * Make everything applied so far durable before answering (SQLite: its commits between syncs are
+   * not fsync'd, the journal still holding their records). The journal's cursor moves only past
+   * what a durable answer covers.
+   */
+  sync: boolean;
 }
 
 /** What applying a JournalChunk did: how many records it applied, and those it refused for good. */
 export interface AppliedChunk {
   applied: number;
+  /** Everything applied so far, this chunk included, survives a power cut. */
+  durable: boolean;
   refused: { position: number; error: string; payload: Uint8Array }[];
 }
 

@@ -313,3 +313,34 @@ test('journal: the single journal file of an earlier version is taken over with 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the cursor moves only past what the store reports durable: records applied without a sync are applied again after a restart', async () => {
+  const dir = newDir();
+  let now = 1_000_000;
+  const chunks: { sync: boolean; position: number }[] = [];
+  const store = {
+    async applyJournal(chunk: { bytes: Uint8Array; position: number; sync: boolean }) {
+      chunks.push({ sync: chunk.sync, position: chunk.position });
+      return { applied: 1, durable: chunk.sync, refused: [] };
+    },
+    async commit(): Promise<CommitResult> { throw new Error('not used'); },
+  } as unknown as Store;
+  try {
+    const sink = new SpoolingSink(store, { dir, log: quiet, cursorEveryMs: 60_000, now: () => now });
+    await sink.open();
+    await sink.commit(batch(1));
+    assert.ok(await sink.waitApplied(5000));
+    now += 1000; // well within cursorEveryMs: the next apply is not synced
+    await sink.commit(batch(2));
+    assert.ok(await sink.waitApplied(5000));
+    assert.deepEqual(chunks.map((c) => c.sync), [true, false]);
+    await sink.close();
+    const cursor = JSON.parse(readFileSync(path.join(dir, 'spool.journal.cursor'), 'utf8')).offset as number;
+    assert.equal(cursor, chunks[1].position, 'the cursor stops where the unsynced apply began');
+    const reopened = new Journal(dir);
+    assert.equal((await reopened.open()).pending, 1, 'the unsynced record is applied again at the next start');
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -108,15 +108,15 @@ test('journal records applied on the write thread are stored once, even when the
     // The journal derives upload keys from positions; records carry none of their own.
     const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
     const { start, bytes } = await journal.appendGroup(payloads, T0);
-    const chunk = { bytes, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0 };
+    const chunk = { bytes, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true };
     const first = await store.applyJournal(chunk);
-    assert.deepEqual(first, { applied: 9, refused: [] });
+    assert.deepEqual(first, { applied: 9, durable: true, refused: [] });
     const once = dump(file);
     assert.equal(once.uploads.length, 9);
     assert.ok(once.uploads.every((u) => /^0{8}-0{4}-4000-8000-0{11}1:[0-9a-f]{12}$/.test((u as { upload_key: string }).upload_key)));
     // The same records again, as after a kill -9 between the commit and the cursor: marked as maybe stored.
     const again = await store.applyJournal({ ...chunk, maybeStoredBefore: start + bytes.length });
-    assert.deepEqual(again, { applied: 9, refused: [] });
+    assert.deepEqual(again, { applied: 9, durable: false, refused: [] }, 'a replay that writes nothing syncs nothing');
     await store.close();
     await journal.close();
     assert.deepEqual(dump(file), once, 'nothing stored twice');

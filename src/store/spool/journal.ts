@@ -12,7 +12,8 @@
 // short by a crash was never acknowledged and is dropped at open; a damaged record is moved aside
 // with everything after it, and reported.
 //
-// advance() moves the cursor in memory; the cursor file is rewritten at most every cursorEveryMs (or
+// advance() moves the cursor in memory; the cursor file follows what the store holds durably (a
+// store may commit without fsync and sync now and then), rewritten at most every cursorEveryMs (or
 // when a segment becomes deletable, or at close). A cursor that lags after a crash only means some
 // records are applied again: the store recognises each by its upload key and stores it once. A
 // segment is deleted only after a cursor past its end is on disk, so a crash during deletion leaves
@@ -105,6 +106,9 @@ export class Journal {
   private segments: Segment[] = [];
   private handle: FileHandle | null = null;
   private cursor = 0;
+  /** Records before this are durable in the store (the cursor file may still lag). */
+  private storedCursor = 0;
+  /** The cursor as the cursor file holds it. */
   private durableCursor = 0;
   private lastCursorWrite = 0;
   /** Positions and append times of the records not yet applied, oldest first. */
@@ -166,6 +170,7 @@ export class Journal {
     // A cursor outside the journal's range (lost cursor file, or one from before a reset) starts at the first record.
     if (this.cursor < first.start || this.cursor > this.end) this.cursor = first.start;
     this.durableCursor = this.cursor;
+    this.storedCursor = this.cursor;
     this.lastCursorWrite = this.now();
     if (report.staleSegmentsDeleted) await fsyncDirectory(this.dir);
 
@@ -336,18 +341,20 @@ export class Journal {
   }
 
   /**
-   * Marks every record before `end` applied. The cursor file follows at most every cursorEveryMs,
-   * at once when `durable` is set, and before any segment wholly applied is deleted.
+   * Marks every record before `end` applied and (unless `storedDurably` is before it) durable in the
+   * store. The cursor file follows what is durable: at most every cursorEveryMs, at once when
+   * `force` is set, and before any segment wholly applied is deleted.
    */
-  async advance(end: number, durable = false): Promise<void> {
+  async advance(end: number, force = false, storedDurably = end): Promise<void> {
     while (this.pendingHead < this.pending.length && this.pending[this.pendingHead].offset < end) this.pendingHead++;
     if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
       this.pending = this.pending.slice(this.pendingHead);
       this.pendingHead = 0;
     }
     this.cursor = Math.max(this.cursor, end);
-    const deletable = this.segments.length > 1 && this.segments[1].start <= this.cursor;
-    if (durable || deletable || this.now() - this.lastCursorWrite >= this.cursorEveryMs) await this.writeCursor();
+    this.storedCursor = Math.max(this.storedCursor, Math.min(storedDurably, this.cursor));
+    const deletable = this.segments.length > 1 && this.segments[1].start <= this.storedCursor;
+    if (force || deletable || this.now() - this.lastCursorWrite >= this.cursorEveryMs) await this.writeCursor();
     while (this.segments.length > 1 && this.segments[1].start <= this.durableCursor) {
       await rm(this.segments.shift()!.file, { force: true });
       if (this.segments.length === 1 || this.segments[1].start > this.durableCursor) await fsyncDirectory(this.dir);
@@ -355,8 +362,8 @@ export class Journal {
   }
 
   private async writeCursor(): Promise<void> {
-    if (this.cursor === this.durableCursor) { this.lastCursorWrite = this.now(); return; }
-    const cursor = this.cursor;
+    if (this.storedCursor === this.durableCursor) { this.lastCursorWrite = this.now(); return; }
+    const cursor = this.storedCursor;
     const temp = `${this.cursorFile}.tmp`;
     await writeFile(temp, JSON.stringify({ offset: cursor }), { flush: true });
     await rename(temp, this.cursorFile);

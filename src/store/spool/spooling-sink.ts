@@ -81,7 +81,11 @@ export class SpoolingSink {
   private readonly memoryBytes: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
+  private readonly cursorEveryMs: number;
   private journalId = '';
+  /** When the store last made what it applied durable; records before storedDurably are durable there. */
+  private lastSyncAt = 0;
+  private storedDurably = 0;
   private appendQueue: Waiting[] = [];
   private appending: Promise<void> | null = null;
   private appendScheduled = false;
@@ -109,6 +113,7 @@ export class SpoolingSink {
     this.store = store;
     this.dir = options.dir;
     this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
+    this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
@@ -267,12 +272,19 @@ export class SpoolingSink {
     this.cacheBytes -= g.bytes.length;
   }
 
-  /** Applies one chunk; returns the refused records, or throws StoreUnavailableError. */
-  private async applyChunk(chunk: RawChunk): Promise<{ position: number; error: string; payload: Uint8Array }[]> {
+  /**
+   * Applies one chunk; returns the refused records and whether everything applied so far is durable
+   * in the store, or throws StoreUnavailableError. A store that commits without fsync is asked to
+   * sync about every cursorEveryMs.
+   */
+  private async applyChunk(chunk: RawChunk): Promise<{ refused: { position: number; error: string; payload: Uint8Array }[]; durable: boolean }> {
     const earlierRun = chunk.start < this.earlierRunEnd;
     const maybeStoredBefore = Math.max(this.earlierRunEnd, this.uncertainEnd);
     if (this.store.applyJournal && !earlierRun) {
-      return (await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore })).refused;
+      const sync = this.now() - this.lastSyncAt >= this.cursorEveryMs;
+      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync });
+      if (applied.durable) this.lastSyncAt = this.now();
+      return { refused: applied.refused, durable: applied.durable };
     }
     const records = splitRecords(chunk.bytes, chunk.start);
     const batches = records.map((r) => {
@@ -294,7 +306,8 @@ export class SpoolingSink {
       if (o.status === 'rejected') refused.push({ position: records[i].offset, error: (o.reason as Error).message, payload: records[i].payload });
       else if (earlierRun) this.onEarlierRunReplayed?.(batches[i], o.value);
     }
-    return refused;
+    // commit() and applyBatches() answer once their commit is durable.
+    return { refused, durable: true };
   }
 
   private async drain(): Promise<void> {
@@ -306,8 +319,9 @@ export class SpoolingSink {
       if (!chunk) break;
       const started = performance.now();
       let refused: { position: number; error: string; payload: Uint8Array }[];
+      let durable: boolean;
       try {
-        refused = await this.applyChunk(chunk);
+        ({ refused, durable } = await this.applyChunk(chunk));
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         // What did land is found again by its upload key on the next attempt.
@@ -331,7 +345,8 @@ export class SpoolingSink {
         this.log.error('journal: the store refused an upload; it was moved to the rejected file', { error: r.error, file: this.rejectedFile });
       }
       while (this.cache.length && this.cache[0].end <= chunk.end) this.dropCached();
-      await this.journal.advance(chunk.end);
+      if (durable) this.storedDurably = chunk.end;
+      await this.journal.advance(chunk.end, false, this.storedDurably);
       this.applied += chunk.count;
       this.wakeWaiters();
       if (chunk.start < this.earlierRunEnd || replayedThisRound) {

@@ -119,7 +119,8 @@ class InThreadWriter {
   async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches, maybeStored)); }
   async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
     try {
-      return applyJournalChunk(this.writer, chunk);
+      // In this thread the connection stays synchronous=FULL: every commit is durable.
+      return { ...applyJournalChunk(this.writer, chunk), durable: true };
     } catch (err) {
       throw err instanceof ChunkUnavailableError || isUnavailable(err) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
     }

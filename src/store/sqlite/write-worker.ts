@@ -62,11 +62,24 @@ function checkpointNow(): void {
 const initialKey = (workerData as { chainKey: Uint8Array | null }).chainKey;
 writer.chainKey = initialKey ? new Uint8Array(initialKey) : null;
 
+/**
+ * The journal's records are on disk already, so their commits here need not be fsync'd one by one
+ * (synchronous=NORMAL); every fsync this thread saves is one the journal's own appends, which
+ * devices wait for, do not queue behind on the same disk. A chunk the journal asks to sync commits
+ * with synchronous=FULL: that fsync of the WAL covers every commit before it, so everything applied
+ * is then durable and the journal may move its cursor past it.
+ */
 function applyJournal(request: JournalRequest): WriteReply {
   try {
-    return { id: request.id, applied: applyJournalChunk(writer, request.journal), commitMs: writer.lastCommitMs };
+    if (!request.journal.sync) db.exec('PRAGMA synchronous = NORMAL');
+    const applied = applyJournalChunk(writer, request.journal);
+    // A commit that wrote nothing syncs nothing: the cursor then waits for the next synced chunk.
+    applied.durable = request.journal.sync && writer.lastGroupWrote;
+    return { id: request.id, applied, commitMs: writer.lastCommitMs };
   } catch (err) {
     return { id: request.id, groupError: (err as Error).message, unavailable: err instanceof ChunkUnavailableError || isUnavailable(err), commitMs: null };
+  } finally {
+    db.exec('PRAGMA synchronous = FULL');
   }
 }
 

@@ -40,6 +40,8 @@ export class SqliteWriter {
   private readonly heads = new Map<number, Uint8Array>();
   private lastWrittenId = -1;
   lastCommitMs: number | null = null;
+  /** Whether the last transaction wrote anything (a replay of stored batches writes nothing, so commits no WAL frame). */
+  lastGroupWrote = false;
   /** The chain key new links are computed under (null: unkeyed chains). */
   chainKey: Uint8Array | null = null;
 
@@ -79,6 +81,7 @@ export class SqliteWriter {
    */
   writeGroup(group: WriteGroup): (CommitResult | Error)[] {
     const started = performance.now();
+    this.lastGroupWrote = false;
     let results: (CommitResult | Error)[];
     try {
       results = this.transaction(group, group.batches);
@@ -109,6 +112,7 @@ export class SqliteWriter {
       }
       this.db.exec('COMMIT');
       this.lastWrittenId = lastId;
+      if (results.some((r) => r.uploadId > maxId)) this.lastGroupWrote = true;
       return results;
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
