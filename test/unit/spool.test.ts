@@ -68,13 +68,15 @@ function segmentBytes(dir: string): number {
 test('every batch is journaled (one write and fsync per turn) before its caller is answered, then applied in order with a positional upload key', async () => {
   await withSink(async (sink, store, dir) => {
     const journal = (sink as unknown as { journal: Journal }).journal;
-    const appendGroup = journal.appendGroup.bind(journal);
+    const writeGroup = journal.writeGroup.bind(journal);
+    const syncGroup = journal.syncGroup.bind(journal);
     const appends: number[] = [];
-    const onDisk: number[] = [];
-    journal.appendGroup = async (payloads, at) => { appends.push(payloads.length); const r = await appendGroup(payloads, at); onDisk.push(segmentBytes(dir)); return r; };
+    const synced: number[] = [];
+    journal.writeGroup = async (payloads, at) => { appends.push(payloads.length); return writeGroup(payloads, at); };
+    journal.syncGroup = async (group) => { await syncGroup(group); synced.push(segmentBytes(dir)); };
     const results = await Promise.all([1, 2, 3].map((n) => sink.commit(batch(n))));
-    assert.deepEqual(appends, [3], 'three batches of one turn share one append');
-    assert.ok(onDisk[0] > 0, 'on disk before the callers were answered');
+    assert.deepEqual(appends, [3], 'three batches of one turn share one write');
+    assert.ok(synced[0] > 0, 'written and synced before the callers were answered');
     assert.ok(results.every((r) => r.spooled === true && r.uploadId === 0 && r.samplesStored === 1));
     assert.ok(await sink.waitApplied(5000), 'applied');
     assert.deepEqual(store.received.map((b) => b.upload.counter), [1, 2, 3]);

@@ -93,6 +93,9 @@ async function fsyncDirectory(dir: string): Promise<void> {
 }
 
 interface Segment { start: number; file: string; size: number }
+
+/** A group of records written by writeGroup(), durable once syncGroup() has returned for it. */
+export interface WrittenGroup { positions: number[]; start: number; bytes: Buffer; appendedAt: number; handle: FileHandle; synced: boolean }
 interface PendingRecord { offset: number; end: number; appendedAt: number }
 
 export class Journal {
@@ -114,6 +117,9 @@ export class Journal {
   /** Positions and append times of the records not yet applied, oldest first. */
   private pending: PendingRecord[] = [];
   private pendingHead = 0;
+  /** Groups written and not yet all synced, in write order. */
+  private readonly written: WrittenGroup[] = [];
+  private readonly syncing = new Set<Promise<void>>();
 
   constructor(dir: string, options: JournalOptions = {}) {
     this.dir = dir;
@@ -129,6 +135,8 @@ export class Journal {
   get end(): number { const last = this.segments.at(-1); return last ? last.start + last.size : 0; }
   /** Position up to which records are applied (in memory; the cursor file may lag). */
   get applied(): number { return this.cursor; }
+  /** Position just past the last record offered to the apply (synced). */
+  get pendingEnd(): number { return this.pending.at(-1)?.end ?? this.cursor; }
   get oldestAppendedAt(): number | null { return this.pending[this.pendingHead]?.appendedAt ?? null; }
   /** Segment files on disk, oldest first (for tests and /health). */
   get segmentFiles(): string[] { return this.segments.map((s) => s.file); }
@@ -231,9 +239,25 @@ export class Journal {
    * appendMany, also returning the bytes written (the records as framed on disk, back to back)
    * and the position of the first: the caller may keep them to apply without reading them back.
    */
-  async appendGroup(payloads: readonly Buffer[], appendedAt: number): Promise<{ positions: number[]; start: number; bytes: Buffer }> {
+  async appendGroup(payloads: readonly Buffer[], appendedAt: number): Promise<WrittenGroup> {
+    const group = await this.writeGroup(payloads, appendedAt);
+    await this.syncGroup(group);
+    return group;
+  }
+
+  /**
+   * Writes a group of records without waiting for the disk (callers serialise writes). The group
+   * is durable, and its records are offered to the apply, once syncGroup() returns for it.
+   * Several groups may be syncing at once: an fdatasync covers everything written before it, so a
+   * group answered after its own sync is durable whichever sync finishes first.
+   */
+  async writeGroup(payloads: readonly Buffer[], appendedAt: number): Promise<WrittenGroup> {
     let last = this.segments.at(-1)!;
-    if (last.size >= this.segmentBytes) last = await this.startSegment();
+    if (last.size >= this.segmentBytes) {
+      // The old segment's handle closes: its syncs in flight finish first.
+      await Promise.allSettled([...this.syncing]);
+      last = await this.startSegment();
+    }
     let total = 0;
     for (const payload of payloads) {
       if (payload.length > MAX_RECORD_BYTES) throw new Error(`a journal record of ${payload.length} bytes is over the limit`);
@@ -250,13 +274,33 @@ export class Journal {
       at += HEADER_BYTES + payload.length;
     }
     // 'a+' appends at the end whatever position is given; the size is tracked to know positions.
-    await this.handle!.write(bytes, 0, bytes.length, null);
-    await this.handle!.datasync();
+    const handle = this.handle!;
+    await handle.write(bytes, 0, bytes.length, null);
     last.size += bytes.length;
-    for (let i = 0; i < positions.length; i++) {
-      this.pending.push({ offset: positions[i], end: i + 1 < positions.length ? positions[i + 1] : start + total, appendedAt });
+    const group: WrittenGroup = { positions, start, bytes, appendedAt, handle, synced: false };
+    this.written.push(group);
+    return group;
+  }
+
+  /** Waits until the group is on disk; then it (and any earlier group already synced) goes to the apply, in write order. */
+  async syncGroup(group: WrittenGroup): Promise<void> {
+    const sync = group.handle.datasync();
+    this.syncing.add(sync);
+    try {
+      await sync;
+    } finally {
+      this.syncing.delete(sync);
+      // Even a failed sync leaves the bytes in the file, where the next open finds them: they are applied
+      // like the rest (their devices, told to retry, resend; the store keeps one copy of each sample).
+      group.synced = true;
+      while (this.written.length && this.written[0].synced) {
+        const g = this.written.shift()!;
+        const end = g.start + g.bytes.length;
+        for (let i = 0; i < g.positions.length; i++) {
+          this.pending.push({ offset: g.positions[i], end: i + 1 < g.positions.length ? g.positions[i + 1] : end, appendedAt: g.appendedAt });
+        }
+      }
     }
-    return { positions, start, bytes };
   }
 
   /** Appends one record and returns once it is durable. */
@@ -373,6 +417,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.syncing]);
     if (this.handle) await this.writeCursor();
     await this.handle?.close();
     this.handle = null;
