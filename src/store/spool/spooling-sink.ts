@@ -19,7 +19,7 @@ import { StoreUnavailableError } from '../errors.ts';
 import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
 
 /** fdatasyncs of journal groups running at once (libuv's thread pool has four threads by default). */
-const MAX_SYNCS_IN_FLIGHT = 3;
+const MAX_SYNCS_IN_FLIGHT = Math.max(1, Number(process.env.INLET_JOURNAL_SYNCS ?? 3));
 import { decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
 
