@@ -42,6 +42,8 @@ export interface Gateway {
   registry: DeviceRegistry;
   alarmMonitor: AlarmMonitor;
   jobs: JobScheduler;
+  /** Resolves true once every upload acknowledged so far is applied to the store, false after timeoutMs. */
+  waitApplied(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -230,5 +232,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store: readStore, pipeline, registry, alarmMonitor, jobs, stop };
+  return { url, port, httpsUrl, httpsPort, store: readStore, waitApplied: (timeoutMs) => spool.waitApplied(timeoutMs), pipeline, registry, alarmMonitor, jobs, stop };
 }
