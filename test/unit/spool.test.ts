@@ -7,7 +7,7 @@ import type { Batch, CommitResult } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { SpoolingSink, decodeBatch, encodeBatch } from '../../src/store/spool/spooling-sink.ts';
-import { Journal } from '../../src/store/spool/journal.ts';
+import { Journal, unappliedJournalBytes } from '../../src/store/spool/journal.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -342,6 +342,25 @@ test('the cursor moves only past what the store reports durable: records applied
     const reopened = new Journal(dir);
     assert.equal((await reopened.open()).pending, 1, 'the unsynced record is applied again at the next start');
     await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('unappliedJournalBytes tells a tool beside the gateway how much is not in the database yet, without opening the journal', async () => {
+  const dir = newDir();
+  try {
+    assert.equal(unappliedJournalBytes(path.join(dir, 'none')), 0);
+    const j = new Journal(dir);
+    await j.open();
+    await j.append(Buffer.from('one'), 1);
+    const second = await j.append(Buffer.from('two'), 2);
+    assert.equal(unappliedJournalBytes(dir), j.end, 'nothing applied');
+    await j.advance(second, true);
+    assert.equal(unappliedJournalBytes(dir), j.end - second);
+    await j.advance(j.end, true);
+    assert.equal(unappliedJournalBytes(dir), 0);
+    await j.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -19,7 +19,7 @@
 // segment is deleted only after a cursor past its end is on disk, so a crash during deletion leaves
 // at worst a segment that the next open deletes.
 import { open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { constants, mkdirSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -440,4 +440,21 @@ async function readAt(handle: FileHandle, segment: Segment, offset: number): Pro
     return offset + HEADER_BYTES + length === segment.size ? 'short' : 'damaged';
   }
   return { end: offset + HEADER_BYTES + length, appendedAt: head.readDoubleLE(8) };
+}
+
+/**
+ * Bytes of journal records not yet applied, read without opening the journal (a running gateway
+ * owns it): the segments' total end less the cursor. 0 when there is no journal. For `inlet verify`
+ * and other tools that read the database beside a gateway.
+ */
+export function unappliedJournalBytes(dir: string): number {
+  let names: string[];
+  try { names = readdirSync(dir).filter((n) => SEGMENT_NAME.test(n)).sort(); } catch { return 0; }
+  const legacy = path.join(dir, 'spool.journal');
+  const last = names.at(-1);
+  const end = last ? Number(SEGMENT_NAME.exec(last)![1]) + statSync(path.join(dir, last)).size : existsSync(legacy) ? statSync(legacy).size : 0;
+  let cursor = 0;
+  try { cursor = Number(JSON.parse(readFileSync(path.join(dir, 'spool.journal.cursor'), 'utf8')).offset) || 0; } catch { /* no cursor yet */ }
+  const first = names[0] ? Number(SEGMENT_NAME.exec(names[0])![1]) : 0;
+  return Math.max(0, end - Math.max(cursor, first));
 }
