@@ -15,7 +15,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
-import { StoreUnavailableError } from '../errors.ts';
+import { StoreUnavailableError, isTransientStoreError } from '../errors.ts';
 import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
 
 /** fdatasyncs of journal groups running at once (libuv's thread pool has four threads by default). */
@@ -37,6 +37,8 @@ export interface SpoolOptions {
   maxRetryMs?: number;
   /** Most batches applied in one go (one transaction in SQLite). */
   replayChunk?: number;
+  /** Most journal bytes applied in one go (the first record of a chunk always goes): large backlogs stay small enough to commit. */
+  replayChunkBytes?: number;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
   /** Journal segment size and how often the cursor file follows (journal.ts). */
@@ -81,6 +83,7 @@ export class SpoolingSink {
   private readonly log: SpoolLogger;
   private readonly retry: Backoff;
   private readonly replayChunk: number;
+  private readonly replayChunkBytes: number;
   private readonly memoryBytes: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
@@ -122,6 +125,7 @@ export class SpoolingSink {
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
     this.replayChunk = options.replayChunk ?? 5000;
+    this.replayChunkBytes = options.replayChunkBytes ?? 8 * 1024 * 1024;
     this.memoryBytes = options.memoryBytes ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.onEarlierRunReplayed = options.onEarlierRunReplayed;
@@ -280,7 +284,7 @@ export class SpoolingSink {
       const pendingEnd = this.journal.pendingEnd;
       for (const g of this.cache) {
         if (g.end > pendingEnd) break; // written, not yet synced
-        if (groups.length && (count + g.count > this.replayChunk || g.start !== groups[groups.length - 1].end)) break;
+        if (groups.length && (count + g.count > this.replayChunk || g.end - groups[0].start > this.replayChunkBytes || g.start !== groups[groups.length - 1].end)) break;
         groups.push(g);
         count += g.count;
       }
@@ -289,7 +293,7 @@ export class SpoolingSink {
       return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes };
     }
     const before = first.offset < this.earlierRunEnd ? this.earlierRunEnd : (this.cache[0]?.start ?? Number.POSITIVE_INFINITY);
-    return this.journal.readPending(this.replayChunk, before);
+    return this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
   }
 
   private dropCached(): void {
@@ -324,7 +328,7 @@ export class SpoolingSink {
     } else {
       outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
     }
-    const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && o.reason instanceof StoreUnavailableError);
+    const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && isTransientStoreError(o.reason));
     if (unavailable) throw unavailable.reason;
     const refused: { position: number; error: string; payload: Uint8Array }[] = [];
     for (const [i, o] of outcomes.entries()) {
@@ -348,7 +352,7 @@ export class SpoolingSink {
       try {
         ({ refused, durable } = await this.applyChunk(chunk));
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
+        if (!isTransientStoreError(err)) throw err;
         // What did land is found again by its upload key on the next attempt.
         this.uncertainEnd = Math.max(this.uncertainEnd, chunk.end);
         if (this.lastError === null) this.log.warn('store unavailable: uploads wait in the local journal until it is back', { error: err.message });
