@@ -121,6 +121,7 @@ function labRoutes(): RouteCase[] {
     { route: 'POST /devices/:id/resume', method: 'POST', path: `/api/devices/${dev.lab}/resume`, body: { importData: false }, pharmacyOperator: 404 },
     { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
+    { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
     { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258888', model: 'T3510', name: 'Intruder', zoneId: zone.lab }, pharmacyOperator: 404 },
     { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258889', model: 'T3510', name: 'Intruder', location: 'Hospital/New wing' }, pharmacyOperator: 403 },
     { route: 'GET /zones', method: 'GET', path: '/api/zones', pharmacyOperator: 200 },
