@@ -39,10 +39,10 @@ async function send(temp: number, alarm: 'no' | 'hi'): Promise<void> {
 
 const limitsPath = () => `/api/devices/${deviceId}/channels/1/alarm-limits`;
 
-test('only an administrator sets alarm limits, and nonsense limits are refused', async () => {
+test('operators and administrators set alarm limits, viewers do not, and nonsense limits are refused', async () => {
   const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }] };
   assert.equal((await viewer.request('PUT', limitsPath(), limits)).status, 403);
-  assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 403);
+  assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 200);
   assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }] })).status, 400);
   assert.equal((await admin.request('PUT', `/api/devices/${deviceId}/channels/9/alarm-limits`, limits)).status, 404);
   const set = await admin.json<{ limits: unknown[] }>('PUT', limitsPath(), limits);
@@ -56,12 +56,14 @@ test('only an administrator sets alarm limits, and nonsense limits are refused',
 test('a reading above the limit raises an alarm; an operator acknowledges it with a comment; a reading back inside clears it', async () => {
   await send(5, 'no');
   await send(9.5, 'hi');
+  const limitAlarms = (alarms: StoredAlarm[]) => alarms.filter((a) => a.source === 'limit');
   const open = await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true');
-  assert.equal(open.body.alarms.length, 1);
-  const [alarm] = open.body.alarms;
+  // the limit's alarm, and the device's own high alarm (its alarm string said so)
+  assert.deepEqual(open.body.alarms.map((a) => a.kind ?? a.source).sort(), ['device', 'limit']);
+  const [alarm] = limitAlarms(open.body.alarms);
   assert.equal(alarm.direction, 'high');
   assert.equal(alarm.value, 9.5);
-  assert.match(alarm.message, /Vaccine fridge \(serial 50000001\) channel 1: 9\.5 is above the alarm high limit 8/);
+  assert.match(alarm.message, /^Vaccine fridge \(serial 50000001(, [^)]+)?\) channel 1 temperature: 9\.5 C is above the alarm high limit 8 C$/);
 
   const ack = `/api/alarms/${alarm.id}/acknowledge`;
   assert.equal((await viewer.request('POST', ack, { comment: 'seen it' })).status, 403);
@@ -73,15 +75,16 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   assert.equal((await admin.request('POST', ack, { comment: 'again' })).status, 409);
 
   await send(7.6, 'no');     // inside, but not by the hysteresis: still raised
-  assert.equal((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms[0]?.clearedAt, null);
+  assert.equal(limitAlarms((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms)[0]?.clearedAt, null);
   await send(7.4, 'no');
-  assert.deepEqual((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms, []);
-  const [closed] = (await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms')).body.alarms;
+  assert.deepEqual(limitAlarms((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms), []);
+  const [closed] = limitAlarms((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms')).body.alarms);
   assert.equal(closed.clearedValue, 7.4);
 
   const { body } = await viewer.json<{ events: StoredEvent[] }>('GET', `/api/events?device=${deviceId}`);
   const trail = body.events.map((e) => e.type).reverse().filter((type) => type.startsWith('alarm.') || type === 'device.alarm');
-  assert.deepEqual(trail, ['alarm.limits.changed', 'device.alarm', 'alarm.raised', 'alarm.acknowledged', 'device.alarm', 'alarm.cleared']);
+  // limits set by the operator, then the administrator; the device's own alarm is raised and cleared beside the limit's
+  assert.deepEqual(trail, ['alarm.limits.changed', 'alarm.limits.changed', 'device.alarm', 'alarm.raised', 'alarm.raised', 'alarm.acknowledged', 'device.alarm', 'alarm.cleared', 'alarm.cleared']);
   assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator: "door was open, closed it"')));
   assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin)')));
   const deviceAlarms = body.events.filter((e) => e.type === 'device.alarm').map((e) => (e.data as { alarm: string }).alarm).reverse();

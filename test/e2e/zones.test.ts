@@ -119,6 +119,11 @@ function labRoutes(): RouteCase[] {
     { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.pharmacy}`, body: { zoneId: zone.lab }, pharmacyOperator: 403 },
     { route: 'POST /devices/:id/suspend', method: 'POST', path: `/api/devices/${dev.lab}/suspend`, body: { reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/resume', method: 'POST', path: `/api/devices/${dev.lab}/resume`, body: { importData: false }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/retire', method: 'POST', path: `/api/devices/${dev.lab}/retire`, body: { reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/reinstate', method: 'POST', path: `/api/devices/${dev.lab}/reinstate`, body: { reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/replace', method: 'POST', path: `/api/devices/${dev.lab}/replace`, body: { serial: '20258887', model: 'T3510', reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /alarms/acknowledge', method: 'POST', path: '/api/alarms/acknowledge', body: { ids: [alarm.lab], comment: 'not mine' }, pharmacyOperator: 404 },
+    { route: 'PUT /alarm-limits', method: 'PUT', path: '/api/alarm-limits', body: { channels: [`${dev.lab}:1`], limits: [{ level: 'alarm', high: 8 }] }, pharmacyOperator: 404 },
     { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
@@ -149,7 +154,8 @@ describe('a pharmacy user sees and does nothing in the laboratory', () => {
       const text = readFileSync(path.join(REPO, 'src/api', file), 'utf8');
       const prefix = file === 'users.ts' ? '/users' : '';
       for (const m of text.matchAll(/router\.(get|post|put|patch|delete)\('([^']+)'/g)) {
-        if (m[2] === '/live' || m[2] === '/session' && m[1] !== 'get') continue;   // the stream is walked below; sign-in and sign-out are for everyone
+        // the stream is walked below; sign-in, sign-out and display mode act on the caller's own session, of no zone
+        if (m[2] === '/live' || m[2].startsWith('/session') && m[1] !== 'get') continue;
         declared.add(`${m[1].toUpperCase()} ${`${prefix}${m[2]}`.replace(/\/$/, '') || '/'}`);
       }
     }
