@@ -16,6 +16,7 @@ import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
 import { liveRouter } from './live.ts';
 import { SessionStore } from './sessions.ts';
 import { usersRouter } from './users.ts';
+import { reportsRouter } from './reports.ts';
 import { viewerStatic } from './viewer-static.ts';
 import { scopeGuard } from './scope.ts';
 import { zonesRouter } from './zones.ts';
@@ -128,6 +129,7 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use(scopeGuard(store));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
+  api.use(reportsRouter({ store, config, version: deps.version, now }));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
   api.use(zonesRouter(store, sessions, now));
   api.use('/users', requireGlobalRole('administrator'), usersRouter(store, sessions, now));

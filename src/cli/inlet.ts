@@ -44,6 +44,7 @@ usage: inlet <command> [--config <file>] ...
   zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
+  report ...         make a PDF report (--devices --from --to --out), or check one: report verify <file.pdf> (inlet report help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
@@ -210,6 +211,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'retention': {
       const { retentionCommand } = await import('./retention.ts');
       return withStore(config, (store) => retentionCommand(args, config, store, out));
+    }
+    case 'report': {
+      const { reportCommand } = await import('./report.ts');
+      if (!args.length || args[0] === 'help' || args[0] === '--help') return reportCommand(args, config, VERSION, () => Promise.reject(new Error('no store needed')), out);
+      return withStore(config, (store) => reportCommand(args, config, VERSION, async () => store, out));
     }
     case 'notify':
       return (await import('./notify.ts')).notifyCommand(args, config, out);

@@ -130,6 +130,19 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
     throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
   }
+  if (config.reports.timezone && !isTimeZone(config.reports.timezone)) {
+    throw new ConfigError(`"reports.timezone" is "${config.reports.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for jobs.timezone`);
+  }
+  for (const s of config.reports.schedules) {
+    s.mailTo ??= [];   // the validator fills in no defaults
+    s.folder ??= '';
+    if ((s.location === undefined) === (s.devices === undefined)) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" needs either "location" or "devices" (one of them)`);
+    }
+    if (!s.mailTo.length && !s.folder) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" goes nowhere: give "mailTo" addresses, a "folder", or both`);
+    }
+  }
   const { directory } = config;
   if (directory.enabled) {
     if (!directory.urls.length) throw new ConfigError('"directory.enabled" is true but "directory.urls" is empty: give the domain controllers, e.g. ["ldaps://dc1.example.local"]');

@@ -10,6 +10,19 @@ export interface NotificationRoute {
   escalateTo: string[];
 }
 
+/** A scheduled report written in the configuration file (administrators can add more in the viewer). */
+export interface ConfigReportSchedule {
+  name: string;
+  /** Every device at this location... */
+  location?: string;
+  /** ...or these device ids. */
+  devices?: number[];
+  period: 'daily' | 'weekly' | 'monthly';
+  mailTo: string[];
+  /** Folder (a network share on Windows) the PDF is written to; '' = none. */
+  folder: string;
+}
+
 /** Members of a directory group get a role, on everything (global) or on the zones named by path. */
 export interface DirectoryGroupMapping {
   /** The group's distinguished name, e.g. CN=Inlet-Pharmacy-QA,OU=Groups,DC=hospital,DC=local. */
@@ -93,6 +106,18 @@ export interface InletConfig {
     auditKeepDays: number;
     /** Rows deleted per transaction. */
     chunkSize: number;
+  };
+  /** PDF reports (src/report/). */
+  reports: {
+    /** Site name in every report's title block. */
+    site: string;
+    /** IANA time zone the reports' times and days are in; '' = jobs.timezone, else UTC. */
+    timezone: string;
+    /** Activation energy for mean kinetic temperature, kJ/mol (USP <1079> uses 83.144). */
+    activationEnergyKJPerMol: number;
+    /** When the scheduled reports of the past day, week or month are made (node-cron, in jobs.timezone). */
+    schedule: string;
+    schedules: ConfigReportSchedule[];
   };
 }
 
@@ -243,6 +268,29 @@ export const CONFIG_SCHEMA = {
         chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
       },
     },
+    reports: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        site: { type: 'string', maxLength: 200 },
+        timezone: { type: 'string' },
+        activationEnergyKJPerMol: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+        schedule: { type: 'string', format: 'cron' },
+        schedules: {
+          type: 'array', maxItems: 200,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'period'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 100 },
+              location: { type: 'string' },
+              devices: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'integer', minimum: 1 } },
+              period: { enum: ['daily', 'weekly', 'monthly'] },
+              mailTo: { type: 'array', items: { type: 'string', format: 'email' }, default: [] },
+              folder: { type: 'string', default: '' },
+            },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -273,4 +321,5 @@ export const DEFAULT_CONFIG: InletConfig = {
     groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
+  reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
 };

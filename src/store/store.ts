@@ -5,6 +5,7 @@ import type { Access, Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
+import type { IssuedReport, ReportSchedule, ReportScheduleInput } from './report-records.ts';
 import type { LoggerClockSetting } from '../domain/types.ts';
 
 export interface NewDevice {
@@ -47,6 +48,16 @@ export interface SeriesPoint {
   avg: number | null;
   count: number;
   errors: number;         // samples with an error in the bucket
+}
+
+/** One channel's samples as columns, in time order (reports read a year of one-minute samples at once). */
+export interface ChannelSamples {
+  length: number;
+  time: Float64Array;
+  /** NaN where the sample has no value. */
+  value: Float64Array;
+  /** NaN where the sample has no error code. */
+  errorCode: Float64Array;
 }
 
 export interface SeriesQuery {
@@ -341,6 +352,8 @@ export interface Store {
   latestValues(deviceId?: number): Promise<LatestValue[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
+  channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
@@ -414,6 +427,17 @@ export interface Store {
   listUsers(): Promise<UserRecord[]>;
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>): Promise<void>;
 
+  // reports (src/report/): each write also appends its event in the same transaction
+  /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */
+  recordIssuedReport(report: IssuedReport): Promise<void>;
+  /** The issued report with this code or this file hash; undefined when none. */
+  findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined>;
+  /** Live schedules (removed ones left out), by name. */
+  listReportSchedules(): Promise<ReportSchedule[]>;
+  /** Adds (id undefined) or replaces a schedule and appends 'report.schedule.changed' (old -> new); undefined when no such live id. */
+  saveReportSchedule(id: number | undefined, schedule: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined>;
+  /** Marks a schedule removed and appends its event; false when no such live id. */
+  removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean>;
   // retired devices (the record of who retired which and why is in events)
   retirements(): Promise<DeviceRetirement[]>;
   /** Records a device as retired, or (null) back in use. */

@@ -14,7 +14,7 @@ export interface StoreUnderTest {
   /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
   rawExec(sql: string): Promise<void>;
   /** The name raw SQL uses for a table of the schema in this dialect. */
-  table(name: 'devices' | 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors' | 'sample_rollup_hour'): string;
+  table(name: 'devices' | 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors' | 'sample_rollup_hour' | 'issued_reports'): string;
   dispose(): Promise<void>;
 }
 
@@ -817,6 +817,54 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.ok(next.uploadId > last.uploadId, `id ${next.uploadId} is not reused`);
     assert.ok((await store.uploads({}))[0].prevHash.equals(lastHash), 'the chain continues from its anchor');
     await assert.rejects(rawExec(`DELETE FROM ${table('uploads')}`), /append-only/);
+  });
+
+  contractTest('channelSamples: the same samples as samples(), as columns, NaN for no value and no error code', async ({ store }) => {
+    const device = await store.addDevice(newDevice('97000001'), T0);
+    await store.commit(batch(device.id, [sample(device.id, 1, T0 + 2 * MINUTE, 4.25), sample(device.id, 1, T0, 3.5), sample(device.id, 1, T0 + MINUTE, null, 9999), sample(device.id, 2, T0, 50)]));
+    const c = await store.channelSamples(device.id, 1, T0, T0 + 3 * MINUTE);
+    assert.equal(c.length, 3);
+    assert.deepEqual([...c.time], [T0, T0 + MINUTE, T0 + 2 * MINUTE]);
+    assert.deepEqual([...c.value], [3.5, Number.NaN, 4.25]);
+    assert.deepEqual([...c.errorCode], [Number.NaN, 9999, Number.NaN]);
+    assert.equal((await store.channelSamples(device.id, 1, T0 + 3 * MINUTE, T0 + 4 * MINUTE)).length, 0);
+  });
+
+  contractTest('reports: an issued report is found by code and by file hash, with its signature; each is an event; nothing changes it', async ({ store, rawExec, table }) => {
+    const issued = {
+      code: 'AAAA-BBBB-CCCC-DDDD', fileSha256: 'a'.repeat(64), contentSha256: 'b'.repeat(64), generatedAt: T0, generatedBy: 'qa',
+      request: { title: 'Hall A', period: '2025-01' }, signature: null,
+    };
+    await store.recordIssuedReport(issued);
+    const signed = { ...issued, code: 'EEEE-FFFF-GGGG-HHHH', fileSha256: 'c'.repeat(64), generatedAt: T0 + MINUTE, signature: { by: 'boss', at: T0 + MINUTE, meaning: 'approved', signsCode: issued.code } };
+    await store.recordIssuedReport(signed);
+    assert.deepEqual(await store.findIssuedReport({ code: issued.code }), issued);
+    assert.deepEqual(await store.findIssuedReport({ fileSha256: 'c'.repeat(64) }), signed);
+    assert.equal(await store.findIssuedReport({ fileSha256: 'd'.repeat(64) }), undefined);
+    assert.deepEqual((await store.events({ limit: 10 })).filter((e) => e.type.startsWith('report.')).map((e) => [e.type, e.data?.code]),
+      [['report.signed', signed.code], ['report.issued', issued.code]]);
+    await assert.rejects(store.recordIssuedReport(issued), 'a code is issued once');
+    await assert.rejects(rawExec(`UPDATE ${table('issued_reports')} SET generated_by = 'mallory'`));
+    assert.equal((await store.findIssuedReport({ code: issued.code }))?.generatedBy, 'qa');
+  });
+
+  contractTest('reports: schedules are added, changed and removed with an event naming old and new; names are unique among live ones', async ({ store }) => {
+    const input = { name: 'Hall A monthly', scope: 'location' as const, location: 'Hall A', deviceIds: [], period: 'monthly' as const, mailTo: ['qa@example.com'], folder: '', enabled: true };
+    const added = (await store.saveReportSchedule(undefined, input, 'admin', 'QA asked', T0))!;
+    assert.deepEqual({ ...added, id: 0 }, { ...input, id: 0, updatedAt: T0, updatedBy: 'admin' });
+    await assert.rejects(store.saveReportSchedule(undefined, input, 'admin', '', T0), /already exists/);
+    const changed = await store.saveReportSchedule(added.id, { ...input, period: 'weekly', folder: '\\\\fs\\qa' }, 'admin2', 'weekly now', T0 + MINUTE);
+    assert.equal(changed?.period, 'weekly');
+    assert.equal(changed?.folder, '\\\\fs\\qa');
+    assert.equal(await store.saveReportSchedule(added.id + 100, input, 'admin', '', T0), undefined);
+    assert.deepEqual((await store.listReportSchedules()).map((s) => s.name), ['Hall A monthly']);
+    assert.equal(await store.removeReportSchedule(added.id, 'admin', 'room closed', T0 + 2 * MINUTE), true);
+    assert.equal(await store.removeReportSchedule(added.id, 'admin', 'again', T0 + 2 * MINUTE), false);
+    assert.deepEqual(await store.listReportSchedules(), []);
+    await store.saveReportSchedule(undefined, input, 'admin', 'the name is free again', T0 + 3 * MINUTE);
+    const events = (await store.events({ type: 'report.schedule.changed', limit: 10 })).reverse();
+    assert.deepEqual(events.map((e) => [(e.data?.old as { period?: string } | null)?.period ?? null, (e.data?.new as { period?: string } | null)?.period ?? null, e.data?.by]),
+      [[null, 'monthly', 'admin'], ['monthly', 'weekly', 'admin2'], ['weekly', null, 'admin'], [null, 'monthly', 'admin']]);
   });
 }
 

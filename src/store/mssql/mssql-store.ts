@@ -24,10 +24,14 @@ import { horizonAdvancedEvent } from '../retention-events.ts';
 import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
-  AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import {
+  ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
+  type IssuedReport, type ReportEvent, type ReportSchedule, type ReportScheduleInput,
+} from '../report-records.ts';
 import { parseConnectionString } from './connection.ts';
 import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
@@ -452,6 +456,21 @@ export class MssqlStore implements Store {
     })).recordset.map(toSample);
   }
 
+  async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
+    const rows = (await this.query(`SELECT sample_time, value, error_code FROM inlet.samples
+      WHERE device_id = @device_id AND channel = @channel AND sample_time >= @from AND sample_time < @to
+      ORDER BY sample_time`, {
+      device_id: [sql.Int, deviceId], channel: [sql.Int, channel], from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
+    })).recordset;
+    const columns = { length: rows.length, time: new Float64Array(rows.length), value: new Float64Array(rows.length), errorCode: new Float64Array(rows.length) };
+    rows.forEach((r, i) => {
+      columns.time[i] = (r.sample_time as Date).getTime();
+      columns.value[i] = (r.value as number | null) ?? Number.NaN;
+      columns.errorCode[i] = r.error_code === null ? Number.NaN : Number(r.error_code);
+    });
+    return columns;
+  }
+
   async events(q: EventQuery): Promise<StoredEvent[]> {
     const where: string[] = [];
     const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
@@ -805,6 +824,75 @@ export class MssqlStore implements Store {
     return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
   }
+
+  // ---- reports ----
+
+  async recordIssuedReport(r: IssuedReport): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      await tx.request().input('code', sql.VarChar(19), r.code).input('file_sha256', sql.Char(64), r.fileSha256)
+        .input('content_sha256', sql.Char(64), r.contentSha256).input('generated_at', sql.DateTime2(3), utc(r.generatedAt))
+        .input('generated_by', sql.NVarChar(128), r.generatedBy).input('request', sql.NVarChar(sql.MAX), JSON.stringify(r.request))
+        .input('signed_by', sql.NVarChar(128), r.signature?.by ?? null).input('signed_at', sql.DateTime2(3), r.signature ? utc(r.signature.at) : null)
+        .input('meaning', sql.NVarChar(100), r.signature?.meaning ?? null).input('signs_code', sql.VarChar(19), r.signature?.signsCode ?? null)
+        .query(`INSERT INTO inlet.issued_reports (code, file_sha256, content_sha256, generated_at, generated_by, request, signed_by, signed_at, meaning, signs_code)
+          VALUES (@code, @file_sha256, @content_sha256, @generated_at, @generated_by, @request, @signed_by, @signed_at, @meaning, @signs_code)`);
+      await insertReportEvent(tx, issuedEvent(r));
+    });
+  }
+
+  async findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined> {
+    const [row] = ('code' in by
+      ? await this.query(`SELECT ${ISSUED_REPORT_COLUMNS} FROM inlet.issued_reports WHERE code = @code`, { code: [sql.VarChar(19), by.code] })
+      : await this.query(`SELECT TOP (1) ${ISSUED_REPORT_COLUMNS} FROM inlet.issued_reports WHERE file_sha256 = @file_sha256 ORDER BY generated_at`,
+        { file_sha256: [sql.Char(64), by.fileSha256] })).recordset;
+    return row && toIssuedReport(row);
+  }
+
+  async listReportSchedules(): Promise<ReportSchedule[]> {
+    return (await this.query(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM inlet.report_schedules WHERE deleted_at IS NULL ORDER BY name`)).recordset.map(toReportSchedule);
+  }
+
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+    try {
+      return await this.inTransaction(async (tx) => {
+        const old = id === undefined ? null : await liveSchedule(tx, id, true);
+        if (old === undefined) return undefined;
+        const request = tx.request().input('name', sql.NVarChar(100), s.name).input('scope', sql.VarChar(10), s.scope)
+          .input('location', sql.NVarChar(200), s.location).input('device_ids', sql.VarChar(4000), JSON.stringify(s.deviceIds))
+          .input('period', sql.VarChar(10), s.period).input('mail_to', sql.NVarChar(4000), JSON.stringify(s.mailTo))
+          .input('folder', sql.NVarChar(400), s.folder).input('enabled', sql.Bit, s.enabled).input('at', sql.DateTime2(3), utc(at))
+          .input('by', sql.NVarChar(128), by);
+        let savedId = id;
+        if (old) {
+          await request.input('id', sql.Int, old.id).query(`UPDATE inlet.report_schedules SET name = @name, scope = @scope, location = @location,
+            device_ids = @device_ids, period = @period, mail_to = @mail_to, folder = @folder, enabled = @enabled, updated_at = @at, updated_by = @by
+            WHERE id = @id`);
+        } else {
+          savedId = integer((await request.query<Row>(`SET NOCOUNT ON;
+            INSERT INTO inlet.report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
+            OUTPUT inserted.id VALUES (@name, @scope, @location, @device_ids, @period, @mail_to, @folder, @enabled, @at, @by);`)).recordset[0].id);
+        }
+        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason));
+        return liveSchedule(tx, savedId!, false);
+      });
+    } catch (err) {
+      if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0)) {
+        throw new Error(`a scheduled report named "${s.name}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+    return this.inTransaction(async (tx) => {
+      const old = await liveSchedule(tx, id, true);
+      if (!old) return false;
+      await tx.request().input('id', sql.Int, id).input('at', sql.DateTime2(3), utc(at)).input('by', sql.NVarChar(128), by)
+        .query('UPDATE inlet.report_schedules SET deleted_at = @at, updated_at = @at, updated_by = @by WHERE id = @id');
+      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason));
+      return true;
+    });
+  }
 }
 
 /** Appends an event inside the caller's transaction. */
@@ -1039,4 +1127,18 @@ async function writeRareRows(tx: sql.Transaction, id: number, batch: Batch): Pro
         WHERE id = @device_id AND state = 'active'`);
   }
 
+}
+
+/** A live schedule; `lock` holds it (UPDLOCK) until the transaction ends, so that two saves do not interleave. */
+async function liveSchedule(tx: sql.Transaction, id: number, lock: boolean): Promise<ReportSchedule | undefined> {
+  const [row] = (await tx.request().input('id', sql.Int, id).query<Row>(`SELECT ${REPORT_SCHEDULE_COLUMNS}
+    FROM inlet.report_schedules${lock ? ' WITH (UPDLOCK, HOLDLOCK)' : ''} WHERE id = @id AND deleted_at IS NULL`)).recordset;
+  return row && toReportSchedule(row);
+}
+
+async function insertReportEvent(tx: sql.Transaction, e: ReportEvent): Promise<void> {
+  await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('type', sql.VarChar(100), e.type).input('level', sql.VarChar(10), e.level)
+    .input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(e.data))
+    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+      VALUES (@at, NULL, @type, @level, @message, @data)`);
 }
