@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { validate as isCronExpression } from 'node-cron';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
+import { decodeConfigText } from './text.ts';
+import { installedConfigFile } from './installed.ts';
 
 export class ConfigError extends Error {}
 
@@ -73,7 +75,9 @@ export function resolveConfigFile(explicit?: string, env: NodeJS.ProcessEnv = pr
   if (explicit) return path.resolve(explicit);
   if (env.INLET_CONFIG) return path.resolve(env.INLET_CONFIG);
   const local = path.resolve('inlet.config.json');
-  return existsSync(local) ? local : null;
+  if (existsSync(local)) return local;
+  // An installed copy (MSI) uses the service's configuration, never a second database under the current folder.
+  return installedConfigFile(env);
 }
 
 /** Names where the missing file's name came from, so the advice fits: the option, or the variable. */
@@ -88,7 +92,7 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (file) {
     if (!existsSync(file)) throw new ConfigError(missingConfigFileMessage(file, explicitFile, env));
     try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Plain;
+      fromFile = JSON.parse(decodeConfigText(readFileSync(file))) as Plain;
     } catch (err) {
       throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
     }
@@ -149,6 +153,9 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     if (!directory.baseDn) throw new ConfigError('"directory.enabled" is true but "directory.baseDn" is empty: give where accounts are searched, e.g. "DC=example,DC=local"');
     if (!directory.groups.length) throw new ConfigError('"directory.enabled" is true but "directory.groups" is empty: map at least one directory group to a role, or nobody from the directory can sign in');
     for (const g of directory.groups) {
+      // The schema's defaults are not applied by this validator: a global group may leave "zones" out.
+      g.zones ??= [];
+      g.global ??= false;
       if (g.global && g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} has both "global": true and zones; choose one`);
       if (!g.global && !g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} names no zones: add "zones": ["Site/Building"] or "global": true`);
     }
