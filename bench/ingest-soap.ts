@@ -1,16 +1,22 @@
 // Durable SOAP uploads per second and latency, side by side with a bare node:http server that
 // reads the same body and answers 200, the `soap` package, our parser alone, and the gateway with
-// a store that writes nothing (not durable: the ceiling any store could reach); one run, so the
-// ratios hold on a noisy machine. usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE, BENCH_MODES)
+// a store that writes nothing (uploads journaled and answered, never applied: the ceiling of any
+// store), and InfluxDB 1.x taking the same readings as single-point writes; one run, so the ratios
+// hold on a noisy machine. Inlet answers once an upload is in its journal and applies the journal to
+// the store in the background, so for Inlet both rates are printed: acknowledged (what devices see)
+// and applied (what reached the database), with the apply lag.
+// usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE, BENCH_MODES)
 import http from 'node:http';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { buildSoapMessage } from '../src/sim/soap.ts';
+import { countInfluxPoints, startInflux } from './influx.ts';
 import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWrk, startServer, threadCpuMicros, type Saturation } from './tools.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
-const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet').split(',');
+const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet,influxdb').split(',');
+const INFLUX_DB = 'bench';
 
 interface Target { url: string; serial: string }
 
@@ -106,22 +112,91 @@ function costPerUpload(before: Map<string, { total: number; system: number }>, a
 
 const costs: Record<string, ReturnType<typeof costPerUpload>> = {};
 const results: Record<string, { rate: number; p50: number; p99: number; errors: number; fixed?: Awaited<ReturnType<typeof fixedRate>> }> = {};
+const applyFigures: { appliedRate?: number; lagAtEndMs?: number | null; catchUpMs?: number; lagP99Ms?: number; lagMaxMs?: number } = {};
+
+interface JournalGauge { depth: number; oldestAgeMs: number | null; journaled: number; applied: number }
+async function journalGauge(origin: string): Promise<JournalGauge> {
+  return (await (await fetch(`${origin}/health`)).json() as { spool: JournalGauge }).spool;
+}
+
+/** Samples the apply lag (age of the oldest acknowledged upload not yet applied) every 100 ms while `work` runs. */
+async function sampleLag<T>(origin: string, work: Promise<T>): Promise<{ result: T; lags: number[] }> {
+  const lags: number[] = [];
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      lags.push((await journalGauge(origin)).oldestAgeMs ?? 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const result = await work;
+  done = true;
+  await sampler;
+  return { result, lags: lags.sort((a, b) => a - b) };
+}
+
+/** InfluxDB 1.x, the same readings as one single-point write per upload (its line protocol over HTTP). */
+async function runInflux(): Promise<void> {
+  const influx = await startInflux(INFLUX_DB);
+  if ('skipped' in influx) { console.log(`  ${'influxdb'.padEnd(13)} skipped: ${influx.skipped}`); return; }
+  const lines = Array.from({ length: 500 }, (_, i) => `reading,serial=${30_000_000 + i} temperature=${(20 + (i % 50) / 10).toFixed(1)},humidity=45.0,dew_point=9.2`);
+  const requests = lines.map((body) => ({ path: `/write?db=${INFLUX_DB}&precision=ms`, body, contentType: 'text/plain' }));
+  process.stdout.write(`  ${'influxdb'.padEnd(13)} (${influx.version}) `);
+  const cpuBefore = threadCpuMicros(influx.pid);
+  const diskBefore = diskBytesWritten();
+  if (!HAVE_WRK) { console.log('skipped: needs wrk'); await influx.stop(); return; }
+  const sat = saturateWithWrk(influx.origin, requests, SECONDS, CONNECTIONS);
+  const cost = costPerUpload(cpuBefore, threadCpuMicros(influx.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS, sat.loadGeneratorCpuMicros);
+  const stored = await countInfluxPoints(influx.origin, INFLUX_DB, 'reading', 'temperature').catch(() => NaN);
+  results.influxdb = sat;
+  console.log(`${sat.rate.toFixed(0)} writes/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}; ${stored} points stored`);
+  if (cost) console.log(`  ${''.padEnd(13)} per write at saturation: ${cost.text}`);
+  costs.influxdb = cost;
+  await influx.stop();
+}
+
 console.log(`SOAP ingest benchmark: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per phase, fixed-rate phase at ${RATE}/s; Node ${process.version}; ` +
-  `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}`);
+  `load from ${HAVE_WRK ? 'wrk (1 thread)' : 'Node clients (install wrk for a lighter load generator)'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 for (const mode of MODES) {
+  if (mode === 'influxdb') { await runInflux(); continue; }
   const server = await startServer(mode);
   const targets = targetsOf(mode, readDevicesFile<string[]>(server));
+  const origin = new URL(targets[0].url).origin;
   process.stdout.write(`  ${mode.padEnd(13)} warming up... `);
   await saturate(targets.slice(0, 10)).catch(() => undefined);
+  const journaled = mode === 'inlet';
+  if (journaled) while ((await journalGauge(origin)).depth > 0) await new Promise((r) => setTimeout(r, 50));
+  const gaugeBefore = journaled ? await journalGauge(origin) : null;
   const cpuBefore = threadCpuMicros(server.child.pid);
   const diskBefore = diskBytesWritten();
-  const sat = HAVE_WRK ? saturateWithWrk(new URL(targets[0].url).origin, wrkRequests(targets), SECONDS, CONNECTIONS) : await saturate(targets);
+  const sat = HAVE_WRK ? saturateWithWrk(origin, wrkRequests(targets), SECONDS, CONNECTIONS) : await saturate(targets);
   const cost = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS,
     sat.loadGeneratorCpuMicros);
-  const fixed = mode === 'inlet' || mode === 'bare' ? await fixedRate(targets, RATE) : undefined;
+  let applyLine = '';
+  if (journaled && gaugeBefore) {
+    const after = await journalGauge(origin);
+    applyFigures.appliedRate = (after.applied - gaugeBefore.applied) / SECONDS;
+    applyFigures.lagAtEndMs = after.oldestAgeMs;
+    const catchUpStarted = performance.now();
+    while ((await journalGauge(origin)).depth > 0) await new Promise((r) => setTimeout(r, 50));
+    applyFigures.catchUpMs = performance.now() - catchUpStarted;
+    applyLine = `  ${''.padEnd(13)} acknowledged ${sat.rate.toFixed(0)}/s, applied to the store ${applyFigures.appliedRate.toFixed(0)}/s during the phase; ` +
+      `apply lag at its end ${((after.oldestAgeMs ?? 0) / 1000).toFixed(2)} s (${after.depth} uploads), all applied ${(applyFigures.catchUpMs / 1000).toFixed(2)} s later`;
+  }
+  let fixed: Awaited<ReturnType<typeof fixedRate>> | undefined;
+  if (mode === 'inlet') {
+    const sampled = await sampleLag(origin, fixedRate(targets, RATE));
+    fixed = sampled.result;
+    applyFigures.lagP99Ms = percentile(sampled.lags, 0.99);
+    applyFigures.lagMaxMs = sampled.lags.at(-1) ?? NaN;
+  } else if (mode === 'bare') {
+    fixed = await fixedRate(targets, RATE);
+  }
   results[mode] = { ...sat, fixed };
   console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
     (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));
+  if (applyLine) console.log(applyLine);
+  if (mode === 'inlet') console.log(`  ${''.padEnd(13)} apply lag at ${RATE}/s (sampled every 100 ms): p99 ${applyFigures.lagP99Ms?.toFixed(0)} ms, max ${applyFigures.lagMaxMs?.toFixed(0)} ms`);
   if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost.text}`);
   costs[mode] = cost;
   await server.stop();
@@ -134,7 +209,16 @@ if (bare) {
 if (results.inlet && bare) {
   const ratio = results.inlet.rate / bare;
   const p99 = results.inlet.fixed?.p99 ?? NaN;
-  console.log(`\ntargets: durable rate >= 0.5 x bare: ${ratio >= 0.5 ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}); p99 < 20 ms at ${RATE}/s: ${p99 < 20 ? 'MET' : 'NOT MET'} (${p99.toFixed(2)} ms)`);
+  const influx = results.influxdb?.rate;
+  const lagP99 = applyFigures.lagP99Ms ?? NaN;
+  console.log(`\ntargets: durable (acknowledged) rate >= 0.5 x bare: ${ratio >= 0.5 ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}); ` +
+    `p99 < 20 ms at ${RATE}/s: ${p99 < 20 ? 'MET' : 'NOT MET'} (${p99.toFixed(2)} ms); ` +
+    `apply lag p99 < 1 s at ${RATE}/s: ${lagP99 < 1000 ? 'MET' : 'NOT MET'} (${lagP99.toFixed(0)} ms)` +
+    (influx ? `; >= 1.0 x InfluxDB: ${results.inlet.rate >= influx ? 'MET' : 'NOT MET'} (${(results.inlet.rate / influx).toFixed(2)})` : ''));
+  if (applyFigures.appliedRate !== undefined) {
+    console.log(`applied to the store during saturation: ${applyFigures.appliedRate.toFixed(0)}/s (${(applyFigures.appliedRate / bare).toFixed(2)} x bare)` +
+      (influx ? `, ${(applyFigures.appliedRate / influx).toFixed(2)} x InfluxDB` : ''));
+  }
   // The machine's CPU at half the bare rate, less what wrk needs per request, is what a durable upload may cost.
   const wrkMicros = costs.bare?.loadGeneratorMicros ?? NaN;
   if (Number.isFinite(wrkMicros) && costs.inlet) {

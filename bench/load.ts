@@ -4,6 +4,9 @@
 // phase per protocol with wrk; every figure beside a bare node:http server measured in the same run.
 // usage: npm run bench:load   (LOAD_DEVICES=10000 LOAD_INTERVAL_S=10 LOAD_SECONDS=20 LOAD_SAT_SECONDS=8)
 import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tempDir } from '../test/helpers/temp-dir.ts';
 import { fleetMessage, fleetUrl, isAcknowledged, type FleetDevice } from '../test/e2e/fleet.ts';
 import { HAVE_WRK, percentile, readDevicesFile, rssMiB, saturateWithWrk, startServer, type Saturation, type ServerUnderTest } from './tools.ts';
 
@@ -101,6 +104,31 @@ console.log(`Load: ${DEVICES} devices (SOAP, WiFi, TAx6xx, logger in equal parts
   `for ${SECONDS} s after one interval of warm-up, over ${FLEET_SOCKETS} keep-alive sockets; saturation ${SAT_SECONDS} s per protocol with ` +
   `${HAVE_WRK ? `wrk (1 thread, ${CONNECTIONS} connections)` : 'no wrk installed: saturation skipped (apt-get install wrk)'}; Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
 
+/** RSS of a gateway started with no device, left idle a few seconds: as `inlet start` runs it (built, when dist/ exists) and from the sources. */
+async function idleRss(): Promise<{ built: number; sources: number }> {
+  const settle = () => new Promise((r) => setTimeout(r, 5000));
+  const fromSources = await startServer('inlet', { BENCH_DEVICES: '0' });
+  await settle();
+  const sources = rssMiB(fromSources.child.pid);
+  await fromSources.stop();
+  const cli = new URL('../dist/cli/inlet.js', import.meta.url).pathname;
+  if (!existsSync(cli)) return { built: NaN, sources };
+  const dataDir = tempDir('inlet-bench-idle-');
+  const child = spawn(process.execPath, [cli, 'start'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1', INLET_CONFIG: '', INLET_LOG_LEVEL: 'warn' },
+  });
+  await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('listening')) resolve(); }));
+  await settle();
+  const built = rssMiB(child.pid);
+  await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+  return { built, sources };
+}
+
+const idle = await idleRss();
+console.log(`  idle gateway with no devices: RSS ${idle.built.toFixed(0)} MiB as built (npm run build; ${Number.isNaN(idle.built) ? 'dist/ missing, run npm run build' : 'what the service runs'}), ` +
+  `${idle.sources.toFixed(0)} MiB from the TypeScript sources (type stripping)`);
+
 const inlet = await startServer('inlet-fleet', { BENCH_DEVICES: String(DEVICES) });
 const { url: inletOrigin, fleet } = readDevicesFile<{ url: string; fleet: FleetDevice[] }>(inlet);
 const inletIdleRss = rssMiB(inlet.child.pid);
@@ -133,6 +161,7 @@ for (const p of ['SOAP', 'JSON'] as Protocol[]) {
   rows.push([`${p} saturation uploads/s (wrk)`, f(inletSat[p].rate), f(bareSat[p].rate)]);
   rows.push([`${p} saturation p50 / p99, ms`, `${f(inletSat[p].p50, 2)} / ${f(inletSat[p].p99, 2)}`, `${f(bareSat[p].p50, 2)} / ${f(bareSat[p].p99, 2)}`]);
 }
+rows.push(['RSS idle with no devices, MiB (built / from sources)', `${f(idle.built)} / ${f(idle.sources)}`, '']);
 rows.push(['RSS after saturation, MiB', `${f(Math.max(inletSat.SOAP.rssMiB, inletSat.JSON.rssMiB))}`, `${f(Math.max(bareSat.SOAP.rssMiB, bareSat.JSON.rssMiB))}`]);
 console.log('| figure | Inlet (durable: WAL, synchronous=FULL) | bare node:http |\n|---|---|---|');
 for (const [name, a, b] of rows) console.log(`| ${name} | ${a} | ${b} |`);

@@ -73,6 +73,8 @@ if (mode === 'bare') {
   const store = await openStore(config);
   if (mode === 'inlet-no-store') {
     store.commit = async (batch) => ({ uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0 });
+    // The journal's apply too: uploads are journaled (fsync'd) and answered, the store writes nothing.
+    store.applyJournal = async () => ({ applied: 0, durable: true, refused: [] });
   }
   const gateway = await startGateway(config, createLogger(config, { quiet: true }), { store });
   if (mode === 'inlet-fleet') {

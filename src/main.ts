@@ -11,9 +11,9 @@ import { dataPath } from './config/load.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
-import { MssqlStore } from './store/mssql/mssql-store.ts';
 import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
+import { readAfterApply } from './store/read-after-apply.ts';
 import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
@@ -24,7 +24,7 @@ import { createSoapAdapter } from './ingest/soap/index.ts';
 import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
-import { createApiApp } from './api/app.ts';
+import type { ApiDeps } from './api/app.ts';
 import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
@@ -53,11 +53,17 @@ export interface Gateway {
   disk: DiskSpaceWatch;
   /** SQLite only: the worker that answers the viewer's reads. */
   readSide: SqliteReadSide | null;
+  /** Resolves true once every upload acknowledged so far is applied to the store, false after timeoutMs. */
+  waitApplied(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
 export async function openStore(config: InletConfig): Promise<Store> {
-  if (config.store.kind === 'mssql') return new MssqlStore({ connectionString: config.store.mssql.connectionString });
+  if (config.store.kind === 'mssql') {
+    // Loaded only for SQL Server: the driver and its Azure libraries cost tens of MB of memory on the embedded store.
+    const { MssqlStore } = await import('./store/mssql/mssql-store.ts');
+    return new MssqlStore({ connectionString: config.store.mssql.connectionString });
+  }
   return new SqliteStore({ file: dataPath(config, config.store.sqlite.file) });
 }
 
@@ -102,7 +108,12 @@ function displayUrl(scheme: 'http' | 'https', host: string, port: number): strin
 export interface StartOptions {
   /** The store to use instead of the one the config names (tests wrap one to make it fail). */
   store?: Store;
+  /** Longest a viewer or job read waits for acknowledged uploads to be applied (default READ_WAITS_FOR_APPLY_MS). */
+  readWaitMs?: number;
 }
+
+/** Longest a viewer or job read waits for acknowledged uploads to be applied to the store. */
+const READ_WAITS_FOR_APPLY_MS = 2000;
 
 /** First wait before trying an unreachable database again at start; doubles up to the maximum. */
 const STORE_RETRY_MS = { first: 1000, max: 30_000 };
@@ -154,6 +165,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
+  // Alarms are evaluated at ingest and written once their readings are applied (bounded: an outage has its own retries).
+  alarmMonitor.readingsStored = () => spool.waitApplied(READ_WAITS_FOR_APPLY_MS * 15, spool.journalEnd);
   // Limits set by `inlet limits` (another process) take effect within seconds, as device changes do.
   const limitsReload = setInterval(() => { alarmMonitor.reloadLimits().catch(() => undefined); }, LIMITS_RELOAD_MS);
   limitsReload.unref();
@@ -172,10 +185,27 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
   if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
   else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));
-  const app = createApiApp({ store: peopleStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions, refusals, disk });
+  // Devices are answered once their upload is journaled; the viewer and the jobs read what was
+  // answered, waiting for the apply (a moment normally) up to READ_WAITS_FOR_APPLY_MS, on the
+  // read side's own connection (SQLite: a worker thread), never on the thread that answers devices.
+  const readStore = readAfterApply(peopleStore, spool, options.readWaitMs ?? READ_WAITS_FOR_APPLY_MS);
+  // The viewer's API (express and every route) is loaded on its first request: an idle gateway, or
+  // one that only takes device uploads, does without its memory.
+  const apiDeps: ApiDeps = { store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions, refusals, disk };
+  let app: http.RequestListener | null = null;
+  let appLoading: Promise<http.RequestListener> | null = null;
+  const api: http.RequestListener = (req, res) => {
+    if (app) { app(req, res); return; }
+    appLoading ??= import('./api/app.ts').then((m) => (app = m.createApiApp(apiDeps) as unknown as http.RequestListener));
+    appLoading.then((a) => a(req, res), (err: unknown) => {
+      log.error('the viewer API could not be loaded', { error: (err as Error).message });
+      res.statusCode = 500;
+      res.end();
+    });
+  };
 
   const handleRequest: http.RequestListener = (req, res) => {
-    if (!ingest.handle(req, res)) app(req, res);
+    if (!ingest.handle(req, res)) api(req, res);
   };
   // security.viewerHttpsOnly: devices keep plain HTTP (most cannot do TLS), monitoring keeps /health and
   // /metrics; the viewer and its passwords are only served over HTTPS, which tells browsers so (HSTS).
@@ -183,7 +213,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const handlePlainRequest: http.RequestListener = (req, res) => {
     if (ingest.handle(req, res)) return;
     const pathname = (req.url ?? '/').split('?')[0];
-    if (!viewerHttpsOnly || pathname === '/health' || pathname === '/metrics') { app(req, res); return; }
+    if (!viewerHttpsOnly || pathname === '/health' || pathname === '/metrics') { api(req, res); return; }
     if (req.method === 'GET' || req.method === 'HEAD') {
       const host = hostOf(req.headers.host ?? '') || '127.0.0.1';
       res.writeHead(308, { Location: `https://${host.includes(':') ? `[${host}]` : host}:${httpsPort}${req.url ?? '/'}`, 'Content-Length': 0 });
@@ -197,7 +227,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const handleTlsRequest: http.RequestListener = (req, res) => {
     if (ingest.handle(req, res)) return;
     if (viewerHttpsOnly) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
-    app(req, res);
+    api(req, res);
   };
   const connectionOptions = {
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
@@ -228,7 +258,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey });
+  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey });
   jobs.start();
   disk.start();
 
@@ -260,5 +290,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, refusals, disk, readSide, stop };
+  return { url, port, httpsUrl, httpsPort, store: readStore, waitApplied: (timeoutMs) => spool.waitApplied(timeoutMs), pipeline, registry, alarmMonitor, jobs, refusals, disk, readSide, stop };
 }

@@ -144,7 +144,26 @@ export class AlarmMonitor {
   }
 
   /** Evaluates stored readings of one device; the resulting alarms are written in the background. */
+  /**
+   * Set by the gateway: returns a promise that settles once every reading acknowledged so far is in
+   * the store (the journal applies readings a moment after their devices are answered). An alarm is
+   * written after its reading, as before the journal: the audit trail keeps that order.
+   */
+  readingsStored: (() => Promise<unknown>) | null = null;
+  /** While observe() runs: what the writes it enqueues wait for first (their readings applied). */
+  private readingsBarrier: (() => Promise<unknown>) | null = null;
+
   observe(device: Device, samples: SampleRow[]): void {
+    let stored: Promise<unknown> | undefined;
+    this.readingsBarrier = () => (stored ??= this.readingsStored?.() ?? Promise.resolve());
+    try {
+      this.observeReadings(device, samples);
+    } finally {
+      this.readingsBarrier = null;
+    }
+  }
+
+  private observeReadings(device: Device, samples: SampleRow[]): void {
     // Most channels have no limits and no alarm: a backlog of 100,000 readings is then neither copied nor sorted.
     const deviceStates = samples.some((s) => s.alarm !== 'no' || s.errorCode !== null) || this.hasRaisedDeviceAlarm(device.id);
     if (!this.devicesWithLimits.has(device.id) && !deviceStates) return;
@@ -233,7 +252,9 @@ export class AlarmMonitor {
   }
 
   private enqueue(write: () => Promise<void>): void {
-    this.writes = this.writes.then(() => this.untilWritten(write)).catch((err: Error) => this.log.error(
+    const barrier = this.readingsBarrier?.();
+    const run = barrier ? async () => { await barrier; await write(); } : write;
+    this.writes = this.writes.then(() => this.untilWritten(run)).catch((err: Error) => this.log.error(
       this.stopping && err instanceof StoreUnavailableError
         ? 'an alarm change was not recorded before the stop (the database was unavailable); the next start derives it again from the stored readings'
         : 'could not record an alarm', { error: err.message }));

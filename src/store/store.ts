@@ -305,6 +305,31 @@ export interface RefusalArchiveLimits { maxRows: number; keepSince: number }
 
 export interface NewEvent { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }
 
+/** Journal records handed to a store as they are on disk (spool/journal.ts framing), back to back. */
+export interface JournalChunk {
+  bytes: Uint8Array;
+  /** Journal position of the first record. */
+  position: number;
+  /** Upload keys are the journal's id and each record's position (record-codec.ts uploadKeyOf). */
+  journalId: string;
+  /** Records at positions before this may be stored already (a replay): their upload keys are looked up. */
+  maybeStoredBefore: number;
+  /**
+   * Make everything applied so far durable before answering (SQLite: its commits between syncs are
+   * not fsync'd, the journal still holding their records). The journal's cursor moves only past
+   * what a durable answer covers.
+   */
+  sync: boolean;
+}
+
+/** What applying a JournalChunk did: how many records it applied, and those it refused for good. */
+export interface AppliedChunk {
+  applied: number;
+  /** Everything applied so far, this chunk included, survives a power cut. */
+  durable: boolean;
+  refused: { position: number; error: string; payload: Uint8Array }[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -316,6 +341,18 @@ export interface Store {
   useChainKey(key: Uint8Array | null): void;
   /** Group-committed write of one upload's batch; resolves after the commit is durable. */
   commit(batch: Batch): Promise<CommitResult>;
+  /**
+   * Applies journaled batches in order, in as few transactions as it can (the journal's apply,
+   * spool/spooling-sink.ts). Optional: a store without it gets each batch through commit().
+   * `maybeStored[i]` says batch i may be stored already (a replay after a crash or a failed apply):
+   * only then is its upload key looked up. Throws (StoreUnavailableError) when nothing could be applied.
+   */
+  applyBatches?(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]>;
+  /**
+   * applyBatches for records still in the journal's own bytes: the store decodes them where it
+   * writes (SQLite: on its write thread), so that the thread answering devices does not. Optional.
+   */
+  applyJournal?(chunk: JournalChunk): Promise<AppliedChunk>;
   /** Wait for in-flight commits to finish. */
   flush(): Promise<void>;
   close(): Promise<void>;

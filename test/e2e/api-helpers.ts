@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG, type InletConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
+import { TEST_READ_WAIT_MS } from './harness.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const ADMIN = { username: 'admin', password: 'Quiet-Harbour-42' };
@@ -31,7 +32,7 @@ export async function startTestGateway(configure?: (config: InletConfig) => void
   config.http = { ...config.http, host: '127.0.0.1', port: 0 };
   config.log = { ...config.log, console: false, file: false };
   configure?.(config);
-  const gateway = await startGateway(config, createLogger(config, { quiet: true }));
+  const gateway = await startGateway(config, createLogger(config, { quiet: true }), { readWaitMs: TEST_READ_WAIT_MS });
   config.publicUrl = gateway.url;   // port 0 became a real port: entry points must name it
   return { gateway, config, dataDir, async close() { await gateway.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
 }

@@ -3,7 +3,7 @@
 // the message numbers it saw acknowledged; the audit at the end compares them with the store.
 // Used by test/e2e/crash.test.ts (a few cycles in CI) and bench/crash-loop.ts (many).
 import { createAgent, post } from '../../src/sim/client.ts';
-import { openDataStore, startChildGateway } from './harness.ts';
+import { applyJournal, openDataStore, startChildGateway } from './harness.ts';
 import { auditDevice, fleetMessage, fleetUrl, isAcknowledged, type FleetAudit, type FleetDevice } from './fleet.ts';
 
 export interface CrashLoopOptions {
@@ -103,6 +103,8 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   const cycles: CycleReport[] = [];
   for (let cycle = 1; cycle <= options.cycles; cycle++) cycles.push(await runCycle(options, cycle, random, progress));
 
+  // Acknowledged means journaled: what the last kill left in the journal is applied, as the next start would.
+  await applyJournal(options.dataDir);
   const store = openDataStore(options.dataDir);
   await store.migrate();
   const audits: [FleetDevice, FleetAudit][] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { createAgent, post } from '../../src/sim/client.ts';
-import { openDataStore, registerSoapDevice, soapUrl, startChildGateway, tempDir } from './harness.ts';
+import { applyJournal, openDataStore, registerSoapDevice, soapUrl, startChildGateway, tempDir } from './harness.ts';
 
 async function registeredDevice(dataDir: string, serial: string) {
   const store = openDataStore(dataDir);
@@ -43,6 +43,8 @@ test('every acknowledged sample survives kill -9 of the gateway, and a restart s
   agent.destroy();
   assert.ok(acknowledged.length >= KILL_AFTER_ACKS, `uploads acknowledged before the kill: ${acknowledged.length}`);
 
+  // Acknowledged means journaled: what the kill left in the journal is applied, as the restart would.
+  await applyJournal(dataDir);
   const store = openDataStore(dataDir);
   await store.migrate();
   // sending this fast gets the device suspended: from then on its acknowledged data is in quarantine

@@ -7,16 +7,23 @@ import { DEFAULT_CONFIG, type InletConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { SpoolingSink } from '../../src/store/spool/spooling-sink.ts';
 import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
 import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
-import { CHAIN_KEY_FILE, readChainKey, type ChainKey } from '../../src/store/chain-key.ts';
+import { CHAIN_KEY_FILE, readChainKey, resolveChainKey, type ChainKey } from '../../src/store/chain-key.ts';
 
 export { tempDir };
 
 /** The default throttle, switched off: these tests send faster than a device's interval allows. */
 export const THROTTLE_OFF: InletConfig['throttle'] = { ...DEFAULT_CONFIG.throttle, enabled: false };
+
+/**
+ * Tests read through the gateway's store what devices were answered for: on a busy machine the
+ * journal's apply (a 100,000-sample backlog) can take longer than the viewer's wait.
+ */
+export const TEST_READ_WAIT_MS = 60_000;
 
 export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}): InletConfig {
   return {
@@ -33,7 +40,7 @@ export function testConfig(dataDir: string, overrides: Partial<InletConfig> = {}
 export async function startTestGateway(overrides: Partial<InletConfig> = {}): Promise<Gateway & { dataDir: string; config: InletConfig }> {
   const dataDir = tempDir();
   const config = testConfig(dataDir, overrides);
-  const gateway = await startGateway(config, createLogger(config));
+  const gateway = await startGateway(config, createLogger(config), { readWaitMs: TEST_READ_WAIT_MS });
   return Object.assign(gateway, { dataDir, config });
 }
 
@@ -70,6 +77,25 @@ export function soapUrl(base: string, device: Pick<Device, 'entryToken'>): strin
 
 export function openDataStore(dataDir: string): SqliteStore {
   return new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+}
+
+/**
+ * Applies what a stopped (or killed) gateway left in its journal to its store, as its next start
+ * would, and returns the number of uploads applied: uploads are acknowledged once journaled.
+ */
+export async function applyJournal(dataDir: string): Promise<number> {
+  const store = openDataStore(dataDir);
+  await store.migrate();
+  const quiet = { info() {}, warn() {}, error() {} };
+  store.useChainKey((await resolveChainKey(store, path.join(dataDir, CHAIN_KEY_FILE), quiet)).key);
+  const journal = new SpoolingSink(store, { dir: path.join(dataDir, 'spool'), log: quiet, retryMs: 50, maxRetryMs: 200 });
+  await journal.open();
+  const depth = journal.gauge().depth;
+  const applied = await journal.waitApplied(60_000);
+  await journal.close();
+  await store.close();
+  if (!applied) throw new Error(`the journal in ${dataDir} was not applied within 60 s`);
+  return depth;
 }
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;

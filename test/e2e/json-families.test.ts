@@ -67,7 +67,8 @@ describe('JSON families over HTTP', () => {
     assert.equal(second.headers.connection, 'keep-alive');
     // the answer to the first message was lost: the device resends it from its cache (MsgCache 3, SOCK_ERR)
     const resend = await post(url, buildWifiBody({ ...first, msgCache: 3, now: Date.now() }), JSON_TYPE, agent);
-    assertJsonAck(resend, 'duplicate, already stored');
+    // Answered from the journal: the device learns only that it is safe; the store finds the duplicate when it applies it.
+    assertJsonAck(resend, 'stored 2');
     agent.destroy();
 
     const uploads = await gw.store.uploads({ deviceId: device.id });

@@ -270,10 +270,14 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
         if (status !== 200) await new Promise((res) => setTimeout(res, 100));
       }
       assert.equal(status, 200, 'the SOAP upload is acknowledged');
-      const db = new DatabaseSync(path.join(programData, 'Inlet', 'inlet.sqlite'), { readOnly: true });
-      const stored = db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number };
-      db.close();
-      assert.ok(stored.n >= 1, 'its samples are in the installed database');
+      // Acknowledged once journaled: the gateway applies it to the database a moment later.
+      const countSamples = () => {
+        const db = new DatabaseSync(path.join(programData, 'Inlet', 'inlet.sqlite'), { readOnly: true });
+        try { return (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n; } finally { db.close(); }
+      };
+      let stored = countSamples();
+      for (let i = 0; i < 600 && stored < 1; i++) { await new Promise((res) => setTimeout(res, 100)); stored = countSamples(); }
+      assert.ok(stored >= 1, 'its samples are in the installed database');
 
       // The first account, made as docs/it.md says; the viewer's API reads the device through the bundled read path.
       run(NODE, [app, 'user', 'add', '--username', 'admin', '--role', 'administrator', '--password-stdin'],

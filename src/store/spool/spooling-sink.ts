@@ -1,19 +1,29 @@
-// The pipeline's BatchSink in front of a Store. Normally a batch goes straight to store.commit().
-// When the store is unavailable (StoreUnavailableError: unreachable, failing over, full, or a commit
-// whose outcome is unknown) the batch is appended to a local journal, fsync'd, and the device is
-// answered. From then on new batches queue behind it in the journal, so order is kept, and a
-// background drain replays the journal in order once the store answers again. Every batch gets an
-// upload key before its first attempt, so a replay of something that did reach the database (or
-// a replay interrupted by a crash) is stored once.
+// The pipeline's BatchSink: the one durable path. Every batch, normal or during an outage, is
+// appended to the local journal; the batches of one turn of the event loop (and those that arrive
+// while an append is on its way to disk) share one write and one fdatasync, and each caller is
+// answered once its batch is on disk. The store then applies the journal in order, in large
+// batches, in the background (applyBatches(), or commit() one by one for a store without it). An
+// apply that fails for unavailability is retried from the journal, never through the device; a
+// batch the store refuses for any other reason goes to the rejected file. The journal's cursor
+// follows what is applied, and a segment is deleted only once it is wholly applied.
+//
+// Each applied batch carries an upload key made of the journal's id and the record's position, so
+// that a record applied again (after a crash or an apply whose outcome is unknown) is stored once.
 import type { LogSink } from '../../domain/log-sink.ts';
-import { appendFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
-import { isTransientStoreError } from '../errors.ts';
-import { timeOrderedUploadKey } from '../upload-key.ts';
-import { Journal } from './journal.ts';
+import { StoreUnavailableError, isTransientStoreError } from '../errors.ts';
+import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
+
+/** fdatasyncs of journal groups running at once (libuv's thread pool has four threads by default). */
+const MAX_SYNCS_IN_FLIGHT = Math.max(1, Number(process.env.INLET_JOURNAL_SYNCS ?? 3));
+import { decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
+
+export { decodeBatch, encodeBatch };
 
 /** The logger this module writes to. */
 export type SpoolLogger = LogSink;
@@ -22,13 +32,18 @@ export interface SpoolOptions {
   /** Folder for the journal (e.g. <dataDir>/spool). */
   dir: string;
   log: SpoolLogger;
-  /** First wait after the store failed during a drain; doubles up to maxRetryMs. */
+  /** First wait after the store failed an apply; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
-  /** Records replayed per round; they share the store's group commits. */
+  /** Most batches applied in one go (one transaction in SQLite). */
   replayChunk?: number;
-  /** Most journal bytes replayed per round (the first record of a round always goes). */
+  /** Most journal bytes applied in one go (the first record of a chunk always goes): large backlogs stay small enough to commit. */
   replayChunkBytes?: number;
+  /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
+  memoryBytes?: number;
+  /** Journal segment size and how often the cursor file follows (journal.ts). */
+  segmentBytes?: number;
+  cursorEveryMs?: number;
   now?: () => number;
   /**
    * Called for each batch an earlier run journaled, once the store has it. Its readings were
@@ -38,86 +53,109 @@ export interface SpoolOptions {
 }
 
 export interface SpoolGauge {
-  /** Batches waiting in the journal. */
+  /** Batches journaled and not yet applied to the store. */
   depth: number;
-  /** Age of the oldest waiting batch, ms; null when the journal is empty. */
+  /** Age of the oldest batch not yet applied, ms; null when everything is applied: the apply lag. */
   oldestAgeMs: number | null;
   draining: boolean;
-  /** Why the last store attempt failed, while spooling. */
+  /** Why the last apply failed, while it does. */
   lastError: string | null;
-  /** Batches the store refused on replay for a reason other than availability, kept in rejectedFile. */
+  /** Batches the store refused on apply for a reason other than availability, kept in rejectedFile. */
   rejected: number;
   rejectedFile: string;
+  /** Batches journaled (acknowledged) and applied since start. */
+  journaled: number;
+  applied: number;
+  /** How long the last apply round took, and how many batches it held. */
+  lastApplyMs: number | null;
+  lastApplyBatches: number;
 }
 
-/** JSON for a batch; its one binary field travels as base64. */
-export function encodeBatch(batch: Batch): Buffer {
-  return Buffer.from(JSON.stringify({ ...batch, upload: { ...batch.upload, raw: batch.upload.raw.toString('base64') } }));
-}
+/** Journal records as written, back to back: positions [start, end), `count` records. */
+interface RawChunk { start: number; end: number; count: number; bytes: Buffer }
 
-export function decodeBatch(payload: Buffer): Batch {
-  const parsed = JSON.parse(payload.toString('utf8')) as Batch & { upload: { raw: string } };
-  return { ...parsed, upload: { ...parsed.upload, raw: Buffer.from(parsed.upload.raw, 'base64') } };
-}
+interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
 export class SpoolingSink {
   private readonly store: Store;
   private readonly journal: Journal;
+  private readonly dir: string;
   private readonly log: SpoolLogger;
   private readonly retry: Backoff;
   private readonly replayChunk: number;
   private readonly replayChunkBytes: number;
+  private readonly memoryBytes: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
-  /** Journal operations run one at a time, in call order. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly cursorEveryMs: number;
+  private journalId = '';
+  /** When the store last made what it applied durable; records before storedDurably are durable there. */
+  private lastSyncAt = 0;
+  private storedDurably = 0;
+  private appendQueue: Waiting[] = [];
+  private appending: Promise<void> | null = null;
+  private readonly syncsInFlight = new Set<Promise<void>>();
+  private appendScheduled = false;
+  /** Groups of records this run journaled and has not applied yet, as written, while they fit in memoryBytes. */
+  private cache: RawChunk[] = [];
+  private cacheBytes = 0;
   private drainLoop: Promise<void> | null = null;
   private closed = false;
   private lastError: string | null = null;
   private rejected = 0;
-  /** Set while the store is not ready (an offline start): every batch is journaled and nothing replays. */
+  private journaled = 0;
+  private applied = 0;
+  private lastApplyMs: number | null = null;
+  private lastApplyBatches = 0;
+  /** Set while the store is not ready (an offline start): batches are journaled and nothing is applied. */
   private holdReason: string | null = null;
-  /** Records before this offset were journaled by an earlier run (0 once they are all replayed: the journal restarts at 0 when emptied). */
+  /** Records before this position were journaled by an earlier run: they may be stored already. */
   private earlierRunEnd = 0;
+  /** Records before this position were in an apply whose outcome is unknown (it failed): they may be stored already. */
+  private uncertainEnd = 0;
+  private readonly appliedWaiters: { position: number; resolve: () => void }[] = [];
   private readonly onEarlierRunReplayed: SpoolOptions['onEarlierRunReplayed'];
 
   constructor(store: Store, options: SpoolOptions) {
     this.store = store;
-    this.journal = new Journal(path.join(options.dir, 'spool.journal'));
+    this.dir = options.dir;
+    this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
+    this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
-    this.replayChunk = options.replayChunk ?? 200;
+    this.replayChunk = options.replayChunk ?? 5000;
     this.replayChunkBytes = options.replayChunkBytes ?? 8 * 1024 * 1024;
+    this.memoryBytes = options.memoryBytes ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.onEarlierRunReplayed = options.onEarlierRunReplayed;
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Opens the journal, repairing a torn tail, and starts draining what an earlier run left. */
+  /** Opens the journal, repairing a torn tail, and starts applying what an earlier run left. */
   async open(): Promise<void> {
+    const idFile = path.join(this.dir, 'journal.id');
     const report = await this.journal.open();
+    this.journalId = await readFile(idFile, 'utf8').then((t) => t.trim(), () => '');
+    if (!/^[0-9a-f-]{36}$/.test(this.journalId)) {
+      this.journalId = randomUUID();
+      await writeFile(idFile, this.journalId, { flush: true });
+    }
     this.earlierRunEnd = this.journal.end;
     if (report.droppedTailBytes) {
-      this.log.warn('spool: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
+      this.log.warn('journal: dropped a record cut short by a crash (it had not been acknowledged)', { bytes: report.droppedTailBytes });
     }
     if (report.damagedCopy) {
-      this.log.error('spool: the journal is damaged; the damaged part was moved aside, inspect it', { file: report.damagedCopy });
+      this.log.error('journal: damaged; the damaged part was moved aside, inspect it', { file: report.damagedCopy });
     }
     if (report.pending) {
-      this.log.warn('spool: batches from an earlier run are waiting; replaying them', { depth: report.pending });
+      this.log.warn('journal: uploads of an earlier run are not applied yet; applying them', { depth: report.pending });
       this.startDrain();
     }
   }
 
   /**
    * The store cannot be used until `ready` resolves (it could not even be migrated at start): batches
-   * go to the journal, and the replay waits for `ready`, so nothing meets a schema that is not there.
+   * are journaled, and the apply waits for `ready`, so nothing meets a schema that is not there.
    */
   holdUntil(ready: Promise<unknown>, reason: string): void {
     this.holdReason = reason;
@@ -133,39 +171,97 @@ export class SpoolingSink {
     return {
       depth: this.journal.depth, oldestAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
       draining: this.drainLoop !== null, lastError: this.lastError, rejected: this.rejected, rejectedFile: this.rejectedFile,
+      journaled: this.journaled, applied: this.applied, lastApplyMs: this.lastApplyMs, lastApplyBatches: this.lastApplyBatches,
     };
   }
 
-  async commit(batch: Batch): Promise<CommitResult> {
-    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: timeOrderedUploadKey(this.now()) } };
-    if (this.journal.depth === 0 && !this.drainLoop && this.holdReason === null) {
-      try {
-        return await this.store.commit(keyed);
-      } catch (err) {
-        if (!isTransientStoreError(err)) throw err;
-        this.lastError = err.message;
-        this.log.warn('store unavailable: spooling uploads locally until it is back', { error: err.message });
-      }
+  /** Position just past everything journaled so far (acknowledged or about to be). */
+  get journalEnd(): number { return this.journal.end; }
+
+  /**
+   * Resolves true once everything journaled before `position` (default: now) is applied to the
+   * store, false when that takes longer than timeoutMs: a read that must see an upload waits here.
+   */
+  async waitApplied(timeoutMs: number, at?: number): Promise<boolean> {
+    if (at === undefined) {
+      while (this.appending || this.appendScheduled) await (this.appending ?? new Promise((r) => setImmediate(r)));
+      await Promise.allSettled([...this.syncsInFlight]);
     }
-    return this.spool(keyed);
+    const position = at ?? this.journal.end;
+    if (this.journal.depth === 0 || this.journal.applied >= position) return true;
+    return new Promise<boolean>((resolve) => {
+      const waiter = { position, resolve: () => { clearTimeout(timer); resolve(true); } };
+      const timer = setTimeout(() => {
+        const i = this.appliedWaiters.indexOf(waiter);
+        if (i >= 0) this.appliedWaiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref?.();
+      this.appliedWaiters.push(waiter);
+    });
   }
 
-  /** Journals a batch behind the ones already waiting; resolves once it is on disk. */
-  private async spool(batch: Batch): Promise<CommitResult> {
-    await this.serial(() => this.journal.append(encodeBatch(batch), this.now()));
-    this.startDrain();
-    return {
-      uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0, spooled: true,
-    };
+  /** Journals the batch; resolves once it is on disk (with the counts as submitted: the store has not seen it yet). */
+  commit(batch: Batch): Promise<CommitResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the journal is closed (the gateway is stopping)'));
+    const payload = encodeBatch(batch);
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.appendQueue.push({ batch, payload, resolve, reject });
+      if (!this.appending && !this.appendScheduled) {
+        this.appendScheduled = true;
+        // setImmediate runs after the poll phase, so every request parsed in this turn shares the fsync.
+        setImmediate(() => { this.appendScheduled = false; this.appending = this.appendGroups(); });
+      }
+    });
+  }
+
+  /**
+   * Writes the waiting batches as one group, then the next group as soon as that write is done:
+   * up to MAX_SYNCS_IN_FLIGHT fdatasyncs run at once, so that a slow disk answers more devices per
+   * sync instead of fewer. Each group's callers are answered when its own sync returns.
+   */
+  private async appendGroups(): Promise<void> {
+    while (this.appendQueue.length) {
+      const group = this.appendQueue;
+      this.appendQueue = [];
+      let written: WrittenGroup;
+      try {
+        written = await this.journal.writeGroup(group.map((w) => w.payload), this.now());
+      } catch (err) {
+        this.failAppend(group, err);
+        continue;
+      }
+      if (this.cacheBytes + written.bytes.length <= this.memoryBytes) {
+        this.cache.push({ start: written.start, end: written.start + written.bytes.length, count: written.positions.length, bytes: written.bytes });
+        this.cacheBytes += written.bytes.length;
+      }
+      const sync = this.journal.syncGroup(written).then(() => {
+        this.journaled += group.length;
+        for (const w of group) w.resolve({ uploadId: 0, verdict: w.batch.upload.verdict, samplesStored: w.batch.samples.length, samplesDuplicate: 0, spooled: true });
+      }, (err: unknown) => this.failAppend(group, err)).finally(() => {
+        this.syncsInFlight.delete(sync);
+        this.startDrain();
+      });
+      this.syncsInFlight.add(sync);
+      if (this.syncsInFlight.size >= MAX_SYNCS_IN_FLIGHT) await Promise.race(this.syncsInFlight);
+    }
+    this.appending = null;
+  }
+
+  private failAppend(group: Waiting[], err: unknown): void {
+    const error = new StoreUnavailableError(`the local journal could not be written: ${(err as Error).message}`, { cause: err });
+    this.log.error('journal: append failed; the devices are told to retry', { error: error.message });
+    for (const w of group) w.reject(error);
   }
 
   private startDrain(): void {
     if (this.closed || this.holdReason !== null) return;
     if (this.drainLoop) { this.retry.wake(); return; }
+    if (this.journal.depth === 0) return;
     this.drainLoop = this.drain()
       .catch((err: unknown) => {
         this.lastError = (err as Error).message;
-        this.log.error('spool: replay stopped on an unexpected error; it resumes with the next spooled batch or at restart', { error: this.lastError });
+        this.log.error('journal: apply stopped on an unexpected error; it resumes with the next upload or at restart', { error: this.lastError });
       })
       .finally(() => {
         this.drainLoop = null;
@@ -174,54 +270,145 @@ export class SpoolingSink {
       });
   }
 
+  /**
+   * The next records to apply, as journal bytes: from memory where this run still holds them, else
+   * read back from disk. An earlier run's records come in chunks of their own (their alarms are evaluated).
+   */
+  private async nextChunk(): Promise<RawChunk | null> {
+    const [first] = this.journal.pendingPositions(1);
+    if (!first) return null;
+    while (this.cache.length && this.cache[0].end <= first.offset) this.dropCached();
+    if (this.cache.length && this.cache[0].start === first.offset) {
+      const groups: RawChunk[] = [];
+      let count = 0;
+      const pendingEnd = this.journal.pendingEnd;
+      for (const g of this.cache) {
+        if (g.end > pendingEnd) break; // written, not yet synced
+        if (groups.length && (count + g.count > this.replayChunk || g.end - groups[0].start > this.replayChunkBytes || g.start !== groups[groups.length - 1].end)) break;
+        groups.push(g);
+        count += g.count;
+      }
+      if (!groups.length) return null;
+      const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
+      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes };
+    }
+    const before = first.offset < this.earlierRunEnd ? this.earlierRunEnd : (this.cache[0]?.start ?? Number.POSITIVE_INFINITY);
+    return this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
+  }
+
+  private dropCached(): void {
+    const g = this.cache.shift()!;
+    this.cacheBytes -= g.bytes.length;
+  }
+
+  /**
+   * Applies one chunk; returns the refused records and whether everything applied so far is durable
+   * in the store, or throws StoreUnavailableError. A store that commits without fsync is asked to
+   * sync about every cursorEveryMs.
+   */
+  private async applyChunk(chunk: RawChunk): Promise<{ refused: { position: number; error: string; payload: Uint8Array }[]; durable: boolean }> {
+    const earlierRun = chunk.start < this.earlierRunEnd;
+    const maybeStoredBefore = Math.max(this.earlierRunEnd, this.uncertainEnd);
+    if (this.store.applyJournal && !earlierRun) {
+      const sync = this.now() - this.lastSyncAt >= this.cursorEveryMs;
+      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync });
+      if (applied.durable) this.lastSyncAt = this.now();
+      return { refused: applied.refused, durable: applied.durable };
+    }
+    const records = splitRecords(chunk.bytes, chunk.start);
+    const batches = records.map((r) => {
+      const batch = decodeBatch(r.payload);
+      batch.upload.uploadKey ??= uploadKeyOf(this.journalId, r.offset);
+      return batch;
+    });
+    let outcomes: PromiseSettledResult<CommitResult>[];
+    if (this.store.applyBatches) {
+      outcomes = (await this.store.applyBatches(batches, records.map((r) => r.offset < maybeStoredBefore)))
+        .map((r): PromiseSettledResult<CommitResult> => (r instanceof Error ? { status: 'rejected', reason: r } : { status: 'fulfilled', value: r }));
+    } else {
+      outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
+    }
+    const unavailable = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && isTransientStoreError(o.reason));
+    if (unavailable) throw unavailable.reason;
+    const refused: { position: number; error: string; payload: Uint8Array }[] = [];
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'rejected') refused.push({ position: records[i].offset, error: (o.reason as Error).message, payload: records[i].payload });
+      else if (earlierRun) this.onEarlierRunReplayed?.(batches[i], o.value);
+    }
+    // commit() and applyBatches() answer once their commit is durable.
+    return { refused, durable: true };
+  }
+
   private async drain(): Promise<void> {
     this.retry.reset();
-    let replayed = 0;
+    let replayedThisRound = 0;
     let lastProgressLog = this.now();
     while (!this.closed) {
-      const records = await this.serial(() => this.journal.peek(this.replayChunk, this.replayChunkBytes));
-      if (!records.length) break;
-      // Submitted in one turn, the chunk shares the store's group commits and keeps its order.
-      const batches = records.map((r) => decodeBatch(r.payload));
-      const outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
-      if (outcomes.some((o) => o.status === 'rejected' && isTransientStoreError(o.reason))) {
-        const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
-        this.lastError = reason.message;
-        this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: reason.message });
+      const chunk = await this.nextChunk();
+      if (!chunk) break;
+      const started = performance.now();
+      let refused: { position: number; error: string; payload: Uint8Array }[];
+      let durable: boolean;
+      try {
+        ({ refused, durable } = await this.applyChunk(chunk));
+      } catch (err) {
+        if (!isTransientStoreError(err)) throw err;
+        // What did land is found again by its upload key on the next attempt.
+        this.uncertainEnd = Math.max(this.uncertainEnd, chunk.end);
+        if (this.lastError === null) this.log.warn('store unavailable: uploads wait in the local journal until it is back', { error: err.message });
+        this.lastError = err.message;
+        this.log.warn('journal: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: this.lastError });
         await this.retry.sleep();
-        continue; // the whole chunk again: what did land is a no-op by its upload key
+        continue;
       }
+      this.lastApplyMs = performance.now() - started;
+      this.lastApplyBatches = chunk.count;
       this.retry.reset();
-      for (const [i, o] of outcomes.entries()) {
-        if (o.status === 'fulfilled') {
-          if (records[i].offset < this.earlierRunEnd) this.onEarlierRunReplayed?.(batches[i], o.value);
-          continue;
-        }
+      if (this.lastError !== null && this.holdReason === null) {
+        this.log.info('journal: the store takes uploads again', { depth: this.journal.depth });
+        this.lastError = null;
+      }
+      for (const r of refused) {
         this.rejected++;
-        const error = (o.reason as Error).message;
-        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), error, batch: records[i].payload.toString('utf8') })}\n`, { flush: true });
-        this.log.error('spool: the store refused a spooled batch; it was moved to the rejected file', { error, file: this.rejectedFile });
+        await appendFile(this.rejectedFile, `${JSON.stringify({ at: new Date(this.now()).toISOString(), position: r.position, error: r.error, batch: Buffer.from(r.payload).toString('base64') })}\n`, { flush: true });
+        this.log.error('journal: the store refused an upload; it was moved to the rejected file', { error: r.error, file: this.rejectedFile });
       }
-      const advancedTo = records[records.length - 1].end;
-      if (advancedTo >= this.earlierRunEnd) this.earlierRunEnd = 0;
-      await this.serial(() => this.journal.advance(advancedTo));
-      replayed += records.length;
-      if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
-        lastProgressLog = this.now();
-        this.log.info('spool: replaying', { replayed, depth: this.journal.depth });
+      while (this.cache.length && this.cache[0].end <= chunk.end) this.dropCached();
+      if (durable) this.storedDurably = chunk.end;
+      await this.journal.advance(chunk.end, false, this.storedDurably);
+      this.applied += chunk.count;
+      this.wakeWaiters();
+      if (chunk.start < this.earlierRunEnd || replayedThisRound) {
+        replayedThisRound += chunk.count;
+        if (this.now() - lastProgressLog >= 10_000 || this.journal.depth === 0) {
+          lastProgressLog = this.now();
+          this.log.info('journal: applying the uploads of an earlier run', { applied: replayedThisRound, depth: this.journal.depth });
+        }
       }
-    }
-    if (this.journal.depth === 0 && replayed) {
-      this.lastError = null;
-      this.log.info('spool: drained; uploads go straight to the store again', { replayed });
     }
   }
 
-  /** Stops draining after the current chunk; what is left stays in the journal for the next start. */
-  async close(): Promise<void> {
+  private wakeWaiters(): void {
+    const applied = this.journal.depth === 0 ? Number.POSITIVE_INFINITY : this.journal.applied;
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      if (this.appliedWaiters[i].position <= applied) this.appliedWaiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  /**
+   * Stops taking batches, waits for the appends in flight, applies what is journaled for up to
+   * drainMs (the store permitting), and closes the journal: what is left is applied at the next start.
+   */
+  async close(drainMs = 10_000): Promise<void> {
+    if (this.appending) await this.appending;
+    await Promise.allSettled([...this.syncsInFlight]);
+    if (this.holdReason === null && this.journal.depth > 0 && !this.lastError) {
+      this.startDrain();
+      await this.waitApplied(drainMs);
+    }
     this.closed = true;
     this.retry.wake();
     await this.drainLoop;
-    await this.serial(() => this.journal.close());
+    await this.journal.close();
   }
 }

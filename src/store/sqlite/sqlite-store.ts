@@ -29,10 +29,11 @@ import {
   type IssuedReport, type ReportSchedule, type ReportScheduleInput,
 } from '../report-records.ts';
 import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
-import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
+import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
+import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
-  AlarmQuery, ChainAnchor, ChannelSamples, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
   ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -86,16 +87,27 @@ class WorkerWriter {
     return worker;
   }
 
-  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+  async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
     this.worker ??= this.start();
     const id = this.nextId++;
-    const group = packWriteGroup(batches);
+    const group = packWriteGroup(batches, maybeStored);
     const reply = await new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker!.postMessage({ id, group } satisfies WriteRequest, transferList(group));
     });
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
+  }
+
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const reply = await new Promise<WriteReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker!.postMessage({ id, journal: chunk } satisfies JournalRequest);
+    });
+    if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
+    return reply.applied!;
   }
 
   async close(): Promise<void> {
@@ -112,7 +124,15 @@ class InThreadWriter {
   constructor(db: DatabaseSync) { this.writer = new SqliteWriter(db); }
   setChainKey(key: Uint8Array | null): void { this.writer.chainKey = key; }
   get lastCommitMs(): number | null { return this.writer.lastCommitMs; }
-  async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches)); }
+  async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> { return this.writer.writeGroup(packWriteGroup(batches, maybeStored)); }
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    try {
+      // In this thread the connection stays synchronous=FULL: every commit is durable.
+      return { ...applyJournalChunk(this.writer, chunk), durable: true };
+    } catch (err) {
+      throw err instanceof ChunkUnavailableError || isUnavailable(err) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
+    }
+  }
 }
 
 export class SqliteStore implements Store {
@@ -187,16 +207,16 @@ export class SqliteStore implements Store {
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
       this.writer.setChainKey(this.chainKey);
-      // Start the write thread now (an empty group): otherwise the first device upload waits for it.
-      await this.writer.writeGroup([]);
+      // The write thread starts with the first write: devices are answered from the journal, so none
+      // waits for it, and a gateway with nothing to write does without its memory.
     }
     return done;
   }
 
-  private async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+  private async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
     if (!this.writer) throw new Error('store used before migrate()');
     try {
-      const results = await this.writer.writeGroup(batches);
+      const results = await this.writer.writeGroup(batches, maybeStored);
       this.lastError = null;
       return results;
     } catch (err) {
@@ -207,6 +227,24 @@ export class SqliteStore implements Store {
 
   commit(batch: Batch): Promise<CommitResult> {
     return this.committer.submit(batch);
+  }
+
+  /** The journal's apply from its own bytes, decoded on the write thread (apply-journal.ts). */
+  async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
+    if (!this.writer) throw new Error('store used before migrate()');
+    try {
+      const applied = await this.writer.applyJournal(chunk);
+      this.lastError = null;
+      return applied;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      throw isUnavailable(err) && !(err instanceof StoreUnavailableError) ? new StoreUnavailableError((err as Error).message, { cause: err }) : err;
+    }
+  }
+
+  /** The journal's apply: the batches in one transaction on the write thread, samples in key order (writer.ts). */
+  applyBatches(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]> {
+    return this.writeGroup(batches, maybeStored);
   }
 
   flush(): Promise<void> {

@@ -22,6 +22,8 @@ export interface WireBatch {
   quarantineJson: string | null;
   deviceSeen: Batch['deviceSeen'];
   suspend: Batch['suspend'];
+  /** The batch may be stored already (a replay): its upload key is looked up before anything is written. */
+  maybeStored: boolean;
 }
 
 export interface WriteGroup {
@@ -30,14 +32,15 @@ export interface WriteGroup {
   samples: SampleColumns;
 }
 
-export function packWriteGroup(batches: readonly Batch[]): WriteGroup {
+/** `maybeStored[i]` false: batch i is new for certain (first apply of a journal record), no key lookup. */
+export function packWriteGroup(batches: readonly Batch[], maybeStored?: readonly boolean[]): WriteGroup {
   let rawLength = 0;
   for (const b of batches) rawLength += b.upload.raw.length;
   const raw = new Uint8Array(rawLength);
   const samples = packSampleRows(batches.map((b) => b.samples));
   let rawAt = 0;
   let sampleAt = 0;
-  const wire = batches.map((b): WireBatch => {
+  const wire = batches.map((b, i): WireBatch => {
     const { raw: body, ...upload } = b.upload;
     raw.set(body, rawAt);
     const w: WireBatch = {
@@ -45,7 +48,7 @@ export function packWriteGroup(batches: readonly Batch[]): WriteGroup {
       sampleStart: sampleAt, sampleEnd: sampleAt + b.samples.length,
       channels: b.channels, events: b.events,
       quarantineJson: b.quarantine ? JSON.stringify(b.quarantine) : null,
-      deviceSeen: b.deviceSeen, suspend: b.suspend,
+      deviceSeen: b.deviceSeen, suspend: b.suspend, maybeStored: maybeStored?.[i] ?? true,
     };
     rawAt += body.length;
     sampleAt += b.samples.length;

@@ -2,13 +2,33 @@
 // while a group commits, and the next group forms meanwhile.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
 import type { WriteGroup } from './write-group.ts';
+import type { AppliedChunk, JournalChunk } from '../store.ts';
+import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 
 export interface WriteRequest { id: number; group: WriteGroup }
+/** The journal's apply: records as the journal's bytes, decoded here (apply-journal.ts). */
+export interface JournalRequest { id: number; journal: JournalChunk }
 export interface ChainKeyMessage { chainKey: Uint8Array | null }
 export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
-export interface WriteReply { id: number; outcomes?: WriteOutcome[]; groupError?: string; unavailable?: boolean; commitMs: number | null }
+export interface WriteReply { id: number; outcomes?: WriteOutcome[]; applied?: AppliedChunk; groupError?: string; unavailable?: boolean; commitMs: number | null }
+
+/**
+ * Under saturation the thread answering devices comes first: it only journals, and this thread's
+ * apply can lag and catch up (the lag is on /health). On Linux a thread has its own nice value;
+ * elsewhere the thread keeps the process's priority.
+ */
+const APPLY_NICE = Number(process.env.INLET_APPLY_NICE ?? 10);
+if (process.platform === 'linux' && APPLY_NICE > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), APPLY_NICE);
+  } catch {
+    // Not permitted or no /proc: the apply runs at normal priority.
+  }
+}
 
 const db = new DatabaseSync((workerData as { file: string }).file);
 db.exec(SQLITE_PRAGMAS);
@@ -42,7 +62,28 @@ function checkpointNow(): void {
 const initialKey = (workerData as { chainKey: Uint8Array | null }).chainKey;
 writer.chainKey = initialKey ? new Uint8Array(initialKey) : null;
 
-parentPort!.on('message', (request: WriteRequest | ChainKeyMessage | 'close') => {
+/**
+ * The journal's records are on disk already, so their commits here need not be fsync'd one by one
+ * (synchronous=NORMAL); every fsync this thread saves is one the journal's own appends, which
+ * devices wait for, do not queue behind on the same disk. A chunk the journal asks to sync commits
+ * with synchronous=FULL: that fsync of the WAL covers every commit before it, so everything applied
+ * is then durable and the journal may move its cursor past it.
+ */
+function applyJournal(request: JournalRequest): WriteReply {
+  try {
+    if (!request.journal.sync) db.exec('PRAGMA synchronous = NORMAL');
+    const applied = applyJournalChunk(writer, request.journal);
+    // A commit that wrote nothing syncs nothing: the cursor then waits for the next synced chunk.
+    applied.durable = request.journal.sync && writer.lastGroupWrote;
+    return { id: request.id, applied, commitMs: writer.lastCommitMs };
+  } catch (err) {
+    return { id: request.id, groupError: (err as Error).message, unavailable: err instanceof ChunkUnavailableError || isUnavailable(err), commitMs: null };
+  } finally {
+    db.exec('PRAGMA synchronous = FULL');
+  }
+}
+
+parentPort!.on('message', (request: WriteRequest | JournalRequest | ChainKeyMessage | 'close') => {
   if (request === 'close') {
     db.close();
     parentPort!.close();
@@ -50,6 +91,11 @@ parentPort!.on('message', (request: WriteRequest | ChainKeyMessage | 'close') =>
   }
   if ('chainKey' in request) {
     writer.chainKey = request.chainKey;
+    return;
+  }
+  if ('journal' in request) {
+    // No device waits for this commit (they were answered from the journal): SQLite's own checkpoints are fine here.
+    parentPort!.postMessage(applyJournal(request));
     return;
   }
   const large = isLarge(request.group);

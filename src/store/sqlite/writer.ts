@@ -42,6 +42,8 @@ export class SqliteWriter {
   private readonly heads = new Map<number, Uint8Array>();
   private lastWrittenId = -1;
   lastCommitMs: number | null = null;
+  /** Whether the last transaction wrote anything (a replay of stored batches writes nothing, so commits no WAL frame). */
+  lastGroupWrote = false;
   /** The chain key new links are computed under (null: unkeyed chains). */
   chainKey: Uint8Array | null = null;
 
@@ -62,6 +64,7 @@ export class SqliteWriter {
         verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
       samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
+      sampleUpload: db.prepare('SELECT upload_id FROM samples WHERE device_id = ? AND channel = ? AND time = ?'),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
       insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
@@ -80,10 +83,14 @@ export class SqliteWriter {
    */
   writeGroup(group: WriteGroup): (CommitResult | Error)[] {
     const started = performance.now();
+    this.lastGroupWrote = false;
     let results: (CommitResult | Error)[];
     try {
       results = this.transaction(group, group.batches);
-    } catch {
+    } catch (err) {
+      // The database cannot be written now (locked, full, I/O): one batch at a time would only wait
+      // out the busy timeout once per batch. The caller keeps the group (the journal) and retries.
+      if (isUnavailable(err)) { this.lastCommitMs = performance.now() - started; throw err; }
       results = group.batches.map((b): CommitResult | Error => {
         try { return this.transaction(group, [b])[0]; } catch (err) { return err instanceof Error ? err : new Error(String(err)); }
       });
@@ -97,9 +104,17 @@ export class SqliteWriter {
     try {
       const maxId = (this.statements.maxUploadId.get() as { id: number }).id;
       if (maxId !== this.lastWrittenId) this.heads.clear(); // another connection wrote uploads
-      const results = batches.map((batch, i) => this.writeBatch(group, batch, maxId + 1 + i));
+      let results: CommitResult[];
+      let lastId: number;
+      if (batches.length > 1) {
+        ({ results, lastId } = this.writeSorted(group, batches, maxId + 1));
+      } else {
+        results = batches.map((batch, i) => this.writeBatch(group, batch, maxId + 1 + i));
+        lastId = maxId + batches.length;
+      }
       this.db.exec('COMMIT');
-      this.lastWrittenId = maxId + batches.length;
+      this.lastWrittenId = lastId;
+      if (results.some((r) => r.uploadId > maxId)) this.lastGroupWrote = true;
       return results;
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -121,7 +136,7 @@ export class SqliteWriter {
     const w = this.statements;
     const u = batch.upload;
     const submitted = batch.sampleEnd - batch.sampleStart;
-    if (u.uploadKey !== undefined) {
+    if (u.uploadKey !== undefined && batch.maybeStored) {
       const earlier = w.uploadByKey.get(u.uploadKey) as { id: number; verdict: VerdictKind } | undefined;
       if (earlier) {
         const { n } = w.samplesOfUpload.get(earlier.id) as { n: number };
@@ -143,6 +158,118 @@ export class SqliteWriter {
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
     return commitResult(id, verdict, submitted, stored.length);
+  }
+
+  /** The stored upload of a batch whose upload key is already in the database, or undefined. */
+  private storedResult(batch: WireBatch): CommitResult | undefined {
+    const u = batch.upload;
+    if (u.uploadKey === undefined || !batch.maybeStored) return undefined;
+    const earlier = this.statements.uploadByKey.get(u.uploadKey) as { id: number; verdict: VerdictKind } | undefined;
+    if (!earlier) return undefined;
+    const { n } = this.statements.samplesOfUpload.get(earlier.id) as { n: number };
+    return commitResult(earlier.id, earlier.verdict, batch.sampleEnd - batch.sampleStart, n);
+  }
+
+  /**
+   * A group of many batches (the journal's apply) in one pass: every new sample of the group is
+   * inserted in key order (device, channel, time), so that each page of the samples key is visited
+   * once per group rather than once per upload; then each upload is sealed in order with the
+   * samples it stored, which keeps the chain and the duplicate verdicts exactly those of writing
+   * the batches one by one (for two equal keys in one group, the earlier batch stores the sample).
+   * Device last-seen updates are merged per device (MAX of the times, the last declared interval).
+   */
+  private writeSorted(group: WriteGroup, batches: WireBatch[], firstId: number): { results: CommitResult[]; lastId: number } {
+    const w = this.statements;
+    const cols = group.samples;
+    const results: (CommitResult | undefined)[] = batches.map((b) => this.storedResult(b));
+    const ids = new Float64Array(batches.length);
+    let nextId = firstId;
+    let rows = 0;
+    for (let b = 0; b < batches.length; b++) {
+      if (results[b]) continue;
+      ids[b] = nextId++;
+      rows += batches[b].sampleEnd - batches[b].sampleStart;
+      for (const c of batches[b].channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
+    }
+    // Rows of the new batches with their upload ids, sorted by key; ties keep batch order.
+    const order = new Uint32Array(rows);
+    const uploadOf = new Float64Array(cols.length);
+    let k = 0;
+    for (let b = 0; b < batches.length; b++) {
+      if (results[b]) continue;
+      for (let i = batches[b].sampleStart; i < batches[b].sampleEnd; i++) { order[k++] = i; uploadOf[i] = ids[b]; }
+    }
+    order.sort((x, y) => (cols.deviceId[x] - cols.deviceId[y]) || (cols.channel[x] - cols.channel[y]) || (cols.time[x] - cols.time[y]) || (x - y));
+    const stored = this.insertSortedRows(cols, order, uploadOf);
+    const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b];
+      if (results[b]) continue;
+      const u = batch.upload;
+      const id = ids[b];
+      const submitted = batch.sampleEnd - batch.sampleStart;
+      const storedRows: number[] = [];
+      for (let i = batch.sampleStart; i < batch.sampleEnd; i++) if (stored[i]) storedRows.push(i);
+      const prev = this.chainHeadFor(u.deviceId);
+      const raw = group.raw.subarray(u.rawStart, u.rawEnd);
+      const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, storedRows.length, samplesDigestOfColumns(cols, storedRows), prev, this.chainKey);
+      w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
+        verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
+      this.heads.set(chainKey(u.deviceId), hash);
+      if (batch.quarantineJson !== null && u.deviceId !== null) w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
+      for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
+      if (batch.deviceSeen) {
+        const s = seen.get(batch.deviceSeen.deviceId);
+        seen.set(batch.deviceSeen.deviceId, {
+          at: Math.max(s?.at ?? Number.NEGATIVE_INFINITY, batch.deviceSeen.at),
+          declaredIntervalS: batch.deviceSeen.declaredIntervalS ?? s?.declaredIntervalS ?? null,
+        });
+      }
+      if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
+      results[b] = commitResult(id, verdict, submitted, storedRows.length);
+    }
+    for (const [deviceId, s] of seen) w.deviceSeen.run(s.at, s.declaredIntervalS, deviceId);
+    return { results: results as CommitResult[], lastId: nextId - 1 };
+  }
+
+  /**
+   * Inserts the rows `order` lists (sorted by key), 64 per statement, and returns a flag per row
+   * index: stored now or not (already there). A statement that stored fewer than all its rows is
+   * resolved by reading back each row's upload id: a row stored now carries its own upload's id.
+   * A key repeated inside the group is stored by its first row only.
+   */
+  private insertSortedRows(cols: SampleColumns, order: Uint32Array, uploadOf: Float64Array): Uint8Array {
+    const stored = new Uint8Array(cols.length);
+    const args = this.sampleArgs;
+    const candidates: number[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      if (k > 0) {
+        const p = order[k - 1];
+        if (cols.deviceId[p] === cols.deviceId[i] && cols.channel[p] === cols.channel[i] && cols.time[p] === cols.time[i]) continue;
+      }
+      candidates.push(i);
+    }
+    let k = 0;
+    for (; k + SAMPLE_ROWS_PER_INSERT <= candidates.length; k += SAMPLE_ROWS_PER_INSERT) {
+      for (let j = 0; j < SAMPLE_ROWS_PER_INSERT; j++) setSampleArgs(args, j * 7, cols, candidates[k + j], uploadOf[candidates[k + j]]);
+      const changes = Number(this.insertSamples.run(...args).changes);
+      if (changes === SAMPLE_ROWS_PER_INSERT) {
+        for (let j = 0; j < SAMPLE_ROWS_PER_INSERT; j++) stored[candidates[k + j]] = 1;
+      } else {
+        for (let j = 0; j < SAMPLE_ROWS_PER_INSERT; j++) {
+          const i = candidates[k + j];
+          const row = this.statements.sampleUpload.get(cols.deviceId[i], cols.channel[i], cols.time[i]) as { upload_id: number } | undefined;
+          if (row && row.upload_id === uploadOf[i]) stored[i] = 1;
+        }
+      }
+    }
+    for (; k < candidates.length; k++) {
+      const i = candidates[k];
+      setSampleArgs(args, 0, cols, i, uploadOf[i]);
+      if (this.statements.insertSample.run(args[0], args[1], args[2], args[3], args[4], args[5], args[6]).changes > 0) stored[i] = 1;
+    }
+    return stored;
   }
 
   /**

@@ -1,0 +1,126 @@
+// The journal's apply on SQLite writes a whole group in one pass, samples sorted by key across
+// uploads. It must store exactly what writing the same batches one by one stores: the same upload
+// ids, verdicts (a resend is 'duplicate'; of two equal keys in one group the earlier stores the
+// sample), samples, chain hashes, events and device rows; and a chunk applied again is a no-op.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { encodeBatch } from '../../src/store/spool/record-codec.ts';
+import { Journal } from '../../src/store/spool/journal.ts';
+import type { Batch, SampleRow } from '../../src/domain/types.ts';
+
+const T0 = 1_700_000_000_000;
+const KEY = new Uint8Array(32).fill(7);
+const JOURNAL_ID = '00000000-0000-4000-8000-000000000001';
+
+function sample(deviceId: number, channel: number, minute: number, value: number | null): SampleRow {
+  return { deviceId, channel, time: T0 + minute * 60_000, value, errorCode: value === null ? 9999 : null, alarm: value !== null && value > 30 ? 'hi' : 'no' };
+}
+
+function upload(deviceId: number, n: number, samples: SampleRow[], extra: Partial<Batch> = {}): Batch {
+  return {
+    upload: { deviceId, family: 'soap', receivedAt: T0 + n, remoteAddress: '192.0.2.9', contentType: 'text/xml', raw: Buffer.from(`<upload ${deviceId}/${n}>`), verdict: 'accepted', reason: 'ok', serial: String(deviceId), counter: n, uploadKey: `key-${n}` },
+    samples, channels: [], events: [], quarantine: null,
+    deviceSeen: { deviceId, at: T0 + n, declaredIntervalS: n % 3 === 0 ? null : 60 + n }, suspend: null,
+    ...extra,
+  };
+}
+
+/** Interleaved devices and channels; a resend of stored samples; a key repeated inside the group; an error sample; events; a refused upload. */
+function scenario(a: number, b: number): { before: Batch[]; group: Batch[] } {
+  const before = [upload(a, 1, [sample(a, 1, 0, 20), sample(a, 2, 0, 40)])];
+  const group = [
+    upload(b, 2, [sample(b, 1, 5, 21.5), sample(b, 2, 5, 44), sample(b, 3, 5, null)], { channels: [{ deviceId: b, channel: 3, quantity: 'dew_point', unit: '°C' }] }),
+    upload(a, 3, [sample(a, 1, 1, 20.1), sample(a, 2, 1, 41)]),
+    upload(a, 4, [sample(a, 1, 0, 20), sample(a, 2, 0, 40)]), // a resend of upload 1: duplicate
+    upload(b, 5, [sample(b, 1, 6, 22), sample(b, 2, 5, 99)]), // (b, 2, minute 5) already in upload 2 of this group
+    upload(b, 6, [sample(b, 1, 6, 23)]), // entirely in upload 5 of this group: duplicate
+    upload(a, 7, [sample(a, 1, 2, 31)], { events: [{ at: T0 + 7, deviceId: a, type: 'device.alarm', level: 'alarm', message: 'high', data: { channel: 1 } }] }),
+    { ...upload(a, 8, []), upload: { ...upload(a, 8, []).upload, verdict: 'refused' as const, reason: 'bad body' }, deviceSeen: null },
+    upload(b, 9, Array.from({ length: 150 }, (_, i) => sample(b, 1 + (i % 2), 10 + i, i / 2))), // over 64 rows: multi-row statements
+  ];
+  return { before, group };
+}
+
+async function newStore(dir: string, name: string): Promise<{ store: SqliteStore; a: number; b: number; file: string }> {
+  const file = path.join(dir, `${name}.sqlite`);
+  const store = new SqliteStore({ file });
+  await store.migrate();
+  store.useChainKey(KEY);
+  const add = (serial: string) => store.addDevice({ family: 'soap', serial, modelCode: 4145, model: 'T3510', name: serial, entryToken: `tok-${serial}`, channels: [] }, 1);
+  const [a, b] = [(await add('1001')).id, (await add('1002')).id];
+  return { store, a, b, file };
+}
+
+function dump(file: string): Record<string, unknown[]> {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const all = (sql: string) => db.prepare(sql).all().map((r) => ({ ...r }));
+    return {
+      uploads: all('SELECT id, device_id, verdict, reason, counter, hex(prev_hash) AS prev, hex(hash) AS hash, upload_key FROM uploads ORDER BY id'),
+      samples: all('SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples ORDER BY device_id, channel, time'),
+      rollup: all('SELECT * FROM sample_rollup_hour ORDER BY device_id, channel, hour_start'),
+      channels: all('SELECT * FROM channels ORDER BY device_id, channel'),
+      events: all("SELECT at, device_id, type, data FROM events WHERE type = 'device.alarm' ORDER BY id"),
+      devices: all('SELECT id, last_seen_at, declared_interval_s FROM devices ORDER BY id'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+test('a group applied in key order stores exactly what the same batches store one by one', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const one = await newStore(dir, 'one-by-one');
+    const grouped = await newStore(dir, 'grouped');
+    try {
+      const s1 = scenario(one.a, one.b);
+      const s2 = scenario(grouped.a, grouped.b);
+      for (const b of [...s1.before, ...s1.group]) await one.store.commit(b);
+      for (const b of s2.before) await grouped.store.commit(b);
+      const results = await grouped.store.applyBatches(s2.group, s2.group.map(() => false));
+      assert.deepEqual(results.map((r) => (r instanceof Error ? r.message : r.verdict)),
+        ['accepted', 'accepted', 'duplicate', 'accepted', 'duplicate', 'accepted', 'refused', 'accepted']);
+      assert.deepEqual(results.map((r) => (r instanceof Error ? -1 : r.samplesStored)), [3, 2, 0, 1, 0, 1, 0, 150]);
+    } finally {
+      await one.store.close();
+      await grouped.store.close();
+    }
+    const [expected, actual] = [dump(one.file), dump(grouped.file)];
+    for (const table of Object.keys(expected)) assert.deepEqual(actual[table], expected[table], table);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('journal records applied on the write thread are stored once, even when the same chunk comes again after a crash', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const { store, a, b, file } = await newStore(dir, 'journal');
+    const { before, group } = scenario(a, b);
+    const journal = new Journal(path.join(dir, 'journal'));
+    await journal.open();
+    // The journal derives upload keys from positions; records carry none of their own.
+    const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
+    const { start, bytes } = await journal.appendGroup(payloads, T0);
+    const chunk = { bytes, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true };
+    const first = await store.applyJournal(chunk);
+    assert.deepEqual(first, { applied: 9, durable: true, refused: [] });
+    const once = dump(file);
+    assert.equal(once.uploads.length, 9);
+    assert.ok(once.uploads.every((u) => /^0{8}-0{4}-4000-8000-0{11}1:[0-9a-f]{12}$/.test((u as { upload_key: string }).upload_key)));
+    // The same records again, as after a kill -9 between the commit and the cursor: marked as maybe stored.
+    const again = await store.applyJournal({ ...chunk, maybeStoredBefore: start + bytes.length });
+    assert.deepEqual(again, { applied: 9, durable: false, refused: [] }, 'a replay that writes nothing syncs nothing');
+    await store.close();
+    await journal.close();
+    assert.deepEqual(dump(file), once, 'nothing stored twice');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
