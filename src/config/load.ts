@@ -42,6 +42,8 @@ const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
   ['INLET_DIRECTORY_PASSWORD', 'directory.bindPassword', 'string'],
   // off only for commissioning, benchmarks and the crash tests, which post faster than any device may
   ['INLET_THROTTLE_ENABLED', 'throttle.enabled', 'boolean'],
+  // off only for tests and benchmarks whose simulated devices send readings older than their registration
+  ['INLET_QUARANTINE_BACKFILL', 'security.quarantineBackfill', 'boolean'],
 ];
 
 function setPath(target: Plain, dotted: string, value: unknown): void {

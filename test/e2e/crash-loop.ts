@@ -48,8 +48,11 @@ export function seededRandom(seed: number): () => number {
 
 interface DeviceProgress { next: number; acknowledged: Set<number> }
 
-/** The crash gateways post faster than any allowed interval: throttling would only quarantine. */
-const CRASH_GATEWAY_ENV = { INLET_THROTTLE_ENABLED: 'false', INLET_LOG_LEVEL: 'warn' };
+/**
+ * The crash gateways post faster than any allowed interval, and the simulated loggers send backlogs
+ * dated before their devices were registered: throttling and the back-fill check would only quarantine.
+ */
+const CRASH_GATEWAY_ENV = { INLET_THROTTLE_ENABLED: 'false', INLET_QUARANTINE_BACKFILL: 'false', INLET_LOG_LEVEL: 'warn' };
 
 async function runCycle(options: CrashLoopOptions, cycle: number, random: () => number, progress: Map<FleetDevice, DeviceProgress>): Promise<CycleReport> {
   const started = performance.now();
