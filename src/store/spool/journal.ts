@@ -344,17 +344,21 @@ export class Journal {
   async peek(limit: number, maxBytes = 64 * 1024 * 1024): Promise<JournalRecord[]> {
     const records: JournalRecord[] = [];
     let i = this.pendingHead;
+    // The cap counts every record returned, across segments; the first record comes however large.
+    let total = 0;
     while (i < this.pending.length && records.length < limit) {
+      if (records.length && total + (this.pending[i].end - this.pending[i].offset) > maxBytes) break;
       // One read per run of records that lie in the same segment.
       const first = this.pending[i];
       const segment = this.segmentOf(first.offset);
       let j = i;
       let bytes = 0;
       while (j < this.pending.length && records.length + (j - i) < limit && this.pending[j].end <= segment.start + segment.size
-        && (j === i || bytes + (this.pending[j].end - this.pending[j].offset) <= maxBytes)) {
+        && ((j === i && records.length === 0) || total + bytes + (this.pending[j].end - this.pending[j].offset) <= maxBytes)) {
         bytes += this.pending[j].end - this.pending[j].offset;
         j++;
       }
+      total += bytes;
       const buffer = Buffer.alloc(bytes);
       const handle = await open(segment.file, 'r');
       try { await handle.read(buffer, 0, bytes, first.offset - segment.start); } finally { await handle.close(); }
@@ -369,7 +373,7 @@ export class Journal {
         records.push({ offset: p.offset, end: p.end, appendedAt: p.appendedAt, payload });
       }
       i = j;
-      if (bytes >= maxBytes) break;
+      if (total >= maxBytes) break;
     }
     return records;
   }
