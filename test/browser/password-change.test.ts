@@ -113,6 +113,7 @@ test('a signed-in user changes their own password from the header', { skip, time
   await dialog.getByLabel('Current password').fill('Velvet-Harbor-Pine-62');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('status').filter({ hasText: 'Your password was changed' }).waitFor();
   await shot(page, 'header-done');
 
   // this browser stays signed in (its session was renewed) and the new password signs in

@@ -78,7 +78,9 @@ async function startDisplay(): Promise<void> {
 /** The header's "Change password": the server renews this session, so the renewed one replaces it. */
 async function changeOwnPassword(): Promise<void> {
   const renewed = await changePasswordDialog();
-  if (renewed) me = renewed;
+  if (!renewed) return;
+  me = renewed;
+  document.getElementById('view')?.prepend(message('Your password was changed. Your other sessions were signed out.'));
 }
 
 function shell(path: string): HTMLElement {
