@@ -1,5 +1,6 @@
 // `inlet user ...`: viewer accounts from the command line. This is how the first administrator
 // is made: there is no default account and no default password.
+import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { Store, UserRecord } from '../store/store.ts';
 import { hashPassword, passwordWeakness } from '../api/passwords.ts';
@@ -66,10 +67,17 @@ async function existingUser(store: Store, username: string): Promise<UserRecord>
   return user;
 }
 
+/** Who ran the command, for the event: the operating-system account (the CLI has no Inlet sign-in). */
+function cliActor(): string {
+  try { return os.userInfo().username; } catch { return 'an unknown operating-system user'; }
+}
+
 const USAGE = `usage:
   inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin]
   inlet user list
-  inlet user passwd --username <name> [--password-stdin]     (set a new password)
+  inlet user passwd --username <name> [--password-stdin] [--no-force-change]
+                                                             (set a new password; its user must change it
+                                                              at next sign-in unless --no-force-change)
   inlet user unlock --username <name>                        (after too many failed sign-ins)
 Without --password-stdin the password is asked twice on the terminal; it is never shown or logged.`;
 
@@ -100,11 +108,25 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
       return 0;
     }
     case 'passwd': {
-      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-force-change': { type: 'boolean' } });
       const user = await existingUser(store, required(values, 'username'));
       const password = await newPassword(user.username, values['password-stdin'] === true, input);
-      await store.updateUser(user.id, { passwordHash: await hashPassword(password), failedLogins: 0, lockedUntil: null });
-      out(`Password of ${user.username} changed. Sessions already signed in end when the gateway restarts or when they go idle.`);
+      // Like an administrator's reset in the viewer (PATCH /api/users/:id): a password IT typed is known
+      // to two people, so its user replaces it at next sign-in, unless IT says otherwise.
+      const mustChangePassword = values['no-force-change'] !== true;
+      await store.updateUser(user.id, { passwordHash: await hashPassword(password), mustChangePassword, failedLogins: 0, lockedUntil: null });
+      const actor = cliActor();
+      await store.addEvent({
+        at: Date.now(), deviceId: null, type: 'user.password.reset', level: 'info',
+        message: `password of ${user.username} set with 'inlet user passwd' by ${actor} on ${os.hostname()}` +
+          (mustChangePassword ? '; they must change it at next sign-in' : '; no change required (--no-force-change)'),
+        data: { username: user.username, actor, via: 'cli', host: os.hostname(), mustChangePassword: { old: user.mustChangePassword, new: mustChangePassword } },
+      });
+      out(`Password of ${user.username} changed. ` +
+        (mustChangePassword
+          ? `${user.username} must choose their own password at next sign-in (to skip that: --no-force-change). `
+          : `${user.username} is not asked to change it (--no-force-change). `) +
+        'Sessions already signed in end when the gateway restarts or when they go idle.');
       return 0;
     }
     case 'unlock': {

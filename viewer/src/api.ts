@@ -9,8 +9,9 @@ export class ApiError extends Error {
 }
 
 export type Role = 'administrator' | 'operator' | 'viewer';
-/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only; display: a wall display's read-only session. */
-export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[]; display?: boolean }
+/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only; display: a wall display's read-only session;
+ * mustChangePassword: an administrator set the password, so the server refuses (403) everything but the password change. */
+export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[]; display?: boolean; mustChangePassword?: boolean }
 
 export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
 export interface DeviceView {
@@ -38,15 +39,19 @@ export interface StoredEvent { id: number; at: number; deviceId: number | null; 
 
 let onSignedOut: () => void = () => {};
 export function whenSignedOut(handler: () => void): void { onSignedOut = handler; }
+let onPasswordChangeRequired: () => void = () => {};
+/** The server answers 403 { mustChangePassword: true } to every other call until the user picks their own password. */
+export function whenPasswordChangeRequired(handler: () => void): void { onPasswordChangeRequired = handler; }
 
 export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { 'x-inlet-request': '1', accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   if (res.status === 204) return undefined as T;
-  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string };
+  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string; mustChangePassword?: boolean };
   if (!res.ok) {
     if (res.status === 401 && path !== '/session') onSignedOut();
+    if (res.status === 403 && data.mustChangePassword === true) onPasswordChangeRequired();
     throw new ApiError(res.status, data.error ?? `${res.status} ${res.statusText}`);
   }
   return data as T;

@@ -1,7 +1,7 @@
 // The viewer's shell: checks the session, draws the navigation for the user's role and shows
 // the page named in the URL's hash (#/chart?...). Chart and report pages load on demand, so
 // the first load carries no charting code.
-import { api, whenSignedOut, type Me, type OpenAlarmCount } from './api.ts';
+import { api, whenPasswordChangeRequired, whenSignedOut, type Me, type OpenAlarmCount } from './api.ts';
 import { dialogForm, field, h, message, show } from './dom.ts';
 import { TIME_ZONE_NOTE } from './format.ts';
 import { closeLive, subscribeLive, whenLiveExpired } from './live.ts';
@@ -12,6 +12,7 @@ import { renderEvents } from './pages/events.ts';
 import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
+import { changePasswordDialog, renderRequiredPasswordChange } from './pages/password.ts';
 import { renderTable } from './pages/table.ts';
 import { renderZones } from './pages/zones.ts';
 
@@ -74,6 +75,14 @@ async function startDisplay(): Promise<void> {
   if (location.hash === '#/' || location.hash === '') route(); else location.hash = '#/';
 }
 
+/** The header's "Change password": the server renews this session, so the renewed one replaces it. */
+async function changeOwnPassword(): Promise<void> {
+  const renewed = await changePasswordDialog();
+  if (!renewed) return;
+  me = renewed;
+  document.getElementById('view')?.prepend(message('Your password was changed. Your other sessions were signed out.'));
+}
+
 function shell(path: string): HTMLElement {
   const view = h('main', { id: 'view', tabindex: -1 });
   show(root,
@@ -85,6 +94,7 @@ function shell(path: string): HTMLElement {
       h('span', { class: 'zone', title: 'Times on every page are in this time zone' }, TIME_ZONE_NOTE),
       h('span', { class: 'user' }, me!.display ? `Wall display of ${me!.username} · read-only` : `${me!.username} (${me!.role})`),
       me!.role !== 'viewer' && !me!.display ? h('button', { type: 'button', onclick: startDisplay }, 'Wall display') : null,
+      !me!.display ? h('button', { type: 'button', onclick: changeOwnPassword }, 'Change password') : null,
       h('button', { type: 'button', onclick: signOut }, 'Sign out')),
     view);
   return view;
@@ -117,6 +127,12 @@ async function route(): Promise<void> {
     renderLogin(view, (signedIn) => { me = signedIn; route(); });
     return;
   }
+  if (me.mustChangePassword) {
+    const view = h('main', { id: 'view' });
+    show(root, view);
+    renderRequiredPasswordChange(view, me, (renewed) => { me = renewed; route(); }, signOut);
+    return;
+  }
   const [path, search = ''] = (location.hash.slice(1) || '/').split('?');
   const view = shell(path);
   try {
@@ -127,6 +143,8 @@ async function route(): Promise<void> {
 }
 
 whenSignedOut(signedOut);
+// An administrator reset the password while this page was open: only the change form is left.
+whenPasswordChangeRequired(() => { if (me && !me.mustChangePassword) { me = { ...me, mustChangePassword: true }; route(); } });
 whenLiveExpired(signedOut);
 window.addEventListener('hashchange', () => { route(); });
 api<Me>('GET', '/session').then((session) => { me = session; }, () => { me = null; }).finally(() => { route(); });

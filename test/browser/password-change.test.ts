@@ -1,0 +1,126 @@
+// Passwords in the viewer, in Debian's Chromium against a real gateway: a user whose password an
+// administrator reset is shown only the change form after sign-in, changes it and reaches the
+// Devices page; a signed-in user changes their own password from the header.
+// Screenshots go to test-results/. Nothing here reaches the internet.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.join(REPO, 'test-results');
+const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
+const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
+const skip = missing || builtViewer;
+
+let t: TestGateway;
+let admin: Caller;
+let context: BrowserContext;
+let profile: string;
+
+before(async () => {
+  if (skip) return;
+  t = await startTestGateway();
+  admin = new Caller(t.gateway.url);
+  assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
+  mkdirSync(SHOTS, { recursive: true });
+  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
+  // a fresh profile (--user-data-dir) each run; playwright passes it for a persistent context
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
+  });
+  // the viewer must not fetch anything from anywhere but the gateway
+  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+});
+
+after(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await t?.close();
+});
+
+async function addUser(username: string, password: string): Promise<number> {
+  const added = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username, role: 'viewer', password });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  return added.body.user.id;
+}
+
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await context.clearCookies();   // each test signs in as its own user in the shared browser
+  await page.goto(t.gateway.url);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `password-${name}.png`), fullPage: true });
+
+test('after an administrator resets a password, its user must choose their own before seeing any page', { skip, timeout: 90_000 }, async () => {
+  const id = await addUser('brigitte', 'Amber-Lantern-Otter-57');
+  const reset = await admin.json('PATCH', `/api/users/${id}`, { password: 'Granite-Meadow-Fox-31' });
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+
+  const page = await context.newPage();
+  await signIn(page, 'brigitte', 'Granite-Meadow-Fox-31');
+  await page.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+  assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'no navigation before the password is changed');
+  await shot(page, 'required');
+
+  // the server's policy speaks for itself
+  await page.getByLabel('Current password').fill('Granite-Meadow-Fox-31');
+  await page.getByLabel('New password', { exact: true }).fill('Password1!');
+  await page.getByLabel('New password again').fill('Password1!');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('alert').filter({ hasText: 'too easy to guess' }).waitFor();
+  await shot(page, 'required-refused');
+
+  await page.getByLabel('New password', { exact: true }).fill('Copper-Willow-Heron-84');
+  await page.getByLabel('New password again').fill('Copper-Willow-Heron-84');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await shot(page, 'required-done');
+
+  // the new password is the one that works now
+  const brigitte = new Caller(t.gateway.url);
+  assert.equal((await brigitte.signIn('brigitte', 'Copper-Willow-Heron-84')).status, 200);
+  const session = await brigitte.json<{ mustChangePassword: boolean }>('GET', '/api/session');
+  assert.equal(session.body.mustChangePassword, false);
+  await page.close();
+});
+
+test('a signed-in user changes their own password from the header', { skip, timeout: 90_000 }, async () => {
+  await addUser('carsten', 'Velvet-Harbor-Pine-62');
+  const page = await context.newPage();
+  await signIn(page, 'carsten', 'Velvet-Harbor-Pine-62');
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+
+  await page.getByRole('button', { name: 'Change password' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Change your password' });
+  await dialog.getByLabel('Current password').fill('wrong current password');
+  await dialog.getByLabel('New password', { exact: true }).fill('Saffron-Glacier-Wren-19');
+  await dialog.getByLabel('New password again').fill('Saffron-Glacier-Wren-19');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'the current password is wrong' }).waitFor();
+  await shot(page, 'header-refused');
+
+  await dialog.getByLabel('Current password').fill('Velvet-Harbor-Pine-62');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('status').filter({ hasText: 'Your password was changed' }).waitFor();
+  await shot(page, 'header-done');
+
+  // this browser stays signed in (its session was renewed) and the new password signs in
+  await page.reload();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  const carsten = new Caller(t.gateway.url);
+  assert.equal((await carsten.signIn('carsten', 'Velvet-Harbor-Pine-62')).status, 401);
+  assert.equal((await carsten.signIn('carsten', 'Saffron-Glacier-Wren-19')).status, 200);
+  await page.close();
+});
