@@ -16,6 +16,8 @@ import { SpoolingSink } from './store/spool/spooling-sink.ts';
 import { StoreUnavailableError } from './store/errors.ts';
 import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
+import { HEADS_FILE } from './store/heads-file.ts';
+import { ensureAuditBaseline } from './store/audit-baseline.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
@@ -118,6 +120,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     if (applied.length) log.info('database migrated', { applied });
     chainKey = await resolveChainKey(store, path.join(config.dataDir, CHAIN_KEY_FILE), log);
     store.useChainKey(chainKey.key);
+    await ensureAuditBaseline(store);
     await registry.load();
     await alarmMonitor.load();
   };
@@ -176,7 +179,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey });
+  const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE) });
   jobs.start();
 
   let stopping: Promise<void> | null = null;

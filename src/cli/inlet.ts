@@ -13,6 +13,7 @@ import path from 'node:path';
 import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
 import { buildDeployScript } from '../store/mssql/deploy-script.ts';
 import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
+import { ensureAuditBaseline } from '../store/audit-baseline.ts';
 
 const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
 
@@ -77,14 +78,18 @@ function writeDeployScript(file: string | undefined): number {
 }
 
 /**
- * Opens and migrates the store. `linksUploads`: the command may store uploads (a quarantine
- * import), so it links them under the chain key as the gateway does (making the key on a first run).
+ * Opens and migrates the store. `keyed`: the command writes events (every change is one) or stores
+ * uploads (a quarantine import), so it links them under the chain key as the gateway does (making
+ * the key on a first run), and records the audit baseline if the gateway has not yet.
  */
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, linksUploads = false): Promise<T> {
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed = false): Promise<T> {
   const store = await openStore(config);
   try {
     await store.migrate();
-    if (linksUploads) store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
+    if (keyed) {
+      store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
+      await ensureAuditBaseline(store);
+    }
     return await fn(store);
   } finally {
     await store.close();
@@ -161,11 +166,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
-      return withStore(config, (store) => userCommand(args, config, store, out));
+      return withStore(config, (store) => userCommand(args, config, store, out), true);
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':
-      return withStore(config, (store) => retentionCommand(args, config, store, out));
+      return withStore(config, (store) => retentionCommand(args, config, store, out), true);
     case 'notify':
       return notifyCommand(args, config, out);
     case 'simulate':

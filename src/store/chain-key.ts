@@ -19,10 +19,15 @@ export interface ChainKey {
   fingerprint: string;
   /** Uploads from this id on are linked under the key; earlier ones (written before keys) are not. */
   keyedFromUploadId: number;
+  /**
+   * Uploads from this id on are hashed over every column (hash version 3: remote address and content
+   * type too). Infinity when the file predates that: every keyed upload is then version 2.
+   */
+  allColumnsFromUploadId: number;
   createdAt: string;
 }
 
-interface ChainKeyText { version: 1; key: string; keyedFromUploadId: number; createdAt: string }
+interface ChainKeyText { version: 1; key: string; keyedFromUploadId: number; allColumnsFromUploadId?: number; createdAt: string }
 
 export function fingerprintOf(key: Uint8Array): string {
   return createHmac('sha256', key).update('inlet chain key fingerprint').digest('hex').slice(0, 16);
@@ -47,16 +52,34 @@ export function readChainKey(file: string): ChainKey | null {
     throw new Error(`the chain key ${file} is damaged (unexpected content): restore it from the backup`);
   }
   const key = Buffer.from(parsed.key, 'hex');
-  return { key, fingerprint: fingerprintOf(key), keyedFromUploadId: parsed.keyedFromUploadId, createdAt: parsed.createdAt };
+  const allColumnsFrom = Number.isInteger(parsed.allColumnsFromUploadId) ? parsed.allColumnsFromUploadId! : Number.POSITIVE_INFINITY;
+  return { key, fingerprint: fingerprintOf(key), keyedFromUploadId: parsed.keyedFromUploadId, allColumnsFromUploadId: allColumnsFrom, createdAt: parsed.createdAt };
+}
+
+function writeChainKeyFile(file: string, text: ChainKeyText): void {
+  // Aside and renamed, so a crash never leaves half a key; readable by the owner only where modes apply.
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(text, null, 2)}\n`, { mode: 0o600, flush: true });
+  renameSync(`${file}.tmp`, file);
 }
 
 function createChainKey(file: string, keyedFromUploadId: number, now: Date): ChainKey {
   const key = randomBytes(32);
-  const text: ChainKeyText = { version: 1, key: key.toString('hex'), keyedFromUploadId, createdAt: now.toISOString() };
-  // Aside and renamed, so a crash never leaves half a key; readable by the owner only where modes apply.
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(text, null, 2)}\n`, { mode: 0o600, flush: true });
-  renameSync(`${file}.tmp`, file);
-  return { key, fingerprint: fingerprintOf(key), keyedFromUploadId, createdAt: text.createdAt };
+  const text: ChainKeyText = { version: 1, key: key.toString('hex'), keyedFromUploadId, allColumnsFromUploadId: keyedFromUploadId, createdAt: now.toISOString() };
+  writeChainKeyFile(file, text);
+  return { key, fingerprint: fingerprintOf(key), keyedFromUploadId, allColumnsFromUploadId: keyedFromUploadId, createdAt: text.createdAt };
+}
+
+/**
+ * A key file from before hash version 3 gets the first upload id this gateway will hash over every
+ * column: uploads up to now stay version 2 and keep verifying. Written before anything is stored.
+ */
+async function markAllColumnsFrom(store: Store, file: string, key: ChainKey, log: LogSink): Promise<ChainKey> {
+  if (Number.isFinite(key.allColumnsFromUploadId)) return key;
+  const { maxId } = await store.uploadStats();
+  const allColumnsFromUploadId = maxId + 1;
+  writeChainKeyFile(file, { version: 1, key: Buffer.from(key.key).toString('hex'), keyedFromUploadId: key.keyedFromUploadId, allColumnsFromUploadId, createdAt: key.createdAt });
+  log.warn(`the chain key ${file} now also records that uploads from #${allColumnsFromUploadId} on are hashed over every column: back the file up again`);
+  return { ...key, allColumnsFromUploadId };
 }
 
 /**
@@ -76,13 +99,15 @@ export async function resolveChainKey(store: Store, file: string, log: LogSink, 
     throw new Error(`this database's uploads are linked under a chain key (fingerprint ${recorded.fingerprint}) but ${file} is missing: ` +
       'copy chain.key from the Inlet instance that made it, or restore it from the backup, then start again');
   }
-  let key = found;
+  let key = found ? await markAllColumnsFrom(store, file, found, log) : null;
   if (!key) {
     const { count, maxId } = await store.uploadStats();
     key = createChainKey(file, maxId + 1, now);
     log.warn(`created the chain key ${file}: back it up with the database; without it the hash chains cannot be verified`, { fingerprint: key.fingerprint });
     if (count) log.warn(`uploads up to #${maxId} were linked before chain keys existed and stay unkeyed; only uploads from #${maxId + 1} on are protected by the key`);
   }
+  // Events are linked under the key from the first one on, this marker included.
+  store.useChainKey(key.key);
   if (!recorded) {
     await store.addEvent({
       at: now.getTime(), deviceId: null, type: CHAIN_KEY_EVENT, level: 'info',

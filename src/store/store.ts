@@ -64,6 +64,22 @@ export interface StoredEvent {
   level: EventLevel;
   message: string;
   data: Record<string, unknown> | null;
+  /** Who and from where (migration 019); null on older events. */
+  actor?: string | null;
+  source?: string | null;
+  /** When the store wrote it, by the database's clock where it has one; null on older events. */
+  recordedAt?: number | null;
+}
+
+/** An event with its link in the audit chain, for verification. */
+export interface ChainedEvent extends StoredEvent {
+  actor: string | null;
+  source: string | null;
+  recordedAt: number | null;
+  /** The data column's text exactly as stored. */
+  dataText: string | null;
+  prevHash: Buffer | null;
+  hash: Buffer | null;
 }
 
 export interface EventQuery {
@@ -71,6 +87,32 @@ export interface EventQuery {
   since?: number;
   type?: string;
   limit?: number;
+  /** Audit review filters (issue 18): events before `until` (exclusive), by actor, by type prefix ("alarm." ...), older than `beforeId`. */
+  until?: number;
+  actor?: string;
+  typePrefix?: string;
+  beforeId?: number;
+}
+
+/** What a new event says; actor and source default to 'system' and null. */
+export interface NewEvent {
+  at: number;
+  deviceId: number | null;
+  type: string;
+  level: EventLevel;
+  message: string;
+  data?: Record<string, unknown>;
+  actor?: string | null;
+  source?: string | null;
+}
+
+/** One hour of the rollup that differs from what its samples add up to. */
+export interface RollupMismatch {
+  deviceId: number;
+  channel: number;
+  hourStart: number;
+  stored: string;
+  recomputed: string;
 }
 
 export interface StoredUpload extends Omit<UploadRecord, 'family'> {
@@ -117,6 +159,8 @@ export interface StoredAlarm extends NewAlarm {
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
   ackComment: string | null;
+  /** The meaning of the acknowledging user's electronic signature (reviewed, approved, ...); null before signatures. */
+  ackMeaning?: string | null;
   clearedAt: number | null;
   clearedValue: number | null;
 }
@@ -129,6 +173,8 @@ export interface AlarmQuery {
   uncleared?: boolean;
   kind?: SystemAlarmKind;
   limit?: number;
+  /** Only alarms with a smaller id (paging through all of them, newest first). */
+  beforeId?: number;
 }
 
 /**
@@ -212,6 +258,13 @@ export interface StoreHealth {
 
 export interface MigrateOptions { upTo?: number }
 
+/** How an audited change was made: from where, why, and the electronic signature's meaning when one was given. */
+export interface ChangeAudit {
+  source?: string | null;
+  reason?: string | null;
+  signatureMeaning?: string | null;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -250,7 +303,7 @@ export interface Store {
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
   events(query: EventQuery): Promise<StoredEvent[]>;
-  addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
+  addEvent(event: NewEvent): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
 
   // integrity verification (src/jobs/verify.ts)
@@ -265,6 +318,15 @@ export interface Store {
   chainCheckpoints(): Promise<ChainCheckpoint[]>;
   /** Appends checkpoints in one transaction (the table is append-only). */
   addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void>;
+  /** Events with their chain links, oldest first, ids above afterId. */
+  chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]>;
+  /**
+   * Hours of the rollup that differ from the samples they summarise (or exist on one side only), for
+   * devices whose id modulo `share.of` is `share.part` (all devices without share). At most `limit`.
+   */
+  rollupMismatches(share: { part: number; of: number } | null, limit: number): Promise<RollupMismatch[]>;
+  /** Devices that have been heard from (or hold samples) but have no upload and no chain anchor: their chain is gone. */
+  devicesWithoutChain(): Promise<number[]>;
 
   // alarms: each change below also appends an event in the same transaction (the audit trail)
   /** Limits of one device, or of all devices, ordered by device, channel, level. */
@@ -273,13 +335,13 @@ export interface Store {
    * Replaces every limit of one channel with `limits` (an empty list removes them) and appends an
    * 'alarm.limits.changed' event naming `by`.
    */
-  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void>;
+  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number, audit?: ChangeAudit): Promise<void>;
   /** Inserts a raised alarm and an 'alarm.raised' event (level = the alarm's level). */
   raiseAlarm(alarm: NewAlarm): Promise<StoredAlarm>;
   /** Marks an alarm cleared and appends 'alarm.cleared'; undefined when no such uncleared alarm. */
   clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined>;
   /** Records who acknowledged and why, appends 'alarm.acknowledged'; undefined when no such unacknowledged alarm. */
-  acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined>;
+  acknowledgeAlarm(id: number, by: string, comment: string, at: number, meaning?: string | null, source?: string | null): Promise<StoredAlarm | undefined>;
   /** Newest first. */
   alarms(query: AlarmQuery): Promise<StoredAlarm[]>;
 
@@ -299,6 +361,12 @@ export interface Store {
   advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon>;
   /** Deletes one chunk below the latest horizon in one transaction: up to `rows` samples, events or alarms, or `uploads` uploads. */
   purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk>;
+
+  // units (migration 019): a channel's quantity and unit are versioned
+  /** Makes `unit` the channel's current unit from `validFrom` on: a new version, the channel row and a 'channel.unit.changed' event, in one transaction. */
+  setChannelUnit(deviceId: number, channel: number, quantity: string, unit: string, validFrom: number, by: string, reason: string, audit?: ChangeAudit): Promise<void>;
+  /** Every version of a device's channels' units, oldest first. */
+  channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]>;
 
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;

@@ -66,8 +66,12 @@ export function soapUrl(base: string, device: Pick<Device, 'entryToken'>): strin
   return ingestUrl(base, { family: 'soap', entryToken: device.entryToken });
 }
 
+/** The store of a gateway's data folder; it links events and uploads under the folder's chain key, as the gateway does. */
 export function openDataStore(dataDir: string): SqliteStore {
-  return new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+  const store = new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+  const key = chainKeyIn(dataDir);
+  if (key) store.useChainKey(key.key);
+  return store;
 }
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;

@@ -8,6 +8,8 @@ import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/cha
 import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
 import { commitResult, eventDataJson, sealUploadWithDigest } from '../commit-rules.ts';
 import type { WireBatch, WriteGroup } from './write-group.ts';
+import { SqliteEventAppender } from './event-chain.ts';
+import { channelRecord } from '../audit-records.ts';
 
 export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
   PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
@@ -35,6 +37,7 @@ export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
   private readonly insertSamples: StatementSync;
+  private readonly events: SqliteEventAppender;
   private readonly sampleArgs: (number | string | null)[] = new Array(SAMPLE_ROWS_PER_INSERT * 7);
   /** Chain heads by chain key, valid while nobody else has written uploads since our last group. */
   private readonly heads = new Map<number, Uint8Array>();
@@ -55,18 +58,21 @@ export class SqliteWriter {
       upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
         WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
+      // The first version of a channel first seen in an upload; later versions only by an administrator (setChannelUnit).
+      channelVersion: db.prepare(`INSERT OR IGNORE INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+        VALUES (?, ?, ?, ?, ?, 'device', 'first upload with this channel')`),
       insertSample: db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
         verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
       samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
-      insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
         declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
       suspend: db.prepare(`UPDATE devices SET state = 'suspended', suspended_reason = ?, suspended_at = ?, updated_at = ?
         WHERE id = ? AND state = 'active'`),
     };
+    this.events = new SqliteEventAppender(db);
     this.insertSamples = db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES
       ${Array.from({ length: SAMPLE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
   }
@@ -126,7 +132,16 @@ export class SqliteWriter {
         return commitResult(earlier.id, earlier.verdict, submitted, n);
       }
     }
-    for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
+    for (const c of batch.channels) {
+      // A channel's first appearance (or a quantity/unit the pipeline let through) is an audited change.
+      if (Number(w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit).changes) > 0) {
+        w.channelVersion.run(c.deviceId, c.channel, u.receivedAt, c.quantity, c.unit);
+        this.events.append({
+          at: u.receivedAt, deviceId: c.deviceId, type: 'channel.recorded', level: 'info', actor: 'device', source: u.remoteAddress,
+          message: `channel ${c.channel} recorded as ${c.quantity} in ${c.unit || '(no unit)'} from the device's upload`,
+        }, JSON.stringify({ channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId: id, records: [channelRecord(c)] }), this.chainKey);
+      }
+    }
     const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
@@ -137,7 +152,7 @@ export class SqliteWriter {
     if (batch.quarantineJson !== null && u.deviceId !== null) {
       w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
     }
-    for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
+    for (const e of batch.events) this.events.append({ actor: 'device', source: u.remoteAddress, ...e }, eventDataJson(e, id), this.chainKey);
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
     return commitResult(id, verdict, submitted, stored.length);
