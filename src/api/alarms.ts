@@ -7,21 +7,33 @@ import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
+import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 
 const parseAlarmQuery = queryParser<{ open: boolean; device?: number; limit: number }>({
   type: 'object', additionalProperties: false,
   properties: { open: { type: 'boolean', default: false }, device: { type: 'integer', minimum: 1 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
 });
 
-const parseAcknowledgement = bodyParser<{ comment: string }>({
+const COMMENT = { type: 'string', minLength: 3, maxLength: 1000, pattern: '\\S' } as const;
+const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
+
+// The signature is checked by verifySignature, which says what is missing; the schema only admits it.
+const parseAcknowledgement = bodyParser<{ comment: string; signature?: SignatureInput }>({
   type: 'object', additionalProperties: false, required: ['comment'],
-  properties: { comment: { type: 'string', minLength: 3, maxLength: 1000, pattern: '\\S' } },
+  properties: { comment: COMMENT, signature: SIGNATURE_SCHEMA },
+});
+
+const parseBulkAcknowledgement = bodyParser<{ ids: number[]; comment: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['ids', 'comment'],
+  properties: { ids: { type: 'array', minItems: 1, maxItems: 500, uniqueItems: true, items: { type: 'integer', minimum: 1 } }, comment: COMMENT, signature: SIGNATURE_SCHEMA },
 });
 
 const LIMIT_VALUE = { type: ['number', 'null'] } as const;
-const parseLimits = bodyParser<{ limits: Omit<AlarmLimit, 'deviceId' | 'channel'>[] }>({
+const parseLimits = bodyParser<{ limits: Omit<AlarmLimit, 'deviceId' | 'channel'>[]; reason?: string; signature?: SignatureInput }>({
   type: 'object', additionalProperties: false, required: ['limits'],
   properties: {
+    reason: REASON,
+    signature: SIGNATURE_SCHEMA,
     limits: {
       type: 'array', maxItems: 2,
       items: {
@@ -47,12 +59,27 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit }) });
   });
 
+  // An acknowledgement is signed: the user's password again and the meaning they choose.
   router.post('/alarms/:id/acknowledge', requireRole('operator'), async (req, res) => {
     const id = idParam(req.params.id, 'alarm');
-    const { comment } = parseAcknowledgement(req.body);
-    const alarm = await store.acknowledgeAlarm(id, sessionOf(res).username, comment.trim(), now());
+    const { comment, signature } = parseAcknowledgement(req.body);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
+    const alarm = await store.acknowledgeAlarm(id, signed.by, comment.trim(), signed.at, signed.meaning, req.ip ?? null);
     if (!alarm) throw new HttpError(409, `alarm ${id} does not exist or is already acknowledged: reload the alarm list`);
     res.json({ alarm });
+  });
+
+  /** Several alarms with one comment and one signature; each is acknowledged (and recorded) on its own. */
+  router.post('/alarms/acknowledge', requireRole('operator'), async (req, res) => {
+    const { ids, comment, signature } = parseBulkAcknowledgement(req.body);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
+    const acknowledged = [];
+    const skipped: number[] = [];
+    for (const id of ids) {
+      const alarm = await store.acknowledgeAlarm(id, signed.by, comment.trim(), signed.at, signed.meaning, req.ip ?? null);
+      if (alarm) acknowledged.push(alarm); else skipped.push(id);
+    }
+    res.json({ alarms: acknowledged, skipped });
   });
 
   router.get('/alarm-limits', async (req, res) => {
@@ -66,14 +93,15 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const deviceId = idParam(req.params.id, 'device');
     const channel = Number(req.params.channel);
     if (!(await store.listChannels(deviceId)).some((c) => c.channel === channel)) throw new HttpError(404, `no channel ${req.params.channel} on device ${deviceId}`);
-    const { limits } = parseLimits(req.body);
+    const { limits, reason, signature } = parseLimits(req.body);
     if (new Set(limits.map((l) => l.level)).size !== limits.length) throw new HttpError(400, 'give each level (warning, alarm) at most once');
     for (const l of limits) {
       if (l.high === null && l.low === null) throw new HttpError(400, `the ${l.level} limits need a high or a low value (send no entry to remove them)`);
       if (l.high !== null && l.low !== null && l.low >= l.high) throw new HttpError(400, `the ${l.level} low limit must be below its high limit`);
     }
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     const full = limits.map((l) => ({ ...l, deviceId, channel }));
-    await store.setAlarmLimits(deviceId, channel, full, sessionOf(res).username, now());
+    await store.setAlarmLimits(deviceId, channel, full, signed.by, signed.at, { source: req.ip ?? null, reason: reason?.trim() ?? null, signatureMeaning: signed.meaning });
     await alarmMonitor.reloadLimits();
     res.json({ limits: await store.alarmLimits(deviceId) });
   });

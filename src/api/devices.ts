@@ -12,6 +12,8 @@ import type { LatestValue, Store } from '../store/store.ts';
 import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
+import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
+import { canonicalUnit, unitsOf } from '../domain/units.ts';
 
 export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended';
 
@@ -60,29 +62,39 @@ export async function deviceTree(store: Store, now: number, offlineAfterInterval
 }
 
 const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
+/** Why a configuration change was made: recorded in its event (optional here; the viewer asks for it). */
+const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 const LOCATION = { type: 'string', maxLength: 100 } as const;
 
-const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; family?: string; allowedIntervalS?: number }>({
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; family?: string; allowedIntervalS?: number; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
   properties: {
+    reason: REASON,
     serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
     location: LOCATION, family: { type: 'string', enum: [...FAMILIES] },
     allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
   },
 });
-const parseRename = bodyParser<{ name?: string; location?: string }>({
+const parseRename = bodyParser<{ name?: string; location?: string; reason?: string }>({
   type: 'object', additionalProperties: false, minProperties: 1,
-  properties: { name: NAME, location: LOCATION },
+  properties: { name: NAME, location: LOCATION, reason: REASON },
 });
-const parseInterval = bodyParser<{ allowedIntervalS: number | null }>({
+const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
-  properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true } },
+  properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true }, reason: REASON },
 });
 const parseSuspend = bodyParser<{ reason: string }>({
   type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
 });
-const parseResume = bodyParser<{ importData: boolean }>({
-  type: 'object', additionalProperties: false, required: ['importData'], properties: { importData: { type: 'boolean' } },
+// Resuming releases the quarantined data (imported or not): a signed decision.
+const parseResume = bodyParser<{ importData: boolean; reason?: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['importData'],
+  properties: { importData: { type: 'boolean' }, reason: REASON, signature: SIGNATURE_SCHEMA },
+});
+// An administrator confirms that a channel now measures in another unit (its earlier samples keep theirs).
+const parseUnitChange = bodyParser<{ unit: string; reason: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['unit', 'reason'],
+  properties: { unit: { type: 'string', maxLength: 20 }, reason: REASON, signature: SIGNATURE_SCHEMA },
 });
 
 export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; config: InletConfig; now: () => number }): Router {
@@ -95,14 +107,28 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     return device;
   }
 
-  /** Saves a change, records who did it, and lets ingest see it now rather than at its next refresh. */
-  async function change(device: Device, patch: Parameters<Store['updateDevice']>[1], event: { type: string; level: 'info' | 'warning'; message: string }, by: string) {
+  /**
+   * Saves a change, records who did it, from where, why, and each changed field's old and new value,
+   * and lets ingest see it now rather than at its next refresh.
+   */
+  async function change(
+    device: Device, patch: Parameters<Store['updateDevice']>[1], event: { type: string; level: 'info' | 'warning'; message: string; data?: Record<string, unknown> },
+    by: string, audit: { source: string | null; reason?: string | null },
+  ) {
     const at = now();
     const updated = await store.updateDevice(device.id, patch, at);
-    await store.addEvent({ at, deviceId: device.id, ...event, message: `${event.message} (by ${by})` });
+    const fields = Object.keys(patch) as (keyof typeof patch)[];
+    const old = Object.fromEntries(fields.map((f) => [f, (device as unknown as Record<string, unknown>)[f] ?? null]));
+    const now_ = Object.fromEntries(fields.map((f) => [f, (updated as unknown as Record<string, unknown>)[f] ?? null]));
+    await store.addEvent({
+      at, deviceId: device.id, type: event.type, level: event.level, actor: by, source: audit.source,
+      message: `${event.message} (by ${by})${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
+      data: { old, new: now_, reason: audit.reason ?? null, ...event.data },
+    });
     await registry.refresh();
     return updated;
   }
+  const sourceOf = (req: { ip?: string }) => req.ip ?? null;
 
   router.get('/devices', async (_req, res) => {
     res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals));
@@ -113,7 +139,8 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const at = now();
     let device: Device;
     try {
-      device = await registerDevice(store, { ...body, family: body.family as Family | undefined }, sessionOf(res).username, at);
+      const { reason, ...registration } = body;
+      device = await registerDevice(store, { ...registration, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
@@ -124,15 +151,21 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    const patch = parseRename(req.body);
-    const updated = await change(device, patch, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"` }, sessionOf(res).username);
+    const { reason, ...patch } = parseRename(req.body);
+    const updated = await change(device, patch, {
+      type: 'device.renamed', level: 'info',
+      message: `${device.name} in "${device.location}" renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"`,
+    }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
   router.put('/devices/:id/interval', requireRole('administrator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    const { allowedIntervalS: seconds } = parseInterval(req.body);
-    const updated = await change(device, { allowedIntervalS: seconds }, { type: 'device.interval', level: 'info', message: `${device.name}: allowed interval ${seconds === null ? 'follows what the device declares' : `set to ${seconds} s`}` }, sessionOf(res).username);
+    const { allowedIntervalS: seconds, reason } = parseInterval(req.body);
+    const was = device.allowedIntervalS === null ? 'what the device declares' : `${device.allowedIntervalS} s`;
+    const updated = await change(device, { allowedIntervalS: seconds }, {
+      type: 'device.interval', level: 'info', message: `${device.name}: allowed interval changed from ${was} to ${seconds === null ? 'what the device declares' : `${seconds} s`}`,
+    }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -140,7 +173,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (device.state === 'suspended') throw new HttpError(409, `${device.name} is already suspended`);
-    const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username);
+    const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -152,14 +185,42 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   router.post('/devices/:id/resume', requireRole('operator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    const { importData } = parseResume(req.body);
+    const { importData, reason, signature } = parseResume(req.body);
     if (device.state !== 'suspended') throw new HttpError(409, `${device.name} is not suspended`);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
     const released = await store.releaseQuarantine(device.id, importData, now());
     const updated = await change(device, { state: 'active' }, {
       type: 'device.resumed', level: 'info',
-      message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
-    }, sessionOf(res).username);
+      message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}, ` +
+        `with electronic signature (${signed.meaning})`,
+      data: { released, importData, signature: signed },
+    }, signed.by, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), released });
+  });
+
+  /** The versions of a device's channels' quantities and units, oldest first. */
+  router.get('/devices/:id/channel-units', async (req, res) => {
+    const device = await deviceById(req.params.id);
+    res.json({ versions: await store.channelUnits(device.id) });
+  });
+
+  /**
+   * Confirms that a channel now measures in `unit` (after a device reported another unit and was
+   * suspended for it): a new unit version from now on, signed. Resuming (with or without the
+   * quarantined data) is then a separate, also signed, step.
+   */
+  router.post('/devices/:id/channels/:channel/unit', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const channel = (await store.listChannels(device.id)).find((c) => c.channel === Number(req.params.channel));
+    if (!channel) throw new HttpError(404, `no channel ${req.params.channel} on device ${device.id}`);
+    const { unit, reason, signature } = parseUnitChange(req.body);
+    const canonical = canonicalUnit(channel.quantity, unit);
+    if (canonical === null) throw new HttpError(400, `"${unit}" is not a unit of ${channel.quantity}: use one of ${unitsOf(channel.quantity).join(', ')}`);
+    if (canonical === channel.unit) throw new HttpError(409, `channel ${channel.channel} already measures in ${canonical}`);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
+    await store.setChannelUnit(device.id, channel.channel, channel.quantity, canonical, signed.at, signed.by, reason.trim(), { source: sourceOf(req), signatureMeaning: signed.meaning });
+    await registry.refresh();
+    res.json({ versions: await store.channelUnits(device.id) });
   });
 
   router.get('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {

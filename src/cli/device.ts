@@ -7,6 +7,10 @@ import type { Store } from '../store/store.ts';
 import { newEntryToken } from '../ingest/families.ts';
 import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
 import { UsageError, intOption, parse, required } from './args.ts';
+import { cliActor, cliSource } from './actor.ts';
+
+const reasonOf = (values: Record<string, unknown>) => (typeof values.reason === 'string' ? values.reason : null);
+const because = (reason: string | null) => (reason ? `. Reason: ${reason}` : '');
 
 function describeDevice(d: Device): string {
   const state = d.state === 'suspended' ? `SUSPENDED since ${new Date(d.suspendedAt ?? 0).toISOString()}: ${d.suspendedReason}` : 'active';
@@ -24,13 +28,14 @@ async function findBySerial(store: Store, serial: string, family?: string): Prom
 }
 
 const USAGE = `usage:
-  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>]
+  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>] [--reason <text>]
   inlet device list
   inlet device show --serial <serial>
   inlet device suspend --serial <serial> --reason <text>
-  inlet device resume --serial <serial> [--import]
-  inlet device set-interval --serial <serial> --seconds <s>     (0 = use the interval the device declares)
-  inlet device new-token --serial <serial>                       (issue a new entry point; the old one stops working)`;
+  inlet device resume --serial <serial> [--import] [--reason <text>]
+  inlet device set-interval --serial <serial> --seconds <s> [--reason <text>]   (0 = use the interval the device declares)
+  inlet device new-token --serial <serial> [--reason <text>]                     (issue a new entry point; the old one stops working)
+Every change is recorded in the audit trail with your operating-system account and --reason.`;
 
 export async function deviceCommand(argv: string[], config: InletConfig, store: Store, out: (line: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
@@ -39,7 +44,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     case 'add': {
       const { values } = parse(rest, {
         serial: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, location: { type: 'string' },
-        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' },
+        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, reason: { type: 'string' },
       });
       const interval = intOption(values, 'interval', 0);
       let device: Device;
@@ -48,7 +53,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
           serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
           location: values.location as string | undefined, family: values.family as Family | undefined,
           allowedIntervalS: interval > 0 ? interval : null, customerUid: (values['customer-uid'] as string | undefined) ?? null,
-        }, 'the command line', now);
+        }, cliActor(), now, { source: cliSource(), reason: reasonOf(values) });
       } catch (err) {
         throw err instanceof RegistrationError ? new UsageError(err.message) : err;
       }
@@ -79,12 +84,15 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const reason = required(values, 'reason');
       await store.updateDevice(d.id, { state: 'suspended', suspendedReason: `suspended by administrator: ${reason}` }, now);
-      await store.addEvent({ at: now, deviceId: d.id, type: 'device.suspended', level: 'warning', message: `${d.name} suspended by an administrator: ${reason}` });
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.suspended', level: 'warning', actor: cliActor(), source: cliSource(),
+        message: `${d.name} suspended by ${cliActor()}: ${reason}`, data: { old: { state: d.state }, new: { state: 'suspended' }, reason },
+      });
       out(`${d.name} (serial ${d.serial}) suspended; its uploads are kept aside until it is resumed.`);
       return 0;
     }
     case 'resume': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const importData = values.import === true;
       const waiting = (await store.quarantined(d.id)).length;
@@ -92,26 +100,37 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const released = await store.releaseQuarantine(d.id, importData, now);
       await store.updateDevice(d.id, { state: 'active' }, now);
       await store.addEvent({
-        at: now, deviceId: d.id, type: 'device.resumed', level: 'info',
-        message: `${d.name} resumed by an administrator; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
+        at: now, deviceId: d.id, type: 'device.resumed', level: 'info', actor: cliActor(), source: cliSource(),
+        message: `${d.name} resumed by ${cliActor()}; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}${because(reasonOf(values))}`,
+        data: { old: { state: d.state }, new: { state: 'active' }, released, importData, reason: reasonOf(values) },
       });
       out(`${d.name} (serial ${d.serial}) resumed. ${importData ? `Imported ${released.samplesImported} samples from ${released.uploads} uploads.` : `${released.uploads} quarantined uploads left out of the data.`}`);
       return 0;
     }
     case 'set-interval': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const seconds = intOption(values, 'seconds', -1);
       if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError('--seconds must be a whole number of seconds (0 = the device\'s declared interval)');
       await store.updateDevice(d.id, { allowedIntervalS: seconds === 0 ? null : seconds }, now);
+      const describe = (s: number | null) => (s === null ? 'what the device declares' : `${s} s`);
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.interval', level: 'info', actor: cliActor(), source: cliSource(),
+        message: `${d.name}: allowed interval changed from ${describe(d.allowedIntervalS)} to ${describe(seconds === 0 ? null : seconds)} (by ${cliActor()})${because(reasonOf(values))}`,
+        data: { old: { allowedIntervalS: d.allowedIntervalS }, new: { allowedIntervalS: seconds === 0 ? null : seconds }, reason: reasonOf(values) },
+      });
       out(`${d.name}: allowed interval ${seconds === 0 ? 'now follows what the device declares' : `set to ${seconds} s`}.`);
       return 0;
     }
     case 'new-token': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const updated = await store.updateDevice(d.id, { entryToken: newEntryToken() }, now);
-      await store.addEvent({ at: now, deviceId: d.id, type: 'device.token', level: 'warning', message: `${d.name}: entry point replaced; the old one no longer works` });
+      // The token itself is a secret: never in the event.
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.token', level: 'warning', actor: cliActor(), source: cliSource(),
+        message: `${d.name}: entry point replaced by ${cliActor()}; the old one no longer works${because(reasonOf(values))}`, data: { reason: reasonOf(values) },
+      });
       out(`New entry point for ${d.name} (the old one stops working within seconds):`);
       out(`  ${entryUrl(config, updated)}`);
       return 0;

@@ -5,6 +5,9 @@ import type { Store, UserRecord } from '../store/store.ts';
 import { hashPassword, passwordWeakness } from '../api/passwords.ts';
 import { ROLES, USERNAME_PATTERN } from '../api/users.ts';
 import { UsageError, parse, required } from './args.ts';
+import { cliActor, cliSource } from './actor.ts';
+
+const audit = (reason: unknown) => ({ actor: cliActor(), source: cliSource(), reason: typeof reason === 'string' ? reason : null });
 
 /** Where passwords come from; tests replace it, the command uses the terminal or stdin. */
 export interface PasswordInput {
@@ -67,24 +70,25 @@ async function existingUser(store: Store, username: string): Promise<UserRecord>
 }
 
 const USAGE = `usage:
-  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin]
+  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin] [--reason <text>]
   inlet user list
-  inlet user passwd --username <name> [--password-stdin]     (set a new password)
-  inlet user unlock --username <name>                        (after too many failed sign-ins)
+  inlet user passwd --username <name> [--password-stdin] [--reason <text>]   (set a new password)
+  inlet user unlock --username <name> [--reason <text>]                      (after too many failed sign-ins)
+Every change is recorded in the audit trail with your operating-system account and --reason.
 Without --password-stdin the password is asked twice on the terminal; it is never shown or logged.`;
 
 export async function userCommand(argv: string[], _config: InletConfig, store: Store, out: (line: string) => void, input: PasswordInput = TERMINAL_INPUT): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'add': {
-      const { values } = parse(rest, { username: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+      const { values } = parse(rest, { username: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' }, reason: { type: 'string' } });
       const username = required(values, 'username');
       if (!USERNAME_PATTERN.test(username)) throw new UsageError('--username takes 2 to 64 letters, digits or . _ @ -');
       const role = required(values, 'role') as UserRecord['role'];
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if (await store.findUser(username)) throw new UsageError(`user ${username} already exists; to set a new password: inlet user passwd --username ${username}`);
       const password = await newPassword(username, values['password-stdin'] === true, input);
-      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now());
+      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now(), audit(values.reason));
       out(`User ${username} (${role}) added. They can sign in to the viewer now.`);
       return 0;
     }
@@ -100,17 +104,17 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
       return 0;
     }
     case 'passwd': {
-      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, reason: { type: 'string' } });
       const user = await existingUser(store, required(values, 'username'));
       const password = await newPassword(user.username, values['password-stdin'] === true, input);
-      await store.updateUser(user.id, { passwordHash: await hashPassword(password), failedLogins: 0, lockedUntil: null });
+      await store.updateUser(user.id, { passwordHash: await hashPassword(password), failedLogins: 0, lockedUntil: null }, audit(values.reason));
       out(`Password of ${user.username} changed. Sessions already signed in end when the gateway restarts or when they go idle.`);
       return 0;
     }
     case 'unlock': {
-      const { values } = parse(rest, { username: { type: 'string' } });
+      const { values } = parse(rest, { username: { type: 'string' }, reason: { type: 'string' } });
       const user = await existingUser(store, required(values, 'username'));
-      await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null });
+      await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null }, audit(values.reason));
       out(`${user.username} unlocked.`);
       return 0;
     }

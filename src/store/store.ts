@@ -1,6 +1,7 @@
 // The one store interface. Both adapters (sqlite/, mssql/) implement it and pass
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
+import type { UserAudit } from './user-events.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
@@ -373,8 +374,13 @@ export interface Store {
   releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult>;
 
   // users
-  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord>;
+  /** Adds the user and a 'user.added' event naming `audit.actor` (the audit trail; 'system' when not given), in one transaction. */
+  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord>;
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>): Promise<void>;
+  /**
+   * Changes the user; a change of role, disabled or password (or an unlock with `audit`) also appends
+   * an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
+   */
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>, audit?: UserAudit): Promise<void>;
 }

@@ -112,7 +112,9 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'suspended');
   await shot('admin-suspended');
   await row.getByRole('button', { name: 'Resume' }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+  // Releasing the quarantined data is signed.
+  await page.getByRole('dialog').getByLabel('Your password (signature)').fill(ADMIN.password);
+  await page.getByRole('dialog').getByRole('button', { name: 'Sign and resume' }).click();
   await row.getByRole('button', { name: 'Suspend' }).waitFor();
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'active');
   await shot('admin-resumed');
@@ -131,11 +133,15 @@ test('an alarm over a limit is listed on the Alarms page and acknowledged there 
   const row = page.locator(`tr[data-alarm="${raised.id}"]`);
   await row.getByText('active, not acknowledged').waitFor();
   await row.getByRole('cell', { name: 'high limit', exact: true }).waitFor();
-  await row.getByRole('textbox').fill('door of Freezer A was open; closed and checked');
-  await row.getByRole('button', { name: 'Acknowledge' }).click();
-  await page.locator(`tr[data-alarm="${raised.id}"]`).getByText(/door of Freezer A was open/).waitFor();
+  await row.getByRole('textbox', { name: /Comment/ }).fill('door of Freezer A was open; closed and checked');
+  // An electronic signature: the password again, and what it means.
+  await row.getByLabel(/Password for/).fill(ADMIN.password);
+  await row.getByLabel('Meaning of the signature').selectOption('reviewed');
+  await row.getByRole('button', { name: 'Sign and acknowledge' }).click();
+  await page.locator(`tr[data-alarm="${raised.id}"]`).getByText(/signed: reviewed.*door of Freezer A was open/).waitFor();
   const [acknowledged] = await t.gateway.store.alarms({ deviceId });
   assert.equal(acknowledged.acknowledgedBy, ADMIN.username);
+  assert.equal(acknowledged.ackMeaning, 'reviewed');
   assert.equal(acknowledged.ackComment, 'door of Freezer A was open; closed and checked');
   await shot('alarms-acknowledged');
 

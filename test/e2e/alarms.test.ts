@@ -38,12 +38,15 @@ async function send(temp: number, alarm: 'no' | 'hi'): Promise<void> {
 }
 
 const limitsPath = () => `/api/devices/${deviceId}/channels/1/alarm-limits`;
+/** Electronic signatures: each user's own password again, and a meaning. */
+const ADMIN_SIGNATURE = { password: ADMIN.password, meaning: 'approved' };
+const OPERATOR_SIGNATURE = { password: 'Copper-Basin-58', meaning: 'reviewed' };
 
 test('only an administrator sets alarm limits, and nonsense limits are refused', async () => {
-  const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }] };
+  const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }], reason: 'vaccine storage SOP', signature: ADMIN_SIGNATURE };
   assert.equal((await viewer.request('PUT', limitsPath(), limits)).status, 403);
   assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 403);
-  assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }] })).status, 400);
+  assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }], signature: ADMIN_SIGNATURE })).status, 400);
   assert.equal((await admin.request('PUT', `/api/devices/${deviceId}/channels/9/alarm-limits`, limits)).status, 404);
   const set = await admin.json<{ limits: unknown[] }>('PUT', limitsPath(), limits);
   assert.equal(set.status, 200, JSON.stringify(set.body));
@@ -67,10 +70,13 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   assert.equal((await viewer.request('POST', ack, { comment: 'seen it' })).status, 403);
   assert.equal((await operator.request('POST', ack, {})).status, 400);
   assert.equal((await operator.request('POST', ack, { comment: '   ' })).status, 400);
-  const done = await operator.json<{ alarm: StoredAlarm }>('POST', ack, { comment: 'door was open, closed it' });
+  assert.equal((await operator.request('POST', ack, { comment: 'door was open, closed it' })).status, 400, 'unsigned');
+  assert.equal((await operator.request('POST', ack, { comment: 'door was open, closed it', signature: { ...OPERATOR_SIGNATURE, password: ADMIN.password } })).status, 403, 'someone else\'s password');
+  const done = await operator.json<{ alarm: StoredAlarm }>('POST', ack, { comment: 'door was open, closed it', signature: OPERATOR_SIGNATURE });
   assert.equal(done.status, 200);
   assert.equal(done.body.alarm.acknowledgedBy, 'operator');
-  assert.equal((await admin.request('POST', ack, { comment: 'again' })).status, 409);
+  assert.equal(done.body.alarm.ackMeaning, 'reviewed', 'the signature\'s meaning is bound to the acknowledgement');
+  assert.equal((await admin.request('POST', ack, { comment: 'again', signature: ADMIN_SIGNATURE })).status, 409);
 
   await send(7.6, 'no');     // inside, but not by the hysteresis: still raised
   assert.equal((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms[0]?.clearedAt, null);
@@ -82,8 +88,11 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   const { body } = await viewer.json<{ events: StoredEvent[] }>('GET', `/api/events?device=${deviceId}`);
   const trail = body.events.map((e) => e.type).reverse().filter((type) => type.startsWith('alarm.') || type === 'device.alarm');
   assert.deepEqual(trail, ['alarm.limits.changed', 'device.alarm', 'alarm.raised', 'alarm.acknowledged', 'device.alarm', 'alarm.cleared']);
-  assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator: "door was open, closed it"')));
-  assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin)')));
+  assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator with electronic signature (reviewed): "door was open, closed it"')));
+  const limitsChanged = body.events.find((e) => e.type === 'alarm.limits.changed')!;
+  assert.match(limitsChanged.message, /changed from none to alarm: low 2, high 8, delay 0 s, hysteresis 0\.5 \(by admin, signed "approved"\)\. Reason: vaccine storage SOP/);
+  assert.equal(limitsChanged.actor, 'admin');
+  assert.ok(limitsChanged.source, 'the client\'s address is recorded');
   const deviceAlarms = body.events.filter((e) => e.type === 'device.alarm').map((e) => (e.data as { alarm: string }).alarm).reverse();
   assert.deepEqual(deviceAlarms, ['hi', 'no'], 'the device\'s own alarm state is recorded on change only');
 });

@@ -54,7 +54,7 @@ function routes() {
     { method: 'GET', path: '/api/events', min: 'viewer' },
     { method: 'GET', path: `/api/devices/${deviceId}/quarantine`, min: 'operator' },
     { method: 'PATCH', path: `/api/devices/${deviceId}`, body: { location: 'Store' }, min: 'operator' },
-    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { importData: false } } },
+    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { importData: false, signature: { password: '', meaning: 'released' } } } },
     { method: 'GET', path: `/api/devices/${deviceId}/entry-point`, min: 'administrator' },
     { method: 'PUT', path: `/api/devices/${deviceId}/interval`, body: { allowedIntervalS: 1 }, min: 'administrator' },
     { method: 'POST', path: '/api/devices', body: { serial: '20259999', model: 'T0510', name: 'Spare' }, min: 'administrator' },
@@ -74,7 +74,10 @@ describe('every route refuses anonymous and under-privileged callers', () => {
         assert.equal(res.status, expected, `${role} ${r.method} ${r.path}`);
         if (RANK[role] >= RANK[r.min]) {
           assert.ok(res.status === 200 || res.status === 201, `${role} ${r.method} ${r.path} answered ${res.status}`);
-          if (r.then) assert.equal((await callers[role].request(r.then.method, r.then.path, r.then.body)).status, 200);
+          // A follow-up that releases data is signed with the caller's own password.
+          const signed = (body: unknown) => (body && typeof body === 'object' && 'signature' in body
+            ? { ...body, signature: { ...(body as { signature: object }).signature, password: role === 'administrator' ? ADMIN.password : PASSWORD[role as keyof typeof PASSWORD] } } : body);
+          if (r.then) assert.equal((await callers[role].request(r.then.method, r.then.path, signed(r.then.body))).status, 200);
         }
       }
       const live = await callers[role].request('GET', '/api/live');

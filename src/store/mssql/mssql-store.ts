@@ -18,6 +18,7 @@ import {
 } from '../row-mapping.ts';
 import { eventHash } from '../../domain/audit-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
@@ -475,17 +476,21 @@ export class MssqlStore implements Store {
 
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
-      await this.query('INSERT INTO inlet.users (username, role, password_hash, created_at) VALUES (@username, @role, @password_hash, @at)', {
-        username: [sql.NVarChar(128), user.username], role: [sql.VarChar(20), user.role],
-        password_hash: [sql.NVarChar(400), user.passwordHash], at: [sql.DateTime2(3), utc(at)],
+      return await this.inTransaction(async (tx) => {
+        const inserted = await tx.request().input('username', sql.NVarChar(128), user.username).input('role', sql.VarChar(20), user.role)
+          .input('password_hash', sql.NVarChar(400), user.passwordHash).input('at', sql.DateTime2(3), utc(at))
+          .query<Row>(`INSERT INTO inlet.users (username, role, password_hash, created_at) VALUES (@username, @role, @password_hash, @at);
+            SELECT ${USER_COLUMNS} FROM inlet.users WHERE id = CAST(SCOPE_IDENTITY() AS int);`);
+        const added = toUser(inserted.recordset[0]);
+        await insertEvent(tx, userAddedEvent(added, at, audit), this.chainKey);
+        return added;
       });
     } catch (err) {
       if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0)) throw new Error(`user ${user.username} already exists`);
       throw err;
     }
-    return (await this.findUser(user.username))!;
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
@@ -497,16 +502,25 @@ export class MssqlStore implements Store {
     return (await this.query(`SELECT ${USER_COLUMNS} FROM inlet.users ORDER BY username`)).recordset.map(toUser);
   }
 
-  async updateUser(id: number, patch: UserPatch): Promise<void> {
+  async updateUser(id: number, patch: UserPatch, audit?: UserAudit): Promise<void> {
     const sets = userAssignments(patch);
     if (!sets.size) return;
-    const pool = await this.connected();
-    const request = pool.request().input('id', sql.Int, id);
-    const assignments = [...sets].map(([column, value], i) => {
-      bindColumnValue(request, `v${i}`, column, value);
-      return `${column} = @v${i}`;
-    });
-    await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+    await this.inTransaction(async (tx) => {
+      const read = async (lock: string) => {
+        const r = (await tx.request().input('id', sql.Int, id).query<Row>(`SELECT ${USER_COLUMNS} FROM inlet.users ${lock} WHERE id = @id`)).recordset[0];
+        return r && toUser(r);
+      };
+      const before = await read('WITH (UPDLOCK)');
+      const request = tx.request().input('id', sql.Int, id);
+      const assignments = [...sets].map(([column, value], i) => {
+        bindColumnValue(request, `v${i}`, column, value);
+        return `${column} = @v${i}`;
+      });
+      await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`);
+      const after = await read('');
+      const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
+      if (event) await insertEvent(tx, event, this.chainKey);
+    }).catch((err: unknown) => { throw this.explain(err); });
   }
 
   // ---- housekeeping ----

@@ -22,6 +22,7 @@ import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts'
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { rollupShareSql, toRollupMismatch } from '../rollup-check.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
@@ -651,15 +652,25 @@ export class SqliteStore implements Store {
 
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
-      this.db.prepare('INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)')
-        .run(user.username, user.role, user.passwordHash, at);
+      return this.transaction(() => {
+        const { lastInsertRowid } = this.db.prepare('INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)')
+          .run(user.username, user.role, user.passwordHash, at);
+        const added = this.userById(Number(lastInsertRowid))!;
+        this.insertEvent(userAddedEvent(added, at, audit));
+        return added;
+      });
     } catch (err) {
       if ((err as Error).message.includes('UNIQUE')) throw new Error(`user ${user.username} already exists`);
       throw err;
     }
-    return (await this.findUser(user.username))!;
+  }
+
+  private userById(id: number): UserRecord | undefined {
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+      FROM users WHERE id = ?`).get(id) as Row | undefined;
+    return r && toUser(r);
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
@@ -673,10 +684,15 @@ export class SqliteStore implements Store {
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
-  async updateUser(id: number, patch: UserPatch): Promise<void> {
+  async updateUser(id: number, patch: UserPatch, audit?: UserAudit): Promise<void> {
     const sets = userAssignments(patch);
     if (!sets.size) return;
-    this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+    this.transaction(() => {
+      const before = this.userById(id);
+      this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+      const after = this.userById(id);
+      const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
+      if (event) this.insertEvent(event);
+    });
   }
 }
-

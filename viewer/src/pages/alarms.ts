@@ -4,6 +4,7 @@
 import { api, query, type DeviceTree, type Me, type StoredAlarm } from '../api.ts';
 import { h, message, show } from '../dom.ts';
 import { formatTime, formatValue } from '../format.ts';
+import { signatureInputs, signatureOf } from '../signature.ts';
 
 function state(a: StoredAlarm): string {
   if (a.clearedAt !== null && a.acknowledgedAt !== null) return 'closed';
@@ -26,18 +27,22 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
   function acknowledgeForm(alarm: StoredAlarm): HTMLElement {
     const comment = h('input', { type: 'text', required: true, maxlength: 500, placeholder: 'What was done, or why it is acceptable', 'aria-label': `Comment for alarm ${alarm.id}` }) as HTMLInputElement;
     const status = h('span', { class: 'meta', role: 'status' });
+    const signature = signatureInputs('acknowledged', `the acknowledgement of alarm ${alarm.id}`);
+    signature.password.placeholder = 'Your password (signature)';
     return h('form', {
       class: 'inline', onsubmit: async (e: Event) => {
         e.preventDefault();
         if (!comment.value.trim()) { status.textContent = 'A comment is required.'; return; }
         try {
-          await api('POST', `/alarms/${alarm.id}/acknowledge`, { comment: comment.value.trim() });
+          await api('POST', `/alarms/${alarm.id}/acknowledge`, {
+            comment: comment.value.trim(), signature: signatureOf({ signaturePassword: signature.password.value, signatureMeaning: signature.meaning.value }),
+          });
           await load();
         } catch (err) {
           status.textContent = (err as Error).message;
         }
       },
-    }, comment, h('button', { type: 'submit', class: 'primary' }, 'Acknowledge'), status);
+    }, comment, signature.password, signature.meaning, h('button', { type: 'submit', class: 'primary' }, 'Sign and acknowledge'), status);
   }
 
   function row(a: StoredAlarm): HTMLElement {
@@ -45,7 +50,7 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<void> {
     return h('tr', { class: a.level, 'data-alarm': a.id },
       h('td', {}, formatTime(a.raisedAt)), h('td', {}, a.level), h('td', {}, typeOf(a)), h('td', {}, where), h('td', {}, a.message),
       h('td', {}, a.value === null ? '' : formatValue(a.value, '')), h('td', {}, state(a)),
-      h('td', {}, a.acknowledgedAt !== null ? `${a.acknowledgedBy}, ${formatTime(a.acknowledgedAt)}: ${a.ackComment}`
+      h('td', {}, a.acknowledgedAt !== null ? `${a.acknowledgedBy}${a.ackMeaning ? ` (signed: ${a.ackMeaning})` : ''}, ${formatTime(a.acknowledgedAt)}: ${a.ackComment}`
         : mayAcknowledge ? acknowledgeForm(a) : 'not yet'));
   }
 
