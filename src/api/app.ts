@@ -9,6 +9,7 @@ import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
 import { alarmsRouter } from './alarms.ts';
+import { auditRouter } from './audit.ts';
 import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
@@ -115,6 +116,7 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
+  api.use(auditRouter({ store, now }));
   api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });
   return api;
