@@ -169,7 +169,7 @@ describe('data after simulated uploads', () => {
     assert.equal(JSON.stringify(device).includes('entryToken'), false, 'the entry token is never in the tree');
     const temperature = device.channels.find((c) => c.channel === 1)!;
     assert.equal(temperature.quantity, 'temperature');
-    assert.equal(temperature.unit, 'C');
+    assert.equal(temperature.unit, '°C');
     assert.equal(temperature.alarm, 'hi', 'the third upload raised a high alarm');
     assert.ok(Math.abs(temperature.value - 30) <= 1.6, `alarm temperature near 30, got ${temperature.value}`);
     assert.equal(device.alarm, true);
