@@ -218,7 +218,12 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     if (canonical === null) throw new HttpError(400, `"${unit}" is not a unit of ${channel.quantity}: use one of ${unitsOf(channel.quantity).join(', ')}`);
     if (canonical === channel.unit) throw new HttpError(409, `channel ${channel.channel} already measures in ${canonical}`);
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
-    await store.setChannelUnit(device.id, channel.channel, channel.quantity, canonical, signed.at, signed.by, reason.trim(), { source: sourceOf(req), signatureMeaning: signed.meaning });
+    // The new unit holds from the first reading held back in it, so that importing those readings files them under it.
+    let validFrom = signed.at;
+    for (const entry of await store.quarantined(device.id)) {
+      for (const r of entry.readings) if (r.channel === channel.channel && r.unit === canonical) validFrom = Math.min(validFrom, r.sampleTime ?? entry.receivedAt);
+    }
+    await store.setChannelUnit(device.id, channel.channel, channel.quantity, canonical, validFrom, signed.by, reason.trim(), { source: sourceOf(req), signatureMeaning: signed.meaning });
     await registry.refresh();
     res.json({ versions: await store.channelUnits(device.id) });
   });

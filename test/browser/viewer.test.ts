@@ -99,7 +99,7 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   const download = await downloadStarted;
   assert.match(download.suggestedFilename(), /^inlet-export-\d{8}-\d{8}\.csv$/);
   const csv = readFileSync((await download.path())!, 'utf8');
-  assert.ok(csv.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Freezer A temperature [C];'), csv.slice(0, 100));
+  assert.ok(csv.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Freezer A temperature [°C];'), csv.slice(0, 100));
   assert.match(csv, /;-21,7;/);
   await shot('export');
 

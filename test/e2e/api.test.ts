@@ -219,7 +219,7 @@ describe('data after simulated uploads', () => {
     const german = await callers.viewer.request('GET', path, undefined, { 'accept-language': 'de-DE,de;q=0.9' });
     assert.match(german.headers.get('content-disposition') ?? '', /attachment; filename="inlet-export-\d{8}-\d{8}\.csv"/);
     const text = Buffer.from(await german.arrayBuffer()).toString('utf8');
-    assert.ok(text.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Cold room 1 temperature [C];'), text.slice(0, 120));
+    assert.ok(text.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Cold room 1 temperature [°C];'), text.slice(0, 120));
     const lines = text.trim().split('\r\n');
     assert.equal(lines.length, 4);
     assert.match(lines[3], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z;\d{4}-\d\d-\d\d \d\d:\d\d:\d\d;\d+(,\d+)?;alarm hi;\d+(,\d+)?;$/);
