@@ -5,6 +5,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { ChangeAudit, Store } from '../store/store.ts';
+import { ZoneError, ensureZonePath, zoneTree } from './zones.ts';
 import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, similarSoapModels, soapModelCode } from '../ingest/families.ts';
 
 /** The base URL devices should use: the configured public URL, else this machine's first LAN address. */
@@ -32,7 +33,10 @@ export interface Registration {
   serial: string;
   model: string;
   name: string;
+  /** A zone path ("Hospital/Pharmacy"); missing levels are created. Ignored when zoneId is given. */
   location?: string;
+  /** The zone to place the device in. */
+  zoneId?: number | null;
   family?: Family;
   allowedIntervalS?: number | null;
   customerUid?: string | null;
@@ -59,10 +63,21 @@ export async function registerDevice(store: Store, input: Registration, by: stri
     throw new RegistrationError(`"${model}" is not a Web Sensor model Inlet knows${didYouMean(model)}; ` +
       'check the name on the label, or choose the family soap explicitly (--family soap, or Family in the viewer) to register a model newer than Inlet\'s table');
   }
+  let zoneId = input.zoneId ?? null;
+  if (zoneId === null && input.location?.trim()) {
+    try {
+      zoneId = (await ensureZonePath(store, input.location, { by, at })).id;
+    } catch (err) {
+      if (err instanceof ZoneError) throw new RegistrationError(err.message);
+      throw err;
+    }
+  }
+  const location = zoneId === null ? '' : (await zoneTree(store)).path(zoneId);
+  if (zoneId !== null && !location) throw new RegistrationError(`no zone with id ${zoneId}`);
   let device: Device;
   try {
     device = await store.addDevice({
-      family, serial: input.serial, modelCode, model, name: input.name, location: input.location ?? '', entryToken: newEntryToken(),
+      family, serial: input.serial, modelCode, model, name: input.name, location, zoneId, entryToken: newEntryToken(),
       allowedIntervalS: input.allowedIntervalS ?? null, customerUid: input.customerUid ?? null, channels: initialChannels(family, modelCode),
     }, at);
   } catch (err) {

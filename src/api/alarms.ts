@@ -6,6 +6,7 @@ import type { AlarmLimit } from '../domain/types.ts';
 import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
+import { visibleDeviceIds } from './scope.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 
@@ -56,7 +57,8 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
 
   router.get('/alarms', async (req, res) => {
     const q = parseAlarmQuery(req.query);
-    res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit }) });
+    const visible = await visibleDeviceIds(store, res);
+    res.json({ alarms: await store.alarms({ open: q.open, deviceId: q.device, limit: q.limit, deviceIds: visible === 'all' ? undefined : [...visible] }) });
   });
 
   // An acknowledgement is signed: the user's password again and the meaning they choose.
@@ -86,7 +88,8 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const { device } = queryParser<{ device?: number }>({
       type: 'object', additionalProperties: false, properties: { device: { type: 'integer', minimum: 1 } },
     })(req.query);
-    res.json({ limits: await store.alarmLimits(device) });
+    const visible = await visibleDeviceIds(store, res);
+    res.json({ limits: (await store.alarmLimits(device)).filter((l) => visible === 'all' || visible.has(l.deviceId)) });
   });
 
   router.put('/devices/:id/channels/:channel/alarm-limits', requireRole('administrator'), async (req, res) => {

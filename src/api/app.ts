@@ -10,7 +10,7 @@ import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
 import { alarmsRouter } from './alarms.ts';
 import { auditRouter } from './audit.ts';
-import { authenticate, csrfGuard, requireRole, sessionRouter } from './auth.ts';
+import { authenticate, csrfGuard, requireGlobalRole, sessionRouter } from './auth.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
 import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
@@ -18,6 +18,9 @@ import { liveRouter } from './live.ts';
 import { SessionStore } from './sessions.ts';
 import { usersRouter } from './users.ts';
 import { viewerStatic } from './viewer-static.ts';
+import { scopeGuard } from './scope.ts';
+import { zonesRouter } from './zones.ts';
+import { DirectoryAuthenticator } from './directory.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -109,15 +112,18 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use((_req, res, next) => { res.set('Cache-Control', 'no-store'); next(); });
   api.use(express.json({ limit: '16kb' }));
   api.use(csrfGuard);
-  api.use(sessionRouter(store, sessions, now));
+  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
-  // everything below needs a session; the routers check roles per route
+  // everything below needs a session; the routers check roles per route, on the zone of what
+  // the request names (scopeGuard), and filter lists to the caller's zones
   api.use(authenticate(sessions));
+  api.use(scopeGuard(store));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
   api.use(auditRouter({ store, now }));
-  api.use('/users', requireRole('administrator'), usersRouter(store, sessions, now));
+  api.use(zonesRouter(store, sessions, now));
+  api.use('/users', requireGlobalRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });
   return api;
 }

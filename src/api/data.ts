@@ -5,6 +5,7 @@ import type { Channel, Device, SampleRow } from '../domain/types.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { dailyCompleteness, overallCompleteness, type DayCompleteness } from '../domain/completeness.ts';
 import type { SeriesPoint, Store } from '../store/store.ts';
+import { visibleDeviceIds } from './scope.ts';
 import { HttpError, queryParser } from './http.ts';
 
 const SECOND = 1000;
@@ -322,7 +323,8 @@ export function dataRouter(store: Store): Router {
 
   router.get('/events', async (req, res) => {
     const q = parseEventsQuery(req.query);
-    res.json({ events: await store.events({ deviceId: q.device, since: q.since, type: q.type, limit: q.limit }) });
+    const visible = await visibleDeviceIds(store, res);
+    res.json({ events: await store.events({ deviceId: q.device, since: q.since, type: q.type, limit: q.limit, deviceIds: visible === 'all' ? undefined : [...visible] }) });
   });
   return router;
 }

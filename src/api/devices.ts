@@ -14,6 +14,8 @@ import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 import { canonicalUnit, unitsOf } from '../domain/units.ts';
+import { scopeOf } from './scope.ts';
+import { ZoneError, ensureZonePath, placeDevice } from '../admin/zones.ts';
 
 export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended';
 
@@ -34,7 +36,7 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
     return { channel: c.channel, quantity: c.quantity, unit: c.unit, time: v?.time ?? null, value: v?.value ?? null, errorCode: v?.errorCode ?? null, alarm: v?.alarm ?? 'no' };
   });
   return {
-    id: d.id, name: d.name, location: d.location, serial: d.serial, model: d.model, family: d.family, state: d.state,
+    id: d.id, name: d.name, location: d.location, zoneId: d.zoneId, serial: d.serial, model: d.model, family: d.family, state: d.state,
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
     declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
@@ -44,8 +46,9 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
 export type DeviceView = ReturnType<typeof deviceView>;
 
 /** All devices grouped by location (sorted), each with its channels' latest values. */
-export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number) {
-  const [devices, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
+export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number, visible: (d: Device) => boolean = () => true) {
+  const [all, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
+  const devices = all.filter(visible);
   const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
   const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
   const locations = new Map<string, DeviceView[]>();
@@ -66,18 +69,18 @@ const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 const LOCATION = { type: 'string', maxLength: 100 } as const;
 
-const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; family?: string; allowedIntervalS?: number; reason?: string }>({
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
   properties: {
     reason: REASON,
     serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
-    location: LOCATION, family: { type: 'string', enum: [...FAMILIES] },
+    location: LOCATION, zoneId: { type: 'integer', minimum: 1 }, family: { type: 'string', enum: [...FAMILIES] },
     allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
   },
 });
-const parseRename = bodyParser<{ name?: string; location?: string; reason?: string }>({
+const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, minProperties: 1,
-  properties: { name: NAME, location: LOCATION, reason: REASON },
+  properties: { name: NAME, location: LOCATION, zoneId: { type: 'integer', minimum: 1, nullable: true }, reason: { type: 'string', maxLength: 500 } },
 });
 const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
@@ -131,16 +134,23 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   const sourceOf = (req: { ip?: string }) => req.ip ?? null;
 
   router.get('/devices', async (_req, res) => {
-    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals));
+    const scope = await scopeOf(store, res);
+    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals, (d) => scope.canSee(d)));
   });
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {
     const body = parseNewDevice(req.body);
     const at = now();
+    // Registering needs the administrator role on the zone the device goes to; only a global
+    // administrator may name a zone path that does not exist yet (it is created).
+    const scope = await scopeOf(store, res);
+    const target = body.zoneId !== undefined ? scope.tree.get(body.zoneId) : body.location?.trim() ? scope.tree.find(body.location) : undefined;
+    if (body.zoneId !== undefined && !target) throw new HttpError(404, `no zone with id ${body.zoneId}, or not in your zones`);
+    scope.requireZone(target ? target.id : null, 'administrator');
     let device: Device;
     try {
       const { reason, ...registration } = body;
-      device = await registerDevice(store, { ...registration, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
+      device = await registerDevice(store, { ...registration, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
@@ -150,12 +160,31 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
-    const device = await deviceById(req.params.id);
-    const { reason, ...patch } = parseRename(req.body);
-    const updated = await change(device, patch, {
-      type: 'device.renamed', level: 'info',
-      message: `${device.name} in "${device.location}" renamed to "${patch.name ?? device.name}" in "${patch.location ?? device.location}"`,
-    }, sessionOf(res).username, { source: sourceOf(req), reason });
+    let device = await deviceById(req.params.id);
+    const { reason, zoneId, location, ...rename } = parseRename(req.body);
+    const by = sessionOf(res).username;
+    // A location is a zone now: moving a device to another zone needs the administrator role on
+    // both zones (the path may name an existing zone, or a new one for a global administrator).
+    if (zoneId !== undefined || location !== undefined) {
+      const scope = await scopeOf(store, res);
+      const target = zoneId !== undefined ? (zoneId === null ? null : scope.tree.get(zoneId) ?? undefined)
+        : location!.trim() ? scope.tree.find(location!) ?? undefined : null;
+      if (target === undefined && zoneId !== undefined) throw new HttpError(404, `no zone with id ${zoneId}, or not in your zones`);
+      if ((target?.id ?? null) !== device.zoneId) {
+        scope.requireZone(device.zoneId, 'administrator');
+        scope.requireZone(target?.id ?? null, 'administrator');
+        try {
+          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason }) : target;
+          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason });
+        } catch (err) {
+          if (err instanceof ZoneError) throw new HttpError(err.conflict ? 409 : 400, err.message);
+          throw err;
+        }
+        await registry.refresh();
+      }
+    }
+    const updated = rename.name === undefined || rename.name === device.name ? device
+      : await change(device, rename, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${rename.name}"` }, by, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 

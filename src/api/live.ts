@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { authenticate, sessionOf } from './auth.ts';
 import { deviceTree } from './devices.ts';
 import type { SessionStore } from './sessions.ts';
+import { ZoneTree } from '../domain/zones.ts';
 
 export interface LiveSettings {
   /** How often the tree is re-read while anyone listens. */
@@ -16,18 +17,30 @@ export interface LiveSettings {
 
 export const DEFAULT_LIVE_SETTINGS: LiveSettings = { pollMs: 2000, heartbeatMs: 25_000 };
 
-interface Listener { res: Response; sessionId: string }
+/** One open stream: what was last sent to it, since each caller sees only their zones' devices. */
+interface Listener { res: Response; sessionId: string; lastSent: string }
 
 export function liveRouter(store: Store, sessions: SessionStore, offlineAfterIntervals: number, settings: LiveSettings = DEFAULT_LIVE_SETTINGS, now: () => number = Date.now): Router {
   const listeners = new Set<Listener>();
   let timer: NodeJS.Timeout | null = null;
-  let lastSent = '';
   let lastHeartbeat = 0;
 
-  // the tree carries "now"; only its locations are compared, so that only real changes are sent
-  async function readTree(): Promise<{ message: string; content: string }> {
-    const tree = await deviceTree(store, now(), offlineAfterIntervals);
-    return { message: `event: tree\ndata: ${JSON.stringify(tree)}\n\n`, content: JSON.stringify(tree.locations) };
+  // The tree carries "now"; only its locations are compared, so that only real changes are sent.
+  // It is read once per tick for everyone and cut to each listener's zones.
+  async function readTrees(targets: Listener[]): Promise<Map<Listener, { message: string; content: string }>> {
+    const [tree, zones] = await Promise.all([deviceTree(store, now(), offlineAfterIntervals), store.listZones()]);
+    const zoneTree = new ZoneTree(zones);
+    const out = new Map<Listener, { message: string; content: string }>();
+    for (const l of targets) {
+      const session = sessions.get(l.sessionId, false);
+      if (!session) continue;
+      const locations = tree.locations
+        .map((loc) => ({ ...loc, devices: loc.devices.filter((d) => zoneTree.roleOn(session.access, d.zoneId) !== null) }))
+        .filter((loc) => loc.devices.length > 0);
+      const mine = { ...tree, locations };
+      out.set(l, { message: `event: tree\ndata: ${JSON.stringify(mine)}\n\n`, content: JSON.stringify(locations) });
+    }
+    return out;
   }
 
   async function tick(): Promise<void> {
@@ -35,13 +48,13 @@ export function liveRouter(store: Store, sessions: SessionStore, offlineAfterInt
       if (!sessions.get(l.sessionId, false)) { l.res.write('event: expired\ndata: {}\n\n'); l.res.end(); listeners.delete(l); }
     }
     if (!listeners.size) { stop(); return; }
-    const { message, content } = await readTree();
-    const changed = content !== lastSent;
-    lastSent = content;
+    const trees = await readTrees([...listeners]);
     const heartbeat = now() - lastHeartbeat > settings.heartbeatMs;
     if (heartbeat) lastHeartbeat = now();
     for (const l of listeners) {
-      if (changed) l.res.write(message);
+      const tree = trees.get(l);
+      if (!tree) continue;
+      if (tree.content !== l.lastSent) { l.lastSent = tree.content; l.res.write(tree.message); }
       else if (heartbeat) l.res.write(': still here\n\n');
     }
   }
@@ -55,16 +68,15 @@ export function liveRouter(store: Store, sessions: SessionStore, offlineAfterInt
   function stop(): void {
     if (timer) clearInterval(timer);
     timer = null;
-    lastSent = '';
   }
 
   const router = Router();
   router.get('/live', authenticate(sessions, false), async (req, res) => {
-    const first = await readTree();
+    const listener: Listener = { res, sessionId: sessionOf(res).id, lastSent: '' };
+    const first = (await readTrees([listener])).get(listener)!;
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     res.write(`retry: 3000\n${first.message}`);
-    if (!listeners.size) lastSent = first.content;
-    const listener = { res, sessionId: sessionOf(res).id };
+    listener.lastSent = first.content;
     listeners.add(listener);
     req.on('close', () => { listeners.delete(listener); if (!listeners.size) stop(); });
     start();

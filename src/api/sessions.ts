@@ -2,14 +2,19 @@
 // serves the viewer, so nothing is shared between processes. The cookie holds only a random id.
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../store/store.ts';
+import type { Access } from '../domain/zones.ts';
 
 export type Role = UserRecord['role'];
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, administrator: 3 };
 
 export interface Session {
   id: string;
   userId: number;
   username: string;
+  /** The highest role the user holds anywhere: what the menu offers. Each action is checked on its zone (scope.ts). */
   role: Role;
+  /** Global role and zone roles, fixed at sign-in (a change signs the user out). */
+  access: Access;
   createdAt: number;
   lastActiveAt: number;
 }
@@ -33,10 +38,12 @@ export class SessionStore {
     this.now = now;
   }
 
-  create(user: Pick<UserRecord, 'id' | 'username' | 'role'>): Session {
+  /** `access` defaults to the user's role on everything (a user of scope 'global'). */
+  create(user: Pick<UserRecord, 'id' | 'username' | 'role'>, access: Access = { globalRole: user.role, grants: [] }): Session {
     this.sweep();
     const at = this.now();
-    const session = { id: randomBytes(32).toString('base64url'), userId: user.id, username: user.username, role: user.role, createdAt: at, lastActiveAt: at };
+    const role = access.grants.reduce<Role | null>((best, g) => (best === null || RANK[g.role] > RANK[best] ? g.role : best), access.globalRole) ?? 'viewer';
+    const session = { id: randomBytes(32).toString('base64url'), userId: user.id, username: user.username, role, access, createdAt: at, lastActiveAt: at };
     this.sessions.set(session.id, session);
     return session;
   }

@@ -28,6 +28,7 @@ import { simulateCommand } from './simulate.ts';
 import { runServiceCommand } from './service.ts';
 import { notifyCommand } from './notify.ts';
 import { userCommand } from './user.ts';
+import { zoneCommand } from './zone.ts';
 import { verifyCommand } from './verify.ts';
 import { retentionCommand } from './retention.ts';
 
@@ -40,6 +41,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
@@ -161,12 +163,17 @@ export async function main(argv: string[]): Promise<number> {
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({ ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } } }, null, 2));
+      out(JSON.stringify({
+        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
+        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
+      }, null, 2));
       return 0;
     case 'device':
       return withStore(config, (store) => deviceCommand(args, config, store, out), true);
     case 'user':
       return withStore(config, (store) => userCommand(args, config, store, out), true);
+    case 'zone':
+      return withStore(config, (store) => zoneCommand(args, store, out), true);
     case 'verify':
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
     case 'retention':

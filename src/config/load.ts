@@ -37,6 +37,7 @@ const ENV_OVERRIDES: [string, string, 'string' | 'integer' | 'boolean'][] = [
   ['INLET_MSSQL_CONNECTION', 'store.mssql.connectionString', 'string'],
   ['INLET_LOG_LEVEL', 'log.level', 'string'],
   ['INLET_SMTP_PASSWORD', 'smtp.password', 'string'],
+  ['INLET_DIRECTORY_PASSWORD', 'directory.bindPassword', 'string'],
   // off only for commissioning, benchmarks and the crash tests, which post faster than any device may
   ['INLET_THROTTLE_ENABLED', 'throttle.enabled', 'boolean'],
 ];
@@ -123,8 +124,19 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
     throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
   }
+  const { directory } = config;
+  if (directory.enabled) {
+    if (!directory.urls.length) throw new ConfigError('"directory.enabled" is true but "directory.urls" is empty: give the domain controllers, e.g. ["ldaps://dc1.example.local"]');
+    if (!directory.baseDn) throw new ConfigError('"directory.enabled" is true but "directory.baseDn" is empty: give where accounts are searched, e.g. "DC=example,DC=local"');
+    if (!directory.groups.length) throw new ConfigError('"directory.enabled" is true but "directory.groups" is empty: map at least one directory group to a role, or nobody from the directory can sign in');
+    for (const g of directory.groups) {
+      if (g.global && g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} has both "global": true and zones; choose one`);
+      if (!g.global && !g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} names no zones: add "zones": ["Site/Building"] or "global": true`);
+    }
+  }
   const base = file ? path.dirname(file) : process.cwd();
   config.dataDir = path.resolve(base, config.dataDir);
+  if (directory.caFile) directory.caFile = path.resolve(base, directory.caFile);
   return { config, file };
 }
 

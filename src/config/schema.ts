@@ -10,6 +10,41 @@ export interface NotificationRoute {
   escalateTo: string[];
 }
 
+/** Members of a directory group get a role, on everything (global) or on the zones named by path. */
+export interface DirectoryGroupMapping {
+  /** The group's distinguished name, e.g. CN=Inlet-Pharmacy-QA,OU=Groups,DC=hospital,DC=local. */
+  group: string;
+  role: 'viewer' | 'operator' | 'administrator';
+  /** Zone paths ("Hospital/Pharmacy"); empty with global: true. */
+  zones: string[];
+  global: boolean;
+}
+
+/** Sign-in against the customer's Active Directory (or another LDAP directory). Off by default. */
+export interface DirectoryConfig {
+  enabled: boolean;
+  /** ldaps://dc1.hospital.local:636 (or ldap:// with startTls). Several, tried in order. */
+  urls: string[];
+  startTls: boolean;
+  /** PEM file of the CA that signed the domain controllers' certificates (the customer's own CA). */
+  caFile: string;
+  /** The service account Inlet searches with (read-only), and its password (or INLET_DIRECTORY_PASSWORD). */
+  bindDn: string;
+  bindPassword: string;
+  /** Where users are searched, e.g. DC=hospital,DC=local. */
+  baseDn: string;
+  /** Finds the account by what was typed: {login} = the whole name, {sam} = the part before @ (or after \). */
+  userFilter: string;
+  /** Finds the groups the account is a member of: {dn} = the account's distinguished name. */
+  groupFilter: string;
+  /** Where groups are searched; '' = baseDn. */
+  groupBaseDn: string;
+  /** Disabled accounts: AD's userAccountControl bit 2 is always checked; this filter, if set, too. */
+  disabledFilter: string;
+  groups: DirectoryGroupMapping[];
+  timeoutMs: number;
+}
+
 export interface InletConfig {
   /** Names the Windows service and its stop pipe; several instances can run on one server. */
   instanceName: string;
@@ -43,6 +78,7 @@ export interface InletConfig {
     offline: { enabled: boolean; schedule: string; missedIntervals: number };
     housekeeping: { enabled: boolean; schedule: string };
   };
+  directory: DirectoryConfig;
   /** Purging old data in the housekeeping job, below an audited horizon (docs/retention.md). Off by default. */
   retention: {
     enabled: boolean;
@@ -160,6 +196,35 @@ export const CONFIG_SCHEMA = {
         housekeeping: { type: 'object', additionalProperties: false, properties: JOB_SWITCH },
       },
     },
+    directory: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        urls: { type: 'array', items: { type: 'string', pattern: '^ldaps?://' }, description: 'e.g. ["ldaps://dc1.example.local"]' },
+        startTls: { type: 'boolean' },
+        caFile: { type: 'string' },
+        bindDn: { type: 'string' },
+        bindPassword: { type: 'string' },
+        baseDn: { type: 'string' },
+        userFilter: { type: 'string', pattern: '\\{(login|sam)\\}' },
+        groupFilter: { type: 'string', pattern: '\\{dn\\}' },
+        groupBaseDn: { type: 'string' },
+        disabledFilter: { type: 'string' },
+        groups: {
+          type: 'array', maxItems: 200,
+          items: {
+            type: 'object', additionalProperties: false, required: ['group', 'role'],
+            properties: {
+              group: { type: 'string', minLength: 3 },
+              role: { type: 'string', enum: ['viewer', 'operator', 'administrator'] },
+              zones: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+              global: { type: 'boolean', default: false },
+            },
+          },
+        },
+        timeoutMs: { type: 'integer', minimum: 500, maximum: 60_000 },
+      },
+    },
     retention: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -189,6 +254,13 @@ export const DEFAULT_CONFIG: InletConfig = {
     verify: { enabled: true, schedule: '30 2 * * *' },
     offline: { enabled: true, schedule: '* * * * *', missedIntervals: 3 },
     housekeeping: { enabled: true, schedule: '15 3 * * *' },
+  },
+  directory: {
+    enabled: false, urls: [], startTls: false, caFile: '', bindDn: '', bindPassword: '', baseDn: '',
+    // Active Directory: the account by user principal name or sAMAccountName, its direct groups by member.
+    userFilter: '(&(objectClass=user)(|(userPrincipalName={login})(sAMAccountName={sam})))',
+    groupFilter: '(&(objectClass=group)(member={dn}))',
+    groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
 };

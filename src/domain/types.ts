@@ -88,7 +88,10 @@ export interface Device {
   modelCode: number | null;
   model: string;
   name: string;
+  /** The zone's path ("Hospital/Pharmacy"), kept in step with zoneId; '' when unplaced. */
   location: string;
+  /** The zone the device is placed in (src/domain/zones.ts); null: none, seen by global roles only. */
+  zoneId: number | null;
   entryToken: string;
   /** Administrator-set minimum interval between periodic messages (s); null = use declared/model default. */
   allowedIntervalS: number | null;

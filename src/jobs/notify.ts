@@ -7,6 +7,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { InletConfig, NotificationRoute } from '../config/schema.ts';
 import type { Device } from '../domain/types.ts';
+import { splitZonePath } from '../domain/zones.ts';
 import type { Store, StoredAlarm, StoredEvent } from '../store/store.ts';
 
 const MINUTE = 60_000;
@@ -18,9 +19,20 @@ export interface RouteState { lastSentAt: number; escalated: boolean }
 
 export interface Plan { mails: Mail[]; state: Map<string, RouteState> }
 
+/**
+ * A route names a zone by its path ("Hospital/Pharmacy") and covers its sub-zones
+ * ("Hospital/Pharmacy/Fridge room"); a device's location is its zone's path.
+ */
+export function routeCoversLocation(routeLocation: string, deviceLocation: string): boolean {
+  if (routeLocation === '*') return true;
+  const route = splitZonePath(routeLocation);
+  const device = splitZonePath(deviceLocation);
+  return route.length > 0 && route.length <= device.length && route.every((name, i) => name === device[i]);
+}
+
 function routesFor(routes: NotificationRoute[], device: Device | undefined): [number, NotificationRoute][] {
   return routes.map((r, i) => [i, r] as [number, NotificationRoute])
-    .filter(([, r]) => r.location === '*' || (device !== undefined && r.location === device.location));
+    .filter(([, r]) => r.location === '*' || (device !== undefined && routeCoversLocation(r.location, device.location)));
 }
 
 function where(device: Device | undefined, channel: number | null): string {

@@ -6,8 +6,8 @@ import { type AuditRecord, secretDigest } from '../domain/audit-chain.ts';
 import type { AlarmLimit, Channel } from '../domain/types.ts';
 import type { Store, StoredAlarm, UserRecord } from './store.ts';
 
-export function userRecord(u: Pick<UserRecord, 'id' | 'username' | 'role' | 'disabled' | 'passwordHash'>): AuditRecord {
-  return { key: `user:${u.id}`, state: { username: u.username, role: u.role, disabled: u.disabled, password: secretDigest(u.passwordHash) } };
+export function userRecord(u: Pick<UserRecord, 'id' | 'username' | 'role' | 'disabled' | 'passwordHash'> & Partial<Pick<UserRecord, 'scope'>>): AuditRecord {
+  return { key: `user:${u.id}`, state: { username: u.username, role: u.role, scope: u.scope ?? 'global', disabled: u.disabled, password: secretDigest(u.passwordHash) } };
 }
 
 export function alarmRecord(a: StoredAlarm): AuditRecord {

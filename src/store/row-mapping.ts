@@ -11,7 +11,7 @@ export type Row = Record<string, unknown>;
 
 /** Columns read for a Device, in both dialects. */
 export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
-  declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at`;
+  declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at, zone_id`;
 
 /** Columns read for a StoredAlarm, in both dialects (the same names in both). */
 export const ALARM_COLUMNS = `id, device_id, channel, source, kind, level, direction, raised_at, value, message, acknowledged_at,
@@ -53,6 +53,7 @@ export function toDevice(r: Row): Device {
     model: r.model as string,
     name: r.name as string,
     location: r.location as string,
+    zoneId: integerOrNull(r.zone_id),
     entryToken: r.entry_token as string,
     allowedIntervalS: integerOrNull(r.allowed_interval_s),
     declaredIntervalS: integerOrNull(r.declared_interval_s),
@@ -76,6 +77,8 @@ export function toUser(r: Row): UserRecord {
     lockedUntil: epochMsOrNull(r.locked_until),
     createdAt: epochMs(r.created_at),
     disabled: r.disabled === 1 || r.disabled === true,
+    scope: r.scope === 'zones' ? 'zones' : 'global',
+    source: r.source === 'directory' ? 'directory' : 'local',
   };
 }
 
@@ -207,7 +210,7 @@ export type ColumnValue = string | number | null;
 export function deviceAssignments(patch: DevicePatch, at: number): Map<string, ColumnValue> {
   const columns: Record<keyof DevicePatch, string> = {
     name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
-    suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid',
+    suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid', zoneId: 'zone_id',
   };
   const sets = new Map<string, ColumnValue>();
   for (const key of Object.keys(columns) as (keyof DevicePatch)[]) {
@@ -219,10 +222,10 @@ export function deviceAssignments(patch: DevicePatch, at: number): Map<string, C
   return sets;
 }
 
-export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>;
+export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>;
 
 export function userAssignments(patch: UserPatch): Map<string, ColumnValue> {
-  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled' } as const;
+  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled', scope: 'scope' } as const;
   const sets = new Map<string, ColumnValue>();
   for (const key of Object.keys(columns) as (keyof typeof columns)[]) {
     const v = patch[key];

@@ -2,6 +2,7 @@
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
 import type { UserAudit } from './user-events.ts';
+import type { Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
@@ -16,6 +17,8 @@ export interface NewDevice {
   entryToken: string;
   allowedIntervalS?: number | null;
   customerUid?: string | null;
+  /** The zone the device is placed in; `location` then holds the zone's path. */
+  zoneId?: number | null;
   channels: Omit<Channel, 'deviceId'>[];
 }
 
@@ -27,6 +30,8 @@ export interface DevicePatch {
   suspendedReason?: string | null;
   entryToken?: string;
   customerUid?: string | null;
+  /** The zone the device is placed in (null: none); callers set `location` to the zone's path with it. */
+  zoneId?: number | null;
 }
 
 export interface LatestValue extends SampleRow {
@@ -85,6 +90,8 @@ export interface ChainedEvent extends StoredEvent {
 
 export interface EventQuery {
   deviceId?: number;
+  /** Only events of these devices (a caller's zones: src/api/scope.ts); events of no device are left out. */
+  deviceIds?: number[];
   since?: number;
   type?: string;
   limit?: number;
@@ -167,12 +174,16 @@ export interface StoredAlarm extends NewAlarm {
 }
 
 export interface AlarmQuery {
+  /** One alarm by id. */
+  id?: number;
   /** Only alarms not yet both acknowledged and cleared. */
   open?: boolean;
   deviceId?: number;
   /** Only alarms not yet cleared (acknowledged or not). */
   uncleared?: boolean;
   kind?: SystemAlarmKind;
+  /** Only alarms of these devices (a caller's zones); system alarms of no device are left out. */
+  deviceIds?: number[];
   limit?: number;
   /** Only alarms with a smaller id (paging through all of them, newest first). */
   beforeId?: number;
@@ -248,6 +259,22 @@ export interface UserRecord {
   lockedUntil: number | null;
   createdAt: number;
   disabled: boolean;
+  /** 'global': `role` applies everywhere; 'zones': only the roles of userZoneRoles() (src/domain/zones.ts). */
+  scope: 'global' | 'zones';
+  /** 'directory': signs in against Active Directory (src/api/directory.ts); no local password. */
+  source: 'local' | 'directory';
+}
+
+/** A local user's role on one zone. */
+export interface UserZoneRole extends ZoneGrant {
+  userId: number;
+}
+
+/** Who changed something, for the event that records it. */
+export interface ChangeActor {
+  by: string;
+  at: number;
+  reason?: string;
 }
 
 export interface StoreHealth {
@@ -373,14 +400,26 @@ export interface Store {
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;
   releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult>;
 
+  // zones (each change also appends an event naming the actor, old and new)
+  listZones(): Promise<Zone[]>;
+  addZone(zone: { parentId: number | null; name: string }, actor: ChangeActor): Promise<Zone>;
+  /** Renames or moves a zone (the caller has checked that a move makes no cycle). */
+  updateZone(id: number, patch: { parentId?: number | null; name?: string }, actor: ChangeActor): Promise<Zone>;
+  /** Removes an empty zone: no sub-zones, no devices, no roles on it. */
+  removeZone(id: number, actor: ChangeActor): Promise<void>;
+  /** Roles of local users on zones: of one user, or of all. */
+  userZoneRoles(userId?: number): Promise<UserZoneRole[]>;
+  /** Replaces one user's zone roles. */
+  setUserZoneRoles(userId: number, grants: ZoneGrant[], actor: ChangeActor): Promise<void>;
+
   // users
   /** Adds the user and a 'user.added' event naming `audit.actor` (the audit trail; 'system' when not given), in one transaction. */
-  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord>;
+  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord>;
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   /**
-   * Changes the user; a change of role, disabled or password (or an unlock with `audit`) also appends
-   * an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
+   * Changes the user; a change of role, scope, disabled or password (or an unlock with `audit`) also
+   * appends an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
    */
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled'>>, audit?: UserAudit): Promise<void>;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>, audit?: UserAudit): Promise<void>;
 }

@@ -27,6 +27,7 @@ export function userChangedEvent(before: UserRecord, after: UserRecord, patch: U
   const old: Record<string, unknown> = {};
   const now: Record<string, unknown> = {};
   if (before.role !== after.role) { changes.push(`role ${before.role} → ${after.role}`); old.role = before.role; now.role = after.role; }
+  if ((before.scope ?? 'global') !== (after.scope ?? 'global')) { changes.push(`rights ${before.scope} → ${after.scope}`); old.scope = before.scope; now.scope = after.scope; }
   if (before.disabled !== after.disabled) { changes.push(after.disabled ? 'disabled' : 're-enabled'); old.disabled = before.disabled; now.disabled = after.disabled; }
   if (patch.passwordHash !== undefined && before.passwordHash !== after.passwordHash) { changes.push('password set (value not recorded)'); now.password = 'changed'; }
   const unlocked = audit !== undefined && patch.lockedUntil === null && (before.lockedUntil !== null || before.failedLogins > 0);
@@ -35,6 +36,7 @@ export function userChangedEvent(before: UserRecord, after: UserRecord, patch: U
   if (!changes.length) changes.push('password set (value not recorded)');
   const actor = audit?.actor ?? 'system';
   const type = patch.passwordHash !== undefined ? 'user.password.set' : before.role !== after.role ? 'user.role.changed'
+    : before.scope !== after.scope ? 'user.scope.recorded'
     : before.disabled !== after.disabled ? (after.disabled ? 'user.disabled' : 'user.enabled') : 'user.unlocked';
   return {
     at, deviceId: null, type, level: 'warning' as const, actor, source: audit?.source ?? null,

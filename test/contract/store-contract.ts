@@ -14,7 +14,7 @@ export interface StoreUnderTest {
   /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
   rawExec(sql: string): Promise<void>;
   /** The name raw SQL uses for a table of the schema in this dialect. */
-  table(name: 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors'): string;
+  table(name: 'devices' | 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors'): string;
   dispose(): Promise<void>;
 }
 
@@ -86,14 +86,23 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
   // An installed Inlet may be at any earlier schema version when it is upgraded.
   for (const from of loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').map((m) => m.version).slice(0, -1)) {
-    contractTest(`upgrades from schema version ${from}: the rest applies, a device registered then is kept and takes uploads`, async ({ store }) => {
+    contractTest(`upgrades from schema version ${from}: the rest applies, a device registered then is kept and takes uploads`, async ({ store, rawExec, table }) => {
       const early = await store.migrate(undefined, { upTo: from });
       assert.equal(early.length, from);
-      const device = await store.addDevice(newDevice('96000001'), T0);
+      // Registered as that version's Inlet did: with the columns of the first schema only (today's
+      // addDevice writes columns later migrations add). Its location becomes a zone (migration 23).
+      const at = name === 'mssql' ? `'${new Date(T0).toISOString().replace('T', ' ').replace('Z', '')}'` : String(T0);
+      await rawExec(`INSERT INTO ${table('devices')} (family, serial, model_code, model, name, location, entry_token, allowed_interval_s, created_at, updated_at)
+        VALUES ('soap', '96000001', 1234, 'T3311', 'Sensor 96000001', 'Hall A', 'Tok-96000001-aBc', 60, ${at}, ${at})`);
       const rest = await store.migrate();
       assert.equal(early.length + rest.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').length);
       assert.deepEqual(await store.migrate(), []);
-      assert.deepEqual((await store.listDevices()).map((d) => d.serial), ['96000001']);
+      const [device] = await store.listDevices();
+      assert.equal(device.serial, '96000001');
+      const zones = await store.listZones();
+      assert.deepEqual(zones.map((z) => [z.name, z.parentId]), [['Hall A', null]], 'the location became a top-level zone');
+      assert.equal(device.zoneId, zones[0].id);
+      assert.equal(device.location, 'Hall A');
       const committed = await store.commit(batch(device.id, [sample(device.id, 1, T0 + MINUTE, 4.5)]));
       assert.equal(committed.samplesStored, 1);
       assert.deepEqual((await store.samples(device.id, 1, T0, T0 + 2 * MINUTE)).map((x) => x.value), [4.5]);
@@ -382,7 +391,7 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
   contractTest('users: add, find, list, update', async ({ store }) => {
     const u = await store.addUser({ username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc' }, T0);
-    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false });
+    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local' });
     await assert.rejects(store.addUser({ username: 'admin', role: 'viewer', passwordHash: 'x' }, T0), /user admin already exists/);
     assert.equal(await store.findUser('nobody'), undefined);
     await store.addUser({ username: 'viewer1', role: 'viewer', passwordHash: 'h' }, T0);
@@ -393,6 +402,65 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal(again.lockedUntil, null);
     assert.equal(again.disabled, false);
     assert.deepEqual((await store.listUsers()).map((x) => x.username), ['admin', 'viewer1']);
+  });
+
+  contractTest('zones: a tree with unique names among siblings, moves without cycles, removal of empty zones only, each change an event', async ({ store }) => {
+    const actor = { by: 'admin', at: T0, reason: 'layout' };
+    const site = await store.addZone({ parentId: null, name: 'Site' }, actor);
+    const room = await store.addZone({ parentId: site.id, name: 'Room 1' }, actor);
+    const other = await store.addZone({ parentId: null, name: 'Other' }, actor);
+    await assert.rejects(store.addZone({ parentId: site.id, name: 'Room 1' }, actor), /already exists/);
+    await assert.rejects(store.addZone({ parentId: 999, name: 'X' }, actor), /no zone with id 999/);
+    assert.deepEqual((await store.listZones()).map((z) => [z.name, z.parentId]), [['Site', null], ['Room 1', site.id], ['Other', null]]);
+    await assert.rejects(store.updateZone(site.id, { parentId: room.id }, actor), /below itself/);
+    const moved = await store.updateZone(room.id, { parentId: other.id, name: 'Room A' }, { ...actor, at: T0 + 1 });
+    assert.deepEqual([moved.name, moved.parentId], ['Room A', other.id]);
+    const [event] = await store.events({ type: 'zone.moved', limit: 1 });
+    assert.deepEqual((event.data as { old: { path: string }; new: { path: string } }).old.path, 'Site/Room 1');
+    assert.deepEqual((event.data as { new: { path: string } }).new.path, 'Other/Room A');
+    const d = await store.addDevice({ ...newDevice('93000001'), location: 'Other/Room A', zoneId: room.id }, T0);
+    assert.equal(d.zoneId, room.id);
+    await assert.rejects(store.removeZone(room.id, actor), /devices/);
+    await assert.rejects(store.removeZone(other.id, actor), /sub-zones/);
+    await store.updateDevice(d.id, { zoneId: site.id, location: 'Site' }, T0);
+    assert.equal((await store.getDevice(d.id))!.zoneId, site.id);
+    await store.removeZone(room.id, actor);
+    assert.deepEqual((await store.listZones()).map((z) => z.name), ['Site', 'Other']);
+    assert.equal((await store.events({ type: 'zone.removed' })).length, 1);
+  });
+
+  contractTest('users\' zone roles: replaced as a whole, recorded old → new; scope and source kept on the user', async ({ store }) => {
+    const actor = { by: 'admin', at: T0, reason: 'team' };
+    const a = await store.addZone({ parentId: null, name: 'A' }, actor);
+    const b = await store.addZone({ parentId: null, name: 'B' }, actor);
+    const u = await store.addUser({ username: 'qa', role: 'operator', passwordHash: 'h', scope: 'zones' }, T0);
+    assert.equal(u.scope, 'zones');
+    assert.equal(u.source, 'local');
+    await store.setUserZoneRoles(u.id, [{ zoneId: a.id, role: 'operator' }, { zoneId: b.id, role: 'viewer' }], actor);
+    assert.deepEqual(await store.userZoneRoles(u.id), [{ userId: u.id, zoneId: a.id, role: 'operator' }, { userId: u.id, zoneId: b.id, role: 'viewer' }]);
+    await store.setUserZoneRoles(u.id, [{ zoneId: b.id, role: 'administrator' }], { ...actor, at: T0 + 1 });
+    assert.deepEqual(await store.userZoneRoles(), [{ userId: u.id, zoneId: b.id, role: 'administrator' }]);
+    const [event] = await store.events({ type: 'user.zones.changed', limit: 1 });
+    assert.deepEqual((event.data as { old: unknown[] }).old.length, 2);
+    assert.deepEqual((event.data as { new: unknown[] }).new, [{ zoneId: b.id, role: 'administrator' }]);
+    await assert.rejects(store.removeZone(b.id, actor), /role/);
+    await store.updateUser(u.id, { scope: 'global' });
+    assert.equal((await store.findUser('qa'))!.scope, 'global');
+    const dir = await store.addUser({ username: 'jane', role: 'viewer', passwordHash: '!directory', scope: 'zones', source: 'directory' }, T0);
+    assert.equal(dir.source, 'directory');
+  });
+
+  contractTest('alarms and events can be limited to a set of devices (a user\'s zones)', async ({ store }) => {
+    const a = await store.addDevice(newDevice('93100001'), T0);
+    const b = await store.addDevice(newDevice('93100002', 'Tok-b-93100002'), T0);
+    await store.raiseAlarm(newAlarm(a.id));
+    const bAlarm = await store.raiseAlarm(newAlarm(b.id));
+    await store.raiseAlarm(newAlarm(null, { source: 'system', kind: 'integrity', channel: null, direction: null }));
+    assert.deepEqual((await store.alarms({ deviceIds: [b.id] })).map((x) => x.deviceId), [b.id]);
+    assert.deepEqual((await store.alarms({ deviceIds: [] })), []);
+    assert.deepEqual((await store.alarms({ id: bAlarm.id })).map((x) => x.id), [bAlarm.id]);
+    const events = await store.events({ deviceIds: [a.id] });
+    assert.ok(events.length > 0 && events.every((e) => e.deviceId === a.id));
   });
 
   contractTest('uploads and samples are append-only, even to raw SQL', async ({ store, rawExec, table }) => {

@@ -21,7 +21,8 @@ export function cliAddUser(dataDir: string, username: string, role: string, pass
   });
 }
 
-export async function startTestGateway(): Promise<TestGateway> {
+/** `configure` changes the configuration before the gateway starts (directory sign-in, say). */
+export async function startTestGateway(configure?: (config: InletConfig) => void): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'inlet-api-'));
   const made = cliAddUser(dataDir, ADMIN.username, 'administrator', ADMIN.password);
   if (made.status !== 0) throw new Error(`inlet user add failed: ${made.stderr}`);
@@ -29,6 +30,7 @@ export async function startTestGateway(): Promise<TestGateway> {
   config.dataDir = dataDir;
   config.http = { ...config.http, host: '127.0.0.1', port: 0 };
   config.log = { ...config.log, console: false, file: false };
+  configure?.(config);
   const gateway = await startGateway(config, createLogger(config, { quiet: true }));
   config.publicUrl = gateway.url;   // port 0 became a real port: entry points must name it
   return { gateway, config, dataDir, async close() { await gateway.stop(); rmSync(dataDir, { recursive: true, force: true }); } };

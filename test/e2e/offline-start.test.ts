@@ -60,7 +60,13 @@ test('started while the database is down, the gateway spools the uploads of know
       assert.equal(health.spool.depth, 0, 'the journal drains once the database answers');
       assert.equal((await send(5)).status, 200);
       agent.destroy();
-      const values = (await gw.store.samples(device.id, 1, 0, Date.now() + 1)).map((s) => s.value);
+      // The last upload may have been journaled while the replay was finishing: it is acknowledged
+      // (durable in the journal) and lands a moment later, so wait for the store to hold five samples.
+      let values: (number | null)[] = [];
+      for (let tries = 0; tries < 600 && values.length < 5; tries++) {
+        values = (await gw.store.samples(device.id, 1, 0, Date.now() + 1)).map((s) => s.value);
+        if (values.length < 5) await new Promise((r) => setTimeout(r, 50));
+      }
       assert.deepEqual([...values].sort((a, b) => (a ?? 0) - (b ?? 0)), [1, 2, 3, 4, 5], 'every acknowledged sample exactly once');
     } finally {
       await gw.stop();

@@ -9,11 +9,12 @@ export class ApiError extends Error {
 }
 
 export type Role = 'administrator' | 'operator' | 'viewer';
-export interface Me { username: string; role: Role; idleMinutes: number }
+/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only. */
+export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[] }
 
 export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
 export interface DeviceView {
-  id: number; name: string; location: string; serial: string; model: string; family: string; state: 'active' | 'suspended';
+  id: number; name: string; location: string; zoneId: number | null; serial: string; model: string; family: string; state: 'active' | 'suspended';
   suspendedReason: string | null; lastSeenAt: number | null; allowedIntervalS: number | null; declaredIntervalS: number | null;
   status: 'ok' | 'offline' | 'never-seen' | 'suspended'; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
 }

@@ -10,6 +10,7 @@ import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderTable } from './pages/table.ts';
+import { renderZones } from './pages/zones.ts';
 
 type Cleanup = (() => void) | void;
 
@@ -20,6 +21,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/export', 'Export', ['viewer', 'operator', 'administrator']],
   ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
+  ['#/zones', 'Zones', ['viewer', 'operator', 'administrator']],
   ['#/admin', 'Admin', ['operator', 'administrator']],
 ];
 
@@ -61,6 +63,7 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/alarms': return renderAlarms(view, me!);
     case '/events': return renderEvents(view, params);
     case '/admin': return renderAdmin(view, me!);
+    case '/zones': return renderZones(view, me!);
     default: show(view, message(`There is no page "${path}".`, 'error'));
   }
 }

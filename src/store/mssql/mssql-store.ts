@@ -24,12 +24,14 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { horizonAdvancedEvent } from '../retention-events.ts';
 import type {
   ChainedEvent, ChangeAudit, NewEvent, RollupMismatch, AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
-  ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { parseConnectionString } from './connection.ts';
 import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
+import * as zones from './zones.ts';
+import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -42,7 +44,7 @@ export interface MssqlStoreOptions {
 const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
 const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
-const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at';
+const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
 const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
@@ -245,9 +247,10 @@ export class MssqlStore implements Store {
           .input('name', sql.NVarChar(200), d.name).input('location', sql.NVarChar(200), d.location ?? '')
           .input('entry_token', sql.VarChar(128), d.entryToken).input('allowed_interval_s', sql.Int, d.allowedIntervalS ?? null)
           .input('customer_uid', sql.NVarChar(100), d.customerUid ?? null).input('at', sql.DateTime2(3), utc(at))
+          .input('zone_id', sql.Int, d.zoneId ?? null)
           .query<Row>(`INSERT INTO inlet.devices (family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
-              customer_uid, created_at, updated_at)
-            VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token, @allowed_interval_s, @customer_uid, @at, @at);
+              customer_uid, created_at, updated_at, zone_id)
+            VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token, @allowed_interval_s, @customer_uid, @at, @at, @zone_id);
             SELECT CAST(SCOPE_IDENTITY() AS int) AS id;`);
         const deviceId = integer(inserted.recordset[0].id);
         for (const c of d.channels) {
@@ -370,6 +373,7 @@ export class MssqlStore implements Store {
     const where: string[] = [];
     const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
     if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT CAST(value AS int) FROM OPENJSON(@device_ids))'); inputs.device_ids = [sql.NVarChar(sql.MAX), JSON.stringify(q.deviceIds)]; }
     if (q.since !== undefined) { where.push('occurred_at >= @since'); inputs.since = [sql.DateTime2(3), utc(q.since)]; }
     if (q.type !== undefined) { where.push('type = @type'); inputs.type = [sql.VarChar(100), q.type]; }
     if (q.until !== undefined) { where.push('occurred_at < @until'); inputs.until = [sql.DateTime2(3), utc(q.until)]; }
@@ -476,12 +480,27 @@ export class MssqlStore implements Store {
 
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord> {
+  // ---- zones ----
+
+  private get zoneContext(): zones.MssqlZoneContext {
+    return { query: (text, inputs) => this.query(text, inputs), inTransaction: (work) => this.inTransaction(work) };
+  }
+  async listZones(): Promise<Zone[]> { return zones.listZones(this.zoneContext); }
+  async addZone(zone: { parentId: number | null; name: string }, actor: ChangeActor): Promise<Zone> { return zones.addZone(this.zoneContext, zone, actor); }
+  async updateZone(id: number, patch: { parentId?: number | null; name?: string }, actor: ChangeActor): Promise<Zone> { return zones.updateZone(this.zoneContext, id, patch, actor); }
+  async removeZone(id: number, actor: ChangeActor): Promise<void> { return zones.removeZone(this.zoneContext, id, actor); }
+  async userZoneRoles(userId?: number): Promise<UserZoneRole[]> { return zones.userZoneRoles(this.zoneContext, userId); }
+  async setUserZoneRoles(userId: number, grants: ZoneGrant[], actor: ChangeActor): Promise<void> { return zones.setUserZoneRoles(this.zoneContext, userId, grants, actor); }
+
+  // ---- users ----
+
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
       return await this.inTransaction(async (tx) => {
         const inserted = await tx.request().input('username', sql.NVarChar(128), user.username).input('role', sql.VarChar(20), user.role)
           .input('password_hash', sql.NVarChar(400), user.passwordHash).input('at', sql.DateTime2(3), utc(at))
-          .query<Row>(`INSERT INTO inlet.users (username, role, password_hash, created_at) VALUES (@username, @role, @password_hash, @at);
+          .input('scope', sql.VarChar(10), user.scope ?? 'global').input('source', sql.VarChar(10), user.source ?? 'local')
+          .query<Row>(`INSERT INTO inlet.users (username, role, password_hash, created_at, scope, source) VALUES (@username, @role, @password_hash, @at, @scope, @source);
             SELECT ${USER_COLUMNS} FROM inlet.users WHERE id = CAST(SCOPE_IDENTITY() AS int);`);
         const added = toUser(inserted.recordset[0]);
         await insertEvent(tx, userAddedEvent(added, at, audit), this.chainKey);
@@ -722,11 +741,13 @@ export class MssqlStore implements Store {
   async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
     const where: string[] = [];
     const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
+    if (q.id !== undefined) { where.push('id = @id'); inputs.id = [sql.BigInt, q.id]; }
     if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
     if (q.uncleared) where.push('cleared_at IS NULL');
     if (q.kind !== undefined) { where.push('kind = @kind'); inputs.kind = [sql.VarChar(10), q.kind]; }
     if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
     if (q.beforeId !== undefined) { where.push('id < @before_id'); inputs.before_id = [sql.BigInt, q.beforeId]; }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT CAST(value AS int) FROM OPENJSON(@device_ids))'); inputs.device_ids = [sql.NVarChar(sql.MAX), JSON.stringify(q.deviceIds)]; }
     return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
   }

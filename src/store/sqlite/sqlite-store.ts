@@ -24,12 +24,14 @@ import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
 import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { rollupShareSql, toRollupMismatch } from '../rollup-check.ts';
+import * as zones from './zones.ts';
+import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
   AlarmQuery, ChainAnchor, ChainCheckpoint, ChainedEvent, ChangeAudit, NewEvent, RollupMismatch, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  MigrateOptions, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChangeActor, MigrateOptions, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
@@ -127,6 +129,10 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
+    // Zone changes are events like any other: linked into the audit chain.
+    zones.linkZoneEvents(this.db, (at, e) => this.insertEvent({
+      at, deviceId: null, type: e.type, level: 'info', message: e.message, data: e.data, actor: typeof e.data.by === 'string' ? e.data.by : 'system',
+    }));
   }
 
   useChainKey(key: Uint8Array | null): void {
@@ -216,9 +222,9 @@ export class SqliteStore implements Store {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO devices (family, serial, model_code, model, name, location,
-        entry_token, allowed_interval_s, customer_uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        entry_token, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', d.entryToken, d.allowedIntervalS ?? null,
-          d.customerUid ?? null, at, at);
+          d.customerUid ?? null, at, at, d.zoneId ?? null);
       const upsert = this.db.prepare('INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)');
       const version = this.db.prepare(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
         VALUES (?, ?, ?, ?, ?, 'registration', 'the model''s channels at registration')`);
@@ -321,6 +327,7 @@ export class SqliteStore implements Store {
     const where: string[] = [];
     const values: (string | number)[] = [];
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     if (q.since !== undefined) { where.push('at >= ?'); values.push(q.since); }
     if (q.type !== undefined) { where.push('type = ?'); values.push(q.type); }
     if (q.until !== undefined) { where.push('at < ?'); values.push(q.until); }
@@ -489,11 +496,13 @@ export class SqliteStore implements Store {
   async alarms(q: AlarmQuery): Promise<StoredAlarm[]> {
     const where: string[] = [];
     const values: (number | string)[] = [];
+    if (q.id !== undefined) { where.push('id = ?'); values.push(q.id); }
     if (q.open) where.push('(cleared_at IS NULL OR acknowledged_at IS NULL)');
     if (q.uncleared) where.push('cleared_at IS NULL');
     if (q.kind !== undefined) { where.push('kind = ?'); values.push(q.kind); }
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
     if (q.beforeId !== undefined) { where.push('id < ?'); values.push(q.beforeId); }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     values.push(Math.min(q.limit ?? 500, 10_000));
     return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT ?`).all(...values) as Row[]).map(toAlarm);
@@ -650,13 +659,22 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ---- zones ----
+
+  async listZones(): Promise<Zone[]> { return zones.listZones(this.db); }
+  async addZone(zone: { parentId: number | null; name: string }, actor: ChangeActor): Promise<Zone> { return zones.addZone(this.db, zone, actor); }
+  async updateZone(id: number, patch: { parentId?: number | null; name?: string }, actor: ChangeActor): Promise<Zone> { return zones.updateZone(this.db, id, patch, actor); }
+  async removeZone(id: number, actor: ChangeActor): Promise<void> { zones.removeZone(this.db, id, actor); }
+  async userZoneRoles(userId?: number): Promise<UserZoneRole[]> { return zones.userZoneRoles(this.db, userId); }
+  async setUserZoneRoles(userId: number, grants: ZoneGrant[], actor: ChangeActor): Promise<void> { zones.setUserZoneRoles(this.db, userId, grants, actor); }
+
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string }, at: number, audit?: UserAudit): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
       return this.transaction(() => {
-        const { lastInsertRowid } = this.db.prepare('INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)')
-          .run(user.username, user.role, user.passwordHash, at);
+        const { lastInsertRowid } = this.db.prepare('INSERT INTO users (username, role, password_hash, created_at, scope, source) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(user.username, user.role, user.passwordHash, at, user.scope ?? 'global', user.source ?? 'local');
         const added = this.userById(Number(lastInsertRowid))!;
         this.insertEvent(userAddedEvent(added, at, audit));
         return added;
@@ -668,19 +686,19 @@ export class SqliteStore implements Store {
   }
 
   private userById(id: number): UserRecord | undefined {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
       FROM users WHERE id = ?`).get(id) as Row | undefined;
     return r && toUser(r);
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
       FROM users WHERE username = ?`).get(username) as Row | undefined;
     return r && toUser(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at
+    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 

@@ -21,6 +21,11 @@ const roleSelect = (selected: string) => h('select', { name: 'role' }, ROLES.map
 
 export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
   const isAdmin = me.role === 'administrator';
+  // user administration needs the administrator role on everything, not on some zones
+  const isGlobalAdmin = me.globalRole === 'administrator';
+  /** Zone paths the user may place devices in, offered as suggestions for the Location field. */
+  const zonePaths = h('datalist', { id: 'zone-paths' });
+  const zoneField = (value = '') => text('location', value, { list: 'zone-paths', placeholder: 'Site/Building/Room' });
   const status = h('div');
   const devicesArea = h('div');
   const usersArea = h('div');
@@ -30,7 +35,7 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
     try {
       const done = await what();
       if (done) show(status, message(done));
-      await Promise.all([loadDevices(), isAdmin ? loadUsers() : undefined]);
+      await Promise.all([loadDevices(), isGlobalAdmin ? loadUsers() : undefined, loadZonePaths()]);
     } catch (err) {
       show(status, message((err as Error).message, 'error'));
     }
@@ -41,7 +46,7 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
       field('Serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' }), 'as on the device label, up to 8 digits'),
       field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
       field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
-      field('Name', text('name', '', { required: true })), field('Location', text('location')),
+      field('Name', text('name', '', { required: true })), field('Zone', zoneField(), 'a zone path; a global administrator may name a new one'),
     ], 'Register');
     if (!values) return;
     await act(async () => {
@@ -58,7 +63,7 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
   function deviceActions(d: DeviceView): HTMLElement[] {
     const buttons = [
       h('button', { type: 'button', onclick: async () => {
-        const values = await dialogForm(`Rename ${d.name}`, [field('Name', text('name', d.name, { required: true })), field('Location', text('location', d.location))], 'Save');
+        const values = await dialogForm(`Rename ${d.name}`, [field('Name', text('name', d.name, { required: true })), field('Zone', zoneField(d.location), 'moving to another zone needs the administrator role on both')], 'Save');
         if (values) await act(async () => { await api('PATCH', `/devices/${d.id}`, { name: values.name, location: values.location }); return `${values.name} saved.`; });
       } }, 'Rename'),
       d.state === 'active'
@@ -95,11 +100,16 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
     show(devicesArea, h('h2', {}, 'Devices'),
       isAdmin ? h('button', { type: 'button', class: 'primary', onclick: addDevice }, 'Register a device') : null,
       h('table', { class: 'admin' },
-        h('thead', {}, h('tr', {}, ['Name', 'Location', 'Model · serial', 'Status', 'Interval', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Name', 'Zone', 'Model · serial', 'Status', 'Interval', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, devices.map((d) => h('tr', { 'data-device': d.id },
           h('th', { scope: 'row' }, d.name), h('td', {}, d.location), h('td', {}, `${d.model} · ${d.serial}`),
           h('td', {}, STATUS_LABELS[d.status]), h('td', {}, `${d.intervalS} s${d.allowedIntervalS === null ? '' : ' (set)'}`),
           h('td', { class: 'actions' }, deviceActions(d)))))));
+  }
+
+  async function loadZonePaths(): Promise<void> {
+    const { zones } = await api<{ zones: { path: string; role: Me['role'] }[] }>('GET', '/zones');
+    show(zonePaths, zones.filter((z) => z.role === 'administrator').map((z) => h('option', { value: z.path })));
   }
 
   async function loadUsers(): Promise<void> {
@@ -132,6 +142,6 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
         }))));
   }
 
-  show(view, h('h1', {}, 'Administration'), status, devicesArea, isAdmin ? usersArea : null);
+  show(view, h('h1', {}, 'Administration'), status, zonePaths, devicesArea, isGlobalAdmin ? usersArea : null);
   await act(async () => undefined);
 }
