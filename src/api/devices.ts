@@ -170,12 +170,13 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       const target = zoneId !== undefined ? (zoneId === null ? null : scope.tree.get(zoneId) ?? undefined)
         : location!.trim() ? scope.tree.find(location!) ?? undefined : null;
       if (target === undefined && zoneId !== undefined) throw new HttpError(404, `no zone with id ${zoneId}, or not in your zones`);
-      if ((target?.id ?? null) !== device.zoneId) {
+      // target undefined: a path that names no zone yet (made below), which is always a move.
+      if (target === undefined || (target?.id ?? null) !== device.zoneId) {
         scope.requireZone(device.zoneId, 'administrator');
         scope.requireZone(target?.id ?? null, 'administrator');
         try {
-          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason }) : target;
-          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason });
+          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason, source: sourceOf(req) }) : target;
+          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason, source: sourceOf(req) });
         } catch (err) {
           if (err instanceof ZoneError) throw new HttpError(err.conflict ? 409 : 400, err.message);
           throw err;

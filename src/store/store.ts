@@ -275,6 +275,8 @@ export interface ChangeActor {
   by: string;
   at: number;
   reason?: string;
+  /** Where the change came from (the client's address), for the audit trail. */
+  source?: string | null;
 }
 
 export interface StoreHealth {

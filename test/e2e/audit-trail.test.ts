@@ -76,13 +76,14 @@ test('every state-changing API route leaves an event with actor, source address 
   await t.gateway.store.setAlarmLimits(fridge.id, 1, [{ deviceId: fridge.id, channel: 1, level: 'alarm', high: 5, low: null, delayS: 0, hysteresis: 0 }], 'admin', Date.now());
   const alarm = await t.gateway.store.raiseAlarm({ deviceId: fridge.id, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: Date.now(), value: 9, message: 'test alarm' });
   const bulkAlarm = await t.gateway.store.raiseAlarm({ deviceId: fridge.id, channel: 2, source: 'limit', level: 'alarm', direction: 'high', raisedAt: Date.now(), value: 99, message: 'test alarm 2' });
-  const users = await admin.json<{ users: { id: number; username: string }[] }>('GET', '/api/users');
-  const adminId = users.body.users.find((u) => u.username === ADMIN.username)!.id;
+  const zoned = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'zoned', role: 'viewer', password: 'Harbor-Lights-84', reason: 'fixture' });
+  const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', reason: 'fixture' });
+  let newZoneId = 0;
 
   /** For each route: how to call it with a valid change, and the event type it must leave. */
   const CASES: Record<string, { call: () => Promise<Response>; event: string | RegExp }> = {
     'POST /api/devices': { call: () => admin.request('POST', '/api/devices', { serial: '71000002', model: 'T3510', name: 'Spare', reason: 'new room' }), event: 'device.added' },
-    'PATCH /api/devices/:id': { call: () => admin.request('PATCH', `/api/devices/${fridge.id}`, { location: 'Lab 2', reason: 'moved' }), event: 'device.renamed' },
+    'PATCH /api/devices/:id': { call: () => admin.request('PATCH', `/api/devices/${fridge.id}`, { name: 'Fridge 2', location: 'Lab 2', reason: 'moved' }), event: /^device\.(zone|renamed)$/ },
     'PUT /api/devices/:id/interval': { call: () => admin.request('PUT', `/api/devices/${fridge.id}/interval`, { allowedIntervalS: 2, reason: 'slower' }), event: 'device.interval' },
     'POST /api/devices/:id/suspend': { call: () => admin.request('POST', `/api/devices/${fridge.id}/suspend`, { reason: 'calibration' }), event: 'device.suspended' },
     'POST /api/devices/:id/resume': { call: () => admin.request('POST', `/api/devices/${fridge.id}/resume`, { importData: false, reason: 'calibrated', signature: { ...SIGNATURE, meaning: 'released' } }), event: 'device.resumed' },
@@ -91,7 +92,21 @@ test('every state-changing API route leaves an event with actor, source address 
     'POST /api/alarms/acknowledge': { call: () => admin.request('POST', '/api/alarms/acknowledge', { ids: [bulkAlarm.id], comment: 'checked all', signature: SIGNATURE }), event: 'alarm.acknowledged' },
     'PUT /api/devices/:id/channels/:channel/alarm-limits': { call: () => admin.request('PUT', `/api/devices/${fridge.id}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: 8 }], reason: 'SOP 12', signature: SIGNATURE }), event: 'alarm.limits.changed' },
     'POST /api/users': { call: () => admin.request('POST', '/api/users', { username: 'auditee', role: 'viewer', password: 'Granite-Falls-63', reason: 'new QA staff' }), event: 'user.added' },
-    'PATCH /api/users/:id': { call: () => admin.request('PATCH', `/api/users/${adminId + 1}`, { role: 'operator', reason: 'promoted' }), event: 'user.role.changed' },
+    'PATCH /api/users/:id': { call: () => admin.request('PATCH', `/api/users/${zoned.body.user.id}`, { role: 'operator', reason: 'promoted' }), event: 'user.role.changed' },
+    'POST /api/zones': {
+      call: async () => {
+        const res = await admin.request('POST', '/api/zones', { name: 'Cold store', reason: 'new building' });
+        newZoneId = ((await res.clone().json()) as { zone: { id: number } }).zone.id;
+        return res;
+      },
+      event: 'zone.added',
+    },
+    'PATCH /api/zones/:id': { call: () => admin.request('PATCH', `/api/zones/${newZoneId}`, { name: 'Cold store B', reason: 'renamed building' }), event: 'zone.renamed' },
+    'DELETE /api/zones/:id': { call: () => admin.request('DELETE', `/api/zones/${newZoneId}`, { reason: 'building sold' }), event: 'zone.removed' },
+    'PUT /api/users/:id/zones': {
+      call: () => admin.request('PUT', `/api/users/${zoned.body.user.id}/zones`, { scope: 'zones', grants: [{ zoneId: pharmacy.body.zone.id, role: 'viewer' }], reason: 'pharmacy only' }),
+      event: 'user.scope.changed',
+    },
     'POST /api/audit/review': { call: () => admin.request('POST', '/api/audit/review', { from: 0, to: Date.now() + 1000, comment: 'monthly review', signature: { ...SIGNATURE, meaning: 'reviewed' } }), event: 'audit.reviewed' },
   };
   /** Routes whose events belong to another issue (sign-in and sign-out: issue 15). */

@@ -132,6 +132,7 @@ export class SqliteStore implements Store {
     // Zone changes are events like any other: linked into the audit chain.
     zones.linkZoneEvents(this.db, (at, e) => this.insertEvent({
       at, deviceId: null, type: e.type, level: 'info', message: e.message, data: e.data, actor: typeof e.data.by === 'string' ? e.data.by : 'system',
+      source: typeof e.data.source === 'string' ? e.data.source : null,
     }));
   }
 
