@@ -6,7 +6,8 @@ import type { AlarmLimit } from '../domain/types.ts';
 import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
-import { visibleDeviceIds } from './scope.ts';
+import { scopeOf, visibleDeviceIds } from './scope.ts';
+import { roleAtLeast } from '../domain/zones.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 
@@ -74,6 +75,16 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
   /** Several alarms with one comment and one signature; each is acknowledged (and recorded) on its own. */
   router.post('/alarms/acknowledge', requireRole('operator'), async (req, res) => {
     const { ids, comment, signature } = parseBulkAcknowledgement(req.body);
+    // Each alarm must be one the caller may acknowledge (operator on its device's zone), as for one alarm by its path.
+    const scope = await scopeOf(store, res);
+    for (const id of ids) {
+      const [alarm] = await store.alarms({ id, limit: 1 });
+      const device = alarm?.deviceId == null ? undefined : await store.getDevice(alarm.deviceId);
+      if (!alarm || (alarm.deviceId !== null && !device) || scope.roleOnZone(device ? device.zoneId : null) === null) {
+        throw new HttpError(404, `no alarm with id ${id}, or not in your zones`);
+      }
+      if (!roleAtLeast(scope.roleOnZone(device ? device.zoneId : null), 'operator')) throw new HttpError(403, `acknowledging alarm ${id} needs the operator role on its zone`);
+    }
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     const acknowledged = [];
     const skipped: number[] = [];

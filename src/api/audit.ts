@@ -7,10 +7,19 @@ import type { EventQuery, Store, StoredEvent } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { HttpError, bodyParser, queryParser } from './http.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, describeSignature, verifySignature } from './signatures.ts';
+import { visibleDeviceIds } from './scope.ts';
 
 export const AUDIT_LIMITS = { page: 500, export: 100_000 } as const;
 
 interface AuditFilter { actor?: string; type?: string; device?: number; from?: number; to?: number }
+
+/** A caller limited to zones sees the events of their zones' devices only (none of users, zones or the system). */
+type Sight = { deviceIds?: number[] };
+
+async function sightOf(store: Store, res: Response): Promise<Sight> {
+  const visible = await visibleDeviceIds(store, res);
+  return visible === 'all' ? {} : { deviceIds: [...visible] };
+}
 
 const FILTER_PROPERTIES = {
   actor: { type: 'string', minLength: 1, maxLength: 128 },
@@ -33,19 +42,20 @@ const parseReview = bodyParser<AuditFilter & { comment: string; signature?: Sign
   properties: { ...FILTER_PROPERTIES, comment: { type: 'string', minLength: 3, maxLength: 2000, pattern: '\\S' }, signature: SIGNATURE_SCHEMA },
 });
 
-function storeQuery(f: AuditFilter): EventQuery {
+function storeQuery(f: AuditFilter, sight: Sight = {}): EventQuery {
   return {
+    ...sight,
     actor: f.actor, deviceId: f.device, since: f.from, until: f.to,
     ...(f.type ? (f.type.endsWith('.') ? { typePrefix: f.type } : { type: f.type }) : {}),
   };
 }
 
 /** Pages through every event matching the filter, newest first, without holding them all. */
-async function* allEvents(store: Store, f: AuditFilter, max: number): AsyncGenerator<StoredEvent> {
+async function* allEvents(store: Store, f: AuditFilter, max: number, sight: Sight): AsyncGenerator<StoredEvent> {
   let before: number | undefined;
   let n = 0;
   for (;;) {
-    const page = await store.events({ ...storeQuery(f), beforeId: before, limit: 5000 });
+    const page = await store.events({ ...storeQuery(f, sight), beforeId: before, limit: 5000 });
     for (const e of page) { if (n++ >= max) return; yield e; }
     if (page.length < 5000) return;
     before = page[page.length - 1].id;
@@ -74,15 +84,15 @@ function eventCells(e: StoredEvent): unknown[] {
   return [e.id, iso(e.at), iso(e.recordedAt), e.actor ?? '', e.source ?? '', e.deviceId ?? '', e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : ''];
 }
 
-async function writeCsv(res: Response, store: Store, f: AuditFilter): Promise<void> {
+async function writeCsv(res: Response, store: Store, f: AuditFilter, sight: Sight): Promise<void> {
   res.type('text/csv; charset=utf-8').attachment(`inlet-audit-trail-${new Date().toISOString().slice(0, 10)}.csv`);
   res.write(`\uFEFF# Inlet audit trail: ${describeFilter(f)}; exported ${new Date().toISOString()}\r\n`);
   res.write(`${CSV_COLUMNS.map(csvCell).join(',')}\r\n`);
-  for await (const e of allEvents(store, f, AUDIT_LIMITS.export)) res.write(`${eventCells(e).map(csvCell).join(',')}\r\n`);
+  for await (const e of allEvents(store, f, AUDIT_LIMITS.export, sight)) res.write(`${eventCells(e).map(csvCell).join(',')}\r\n`);
   res.end();
 }
 
-async function writePdf(res: Response, store: Store, f: AuditFilter, by: string): Promise<void> {
+async function writePdf(res: Response, store: Store, f: AuditFilter, by: string, sight: Sight): Promise<void> {
   const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: 'Inlet audit trail', Author: 'Inlet' } });
   res.type('application/pdf').attachment(`inlet-audit-trail-${new Date().toISOString().slice(0, 10)}.pdf`);
   doc.pipe(res);
@@ -107,7 +117,7 @@ async function writePdf(res: Response, store: Store, f: AuditFilter, by: string)
   };
   row(header, true);
   let n = 0;
-  for await (const e of allEvents(store, f, AUDIT_LIMITS.export)) {
+  for await (const e of allEvents(store, f, AUDIT_LIMITS.export, sight)) {
     row([String(e.id), new Date(e.at).toISOString().replace('T', ' ').slice(0, 19), e.actor ?? 'system', e.source ?? '', e.type, e.message.slice(0, 600)]);
     n++;
   }
@@ -121,17 +131,18 @@ export function auditRouter(deps: { store: Store; now: () => number }): Router {
 
   router.get('/audit', requireRole('operator'), async (req, res) => {
     const q = parsePageQuery(req.query);
-    const events = await store.events({ ...storeQuery(q), beforeId: q.before, limit: q.limit });
-    const reviews = await store.events({ type: 'audit.reviewed', limit: 5 });
+    const sight = await sightOf(store, res);
+    const events = await store.events({ ...storeQuery(q, sight), beforeId: q.before, limit: q.limit });
+    const reviews = await store.events({ ...sight, type: 'audit.reviewed', limit: 5 });
     res.json({ events, nextBefore: events.length === q.limit ? events[events.length - 1].id : null, reviews });
   });
 
   router.get('/audit.csv', requireRole('operator'), async (req, res) => {
-    await writeCsv(res, store, parseExportQuery(req.query));
+    await writeCsv(res, store, parseExportQuery(req.query), await sightOf(store, res));
   });
 
   router.get('/audit.pdf', requireRole('operator'), async (req, res) => {
-    await writePdf(res, store, parseExportQuery(req.query), sessionOf(res).username);
+    await writePdf(res, store, parseExportQuery(req.query), sessionOf(res).username, await sightOf(store, res));
   });
 
   /** "Reviewed by … with signature": the reviewer signs what they reviewed (the filter and period) with a comment. */
@@ -139,7 +150,7 @@ export function auditRouter(deps: { store: Store; now: () => number }): Router {
     const { comment, signature, ...filter } = parseReview(req.body);
     if (filter.from !== undefined && filter.to !== undefined && filter.to <= filter.from) throw new HttpError(400, '"to" must be after "from"');
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
-    const [newest] = await store.events({ ...storeQuery(filter), limit: 1 });
+    const [newest] = await store.events({ ...storeQuery(filter, await sightOf(store, res)), limit: 1 });
     await store.addEvent({
       at: signed.at, deviceId: filter.device ?? null, type: 'audit.reviewed', level: 'info', actor: signed.by, source: req.ip ?? null,
       message: `audit trail (${describeFilter(filter)}) reviewed by ${signed.by} with electronic signature (${signed.meaning}): ${comment.trim()}`,
