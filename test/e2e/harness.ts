@@ -11,6 +11,7 @@ import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } fr
 import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { HEADS_FILE } from '../../src/store/heads-file.ts';
 import { CHAIN_KEY_FILE, readChainKey, type ChainKey } from '../../src/store/chain-key.ts';
 
 export { tempDir };
@@ -119,7 +120,7 @@ export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 20_000): 
 /** A private copy of the SQLite store in `fromDir` (with its WAL and the gateway's chain key), in a new temporary folder. */
 export function copySqliteStore(fromDir: string, prefix: string): string {
   const dir = tempDir(prefix);
-  for (const name of ['inlet.sqlite', 'inlet.sqlite-wal', 'inlet.sqlite-shm', CHAIN_KEY_FILE]) {
+  for (const name of ['inlet.sqlite', 'inlet.sqlite-wal', 'inlet.sqlite-shm', CHAIN_KEY_FILE, HEADS_FILE]) {
     const from = path.join(fromDir, name);
     if (existsSync(from)) copyFileSync(from, path.join(dir, name));
   }
