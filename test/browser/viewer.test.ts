@@ -176,3 +176,25 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   const registered = (await t.gateway.store.listDevices()).find((d) => d.serial === '20260002');
   assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
 });
+
+test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: 60_000 }, async () => {
+  await page.goto(`${t.gateway.url}/#/audit`);
+  await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+  await page.getByLabel('Type').selectOption('alarm.');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  // the acknowledgement signed on the Alarms page, with who did it and from where
+  const ack = page.locator('table.audit tbody tr').filter({ hasText: 'alarm.acknowledged' });
+  await ack.getByText(/with electronic signature \(reviewed\)/).waitFor();
+  assert.equal(await ack.locator('td').nth(2).textContent(), ADMIN.username);
+  assert.match((await ack.locator('td').nth(3).textContent())!, /127\.0\.0\.1/);
+  assert.match((await page.getByRole('link', { name: 'CSV' }).getAttribute('href'))!, /^\/api\/audit\.csv\?type=alarm\./);
+  await page.getByText(/event\(s\): the whole trail for this filter/).waitFor();
+  await page.getByLabel('Review comment').fill('alarm handling of December reviewed');
+  await page.getByLabel(/Password for the review/).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign review' }).click();
+  await page.getByText('Review recorded with your signature.').waitFor();
+  await page.locator('ul.reviews').getByText(/reviewed by admin with electronic signature \(reviewed\): alarm handling of December reviewed/).waitFor();
+  const [review] = await t.gateway.store.events({ type: 'audit.reviewed', limit: 1 });
+  assert.equal(review.actor, ADMIN.username);
+  await shot('audit-trail-reviewed');
+});

@@ -6,6 +6,7 @@ import { h, message, show } from './dom.ts';
 import { renderAdmin } from './pages/admin.ts';
 import { renderDevices } from './pages/devices.ts';
 import { renderEvents } from './pages/events.ts';
+import { renderAudit } from './pages/audit.ts';
 import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
@@ -21,6 +22,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/export', 'Export', ['viewer', 'operator', 'administrator']],
   ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
+  ['#/audit', 'Audit trail', ['operator', 'administrator']],
   ['#/zones', 'Zones', ['viewer', 'operator', 'administrator']],
   ['#/admin', 'Admin', ['operator', 'administrator']],
 ];
@@ -62,6 +64,7 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/export': return renderExport(view, params);
     case '/alarms': return renderAlarms(view, me!);
     case '/events': return renderEvents(view, params);
+    case '/audit': return renderAudit(view, params);
     case '/admin': return renderAdmin(view, me!);
     case '/zones': return renderZones(view, me!);
     default: show(view, message(`There is no page "${path}".`, 'error'));

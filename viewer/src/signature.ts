@@ -16,6 +16,9 @@ export function signatureInputs(defaultMeaning: (typeof SIGNATURE_MEANINGS)[numb
 /** The two inputs as labelled dialog fields. */
 export function signatureFields(defaultMeaning: (typeof SIGNATURE_MEANINGS)[number]): HTMLElement[] {
   const { password, meaning } = signatureInputs(defaultMeaning);
+  // Labelled by the fields' <label>s here; an aria-label would override them.
+  password.removeAttribute('aria-label');
+  meaning.removeAttribute('aria-label');
   return [
     h('p', { class: 'meta' }, 'Sign this change: your password again, and what your signature means.'),
     field('Your password (signature)', password), field('Signature meaning', meaning),
