@@ -167,3 +167,37 @@ test('every changing `inlet device` and `inlet user` subcommand leaves an event 
   const passwordEvent = (await store.events({ type: 'user.password.set', limit: 1 }))[0];
   assert.doesNotMatch(JSON.stringify(passwordEvent), /Summit-Crane-29|scrypt|\$/, 'a password is recorded as changed, never its value or hash');
 });
+
+test('the audit trail pages through everything and exports it as CSV and PDF (rendered and read back)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const total = (await t.gateway.store.events({ limit: 10_000 })).length;
+  let before: number | null = null;
+  const seen: number[] = [];
+  do {
+    const page: { status: number; body: { events: StoredEvent[]; nextBefore: number | null } } = await admin.json('GET', `/api/audit?limit=7${before ? `&before=${before}` : ''}`);
+    assert.equal(page.status, 200);
+    seen.push(...page.body.events.map((e) => e.id));
+    before = page.body.nextBefore;
+  } while (before !== null);
+  assert.equal(seen.length, total, 'paging reaches every event, not only the newest');
+  assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
+
+  const csv = await (await admin.request('GET', '/api/audit.csv?type=user.')).text();
+  const lines = csv.trim().split('\r\n');
+  assert.match(lines[0], /^\uFEFF?# Inlet audit trail: type user\./);
+  assert.equal(lines[1], '"id","time (UTC)","recorded (UTC)","user","source","device","type","level","message","data"');
+  assert.ok(lines.slice(2).every((l) => /"user\./.test(l)), 'only user events');
+
+  const pdf = Buffer.from(await (await admin.request('GET', '/api/audit.pdf?type=alarm.')).arrayBuffer());
+  assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+  const dir = path.join(new URL('../../', import.meta.url).pathname, 'test-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'audit-trail.pdf'), pdf);
+  const text = execFileSync('pdftotext', ['-layout', path.join(dir, 'audit-trail.pdf'), '-'], { encoding: 'utf8' });
+  assert.match(text, /Audit trail/);
+  assert.match(text, /type alarm\.\. Exported by admin/);
+  assert.match(text, /alarm\.acknowledged/);
+  execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', path.join(dir, 'audit-trail.pdf'), path.join(dir, 'audit-trail')]);
+});
