@@ -402,7 +402,7 @@ export class MssqlStore implements Store {
           COUNT_BIG(*) AS sample_count, COUNT(error_code) AS error_count
         FROM inlet.samples WHERE ${where('device_id')}
         GROUP BY device_id, channel, DATEADD(hour, DATEDIFF(hour, '2000-01-01', sample_time), CAST('2000-01-01' AS datetime2(3))))
-      SELECT TOP (@limit) * FROM (
+      SELECT TOP (@limit) device_id, channel, hour_start, s_min, s_max, s_sum, s_vc, s_sc, s_ec, r_min, r_max, r_sum, r_vc, r_sc, r_ec FROM (
         SELECT r.device_id, r.channel, r.hour_start,
           h.value_min AS s_min, h.value_max AS s_max, h.value_sum AS s_sum, h.value_count AS s_vc, h.sample_count AS s_sc, h.error_count AS s_ec,
           r.value_min AS r_min, r.value_max AS r_max, r.value_sum AS r_sum, r.value_count AS r_vc, r.sample_count AS r_sc, r.error_count AS r_ec
