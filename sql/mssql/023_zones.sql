@@ -24,9 +24,9 @@ GO
 CREATE NONCLUSTERED INDEX ix_devices_zone_id ON inlet.devices (zone_id);
 GO
 
-ALTER TABLE inlet.users ADD
-    scope  varchar(10) NOT NULL CONSTRAINT df_users_scope DEFAULT ('global'),
-    source varchar(10) NOT NULL CONSTRAINT df_users_source DEFAULT ('local');
+ALTER TABLE inlet.users ADD scope varchar(10) NOT NULL CONSTRAINT df_users_scope DEFAULT ('global');
+GO
+ALTER TABLE inlet.users ADD source varchar(10) NOT NULL CONSTRAINT df_users_source DEFAULT ('local');
 GO
 ALTER TABLE inlet.users ADD
     CONSTRAINT ck_users_scope CHECK (scope IN ('global', 'zones')),

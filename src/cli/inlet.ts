@@ -12,6 +12,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
 import { buildDeployScript } from '../store/mssql/deploy-script.ts';
+import { formatPreflight } from '../store/mssql/preflight.ts';
+import { parseConnectionString } from '../store/mssql/connection.ts';
 import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
 import { ensureAuditBaseline } from '../store/audit-baseline.ts';
 
@@ -36,6 +38,8 @@ const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
   start              run the gateway (HTTP ingest, viewer API)
   migrate            create or upgrade the database schema
+  migrate --check    check the SQL Server (version, edition, compatibility level, snapshot isolation,
+                     recovery model, collation, free space) without changing anything; exit 1 if unusable
   migrate --script [--out <file>]
                      write the SQL Server schema as one sqlcmd script for a DBA to review and run
   config check       validate the configuration file and print the effective settings
@@ -83,11 +87,12 @@ function writeDeployScript(file: string | undefined): number {
  * Opens and migrates the store. `keyed`: the command writes events (every change is one) or stores
  * uploads (a quarantine import), so it links them under the chain key as the gateway does (making
  * the key on a first run), and records the audit baseline if the gateway has not yet.
+ * `migrateFirst` false: the command migrates itself (`inlet migrate`, which lists what it applies).
  */
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed = false): Promise<T> {
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed = false, migrateFirst = true): Promise<T> {
   const store = await openStore(config);
   try {
-    await store.migrate();
+    if (migrateFirst) await store.migrate();
     if (keyed) {
       store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
       await ensureAuditBaseline(store);
@@ -96,6 +101,17 @@ async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T
   } finally {
     await store.close();
   }
+}
+
+/** `inlet migrate --check`: what the database server is, judged; changes nothing. Exit 1 when Inlet cannot use it. */
+async function preflightCommand(config: InletConfig, store: Store): Promise<number> {
+  if (!store.preflight) {
+    out(`the preflight checks a SQL Server database; this configuration uses the embedded SQLite store (${config.store.sqlite.file} in ${config.dataDir}): nothing to check`);
+    return 0;
+  }
+  const report = await store.preflight();
+  for (const line of formatPreflight(report, parseConnectionString(config.store.mssql.connectionString).describe)) out(line);
+  return report.level === 'fail' ? 1 : 0;
 }
 
 async function start(config: InletConfig, asService: boolean): Promise<number> {
@@ -151,14 +167,15 @@ export async function main(argv: string[]): Promise<number> {
       return start(config, values.service === true);
     }
     case 'migrate': {
-      const { values } = parse(args, { script: { type: 'boolean' }, out: { type: 'string' } });
+      const { values } = parse(args, { script: { type: 'boolean' }, out: { type: 'string' }, check: { type: 'boolean' } });
       if (values.script) return writeDeployScript(values.out);
       if (values.out) throw new UsageError('--out goes with --script');
+      if (values.check) return withStore(config, (store) => preflightCommand(config, store), false, false);
       return withStore(config, async (store) => {
         const applied = await store.migrate((m) => out(m));
         out(applied.length ? `applied ${applied.join(', ')}` : 'database schema is up to date');
         return 0;
-      });
+      }, false, false);
     }
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }

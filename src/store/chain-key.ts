@@ -6,7 +6,8 @@
 // write instead of starting an unkeyed chain beside a keyed one. The file is the reference: it is
 // what verification trusts, since anything in the database could have been rewritten with the rows.
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LogSink } from '../domain/log-sink.ts';
 import type { Store } from './store.ts';
 
@@ -57,6 +58,8 @@ export function readChainKey(file: string): ChainKey | null {
 }
 
 function writeChainKeyFile(file: string, text: ChainKeyText): void {
+  // The data folder may not exist yet: with a SQL Server store nothing else creates it before the key.
+  mkdirSync(path.dirname(file), { recursive: true });
   // Aside and renamed, so a crash never leaves half a key; readable by the owner only where modes apply.
   writeFileSync(`${file}.tmp`, `${JSON.stringify(text, null, 2)}\n`, { mode: 0o600, flush: true });
   renameSync(`${file}.tmp`, file);

@@ -8,3 +8,13 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * True when the same write can succeed later without anyone changing Inlet: the batch belongs in the
+ * local journal (spool), never in a 503 to the device nor in the rejected file. Both the direct
+ * path and the journal's replay ask this one question; each adapter turns its driver's errors into
+ * StoreUnavailableError first (mssql/errors.ts, the SQLite writer).
+ */
+export function isTransientStoreError(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError;
+}

@@ -2,7 +2,15 @@
 // loop, share the next transaction. Each submitter's promise settles only after that
 // transaction is durable (or failed), which is what lets ingest acknowledge a device.
 
-export interface GroupCommitOptions { maxGroup: number }
+export interface GroupCommitOptions<T = unknown> {
+  maxGroup: number;
+  /**
+   * Caps on what one group carries besides its count: a group stops before the item that would take
+   * it past `rows` or `bytes` (as `weigh` counts them). The first item always goes, so an item larger
+   * than a cap is written alone rather than never.
+   */
+  limits?: { rows: number; bytes: number; weigh: (item: T) => { rows: number; bytes: number } };
+}
 
 interface Pending<T, R> { item: T; resolve: (r: R) => void; reject: (e: Error) => void }
 
@@ -15,9 +23,9 @@ export class GroupCommitter<T, R> {
   private scheduled = false;
 
   private readonly writer: GroupWriter<T, R>;
-  private readonly options: GroupCommitOptions;
+  private readonly options: GroupCommitOptions<T>;
 
-  constructor(writer: GroupWriter<T, R>, options: GroupCommitOptions) {
+  constructor(writer: GroupWriter<T, R>, options: GroupCommitOptions<T>) {
     this.writer = writer;
     this.options = options;
   }
@@ -40,7 +48,7 @@ export class GroupCommitter<T, R> {
 
   private async runGroups(): Promise<void> {
     while (this.queue.length) {
-      const group = this.queue.splice(0, this.options.maxGroup);
+      const group = this.queue.splice(0, this.nextGroupSize());
       try {
         const results = await this.writer(group.map((p) => p.item));
         group.forEach((p, i) => {
@@ -53,6 +61,22 @@ export class GroupCommitter<T, R> {
       }
     }
     this.running = null;
+  }
+
+  /** How many of the queued items the next group takes: up to maxGroup, within the row and byte caps. */
+  private nextGroupSize(): number {
+    const limits = this.options.limits;
+    const most = Math.min(this.options.maxGroup, this.queue.length);
+    if (!limits) return most;
+    let rows = 0;
+    let bytes = 0;
+    for (let n = 0; n < most; n++) {
+      const w = limits.weigh(this.queue[n].item);
+      rows += w.rows;
+      bytes += w.bytes;
+      if (n > 0 && (rows > limits.rows || bytes > limits.bytes)) return n;
+    }
+    return most;
   }
 
   /** Resolves once everything submitted so far has been written. */

@@ -284,6 +284,15 @@ export interface StoreHealth {
   detail: string;
   commitLatencyMs: number | null;
   pendingBatches: number;
+  /** SQL Server: the last preflight (version, edition, settings, free space), shown in /health. */
+  preflight?: StorePreflight;
+}
+
+/** What the database server is, judged against what Inlet needs (src/store/mssql/preflight.ts). */
+export interface StorePreflight {
+  at: string;
+  level: 'ok' | 'warn' | 'fail';
+  checks: { name: string; level: 'ok' | 'warn' | 'fail'; detail: string }[];
 }
 
 export interface MigrateOptions { upTo?: number }
@@ -310,6 +319,8 @@ export interface Store {
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): StoreHealth;
+  /** SQL Server only: reads the server's facts and judges them (`inlet migrate --check`); refreshes health().preflight. */
+  preflight?(): Promise<StorePreflight>;
   /**
    * Routine upkeep for the nightly housekeeping job; deletes nothing. Says what it did in one
    * line (SQLite: WAL checkpoint and PRAGMA optimize; SQL Server: how full the data files are, statistics

@@ -53,6 +53,98 @@ storeContract('mssql', async () => {
   };
 }, { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' });
 
+// Least privilege, proven: the same contract as a login that is only in the inlet_service role, set
+// up here exactly as docs/sqlserver.md tells the DBA (grants on the schema, REFERENCES for the table
+// types, DENY DELETE), the schema migrated first by the owner (the INLET_TEST_MSSQL login), so the
+// DENY rules of migration 013 apply to the role. rawExec stays the owner's: the triggers bind it too.
+const SERVICE_ROLE_SETUP = `CREATE ROLE inlet_service AUTHORIZATION dbo;
+GRANT SELECT, INSERT, UPDATE ON SCHEMA::inlet TO inlet_service;
+GRANT EXECUTE, REFERENCES ON SCHEMA::inlet TO inlet_service;
+DENY DELETE ON SCHEMA::inlet TO inlet_service;`;
+
+/** The connection string of `user` instead of the owner's (a later ADO key wins). */
+function asLogin(text: string, user: string, password: string): string {
+  if (/^(mssql|sqlserver):\/\//i.test(text.trim())) {
+    const url = new URL(text.trim());
+    url.username = encodeURIComponent(user);
+    url.password = encodeURIComponent(password);
+    return url.toString();
+  }
+  return `${text.replace(/;\s*$/, '')};User Id=${user};Password={${password}}`;
+}
+
+async function serviceDatabase(): Promise<{ database: string; login: string; password: string; drop(): Promise<void> }> {
+  // Constant prefixes and hex digits only, so they are safe in DDL; the password is random per run.
+  const suffix = randomBytes(6).toString('hex');
+  const database = `inlet_test_${suffix}`;
+  const login = `inlet_svc_${suffix}`;
+  const password = `Aa1!${randomBytes(12).toString('hex')}`;
+  await onDatabase('master', (pool) => pool.request().batch(`CREATE DATABASE [${database}];
+    CREATE LOGIN [${login}] WITH PASSWORD = N'${password}', CHECK_POLICY = OFF, DEFAULT_DATABASE = [${database}];`));
+  await onDatabase(database, async (pool) => {
+    await pool.request().batch("IF SCHEMA_ID(N'inlet') IS NULL EXEC (N'CREATE SCHEMA inlet AUTHORIZATION dbo;');");
+    await pool.request().batch(SERVICE_ROLE_SETUP);
+    await pool.request().batch(`CREATE USER [${login}] FOR LOGIN [${login}]; ALTER ROLE inlet_service ADD MEMBER [${login}];`);
+  });
+  const owner = new MssqlStore({ connectionString: withDatabase(connectionString!, database) });
+  try { await owner.migrate(); } finally { await owner.close(); }
+  return {
+    database, login, password,
+    async drop() {
+      await onDatabase('master', (pool) => pool.request().batch(
+        `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}]; DROP LOGIN [${login}];`));
+    },
+  };
+}
+
+storeContract('mssql as the inlet_service role', async () => {
+  const db = await serviceDatabase();
+  const store = new MssqlStore({ connectionString: asLogin(withDatabase(connectionString!, db.database), db.login, db.password) });
+  const raw = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, db.database)).config).connect();
+  return {
+    store,
+    async rawExec(statement: string) { await raw.request().batch(statement); },
+    table: (name) => `inlet.${name}`,
+    async dispose() {
+      await store.close();
+      await raw.close();
+      await db.drop();
+    },
+  };
+}, { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set', schemaOwnedElsewhere: true });
+
+test('the service role may not write horizons, anchors, the retention policy or the rollup, nor delete anything, nor change the schema',
+  { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
+    const db = await serviceDatabase();
+    try {
+      const config = parseConnectionString(asLogin(withDatabase(connectionString!, db.database), db.login, db.password)).config;
+      const service = await new sql.ConnectionPool(config).connect();
+      try {
+        const refused = async (statement: string) => {
+          await assert.rejects(service.request().batch(statement), (err: { number?: number; originalError?: { info?: { number?: number } } }) => {
+            const number = err.number ?? err.originalError?.info?.number;
+            assert.ok(number === 229 || number === 230 || number === 262, `${statement}: error ${number}`);
+            return true;
+          });
+        };
+        await refused(`INSERT INTO inlet.retention_horizons (set_at, data_before, below_upload_id, audit_before, set_by, reason)
+          VALUES (SYSUTCDATETIME(), SYSUTCDATETIME(), 1000000, NULL, N'intruder', N'purge everything')`);
+        await refused('INSERT INTO inlet.chain_anchors (horizon_id, chain, upload_id, hash) VALUES (1, 0, 1, 0x00)');
+        await refused('UPDATE inlet.retention_policy SET min_keep_days = 1');
+        await refused('UPDATE inlet.sample_rollup_hour SET value_max = 0');
+        await refused('DELETE FROM inlet.samples');
+        await refused('DELETE FROM inlet.uploads');
+        await refused('CREATE TABLE inlet.intruder (id int NOT NULL CONSTRAINT pk_intruder PRIMARY KEY)');
+        // What it is for still works: the procedures, by ownership chaining.
+        await service.request().batch('EXEC inlet.purge_below_horizon @batch_size = 10, @upload_batch_size = 10;');
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
 // The DBA's script (`inlet migrate --script`), run the way sqlcmd runs it: batch after batch on one
 // session, so SET NOEXEC and the open transaction carry across batches.
 test('a database built by `inlet migrate --script` is up to date for `inlet migrate`, and a second run of the script changes nothing',

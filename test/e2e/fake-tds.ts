@@ -8,15 +8,27 @@ import type { AddressInfo } from 'node:net';
 
 export interface TdsError { number: number; message: string; state?: number; severity?: number }
 
+/** Columns as NVARCHAR(4000) or nullable integers (INTN) of 4 or 8 bytes; enough for metadata queries. */
+export interface ResultSet {
+  columns: { name: string; type: 'nvarchar' | 'int' | 'bigint' }[];
+  rows: (string | number | null)[][];
+}
+
 export interface FakeTdsBehaviour {
   /** Errors sent in answer to the login; none means the login succeeds. */
   loginErrors?: TdsError[];
   /** Errors sent in answer to every SQL batch or RPC after a successful login; none means an empty success. */
   requestErrors?: TdsError[];
+  /** Answer no SQL batch or RPC at all (a server that hangs), so the driver's request timeout fires. */
+  silentRequests?: boolean;
+  /** Answer every SQL batch or RPC with this one result set (when no requestErrors are set). */
+  resultSet?: ResultSet;
 }
 
-const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
-const TOKEN = { ERROR: 0xaa, LOGINACK: 0xad, DONE: 0xfd } as const;
+const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, TRANSACTION_MANAGER: 0x0e, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
+const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, LOGINACK: 0xad, ROW: 0xd1, DONE: 0xfd } as const;
+const TYPE = { INTN: 0x26, NVARCHAR: 0xe7 } as const;
+const DONE_COUNT = 0x0010;
 const DONE_ERROR = 0x0002;
 
 function packet(type: number, payload: Buffer): Buffer {
@@ -71,6 +83,29 @@ function doneToken(status: number): Buffer {
   return done; // current command and row count stay zero
 }
 
+function u16(n: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; }
+function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; }
+
+function resultSetTokens(set: ResultSet): Buffer {
+  const LATIN1_GENERAL_CI_AS = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]);
+  const metadata = [Buffer.from([TOKEN.COLMETADATA]), u16(set.columns.length), ...set.columns.flatMap((c) => [
+    u32(0), u16(0x0001), // user type, flags: nullable
+    c.type === 'nvarchar' ? Buffer.concat([Buffer.from([TYPE.NVARCHAR]), u16(8000), LATIN1_GENERAL_CI_AS]) : Buffer.from([TYPE.INTN, c.type === 'int' ? 4 : 8]),
+    bVarChar(c.name),
+  ])];
+  const rows = set.rows.map((row) => Buffer.concat([Buffer.from([TOKEN.ROW]), ...row.map((value, i) => {
+    const type = set.columns[i].type;
+    if (type === 'nvarchar') return value === null ? u16(0xffff) : Buffer.concat([u16(Buffer.byteLength(String(value), 'utf16le')), ucs2(String(value))]);
+    if (value === null) return Buffer.from([0]);
+    const b = Buffer.alloc(type === 'int' ? 4 : 8);
+    if (type === 'int') b.writeInt32LE(Number(value)); else b.writeBigInt64LE(BigInt(value));
+    return Buffer.concat([Buffer.from([b.length]), b]);
+  })]));
+  const done = doneToken(DONE_COUNT);
+  done.writeUInt32LE(set.rows.length, 5); // row count (low half of the 8-byte count)
+  return Buffer.concat([...metadata, ...rows, done]);
+}
+
 function preloginAnswer(): Buffer {
   // Options: VERSION (6 bytes), ENCRYPTION (1 byte: 0x02 not supported), then the terminator.
   const table = Buffer.from([0x00, 0, 11, 0, 6, 0x01, 0, 17, 0, 1, 0xff]);
@@ -85,19 +120,28 @@ function answer(errors: TdsError[] | undefined, success: Buffer[]): Buffer {
 
 /**
  * The driver's own statements succeed whatever the behaviour, as they would on a server that refuses
- * ours: its session settings after login (a SQL batch: ALL_HEADERS, whose total length comes first,
- * then the text in UCS-2) and the pool's validation query, an RPC whose NVARCHAR parameter is exactly
+ * ours: its session settings after login (a SQL batch of "set" lines: ALL_HEADERS, whose total length
+ * comes first, then the text in UCS-2) and the pool's validation query, an RPC whose NVARCHAR parameter is exactly
  * "SELECT 1;" (its byte length, 18, just before the text).
  */
 const VALIDATION = Buffer.from('SELECT 1;', 'utf16le');
 
 function isDriverHousekeeping(type: number, payload: Buffer): boolean {
-  if (type === PACKET.SQL_BATCH) return /^set textsize /i.test(payload.subarray(payload.readUInt32LE(0)).toString('utf16le').trim());
+  if (type === PACKET.SQL_BATCH) {
+    // The session settings: one "set <option> <value>" per line (set textsize, set xact_abort on, ...).
+    const lines = payload.subarray(payload.readUInt32LE(0)).toString('utf16le').trim().split('\n');
+    return lines.every((line) => /^set [a-z_]+( [\w-]+)+$/i.test(line.trim()));
+  }
   const at = payload.indexOf(VALIDATION);
   return at >= 2 && payload.readUInt16LE(at - 2) === VALIDATION.length;
 }
 
-export interface FakeTdsServer { port: number; logins: number; requests: number; close(): Promise<void> }
+export interface FakeTdsServer {
+  port: number; logins: number; requests: number;
+  /** Cuts every open connection, as a failover does; the next request logs in again. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
 
 export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTdsServer> {
   const sockets = new Set<net.Socket>();
@@ -108,6 +152,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     socket.on('error', () => undefined);
     let pending = Buffer.alloc(0);
     let message: Buffer[] = [];
+    let unanswered = false;
     socket.on('data', (chunk) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 8 && pending.length >= pending.readUInt16BE(2)) {
@@ -127,8 +172,18 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
           socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
         } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
           state.requests++;
-          socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
-        } else if (type === PACKET.ATTENTION) socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0x0020)));
+          if (behaviour.silentRequests) { unanswered = true; continue; }
+          if (behaviour.resultSet && !behaviour.requestErrors?.length) socket.write(packet(PACKET.TABULAR_RESULT, resultSetTokens(behaviour.resultSet)));
+          else socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
+        } else if (type === PACKET.TRANSACTION_MANAGER) {
+          // BEGIN, COMMIT and ROLLBACK TRANSACTION succeed, so a transaction's statements meet the errors.
+          socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
+        } else if (type === PACKET.ATTENTION) {
+          // As SQL Server does: the cancelled request's response ends first, then the attention is acknowledged.
+          if (unanswered) socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
+          unanswered = false;
+          socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0x0020)));
+        }
       }
     });
   });
@@ -137,6 +192,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     port: (server.address() as AddressInfo).port,
     get logins() { return state.logins; },
     get requests() { return state.requests; },
+    dropConnections: () => { for (const s of sockets) s.destroy(); },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());

@@ -62,7 +62,7 @@ function raw(dir: string, sql: string, dropTriggers = false): void {
   const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
   try {
     if (dropTriggers) {
-      for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'").all() as { name: string }[]) db.exec(`DROP TRIGGER ${name}`);
+      for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE '%append_only%' OR name LIKE '%decided_by%')").all() as { name: string }[]) db.exec(`DROP TRIGGER ${name}`);
     }
     db.exec(sql);
   } finally {

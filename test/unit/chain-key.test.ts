@@ -93,3 +93,14 @@ test('another key, a missing key on a keyed database, or a damaged file: refused
     await f.dispose();
   }
 });
+
+test('the key is made in a data folder that does not exist yet (a SQL Server store creates none before it)', async () => {
+  const f = await fixture();
+  try {
+    const file = path.join(f.dir, 'not-yet', 'data', 'chain.key');
+    const key = await resolveChainKey(f.store, file, quiet);
+    assert.equal(readChainKey(file)?.fingerprint, key.fingerprint);
+  } finally {
+    await f.dispose();
+  }
+});

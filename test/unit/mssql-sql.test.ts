@@ -149,7 +149,13 @@ test('columns the adapter inserts into exist in their tables', () => {
     for (const m of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
       columnsOf.set(m[1], new Set(body(code, m.index + m[0].length - 1).split(/,(?![^(]*\))/).map((c) => c.trim().split(/\s+/)[0])));
     }
-    for (const m of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+ADD\s+(\w+)/gi)) columnsOf.get(m[1])?.add(m[2]);
+    // ALTER TABLE ... ADD may add several columns at once, separated by commas outside parentheses.
+    for (const m of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+ADD\s+([^;]*?)(?:;|\bGO\b|$)/gi)) {
+      for (const part of m[2].split(/,(?![^(]*\))/)) {
+        const column = part.trim().split(/\s+/)[0];
+        if (column && !/^CONSTRAINT$/i.test(column)) columnsOf.get(m[1])?.add(column);
+      }
+    }
   }
   for (const m of adapterSource.matchAll(/INSERT INTO (inlet\.\w+) \(([^)]*)\)/g)) {
     const known = columnsOf.get(m[1]);
@@ -171,4 +177,65 @@ test('procedures the adapter executes are created by a migration and take exactl
     assert.ok(declared.has(name.toLowerCase()), `${name} is created by a migration`);
     assert.deepEqual([...args.matchAll(/@(\w+)\s*=/g)].map((p) => p[1]).sort(), declared.get(name.toLowerCase()), `parameters of ${name}`);
   }
+});
+
+/** The last definition of each procedure and trigger across the migrations, in order (DROP + CREATE replaces one). */
+function lastDefinitions(): Map<string, string> {
+  const defined = new Map<string, string>();
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      const created = /^\s*CREATE\s+(?:OR\s+ALTER\s+)?(?:PROCEDURE|TRIGGER)\s+(inlet\.\w+)/i.exec(codeOnly(b.sql));
+      if (created) defined.set(created[1].toLowerCase(), b.sql);
+    }
+  }
+  return defined;
+}
+
+test('from migration 013 on, procedures and triggers are replaced by DROP + CREATE, never ALTER or CREATE OR ALTER', () => {
+  for (const m of loadMigrations('mssql').filter((x) => x.version >= 13)) {
+    assert.doesNotMatch(codeOnly(m.sql), /\bCREATE\s+OR\s+ALTER\b|\bALTER\s+(TRIGGER|PROCEDURE)\b/i, `${m.version}_${m.name}`);
+  }
+});
+
+test('every wait for the upload writer lock is shorter than the 30 s default command timeout, so it ends as THROW 50011', () => {
+  for (const [name, text] of lastDefinitions()) {
+    for (const lock of codeOnly(text).matchAll(/sp_getapplock\s+@Resource\s*=\s*''[^@]*@LockMode\s*=\s*''\s*,\s*@LockOwner\s*=\s*''\s*,\s*@LockTimeout\s*=\s*(\d+)/gi)) {
+      assert.ok(Number(lock[1]) <= 10_000, `${name} waits ${lock[1]} ms for an application lock`);
+    }
+  }
+  assert.match(adapterSource, /WRITER_LOCK_TIMEOUT_MS = 10_000/);
+});
+
+test('retention is decided by the database: the floor is read from inlet.retention_policy against the server clock, who and when are the server\'s', () => {
+  const defined = lastDefinitions();
+  const horizons = codeOnly(defined.get('inlet.tr_retention_horizons_decided_by_database') ?? '');
+  assert.match(horizons, /FROM inlet\.retention_policy/);
+  assert.match(horizons, /SYSUTCDATETIME\(\)/);
+  assert.match(horizons, /ORIGINAL_LOGIN\(\)/);
+  assert.match(horizons, /INNER JOIN inlet\.uploads AS u ON u\.id >= previous\.below_upload_id AND u\.id < i\.below_upload_id/);
+  assert.ok(defined.has('inlet.tr_chain_anchors_decided_by_database'));
+  assert.ok(defined.has('inlet.tr_sample_rollup_hour_from_samples_only'));
+  assert.ok(defined.has('inlet.tr_events_recorded_by_server'));
+  assert.ok(!defined.has('inlet.tr_retention_horizons_forward_only') || /DROP\s+TRIGGER\s+inlet\.tr_retention_horizons_forward_only/i.test(loadMigrations('mssql').map((m) => m.sql).join('\n')));
+  const migration = loadMigrations('mssql').find((m) => m.version === 13)!.sql;
+  for (const table of ['retention_horizons', 'chain_anchors', 'retention_policy', 'sample_rollup_hour']) {
+    assert.match(migration, new RegExp(`DENY INSERT, UPDATE ON OBJECT::inlet\\.${table} TO inlet_service`), table);
+  }
+  // The purge no longer writes the rollup itself: the samples trigger does, under the writer lock.
+  assert.doesNotMatch(codeOnly(defined.get('inlet.purge_below_horizon') ?? ''), /inlet\.sample_rollup_hour/);
+  assert.match(codeOnly(defined.get('inlet.tr_samples_delete_below_horizon') ?? ''), /APPLOCK_MODE\(''/);
+});
+
+test('physical design (014): bodies stored compressed and read back decompressed; the live view reads inlet.latest_samples; purge chunks stay below lock escalation', () => {
+  assert.match(adapterSource, /COMPRESS\(raw\), 'gzip'/);
+  assert.match(adapterSource, /CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS\(raw\) ELSE raw END AS raw/);
+  assert.match(adapterSource, /INNER JOIN inlet\.latest_samples AS s/);
+  assert.match(adapterSource, /PURGE_ROWS_BELOW_ESCALATION = 4000;/);
+  const defined = lastDefinitions();
+  for (const trigger of ['inlet.tr_samples_latest', 'inlet.tr_samples_latest_after_delete', 'inlet.tr_latest_samples_from_samples_only']) {
+    assert.ok(defined.has(trigger), trigger);
+  }
+  const migration = loadMigrations('mssql').find((m) => m.version === 14)!.sql;
+  assert.match(migration, /'large value types out of row', @OptionValue = 'ON'/);
+  assert.match(migration, /DENY INSERT, UPDATE ON OBJECT::inlet\.latest_samples TO inlet_service/);
 });

@@ -51,7 +51,7 @@ test('with the store up, batches pass straight through with an upload key and no
     const r = await sink.commit(batch(1));
     assert.equal(r.spooled, undefined);
     assert.equal(r.uploadId, 1);
-    assert.match(store.received[0].upload.uploadKey ?? '', /^[0-9a-f-]{36}$/);
+    assert.match(store.received[0].upload.uploadKey ?? '', /^[0-9a-f]{12}-[0-9a-f-]{36}$/);
     assert.equal(statSync(path.join(dir, 'spool.journal')).size, 0);
     assert.equal(sink.gauge().depth, 0);
   });

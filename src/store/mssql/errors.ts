@@ -7,13 +7,24 @@ import { StoreUnavailableError } from '../errors.ts';
 const TRANSIENT_NUMBERS = new Set([
   1205,   // chosen as deadlock victim
   1222,   // lock request time-out
+  50011,  // Inlet's own: timed out waiting for the upload writer lock (another instance holds it)
+  701,    // insufficient system memory to run the query
+  8645,   // timed out waiting for a memory grant
+  8628,   // timed out waiting for memory to run the query
+  1204,   // no lock resources left for now
   1105,   // filegroup full (Express: the 10 GB data file limit) - frees up when an administrator acts
   9002,   // transaction log full
   921, 922, 942, 945, 978, 983, 976, // database recovering, offline, or an availability replica not (yet) writable
+  4060,   // database cannot be opened (a statement-level 4060 during a role change; at login see below)
   3906,   // database is read-only (a failover landed on a secondary)
-  35201, 35202, 40613, 40197, 40501, 49918, 49919, 49920, // AG/Azure: resources or replica unavailable
+  3947, 3948, // transaction ended by an availability replica's state change (failover)
+  35201, 35202, 35250, 35254, 41015, // availability group: replica not connected, not active, metadata in change
+  40613, 40197, 40501, 49918, 49919, 49920, // Azure: resources or replica unavailable
   233, 64, 10053, 10054, 10060, // transport-level errors reported by the server
 ]);
+
+/** Error numbers sent at login while an availability group changes roles, or the database is starting. */
+const TRANSIENT_LOGIN_NUMBERS = new Set([4060, 976, 978, 983, 922, 942, 945, 35250, 40613, 18401]);
 
 const TRANSIENT_CODES = new Set(['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ENOTOPEN', 'ENOCONN', 'EINSTLOOKUP', 'ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -28,6 +39,16 @@ export interface ErrorContext {
   target: string;
   /** The server's error number for the last failed login, captured from the TDS stream. */
   loginErrorNumber?: number;
+  /**
+   * This process has opened the database before. Then a refusal to open it (4060) is an availability
+   * group changing roles or the database restarting, not a missing database or user: transient.
+   */
+  openedBefore?: boolean;
+}
+
+/** tarn's TimeoutError, which mssql passes on when no pooled connection frees up in time. */
+function isPoolAcquireTimeout(e: DriverError): boolean {
+  return e.constructor?.name === 'TimeoutError' || /Failed to acquire a connection from the pool/i.test(e.message ?? '');
 }
 
 function chainOf(err: unknown): DriverError[] {
@@ -45,8 +66,16 @@ export function explainMssqlError(err: unknown, context: ErrorContext): Error {
   const code = chain.map((e) => e.code).find((c) => c !== undefined);
   const number = chain.map((e) => e.number).find((n) => typeof n === 'number');
 
+  if (chain.some(isPoolAcquireTimeout)) {
+    return new StoreUnavailableError(`no connection to SQL Server freed up in time (${context.target}): every pooled connection is busy ` +
+      'or the server is slow to accept new ones; uploads are spooled meanwhile', { cause: err });
+  }
   if (code === 'ELOGIN') {
     const loginNumber = context.loginErrorNumber ?? (/Cannot open database/i.test(message) ? 4060 : /Login failed/i.test(message) ? 18456 : undefined);
+    if (loginNumber !== undefined && TRANSIENT_LOGIN_NUMBERS.has(loginNumber) && (loginNumber !== 4060 || context.openedBefore)) {
+      return new StoreUnavailableError(`SQL Server cannot open the database now (${context.target}, error ${loginNumber}): it is failing over, ` +
+        `restarting or recovering; uploads are spooled meanwhile. ${chain[0]?.message ?? ''}`.trim(), { cause: err });
+    }
     if (loginNumber === 4060) {
       return new Error(`SQL Server refused to open the database (${context.target}): it does not exist, is offline, or the login has no user in it. ` +
         'Create the database and a user for the login (docs/sqlserver.md), or fix Database= in store.mssql.connectionString.', { cause: err });
@@ -63,6 +92,11 @@ export function explainMssqlError(err: unknown, context: ErrorContext): Error {
     return new Error(`the TLS connection to SQL Server failed (${context.target}): ${chain[chain.length - 1]?.message ?? message}. ` +
       'Give the server a certificate from a CA this machine trusts and connect by the name in it (or set HostNameInCertificate=); ' +
       'TrustServerCertificate=True skips the check and is for tests only.', { cause: err });
+  }
+  if (code === 'ETIMEOUT' && !/Failed to connect/i.test(message)) {
+    return new StoreUnavailableError(`SQL Server did not answer within the command timeout (${context.target}): ${chain[0]?.message ?? code}. ` +
+      'The server is overloaded or blocked; a write\'s outcome is unknown, so the upload is spooled and replayed under its upload key ' +
+      '(stored once). Command Timeout= in store.mssql.connectionString sets the limit for the gateway\'s reads and writes.', { cause: err });
   }
   if ((code !== undefined && TRANSIENT_CODES.has(code)) || chain.some((e) => e.code && TRANSIENT_CODES.has(e.code))) {
     const unresolved = /ENOTFOUND|getaddrinfo/i.test(message);

@@ -4,6 +4,9 @@
 // Inlet instances share the database, (2) takes a range of upload ids from a sequence, (3) inserts the
 // group's samples from one table-valued parameter, only keys not yet stored, and learns which were new,
 // (4) hashes each upload over exactly those and inserts the uploads, events and sightings the same way.
+// Group commits run on a connection of their own, capped by rows and bytes, with a lock wait shorter
+// than their request timeout; every error that can pass is StoreUnavailableError (errors.ts), so the
+// batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
 import type { AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
@@ -30,6 +33,7 @@ import { StoreUnavailableError } from '../errors.ts';
 import { parseConnectionString } from './connection.ts';
 import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
+import { PREFLIGHT_SQL, evaluatePreflight, type PreflightReport } from './preflight.ts';
 import * as zones from './zones.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { readFileSync } from 'node:fs';
@@ -39,10 +43,49 @@ export interface MssqlStoreOptions {
   connectionString: string;
   /** Most batches that share one transaction. */
   maxGroup?: number;
+  /**
+   * Most rows (samples + events + uploads) and bytes (raw bodies and row data, estimated) in one
+   * group's transaction. A batch larger than either commits alone; a backlog never makes one
+   * transaction of millions of rows that times out, rolls back and is retried for ever.
+   */
+  maxGroupRows?: number;
+  maxGroupBytes?: number;
+}
+
+/** Defaults of the group caps: a group of this size commits in about a second on modest hardware. */
+export const GROUP_LIMITS = { rows: 50_000, bytes: 16 * 1024 * 1024 };
+
+/** Rows and bytes a batch adds to a group's transaction (bytes estimated from its parts). */
+export function batchWeight(batch: Batch): { rows: number; bytes: number } {
+  const rows = 1 + batch.samples.length + batch.events.length;
+  let bytes = batch.upload.raw.length + batch.upload.contentType.length * 2 + batch.upload.reason.length * 2 + 120;
+  bytes += batch.samples.length * 48;
+  for (const e of batch.events) bytes += (e.message.length + e.type.length) * 2 + 64;
+  return { rows, bytes };
+}
+
+/**
+ * The timeouts of each kind of work, from the Command Timeout of the connection string:
+ * - writer: group commits, on their own connection. The writer lock is waited for at most half the
+ *   request timeout (and at most 10 s), so a lock wait always ends as THROW 50011 - "store
+ *   unavailable", the batch goes to the journal - and never races the driver's request timeout.
+ * - read: the viewer's queries, on the read pool: the Command Timeout as configured.
+ * - admin: migrations, retention, verification reads, housekeeping: no timeout (0). They are long
+ *   on a large database by nature; a timeout would only roll them back to start again.
+ */
+export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: number; writerRequestMs: number; readMs: number; adminMs: number } {
+  return {
+    writerLockMs: Math.max(1, Math.min(WRITER_LOCK_TIMEOUT_MS, Math.floor(commandTimeoutMs / 2))),
+    writerRequestMs: commandTimeoutMs,
+    readMs: commandTimeoutMs,
+    adminMs: 0,
+  };
 }
 
 const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_code, alarm';
-const UPLOAD_COLUMNS = 'id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash';
+/** Bodies stored since migration 014 are GZIP-compressed (raw_encoding 'gzip'); the chain covers them as received. */
+const UPLOAD_COLUMNS = `id, device_id, family, received_at, remote_address, content_type,
+  CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS(raw) ELSE raw END AS raw, verdict, reason, serial, counter, prev_hash, hash`;
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
 const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
@@ -50,8 +93,8 @@ const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
 const BINARY_32 = (sql.Binary as unknown as (length: number) => sql.ISqlType)(32);
 const UNIQUE_VIOLATIONS = new Set([2601, 2627]);
-/** How long a group waits for another instance's group before it counts as unavailable. */
-const WRITER_LOCK_TIMEOUT_MS = 30_000;
+/** Longest a group waits for another instance's group before it counts as unavailable (see purposeTimeouts). */
+const WRITER_LOCK_TIMEOUT_MS = 10_000;
 
 // datetime2 spans years 1..9999; a JavaScript range end such as Number.MAX_SAFE_INTEGER is clamped to it.
 const FIRST_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
@@ -60,7 +103,20 @@ function utc(ms: number): Date {
   return new Date(Math.min(LAST_MS, Math.max(FIRST_MS, ms)));
 }
 
+/** mssql 12 takes per-request timeout overrides (0: none), which its type declarations do not list yet. */
+interface PoolWithOverrides {
+  request(overrides: { requestTimeout: number }): sql.Request;
+  transaction(overrides: { requestTimeout: number }): sql.Transaction;
+}
+const withOverrides = (pool: sql.ConnectionPool) => pool as unknown as PoolWithOverrides;
+
 const sqlNumber = (e: unknown) => (e as { number?: number }).number;
+
+/**
+ * Most rows one purge statement deletes: SQL Server tries to escalate to a table lock at 5,000 locks
+ * on one object, which would block every group commit for the rest of the chunk's transaction.
+ */
+const PURGE_ROWS_BELOW_ESCALATION = 4000;
 
 /** Width of the rows in inlet.sample_rollup_hour (migration 002). */
 const HOUR_MS = 3_600_000;
@@ -73,50 +129,66 @@ export class MssqlStore implements Store {
   readonly kind = 'mssql' as const;
   /** Server, database and login, without the password: safe to log. */
   readonly target: string;
+  /** The viewer's and the CLI's queries, and admin work (with its own timeout per request). */
   private readonly pool: sql.ConnectionPool;
+  /** Group commits only: one connection of their own, so a busy viewer never delays an ingest write. */
+  private readonly writerPool: sql.ConnectionPool;
   private connecting: Promise<sql.ConnectionPool> | null = null;
+  private connectingWriter: Promise<sql.ConnectionPool> | null = null;
+  private readonly timeouts: ReturnType<typeof purposeTimeouts>;
+  /** Set once a pool has opened the database: a later 4060 at login is a failover, not a missing database. */
+  private openedBefore = false;
   private readonly committer: GroupCommitter<Batch, CommitResult>;
   private lastCommitMs: number | null = null;
   private lastError: string | null = null;
   private loginErrorNumber: number | undefined;
   private chainKey: Uint8Array | null = null;
+  private lastPreflight: PreflightReport | undefined;
 
   constructor(options: MssqlStoreOptions) {
     const { config, describe } = parseConnectionString(options.connectionString);
     this.target = describe;
-    this.pool = new sql.ConnectionPool({
-      ...config,
-      // The server's number for a refused login (18456 wrong password, 4060 no database...) is only
-      // in the TDS error token; keep it so the message can say which it was. SQL Server follows a
-      // specific refusal (4060) with the generic 18456, so the first number of an attempt wins.
-      beforeConnect: (connection) => {
-        this.loginErrorNumber = undefined;
-        connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber ??= token.number; });
-      },
+    this.timeouts = purposeTimeouts(config.requestTimeout ?? 30_000);
+    // The server's number for a refused login (18456 wrong password, 4060 no database...) is only
+    // in the TDS error token; keep it so the message can say which it was. SQL Server follows a
+    // specific refusal (4060) with the generic 18456, so the first number of an attempt wins.
+    const beforeConnect = (connection: { on(event: 'errorMessage', listener: (token: { number: number }) => void): void }) => {
+      this.loginErrorNumber = undefined;
+      connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber ??= token.number; });
+    };
+    this.pool = new sql.ConnectionPool({ ...config, requestTimeout: this.timeouts.readMs, beforeConnect } as sql.config);
+    this.writerPool = new sql.ConnectionPool({
+      ...config, requestTimeout: this.timeouts.writerRequestMs, pool: { min: 0, max: 1 }, beforeConnect,
+      options: { ...config.options, appName: `${config.options?.appName ?? 'Inlet'} writer` },
+    } as sql.config);
+    for (const p of [this.pool, this.writerPool]) p.on('error', (err: unknown) => { this.lastError = this.explain(err).message; });
+    this.committer = new GroupCommitter((batches) => this.writeGroup(batches), {
+      maxGroup: options.maxGroup ?? 500,
+      limits: { rows: options.maxGroupRows ?? GROUP_LIMITS.rows, bytes: options.maxGroupBytes ?? GROUP_LIMITS.bytes, weigh: batchWeight },
     });
-    this.pool.on('error', (err: unknown) => { this.lastError = this.explain(err).message; });
-    this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 500 });
   }
 
   private explain(err: unknown): Error {
-    return explainMssqlError(err, { target: this.target, loginErrorNumber: this.loginErrorNumber });
+    return explainMssqlError(err, { target: this.target, loginErrorNumber: this.loginErrorNumber, openedBefore: this.openedBefore });
   }
 
-  /** The pool, connected; a failed attempt is forgotten so the next call tries again. */
-  private connected(): Promise<sql.ConnectionPool> {
-    this.connecting ??= this.pool.connect().catch((err: unknown) => {
-      this.connecting = null;
+  /** The read pool (or the writer's), connected; a failed attempt is forgotten so the next call tries again. */
+  private connected(purpose: 'read' | 'writer' = 'read'): Promise<sql.ConnectionPool> {
+    const open = (pool: sql.ConnectionPool, forget: () => void) => pool.connect().then((p) => { this.openedBefore = true; return p; }, (err: unknown) => {
+      forget();
       const explained = this.explain(err);
       this.lastError = explained.message;
       throw explained;
     });
-    return this.connecting;
+    if (purpose === 'writer') return this.connectingWriter ??= open(this.writerPool, () => { this.connectingWriter = null; });
+    return this.connecting ??= open(this.pool, () => { this.connecting = null; });
   }
 
-  /** Runs a statement (or a few) on the pool; errors come back explained. */
-  private async query(text: string, inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = {}): Promise<sql.IResult<Row>> {
+  /** Runs a statement (or a few) on the read pool; errors come back explained. 'admin' work has no timeout. */
+  private async query(text: string, inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = {},
+    purpose: 'read' | 'admin' = 'read'): Promise<sql.IResult<Row>> {
     const pool = await this.connected();
-    const request = pool.request();
+    const request = purpose === 'admin' ? withOverrides(pool).request({ requestTimeout: this.timeouts.adminMs }) : pool.request();
     for (const [name, [type, value]] of Object.entries(inputs)) request.input(name, type, value);
     try {
       return await request.query<Row>(text);
@@ -125,9 +197,9 @@ export class MssqlStore implements Store {
     }
   }
 
-  private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
-    const pool = await this.connected();
-    const tx = pool.transaction();
+  private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>, purpose: 'read' | 'writer' | 'admin' = 'read'): Promise<T> {
+    const pool = await this.connected(purpose === 'writer' ? 'writer' : 'read');
+    const tx = purpose === 'admin' ? withOverrides(pool).transaction({ requestTimeout: this.timeouts.adminMs }) : pool.transaction();
     try {
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
     } catch (err) {
@@ -153,8 +225,8 @@ export class MssqlStore implements Store {
     await this.inTransaction(async (tx) => {
       await lockMigrations(tx);
       for (const b of bootstrap) await tx.request().batch(b.sql);
-    });
-    const applied = (await this.query('SELECT version, checksum FROM inlet.schema_migrations ORDER BY version')).recordset
+    }, 'admin');
+    const applied = (await this.query('SELECT version, checksum FROM inlet.schema_migrations ORDER BY version', {}, 'admin')).recordset
       .map((r) => ({ version: integer(r.version), checksum: (r.checksum as string).trim() }));
     const pending = pendingMigrations(loadMigrations('mssql'), applied, options.upTo);
     const done: string[] = [];
@@ -174,12 +246,14 @@ export class MssqlStore implements Store {
             .input('checksum', sql.Char(64), m.checksum)
             .query('INSERT INTO inlet.schema_migrations (version, name, checksum) VALUES (@version, @name, @checksum)');
           return true;
-        });
+        }, 'admin');
         if (appliedNow) done.push(`${m.version}_${m.name}`);
       } catch (err) {
         throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
+    // For /health; the bootstrap has already refused a server below the minimum version.
+    await this.preflight().catch(() => undefined);
     return done;
   }
 
@@ -197,14 +271,14 @@ export class MssqlStore implements Store {
     const started = performance.now();
     let results: (CommitResult | Error)[];
     try {
-      results = await this.inTransaction((tx) => writeBatches(tx, batches, this.chainKey));
+      results = await this.inTransaction((tx) => writeBatches(tx, batches, this.chainKey, this.timeouts.writerLockMs), 'writer');
     } catch (err) {
       if (err instanceof StoreUnavailableError) { this.lastError = err.message; throw err; }
       if (batches.length === 1) return [err as Error];
       results = [];
       for (const batch of batches) {
         try {
-          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch], this.chainKey)))[0]);
+          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch], this.chainKey, this.timeouts.writerLockMs), 'writer'))[0]);
         } catch (single) {
           if (single instanceof StoreUnavailableError) { this.lastError = single.message; throw single; }
           results.push(single as Error);
@@ -223,7 +297,8 @@ export class MssqlStore implements Store {
   async close(): Promise<void> {
     await this.committer.drain();
     if (this.connecting) await this.connecting.catch(() => undefined);
-    await this.pool.close();
+    if (this.connectingWriter) await this.connectingWriter.catch(() => undefined);
+    await Promise.all([this.pool.close(), this.writerPool.close()]);
   }
 
   health(): StoreHealth {
@@ -232,7 +307,21 @@ export class MssqlStore implements Store {
       detail: this.lastError ?? 'sql server ok',
       commitLatencyMs: this.lastCommitMs,
       pendingBatches: this.committer.pending,
+      ...(this.lastPreflight ? { preflight: this.lastPreflight } : {}),
     };
+  }
+
+  /** Version, edition, compatibility level, RCSI, recovery model, collation and free space, judged. */
+  async preflight(): Promise<PreflightReport> {
+    const r = (await this.query(PREFLIGHT_SQL, {}, 'admin')).recordset[0];
+    this.lastPreflight = evaluatePreflight({
+      productVersion: String(r.product_version), productLevel: String(r.product_level ?? ''), edition: String(r.edition ?? ''),
+      engineEdition: integer(r.engine_edition), compatibilityLevel: integer(r.compatibility_level),
+      readCommittedSnapshot: r.is_read_committed_snapshot_on === true || r.is_read_committed_snapshot_on === 1,
+      recoveryModel: String(r.recovery_model_desc ?? ''), collation: String(r.collation_name ?? ''),
+      usedPages: integer(r.used_pages ?? 0), allocatedPages: integer(r.allocated_pages ?? 0), maxPages: integer(r.max_pages ?? -1),
+    });
+    return this.lastPreflight;
   }
 
   // ---- devices ----
@@ -322,11 +411,10 @@ export class MssqlStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
-    // One backward seek on the samples' clustered key per channel.
+    // One row per channel, kept by the triggers on inlet.samples (migration 014).
     const rows = (await this.query(`SELECT c.device_id, c.channel, c.quantity, c.unit, s.sample_time AS [time], s.value, s.error_code, s.alarm
       FROM inlet.channels AS c
-      CROSS APPLY (SELECT TOP (1) m.sample_time, m.value, m.error_code, m.alarm FROM inlet.samples AS m
-                   WHERE m.device_id = c.device_id AND m.channel = c.channel ORDER BY m.sample_time DESC) AS s
+      INNER JOIN inlet.latest_samples AS s ON s.device_id = c.device_id AND s.channel = c.channel
       ${deviceId === undefined ? '' : 'WHERE c.device_id = @device_id'}
       ORDER BY c.device_id, c.channel`, deviceId === undefined ? {} : { device_id: [sql.Int, deviceId] })).recordset;
     return rows.map((r) => ({ ...toSample(r), quantity: r.quantity as string, unit: r.unit as string }));
@@ -553,7 +641,7 @@ export class MssqlStore implements Store {
     const r = (await this.query(`SELECT SUM(CAST(FILEPROPERTY(f.name, 'SpaceUsed') AS bigint)) AS used_pages,
         SUM(CAST(f.size AS bigint)) AS allocated_pages, CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition
       FROM sys.database_files AS f
-      WHERE f.type = 0`)).recordset[0];
+      WHERE f.type = 0`, {}, 'admin')).recordset[0];
     const mb = (pages: unknown) => Math.round(integer(pages ?? 0) * 8 / 1024);
     const used = mb(r.used_pages);
     const parts = [`data files: ${used} MB used of ${mb(r.allocated_pages)} MB allocated`];
@@ -562,13 +650,17 @@ export class MssqlStore implements Store {
       parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
     }
     parts.push('statistics are kept by SQL Server\'s automatic updates');
+    const preflight = await this.preflight().catch(() => undefined);
+    if (preflight && preflight.level !== 'ok') {
+      parts.push(`preflight: ${preflight.checks.filter((c) => c.level !== 'ok').map((c) => `${c.level} ${c.name}`).join(', ')}`);
+    }
     return parts.join('; ');
   }
 
   // ---- integrity verification ----
 
   async uploadStats(): Promise<{ count: number; maxId: number }> {
-    const r = (await this.query('SELECT COUNT_BIG(*) AS [count], COALESCE(MAX(id), 0) AS max_id FROM inlet.uploads')).recordset[0];
+    const r = (await this.query('SELECT COUNT_BIG(*) AS [count], COALESCE(MAX(id), 0) AS max_id FROM inlet.uploads', {}, 'admin')).recordset[0];
     return { count: integer(r.count), maxId: integer(r.max_id) };
   }
 
@@ -577,7 +669,7 @@ export class MssqlStore implements Store {
       WHERE upload_id >= @from_id ${toUploadId === null ? '' : 'AND upload_id <= @to_id'}
       ORDER BY upload_id, channel, sample_time`, {
       from_id: [sql.BigInt, fromUploadId], ...(toUploadId === null ? {} : { to_id: [sql.BigInt, toUploadId] }),
-    })).recordset.map(toUploadSample);
+    }, 'admin')).recordset.map(toUploadSample);
   }
 
   async chainCheckpoints(): Promise<ChainCheckpoint[]> {
@@ -637,7 +729,7 @@ export class MssqlStore implements Store {
         (SELECT COUNT_BIG(*) FROM inlet.alarms AS a
          WHERE a.raised_at < @audit_before AND a.acknowledged_at < @audit_before AND a.cleared_at < @audit_before) AS alarms;`, {
       data_before: [sql.DateTime2(3), utc(dataBefore)], audit_before: [sql.DateTime2(3), auditBefore === null ? null : utc(auditBefore)],
-    })).recordset[0];
+    }, 'admin')).recordset[0];
     return toRetentionPreview(r);
   }
 
@@ -650,14 +742,14 @@ export class MssqlStore implements Store {
       audit_before: [sql.DateTime2(3), request.auditBefore === null ? null : utc(request.auditBefore)],
       set_by: [sql.NVarChar(128), request.setBy], reason: [sql.NVarChar(1000), request.reason],
       event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
-    })).recordset[0];
+    }, 'admin')).recordset[0];
     return toRetentionHorizon(r);
   }
 
   async purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk> {
     const r = (await this.query('EXEC inlet.purge_below_horizon @batch_size = @batch_size, @upload_batch_size = @upload_batch_size;', {
-      batch_size: [sql.Int, limits.rows], upload_batch_size: [sql.Int, limits.uploads],
-    })).recordset[0];
+      batch_size: [sql.Int, Math.min(limits.rows, PURGE_ROWS_BELOW_ESCALATION)], upload_batch_size: [sql.Int, limits.uploads],
+    }, 'admin')).recordset[0];
     return toPurgeChunk(r);
   }
 
@@ -811,7 +903,7 @@ interface GroupStart {
 }
 
 /** Lock, replayed keys, an id range and the chain heads, in one round trip. */
-async function startGroup(tx: sql.Transaction, batches: Batch[]): Promise<GroupStart> {
+async function startGroup(tx: sql.Transaction, batches: Batch[], lockTimeoutMs: number): Promise<GroupStart> {
   const keys = new sql.Table('inlet.upload_key_list');
   keys.columns.add('upload_key', sql.VarChar(64), { nullable: false });
   for (const k of new Set(batches.map((b) => b.upload.uploadKey).filter((k): k is string => k !== undefined))) keys.rows.add(k);
@@ -821,7 +913,7 @@ async function startGroup(tx: sql.Transaction, batches: Batch[]): Promise<GroupS
   for (const id of deviceIds) if (id !== null) devices.rows.add(id);
   const result = await tx.request()
     .input('keys', keys).input('devices', devices).input('count', sql.Int, batches.length)
-    .input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).input('with_unowned', sql.Bit, deviceIds.has(null))
+    .input('lock_timeout_ms', sql.Int, lockTimeoutMs).input('with_unowned', sql.Bit, deviceIds.has(null))
     .query<Row>(`SET NOCOUNT ON;
       DECLARE @lock_result int;
       EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
@@ -898,8 +990,8 @@ async function insertSamples(tx: sql.Transaction, writes: { id: number; batch: B
 }
 
 /** Writes a group inside the caller's transaction; results in the order of the batches. */
-async function writeBatches(tx: sql.Transaction, batches: Batch[], linkKey: Uint8Array | null): Promise<CommitResult[]> {
-  const start = await startGroup(tx, batches);
+async function writeBatches(tx: sql.Transaction, batches: Batch[], linkKey: Uint8Array | null, lockTimeoutMs: number): Promise<CommitResult[]> {
+  const start = await startGroup(tx, batches, lockTimeoutMs);
   // Ids in submission order; a key already stored, or seen earlier in this group, is a replay.
   const writes: { index: number; id: number; batch: Batch }[] = [];
   const replayOf = new Map<number, number>();       // batch index -> index of the batch it repeats
@@ -967,9 +1059,9 @@ async function insertGroupRows(tx: sql.Transaction, uploads: sql.Table, events: 
   for (const [deviceId, s] of seen) sightings.rows.add(deviceId, utc(s.at), s.declaredIntervalS);
   // ORDER BY on INSERT ... SELECT fixes the order identity values (event ids) are given in.
   await tx.request().input('uploads', uploads).input('events', events).input('seen', sightings).query(`SET NOCOUNT ON;
-    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter,
+    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, raw_encoding, verdict, reason, serial, counter,
         prev_hash, hash, upload_key)
-    SELECT id, device_id, family, received_at, remote_address, content_type, raw, verdict, reason, serial, counter, prev_hash, hash, upload_key
+    SELECT id, device_id, family, received_at, remote_address, content_type, COMPRESS(raw), 'gzip', verdict, reason, serial, counter, prev_hash, hash, upload_key
     FROM @uploads
     ORDER BY id;
     INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)

@@ -133,12 +133,18 @@ export class Journal {
     this.pending.push({ offset, appendedAt });
   }
 
-  /** The oldest records not yet replayed, at most `limit`. */
-  async peek(limit: number): Promise<JournalRecord[]> {
+  /**
+   * The oldest records not yet replayed, at most `limit` and, past the first, at most `maxBytes` of
+   * payload: a chunk of large backlogs stays small enough to commit, and the first record always comes.
+   */
+  async peek(limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<JournalRecord[]> {
     const records: JournalRecord[] = [];
+    let bytes = 0;
     for (const p of this.pending.slice(0, limit)) {
       const record = await this.readAt(p.offset);
       if (typeof record === 'string') throw new Error(`spool journal ${this.file} changed under Inlet at offset ${p.offset}`);
+      bytes += record.payload.length;
+      if (records.length && bytes > maxBytes) break;
       records.push(record);
     }
     return records;

@@ -6,12 +6,12 @@
 // upload key before its first attempt, so a replay of something that did reach the database (or
 // a replay interrupted by a crash) is stored once.
 import type { LogSink } from '../../domain/log-sink.ts';
-import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
-import { StoreUnavailableError } from '../errors.ts';
+import { isTransientStoreError } from '../errors.ts';
+import { timeOrderedUploadKey } from '../upload-key.ts';
 import { Journal } from './journal.ts';
 import { Backoff } from '../../domain/backoff.ts';
 
@@ -27,6 +27,8 @@ export interface SpoolOptions {
   maxRetryMs?: number;
   /** Records replayed per round; they share the store's group commits. */
   replayChunk?: number;
+  /** Most journal bytes replayed per round (the first record of a round always goes). */
+  replayChunkBytes?: number;
   now?: () => number;
   /**
    * Called for each batch an earlier run journaled, once the store has it. Its readings were
@@ -64,6 +66,7 @@ export class SpoolingSink {
   private readonly log: SpoolLogger;
   private readonly retry: Backoff;
   private readonly replayChunk: number;
+  private readonly replayChunkBytes: number;
   private readonly now: () => number;
   private readonly rejectedFile: string;
   /** Journal operations run one at a time, in call order. */
@@ -85,6 +88,7 @@ export class SpoolingSink {
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
     this.replayChunk = options.replayChunk ?? 200;
+    this.replayChunkBytes = options.replayChunkBytes ?? 8 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.onEarlierRunReplayed = options.onEarlierRunReplayed;
   }
@@ -133,12 +137,12 @@ export class SpoolingSink {
   }
 
   async commit(batch: Batch): Promise<CommitResult> {
-    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: randomUUID() } };
+    const keyed: Batch = batch.upload.uploadKey ? batch : { ...batch, upload: { ...batch.upload, uploadKey: timeOrderedUploadKey(this.now()) } };
     if (this.journal.depth === 0 && !this.drainLoop && this.holdReason === null) {
       try {
         return await this.store.commit(keyed);
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
+        if (!isTransientStoreError(err)) throw err;
         this.lastError = err.message;
         this.log.warn('store unavailable: spooling uploads locally until it is back', { error: err.message });
       }
@@ -175,12 +179,12 @@ export class SpoolingSink {
     let replayed = 0;
     let lastProgressLog = this.now();
     while (!this.closed) {
-      const records = await this.serial(() => this.journal.peek(this.replayChunk));
+      const records = await this.serial(() => this.journal.peek(this.replayChunk, this.replayChunkBytes));
       if (!records.length) break;
       // Submitted in one turn, the chunk shares the store's group commits and keeps its order.
       const batches = records.map((r) => decodeBatch(r.payload));
       const outcomes = await Promise.allSettled(batches.map((b) => this.store.commit(b)));
-      if (outcomes.some((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)) {
+      if (outcomes.some((o) => o.status === 'rejected' && isTransientStoreError(o.reason))) {
         const reason = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
         this.lastError = reason.message;
         this.log.warn('spool: store still unavailable; will retry', { depth: this.journal.depth, retryInMs: this.retry.nextMs, error: reason.message });

@@ -592,21 +592,11 @@ export class SqliteStore implements Store {
         .all(h.below, limits.rows) as { device_id: number; channel: number; time: number }[];
       if (keys.length) {
         const deleteSample = this.db.prepare('DELETE FROM samples WHERE device_id = ? AND channel = ? AND time = ?');
-        const hours = new Map<string, [number, number, number]>();
+        const hours = new Set<string>();
+        // The trigger on samples (migration 013) brings each touched hour's rollup to the samples left.
         for (const k of keys) {
           deleteSample.run(k.device_id, k.channel, k.time);
-          const hour = k.time - (k.time % HOUR_MS);
-          hours.set(`${k.device_id}:${k.channel}:${hour}`, [k.device_id, k.channel, hour]);
-        }
-        // Each hour the chunk touched is rebuilt from the samples left, so charts agree with the raw data.
-        const deleteHour = this.db.prepare('DELETE FROM sample_rollup_hour WHERE device_id = ? AND channel = ? AND hour_start = ?');
-        const rebuildHour = this.db.prepare(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum,
-            value_count, sample_count, error_count)
-          SELECT device_id, channel, ?3, MIN(value), MAX(value), COALESCE(SUM(value), 0), COUNT(value), COUNT(*), COUNT(error_code)
-          FROM samples WHERE device_id = ?1 AND channel = ?2 AND time >= ?3 AND time < ?3 + ${HOUR_MS} GROUP BY device_id, channel`);
-        for (const [deviceId, channel, hour] of hours.values()) {
-          deleteHour.run(deviceId, channel, hour);
-          rebuildHour.run(deviceId, channel, hour);
+          hours.add(`${k.device_id}:${k.channel}:${k.time - (k.time % HOUR_MS)}`);
         }
         return { ...done, samples: keys.length, rollupHours: hours.size };
       }
