@@ -34,7 +34,7 @@ CREATE TRIGGER inlet.tr_channel_units_append_only ON inlet.channel_units INSTEAD
 AS
 BEGIN
     SET NOCOUNT ON;
-    THROW 50019, N'inlet.channel_units is append-only: a unit change is a new version', 1;
+    THROW 50040, N'inlet.channel_units is append-only: a unit change is a new version', 1;
 END;
 GO
 -- Unit texts mapped to their canonical form (domain/units.ts): C, °C and degC are one unit, °C.
