@@ -18,6 +18,7 @@ import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { HEADS_FILE } from './store/heads-file.ts';
 import { ensureAuditBaseline } from './store/audit-baseline.ts';
+import { recordConfigChanges } from './store/config-audit.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
@@ -93,6 +94,8 @@ function displayUrl(scheme: 'http' | 'https', host: string, port: number): strin
 export interface StartOptions {
   /** The store to use instead of the one the config names (tests wrap one to make it fail). */
   store?: Store;
+  /** The configuration file the settings came from, named in the config.changed event. */
+  configFile?: string | null;
 }
 
 /** First wait before trying an unreachable database again at start; doubles up to the maximum. */
@@ -121,6 +124,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     chainKey = await resolveChainKey(store, path.join(config.dataDir, CHAIN_KEY_FILE), log);
     store.useChainKey(chainKey.key);
     await ensureAuditBaseline(store);
+    await recordConfigChanges(store, config, options.configFile ?? null);
     await registry.load();
     await alarmMonitor.load();
   };

@@ -114,7 +114,7 @@ async function preflightCommand(config: InletConfig, store: Store): Promise<numb
   return report.level === 'fail' ? 1 : 0;
 }
 
-async function start(config: InletConfig, asService: boolean): Promise<number> {
+async function start(config: InletConfig, asService: boolean, configFile: string | null = null): Promise<number> {
   const log = createLogger(config);
   let gateway: Gateway | null = null;
   let stopRequested: ((why: string) => void) | null = null;
@@ -140,7 +140,7 @@ async function start(config: InletConfig, asService: boolean): Promise<number> {
     instanceName: config.instanceName, dataDir: config.dataDir, stdin: false, log: (m) => log.info(m),
   });
   try {
-    gateway = await startGateway(config, log);
+    gateway = await startGateway(config, log, { configFile });
   } catch (err) {
     await closeStopChannel();
     throw err;
@@ -164,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const { values } = parse(args, { service: { type: 'boolean' } });
-      return start(config, values.service === true);
+      return start(config, values.service === true, configFile ?? null);
     }
     case 'migrate': {
       const { values } = parse(args, { script: { type: 'boolean' }, out: { type: 'string' }, check: { type: 'boolean' } });

@@ -26,12 +26,16 @@ export function canonicaliseUnits(upload: Upload): Refusal | null {
   return null;
 }
 
-/** Channels of the upload whose quantity or unit differs from the registered one. */
+/**
+ * Channels of the upload that measure their registered quantity in another unit: earlier values
+ * would read in the new unit. A different quantity (a relabelled logger channel, a Web Sensor's
+ * computed quantity switched) is recorded as a channel change by the writer instead (channel.recorded).
+ */
 export function unitChanges(registered: Map<number, { quantity: string; unit: string }>, upload: Upload): { channel: number; from: string; to: string }[] {
   const changes = new Map<number, { channel: number; from: string; to: string }>();
   for (const r of upload.readings) {
     const known = registered.get(r.channel);
-    if (known && (known.unit !== r.unit || known.quantity !== r.quantity) && !changes.has(r.channel)) {
+    if (known && known.quantity === r.quantity && known.unit !== r.unit && !changes.has(r.channel)) {
       changes.set(r.channel, { channel: r.channel, from: `${known.quantity} in ${known.unit || '(no unit)'}`, to: `${r.quantity} in ${r.unit || '(no unit)'}` });
     }
   }
