@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// Launcher: the built app (dist/) when present, else the TypeScript sources (Node 24 strips types).
+// Launcher: the TypeScript sources when they are here (a checkout: Node 24 strips types), else the
+// built app (dist/, an installed package without sources). A checkout's dist/ is only the
+// installer's build output and may be older than the sources, so it is never preferred.
 import { existsSync } from 'node:fs';
-const built = new URL('../dist/cli/inlet.js', import.meta.url);
-await import(existsSync(built) ? built.href : new URL('../src/cli/inlet.ts', import.meta.url).href);
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  console.error(`inlet needs Node.js 24 or later (this is ${process.version}): run it as \`npm run inlet -- ...\` or \`npx inlet ...\` after \`npm install\`, which use the Node 24 in node_modules/.bin`);
+  process.exit(1);
+}
+const sources = new URL('../src/cli/inlet.ts', import.meta.url);
+await import(existsSync(sources) ? sources.href : new URL('../dist/cli/inlet.js', import.meta.url).href);

@@ -2,7 +2,7 @@
 // so both create the same rows, the same event and the same entry point URL.
 import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
-import type { Device, Family } from '../domain/types.ts';
+import type { Device, Family, LoggerClockSetting } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { ChangeAudit, Store } from '../store/store.ts';
 import { ZoneError, ensureZonePath, zoneTree } from './zones.ts';
@@ -27,6 +27,20 @@ export class RegistrationError extends Error {
     super(message);
     this.conflict = conflict;
   }
+}
+
+const CLOCK_WORDS: Record<LoggerClockSetting, string> = {
+  auto: 'decided per upload from its send time', utc: 'UTC', local: 'local time (its Timezone is the offset)',
+};
+
+/** The event of a change of a logger's clock reading: who, old -> new, and why; the same from the CLI and the API. */
+export function loggerClockChange(device: Device, to: LoggerClockSetting, by: string, reason: string | null): { type: string; level: 'info'; message: string; data: Record<string, unknown> } {
+  const from = device.loggerClock ?? 'auto';
+  return {
+    type: 'device.clock-setting', level: 'info',
+    message: `${device.name} (serial ${device.serial}): logger clock reading changed from ${from} to ${to} (${CLOCK_WORDS[to]}) by ${by}${reason ? `: ${reason}` : ''}`,
+    data: { from, to, by, reason },
+  };
 }
 
 export interface Registration {

@@ -2,14 +2,14 @@
 // administration of devices (register, rename, interval, suspend/resume, entry point).
 import { Router } from 'express';
 import type { InletConfig } from '../config/schema.ts';
-import type { Device, Family } from '../domain/types.ts';
-import { FAMILIES } from '../domain/types.ts';
+import type { Device, Family, LoggerClockSetting } from '../domain/types.ts';
+import { FAMILIES, LOGGER_CLOCK_SETTINGS } from '../domain/types.ts';
 import { SERIAL_PATTERN } from '../ingest/families.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { isSilent } from '../jobs/offline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { LatestValue, Store } from '../store/store.ts';
-import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
+import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
@@ -40,6 +40,7 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
     declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
+    ...(d.family === 'logger' ? { loggerClock: d.loggerClock ?? 'auto' } : {}),
   };
 }
 
@@ -85,6 +86,10 @@ const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: numb
 const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
   properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true }, reason: REASON },
+});
+const parseClock = bodyParser<{ loggerClock: LoggerClockSetting; reason?: string }>({
+  type: 'object', additionalProperties: false, required: ['loggerClock'],
+  properties: { loggerClock: { enum: [...LOGGER_CLOCK_SETTINGS] }, reason: { type: 'string', maxLength: 200 } },
 });
 const parseSuspend = bodyParser<{ reason: string }>({
   type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -196,6 +201,20 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const updated = await change(device, { allowedIntervalS: seconds }, {
       type: 'device.interval', level: 'info', message: `${device.name}: allowed interval changed from ${was} to ${seconds === null ? 'what the device declares' : `${seconds} s`}`,
     }, sessionOf(res).username, { source: sourceOf(req), reason });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
+  });
+
+  /** GSM/LTE loggers: how the device clock is read (UTC, local time, or decided per upload). */
+  router.put('/devices/:id/clock', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { loggerClock, reason } = parseClock(req.body);
+    if (device.family !== 'logger') throw new HttpError(400, `${device.name} is a ${device.family} device; only GSM/LTE loggers send a clock to read`);
+    const by = sessionOf(res).username;
+    const at = now();
+    const event = loggerClockChange(device, loggerClock, by, reason ?? null);
+    const updated = await store.updateDevice(device.id, { loggerClock }, at);
+    await store.addEvent({ at, deviceId: device.id, actor: by, source: sourceOf(req), ...event });
+    await registry.refresh();
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 

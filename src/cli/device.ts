@@ -5,19 +5,42 @@ import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { newEntryToken } from '../ingest/families.ts';
-import { RegistrationError, entryUrl, registerDevice } from '../admin/devices.ts';
+import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
+import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
 import { UsageError, intOption, parse, required } from './args.ts';
 import { cliActor, cliSource } from './actor.ts';
 
 const reasonOf = (values: Record<string, unknown>) => (typeof values.reason === 'string' ? values.reason : null);
 const because = (reason: string | null) => (reason ? `. Reason: ${reason}` : '');
+import { parseCsv } from './csv.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+function stateText(d: Device): string {
+  return d.state === 'suspended' ? `SUSPENDED since ${new Date(d.suspendedAt ?? 0).toISOString()}: ${d.suspendedReason}` : 'active';
+}
+
+function intervalText(d: Device): string {
+  return d.allowedIntervalS !== null ? `${d.allowedIntervalS} s (set by administrator)`
+    : d.declaredIntervalS !== null ? `${d.declaredIntervalS} s (declared by device)` : 'model default';
+}
 
 function describeDevice(d: Device): string {
-  const state = d.state === 'suspended' ? `SUSPENDED since ${new Date(d.suspendedAt ?? 0).toISOString()}: ${d.suspendedReason}` : 'active';
   const seen = d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : 'never';
-  const interval = d.allowedIntervalS !== null ? `${d.allowedIntervalS} s (set by administrator)`
-    : d.declaredIntervalS !== null ? `${d.declaredIntervalS} s (declared by device)` : 'model default';
-  return `${d.serial}  ${d.model.padEnd(8)} ${d.family.padEnd(15)} ${d.name}  [${state}; last seen ${seen}; interval ${interval}]`;
+  return `${d.serial}  ${d.model} ${d.family} ${d.name}  [${stateText(d)}; last seen ${seen}; interval ${intervalText(d)}]`;
+}
+
+/**
+ * The device list as a table: a header and columns padded to their widest cell, whatever the
+ * lengths of names and models (a long model name used to push its row's columns out of line).
+ */
+export function deviceTable(devices: readonly Device[]): string[] {
+  const header = ['SERIAL', 'MODEL', 'FAMILY', 'NAME', 'LOCATION', 'STATE', 'LAST SEEN', 'INTERVAL'];
+  const rows = devices.map((d) => [d.serial, d.model, d.family, d.name, d.location, stateText(d),
+    d.lastSeenAt ? new Date(d.lastSeenAt).toISOString().replace(/\.\d{3}Z$/, 'Z') : 'never', intervalText(d)]);
+  const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => [...r[column]].length)));
+  const line = (cells: string[]) => cells.map((c, column) => (column === cells.length - 1 ? c : c + ' '.repeat(widths[column] - [...c].length))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
 }
 
 async function findBySerial(store: Store, serial: string, family?: string): Promise<Device> {
@@ -27,14 +50,63 @@ async function findBySerial(store: Store, serial: string, family?: string): Prom
   return matches[0];
 }
 
+const CSV_COLUMNS = ['serial', 'model', 'name', 'location', 'family', 'interval', 'customer-uid'] as const;
+
+/**
+ * Registers every device of a CSV file in one process (one start, one database connection), so
+ * that a hundred devices take seconds. A line that cannot be registered is reported with its line
+ * number and does not stop the others; the exit code is then 1.
+ */
+async function addFromFile(file: string, config: InletConfig, store: Store, out: (line: string) => void, now: number): Promise<number> {
+  let rows;
+  try {
+    rows = parseCsv(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const [header, ...devices] = rows;
+  const columns = (header?.cells ?? []).map((c) => c.toLowerCase());
+  const unknown = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
+  const missing = ['serial', 'model', 'name'].filter((c) => !columns.includes(c));
+  if (unknown.length || missing.length) {
+    throw new UsageError(`${file}: the first line must name the columns (${CSV_COLUMNS.join(', ')}); ` +
+      [missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `unknown ${unknown.join(', ')}` : ''].filter(Boolean).join('; '));
+  }
+  let failed = 0;
+  for (const row of devices) {
+    const cell = (name: string) => { const i = columns.indexOf(name); return i >= 0 && row.cells[i] ? row.cells[i] : undefined; };
+    try {
+      const interval = Number(cell('interval') ?? 0);
+      if (!Number.isInteger(interval) || interval < 0) throw new RegistrationError(`interval must be whole seconds, got "${cell('interval')}"`);
+      const device = await registerDevice(store, {
+        serial: cell('serial') ?? '', model: cell('model') ?? '', name: cell('name') ?? '', location: cell('location'),
+        family: cell('family') as Family | undefined, allowedIntervalS: interval > 0 ? interval : null, customerUid: cell('customer-uid') ?? null,
+      }, `${cliActor()} from ${path.basename(file)}`, now, { source: cliSource() });
+      out(`${device.serial}  ${device.name}: ${entryUrl(config, device)}`);
+    } catch (err) {
+      if (!(err instanceof RegistrationError)) throw err;
+      failed++;
+      out(`line ${row.line}: not registered: ${err.message}`);
+    }
+  }
+  out(`${devices.length - failed} of ${devices.length} device(s) registered from ${file}${failed ? `; ${failed} line(s) need correcting` : ''}.`);
+  out('Each URL is that device\'s key: keep them secret.');
+  return failed ? 1 : 0;
+}
+
 const USAGE = `usage:
   inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>] [--reason <text>]
+  inlet device add --from <file.csv>    (many at once: a header line naming the columns serial, model, name
+                                         and optionally location, family, interval, customer-uid; one device a line)
   inlet device list
   inlet device show --serial <serial>
   inlet device suspend --serial <serial> --reason <text>
   inlet device resume --serial <serial> [--import] [--reason <text>]
   inlet device set-interval --serial <serial> --seconds <s> [--reason <text>]   (0 = use the interval the device declares)
   inlet device new-token --serial <serial> [--reason <text>]                     (issue a new entry point; the old one stops working)
+  inlet device set-clock --serial <serial> --clock auto|utc|local [--reason <text>]
+                                    (GSM/LTE loggers: read the device clock as UTC or as local time with its Timezone;
+                                     auto = decide per upload from its send time)
 Every change is recorded in the audit trail with your operating-system account and --reason.`;
 
 export async function deviceCommand(argv: string[], config: InletConfig, store: Store, out: (line: string) => void): Promise<number> {
@@ -44,8 +116,9 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     case 'add': {
       const { values } = parse(rest, {
         serial: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, location: { type: 'string' },
-        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, reason: { type: 'string' },
+        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, from: { type: 'string' }, reason: { type: 'string' },
       });
+      if (values.from !== undefined) return addFromFile(values.from, config, store, out, now);
       const interval = intOption(values, 'interval', 0);
       let device: Device;
       try {
@@ -67,13 +140,14 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     case 'list': {
       const devices = await store.listDevices();
       if (!devices.length) out('no devices registered; add one with: inlet device add --serial <serial> --model <model> --name <name>');
-      for (const d of devices) out(describeDevice(d));
+      else for (const row of deviceTable(devices)) out(row);
       return 0;
     }
     case 'show': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       out(describeDevice(d));
+      if (d.family === 'logger') out(`logger clock read as: ${d.loggerClock ?? 'auto'} (change with inlet device set-clock)`);
       out(`entry point: ${entryUrl(config, d)}`);
       const q = await store.quarantined(d.id);
       if (q.length) out(`quarantined uploads waiting for release: ${q.length}`);
@@ -120,6 +194,18 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
         data: { old: { allowedIntervalS: d.allowedIntervalS }, new: { allowedIntervalS: seconds === 0 ? null : seconds }, reason: reasonOf(values) },
       });
       out(`${d.name}: allowed interval ${seconds === 0 ? 'now follows what the device declares' : `set to ${seconds} s`}.`);
+      return 0;
+    }
+    case 'set-clock': {
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, clock: { type: 'string' }, reason: { type: 'string' } });
+      const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
+      const clock = required(values, 'clock') as LoggerClockSetting;
+      if (!LOGGER_CLOCK_SETTINGS.includes(clock)) throw new UsageError(`--clock must be one of ${LOGGER_CLOCK_SETTINGS.join(', ')}, got "${clock}"`);
+      if (d.family !== 'logger') throw new UsageError(`${d.name} is a ${d.family} device; only GSM/LTE loggers (family logger) send a clock to read`);
+      const event = loggerClockChange(d, clock, cliActor(), (values.reason as string | undefined) ?? null);
+      await store.updateDevice(d.id, { loggerClock: clock }, now);
+      await store.addEvent({ at: now, deviceId: d.id, actor: cliActor(), source: cliSource(), ...event });
+      out(`${event.message}. A running gateway applies it within seconds.`);
       return 0;
     }
     case 'new-token': {

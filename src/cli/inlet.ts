@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `inlet` command: start, migrate, config check, device, user, verify, simulate.
+// Commands load what they use when they run (the gateway, a store adapter, express, the SQL Server
+// driver): a short command such as `inlet device add` must not pay for loading the whole gateway.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { InletConfig } from '../config/schema.ts';
-import { createLogger } from '../log.ts';
 import type { LogSink } from '../domain/log-sink.ts';
-import { VERSION, openStore, startGateway, type Gateway } from '../main.ts';
-import { listenForStopRequests } from '../service/control.ts';
+import type { Gateway } from '../main.ts';
+import { VERSION } from '../version.ts';
+import { openConfiguredStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,8 +16,9 @@ import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
 import { buildDeployScript } from '../store/mssql/deploy-script.ts';
 import { formatPreflight } from '../store/mssql/preflight.ts';
 import { parseConnectionString } from '../store/mssql/connection.ts';
-import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
+import { CHAIN_KEY_FILE, resolveChainKey, useExistingChainKey } from '../store/chain-key.ts';
 import { ensureAuditBaseline } from '../store/audit-baseline.ts';
+import { startBanner } from './banner.ts';
 
 const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
 
@@ -25,14 +28,6 @@ const stderrLog: LogSink = {
   warn: (message) => process.stderr.write(`warning: ${message}\n`),
   error: (message) => process.stderr.write(`error: ${message}\n`),
 };
-import { deviceCommand } from './device.ts';
-import { simulateCommand } from './simulate.ts';
-import { runServiceCommand } from './service.ts';
-import { notifyCommand } from './notify.ts';
-import { userCommand } from './user.ts';
-import { zoneCommand } from './zone.ts';
-import { verifyCommand } from './verify.ts';
-import { retentionCommand } from './retention.ts';
 
 const USAGE = `Inlet ${VERSION}: on-premises gateway for COMET sensors
 usage: inlet <command> [--config <file>] ...
@@ -89,12 +84,14 @@ function writeDeployScript(file: string | undefined): number {
  * the key on a first run), and records the audit baseline if the gateway has not yet.
  * `migrateFirst` false: the command migrates itself (`inlet migrate`, which lists what it applies).
  */
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed = false, migrateFirst = true): Promise<T> {
-  const store = await openStore(config);
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed: 'make' | 'existing' | false = false, migrateFirst = true): Promise<T> {
+  const store = await openConfiguredStore(config, { forCommand: true });
   try {
     if (migrateFirst) await store.migrate();
-    if (keyed) {
+    if (keyed === 'make') {
       store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
+      await ensureAuditBaseline(store);
+    } else if (keyed === 'existing' && await useExistingChainKey(store, chainKeyFile(config))) {
       await ensureAuditBaseline(store);
     }
     return await fn(store);
@@ -115,6 +112,9 @@ async function preflightCommand(config: InletConfig, store: Store): Promise<numb
 }
 
 async function start(config: InletConfig, asService: boolean, configFile: string | null = null): Promise<number> {
+  const [{ createLogger }, { startGateway }, { listenForStopRequests }] = await Promise.all([
+    import('../log.ts'), import('../main.ts'), import('../service/control.ts'),
+  ]);
   const log = createLogger(config);
   let gateway: Gateway | null = null;
   let stopRequested: ((why: string) => void) | null = null;
@@ -145,7 +145,7 @@ async function start(config: InletConfig, asService: boolean, configFile: string
     await closeStopChannel();
     throw err;
   }
-  out(`Inlet ${VERSION} listening on ${gateway.url} (all interfaces: ${config.http.host}:${gateway.port})${gateway.httpsUrl ? ` and ${gateway.httpsUrl}` : ''}, store ${gateway.store.kind}, data in ${config.dataDir}${asService ? ', as a service' : ''}`);
+  out(startBanner(config, gateway, asService));
   const code = await stopped;
   // let the stop channel answer "stopped" (queued as microtasks) before it closes
   await new Promise((r) => setImmediate(r));
@@ -155,7 +155,7 @@ async function start(config: InletConfig, asService: boolean, configFile: string
 
 export async function main(argv: string[]): Promise<number> {
   // The service commands run before any config exists (installer), take their own --config and read it themselves.
-  if (argv[0] === 'service') return runServiceCommand(argv.slice(1));
+  if (argv[0] === 'service') return (await import('./service.ts')).runServiceCommand(argv.slice(1));
   const { file, rest } = splitConfigOption(argv);
   const [command, ...args] = rest;
   if (!command || command === 'help' || command === '--help') { out(USAGE); return 0; }
@@ -185,20 +185,34 @@ export async function main(argv: string[]): Promise<number> {
         directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
       }, null, 2));
       return 0;
-    case 'device':
-      return withStore(config, (store) => deviceCommand(args, config, store, out), true);
-    case 'user':
-      return withStore(config, (store) => userCommand(args, config, store, out), true);
-    case 'zone':
-      return withStore(config, (store) => zoneCommand(args, store, out), true);
-    case 'verify':
+    case 'device': {
+      const { deviceCommand } = await import('./device.ts');
+      // A quarantine import stores uploads: the chain key is needed (or made). Every other change
+      // is an event, linked under the key when the gateway has made one (never made here).
+      return withStore(config, (store) => deviceCommand(args, config, store, out), args[0] === 'resume' ? 'make' : 'existing');
+    }
+    case 'user': {
+      const { userCommand } = await import('./user.ts');
+      return withStore(config, (store) => userCommand(args, config, store, out), 'existing');
+    }
+    case 'zone': {
+      const { zoneCommand } = await import('./zone.ts');
+      return withStore(config, (store) => zoneCommand(args, store, out), 'existing');
+    }
+    case 'verify': {
+      const { verifyCommand } = await import('./verify.ts');
       return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
-    case 'retention':
-      return withStore(config, (store) => retentionCommand(args, config, store, out), true);
+    }
+    case 'retention': {
+      const { retentionCommand } = await import('./retention.ts');
+      return withStore(config, (store) => retentionCommand(args, config, store, out), 'existing');
+    }
     case 'notify':
-      return notifyCommand(args, config, out);
-    case 'simulate':
-      return simulateCommand(args, config, async () => { const s = await openStore(config); await s.migrate(); return s; }, out);
+      return (await import('./notify.ts')).notifyCommand(args, config, out);
+    case 'simulate': {
+      const { simulateCommand } = await import('./simulate.ts');
+      return simulateCommand(args, config, async () => { const s = await openConfiguredStore(config, { forCommand: true }); await s.migrate(); return s; }, out);
+    }
     default:
       process.stderr.write(`inlet: unknown command "${command}"\n`);
       out(USAGE);

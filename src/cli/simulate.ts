@@ -10,7 +10,9 @@ import { buildLoggerBody, loggerBacklogMessages } from '../sim/logger.ts';
 import type { SimJsonChannel } from '../sim/comet-json-object.ts';
 import { createAgent, post } from '../sim/client.ts';
 import { initialChannels, newEntryToken, soapModelCode } from '../ingest/families.ts';
+import { SOAP_MODELS, type SoapQuantity } from '../ingest/soap/models.ts';
 import { UsageError, intOption, parse } from './args.ts';
+import { FAMILY_MIN_INTERVAL_S } from '../pipeline/throttle.ts';
 import { entryUrl } from '../admin/devices.ts';
 
 export interface SimulatedDevice {
@@ -47,7 +49,23 @@ const FAMILY_DEFAULT_MODEL: Record<Exclude<Family, 'soap'>, { model: string; mod
 const SIM_CUSTOMER_UID = 'inlet-simulator';
 const FAMILY_OPTION: Record<string, Family> = { soap: 'soap', wifi: 'wifi', json: 'websensor-json', logger: 'logger' };
 
-export interface SimulationReport { sent: number; ok: number; failed: number; statuses: Record<number, number>; p50Ms: number; p99Ms: number }
+export interface SimulationReport {
+  sent: number; ok: number; failed: number; statuses: Record<number, number>; p50Ms: number; p99Ms: number;
+  /** What the gateway did with each upload (its X-Inlet-Verdict header): accepted, duplicate, quarantined, refused. */
+  verdicts: Record<string, number>;
+  /** Each distinct reason an upload was not stored (quarantine, refusal, suspension), with its count. */
+  notStoredReasons: Record<string, number>;
+  /** Uploads whose data the gateway stored (accepted, or a duplicate of one stored before). */
+  stored: number;
+}
+
+/** The verdict of one answer: the gateway's header, else (an older gateway) the status alone. */
+function verdictOf(status: number, headers: Record<string, string | string[] | undefined>): { kind: string; reason: string } {
+  const kind = headers['x-inlet-verdict'];
+  const reason = headers['x-inlet-reason'];
+  if (typeof kind === 'string') return { kind, reason: typeof reason === 'string' ? reason : '' };
+  return status >= 200 && status < 300 ? { kind: 'accepted', reason: '' } : { kind: 'refused', reason: `HTTP ${status}` };
+}
 
 export function simulatedSample(device: SimulatedDevice, index: number, options: Pick<SimulationOptions, 'alarmEvery' | 'errorEvery' | 'intervalMs'>): string {
   const t = Date.now();
@@ -55,14 +73,19 @@ export function simulatedSample(device: SimulatedDevice, index: number, options:
   const alarm = options.alarmEvery > 0 && index % options.alarmEvery === options.alarmEvery - 1;
   const error = options.errorEvery > 0 && index % options.errorEvery === options.errorEvery - 1;
   const alarms: [AlarmState, AlarmState, AlarmState, AlarmState] = [alarm ? 'hi' : 'no', 'no', 'no', 'no'];
+  // A slot the model lacks carries the device's -9999 filler (and unit n/a), as on a real sensor;
+  // a model not in the table fills every slot.
+  const quantities = SOAP_MODELS.get(device.modelCode)?.quantities;
+  const has = (q: SoapQuantity) => !quantities || quantities.includes(q);
   return buildSoapMessage({
     serial: device.serial, modelCode: device.modelCode,
-    temp: error ? 9999 : Number(drift(seed, t, alarm ? 30 : 4, 1.5).toFixed(1)),
-    relHum: error ? -9999 : Number(drift(seed + 1, t, 60, 10).toFixed(1)),
-    compQuant: Number(drift(seed + 2, t, -2, 1).toFixed(1)),
-    pressure: Number(drift(seed + 3, t, 1005, 8).toFixed(1)),
+    temp: !has('temperature') ? -9999 : error ? 9999 : Number(drift(seed, t, alarm ? 30 : 4, 1.5).toFixed(1)),
+    relHum: !has('relative_humidity') || error ? -9999 : Number(drift(seed + 1, t, 60, 10).toFixed(1)),
+    compQuant: has('computed') ? Number(drift(seed + 2, t, -2, 1).toFixed(1)) : -9999,
+    pressure: has('pressure') ? Number(drift(seed + 3, t, 1005, 8).toFixed(1)) : -9999,
     co2: isCo2Model(device.modelCode) ? Math.round(drift(seed, t, 700, 150)) : undefined,
-    alarms, timer: Math.max(1, Math.round(options.intervalMs / 1000)),
+    tempU: has('temperature') ? 'C' : 'n/a', compType: has('computed') ? 'Dew point' : 'n/a', pressureU: has('pressure') ? 'hPa' : 'n/a',
+    alarms: has('temperature') ? alarms : ['no', 'no', 'no', alarm ? 'hi' : 'no'], timer: Math.max(1, Math.round(options.intervalMs / 1000)),
   });
 }
 
@@ -126,6 +149,8 @@ function catchUpMessages(device: SimulatedDevice, options: SimulationOptions): {
 export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
+  const verdicts: Record<string, number> = {};
+  const notStoredReasons: Record<string, number> = {};
   let sent = 0;
   let failed = 0;
   const catchUp = options.devices.map((device) => catchUpMessages(device, options));
@@ -135,6 +160,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const res = await post(device.url, message.body, message.contentType, agent);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       latencies.push(res.ms);
+      const verdict = verdictOf(res.status, res.headers);
+      verdicts[verdict.kind] = (verdicts[verdict.kind] ?? 0) + 1;
+      if (verdict.kind !== 'accepted' && verdict.kind !== 'duplicate') {
+        const why = `${verdict.kind}: ${verdict.reason || `HTTP ${res.status}`}`;
+        notStoredReasons[why] = (notStoredReasons[why] ?? 0) + 1;
+      }
     } catch {
       failed++;
     }
@@ -157,7 +188,24 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }));
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0;
-  return { sent, ok: statuses[200] ?? 0, failed, statuses, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  const stored = (verdicts.accepted ?? 0) + (verdicts.duplicate ?? 0);
+  return { sent, ok: statuses[200] ?? 0, failed, statuses, p50Ms: pct(0.5), p99Ms: pct(0.99), verdicts, notStoredReasons, stored };
+}
+
+/**
+ * The closing lines: how many uploads were stored, and why the others were not. A SOAP device is
+ * answered 200 even when its upload is kept aside (quarantined), so "answered 200" alone says little.
+ */
+export function describeSimulation(report: SimulationReport): { lines: string[]; exitCode: number } {
+  const lines = [`done: ${report.sent} sent, ${report.stored} stored, ${report.verdicts.quarantined ?? 0} quarantined, ` +
+    `${report.verdicts.refused ?? 0} refused, ${report.failed} connection failures; statuses ${JSON.stringify(report.statuses)}, ` +
+    `latency p50 ${report.p50Ms.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms`];
+  for (const [reason, n] of Object.entries(report.notStoredReasons)) lines.push(`  not stored (${n}x): ${reason}`);
+  const suspended = Object.keys(report.notStoredReasons).some((r) => /suspend/i.test(r));
+  if (suspended) lines.push('  a device was suspended: see `inlet device show --serial <serial>`, and resume it with `inlet device resume --serial <serial>`');
+  const allStored = report.failed === 0 && report.stored === report.sent;
+  if (!allStored) lines.push(`FAILED: ${report.sent - report.stored} of ${report.sent} uploads were not stored`);
+  return { lines, exitCode: allStored ? 0 : 1 };
 }
 
 const USAGE = `usage:
@@ -216,6 +264,10 @@ export async function simulateCommand(argv: string[], config: InletConfig, openS
   }
   const count = intOption(values, 'count', 10);
   const intervalMs = intOption(values, 'interval', 60) * 1000;
+  if (intervalMs < FAMILY_MIN_INTERVAL_S[family] * 1000) {
+    out(`note: --interval ${intervalMs / 1000} s is shorter than the ${FAMILY_MIN_INTERVAL_S[family]} s a ${family} device may declare: ` +
+      'the gateway will suspend the device unless an administrator set a shorter interval (inlet device set-interval)');
+  }
   out(`simulating ${devices.length} ${model} ${family} device(s), ${count} message(s) each, every ${intervalMs / 1000} s` +
     `${cacheFlush ? `, after a cache flush of ${cacheFlush}` : ''}${backlogSamples ? `, after a backlog of ${backlogSamples} samples` : ''}`);
   let lastShown = 0;
@@ -225,7 +277,7 @@ export async function simulateCommand(argv: string[], config: InletConfig, openS
       if (sent === total || Date.now() - lastShown > 2000) { lastShown = Date.now(); out(`  ${sent}/${total} sent`); }
     },
   });
-  out(`done: ${report.sent} sent, ${report.ok} answered 200, ${report.failed} connection failures, statuses ${JSON.stringify(report.statuses)}, ` +
-    `latency p50 ${report.p50Ms.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms`);
-  return report.ok === report.sent ? 0 : 1;
+  const { lines, exitCode } = describeSimulation(report);
+  for (const line of lines) out(line);
+  return exitCode;
 }

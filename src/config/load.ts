@@ -76,11 +76,17 @@ export function resolveConfigFile(explicit?: string, env: NodeJS.ProcessEnv = pr
   return existsSync(local) ? local : null;
 }
 
+/** Names where the missing file's name came from, so the advice fits: the option, or the variable. */
+function missingConfigFileMessage(file: string, explicitFile: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (explicitFile) return `config file ${file} (given with --config) does not exist: check the path, or leave out --config to use ${env.INLET_CONFIG ? '$INLET_CONFIG' : './inlet.config.json or the built-in defaults'}`;
+  return `config file ${file} (named by the environment variable INLET_CONFIG) does not exist: create it, or unset INLET_CONFIG to run with ./inlet.config.json or the built-in defaults`;
+}
+
 export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = resolveConfigFile(explicitFile, env);
   let fromFile: Plain = {};
   if (file) {
-    if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist: create it, or unset INLET_CONFIG to run with defaults`);
+    if (!existsSync(file)) throw new ConfigError(missingConfigFileMessage(file, explicitFile, env));
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8')) as Plain;
     } catch (err) {

@@ -103,7 +103,16 @@ export interface Device {
   lastSeenAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** GSM/LTE loggers: how the device clock is read (see LoggerClockSetting); absent = 'auto'. */
+  loggerClock?: LoggerClockSetting;
 }
+
+/**
+ * How a logger's "seconds since 2000" count is read: as UTC, as local time (the message's Timezone
+ * is the offset), or 'auto': decided per upload from the send time against the receive time.
+ */
+export type LoggerClockSetting = 'auto' | 'utc' | 'local';
+export const LOGGER_CLOCK_SETTINGS: readonly LoggerClockSetting[] = ['auto', 'utc', 'local'];
 
 export interface Channel {
   deviceId: number;

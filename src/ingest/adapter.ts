@@ -17,6 +17,12 @@ export interface DeviceAnswer {
   status: number;
   contentType: string;
   body: string | Buffer;
+  /**
+   * The pipeline's verdict, sent as X-Inlet-Verdict / X-Inlet-Reason headers beside the family's own
+   * answer (devices ignore them): a SOAP answer is 200 whether the upload was stored or kept aside,
+   * and the simulator and tests must tell which.
+   */
+  verdict?: { kind: string; reason: string };
 }
 
 export interface IngestAdapter {

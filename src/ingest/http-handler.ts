@@ -32,6 +32,11 @@ function send(res: ServerResponse, answer: DeviceAnswer, close = false): void {
   const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body;
   const headers: Record<string, string | number> = { 'Content-Type': answer.contentType, 'Content-Length': body.length };
   if (close) headers.Connection = 'close';
+  if (answer.verdict) {
+    headers['X-Inlet-Verdict'] = answer.verdict.kind;
+    // printable ASCII only: a header value is no place for a device name's accents or line breaks
+    headers['X-Inlet-Reason'] = answer.verdict.reason.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300);
+  }
   res.writeHead(answer.status, headers);
   res.end(body);
 }
@@ -62,12 +67,12 @@ export function createIngestHandler(options: IngestHandlerOptions) {
     const parsed = adapter.parse(raw, ctx);
     if (!parsed.ok) {
       const verdict = await options.decider.reject({ family: adapter.family, ...ctx, raw, reason: parsed.reason, serial: parsed.serial }, parsed.status);
-      return adapter.answer(verdict, null);
+      return { ...adapter.answer(verdict, null), verdict: { kind: verdict.kind, reason: verdict.reason } };
     }
     const certificate = verifiedClientCertificate(req);
     if (certificate) parsed.upload.meta.clientCertificate = certificate;
     const verdict = await options.decider.accept(parsed.upload);
-    return adapter.answer(verdict, parsed.upload);
+    return { ...adapter.answer(verdict, parsed.upload), verdict: { kind: verdict.kind, reason: verdict.reason } };
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): boolean {

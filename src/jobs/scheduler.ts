@@ -33,9 +33,25 @@ export class JobScheduler {
 
   start(): void {
     for (const job of this.jobs.values()) {
-      this.tasks.push(cron.schedule(job.schedule, () => this.runNow(job.name), { name: job.name, timezone: this.timezone }));
+      // node-cron's own messages go to our log, in our format: by default it prints coloured
+      // "missed execution" warnings on the console, which read like a fault on a busy machine.
+      const task = cron.schedule(job.schedule, () => this.runNow(job.name), { name: job.name, timezone: this.timezone, logger: this.cronLogger(job.name) });
+      task.on('execution:missed', (context) => {
+        this.log.warn(`job ${job.name}: the run due at ${context.date.toISOString()} was skipped because the process was busy at that moment; it runs at its next scheduled time`);
+      });
+      this.tasks.push(task);
     }
     if (this.jobs.size) this.log.info('scheduled jobs started', { jobs: [...this.jobs.values()].map((j) => `${j.name} (${j.schedule})`) });
+  }
+
+  private cronLogger(jobName: string) {
+    const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+    return {
+      info: (message: string) => this.log.info(`job ${jobName}: ${text(message)}`),
+      warn: (message: string) => this.log.warn(`job ${jobName}: ${text(message)}`),
+      error: (message: string | Error, err?: Error) => this.log.error(`job ${jobName}: ${text(message)}`, err ? { error: err.message } : undefined),
+      debug: () => {},
+    };
   }
 
   /** Runs a job now unless it is already running; the cron ticks and tests both come through here. */

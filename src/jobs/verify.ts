@@ -401,9 +401,14 @@ function groupByUpload(samples: UploadSample[]): Map<number, UploadSample[]> {
   return byUpload;
 }
 
-function progress(checked: number, total: number, startedAt: number, at: number): VerifyProgress {
+/**
+ * `total` is the count when the walk began; uploads arriving while it runs (the gateway keeps
+ * ingesting) are checked too, so the total grows with them rather than reading "237/235".
+ */
+export function progress(checked: number, totalAtStart: number, startedAt: number, at: number): VerifyProgress {
   const seconds = Math.max(at - startedAt, 1) / 1000;
-  return { checked, total, percent: total ? Math.min(100, (100 * checked) / total) : 100, rowsPerSecond: Math.round(checked / seconds) };
+  const total = Math.max(totalAtStart, checked);
+  return { checked, total, percent: total ? (100 * checked) / total : 100, rowsPerSecond: Math.round(checked / seconds) };
 }
 
 /**

@@ -7,7 +7,8 @@ import type {
 import type { AlarmMonitor } from './alarm-monitor.ts';
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
-import { canonicaliseUnits, checkIdentity, checkReadings, unitChanges } from './validate.ts';
+import { MAX_FUTURE_SKEW_MS, canonicaliseUnits, checkIdentity, checkReadings, unitChanges } from './validate.ts';
+import { decideLoggerClock, describeSkew, type LoggerClockDecision, type LoggerClockEvidence } from './logger-clock.ts';
 import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
@@ -39,6 +40,10 @@ interface DeviceRuntime {
   /** Alarm state each channel last reported, to record device alarms on change only. */
   deviceAlarms: Map<number, AlarmState>;
   channels: Map<number, { quantity: string; unit: string }> | null;
+  /** Channels already reported as unexpected for the device's model, so the event is not repeated every upload. */
+  unexpectedReported: string | null;
+  /** Loggers: the clock reading last applied and recorded (null until the first accepted upload of this run). */
+  loggerClock: Pick<LoggerClockDecision, 'counts' | 'basis'> | null;
 }
 
 export interface PipelineCounters {
@@ -80,7 +85,7 @@ export class Pipeline {
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
     if (!rt) {
-      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null };
+      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null, unexpectedReported: null, loggerClock: null };
       this.runtime.set(deviceId, rt);
     }
     return rt;
@@ -96,8 +101,12 @@ export class Pipeline {
     if (identity) return this.refuse(upload, device, identity.status, identity.reason);
     const unknownUnit = canonicaliseUnits(upload);
     if (unknownUnit) return this.refuse(upload, device, unknownUnit.status, unknownUnit.reason);
+    const clock = upload.family === 'logger' ? this.readLoggerClock(device, upload) : null;
     const invalid = checkReadings(upload);
-    if (invalid) return this.refuse(upload, device, invalid.status, invalid.reason);
+    if (invalid) {
+      const hint = clock ? ` (logger clock read as ${clock.counts === 'local' ? 'local time' : 'UTC'}; an administrator can set it: inlet device set-clock --serial ${device.serial} --clock utc|local|auto)` : '';
+      return this.refuse(upload, device, invalid.status, invalid.reason + hint);
+    }
 
     const rt = this.runtimeFor(device.id);
     this.distinctReceiptTime(rt, upload);
@@ -151,6 +160,12 @@ export class Pipeline {
       });
     }
     if (!quarantine) events.push(...this.deviceAlarmChanges(device, rt, upload));
+    const unexpected = unexpectedChannelEvent(device, rt, upload);
+    if (unexpected) events.push(unexpected);
+    if (clock) {
+      const clockEvent = loggerClockEvent(device, rt, upload, clock);
+      if (clockEvent) events.push(clockEvent);
+    }
     const samples: SampleRow[] = quarantine ? [] : upload.readings.map((r) => ({
       deviceId: device.id, channel: r.channel, time: r.sampleTime ?? upload.receivedAt,
       value: r.value, errorCode: r.errorCode, alarm: r.alarm,
@@ -185,6 +200,23 @@ export class Pipeline {
       kind: result.verdict, reason: result.verdict === 'duplicate' ? 'already stored' : reason, httpStatus: 200,
       uploadId: result.uploadId, stored: result.samplesStored,
     };
+  }
+
+  /**
+   * Reads a logger's times as the device's setting says, or as the evidence says on 'auto' (see
+   * logger-clock.ts): shifts the sample times and the send time the adapter read as UTC.
+   */
+  private readLoggerClock(device: Device, upload: Upload): LoggerClockDecision | null {
+    const evidence = upload.meta.clock as LoggerClockEvidence | undefined;
+    if (!evidence) return null;
+    const previous = this.runtime.get(device.id)?.loggerClock?.counts ?? null;
+    const decision = decideLoggerClock(device.loggerClock ?? 'auto', evidence, previous);
+    if (decision.shiftMs !== 0) {
+      for (const r of upload.readings) if (typeof r.sampleTime === 'number') r.sampleTime += decision.shiftMs;
+      if (upload.deviceNow !== null) upload.deviceNow += decision.shiftMs;
+    }
+    upload.meta.clock = { ...evidence, counts: decision.counts, basis: decision.basis };
+    return decision;
   }
 
   /**
@@ -276,6 +308,50 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/**
+ * The clock reading and the skew it leaves, recorded when a logger's first upload of this run is
+ * accepted and whenever the reading or what decided it changes; a warning when the clock is off by
+ * more than the 5 minutes a sample may lie ahead.
+ */
+function loggerClockEvent(device: Device, rt: DeviceRuntime, upload: Upload, clock: LoggerClockDecision): EventRow | null {
+  const last = rt.loggerClock;
+  if (last && last.counts === clock.counts && last.basis === clock.basis) return null;
+  rt.loggerClock = { counts: clock.counts, basis: clock.basis };
+  const evidence = upload.meta.clock as LoggerClockEvidence;
+  const offset = evidence.offsetMinutes;
+  const reading = clock.counts === 'local' ? `local time (Timezone ${offset! >= 0 ? '+' : ''}${offset} min)` : 'UTC';
+  const why = clock.basis === 'administrator' ? 'as set by an administrator'
+    : clock.basis === 'no-offset' ? 'its Timezone is 0 or not used, so both readings agree'
+      : `decided from its send time (read as ${clock.counts === 'local' ? 'UTC' : 'local time'} it would be ${describeSkew(clock.counts === 'local' ? evidence.skewIfUtcMs : evidence.skewIfLocalMs!)})`;
+  const off = Math.abs(clock.skewMs) > MAX_FUTURE_SKEW_MS;
+  return {
+    at: upload.receivedAt, deviceId: device.id, type: 'device.clock', level: off ? 'warning' : 'info',
+    message: `${device.name} (serial ${device.serial}): logger clock read as ${reading}, ${why}; its send time is ${describeSkew(clock.skewMs)} the receive time` +
+      (off ? '. The logger clock is wrong or the reading is: check its time settings, or set the reading with inlet device set-clock' : ''),
+    data: { counts: clock.counts, basis: clock.basis, previous: last?.counts ?? null, setting: device.loggerClock ?? 'auto', offsetMinutes: offset, skewMs: clock.skewMs, skewIfUtcMs: evidence.skewIfUtcMs, skewIfLocalMs: evidence.skewIfLocalMs },
+  };
+}
+
+/**
+ * A channel the device filled with a real value although the model table says the model lacks it
+ * (the adapter keeps such readings and lists them in meta.unexpectedChannels): stored, and flagged
+ * once per device and set of channels, since the table, not the device, is likely wrong.
+ */
+function unexpectedChannelEvent(device: Device, rt: DeviceRuntime, upload: Upload): EventRow | null {
+  const unexpected = upload.meta.unexpectedChannels as { channel: number; quantity: string; value: number; model: string }[] | undefined;
+  if (!unexpected?.length) return null;
+  const key = unexpected.map((u) => `${u.channel}:${u.quantity}`).join(',');
+  if (rt.unexpectedReported === key) return null;
+  rt.unexpectedReported = key;
+  const listed = unexpected.map((u) => `channel ${u.channel} (${u.quantity}, ${u.value})`).join(', ');
+  return {
+    at: upload.receivedAt, deviceId: device.id, type: 'device.unexpected-channel', level: 'warning',
+    message: `${device.name} (serial ${device.serial}, ${unexpected[0].model}) sent ${listed}, which Inlet's model table does not expect for this model: ` +
+      'stored as received; please report the model and its channels so the table can be corrected',
+    data: { channels: unexpected },
+  };
 }
 
 /** A loop, not Math.min(...spread): a logger backlog holds 100,000 readings, beyond a safe argument count. */

@@ -118,7 +118,8 @@ async function listenOnEndpoint(endpoint: string, platform: NodeJS.Platform, req
   if (isUnix) {
     fs.mkdirSync(path.dirname(endpoint), { recursive: true });
     if (fs.existsSync(endpoint)) {
-      if (await isAlive(endpoint)) throw alreadyRunning(endpoint);
+      const other = await probe(endpoint);
+      if (other.alive) throw alreadyRunning(endpoint, undefined, other.pid);
       fs.rmSync(endpoint, { force: true }); // stale socket left by a crash
     }
   }
@@ -142,7 +143,8 @@ async function listenOnEndpoint(endpoint: string, platform: NodeJS.Platform, req
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? alreadyRunning(endpoint, err) : err);
+      if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') { reject(err); return; }
+      probe(endpoint).then((other) => reject(alreadyRunning(endpoint, err, other.pid)), () => reject(alreadyRunning(endpoint, err)));
     });
     server.listen(endpoint, () => resolve());
   });
@@ -167,17 +169,39 @@ function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
 }
 
-function alreadyRunning(endpoint: string, cause?: Error): Error {
-  return new Error(`Another Inlet process with this instance name is already running (it listens on ${endpoint}). ` +
-    'Stop it first (inlet service stop, or `inlet service stop-signal`), or give this one another "instanceName".',
+/**
+ * Names the running process and how to stop it. Another instanceName is no way out: two gateways on
+ * one data folder would share its database, spool and jobs.
+ */
+function alreadyRunning(endpoint: string, cause?: Error, pid?: number): Error {
+  const who = pid !== undefined ? `(PID ${pid})` : '(its PID did not answer)';
+  const stop = process.platform === 'win32'
+    ? `stop it first: inlet service stop, or inlet service stop-signal${pid !== undefined ? `, or taskkill /PID ${pid}` : ''}`
+    : `stop it first: inlet service stop-signal${pid !== undefined ? `, or kill ${pid}` : ''} (it drains and exits)`;
+  return new Error(`Another Inlet gateway ${who} is already running with this instance name (it listens on ${endpoint}): ${stop}. ` +
+    'Only one gateway may use a data folder at a time.',
   cause ? { cause } : undefined);
 }
 
-function isAlive(endpoint: string): Promise<boolean> {
+/** Whether a process answers on the endpoint, and its PID when it says (the "status" request). */
+function probe(endpoint: string): Promise<{ alive: boolean; pid?: number }> {
   return new Promise((resolve) => {
     const socket = net.connect(endpoint);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
+    let alive = false;
+    let answer = '';
+    const done = (pid?: number) => { socket.destroy(); resolve({ alive, pid }); };
+    socket.setEncoding('utf8');
+    socket.once('connect', () => { alive = true; socket.write('status\n'); });
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      const line = /^running (\d+)\s*$/m.exec(answer);
+      if (line) done(Number(line[1]));
+      else if (answer.includes('\n') || answer.length > 200) done();
+    });
+    // A live process that does not answer still counts as running (pid unknown), without waiting for ever.
+    socket.setTimeout(2000, () => done());
+    socket.once('error', () => done());
+    socket.once('close', () => done());
   });
 }
 

@@ -40,6 +40,8 @@ export interface SimLoggerMessage {
   now?: number;
   /** UTC offset in quarter hours; -128 = not used. Default 0. */
   timezoneQuarterHours?: number;
+  /** Whether the logger's clock counts UTC or local seconds (COMET does not say; both must be stored). Default as the parser's first reading (LOGGER_CLOCK_COUNTS). */
+  clockCounts?: 'utc' | 'local';
   intervalPowerMode?: number;
   intervalBatteryMode?: number;
   bufferedMax?: number;
@@ -61,8 +63,8 @@ export interface SimLoggerMessage {
 export function buildLoggerMessage(m: SimLoggerMessage): unknown[] {
   const hexCase = m.hexCase ?? 'lower';
   const timezone = m.timezoneQuarterHours ?? 0;
-  // The counter is written the way the parser reads it (see LOGGER_CLOCK_COUNTS).
-  const shift = LOGGER_CLOCK_COUNTS === 'local' && timezone !== -128 ? timezone * 15 * 60_000 : 0;
+  // By default the counter is written the way the parser first reads it (see LOGGER_CLOCK_COUNTS).
+  const shift = (m.clockCounts ?? LOGGER_CLOCK_COUNTS) === 'local' && timezone !== -128 ? timezone * 15 * 60_000 : 0;
   const clock = (ms: number) => msToEpoch2000Hex(ms + shift, hexCase);
   const flag = (b: boolean | undefined) => (b ? 1 : 0);
   return [

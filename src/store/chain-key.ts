@@ -120,3 +120,27 @@ export async function resolveChainKey(store: Store, file: string, log: LogSink, 
   }
   return key;
 }
+
+/**
+ * For commands that write events but store no uploads: links them under the gateway's key when it
+ * has made one, and makes none (a first run before the gateway's first start stays unkeyed, a
+ * prefix of the audit chain that verification accepts). Refuses, as the gateway does, to write
+ * beside a keyed database without its key. Returns whether a key is in use.
+ */
+export async function useExistingChainKey(store: Store, file: string): Promise<boolean> {
+  const found = readChainKey(file);
+  if (found) {
+    const [marker] = await store.events({ type: CHAIN_KEY_EVENT, limit: 1 });
+    const recorded = (marker?.data as { fingerprint?: string } | undefined)?.fingerprint;
+    if (recorded && recorded !== found.fingerprint) {
+      throw new Error(`the chain key ${file} (fingerprint ${found.fingerprint}) is not the key this database is linked under (fingerprint ${recorded}): put that key's file in place`);
+    }
+    store.useChainKey(found.key);
+    return true;
+  }
+  const [marker] = await store.events({ type: CHAIN_KEY_EVENT, limit: 1 });
+  if (marker) {
+    throw new Error(`this database is linked under a chain key but ${file} is missing: copy chain.key from the Inlet instance that made it, or restore it from the backup, then try again`);
+  }
+  return false;
+}

@@ -13,6 +13,12 @@ export type Row = Record<string, unknown>;
 export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
   declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at, zone_id`;
 
+/**
+ * DEVICE_COLUMNS and the loggers' clock setting (migration 010). A store selects this list once its
+ * schema has the column, and DEVICE_COLUMNS before (a database being upgraded step by step).
+ */
+export const DEVICE_COLUMNS_WITH_CLOCK = `${DEVICE_COLUMNS}, logger_clock`;
+
 /** Columns read for a StoredAlarm, in both dialects (the same names in both). */
 export const ALARM_COLUMNS = `id, device_id, channel, source, kind, level, direction, raised_at, value, message, acknowledged_at,
   acknowledged_by, ack_comment, ack_meaning, cleared_at, cleared_value`;
@@ -64,6 +70,7 @@ export function toDevice(r: Row): Device {
     lastSeenAt: epochMsOrNull(r.last_seen_at),
     createdAt: epochMs(r.created_at),
     updatedAt: epochMs(r.updated_at),
+    loggerClock: (r.logger_clock as Device['loggerClock'] | undefined) ?? 'auto',
   };
 }
 
@@ -211,6 +218,7 @@ export function deviceAssignments(patch: DevicePatch, at: number): Map<string, C
   const columns: Record<keyof DevicePatch, string> = {
     name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
     suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid', zoneId: 'zone_id',
+    loggerClock: 'logger_clock',
   };
   const sets = new Map<string, ColumnValue>();
   for (const key of Object.keys(columns) as (keyof DevicePatch)[]) {

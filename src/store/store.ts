@@ -6,6 +6,7 @@ import type { Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
+import type { LoggerClockSetting } from '../domain/types.ts';
 
 export interface NewDevice {
   family: Family;
@@ -32,6 +33,7 @@ export interface DevicePatch {
   customerUid?: string | null;
   /** The zone the device is placed in (null: none); callers set `location` to the zone's path with it. */
   zoneId?: number | null;
+  loggerClock?: LoggerClockSetting;
 }
 
 export interface LatestValue extends SampleRow {

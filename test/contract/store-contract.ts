@@ -122,6 +122,15 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     }, false);
   }
 
+  contractTest('devices: a logger\'s clock reading is \'auto\' until set, and kept as set (migration 010)', async ({ store }) => {
+    const d = await store.addDevice({ ...newDevice('10000091'), family: 'logger', modelCode: null, channels: [] }, T0);
+    assert.equal(d.loggerClock, 'auto');
+    assert.equal((await store.updateDevice(d.id, { loggerClock: 'local' }, T0 + 1)).loggerClock, 'local');
+    assert.equal((await store.findDeviceByToken(d.entryToken))?.loggerClock, 'local');
+    assert.equal((await store.listDevices()).find((x) => x.id === d.id)?.loggerClock, 'local');
+    await assert.rejects(store.updateDevice(d.id, { loggerClock: 'gmt' as never }, T0 + 2), /CHECK|constraint/i);
+  });
+
   contractTest('devices: add, find, update, changedSince, channels', async ({ store }) => {
     const a = await store.addDevice(newDevice('10000001'), T0);
     assert.equal(a.serial, '10000001');

@@ -79,6 +79,7 @@ test('every state-changing API route leaves an event with actor, source address 
   const zoned = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'zoned', role: 'viewer', password: 'Harbor-Lights-84', reason: 'fixture' });
   const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', reason: 'fixture' });
   let newZoneId = 0;
+  const loggerDevice = (await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '71000009', model: 'MS6D', name: 'Logger', family: 'logger' })).body.device;
 
   /** For each route: how to call it with a valid change, and the event type it must leave. */
   const CASES: Record<string, { call: () => Promise<Response>; event: string | RegExp }> = {
@@ -107,6 +108,7 @@ test('every state-changing API route leaves an event with actor, source address 
       call: () => admin.request('PUT', `/api/users/${zoned.body.user.id}/zones`, { scope: 'zones', grants: [{ zoneId: pharmacy.body.zone.id, role: 'viewer' }], reason: 'pharmacy only' }),
       event: 'user.scope.changed',
     },
+    'PUT /api/devices/:id/clock': { call: () => admin.request('PUT', `/api/devices/${loggerDevice.id}/clock`, { loggerClock: 'utc', reason: 'logger set to UTC' }), event: /^device\.clock/ },
     'POST /api/audit/review': { call: () => admin.request('POST', '/api/audit/review', { from: 0, to: Date.now() + 1000, comment: 'monthly review', signature: { ...SIGNATURE, meaning: 'reviewed' } }), event: 'audit.reviewed' },
   };
   /** Routes whose events belong to another issue (sign-in and sign-out: issue 15). */
@@ -146,6 +148,7 @@ test('every changing `inlet device` and `inlet user` subcommand leaves an event 
     'device resume': { args: ['resume', '--serial', '72000001', '--reason', 'done'], event: 'device.resumed' },
     'device set-interval': { args: ['set-interval', '--serial', '72000001', '--seconds', '30', '--reason', 'slower'], event: 'device.interval' },
     'device new-token': { args: ['new-token', '--serial', '72000001', '--reason', 'leaked'], event: 'device.token' },
+    'device set-clock': { args: ['set-clock', '--serial', '71000009', '--clock', 'local', '--reason', 'logger set to local time'], event: 'device.clock-setting' },
     'user add': { args: ['add', '--username', 'cliuser', '--role', 'viewer', '--password-stdin', '--reason', 'new'], event: 'user.added' },
     'user passwd': { args: ['passwd', '--username', 'cliuser', '--password-stdin', '--reason', 'forgotten'], event: 'user.password.set' },
     'user unlock': { args: ['unlock', '--username', 'cliuser', '--reason', 'locked out'], event: 'user.unlocked' },

@@ -13,6 +13,11 @@ export interface CrashLoopOptions {
   /** The kill comes at a random moment in [minLoadMs, maxLoadMs) after the cycle's first acknowledgement. */
   minLoadMs: number;
   maxLoadMs: number;
+  /**
+   * Instead of a time: the kill comes after a random number of acknowledgements in [min, max), so
+   * a busy machine changes how long a cycle takes but not how much load it carries (tests).
+   */
+  killAfterAcks?: [number, number];
   seed: number;
   onCycle?: (cycle: CycleReport) => void;
 }
@@ -55,6 +60,8 @@ async function runCycle(options: CrashLoopOptions, cycle: number, random: () => 
   let sent = 0;
   let acknowledged = 0;
   let killed = false;
+  const acksBeforeKill = options.killAfterAcks
+    ? Math.floor(options.killAfterAcks[0] + random() * (options.killAfterAcks[1] - options.killAfterAcks[0])) : 1;
   let firstAck: () => void = () => {};
   const underLoad = new Promise<void>((resolve) => { firstAck = resolve; });
   const senders = options.fleet.map(async (device) => {
@@ -73,14 +80,14 @@ async function runCycle(options: CrashLoopOptions, cycle: number, random: () => 
       } catch {
         statuses.connection = (statuses.connection ?? 0) + 1; // cut by the kill: fate unknown
       }
-      if (ok) { state.acknowledged.add(k); acknowledged++; firstAck(); }
+      if (ok) { state.acknowledged.add(k); acknowledged++; if (acknowledged >= acksBeforeKill) firstAck(); }
       if (ok || !device.resendsUntilAcknowledged) state.next++;
     }
     agent.destroy();
   });
   // a gateway that never acknowledges fails the test by its timeout rather than passing a cycle without load
   await underLoad;
-  await new Promise((r) => setTimeout(r, killAfterMs));
+  if (!options.killAfterAcks) await new Promise((r) => setTimeout(r, killAfterMs));
   gateway.child.kill('SIGKILL');
   killed = true;
   await Promise.all(senders);

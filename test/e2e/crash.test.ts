@@ -17,7 +17,7 @@ test('10 kill -9 under load from four device families: every acknowledged sample
   await store.close();
 
   const report = await runCrashLoop({
-    dataDir, fleet, cycles: 10, minLoadMs: 100, maxLoadMs: 1100, seed,
+    dataDir, fleet, cycles: 10, minLoadMs: 100, maxLoadMs: 1100, killAfterAcks: [20, 80], seed,
     onCycle: (c) => t.diagnostic(`cycle ${c.cycle}: started in ${c.startMs} ms, killed after ${c.killAfterMs} ms, ${c.sent} sent, ${c.acknowledged} acknowledged, statuses ${JSON.stringify(c.statuses)}`),
   });
   t.diagnostic(`${report.sent} sent, ${report.acknowledged} acknowledged, ${report.stored} samples stored, ${report.quarantined} quarantined`);

@@ -30,6 +30,8 @@ test('while the database is locked by another program, uploads are spooled and a
     const health = await waitForSpoolDrained(gw.url);
     assert.equal(health.spool.depth, 0, 'the journal drains once the lock is gone');
     assert.equal((await send(7)).status, 200);
+    // acknowledged means in the journal or the store: wait until the journal has handed it to the store
+    await waitForSpoolDrained(gw.url);
     agent.destroy();
     const values = (await gw.store.samples(device.id, 1, 0, Date.now() + 1)).map((s) => s.value);
     assert.deepEqual([...values].sort((a, b) => (a ?? 0) - (b ?? 0)), [1, 2, 3, 4, 5, 6, 7], 'every acknowledged sample exactly once');

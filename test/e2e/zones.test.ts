@@ -131,6 +131,7 @@ function labRoutes(): RouteCase[] {
     { route: 'POST /audit/review', method: 'POST', path: '/api/audit/review', body: { comment: 'reviewed', signature: { password: 'x', meaning: 'reviewed' } }, pharmacyOperator: 200 },
     { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
+    { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
     { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258888', model: 'T3510', name: 'Intruder', zoneId: zone.lab }, pharmacyOperator: 404 },
     { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258889', model: 'T3510', name: 'Intruder', location: 'Hospital/New wing' }, pharmacyOperator: 403 },
     { route: 'GET /zones', method: 'GET', path: '/api/zones', pharmacyOperator: 200 },

@@ -155,6 +155,16 @@ export const FUZZ_TARGETS: FuzzTarget[] = [
 export interface FuzzRun { runs: number; failure: string | null }
 
 /** Runs one target for about `ms` from `seed`; the failure names the shrunk input. */
+/** A fixed number of generated inputs: the same inputs on a fast or a busy machine (tests). */
+export function fuzzRuns(target: FuzzTarget, seed: number, runs: number): FuzzRun {
+  const details = fc.check(fc.property(target.input, (raw) => {
+    const problem = target.run(raw);
+    if (problem) throw new Error(problem);
+  }), { seed, numRuns: runs });
+  return { runs: details.numRuns, failure: details.failed ? fc.defaultReportMessage(details) ?? 'failed' : null };
+}
+
+/** As many generated inputs as fit in `ms` (benchmarks that explore for minutes). */
 export function fuzz(target: FuzzTarget, seed: number, ms: number): FuzzRun {
   const details = fc.check(fc.property(target.input, (raw) => {
     const problem = target.run(raw);

@@ -19,5 +19,6 @@ test('wake ends the current wait at once, and a wake with nothing waiting is har
   const waiting = b.sleep();
   setTimeout(() => b.wake(), 10);
   await waiting;
-  assert.ok(performance.now() - started < 1000);
+  // the wait is 60 s: ending well before it can only be the wake, however busy the machine
+  assert.ok(performance.now() - started < 30_000);
 });

@@ -50,7 +50,7 @@ describe('logger JsonVersion 6, single message', () => {
 
   it('records the clock skew under both the UTC and the local reading of the counter', () => {
     const u = upload(parse('v6-single.json', RECEIVED + 2_000));
-    assert.deepEqual(u.meta.clock, { counts: 'utc', skewIfUtcMs: 2_000, skewIfLocalMs: 3_602_000 });
+    assert.deepEqual(u.meta.clock, { counts: 'utc', offsetMinutes: 60, skewIfUtcMs: 2_000, skewIfLocalMs: 3_602_000 });
   });
 
   it('maps RstOk to restart and IsAsync to async', () => {

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { parseSoap } from '../../src/ingest/soap/parse.ts';
+import { SOAP_NS_P, parseSoap } from '../../src/ingest/soap/parse.ts';
 import { createSoapAdapter } from '../../src/ingest/soap/index.ts';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import type { Upload } from '../../src/domain/types.ts';
+import { SOAP_MODELS, soapModelByName } from '../../src/ingest/soap/models.ts';
 
 const dir = new URL('../fixtures/soap/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, dir));
@@ -71,6 +72,18 @@ test('P-line body is parsed generically (provisional layout)', () => {
   ]);
 });
 
+test('a P-line message is answered with its own root and namespace, not the T-line response', () => {
+  const upload = ok(fixture('p8541-provisional.xml'));
+  const answer = createSoapAdapter().answer({ kind: 'accepted', reason: 'ok', httpStatus: 200, stored: 2 }, upload);
+  const root = String(upload.meta.root);
+  const ns = String(upload.meta.namespace ?? SOAP_NS_P);
+  assert.ok(String(answer.body).includes(`<${root}Response xmlns="${ns}"/>`), String(answer.body));
+  assert.doesNotMatch(String(answer.body), /InsertTx5xxSampleResponse/);
+  // a namespace the device made up is echoed escaped, never as markup
+  const odd = { ...upload, meta: { ...upload.meta, namespace: 'urn:x"/><evil/>' } };
+  assert.match(String(createSoapAdapter().answer({ kind: 'accepted', reason: 'ok', httpStatus: 200, stored: 2 }, odd).body), /xmlns="urn:x&quot;\/&gt;&lt;evil\/&gt;"/);
+});
+
 const refusals: [string, RegExp][] = [
   ['doctype-xxe.xml', /DTD or entity/],
   ['billion-laughs.xml', /DTD or entity/],
@@ -110,8 +123,33 @@ test('simulator messages parse back to the values they were built from', () => {
   assert.deepEqual(u.readings.map((r) => [r.quantity, r.value, r.alarm]), [
     ['temperature', -3.2, 'no'], ['relative_humidity', 55.5, 'lo'], ['dew_point', -9.1, 'no'],
   ]);
-  const co2 = ok(Buffer.from(buildSoapMessage({ serial: '20960052', modelCode: 4155, co2: 1234 })));
+  // a T5540 measures CO2 only: its other slots carry the -9999 filler
+  const co2 = ok(Buffer.from(buildSoapMessage({ serial: '20960052', modelCode: 4155, co2: 1234, temp: -9999, relHum: -9999, compQuant: -9999 })));
   assert.deepEqual(co2.readings.map((r) => [r.quantity, r.value]), [['co2', 1234]]);
+});
+
+test('T2514 is a barometer: pressure kept, its empty temperature and humidity slots dropped', () => {
+  const u = ok(Buffer.from(buildSoapMessage({
+    serial: '21400001', modelCode: 4124, temp: -9999, relHum: -9999, compQuant: -9999, pressure: 1013.2, tempU: 'n/a', compType: 'n/a', pressureU: 'hPa',
+  })));
+  assert.deepEqual(u.readings.map((r) => [r.channel, r.quantity, r.unit, r.value, r.errorCode]), [[4, 'pressure', 'hPa', 1013.2, null]]);
+  assert.equal(u.meta.unexpectedChannels, undefined);
+});
+
+test('a slot the model table does not expect is kept when it holds a real value, and flagged', () => {
+  // T5540 is CO2 only in the table; this one also reports temperature and humidity.
+  const u = ok(Buffer.from(buildSoapMessage({ serial: '20960052', modelCode: 4155, co2: 900, temp: 21.5, relHum: 45, compQuant: -9999, compType: 'n/a' })));
+  assert.deepEqual(u.readings.map((r) => [r.channel, r.quantity, r.value]), [[1, 'temperature', 21.5], [2, 'relative_humidity', 45], [4, 'co2', 900]]);
+  assert.deepEqual(u.meta.unexpectedChannels, [
+    { channel: 1, quantity: 'temperature', value: 21.5, model: 'T5540' }, { channel: 2, quantity: 'relative_humidity', value: 45, model: 'T5540' },
+  ]);
+});
+
+test('every model row says where its quantities come from; T2514, T3510, T7510, T7511 from the Tx5xx manual', () => {
+  for (const m of SOAP_MODELS.values()) assert.ok(['manual', 'inferred', 'self'].includes(m.source), m.model);
+  for (const name of ['T2514', 'T3510', 'T7510', 'T7511']) assert.equal(soapModelByName(name)?.source, 'manual', name);
+  assert.deepEqual(soapModelByName('T2514')?.quantities, ['pressure']);
+  assert.ok(!soapModelByName('T3510')?.quantities.includes('pressure'));
 });
 
 test('answers: success envelope per operation with no chunking; refusals as SOAP faults', () => {

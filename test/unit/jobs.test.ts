@@ -55,12 +55,37 @@ describe('JobScheduler', () => {
     let runs = 0;
     const scheduler = new JobScheduler([{ name: 'tick', schedule: '* * * * * *', run: async () => `run ${++runs}` }], log);
     scheduler.start();
-    await new Promise((r) => setTimeout(r, 2300));
+    // until it has run, however busy the machine (a count, not a time)
+    while (runs < 1) await new Promise((r) => setTimeout(r, 50));
     await scheduler.stop();
     const seen = runs;
-    assert.ok(seen >= 1, `ran ${seen} times in 2.3 s`);
+    // a run after stop() would come within the next tick; a slow machine can only hide one, never invent one
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal(runs, seen, 'no runs after stop()');
+  });
+
+  test('a tick node-cron misses on a busy machine is one plain line in our log, not a coloured console warning', async () => {
+    const log = recordingLog();
+    const scheduler = new JobScheduler([{ name: 'nightly', schedule: '0 0 1 1 *', run: async () => 'ok' }], log);
+    scheduler.start();
+    try {
+      const [task] = (scheduler as unknown as { tasks: { emitter: { emit(e: string, c: unknown): void } }[] }).tasks;
+      const written: string[] = [];
+      const write = process.stderr.write;
+      const writeOut = process.stdout.write;
+      process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+      process.stdout.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+      try {
+        task.emitter.emit('execution:missed', { date: new Date(Date.UTC(2026, 0, 1)) });
+      } finally {
+        process.stderr.write = write;
+        process.stdout.write = writeOut;
+      }
+      assert.deepEqual(written, [], 'nothing printed by node-cron itself');
+      assert.ok(log.lines.some((l) => /^warn job nightly: the run due at 2026-01-01T00:00:00.000Z was skipped because the process was busy/.test(l)), log.lines.join('\n'));
+    } finally {
+      await scheduler.stop();
+    }
   });
 });
 

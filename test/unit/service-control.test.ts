@@ -61,8 +61,9 @@ test('status and unknown requests', async () => {
   const got: string[] = [];
   let buf = '';
   s.on('data', (d: string) => { buf += d; });
+  const twoLines = new Promise<void>((resolve) => s.on('data', () => { if (buf.split('\n').filter(Boolean).length >= 2) resolve(); }));
   s.write('status\nreboot\n');
-  await new Promise((r) => setTimeout(r, 200));
+  await twoLines; // both answers, however long a busy machine takes
   got.push(...buf.split('\n').filter(Boolean));
   s.destroy();
   assert.equal(got[0], `running ${process.pid}`);
@@ -84,7 +85,13 @@ test('a second listener with the same instance name is refused; a stale socket f
   const dataDir = tempDir();
   const close = await listenForStopRequests(async () => {}, { instanceName: 't4', dataDir });
   await assert.rejects(listenForStopRequests(async () => {}, { instanceName: 't4', dataDir }),
-    /Another Inlet process with this instance name is already running/);
+    (err: Error) => {
+      // The running gateway's PID, how to stop it, and no advice to start a second gateway on the same data.
+      assert.match(err.message, new RegExp(`Another Inlet gateway \\(PID ${process.pid}\\) is already running`));
+      assert.match(err.message, new RegExp(`kill ${process.pid}|taskkill /PID ${process.pid}`));
+      assert.doesNotMatch(err.message, /another "?instanceName/i);
+      return true;
+    });
   await close();
   // Simulate a crash: a socket file with nobody behind it.
   const endpoint = stopEndpoint('t4', dataDir);

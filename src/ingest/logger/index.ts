@@ -294,8 +294,10 @@ function toUpload(messages: unknown[][], decoder: Decoder, raw: Buffer, ctx: Req
       bufferedModeMaxMessages: last.BufferedModeMaxMessagesCnt,
       timezoneQuarterHours: last.Timezone,
       timezoneOffsetMinutes: offsetMinutes,
+      // The pipeline picks the reading per device (src/pipeline/logger-clock.ts) from these.
       clock: {
         counts: LOGGER_CLOCK_COUNTS,
+        offsetMinutes,
         skewIfUtcMs: ctx.receivedAt - nowCount,
         skewIfLocalMs: offsetMinutes === null ? null : ctx.receivedAt - (nowCount - offsetMinutes * 60_000),
       },

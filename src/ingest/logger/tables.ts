@@ -21,8 +21,9 @@ export const LOGGER_MODELS: Record<number, string> = {};
 
 /**
  * Whether `Time`/`TimeNow` count UTC seconds or local seconds (with `Timezone` as the offset) is not
- * documented (spec §5.5, §10.6). We read them as UTC, as the only third-party parser does; every upload
- * records the clock skew under both readings (meta.clock) so one real logger settles the question.
+ * documented (spec §5.5, §10.6). The adapter reads them as UTC first and records the clock skew under
+ * both readings (meta.clock); the pipeline then applies the device's setting or, on 'auto', the
+ * reading whose send time is nearer the receive time (src/pipeline/logger-clock.ts), and records it.
  */
 export const LOGGER_CLOCK_COUNTS: 'utc' | 'local' = 'utc';
 

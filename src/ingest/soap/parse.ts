@@ -8,6 +8,12 @@ import { XmlError, parseXml, setOwn, type XmlElement } from './xml.ts';
 
 export const SOAP_NS_T = 'http://cometsystem.cz/schemas/soapTx5xx_v2.xsd';
 export const SOAP_NS_CO2 = 'http://cometsystem.cz/schemas/soapTx5xxCO2.xsd';
+/**
+ * P-line namespace [inferred]: COMET's P86xx manual names the schema soapP85xx_v2.xsd, and the
+ * T-line's schema soapTx5xx_v2.xsd is its namespace under http://cometsystem.cz/schemas/. The parser
+ * does not depend on it (it routes on element names); answers echo the namespace the device used.
+ */
+export const SOAP_NS_P = 'http://cometsystem.cz/schemas/soapP85xx_v2.xsd';
 
 /** Error sentinels: 9999 = Error 1 (over range), -9999 = Errors 2-4, CO2 -9998 = not yet available. */
 export const ERROR_OVER_RANGE = 1;
@@ -207,6 +213,25 @@ function measures(model: SoapModel | undefined, quantity: SoapQuantity): boolean
   return !model || model.quantities.includes(quantity);
 }
 
+/** A value a sensor measured, as opposed to the 9999/-9999 (and CO2 -9998) sentinels of an empty slot. */
+function isRealValue(raw: number, co2 = false): boolean {
+  return raw !== 9999 && raw !== -9999 && !(co2 && raw === -9998);
+}
+
+/** A channel the model table does not expect but the device filled: kept, and flagged for an event. */
+export interface UnexpectedChannel { channel: number; quantity: string; value: number; model: string }
+
+/**
+ * Whether to keep a slot: always when the table says the model measures it; otherwise only when the
+ * device sent a real value, which is then flagged, so a wrong table row never drops a reading.
+ */
+function keepSlot(model: SoapModel | undefined, quantity: SoapQuantity, raw: number, channel: number, flagged: UnexpectedChannel[], co2 = false): boolean {
+  if (measures(model, quantity)) return true;
+  if (!isRealValue(raw, co2)) return false;
+  flagged.push({ channel, quantity, value: raw, model: model!.model });
+  return true;
+}
+
 function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestContext): Upload {
   const serial = node.text(T.passKey)!;
   if (!isSerial(serial)) fail(`element <passKey> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
@@ -227,9 +252,10 @@ function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestConte
   const temp = node.decimal(T.temp)!;
   const relHum = node.decimal(T.relHum)!;
   const compQuant = node.decimal(T.compQuant)!;
-  if (tempU !== 'n/a' && measures(model, 'temperature')) readings.push(reading(1, 'temperature', tempU, temp, alarms[0], at));
-  if (measures(model, 'relative_humidity')) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1], at));
-  if (compType !== 'n/a' && measures(model, 'computed')) {
+  const unexpected: UnexpectedChannel[] = [];
+  if (tempU !== 'n/a' && keepSlot(model, 'temperature', temp, 1, unexpected)) readings.push(reading(1, 'temperature', tempU, temp, alarms[0], at));
+  if (keepSlot(model, 'relative_humidity', relHum, 2, unexpected)) readings.push(reading(2, 'relative_humidity', '%RH', relHum, alarms[1], at));
+  if (compType !== 'n/a' && keepSlot(model, 'computed', compQuant, 3, unexpected)) {
     const quantity = compQuantity(compType)!;
     readings.push(reading(3, quantity, quantity === 'dew_point' ? tempU : '', compQuant, alarms[2], at));
   }
@@ -237,13 +263,14 @@ function parseTx5xx(node: Fields, isCo2: boolean, raw: Buffer, ctx: RequestConte
   const meta: Record<string, unknown> = { root: isCo2 ? 'InsertTx5xxCO2Sample' : 'InsertTx5xxSample', alarms: alarmsText, compType };
   if (isCo2) {
     const co2 = node.decimal(T.co2)!;
-    if (measures(model, 'co2')) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], at, true));
+    if (keepSlot(model, 'co2', co2, 4, unexpected, true)) readings.push(reading(4, 'co2', 'ppm', co2, alarms[3], at, true));
     meta.leds = [node.integer(T.lev1, false), node.integer(T.lev2, false), node.integer(T.lev3, false)];
   } else {
     const pressure = node.decimal(T.pressure)!;
-    if (pressureU !== 'n/a' && measures(model, 'pressure')) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3], at));
+    if (pressureU !== 'n/a' && keepSlot(model, 'pressure', pressure, 4, unexpected)) readings.push(reading(4, 'pressure', pressureU, pressure, alarms[3], at));
   }
   if (!model) meta.unknownModel = true;
+  if (unexpected.length) meta.unexpectedChannels = unexpected;
   if (node.unknown) meta.unknownElements = node.unknown;
   return soapUpload(raw, ctx, serial, modelCode, timer, readings, meta);
 }
@@ -320,7 +347,7 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
     const label = firstOf(c, P_CHANNEL_FIELDS.quantity) ?? `channel ${nr}`;
     readings.push(reading(nr, quantityName(label), firstOf(c, P_CHANNEL_FIELDS.unit) ?? '', value, alarm, ctx.receivedAt));
   }
-  const meta = { root: root.local, name: node.text(P.name, false), channels: kept, pLineProvisional: true };
+  const meta = { root: root.local, namespace: root.attributes.xmlns ?? null, name: node.text(P.name, false), channels: kept, pLineProvisional: true };
   return soapUpload(raw, ctx, serial, modelCode, tmr, readings, meta);
 }
 

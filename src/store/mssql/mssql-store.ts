@@ -15,7 +15,7 @@ import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
 import {
-  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
   toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
   toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
@@ -141,6 +141,8 @@ export class MssqlStore implements Store {
   private readonly committer: GroupCommitter<Batch, CommitResult>;
   private lastCommitMs: number | null = null;
   private lastError: string | null = null;
+  /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
+  private deviceColumns = DEVICE_COLUMNS;
   private loginErrorNumber: number | undefined;
   private chainKey: Uint8Array | null = null;
   private lastPreflight: PreflightReport | undefined;
@@ -252,6 +254,8 @@ export class MssqlStore implements Store {
         throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
+    const clock = await this.query("SELECT COL_LENGTH(N'inlet.devices', N'logger_clock') AS clock_column_bytes");
+    this.deviceColumns = clock.recordset[0]?.clock_column_bytes != null ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
     // For /health; the bootstrap has already refused a server below the minimum version.
     await this.preflight().catch(() => undefined);
     return done;
@@ -375,28 +379,28 @@ export class MssqlStore implements Store {
   }
 
   async getDevice(id: number): Promise<Device | undefined> {
-    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE id = @id`, { id: [sql.Int, id] })).recordset[0];
+    const r = (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE id = @id`, { id: [sql.Int, id] })).recordset[0];
     return r && toDevice(r);
   }
 
   async findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined> {
-    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE family = @family AND serial = @serial`,
+    const r = (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE family = @family AND serial = @serial`,
       { family: [sql.VarChar(20), family], serial: [sql.NVarChar(64), serial] })).recordset[0];
     return r && toDevice(r);
   }
 
   async findDeviceByToken(token: string): Promise<Device | undefined> {
-    const r = (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE entry_token = @token`,
+    const r = (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE entry_token = @token`,
       { token: [sql.VarChar(128), token] })).recordset[0];
     return r && toDevice(r);
   }
 
   async listDevices(): Promise<Device[]> {
-    return (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices ORDER BY location, name, id`)).recordset.map(toDevice);
+    return (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices ORDER BY location, name, id`)).recordset.map(toDevice);
   }
 
   async devicesChangedSince(since: number): Promise<Device[]> {
-    return (await this.query(`SELECT ${DEVICE_COLUMNS} FROM inlet.devices WHERE updated_at > @since ORDER BY id`,
+    return (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE updated_at > @since ORDER BY id`,
       { since: [sql.DateTime2(3), utc(since)] })).recordset.map(toDevice);
   }
 

@@ -13,7 +13,7 @@ import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
 import {
-  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
   toChainAnchor, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon, toRetentionPreview, toSample,
   toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
@@ -121,6 +121,8 @@ export class SqliteStore implements Store {
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
   private eventAppender: SqliteEventAppender | null = null;
+  /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
+  private deviceColumns = DEVICE_COLUMNS;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
@@ -152,6 +154,12 @@ export class SqliteStore implements Store {
     pending.forEach((m, i) => {
       onProgress?.(`applying migration ${m.version}_${m.name} (${i + 1}/${pending.length})`);
       this.db.exec('BEGIN IMMEDIATE');
+      // Another process (two `inlet device add` on a new data folder) may have applied it while this
+      // one waited for the write lock: applying it twice would fail ("index ... already exists").
+      if (this.db.prepare('SELECT 1 AS applied FROM schema_migrations WHERE version = ?').get(m.version)) {
+        this.db.exec('COMMIT');
+        return;
+      }
       try {
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)')
@@ -163,6 +171,8 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
+    const hasClock = this.db.prepare("SELECT 1 AS present FROM pragma_table_info('devices') WHERE name = 'logger_clock'").get() !== undefined;
+    this.deviceColumns = hasClock ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
@@ -255,26 +265,26 @@ export class SqliteStore implements Store {
   }
 
   async getDevice(id: number): Promise<Device | undefined> {
-    const r = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`).get(id) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE id = ?`).get(id) as Row | undefined;
     return r && toDevice(r);
   }
 
   async findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined> {
-    const r = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE family = ? AND serial = ?`).get(family, serial) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE family = ? AND serial = ?`).get(family, serial) as Row | undefined;
     return r && toDevice(r);
   }
 
   async findDeviceByToken(token: string): Promise<Device | undefined> {
-    const r = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE entry_token = ?`).get(token) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE entry_token = ?`).get(token) as Row | undefined;
     return r && toDevice(r);
   }
 
   async listDevices(): Promise<Device[]> {
-    return (this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY location, name, id`).all() as Row[]).map(toDevice);
+    return (this.db.prepare(`SELECT ${this.deviceColumns} FROM devices ORDER BY location, name, id`).all() as Row[]).map(toDevice);
   }
 
   async devicesChangedSince(since: number): Promise<Device[]> {
-    return (this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE updated_at > ? ORDER BY id`).all(since) as Row[]).map(toDevice);
+    return (this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE updated_at > ? ORDER BY id`).all(since) as Row[]).map(toDevice);
   }
 
   async listChannels(deviceId?: number): Promise<Channel[]> {

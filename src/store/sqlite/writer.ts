@@ -11,8 +11,10 @@ import type { WireBatch, WriteGroup } from './write-group.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelRecord } from '../audit-records.ts';
 
-export const SQLITE_PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-  PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;`;
+// busy_timeout first: switching a new file to WAL needs a lock, and a second process (two
+// `inlet device add` at once) must wait for it rather than fail with "database is locked".
+export const SQLITE_PRAGMAS = `PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+  PRAGMA temp_store = MEMORY;`;
 
 /**
  * The writer waits less for a lock held by someone else (a backup tool, a DBA's session) than
