@@ -28,6 +28,7 @@ import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
 import { loggerAdapter } from './ingest/logger/index.ts';
 import { createApiApp } from './api/app.ts';
+import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
@@ -100,6 +101,8 @@ export interface StartOptions {
 
 /** First wait before trying an unreachable database again at start; doubles up to the maximum. */
 const STORE_RETRY_MS = { first: 1000, max: 30_000 };
+/** How often the alarm limits are re-read, for changes made by `inlet limits` while the gateway runs. */
+const LIMITS_RELOAD_MS = 10_000;
 
 export async function startGateway(config: InletConfig, log: Logger, options: StartOptions = {}): Promise<Gateway> {
   const startedAt = Date.now();
@@ -107,7 +110,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
   const store = options.store ?? await openStore(config);
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
-  const alarmMonitor = new AlarmMonitor(store, log);
+  const alarmMonitor = new AlarmMonitor(store, log, undefined, { sensorErrorDelayS: config.alarms.sensorErrorDelayS });
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, {
     dir: path.join(config.dataDir, 'spool'), log,
@@ -146,10 +149,18 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     spool.holdUntil(storeReady, `database unavailable since start: ${(err as Error).message}`);
   }
   await spool.open();
+  // Limits set by `inlet limits` (another process) take effect within seconds, as device changes do.
+  const limitsReload = setInterval(() => { alarmMonitor.reloadLimits().catch(() => undefined); }, LIMITS_RELOAD_MS);
+  limitsReload.unref();
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION });
+  // Viewer sessions kept in the store: a restart signs nobody out.
+  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, store, (message, err) => log.warn(message, { error: err.message }));
+  const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
+  if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
+  else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));
+  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
@@ -192,6 +203,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       log.info('stopping: no new connections, draining uploads in flight, letting running jobs finish');
       offline.stop = true;
       offline.backoff.wake();
+      clearInterval(limitsReload);
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

@@ -100,6 +100,11 @@ const parseLogin = bodyParser<{ username: string; password: string }>({
   properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
 });
 
+const parseDisplay = bodyParser<{ reason: string }>({
+  type: 'object', additionalProperties: false, required: ['reason'],
+  properties: { reason: { type: 'string', minLength: 3, maxLength: 200, pattern: '\\S' } },
+});
+
 /**
  * Signs a directory account in: checks it against the directory, keeps a user row for it (the audit
  * trail and acknowledgements name it) and records the sign-in or the refusal with its reason.
@@ -141,7 +146,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
   const router = Router();
   const describe = (s: Session) => ({
     username: s.username, role: s.role, idleMinutes: sessions.settings.idleMs / 60_000,
-    globalRole: s.access.globalRole, zoneRoles: s.access.grants,
+    globalRole: s.access.globalRole, zoneRoles: s.access.grants, display: s.display === true,
   });
 
   router.post('/session', async (req, res) => {
@@ -182,6 +187,22 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
 
   router.get('/session', authenticate(sessions), (_req, res) => {
     res.json(describe(sessionOf(res)));
+  });
+
+  // Display mode for a wall screen: this browser's session becomes read-only and stays signed in.
+  // An operator's decision, recorded with who and why.
+  router.post('/session/display', authenticate(sessions), requireRole('operator'), async (req, res) => {
+    const { reason } = parseDisplay(req.body);
+    const before = sessionOf(res);
+    const session = sessions.makeDisplay(before.id);
+    if (!session) throw new HttpError(401, 'not signed in, or the session expired: sign in again');
+    const days = Math.round((sessions.settings.displayAbsoluteMs ?? 0) / 86_400_000);
+    await store.addEvent({
+      at: now(), deviceId: null, type: 'session.display', level: 'info',
+      message: `wall display mode turned on for a browser at ${req.ip ?? 'an unknown address'}: read-only, signed in for ${days} days as ${before.username}'s display (by ${before.username}): ${reason}`,
+      data: { by: before.username, role: before.role, reason, address: req.ip ?? null },
+    });
+    res.json(describe(session));
   });
 
   router.delete('/session', authenticate(sessions), (req, res) => {

@@ -194,7 +194,9 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
     perChannel.forEach((samples, i) => {
       for (const s of samples) {
         let row = rows.get(s.time);
-        if (!row) { row = new Array(refs.length); rows.set(s.time, row); }
+        // filled, not sparse: flatMap below skips the holes of a sparse array, which would shift
+        // later channels' values into the columns of earlier ones
+        if (!row) { row = Array.from({ length: refs.length }, () => undefined); rows.set(s.time, row); }
         row[i] = s;
       }
     });
@@ -212,7 +214,7 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
 async function channelCompleteness(store: Store, ref: ChannelRef, from: number, to: number): Promise<DayCompleteness[]> {
   const d = ref.device;
   const perDay = await store.series({ deviceId: d.id, channel: ref.channel.channel, from, to, bucketMs: DAY });
-  return dailyCompleteness(perDay, from, to, allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS), Date.now());
+  return dailyCompleteness(perDay, from, to, allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS), Date.now(), d.createdAt);
 }
 
 const parseCompletenessQuery = queryParser<{ channels: string; from: number; to: number }>({

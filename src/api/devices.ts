@@ -4,32 +4,56 @@ import { Router } from 'express';
 import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family, LoggerClockSetting } from '../domain/types.ts';
 import { FAMILIES, LOGGER_CLOCK_SETTINGS } from '../domain/types.ts';
-import { SERIAL_PATTERN } from '../ingest/families.ts';
+import { SERIAL_PATTERN, newEntryToken } from '../ingest/families.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { isSilent } from '../jobs/offline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
-import type { LatestValue, Store } from '../store/store.ts';
+import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
 import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
-import { HttpError, bodyParser, idParam } from './http.ts';
+import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 import { canonicalUnit, unitsOf } from '../domain/units.ts';
 import { scopeOf } from './scope.ts';
 import { ZoneError, ensureZonePath, placeDevice } from '../admin/zones.ts';
 
-export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended';
+export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired';
+
+/** A device with when it was retired, if it was (store.retirements()). */
+type ShownDevice = Device & { retiredAt?: number | null };
 
 /** Offline by the same rule as the offline job (jobs.offline.missedIntervals), so the tree and the alarms agree. */
-export function deviceStatus(d: Device, now: number, offlineAfterIntervals: number): { status: DeviceStatus; intervalS: number } {
+export function deviceStatus(d: ShownDevice, now: number, offlineAfterIntervals: number): { status: DeviceStatus; intervalS: number } {
   const intervalS = allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS);
-  const status: DeviceStatus = d.state === 'suspended' ? 'suspended'
+  const status: DeviceStatus = d.retiredAt ? 'retired' : d.state === 'suspended' ? 'suspended'
     : d.lastSeenAt === null ? 'never-seen'
       : isSilent(d, now, { missedIntervals: offlineAfterIntervals }) ? 'offline' : 'ok';
   return { status, intervalS };
 }
 
+/** The open alarm that matters most: alarm before warning, unacknowledged before acknowledged, then the newest. */
+export function worstAlarm(alarms: StoredAlarm[]): StoredAlarm | null {
+  const rank = (a: StoredAlarm) => (a.level === 'alarm' ? 2 : 0) + (a.acknowledgedAt === null ? 1 : 0);
+  return alarms.reduce<StoredAlarm | null>((worst, a) => (!worst || rank(a) > rank(worst) || (rank(a) === rank(worst) && a.raisedAt > worst.raisedAt) ? a : worst), null);
+}
+
+export interface OpenAlarmCount { total: number; unacknowledged: number; worstLevel: 'warning' | 'alarm' | null }
+
+/** The open-alarm count over some devices (their worst alarms say the level), plus the system's own. */
+export function openAlarmCount(devices: { openAlarm: { level: 'warning' | 'alarm'; count: number; unacknowledged: number } | null }[], system: OpenAlarmCount | null): OpenAlarmCount {
+  const levels = [...devices.map((d) => d.openAlarm?.level ?? null), system?.worstLevel ?? null];
+  return {
+    total: devices.reduce((n, d) => n + (d.openAlarm?.count ?? 0), system?.total ?? 0),
+    unacknowledged: devices.reduce((n, d) => n + (d.openAlarm?.unacknowledged ?? 0), system?.unacknowledged ?? 0),
+    worstLevel: levels.includes('alarm') ? 'alarm' : levels.includes('warning') ? 'warning' : null,
+  };
+}
+
+/** Names sort as people count: "Fridge 2" before "Fridge 10". */
+const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
 /** What the viewer shows of a device; the entry token is a secret and never part of it. */
-function deviceView(d: Device, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number, offlineAfterIntervals: number) {
+function deviceView(d: ShownDevice, latest: LatestValue[], channels: { channel: number; quantity: string; unit: string }[], now: number, offlineAfterIntervals: number, openAlarms: StoredAlarm[] = []) {
   const byChannel = new Map(latest.map((v) => [v.channel, v]));
   const values = channels.map((c) => {
     const v = byChannel.get(c.channel);
@@ -38,30 +62,54 @@ function deviceView(d: Device, latest: LatestValue[], channels: { channel: numbe
   return {
     id: d.id, name: d.name, location: d.location, zoneId: d.zoneId, serial: d.serial, model: d.model, family: d.family, state: d.state,
     suspendedReason: d.suspendedReason, suspendedAt: d.suspendedAt, lastSeenAt: d.lastSeenAt, allowedIntervalS: d.allowedIntervalS,
-    declaredIntervalS: d.declaredIntervalS, ...deviceStatus(d, now, offlineAfterIntervals),
+    declaredIntervalS: d.declaredIntervalS, retiredAt: d.retiredAt ?? null, ...deviceStatus(d, now, offlineAfterIntervals),
     alarm: values.some((v) => v.alarm !== 'no'), error: values.some((v) => v.errorCode !== null), channels: values,
     ...(d.family === 'logger' ? { loggerClock: d.loggerClock ?? 'auto' } : {}),
+    openAlarm: openAlarmSummary(openAlarms),
+  };
+}
+
+function openAlarmSummary(alarms: StoredAlarm[]) {
+  const worst = worstAlarm(alarms);
+  return worst && {
+    id: worst.id, level: worst.level, message: worst.message, acknowledged: worst.acknowledgedAt !== null, cleared: worst.clearedAt !== null,
+    count: alarms.length, unacknowledged: alarms.filter((a) => a.acknowledgedAt === null).length,
   };
 }
 
 export type DeviceView = ReturnType<typeof deviceView>;
 
-/** All devices grouped by location (sorted), each with its channels' latest values. */
-export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number, visible: (d: Device) => boolean = () => true) {
-  const [all, channels, latest] = await Promise.all([store.listDevices(), store.listChannels(), store.latestValues()]);
-  const devices = all.filter(visible);
+/**
+ * All devices grouped by location (in natural order), each with its channels' latest values and its
+ * worst open alarm; openAlarms counts every open alarm, the system's own (no device) included.
+ */
+export async function deviceTree(store: Store, now: number, offlineAfterIntervals: number, visible: (d: Device) => boolean = () => true, includeRetired = false) {
+  const [listed, channels, latest, allOpen, retirements] = await Promise.all([
+    store.listDevices(), store.listChannels(), store.latestValues(), store.alarms({ open: true, limit: 10_000 }), store.retirements(),
+  ]);
+  const retiredAt = new Map(retirements.map((r) => [r.deviceId, r.retiredAt]));
+  const devices: ShownDevice[] = listed.filter(visible).map((d) => ({ ...d, retiredAt: retiredAt.get(d.id) ?? null }));
+  // the alarms of the devices in sight; those of no device (integrity) only for whoever sees everything
+  const seen = new Set(devices.map((d) => d.id));
+  const everything = listed.every(visible);
+  const open = allOpen.filter((a) => (a.deviceId === null ? everything : seen.has(a.deviceId)));
   const latestByDevice = Map.groupBy(latest, (v) => v.deviceId);
   const channelsByDevice = Map.groupBy(channels, (c) => c.deviceId);
+  const alarmsByDevice = Map.groupBy(open, (a) => a.deviceId ?? 0);
   const locations = new Map<string, DeviceView[]>();
-  for (const d of devices) {
-    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now, offlineAfterIntervals);
+  for (const d of [...devices].filter((x) => includeRetired || !x.retiredAt).sort((a, b) => naturalOrder.compare(a.name, b.name))) {
+    const view = deviceView(d, latestByDevice.get(d.id) ?? [], channelsByDevice.get(d.id) ?? [], now, offlineAfterIntervals, alarmsByDevice.get(d.id));
     const list = locations.get(d.location) ?? [];
     list.push(view);
     locations.set(d.location, list);
   }
+  const system = open.filter((a) => a.deviceId === null);
   return {
     now,
-    locations: [...locations].sort(([a], [b]) => a.localeCompare(b)).map(([name, list]) => ({ name, devices: list })),
+    openAlarms: { total: open.length, unacknowledged: open.filter((a) => a.acknowledgedAt === null).length, worstLevel: worstAlarm(open)?.level ?? null },
+    /** The open alarms of no device (integrity), for the live stream to add for global roles. */
+    systemAlarms: { total: system.length, unacknowledged: system.filter((a) => a.acknowledgedAt === null).length, worstLevel: worstAlarm(system)?.level ?? null },
+    locations: [...locations].sort(([a], [b]) => naturalOrder.compare(a, b)).map(([name, list]) => ({ name, devices: list })),
   };
 }
 
@@ -94,6 +142,16 @@ const parseClock = bodyParser<{ loggerClock: LoggerClockSetting; reason?: string
 const parseSuspend = bodyParser<{ reason: string }>({
   type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
 });
+const parseTreeQuery = queryParser<{ retired: boolean }>({
+  type: 'object', additionalProperties: false, properties: { retired: { type: 'boolean', default: false } },
+});
+const parseReplacement = bodyParser<{ serial: string; model: string; family?: string; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['serial', 'model', 'reason'],
+  properties: {
+    serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 },
+    family: { type: 'string', enum: [...FAMILIES] }, reason: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+});
 // Resuming releases the quarantined data (imported or not): a signed decision.
 const parseResume = bodyParser<{ importData: boolean; reason?: string; signature?: SignatureInput }>({
   type: 'object', additionalProperties: false, required: ['importData'],
@@ -125,22 +183,81 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   ) {
     const at = now();
     const updated = await store.updateDevice(device.id, patch, at);
-    const fields = Object.keys(patch) as (keyof typeof patch)[];
+    // The entry token is the device's secret: recorded as replaced, never its value.
+    const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter((f) => f !== 'entryToken');
     const old = Object.fromEntries(fields.map((f) => [f, (device as unknown as Record<string, unknown>)[f] ?? null]));
     const now_ = Object.fromEntries(fields.map((f) => [f, (updated as unknown as Record<string, unknown>)[f] ?? null]));
     await store.addEvent({
       at, deviceId: device.id, type: event.type, level: event.level, actor: by, source: audit.source,
       message: `${event.message} (by ${by})${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
-      data: { old, new: now_, reason: audit.reason ?? null, ...event.data },
+      data: { old, new: now_, ...('entryToken' in patch ? { entryToken: 'replaced' } : {}), reason: audit.reason ?? null, ...event.data },
     });
     await registry.refresh();
     return updated;
   }
   const sourceOf = (req: { ip?: string }) => req.ip ?? null;
 
-  router.get('/devices', async (_req, res) => {
+  router.get('/devices', async (req, res) => {
+    const { retired } = parseTreeQuery(req.query);
     const scope = await scopeOf(store, res);
-    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals, (d) => scope.canSee(d)));
+    res.json(await deviceTree(store, now(), config.jobs.offline.missedIntervals, (d) => scope.canSee(d), retired));
+  });
+
+  // Retiring takes a device out of use: its history and chain stay, it raises no offline alarm, it
+  // is hidden unless asked for, and its entry point stops working (a new one is made), so nothing
+  // it still sends is stored. Its open offline alarm is cleared and acknowledged with the reason.
+  const isRetired = async (device: Device) => (await store.retirements()).some((r) => r.deviceId === device.id);
+
+  async function retire(device: Device, reason: string, by: string): Promise<ShownDevice> {
+    const at = now();
+    await store.setRetirement(device.id, { retiredAt: at, retiredBy: by, reason });
+    const updated = await change(device, { entryToken: newEntryToken() },
+      { type: 'device.retired', level: 'info', message: `${device.name} (serial ${device.serial}) retired: ${reason}` }, by, { source: null, reason });
+    for (const alarm of await store.alarms({ deviceId: device.id, kind: 'offline', uncleared: true })) {
+      await store.clearAlarm(alarm.id, at, null);
+      if (alarm.acknowledgedAt === null) await store.acknowledgeAlarm(alarm.id, by, `device retired: ${reason}`, at);
+    }
+    return { ...updated, retiredAt: at };
+  }
+
+  router.post('/devices/:id/retire', requireRole('operator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { reason } = parseSuspend(req.body);
+    if (await isRetired(device)) throw new HttpError(409, `${device.name} is already retired`);
+    const updated = await retire(device, reason, sessionOf(res).username);
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
+  });
+
+  router.post('/devices/:id/reinstate', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const { reason } = parseSuspend(req.body);
+    if (!(await isRetired(device))) throw new HttpError(409, `${device.name} is not retired`);
+    await store.setRetirement(device.id, null);
+    const updated = await change(device, {},
+      { type: 'device.reinstated', level: 'info', message: `${device.name} (serial ${device.serial}) back in use: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
+    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, updated) });
+  });
+
+  // A new probe (device) at the same place: registered under the old one's name and location, the
+  // old one retired, so the location's history runs on across both.
+  router.post('/devices/:id/replace', requireRole('administrator'), async (req, res) => {
+    const old = await deviceById(req.params.id);
+    if (await isRetired(old)) throw new HttpError(409, `${old.name} is already retired`);
+    const body = parseReplacement(req.body);
+    const by = sessionOf(res).username;
+    let device: Device;
+    try {
+      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now());
+    } catch (err) {
+      if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
+      throw err;
+    }
+    await registry.refresh();
+    await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by);
+    await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info',
+      message: `${device.name} at ${device.location || 'no location'}: serial ${old.serial} replaced by ${device.serial} (by ${by}): ${body.reason}`,
+      data: { replaces: old.id, by } });
+    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
   });
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {

@@ -4,7 +4,7 @@
 import { Router, type Response } from 'express';
 import type { Store } from '../store/store.ts';
 import { authenticate, sessionOf } from './auth.ts';
-import { deviceTree } from './devices.ts';
+import { deviceTree, openAlarmCount } from './devices.ts';
 import type { SessionStore } from './sessions.ts';
 import { ZoneTree } from '../domain/zones.ts';
 
@@ -37,8 +37,10 @@ export function liveRouter(store: Store, sessions: SessionStore, offlineAfterInt
       const locations = tree.locations
         .map((loc) => ({ ...loc, devices: loc.devices.filter((d) => zoneTree.roleOn(session.access, d.zoneId) !== null) }))
         .filter((loc) => loc.devices.length > 0);
-      const mine = { ...tree, locations };
-      out.set(l, { message: `event: tree\ndata: ${JSON.stringify(mine)}\n\n`, content: JSON.stringify(locations) });
+      // the menu's count: the open alarms of the devices in sight, and of no device (integrity) for a global role
+      const openAlarms = openAlarmCount(locations.flatMap((loc) => loc.devices), session.access.globalRole !== null ? tree.systemAlarms : null);
+      const mine = { ...tree, locations, openAlarms, systemAlarms: undefined };
+      out.set(l, { message: `event: tree\ndata: ${JSON.stringify(mine)}\n\n`, content: JSON.stringify([locations, openAlarms]) });
     }
     return out;
   }

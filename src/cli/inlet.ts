@@ -40,6 +40,7 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
+  limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
   zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
@@ -194,6 +195,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'user': {
       const { userCommand } = await import('./user.ts');
       return withStore(config, (store) => userCommand(args, config, store, out), 'existing');
+    }
+    case 'limits': {
+      const { limitsCommand } = await import('./limits.ts');
+      return withStore(config, (store) => limitsCommand(args, store, out));
     }
     case 'zone': {
       const { zoneCommand } = await import('./zone.ts');

@@ -78,6 +78,11 @@ export interface InletConfig {
     offline: { enabled: boolean; schedule: string; missedIntervals: number };
     housekeeping: { enabled: boolean; schedule: string };
   };
+  /** Alarms the devices raise themselves. */
+  alarms: {
+    /** A sensor error (failed or missing probe) raises an alarm once it has lasted this long by sample time; 0 = at the first error reading. */
+    sensorErrorDelayS: number;
+  };
   directory: DirectoryConfig;
   /** Purging old data in the housekeeping job, below an audited horizon (docs/retention.md). Off by default. */
   retention: {
@@ -196,6 +201,10 @@ export const CONFIG_SCHEMA = {
         housekeeping: { type: 'object', additionalProperties: false, properties: JOB_SWITCH },
       },
     },
+    alarms: {
+      type: 'object', additionalProperties: false,
+      properties: { sensorErrorDelayS: { type: 'integer', minimum: 0, maximum: 86_400 } },
+    },
     directory: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -255,6 +264,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     offline: { enabled: true, schedule: '* * * * *', missedIntervals: 3 },
     housekeeping: { enabled: true, schedule: '15 3 * * *' },
   },
+  alarms: { sensorErrorDelayS: 300 },
   directory: {
     enabled: false, urls: [], startTls: false, caFile: '', bindDn: '', bindPassword: '', baseDn: '',
     // Active Directory: the account by user principal name or sAMAccountName, its direct groups by member.

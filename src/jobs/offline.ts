@@ -14,7 +14,7 @@ export interface OfflineSettings {
   missedIntervals: number;
 }
 
-type OfflineStore = Pick<Store, 'listDevices' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'addEvent'>;
+type OfflineStore = Pick<Store, 'listDevices' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'addEvent'> & Partial<Pick<Store, 'retirements'>>;
 
 /** Pure: whether a device counts as silent at `now`. A device never heard from counts from its registration. */
 export function isSilent(device: Device, now: number, settings: OfflineSettings): boolean {
@@ -38,14 +38,21 @@ export class OfflineDetector {
     const devices = await this.store.listDevices();
     const open = new Map((await this.store.alarms({ kind: 'offline', uncleared: true, limit: 10_000 }))
       .map((a) => [a.deviceId!, a]));
+    const retired = new Set((await this.store.retirements?.() ?? []).map((r) => r.deviceId));
     const at = this.now();
     const wentOffline: number[] = [];
     const cameBack: number[] = [];
     for (const d of devices) {
-      const silent = isSilent(d, at, this.settings);
       const alarm = open.get(d.id);
+      // a retired device is out of use: it goes silent on purpose
+      if (retired.has(d.id)) {
+        if (alarm) await this.store.clearAlarm(alarm.id, at, null);
+        continue;
+      }
+      const silent = isSilent(d, at, this.settings);
       if (silent && !alarm) {
-        const since = d.lastSeenAt ? `last heard from ${new Date(d.lastSeenAt).toISOString()}` : 'never heard from since it was registered';
+        // labelled UTC: the server does not know the reader's zone, and a bare ISO time reads as local next to the viewer's times
+        const since = d.lastSeenAt ? `last heard from ${new Date(d.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'never heard from since it was registered';
         const message = `${d.name} (serial ${d.serial}) is offline: ${since}; check its power, network and entry point`;
         const raised = await this.store.raiseAlarm({
           deviceId: d.id, channel: null, source: 'system', kind: 'offline', level: 'alarm', direction: null, raisedAt: at, value: null, message,

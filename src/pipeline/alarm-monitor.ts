@@ -1,14 +1,35 @@
-// Applies the alarm limits (rules in alarm-rules.ts) to every reading the pipeline stores and
-// records the alarms it raises and clears. Evaluation is synchronous and in arrival order; the
+// Applies the alarm limits (rules in alarm-rules.ts) and the devices' own alarm states and sensor
+// errors (device-alarm-rules.ts) to every reading the pipeline stores, and records the alarms they
+// raise and clear. Evaluation is synchronous and in arrival order; the
 // store writes queue behind one another, so a clear is never written before its raise.
 import type { AlarmLimit, Device, SampleRow } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
 import { Backoff } from '../domain/backoff.ts';
 import { evaluateReading, initialLimitState, type AlarmTransition, type LimitState } from './alarm-rules.ts';
+import { evaluateDeviceReading, initialDeviceChannelState, type DeviceAlarmTransition, type DeviceChannelState } from './device-alarm-rules.ts';
 import type { PipelineLogger } from './pipeline.ts';
 
-type AlarmStore = Pick<Store, 'alarmLimits' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'samples' | 'listDevices'>;
+type AlarmStore = Pick<Store, 'alarmLimits' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'samples' | 'listDevices'> & Partial<Pick<Store, 'listChannels'>>;
+
+/** One channel's device-reported state and the ids of its raised alarms (set once their raise is written). */
+interface DeviceWatched {
+  state: DeviceChannelState;
+  deviceAlarmId: number | null;
+  sensorAlarmId: number | null;
+}
+
+export interface DeviceAlarmSettings {
+  /** A sensor error raises an alarm once it lasted this long (config alarms.sensorErrorDelayS). */
+  sensorErrorDelayS: number;
+}
+
+/** "Fridge A (serial 20960050, Pharmacy) channel 1 temperature": device, place, channel and quantity. */
+export function channelName(device: Device, channel: number, quantity: string | undefined): string {
+  return `${device.name} (serial ${device.serial}${device.location ? `, ${device.location}` : ''}) channel ${channel}${quantity ? ` ${quantity.replace(/_/g, ' ')}` : ''}`;
+}
+
+const withUnit = (value: number | null, unit: string | undefined) => (value === null ? 'no value' : unit ? `${value} ${unit}` : String(value));
 
 /**
  * How far back load() re-reads stored readings to find alarm changes a crash kept from being written
@@ -39,11 +60,14 @@ export class AlarmMonitor {
   private writes: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly retry: Backoff;
+  private readonly deviceSettings: DeviceAlarmSettings;
+  private deviceWatched = new Map<string, DeviceWatched>();
 
-  constructor(store: AlarmStore, log: PipelineLogger, retry = { firstMs: 1000, maxMs: 30_000 }) {
+  constructor(store: AlarmStore, log: PipelineLogger, retry = { firstMs: 1000, maxMs: 30_000 }, deviceSettings: DeviceAlarmSettings = { sensorErrorDelayS: 300 }) {
     this.store = store;
     this.log = log;
     this.retry = new Backoff(retry.firstMs, retry.maxMs);
+    this.deviceSettings = deviceSettings;
   }
 
   /**
@@ -54,7 +78,15 @@ export class AlarmMonitor {
   async load(now = Date.now()): Promise<void> {
     await this.reloadLimits();
     for (const alarm of await this.store.alarms({ open: true, limit: 10_000 })) {
-      if (alarm.source !== 'limit' || alarm.clearedAt !== null || alarm.deviceId === null || alarm.channel === null) continue;
+      if (alarm.clearedAt !== null || alarm.deviceId === null || alarm.channel === null) continue;
+      // the devices' own alarms still raised: the next reading with the state back to normal clears them
+      if (alarm.kind === 'device' || alarm.kind === 'sensor') {
+        const d = this.deviceEntry(alarm.deviceId, alarm.channel);
+        if (alarm.kind === 'device' && d.deviceAlarmId === null) { d.state = { ...d.state, alarm: alarm.direction }; d.deviceAlarmId = alarm.id; }
+        if (alarm.kind === 'sensor' && d.sensorAlarmId === null) { d.state = { ...d.state, errorRaised: true }; d.sensorAlarmId = alarm.id; }
+        continue;
+      }
+      if (alarm.source !== 'limit') continue;
       const w = this.watched.get(key(alarm.deviceId, alarm.channel, alarm.level));
       if (w && w.alarmId === null) { w.state = initialLimitState(alarm.direction); w.alarmId = alarm.id; }
     }
@@ -113,15 +145,75 @@ export class AlarmMonitor {
 
   /** Evaluates stored readings of one device; the resulting alarms are written in the background. */
   observe(device: Device, samples: SampleRow[]): void {
-    // Most channels have no limits: a backlog of 100,000 readings is then neither copied nor sorted.
+    // Most channels have no limits and no alarm: a backlog of 100,000 readings is then neither copied nor sorted.
+    const deviceStates = samples.some((s) => s.alarm !== 'no' || s.errorCode !== null) || this.hasRaisedDeviceAlarm(device.id);
+    if (!this.devicesWithLimits.has(device.id) && !deviceStates) return;
+    const sorted = [...samples].sort((a, b) => a.time - b.time);
+    if (deviceStates) this.observeDeviceStates(device, sorted);
     if (!this.devicesWithLimits.has(device.id)) return;
-    for (const sample of [...samples].sort((a, b) => a.time - b.time)) {
+    for (const sample of sorted) {
       for (const w of this.byChannel.get(`${device.id}:${sample.channel}`) ?? []) {
         const { state, transitions } = evaluateReading(w.limit, w.state, sample);
         w.state = state;
         for (const t of transitions) this.enqueue(() => this.record(device, w, t));
       }
     }
+  }
+
+  private deviceEntry(deviceId: number, channel: number): DeviceWatched {
+    const k = `${deviceId}:${channel}`;
+    let d = this.deviceWatched.get(k);
+    if (!d) { d = { state: initialDeviceChannelState(), deviceAlarmId: null, sensorAlarmId: null }; this.deviceWatched.set(k, d); }
+    return d;
+  }
+
+  private hasRaisedDeviceAlarm(deviceId: number): boolean {
+    for (const [k, d] of this.deviceWatched) {
+      if (k.startsWith(`${deviceId}:`) && (d.state.alarm !== null || d.state.errorRaised || d.state.errorSince !== null)) return true;
+    }
+    return false;
+  }
+
+  private observeDeviceStates(device: Device, sorted: SampleRow[]): void {
+    for (const sample of sorted) {
+      const d = this.deviceEntry(device.id, sample.channel);
+      const { state, transitions } = evaluateDeviceReading(d.state, sample, this.deviceSettings.sensorErrorDelayS);
+      d.state = state;
+      for (const t of transitions) this.enqueue(() => this.recordDeviceState(device, sample.channel, d, t));
+    }
+  }
+
+  /** The channel's quantity and unit, for messages that say what was measured. */
+  private async channelFacts(deviceId: number, channel: number): Promise<{ quantity?: string; unit?: string }> {
+    if (!this.store.listChannels) return {};
+    const found = (await this.store.listChannels(deviceId)).find((c) => c.channel === channel);
+    return { quantity: found?.quantity, unit: found?.unit };
+  }
+
+  private async recordDeviceState(device: Device, channel: number, d: DeviceWatched, t: DeviceAlarmTransition): Promise<void> {
+    if (t.kind === 'clear') {
+      const id = t.what === 'device' ? d.deviceAlarmId : d.sensorAlarmId;
+      if (id !== null) await this.store.clearAlarm(id, t.at, t.value);
+      if (t.what === 'device') d.deviceAlarmId = null; else d.sensorAlarmId = null;
+      return;
+    }
+    const { quantity, unit } = await this.channelFacts(device.id, channel);
+    const where = channelName(device, channel, quantity);
+    if (t.what === 'device') {
+      const alarm = await this.store.raiseAlarm({
+        deviceId: device.id, channel, source: 'system', kind: 'device', level: 'alarm', direction: t.direction, raisedAt: t.at, value: t.value,
+        message: `${where}: the device reports a ${t.direction} alarm at ${withUnit(t.value, unit)}`,
+      });
+      d.deviceAlarmId = alarm.id;
+      return;
+    }
+    const lasted = Math.round((t.at - t.since) / 1000);
+    const alarm = await this.store.raiseAlarm({
+      deviceId: device.id, channel, source: 'system', kind: 'sensor', level: 'alarm', direction: null, raisedAt: t.at, value: null,
+      message: `${where}: sensor error ${t.errorCode} (no ${quantity ? quantity.replace(/_/g, ' ') : 'value'} measured: probe failed, missing or out of its range)` +
+        `${lasted > 0 ? ` for ${lasted} s` : ''}`,
+    });
+    d.sensorAlarmId = alarm.id;
   }
 
   private async record(device: Device, w: Watched, t: AlarmTransition): Promise<void> {
@@ -131,10 +223,11 @@ export class AlarmMonitor {
       w.alarmId = null;
       return;
     }
+    const { quantity, unit } = await this.channelFacts(device.id, limit.channel);
     const alarm = await this.store.raiseAlarm({
       deviceId: device.id, channel: limit.channel, source: 'limit', level: limit.level, direction: t.direction, raisedAt: t.at, value: t.value,
-      message: `${device.name} (serial ${device.serial}) channel ${limit.channel}: ${t.value} is ${t.direction === 'high' ? 'above' : 'below'} ` +
-        `the ${limit.level} ${t.direction} limit ${t.limit}${limit.delayS ? ` for ${limit.delayS} s` : ''}`,
+      message: `${channelName(device, limit.channel, quantity)}: ${withUnit(t.value, unit)} is ${t.direction === 'high' ? 'above' : 'below'} ` +
+        `the ${limit.level} ${t.direction} limit ${withUnit(t.limit, unit)}${limit.delayS ? ` for ${limit.delayS} s` : ''}`,
     });
     w.alarmId = alarm.id;
   }

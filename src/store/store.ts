@@ -2,7 +2,7 @@
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
 import type { UserAudit } from './user-events.ts';
-import type { Zone, ZoneGrant } from '../domain/zones.ts';
+import type { Access, Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
@@ -146,8 +146,8 @@ export interface ChainCheckpoint {
   hash: Buffer;
 }
 
-/** Which condition a system alarm stands for: a silent device, or stored data changed outside Inlet. */
-export type SystemAlarmKind = 'offline' | 'integrity';
+/** Which condition a system alarm stands for. offline: a silent device; integrity: data changed outside Inlet; device: a channel's own alarm state as the device reports it; sensor: a sensor error that lasted the configured delay. */
+export type SystemAlarmKind = 'offline' | 'integrity' | 'device' | 'sensor';
 
 export interface NewAlarm {
   deviceId: number | null;
@@ -279,6 +279,21 @@ export interface ChangeActor {
   reason?: string;
   /** Where the change came from (the client's address), for the audit trail. */
   source?: string | null;
+}
+
+/** A device taken out of use: its history and chain are kept, it raises no offline alarm, the viewer hides it by default. */
+export interface DeviceRetirement { deviceId: number; retiredAt: number; retiredBy: string; reason: string }
+
+/** A viewer session as kept in the store: the SHA-256 (hex) of its id, never the id itself. */
+export interface StoredSession {
+  idHash: string;
+  userId: number;
+  createdAt: number;
+  lastActiveAt: number;
+  /** A wall display's read-only session that stays signed in. */
+  display: boolean;
+  /** The global role and zone roles the session was signed in with (a directory account's come from its groups). */
+  access: Access;
 }
 
 export interface StoreHealth {
@@ -437,4 +452,16 @@ export interface Store {
    * appends an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
    */
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>, audit?: UserAudit): Promise<void>;
+
+  // retired devices (the record of who retired which and why is in events)
+  retirements(): Promise<DeviceRetirement[]>;
+  /** Records a device as retired, or (null) back in use. */
+  setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void>;
+
+  // viewer sessions, so that a restart signs nobody out (src/api/sessions.ts)
+  /** Inserts the session, or updates its last activity and display flag. */
+  saveSession(session: StoredSession): Promise<void>;
+  deleteSessions(idHashes: string[]): Promise<void>;
+  /** Every stored session, oldest first. */
+  listSessions(): Promise<StoredSession[]>;
 }

@@ -427,6 +427,32 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.deepEqual((await store.listUsers()).map((x) => x.username), ['admin', 'viewer1']);
   });
 
+  contractTest('device retirements: recorded, listed, removed when back in use', async ({ store }) => {
+    const d = await store.addDevice(newDevice('97000001'), T0);
+    assert.deepEqual(await store.retirements(), []);
+    await store.setRetirement(d.id, { retiredAt: T0 + MINUTE, retiredBy: 'qa', reason: 'test device' });
+    assert.deepEqual(await store.retirements(), [{ deviceId: d.id, retiredAt: T0 + MINUTE, retiredBy: 'qa', reason: 'test device' }]);
+    await store.setRetirement(d.id, null);
+    assert.deepEqual(await store.retirements(), []);
+  });
+
+  contractTest('viewer sessions: saved by the hash of their id, activity updated, deleted', async ({ store }) => {
+    const u = await store.addUser({ username: 'qa', role: 'operator', passwordHash: 'h' }, T0);
+    const hashA = 'a'.repeat(64);
+    const hashB = 'b'.repeat(64);
+    const access = { globalRole: 'operator' as const, grants: [] };
+    const display = { globalRole: null, grants: [{ zoneId: 7, role: 'viewer' as const }] };
+    await store.saveSession({ idHash: hashA, userId: u.id, createdAt: T0, lastActiveAt: T0, display: false, access });
+    await store.saveSession({ idHash: hashB, userId: u.id, createdAt: T0 + MINUTE, lastActiveAt: T0 + MINUTE, display: false, access });
+    await store.saveSession({ idHash: hashA, userId: u.id, createdAt: T0, lastActiveAt: T0 + 5 * MINUTE, display: true, access: display });
+    assert.deepEqual(await store.listSessions(), [
+      { idHash: hashA, userId: u.id, createdAt: T0, lastActiveAt: T0 + 5 * MINUTE, display: true, access: display },
+      { idHash: hashB, userId: u.id, createdAt: T0 + MINUTE, lastActiveAt: T0 + MINUTE, display: false, access },
+    ]);
+    await store.deleteSessions([hashA]);
+    assert.deepEqual((await store.listSessions()).map((x) => x.idHash), [hashB]);
+  });
+
   contractTest('zones: a tree with unique names among siblings, moves without cycles, removal of empty zones only, each change an event', async ({ store }) => {
     const actor = { by: 'admin', at: T0, reason: 'layout' };
     const site = await store.addZone({ parentId: null, name: 'Site' }, actor);

@@ -110,8 +110,6 @@ function labRoutes(): RouteCase[] {
     { route: 'GET /alarms', method: 'GET', path: '/api/alarms', pharmacyOperator: 200 },
     { route: 'GET /alarms', method: 'GET', path: `/api/alarms?device=${dev.lab}`, pharmacyOperator: 404 },
     { route: 'POST /alarms/:id/acknowledge', method: 'POST', path: `/api/alarms/${alarm.lab}/acknowledge`, body: { comment: 'not mine' }, pharmacyOperator: 404 },
-    // Several alarms at once (issue 18): one of another zone makes it a 404, as for one alarm.
-    { route: 'POST /alarms/acknowledge', method: 'POST', path: '/api/alarms/acknowledge', body: { ids: [alarm.pharmacy, alarm.lab], comment: 'not mine', signature: { password: 'x', meaning: 'reviewed' } }, pharmacyOperator: 404 },
     { route: 'GET /alarm-limits', method: 'GET', path: '/api/alarm-limits', pharmacyOperator: 200 },
     { route: 'GET /alarm-limits', method: 'GET', path: `/api/alarm-limits?device=${dev.lab}`, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/channels/:channel/alarm-limits', method: 'PUT', path: `/api/devices/${dev.lab}/channels/1/alarm-limits`, body: { limits: [] }, pharmacyOperator: 404 },
@@ -121,6 +119,11 @@ function labRoutes(): RouteCase[] {
     { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.pharmacy}`, body: { zoneId: zone.lab }, pharmacyOperator: 403 },
     { route: 'POST /devices/:id/suspend', method: 'POST', path: `/api/devices/${dev.lab}/suspend`, body: { reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/resume', method: 'POST', path: `/api/devices/${dev.lab}/resume`, body: { importData: false }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/retire', method: 'POST', path: `/api/devices/${dev.lab}/retire`, body: { reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/reinstate', method: 'POST', path: `/api/devices/${dev.lab}/reinstate`, body: { reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/replace', method: 'POST', path: `/api/devices/${dev.lab}/replace`, body: { serial: '20258887', model: 'T3510', reason: 'x' }, pharmacyOperator: 404 },
+    { route: 'POST /alarms/acknowledge', method: 'POST', path: '/api/alarms/acknowledge', body: { ids: [alarm.lab], comment: 'not mine' }, pharmacyOperator: 404 },
+    { route: 'PUT /alarm-limits', method: 'PUT', path: '/api/alarm-limits', body: { channels: [`${dev.lab}:1`], limits: [{ level: 'alarm', high: 8 }] }, pharmacyOperator: 404 },
     { route: 'GET /devices/:id/channel-units', method: 'GET', path: `/api/devices/${dev.lab}/channel-units`, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/channels/:channel/unit', method: 'POST', path: `/api/devices/${dev.lab}/channels/1/unit`, body: { unit: 'F', reason: 'x', signature: { password: 'x', meaning: 'confirmed' } }, pharmacyOperator: 404 },
     // The audit trail of their zones only (events of users, zones and the system are a global role's)
@@ -159,7 +162,8 @@ describe('a pharmacy user sees and does nothing in the laboratory', () => {
       const text = readFileSync(path.join(REPO, 'src/api', file), 'utf8');
       const prefix = file === 'users.ts' ? '/users' : '';
       for (const m of text.matchAll(/router\.(get|post|put|patch|delete)\('([^']+)'/g)) {
-        if (m[2] === '/live' || m[2] === '/session' && m[1] !== 'get') continue;   // the stream is walked below; sign-in and sign-out are for everyone
+        // the stream is walked below; sign-in, sign-out and display mode act on the caller's own session, of no zone
+        if (m[2] === '/live' || m[2].startsWith('/session') && m[1] !== 'get') continue;
         declared.add(`${m[1].toUpperCase()} ${`${prefix}${m[2]}`.replace(/\/$/, '') || '/'}`);
       }
     }

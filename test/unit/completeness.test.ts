@@ -33,3 +33,11 @@ test('nothing expected in the future', () => {
   assert.deepEqual(dailyCompleteness([], D0 + DAY_MS, D0 + 2 * DAY_MS, 60, D0), []);
   assert.equal(overallCompleteness([]), null);
 });
+
+test('nothing is expected before the device was registered: five minutes of a 24-hour range', () => {
+  const registeredAt = D0 + 12 * 3_600_000;
+  const now = registeredAt + 5 * 60_000;
+  const days = dailyCompleteness([{ time: registeredAt, count: 5 }], now - DAY_MS, now, 60, now, registeredAt);
+  assert.equal(overallCompleteness(days), 1);
+  assert.deepEqual(days.map((d) => [d.expected, d.ratio]), [[0, null], [5, 1]]);
+});

@@ -9,16 +9,20 @@ export class ApiError extends Error {
 }
 
 export type Role = 'administrator' | 'operator' | 'viewer';
-/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only. */
-export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[] }
+/** role: the highest held anywhere; globalRole: null when the user holds roles on zones only; display: a wall display's read-only session. */
+export interface Me { username: string; role: Role; idleMinutes: number; globalRole: Role | null; zoneRoles: { zoneId: number; role: Role }[]; display?: boolean }
 
 export interface ChannelValue { channel: number; quantity: string; unit: string; time: number | null; value: number | null; errorCode: number | null; alarm: 'no' | 'hi' | 'lo' }
 export interface DeviceView {
   id: number; name: string; location: string; zoneId: number | null; serial: string; model: string; family: string; state: 'active' | 'suspended';
   suspendedReason: string | null; lastSeenAt: number | null; allowedIntervalS: number | null; declaredIntervalS: number | null;
-  status: 'ok' | 'offline' | 'never-seen' | 'suspended'; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
+  status: 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired'; retiredAt: number | null; intervalS: number; alarm: boolean; error: boolean; channels: ChannelValue[];
+  /** The device's worst open alarm, with how many it has open. */
+  openAlarm: { id: number; level: 'warning' | 'alarm'; message: string; acknowledged: boolean; cleared: boolean; count: number; unacknowledged: number } | null;
 }
-export interface DeviceTree { now: number; locations: { name: string; devices: DeviceView[] }[] }
+export interface OpenAlarmCount { total: number; unacknowledged: number; worstLevel: 'warning' | 'alarm' | null }
+export interface DeviceTree { now: number; openAlarms: OpenAlarmCount; locations: { name: string; devices: DeviceView[] }[] }
+export interface AlarmLimit { deviceId: number; channel: number; level: 'warning' | 'alarm'; high: number | null; low: number | null; delayS: number; hysteresis: number; updatedAt?: number }
 export interface Series {
   deviceId: number; deviceName: string; location: string; channel: number; quantity: string; unit: string;
   bucketMs: number; time: number[]; avg: (number | null)[]; min?: (number | null)[]; max?: (number | null)[];
@@ -26,7 +30,7 @@ export interface Series {
   summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number; completeness: number | null };
 }
 export interface StoredAlarm {
-  id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; kind: string | null; level: 'warning' | 'alarm';
+  id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; kind: 'offline' | 'integrity' | 'device' | 'sensor' | null; level: 'warning' | 'alarm';
   direction: 'high' | 'low' | null; raisedAt: number; value: number | null; message: string;
   acknowledgedAt: number | null; acknowledgedBy: string | null; ackComment: string | null; ackMeaning?: string | null; clearedAt: number | null; clearedValue: number | null;
 }

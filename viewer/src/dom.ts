@@ -36,16 +36,32 @@ export function formValues(form: HTMLFormElement): Record<string, string> {
 
 /**
  * A modal form in a <dialog> (focus is kept inside and Escape cancels). Resolves with the
- * field values, or null when cancelled.
+ * field values, or null when cancelled. With `submit`, the dialog stays open until it succeeds:
+ * its error is shown in the dialog and nothing typed is lost.
  */
-export function dialogForm(title: string, fields: Node[], submitLabel: string): Promise<Record<string, string> | null> {
+export function dialogForm(title: string, fields: (Node | null)[], submitLabel: string, submit?: (values: Record<string, string>) => Promise<void>): Promise<Record<string, string> | null> {
   return new Promise((resolve) => {
+    const problem = h('div', { class: 'dialog-status' });
+    const ok = h('button', { type: 'submit', value: 'ok', class: 'primary' }, submitLabel);
     const form = h('form', { method: 'dialog' },
-      h('h2', {}, title), ...fields,
+      h('h2', {}, title), ...fields.filter((f): f is Node => f !== null), problem,
       h('div', { class: 'actions' },
-        h('button', { type: 'submit', value: 'ok', class: 'primary' }, submitLabel),
+        ok,
         h('button', { type: 'submit', value: 'cancel', formnovalidate: true }, 'Cancel')));
     const dialog = h('dialog', { 'aria-label': title }, form);
+    let done = false;
+    if (submit) {
+      form.addEventListener('submit', (event) => {
+        if ((event as SubmitEvent).submitter !== ok || done) return;
+        event.preventDefault();
+        ok.disabled = true;
+        const values = formValues(form);
+        submit(values).then(() => { done = true; dialog.close('ok'); }, (err: Error) => {
+          show(problem, message(err.message, 'error'));
+          ok.disabled = false;
+        });
+      });
+    }
     dialog.addEventListener('close', () => {
       const values = dialog.returnValue === 'ok' ? formValues(form) : null;
       dialog.remove();

@@ -1,8 +1,11 @@
 // The viewer's shell: checks the session, draws the navigation for the user's role and shows
 // the page named in the URL's hash (#/chart?...). Chart and report pages load on demand, so
 // the first load carries no charting code.
-import { api, whenSignedOut, type Me } from './api.ts';
-import { h, message, show } from './dom.ts';
+import { api, whenSignedOut, type Me, type OpenAlarmCount } from './api.ts';
+import { dialogForm, field, h, message, show } from './dom.ts';
+import { TIME_ZONE_NOTE } from './format.ts';
+import { closeLive, subscribeLive, whenLiveExpired } from './live.ts';
+import { renderLimits } from './pages/limits.ts';
 import { renderAdmin } from './pages/admin.ts';
 import { renderDevices } from './pages/devices.ts';
 import { renderEvents } from './pages/events.ts';
@@ -21,6 +24,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/table', 'Table', ['viewer', 'operator', 'administrator']],
   ['#/export', 'Export', ['viewer', 'operator', 'administrator']],
   ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
+  ['#/limits', 'Limits', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
   ['#/audit', 'Audit trail', ['operator', 'administrator']],
   ['#/zones', 'Zones', ['viewer', 'operator', 'administrator']],
@@ -31,14 +35,45 @@ const root = document.getElementById('app')!;
 let me: Me | null = null;
 let cleanup: Cleanup;
 
+let stopAlarmCount: (() => void) | null = null;
+
 function signedOut(): void {
   me = null;
+  stopAlarmCount?.();
+  stopAlarmCount = null;
+  closeLive();
   route();
+}
+
+/** The menu's open-alarm count, on every page, kept live. */
+function alarmBadge(): HTMLElement {
+  const badge = h('span', { class: 'count', hidden: true, 'data-open-alarms': '' });
+  const draw = (open: OpenAlarmCount) => {
+    badge.hidden = open.total === 0;
+    badge.textContent = String(open.total);
+    badge.className = `count ${open.unacknowledged ? open.worstLevel ?? 'warning' : 'acknowledged'}`;
+    badge.title = `${open.total} open alarm(s), ${open.unacknowledged} not acknowledged`;
+  };
+  stopAlarmCount?.();
+  stopAlarmCount = subscribeLive((tree) => draw(tree.openAlarms));
+  return badge;
 }
 
 async function signOut(): Promise<void> {
   await api('DELETE', '/session').catch(() => undefined);
   signedOut();
+}
+
+/** Display mode: this browser stays signed in, read-only, for a wall screen (recorded as the operator's decision). */
+async function startDisplay(): Promise<void> {
+  let turnedOn: Me | null = null;
+  await dialogForm('Use this browser as a wall display', [
+    h('p', {}, 'This browser then stays signed in, read-only: it shows devices, charts and alarms, and changes nothing. Anyone at the screen sees what a viewer sees. Sign out to end it.'),
+    field('Why, and where is the screen?', h('input', { name: 'reason', required: true, minlength: 3, maxlength: 200 })),
+  ], 'Turn on display mode', async (values) => { turnedOn = await api<Me>('POST', '/session/display', { reason: values.reason }); });
+  if (!turnedOn) return;
+  me = turnedOn;
+  if (location.hash === '#/' || location.hash === '') route(); else location.hash = '#/';
 }
 
 function shell(path: string): HTMLElement {
@@ -48,8 +83,10 @@ function shell(path: string): HTMLElement {
     h('header', { class: 'top no-print' },
       h('span', { class: 'brand' }, 'Inlet'),
       h('nav', { 'aria-label': 'Main' }, NAVIGATION.filter(([, , roles]) => roles.includes(me!.role)).map(([href, label]) =>
-        h('a', { href, 'aria-current': path === href.slice(1) ? 'page' : false }, label))),
-      h('span', { class: 'user' }, `${me!.username} (${me!.role})`),
+        h('a', { href, 'aria-current': path === href.slice(1) ? 'page' : false }, label, href === '#/alarms' ? [' ', alarmBadge()] : null))),
+      h('span', { class: 'zone', title: 'Times on every page are in this time zone' }, TIME_ZONE_NOTE),
+      h('span', { class: 'user' }, me!.display ? `Wall display of ${me!.username} · read-only` : `${me!.username} (${me!.role})`),
+      me!.role !== 'viewer' && !me!.display ? h('button', { type: 'button', onclick: startDisplay }, 'Wall display') : null,
       h('button', { type: 'button', onclick: signOut }, 'Sign out')),
     view);
   return view;
@@ -65,7 +102,10 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/alarms': return renderAlarms(view, me!);
     case '/events': return renderEvents(view, params);
     case '/audit': return renderAudit(view, params);
-    case '/admin': return renderAdmin(view, me!);
+    case '/limits': return renderLimits(view, me!, params);
+    case '/admin':
+      if (me!.role === 'viewer') { show(view, h('h1', {}, 'Administration'), message('Administration needs the operator or administrator role; you are signed in as a viewer.', 'error')); return; }
+      return renderAdmin(view, me!);
     case '/zones': return renderZones(view, me!);
     default: show(view, message(`There is no page "${path}".`, 'error'));
   }
@@ -90,5 +130,6 @@ async function route(): Promise<void> {
 }
 
 whenSignedOut(signedOut);
+whenLiveExpired(signedOut);
 window.addEventListener('hashchange', () => { route(); });
 api<Me>('GET', '/session').then((session) => { me = session; }, () => { me = null; }).finally(() => { route(); });

@@ -23,30 +23,34 @@ export function rangeFromParams(params: URLSearchParams, fallback = '24h'): Rang
   return { from: now - preset[2], to: now + 1000 };
 }
 
-/** Preset buttons plus from/to fields; calls onChange with the chosen range. */
-export function rangePicker(initial: Range, onChange: (range: Range) => void): HTMLElement {
+export type RangePicker = HTMLElement & { showRange(range: Range): void };
+
+/** Preset buttons plus from/to fields; calls onChange with the chosen range. showRange() shows a range chosen elsewhere (a zoom). */
+export function rangePicker(initial: Range, onChange: (range: Range) => void): RangePicker {
   const from = h('input', { type: 'datetime-local', value: toLocalInput(initial.from), required: true });
   const to = h('input', { type: 'datetime-local', value: toLocalInput(initial.to), required: true });
   const apply = (range: Range) => { from.value = toLocalInput(range.from); to.value = toLocalInput(range.to); onChange(range); };
-  return h('fieldset', { class: 'range' }, h('legend', {}, 'Time range'),
+  const picker = h('fieldset', { class: 'range' }, h('legend', {}, 'Time range'),
     h('div', { class: 'presets' }, RANGE_PRESETS.map(([key, label, span]) =>
       h('button', { type: 'button', 'data-range': key, onclick: () => { const now = Date.now(); apply({ from: now - span, to: now + 1000 }); } }, label))),
     h('div', { class: 'exact' }, field('From', from), field('To', to),
       h('button', { type: 'button', onclick: () => {
         const range = { from: fromLocalInput(from.value), to: fromLocalInput(to.value) };
         if (range.to > range.from) onChange(range);
-      } }, 'Apply')));
+      } }, 'Apply'))) as unknown as RangePicker;
+  picker.showRange = (range) => { from.value = toLocalInput(range.from); to.value = toLocalInput(range.to); };
+  return picker;
 }
 
 /** Checkboxes for every channel, grouped by device; `selected` holds "deviceId:channel" keys. */
 export async function channelPicker(selected: Set<string>, onChange: (keys: string[]) => void, max: number): Promise<HTMLElement> {
-  const tree = await api<DeviceTree>('GET', '/devices');
+  const tree = await api<DeviceTree>('GET', '/devices?retired=true');
   const boxes: HTMLInputElement[] = [];
   const chosen = () => boxes.filter((b) => b.checked).map((b) => b.value);
   const enforceMax = () => { const n = chosen().length; for (const b of boxes) b.disabled = !b.checked && n >= max; };
   const changed = () => { enforceMax(); onChange(chosen()); };
   const groups = tree.locations.flatMap((loc) => loc.devices.map((d) =>
-    h('fieldset', { class: 'device-channels' }, h('legend', {}, `${loc.name ? `${loc.name} › ` : ''}${d.name}`),
+    h('fieldset', { class: 'device-channels' }, h('legend', {}, `${loc.name ? `${loc.name} › ` : ''}${d.name}${d.retiredAt ? ' (retired)' : ''}`),
       d.channels.map((c) => {
         const key = `${d.id}:${c.channel}`;
         const box = h('input', { type: 'checkbox', value: key, checked: selected.has(key), onchange: changed });

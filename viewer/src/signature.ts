@@ -1,31 +1,28 @@
-// Electronic signatures in the viewer: where the server asks for one (acknowledging alarms,
-// releasing quarantined data, changing limits or units) the user types their password again and
-// chooses what the signature means. Sent as `signature: { password, meaning }` (src/api/signatures.ts).
+// The electronic signature asked for when acknowledging alarms and changing limits: the user's own
+// password and what the signature means. Sent as `signature: { password, meaning }`; the server
+// checks the password against the signed-in user.
 import { field, h } from './dom.ts';
 
-export const SIGNATURE_MEANINGS = ['reviewed', 'approved', 'acknowledged', 'released', 'confirmed', 'responsible'] as const;
+export const MEANINGS: [string, string][] = [['reviewed', 'Reviewed'], ['acknowledged', 'Acknowledged'], ['approved', 'Approved']];
 
-/** Password and meaning inputs, named signaturePassword and signatureMeaning, for a form or dialog. */
-export function signatureInputs(defaultMeaning: (typeof SIGNATURE_MEANINGS)[number], label = 'your electronic signature'): { password: HTMLInputElement; meaning: HTMLSelectElement } {
-  const password = h('input', { type: 'password', name: 'signaturePassword', required: true, autocomplete: 'current-password', 'aria-label': `Password for ${label}` }) as HTMLInputElement;
-  const meaning = h('select', { name: 'signatureMeaning', 'aria-label': 'Meaning of the signature' },
-    SIGNATURE_MEANINGS.map((m) => h('option', { value: m, ...(m === defaultMeaning ? { selected: true } : {}) }, m))) as HTMLSelectElement;
-  return { password, meaning };
-}
-
-/** The two inputs as labelled dialog fields. */
-export function signatureFields(defaultMeaning: (typeof SIGNATURE_MEANINGS)[number]): HTMLElement[] {
-  const { password, meaning } = signatureInputs(defaultMeaning);
-  // Labelled by the fields' <label>s here; an aria-label would override them.
-  password.removeAttribute('aria-label');
-  meaning.removeAttribute('aria-label');
+export function signatureFields(meaning: string): HTMLElement[] {
   return [
-    h('p', { class: 'meta' }, 'Sign this change: your password again, and what your signature means.'),
-    field('Your password (signature)', password), field('Signature meaning', meaning),
+    h('fieldset', { class: 'signature' }, h('legend', {}, 'Electronic signature'),
+      field('Your password', h('input', { name: 'signaturePassword', type: 'password', required: true, autocomplete: 'current-password' })),
+      field('Meaning', h('select', { name: 'signatureMeaning' }, MEANINGS.map(([value, label]) => h('option', { value, selected: value === meaning }, label))))),
   ];
 }
 
-/** The request member from a dialog's values or the inputs. */
-export function signatureOf(values: { signaturePassword?: string; signatureMeaning?: string }): { password: string; meaning: string } {
-  return { password: values.signaturePassword ?? '', meaning: values.signatureMeaning ?? 'reviewed' };
+export function signatureFrom(values: Record<string, string>): { password: string; meaning: string } {
+  return { password: values.signaturePassword ?? '', meaning: values.signatureMeaning || 'reviewed' };
 }
+
+/** Password and meaning inputs for an inline form (the audit review): labelled by aria-label. */
+export function signatureInputs(defaultMeaning: string, label = 'your electronic signature'): { password: HTMLInputElement; meaning: HTMLSelectElement } {
+  const password = h('input', { type: 'password', name: 'signaturePassword', required: true, autocomplete: 'current-password', 'aria-label': `Password for ${label}` }) as HTMLInputElement;
+  const meaning = h('select', { name: 'signatureMeaning', 'aria-label': 'Meaning of the signature' },
+    MEANINGS.map(([value, text]) => h('option', { value, selected: value === defaultMeaning }, text))) as HTMLSelectElement;
+  return { password, meaning };
+}
+
+export const signatureOf = signatureFrom;

@@ -25,6 +25,8 @@ import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
+import type { DeviceRetirement, StoredSession } from '../store.ts';
+import { epochMs } from '../row-mapping.ts';
 import type {
   ChainedEvent, ChangeAudit, NewEvent, RollupMismatch, AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -632,6 +634,51 @@ export class MssqlStore implements Store {
       const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
       if (event) await insertEvent(tx, event, this.chainKey);
     }).catch((err: unknown) => { throw this.explain(err); });
+  }
+
+  // ---- retired devices ----
+
+  async retirements(): Promise<DeviceRetirement[]> {
+    return (await this.query('SELECT device_id, retired_at, retired_by, reason FROM inlet.device_retirements ORDER BY device_id')).recordset.map((r) => ({
+      deviceId: Number(r.device_id), retiredAt: epochMs(r.retired_at), retiredBy: r.retired_by as string, reason: r.reason as string,
+    }));
+  }
+
+  async setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void> {
+    if (!retirement) {
+      await this.query('DELETE FROM inlet.device_retirements WHERE device_id = @device_id', { device_id: [sql.Int, deviceId] });
+      return;
+    }
+    await this.query(`INSERT INTO inlet.device_retirements (device_id, retired_at, retired_by, reason) VALUES (@device_id, @retired_at, @retired_by, @reason)`, {
+      device_id: [sql.Int, deviceId], retired_at: [sql.DateTime2(3), utc(retirement.retiredAt)],
+      retired_by: [sql.NVarChar(128), retirement.retiredBy], reason: [sql.NVarChar(400), retirement.reason],
+    });
+  }
+
+  // ---- viewer sessions ----
+
+  async saveSession(s: StoredSession): Promise<void> {
+    // UPDATE, then INSERT when there was nothing to update, in one transaction: a session is saved by one request at a time
+    await this.query(`SET XACT_ABORT ON;
+      BEGIN TRANSACTION;
+      UPDATE inlet.sessions WITH (UPDLOCK, SERIALIZABLE) SET last_active_at = @last_active_at, display = @display, access = @access WHERE id_hash = @id_hash;
+      IF @@ROWCOUNT = 0
+        INSERT INTO inlet.sessions (id_hash, user_id, created_at, last_active_at, display, access) VALUES (@id_hash, @user_id, @created_at, @last_active_at, @display, @access);
+      COMMIT TRANSACTION;`, {
+      id_hash: [sql.Char(64), s.idHash], user_id: [sql.Int, s.userId], created_at: [sql.DateTime2(3), utc(s.createdAt)],
+      last_active_at: [sql.DateTime2(3), utc(s.lastActiveAt)], display: [sql.Bit, s.display], access: [sql.NVarChar(sql.MAX), JSON.stringify(s.access)],
+    });
+  }
+
+  async deleteSessions(idHashes: string[]): Promise<void> {
+    for (const idHash of idHashes) await this.query('DELETE FROM inlet.sessions WHERE id_hash = @id_hash', { id_hash: [sql.Char(64), idHash] });
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (await this.query('SELECT id_hash, user_id, created_at, last_active_at, display, access FROM inlet.sessions ORDER BY created_at')).recordset.map((r) => ({
+      idHash: r.id_hash as string, userId: Number(r.user_id), createdAt: epochMs(r.created_at), lastActiveAt: epochMs(r.last_active_at), display: r.display === true || r.display === 1,
+      access: JSON.parse(r.access as string) as StoredSession['access'],
+    }));
   }
 
   // ---- housekeeping ----

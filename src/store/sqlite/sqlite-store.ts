@@ -19,6 +19,7 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
+import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -713,5 +714,35 @@ export class SqliteStore implements Store {
       const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
       if (event) this.insertEvent(event);
     });
+  }
+
+  async retirements(): Promise<DeviceRetirement[]> {
+    return (this.db.prepare('SELECT device_id, retired_at, retired_by, reason FROM device_retirements ORDER BY device_id').all() as Row[]).map((r) => ({
+      deviceId: Number(r.device_id), retiredAt: Number(r.retired_at), retiredBy: r.retired_by as string, reason: r.reason as string,
+    }));
+  }
+
+  async setRetirement(deviceId: number, retirement: Omit<DeviceRetirement, 'deviceId'> | null): Promise<void> {
+    if (!retirement) { this.db.prepare('DELETE FROM device_retirements WHERE device_id = ?').run(deviceId); return; }
+    this.db.prepare('INSERT INTO device_retirements (device_id, retired_at, retired_by, reason) VALUES (?, ?, ?, ?)')
+      .run(deviceId, retirement.retiredAt, retirement.retiredBy, retirement.reason);
+  }
+
+  async saveSession(s: StoredSession): Promise<void> {
+    this.db.prepare(`INSERT INTO sessions (id_hash, user_id, created_at, last_active_at, display, access) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id_hash) DO UPDATE SET last_active_at = excluded.last_active_at, display = excluded.display, access = excluded.access`)
+      .run(s.idHash, s.userId, s.createdAt, s.lastActiveAt, s.display ? 1 : 0, JSON.stringify(s.access));
+  }
+
+  async deleteSessions(idHashes: string[]): Promise<void> {
+    const remove = this.db.prepare('DELETE FROM sessions WHERE id_hash = ?');
+    for (const idHash of idHashes) remove.run(idHash);
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (this.db.prepare('SELECT id_hash, user_id, created_at, last_active_at, display, access FROM sessions ORDER BY created_at').all() as Row[]).map((r) => ({
+      idHash: r.id_hash as string, userId: Number(r.user_id), createdAt: Number(r.created_at), lastActiveAt: Number(r.last_active_at), display: Number(r.display) === 1,
+      access: JSON.parse(r.access as string) as StoredSession['access'],
+    }));
   }
 }

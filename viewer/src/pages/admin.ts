@@ -42,17 +42,22 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
   }
 
   async function addDevice(): Promise<void> {
+    let result: { entryUrl: string; device: DeviceView } | null = null;
+    // a refusal (a mistyped model) is shown in the dialog, which stays open with what was typed
     const values = await dialogForm('Register a device', [
       field('Serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' }), 'as on the device label, up to 8 digits'),
       field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
       field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
       field('Name', text('name', '', { required: true })), field('Zone', zoneField(), 'a zone path; a global administrator may name a new one'),
-    ], 'Register');
-    if (!values) return;
-    await act(async () => {
-      const result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
-        serial: values.serial, model: values.model, name: values.name, location: values.location, family: values.family || undefined,
+    ], 'Register', async (typed) => {
+      result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
+        serial: typed.serial, model: typed.model, name: typed.name, location: typed.location, family: typed.family || undefined,
       });
+    });
+    if (!values || !result) return;
+    const registered: { entryUrl: string; device: DeviceView } = result;
+    await act(async () => {
+      const result = registered;
       await dialogForm(`${result.device.name} registered`, [
         h('p', {}, 'Enter this URL in the device\'s server settings. Keep it secret: it is the device\'s key.'),
         h('output', { class: 'entry-url' }, result.entryUrl)], 'Done');
@@ -80,8 +85,44 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
           if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on', signature: signatureOf(values) }); return `${d.name} resumed.`; });
         } }, 'Resume'),
     ];
+    if (d.retiredAt) {
+      // out of use: only an administrator puts it back (with a new entry point to type into the device)
+      return isAdmin ? [h('button', { type: 'button', onclick: async () => {
+        let entry = '';
+        const values = await dialogForm(`Put ${d.name} back in use`, [field('Reason', text('reason', '', { required: true }))], 'Reinstate',
+          async (typed) => { entry = (await api<{ entryUrl: string }>('POST', `/devices/${d.id}/reinstate`, { reason: typed.reason })).entryUrl; });
+        if (values) await act(async () => {
+          await dialogForm(`${d.name} is back in use`, [h('p', {}, 'Its entry point changed when it was retired: enter this URL in the device.'), h('output', { class: 'entry-url' }, entry)], 'Done');
+          return `${d.name} reinstated.`;
+        });
+      } }, 'Reinstate')] : [];
+    }
+    buttons.push(h('button', { type: 'button', onclick: async () => {
+      const values = await dialogForm(`Retire ${d.name}`, [
+        h('p', {}, 'A retired device keeps its data and its hash chain, raises no offline alarm and is hidden from the overview. Its entry point stops working.'),
+        field('Reason', text('reason', '', { required: true, placeholder: 'e.g. test device, removed from the cold room' }))], 'Retire',
+      async (typed) => { await api('POST', `/devices/${d.id}/retire`, { reason: typed.reason }); });
+      if (values) await act(async () => `${d.name} retired.`);
+    } }, 'Retire'));
     if (isAdmin) {
       buttons.push(
+        h('button', { type: 'button', onclick: async () => {
+          let replaced: { entryUrl: string; device: DeviceView } | null = null;
+          const values = await dialogForm(`Replace ${d.name}`, [
+            h('p', {}, `A new device (probe) at ${d.location || 'the same place'}, under the same name; ${d.name} (serial ${d.serial}) is retired, its history kept.`),
+            field('New serial number', text('serial', '', { required: true, pattern: '\\d{1,8}', inputmode: 'numeric' })),
+            field('Model', text('model', d.model, { required: true })), field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
+            field('Reason', text('reason', '', { required: true, placeholder: 'e.g. probe failed, calibration due' }))], 'Replace',
+          async (typed) => {
+            replaced = await api<{ entryUrl: string; device: DeviceView }>('POST', `/devices/${d.id}/replace`, { serial: typed.serial, model: typed.model, family: typed.family || undefined, reason: typed.reason });
+          });
+          if (!values || !replaced) return;
+          const done: { entryUrl: string; device: DeviceView } = replaced;
+          await act(async () => {
+            await dialogForm(`${done.device.name} replaced`, [h('p', {}, 'Enter this URL in the new device\'s server settings. Keep it secret: it is the device\'s key.'), h('output', { class: 'entry-url' }, done.entryUrl)], 'Done');
+            return `${d.name}: serial ${d.serial} replaced by ${done.device.serial}.`;
+          });
+        } }, 'Replace'),
         h('button', { type: 'button', onclick: async () => {
           const values = await dialogForm(`Upload interval of ${d.name}`, [field('Allowed interval in seconds', text('seconds', String(d.allowedIntervalS ?? ''), { type: 'number', min: 1, max: 86400 }), 'empty = follow what the device declares')], 'Save');
           if (values) await act(async () => { await api('PUT', `/devices/${d.id}/interval`, { allowedIntervalS: values.seconds ? Number(values.seconds) : null }); return `${d.name}: interval saved.`; });
@@ -94,11 +135,14 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
     return buttons;
   }
 
+  const showRetired = h('input', { type: 'checkbox', onchange: () => { loadDevices(); } });
   async function loadDevices(): Promise<void> {
-    const tree = await api<DeviceTree>('GET', '/devices');
+    const tree = await api<DeviceTree>('GET', `/devices${showRetired.checked ? '?retired=true' : ''}`);
     const devices = tree.locations.flatMap((l) => l.devices);
     show(devicesArea, h('h2', {}, 'Devices'),
-      isAdmin ? h('button', { type: 'button', class: 'primary', onclick: addDevice }, 'Register a device') : null,
+      h('div', { class: 'toolbar' },
+        isAdmin ? h('button', { type: 'button', class: 'primary', onclick: addDevice }, 'Register a device') : null,
+        h('label', { class: 'check' }, showRetired, ' Show retired devices')),
       h('table', { class: 'admin' },
         h('thead', {}, h('tr', {}, ['Name', 'Zone', 'Model · serial', 'Status', 'Interval', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, devices.map((d) => h('tr', { 'data-device': d.id },

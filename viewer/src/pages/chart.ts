@@ -1,7 +1,7 @@
 // Chart page: pick channels and a range; drag across the chart to zoom in (the server sends
 // finer buckets for the narrower range), "Back" returns to the previous range.
 import { api, query, type Series } from '../api.ts';
-import { drawChart, type ChartHandle } from '../chart.ts';
+import { drawChart, type ChartHandle, type ChartLimit } from '../chart.ts';
 import { h, message, show } from '../dom.ts';
 import { formatTime } from '../format.ts';
 import { channelPicker, rangeFromParams, rangePicker, type Range } from '../pickers.ts';
@@ -15,19 +15,26 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
   let chart: ChartHandle | null = null;
   const plotArea = h('div', { class: 'plot', role: 'img', 'aria-label': 'Chart of the chosen channels' });
   const status = h('div');
-  const back = h('button', { type: 'button', disabled: true, onclick: () => { const previous = zoomStack.pop(); if (previous) { range = previous; load(); } } }, 'Back (zoom out)');
+  const back = h('button', { type: 'button', disabled: true, onclick: () => { const previous = zoomStack.pop(); if (previous) { range = previous; picker.showRange(range); load(); } } }, 'Back (zoom out)');
 
   async function load(): Promise<void> {
     back.disabled = zoomStack.length === 0;
     // keep the URL in step so the view can be bookmarked
     history.replaceState(null, '', `#/chart?${query({ channels: channels.join(','), from: range.from, to: range.to })}`);
-    if (!channels.length) { chart?.destroy(); chart = null; show(status, message('Choose one or more channels.')); return; }
+    if (!channels.length) { chart?.destroy(); chart = null; plotArea.hidden = true; show(status, message('Choose one or more channels.')); return; }
     show(status, message('Loading…'));
     try {
-      const result = await api<{ series: Series[] }>('GET', `/series?${query({ channels: channels.join(','), from: range.from, to: range.to })}`);
+      const [result, { limits }] = await Promise.all([
+        api<{ series: Series[] }>('GET', `/series?${query({ channels: channels.join(','), from: range.from, to: range.to })}`),
+        api<{ limits: ChartLimit[] }>('GET', '/alarm-limits'),
+      ]);
       chart?.destroy();
       plotArea.replaceChildren();
-      chart = drawChart(plotArea, result.series, range, (from, to) => { zoomStack.push(range); range = { from, to }; load(); });
+      plotArea.hidden = false;
+      chart = drawChart(plotArea, result.series, range, {
+        limits,
+        onZoom: (from, to) => { zoomStack.push(range); range = { from, to }; picker.showRange(range); load(); },
+      });
       const points = result.series.reduce((n, s) => n + s.time.length, 0);
       const buckets = [...new Set(result.series.map((s) => s.bucketMs))];
       show(status, message(`${formatTime(range.from)} – ${formatTime(range.to)} · ${points} points · ${buckets.map((b) => (b === 0 ? 'every sample' : `min/avg/max per ${b / 60_000 >= 60 ? `${b / 3_600_000} h` : `${b / 60_000} min`}`)).join(', ')}. Drag across the chart to zoom in.`));
@@ -36,8 +43,9 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
     }
   }
 
-  const picker = await channelPicker(new Set(channels), (keys) => { channels = keys; load(); }, MAX_CHART_CHANNELS);
-  show(view, h('h1', {}, 'Chart'), picker, rangePicker(range, (r) => { zoomStack.push(range); range = r; load(); }), h('div', { class: 'toolbar' }, back), status, plotArea);
+  const channelChoice = await channelPicker(new Set(channels), (keys) => { channels = keys; load(); }, MAX_CHART_CHANNELS);
+  const picker = rangePicker(range, (r) => { zoomStack.push(range); range = r; load(); });
+  show(view, h('h1', {}, 'Chart'), channelChoice, picker, h('div', { class: 'toolbar' }, back), status, plotArea);
   await load();
   return () => chart?.destroy();
 }

@@ -4,7 +4,7 @@ import { field, h, message, show } from '../dom.ts';
 import { formatTime } from '../format.ts';
 
 export async function renderEvents(view: HTMLElement, params: URLSearchParams): Promise<void> {
-  const tree = await api<DeviceTree>('GET', '/devices');
+  const tree = await api<DeviceTree>('GET', '/devices?retired=true');
   const devices = new Map(tree.locations.flatMap((l) => l.devices).map((d) => [d.id, d.name]));
   const select = h('select', { onchange: () => load() }, h('option', { value: '' }, 'All devices'),
     [...devices].map(([id, name]) => h('option', { value: id, selected: String(id) === params.get('device') }, name)));
