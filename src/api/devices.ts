@@ -208,11 +208,11 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   // it still sends is stored. Its open offline alarm is cleared and acknowledged with the reason.
   const isRetired = async (device: Device) => (await store.retirements()).some((r) => r.deviceId === device.id);
 
-  async function retire(device: Device, reason: string, by: string): Promise<ShownDevice> {
+  async function retire(device: Device, reason: string, by: string, source: string | null = null): Promise<ShownDevice> {
     const at = now();
     await store.setRetirement(device.id, { retiredAt: at, retiredBy: by, reason });
     const updated = await change(device, { entryToken: newEntryToken() },
-      { type: 'device.retired', level: 'info', message: `${device.name} (serial ${device.serial}) retired: ${reason}` }, by, { source: null, reason });
+      { type: 'device.retired', level: 'info', message: `${device.name} (serial ${device.serial}) retired: ${reason}` }, by, { source, reason });
     for (const alarm of await store.alarms({ deviceId: device.id, kind: 'offline', uncleared: true })) {
       await store.clearAlarm(alarm.id, at, null);
       if (alarm.acknowledgedAt === null) await store.acknowledgeAlarm(alarm.id, by, `device retired: ${reason}`, at);
@@ -224,7 +224,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (await isRetired(device)) throw new HttpError(409, `${device.name} is already retired`);
-    const updated = await retire(device, reason, sessionOf(res).username);
+    const updated = await retire(device, reason, sessionOf(res).username, sourceOf(req));
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -247,14 +247,14 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const by = sessionOf(res).username;
     let device: Device;
     try {
-      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now());
+      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now(), { source: sourceOf(req), reason: body.reason });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
     }
     await registry.refresh();
-    await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by);
-    await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info',
+    await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by, sourceOf(req));
+    await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info', actor: by, source: sourceOf(req),
       message: `${device.name} at ${device.location || 'no location'}: serial ${old.serial} replaced by ${device.serial} (by ${by}): ${body.reason}`,
       data: { replaces: old.id, by } });
     res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });

@@ -79,6 +79,7 @@ test('every state-changing API route leaves an event with actor, source address 
   const zoned = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'zoned', role: 'viewer', password: 'Harbor-Lights-84', reason: 'fixture' });
   const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', reason: 'fixture' });
   let newZoneId = 0;
+  const spare = await addDevice('71000007', 'Spare probe');
   const loggerDevice = (await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '71000009', model: 'MS6D', name: 'Logger', family: 'logger' })).body.device;
 
   /** For each route: how to call it with a valid change, and the event type it must leave. */
@@ -109,10 +110,16 @@ test('every state-changing API route leaves an event with actor, source address 
       event: 'user.scope.changed',
     },
     'PUT /api/devices/:id/clock': { call: () => admin.request('PUT', `/api/devices/${loggerDevice.id}/clock`, { loggerClock: 'utc', reason: 'logger set to UTC' }), event: /^device\.clock/ },
+    'POST /api/devices/:id/retire': { call: () => admin.request('POST', `/api/devices/${spare.id}/retire`, { reason: 'broken probe' }), event: 'device.retired' },
+    'POST /api/devices/:id/reinstate': { call: () => admin.request('POST', `/api/devices/${spare.id}/reinstate`, { reason: 'repaired' }), event: 'device.reinstated' },
+    'POST /api/devices/:id/replace': { call: () => admin.request('POST', `/api/devices/${spare.id}/replace`, { serial: '71000008', model: 'T3510', reason: 'new probe' }), event: /^device\./ },
+    'PUT /api/alarm-limits': { call: () => admin.request('PUT', '/api/alarm-limits', { channels: [`${fridge.id}:2`], limits: [{ level: 'alarm', high: 90 }], reason: 'template', signature: SIGNATURE }), event: 'alarm.limits.changed' },
     'POST /api/audit/review': { call: () => admin.request('POST', '/api/audit/review', { from: 0, to: Date.now() + 1000, comment: 'monthly review', signature: { ...SIGNATURE, meaning: 'reviewed' } }), event: 'audit.reviewed' },
   };
   /** Routes whose events belong to another issue (sign-in and sign-out: issue 15). */
-  const ELSEWHERE = new Set(['POST /api/session', 'DELETE /api/session']);
+  const ELSEWHERE = new Set(['POST /api/session', 'DELETE /api/session',
+    // whether a session is a wall display: a property of that browser's session, not of configuration or data
+    'POST /api/session/display']);
 
   const changing = apiRoutes().filter((r) => !r.startsWith('GET ') && !r.startsWith('HEAD '));
   assert.ok(changing.length >= 10, `found the routes: ${changing.join(', ')}`);
