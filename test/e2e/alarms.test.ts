@@ -91,7 +91,7 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   // limits set by the operator, then the administrator; the device's own alarm is raised and cleared beside the limit's
   assert.deepEqual(trail, ['alarm.limits.changed', 'alarm.limits.changed', 'device.alarm', 'alarm.raised', 'alarm.raised', 'alarm.acknowledged', 'device.alarm', 'alarm.cleared', 'alarm.cleared']);
   assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator with electronic signature (reviewed): "door was open, closed it"')));
-  assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin)')));
+  assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin, signed "approved")')));
   const deviceAlarms = body.events.filter((e) => e.type === 'device.alarm').map((e) => (e.data as { alarm: string }).alarm).reverse();
   assert.deepEqual(deviceAlarms, ['hi', 'no'], 'the device\'s own alarm state is recorded on change only');
 });
