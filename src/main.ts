@@ -32,6 +32,11 @@ import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
+import { RefusalRecorder } from './pipeline/refusals.ts';
+import { DiskSpaceWatch } from './jobs/disk-space.ts';
+import { SqliteReadSide } from './store/sqlite/read-side.ts';
+import { hostOf } from './api/host-check.ts';
+import { secureDataDir } from './config/data-dir.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,6 +51,11 @@ export interface Gateway {
   registry: DeviceRegistry;
   alarmMonitor: AlarmMonitor;
   jobs: JobScheduler;
+  /** Refused uploads on their way to the bounded refusal archive. */
+  refusals: RefusalRecorder;
+  disk: DiskSpaceWatch;
+  /** SQLite only: the worker that answers the viewer's reads. */
+  readSide: SqliteReadSide | null;
   stop(): Promise<void>;
 }
 
@@ -108,6 +118,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const startedAt = Date.now();
   // Certificate problems stop the start before anything is opened.
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
+  // Owner-only (0700/0600) before the database is opened: it holds entry tokens and measured data.
+  secureDataDir(config.dataDir);
   const store = options.store ?? await openStore(config);
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
   const alarmMonitor = new AlarmMonitor(store, log, undefined, { sensorErrorDelayS: config.alarms.sensorErrorDelayS });
@@ -152,7 +164,14 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // Limits set by `inlet limits` (another process) take effect within seconds, as device changes do.
   const limitsReload = setInterval(() => { alarmMonitor.reloadLimits().catch(() => undefined); }, LIMITS_RELOAD_MS);
   limitsReload.unref();
-  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor });
+  // People's reads (and the refusal archive) run on a worker thread with its own SQLite connection,
+  // never on this thread, which answers devices. SQL Server reads are asynchronous on the pool already.
+  const readSide = !options.store && store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file)) : null;
+  const peopleStore = readSide?.store ?? store;
+  // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
+  const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
+  const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals, quarantineBackfill: config.security.quarantineBackfill });
+  const disk = new DiskSpaceWatch(config.dataDir, config.security.minFreeDiskMiB, store);
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   // Viewer sessions kept in the store: a restart signs nobody out.
@@ -160,10 +179,32 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
   if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
   else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));
-  const app = createApiApp({ store, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions });
+  const app = createApiApp({ store: peopleStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions, refusals, disk });
 
   const handleRequest: http.RequestListener = (req, res) => {
     if (!ingest.handle(req, res)) app(req, res);
+  };
+  // security.viewerHttpsOnly: devices keep plain HTTP (most cannot do TLS), monitoring keeps /health and
+  // /metrics; the viewer and its passwords are only served over HTTPS, which tells browsers so (HSTS).
+  const viewerHttpsOnly = config.security.viewerHttpsOnly && tls !== null;
+  const handlePlainRequest: http.RequestListener = (req, res) => {
+    if (ingest.handle(req, res)) return;
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (!viewerHttpsOnly || pathname === '/health' || pathname === '/metrics') { app(req, res); return; }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const host = hostOf(req.headers.host ?? '') || '127.0.0.1';
+      res.writeHead(308, { Location: `https://${host.includes(':') ? `[${host}]` : host}:${httpsPort}${req.url ?? '/'}`, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const body = JSON.stringify({ error: 'the viewer is served over HTTPS only (security.viewerHttpsOnly): use its https:// address' });
+    res.writeHead(403, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.end(body);
+  };
+  const handleTlsRequest: http.RequestListener = (req, res) => {
+    if (ingest.handle(req, res)) return;
+    if (viewerHttpsOnly) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    app(req, res);
   };
   const connectionOptions = {
     keepAliveTimeout: config.http.keepAliveTimeoutS * 1000,
@@ -173,8 +214,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     // or a body would otherwise hold its socket up to 30 s past the timeout.
     connectionsCheckingInterval: 1000,
   };
-  const server = http.createServer(connectionOptions, handleRequest);
-  const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, handleRequest) : null;
+  const server = http.createServer(connectionOptions, viewerHttpsOnly ? handlePlainRequest : handleRequest);
+  const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, viewerHttpsOnly ? handleTlsRequest : handleRequest) : null;
   const servers = tlsServer ? [server, tlsServer] : [server];
   let port: number;
   let httpsPort: number | null = null;
@@ -196,6 +237,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   }
   const jobs = createJobScheduler({ store, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE) });
   jobs.start();
+  disk.start();
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {
@@ -210,6 +252,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // A database that is away must not keep the spool from closing: what it holds waits for the next run.
+      disk.stop();
+      await refusals.flush();
+      await readSide?.close();
       const flushed = store.flush().catch((err: unknown) => log.warn('stopping: the database did not take the last writes', { error: (err as Error).message }));
       await Promise.all([flushed, jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
@@ -222,5 +267,5 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     })();
     return stopping;
   }
-  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, stop };
+  return { url, port, httpsUrl, httpsPort, store, pipeline, registry, alarmMonitor, jobs, refusals, disk, readSide, stop };
 }

@@ -8,15 +8,22 @@ import type { AlarmMonitor } from '../pipeline/alarm-monitor.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { SpoolGauge } from '../store/spool/spooling-sink.ts';
 import type { IngestStats } from '../ingest/http-handler.ts';
+import type { RefusalRecorder } from '../pipeline/refusals.ts';
+import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
 import { auditRouter } from './audit.ts';
-import { authenticate, csrfGuard, requireGlobalRole, sessionRouter } from './auth.ts';
+import { PasswordChangeRequired, authenticate, csrfGuard, requireGlobalRole, requirePasswordChanged, sessionRouter } from './auth.ts';
+import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
+import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
+import { hostAllowList } from './host-check.ts';
+import { readJsonBody } from '../ingest/common/json-body.ts';
 import { dataRouter } from './data.ts';
 import { devicesRouter } from './devices.ts';
 import { HttpError, errorHandler, type ErrorLogger } from './http.ts';
 import { liveRouter } from './live.ts';
 import { SessionStore } from './sessions.ts';
 import { usersRouter } from './users.ts';
+import { reportsRouter } from './reports.ts';
 import { viewerStatic } from './viewer-static.ts';
 import { scopeGuard } from './scope.ts';
 import { zonesRouter } from './zones.ts';
@@ -37,6 +44,10 @@ export interface ApiDeps {
   /** Tests pass their own (short idle time); the gateway keeps one for its lifetime. */
   sessions?: SessionStore;
   now?: () => number;
+  /** The refusal archive's counters, for /health. */
+  refusals?: Pick<RefusalRecorder, 'counters' | 'recordEvent'>;
+  /** Free space in the data folder: a warning in /health when low. */
+  disk?: Pick<DiskSpaceWatch, 'last' | 'warning'>;
 }
 
 export function healthReport(deps: ApiDeps) {
@@ -49,6 +60,10 @@ export function healthReport(deps: ApiDeps) {
     spool: deps.spool?.gauge() ?? null,
     ingest: { ...deps.ingestStats },
     uploads: { ...deps.pipeline.counters },
+    refusals: deps.refusals ? { ...deps.refusals.counters } : null,
+    disk: deps.disk?.last ?? null,
+    /** Conditions an administrator should act on while the gateway still serves (status stays "ok"). */
+    warnings: [deps.disk?.warning()].filter((w): w is string => typeof w === 'string'),
   };
 }
 
@@ -87,7 +102,13 @@ export function prometheusMetrics(deps: ApiDeps): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Nesting no viewer request needs; deeper bodies are refused before parsing. */
+const API_MAX_JSON_DEPTH = 32;
+
 export function createApiApp(deps: ApiDeps): Express {
+  setPasswordHashConcurrency(deps.config.security.concurrentPasswordHashes);
+  // The breached-password estimator takes a moment to build: now, before any device is listened to.
+  warmPasswordPolicy();
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => {
@@ -97,7 +118,8 @@ export function createApiApp(deps: ApiDeps): Express {
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(prometheusMetrics(deps));
   });
-  app.use('/api', viewerApi(deps));
+  // The API is what a rebinding page would read or drive; the static viewer files hold nothing secret.
+  app.use('/api', hostAllowList(deps.config.publicUrl, deps.config.security.allowedHosts), viewerApi(deps));
   app.use(viewerStatic());
   app.use((_req, res) => { res.status(404).json({ error: 'not found' }); });
   app.use(errorHandler(deps.log));
@@ -110,16 +132,31 @@ function viewerApi(deps: ApiDeps): express.Router {
   const now = deps.now ?? Date.now;
   const api = express.Router();
   api.use((_req, res, next) => { res.set('Cache-Control', 'no-store'); next(); });
-  api.use(express.json({ limit: '16kb' }));
+  // Read raw and parsed by the same strict reader as device bodies: nesting beyond 32 levels is a 400
+  // before JSON.parse or the validators ever recurse into it (a 5,000-deep body was a 500).
+  api.use(express.raw({ type: ['application/json', 'application/*+json'], limit: '16kb' }), (req, _res, next) => {
+    if (!Buffer.isBuffer(req.body)) { next(); return; }
+    if (req.body.length === 0) { req.body = {}; next(); return; }   // as express.json() did
+    const parsed = readJsonBody(req.body, { maxBytes: 16 * 1024, maxDepth: API_MAX_JSON_DEPTH });
+    if (!parsed.ok) throw new HttpError(400, `request body refused: ${parsed.reason}`);
+    req.body = parsed.value;
+    next();
+  });
   api.use(csrfGuard);
-  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined));
+  const passwordChange = new PasswordChangeRequired();
+  const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;
+  const guard = new SignInGuard({ ...DEFAULT_SLOW_DOWN, freeFailures, firstDelayMs: firstDelayS * 1000, maxDelayMs: maxDelayS * 1000 });
+  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined,
+    { events: deps.refusals, passwordChange, guard }));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
   // everything below needs a session; the routers check roles per route, on the zone of what
   // the request names (scopeGuard), and filter lists to the caller's zones
   api.use(authenticate(sessions));
+  api.use(requirePasswordChanged(passwordChange));
   api.use(scopeGuard(store));
   api.use(devicesRouter({ store, registry, config, now }));
   api.use(dataRouter(store));
+  api.use(reportsRouter({ store, config, version: deps.version, now }));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
   api.use(auditRouter({ store, now }));
   api.use(zonesRouter(store, sessions, now));

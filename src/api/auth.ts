@@ -3,16 +3,40 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Store, UserRecord } from '../store/store.ts';
 import { HttpError, bodyParser } from './http.ts';
-import { decoyPasswordHash, verifyPassword } from './passwords.ts';
+import { PasswordHashBusyError, decoyPasswordHash, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { localAccess } from './scope.ts';
 import type { DirectoryAuthenticator } from './directory.ts';
 import { ZoneTree, type Access } from '../domain/zones.ts';
 import type { Role, Session, SessionStore } from './sessions.ts';
+import { SignInGuard } from './sign-in-guard.ts';
+import type { NewEvent } from '../store/store.ts';
 
 export const SESSION_COOKIE = 'inlet_session';
 /** Browsers send a custom header cross-site only after a CORS preflight, which we never grant. */
 export const CSRF_HEADER = 'x-inlet-request';
-export const LOCKOUT = { failures: 5, lockMs: 15 * 60_000 };
+/** Where sign-in events go: written off the ingest thread, batched (pipeline/refusals.ts). */
+export interface SignInEventSink { recordEvent(event: NewEvent): void }
+
+/**
+ * Users whose password an administrator reset: until they choose their own, their sessions may only
+ * read the session, change the password or sign out. Kept beside the sessions (one process serves the
+ * viewer), filled at sign-in from the user's row.
+ */
+export class PasswordChangeRequired {
+  private readonly userIds = new Set<number>();
+  set(userId: number, required: boolean): void { if (required) this.userIds.add(userId); else this.userIds.delete(userId); }
+  has(userId: number): boolean { return this.userIds.has(userId); }
+}
+
+/** Answers 403 to every request of a session whose password must be changed first. */
+export function requirePasswordChanged(required: PasswordChangeRequired): RequestHandler {
+  return (_req, res, next) => {
+    if (required.has(sessionOf(res).userId)) {
+      throw new HttpError(403, 'an administrator set your password: choose your own first (POST /api/session/password)', { mustChangePassword: true });
+    }
+    next();
+  };
+}
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, administrator: 3 };
 
@@ -95,6 +119,30 @@ export function publicUser(u: UserRecord) {
   return { id: u.id, username: u.username, role: u.role, scope: u.scope, source: u.source, disabled: u.disabled, lockedUntil: u.lockedUntil, failedLogins: u.failedLogins, createdAt: u.createdAt };
 }
 
+const parsePasswordChange = bodyParser<{ currentPassword: string; newPassword: string }>({
+  type: 'object', additionalProperties: false, required: ['currentPassword', 'newPassword'],
+  properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 200 }, newPassword: { type: 'string', minLength: 1, maxLength: 200 } },
+});
+
+/** 503 with Retry-After when too many password hashes run already; the attempt costs the caller a slot of nothing. */
+async function hashSlotOr503<T>(res: Response, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof PasswordHashBusyError) {
+      res.set('Retry-After', String(err.retryAfterS));
+      throw new HttpError(503, err.message);
+    }
+    throw err;
+  }
+}
+
+export interface SignInOptions {
+  guard?: SignInGuard;
+  events?: SignInEventSink;
+  passwordChange?: PasswordChangeRequired;
+}
+
 const parseLogin = bodyParser<{ username: string; password: string }>({
   type: 'object', additionalProperties: false, required: ['username', 'password'],
   properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -142,20 +190,57 @@ async function directorySignIn(store: Store, directory: DirectoryAuthenticator, 
   return { user: { ...user, role: highest, scope }, access: outcome.access };
 }
 
-export function sessionRouter(store: Store, sessions: SessionStore, now: () => number = Date.now, directory?: DirectoryAuthenticator): Router {
+/** At most one slow-down event per (name, source) in this window; the next one says how many were refused meanwhile. */
+const SLOWED_EVENT_WINDOW_MS = 10 * 60_000;
+
+export function sessionRouter(store: Store, sessions: SessionStore, now: () => number = Date.now, directory?: DirectoryAuthenticator, options: SignInOptions = {}): Router {
   const router = Router();
+  const guard = options.guard ?? new SignInGuard();
+  const passwordChange = options.passwordChange ?? new PasswordChangeRequired();
+  const slowedEvents = new Map<string, { at: number; folded: number }>();
+  const record = (event: NewEvent) => {
+    if (options.events) options.events.recordEvent(event);
+    else store.addEvent(event).catch(() => undefined);
+  };
   const describe = (s: Session) => ({
     username: s.username, role: s.role, idleMinutes: sessions.settings.idleMs / 60_000,
-    globalRole: s.access.globalRole, zoneRoles: s.access.grants, display: s.display === true,
+    globalRole: s.access.globalRole, zoneRoles: s.access.grants, display: s.display === true, mustChangePassword: passwordChange.has(s.userId),
   });
+
+  /** Refuses (429) while this name and source must wait; otherwise counts the attempt as a failure until it succeeds. */
+  function admit(res: Response, username: string, source: string, at: number): number {
+    const admission = guard.admit(username, source, at);
+    if (admission.allowed) return admission.failures;
+    const key = `${username}\u0000${source}`;
+    const last = slowedEvents.get(key);
+    if (last && at - last.at < SLOWED_EVENT_WINDOW_MS) last.folded++;
+    else {
+      if (slowedEvents.size > 10_000) slowedEvents.clear();
+      slowedEvents.set(key, { at, folded: 0 });
+      record({
+        at, deviceId: null, type: 'user.signin.slowed', level: 'warning',
+        message: `sign-in as "${username}" from ${source} slowed down after ${admission.failures} failed attempts` +
+          (last?.folded ? ` (${last.folded} more refused since the last such event)` : ''),
+        data: { username, source, failures: admission.failures, retryAfterMs: admission.retryAfterMs, refusedSinceLastEvent: last?.folded ?? 0 },
+      });
+    }
+    const retryAfterS = Math.ceil(admission.retryAfterMs / 1000);
+    res.set('Retry-After', String(retryAfterS));
+    throw new HttpError(429, `too many failed sign-ins for this user name from your address: wait ${retryAfterS} s and try again`, { retryAfterS });
+  }
 
   router.post('/session', async (req, res) => {
     const { username, password } = parseLogin(req.body);
-    const user = await store.findUser(username);
+    const source = req.socket.remoteAddress ?? '';
     const at = now();
+    // Counted before the password is checked (locally or by the directory), so parallel guesses cannot
+    // all pass before the first failure is known.
+    const failures = admit(res, username, source, at);
+    const user = await store.findUser(username);
     // A local account (the emergency administrator above all) never depends on the directory.
     if (directory?.enabled && (!user || user.source === 'directory')) {
-      const signedIn = await directorySignIn(store, directory, username, password, req.socket.remoteAddress ?? 'unknown', at);
+      const signedIn = await directorySignIn(store, directory, username, password, source, at);
+      guard.succeeded(username, source);
       const previous = readCookie(req, SESSION_COOKIE);
       if (previous) sessions.delete(previous);
       const session = sessions.create(signedIn.user, signedIn.access);
@@ -163,30 +248,76 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
       res.json(describe(session));
       return;
     }
-    if (user?.lockedUntil && user.lockedUntil > at) {
-      throw new HttpError(423, `too many failed sign-ins: this account is locked until ${new Date(user.lockedUntil).toISOString()}; try again later or ask an administrator to unlock it`, { lockedUntil: user.lockedUntil });
+    // Unknown names verify against a decoy hash: same work, same time, same answer as a wrong password.
+    // There is no account lock-out any more (lockedUntil of older versions is ignored), so a locked
+    // name cannot be told from an unknown one either.
+    let ok: boolean;
+    try {
+      ok = await hashSlotOr503(res, async () => verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash()));
+    } catch (err) {
+      // a 503 (no hash slot) checked nothing: it must not slow the user down later
+      if (err instanceof HttpError && err.status === 503) guard.uncount(username, source);
+      throw err;
     }
-    const ok = await verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash());
     if (!user || !ok) {
-      if (user) {
-        const failures = user.failedLogins + 1;
-        const locks = failures >= LOCKOUT.failures;
-        await store.updateUser(user.id, locks ? { failedLogins: 0, lockedUntil: at + LOCKOUT.lockMs } : { failedLogins: failures });
-        if (locks) throw new HttpError(423, `wrong user name or password, ${LOCKOUT.failures} times: this account is locked for ${LOCKOUT.lockMs / 60_000} minutes`, { lockedUntil: at + LOCKOUT.lockMs });
-      }
+      record({
+        at, deviceId: null, type: 'user.signin.failed', level: 'warning',
+        message: `failed sign-in as "${username}" from ${source} (${failures} in a row from there)`,
+        data: { username, source, failures, knownUser: Boolean(user) },
+      });
       throw new HttpError(401, 'wrong user name or password');
     }
+    guard.succeeded(username, source);
     if (user.disabled) throw new HttpError(403, 'this account is disabled: ask an administrator');
     if (user.failedLogins > 0 || user.lockedUntil !== null) await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null });
     const previous = readCookie(req, SESSION_COOKIE);
     if (previous) sessions.delete(previous);   // a fresh id at every sign-in (no session fixation)
     const session = sessions.create(user, await localAccess(store, user));
+    passwordChange.set(user.id, user.mustChangePassword);
     setSessionCookie(req, res, session.id);
+    record({
+      at, deviceId: null, type: 'user.signin', level: 'info', message: `${user.username} signed in from ${source}`,
+      data: { username: user.username, source, role: user.role, mustChangePassword: user.mustChangePassword },
+    });
     res.json(describe(session));
   });
 
   router.get('/session', authenticate(sessions), (_req, res) => {
     res.json(describe(sessionOf(res)));
+  });
+
+  /** A user changes their own password: the current one is checked (and slowed down like a sign-in). */
+  router.post('/session/password', authenticate(sessions), async (req, res) => {
+    const { currentPassword, newPassword } = parsePasswordChange(req.body);
+    const session = sessionOf(res);
+    const source = req.socket.remoteAddress ?? '';
+    const at = now();
+    admit(res, session.username, source, at);
+    const user = await store.findUser(session.username);
+    if (!user || user.id !== session.userId) throw new HttpError(401, 'this account no longer exists: sign in again');
+    if (!await hashSlotOr503(res, () => verifyPassword(currentPassword, user.passwordHash))) {
+      record({
+        at, deviceId: null, type: 'user.password.change-failed', level: 'warning',
+        message: `${user.username} gave a wrong current password when changing it, from ${source}`, data: { username: user.username, source },
+      });
+      throw new HttpError(403, 'the current password is wrong');
+    }
+    guard.succeeded(session.username, source);
+    if (newPassword === currentPassword) throw new HttpError(400, 'the new password must differ from the current one');
+    const weakness = passwordWeakness(newPassword, user.username);
+    if (weakness) throw new HttpError(400, weakness);
+    const passwordHash = await hashSlotOr503(res, () => hashPassword(newPassword));
+    await store.updateUser(user.id, { passwordHash, mustChangePassword: false, failedLogins: 0, lockedUntil: null });
+    passwordChange.set(user.id, false);
+    // Every other session of the user ends (a stolen cookie dies with the old password); this one is renewed.
+    sessions.deleteUser(user.id);
+    const renewed = sessions.create(user, await localAccess(store, user));
+    setSessionCookie(req, res, renewed.id);
+    record({
+      at, deviceId: null, type: 'user.password.changed', level: 'info', message: `${user.username} changed their own password, from ${source}`,
+      data: { username: user.username, actor: user.username, source, wasRequired: user.mustChangePassword },
+    });
+    res.json(describe(renewed));
   });
 
   // Display mode for a wall screen: this browser's session becomes read-only and stays signed in.

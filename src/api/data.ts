@@ -21,6 +21,10 @@ export const LIMITS = {
   tableRows: 1000,
   exportRangeMs: 400 * DAY,
   exportChannels: 16,
+  /** Rows one CSV export writes at most; the last line then says it stopped. */
+  exportRows: 1_000_000,
+  /** CSV exports running at once; more answer 503 with Retry-After. */
+  concurrentExports: 2,
   events: 1000,
 } as const;
 
@@ -167,7 +171,9 @@ function decimalCommaFor(req: Request, asked: 'comma' | 'point' | undefined): bo
 function csvText(text: string, separator: string): string {
   // a leading = + - @ would make Excel evaluate a name as a formula
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /["\r\n]/.test(safe) || safe.includes(separator) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // Quoted whenever it holds any separator a spreadsheet might split on (its locale's, not only ours),
+  // a quote or a line break: `;=1+1` must not become a formula cell in a `;`-locale Excel.
+  return /[",;\t\r\n]/.test(safe) || safe.includes(separator) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 function sampleState(s: SampleRow): string {
@@ -175,7 +181,10 @@ function sampleState(s: SampleRow): string {
   return s.alarm === 'no' ? '' : `alarm ${s.alarm}`;
 }
 
-/** Writes the CSV a week at a time so that a long export never sits in memory. */
+/**
+ * Writes the CSV a day at a time so that a long export never sits in memory and each piece of work
+ * on this thread (which also answers devices) stays short; the reads run on the reader worker.
+ */
 async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: number, to: number, decimalComma: boolean, timeZone: string): Promise<void> {
   const localTime = localTimeFormatter(timeZone);
   const sep = decimalComma ? ';' : ',';
@@ -186,7 +195,8 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
   })];
   const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve())));
   await write(`\uFEFF${header.map((h) => csvText(h, sep)).join(sep)}\r\n`);
-  const WINDOW = 7 * DAY;
+  const WINDOW = DAY;
+  let written = 0;
   for (let start = from; start < to && !res.destroyed; start += WINDOW) {
     const end = Math.min(start + WINDOW, to);
     const perChannel = await Promise.all(refs.map((r) => store.samples(r.device.id, r.channel.channel, start, end, 10_000_000)));
@@ -202,10 +212,15 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
     });
     const lines: string[] = [];
     for (const time of [...rows.keys()].sort((a, b) => a - b)) {
+      if (written++ >= LIMITS.exportRows) break;
       const cells = rows.get(time)!.flatMap((s) => (s ? [s.value === null ? '' : number(s.value), sampleState(s)] : ['', '']));
       lines.push(`${new Date(time).toISOString()}${sep}${localTime(time)}${sep}${cells.join(sep)}\r\n`);
     }
     if (lines.length) await write(lines.join(''));
+    if (written > LIMITS.exportRows) {
+      await write(`${csvText(`export stopped after ${LIMITS.exportRows} rows: choose a shorter range or fewer channels`, sep)}\r\n`);
+      break;
+    }
   }
   res.end();
 }
@@ -281,17 +296,27 @@ export function dataRouter(store: Store): Router {
     });
   });
 
+  let exportsRunning = 0;
   router.get('/export.csv', async (req, res) => {
     const q = parseExportQuery(req.query);
     checkRange(q.from, q.to, LIMITS.exportRangeMs);
     const refs = await resolveChannels(store, q.channels, LIMITS.exportChannels);
     localTimeFormatter(q.tz);   // an unknown zone is a 400 before the download starts
-    res.set({
-      'Content-Type': 'text/csv; charset=utf-8',
-      'Content-Disposition': `attachment; filename="inlet-export-${isoDay(q.from)}-${isoDay(q.to - 1)}.csv"`,
-      'Cache-Control': 'no-store',
-    });
-    await writeCsv(res, store, refs, q.from, q.to, decimalCommaFor(req, q.decimal), q.tz);
+    if (exportsRunning >= LIMITS.concurrentExports) {
+      res.set('Retry-After', '10');
+      throw new HttpError(503, `${LIMITS.concurrentExports} exports are running already: try again when one has finished`);
+    }
+    exportsRunning++;
+    try {
+      res.set({
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="inlet-export-${isoDay(q.from)}-${isoDay(q.to - 1)}.csv"`,
+        'Cache-Control': 'no-store',
+      });
+      await writeCsv(res, store, refs, q.from, q.to, decimalCommaFor(req, q.decimal), q.tz);
+    } finally {
+      exportsRunning--;
+    }
   });
 
   router.get('/completeness', async (req, res) => {

@@ -352,7 +352,8 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   router.post('/devices/:id/resume', requireRole('operator'), async (req, res) => {
     const device = await deviceById(req.params.id);
     const { importData, reason, signature } = parseResume(req.body);
-    if (device.state !== 'suspended') throw new HttpError(409, `${device.name} is not suspended`);
+    // an active device may have readings kept aside too: those dated before its registration
+    if (device.state !== 'suspended' && !(await store.quarantined(device.id)).length) throw new HttpError(409, `${device.name} is not suspended and has nothing kept aside`);
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
     const released = await store.releaseQuarantine(device.id, importData, now());
     const updated = await change(device, { state: 'active' }, {

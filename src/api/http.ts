@@ -3,6 +3,7 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import type { ErrorRequestHandler } from 'express';
 import { StoreUnavailableError } from '../store/errors.ts';
+import { PasswordHashBusyError } from './passwords.ts';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -62,6 +63,10 @@ export const errorHandler = (log: ErrorLogger): ErrorRequestHandler => (err, req
   const status = (err as { status?: number }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     res.status(status).json({ error: status === 413 ? 'request body too large' : 'request body is not valid JSON' });
+    return;
+  }
+  if (err instanceof PasswordHashBusyError) {
+    res.status(503).set('retry-after', String(err.retryAfterS)).json({ error: err.message });
     return;
   }
   if (err instanceof StoreUnavailableError) {

@@ -1,16 +1,63 @@
-// Password hashing for viewer users: scrypt (memory-hard) from @noble/hashes, stored as a
-// self-describing string "$scrypt$ln=15,r=8,p=1$<salt>$<hash>" (base64, PHC style) so the cost
-// can be raised later while old hashes keep verifying. Used by the API and `inlet user`.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { scryptAsync } from '@noble/hashes/scrypt.js';
+// Password hashing for viewer users: scrypt (memory-hard), stored as a self-describing string
+// "$scrypt$ln=15,r=8,p=1$<salt>$<hash>" (base64, PHC style) so the cost can be raised later while old
+// hashes keep verifying. Used by the API and `inlet user`.
+//
+// node:crypto's scrypt runs on libuv's thread pool, never on the thread that answers devices, and at
+// most `concurrentHashes` run at once (each takes 32 MiB): a sign-in flood waits in a short queue and
+// beyond it is answered 503 with Retry-After (PasswordHashBusyError) instead of eating memory and CPU.
+// Hashes made earlier with @noble/hashes' scrypt are the same function and keep verifying.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
 
 const CURRENT = { ln: 15, r: 8, p: 1 };   // N = 2^15: 32 MiB and ~0.25 s per hash
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
 const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
-async function derive(password: string, salt: Uint8Array, params: { ln: number; r: number; p: number }): Promise<Uint8Array> {
-  return scryptAsync(password.normalize('NFC'), salt, { N: 2 ** params.ln, r: params.r, p: params.p, dkLen: KEY_BYTES, maxmem: 2 ** 27 });
+/** Too many password hashes already running or waiting: answer 503 and ask to retry after `retryAfterS`. */
+export class PasswordHashBusyError extends Error {
+  readonly retryAfterS = 2;
+  constructor() { super('too many sign-ins at once: try again in a few seconds'); }
+}
+
+/** At most `running` hashes at once, `waiting` more queued; the rest are refused at once. */
+const limits = { running: 2, waiting: 16 };
+let running = 0;
+const queue: (() => void)[] = [];
+
+/** Sets how many hashes may run at once (security.concurrentPasswordHashes) and how many may wait. */
+export function setPasswordHashConcurrency(concurrent: number, waiting = concurrent * 8): void {
+  limits.running = Math.max(1, concurrent);
+  limits.waiting = Math.max(0, waiting);
+}
+
+/** Hashes running and waiting now (for tests and /health). */
+export function passwordHashLoad(): { running: number; waiting: number } {
+  return { running, waiting: queue.length };
+}
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= limits.running) {
+    if (queue.length >= limits.waiting) throw new PasswordHashBusyError();
+    await new Promise<void>((resolve) => queue.push(resolve));
+  } else {
+    running++;
+  }
+  try {
+    return await work();
+  } finally {
+    // the slot passes straight to the next in the queue, so `running` never dips in between
+    const next = queue.shift();
+    if (next) next(); else running--;
+  }
+}
+
+function derive(password: string, salt: Uint8Array, params: { ln: number; r: number; p: number }): Promise<Uint8Array> {
+  return withHashSlot(() => new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, KEY_BYTES, { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: 2 ** 27 },
+      (err, key) => (err ? reject(err) : resolve(key)));
+  }));
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64').replace(/=+$/, '');
@@ -38,12 +85,15 @@ export function decoyPasswordHash(): Promise<string> {
   return decoyHash;
 }
 
-const COMMON = new Set([
-  'password', 'passw0rd', 'password1', 'password123', '123456789', '1234567890', 'qwertyuiop', 'qwertzuiop',
-  'administrator', 'admin12345', 'letmein123', 'welcome123', 'iloveyou', 'changeme', 'changeme123', 'inlet12345', 'comet12345',
-]);
-
 export const MIN_PASSWORD_LENGTH = 10;
+/** zxcvbn's score from 0 to 4; 3 is "safely unguessable: moderate protection from offline slow-hash attacks". */
+const MIN_ZXCVBN_SCORE = 3;
+
+/** zxcvbn-ts with its common-password and common-word lists; built on first use (about 0.3 s), or by warmPasswordPolicy(). */
+let estimator: ZxcvbnFactory | null = null;
+export function warmPasswordPolicy(): void {
+  estimator ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+}
 
 /** Why a password is too weak, or null when it is acceptable. The message tells the user what to do. */
 export function passwordWeakness(password: string, username: string): string | null {
@@ -52,6 +102,21 @@ export function passwordWeakness(password: string, username: string): string | n
   if (new Set(password).size < 5) return 'the password repeats too few different characters: use at least 5 different ones';
   const lower = password.toLowerCase();
   if (username && lower.includes(username.toLowerCase())) return 'the password must not contain the user name';
-  if (COMMON.has(lower)) return 'this password is on the list of the most common passwords: choose another';
+  warmPasswordPolicy();
+  const { score, feedback } = estimator!.check(password, [username, 'inlet', 'comet']);
+  if (score < MIN_ZXCVBN_SCORE) {
+    const why = feedback.warning ? ` (${ZXCVBN_WARNINGS[feedback.warning] ?? feedback.warning})` : '';
+    return `this password is too easy to guess${why}: it is on, or close to, the lists of common and breached passwords; ` +
+      'choose a longer one, for example three or four unrelated words';
+  }
   return null;
 }
+
+/** zxcvbn's warning keys, in words (the language package ships no translations of its own). */
+const ZXCVBN_WARNINGS: Record<string, string> = {
+  common: 'a very common password', commonNames: 'common names and surnames', dates: 'a date', extendedRepeat: 'a repeated pattern',
+  keyPattern: 'a keyboard pattern', namesByThemselves: 'a name by itself', pwned: 'found in a data breach', recentYears: 'a recent year',
+  sequences: 'a sequence like abc', similarToCommon: 'similar to a common password', simpleRepeat: 'repeated characters',
+  straightRow: 'a row of keys', topHundred: 'one of the hundred most used passwords', topTen: 'one of the ten most used passwords',
+  userInputs: 'your user name or the product name', wordByItself: 'a single word',
+};

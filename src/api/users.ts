@@ -61,6 +61,8 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
       const weakness = passwordWeakness(patch.password, user.username);
       if (weakness) throw new HttpError(400, weakness);
       change.passwordHash = await hashPassword(patch.password);
+      // A password set by an administrator for someone else is known to two people: its user must replace it.
+      change.mustChangePassword = id !== sessionOf(res).userId;
     }
     if (patch.unlock) Object.assign(change, { failedLogins: 0, lockedUntil: null });
     await store.updateUser(id, change, { actor: sessionOf(res).username, source: req.ip ?? null, reason: patch.reason ?? null });

@@ -8,6 +8,8 @@ import type { LogSink } from '../domain/log-sink.ts';
 import type { Gateway } from '../main.ts';
 import { VERSION } from '../version.ts';
 import { openConfiguredStore } from '../store/open.ts';
+import { preflight } from '../config/preflight.ts';
+import type { EventLogWriter } from '../service/event-log.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { parseConnectionString } from '../store/mssql/connection.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, useExistingChainKey } from '../store/chain-key.ts';
 import { ensureAuditBaseline } from '../store/audit-baseline.ts';
 import { startBanner } from './banner.ts';
+import { redactSecrets } from '../config/redact.ts';
 
 const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
 
@@ -43,7 +46,10 @@ usage: inlet <command> [--config <file>] ...
   limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
   zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
+  backup --out <file>
+                     consistent copy of the embedded (SQLite) database while the gateway runs, verified
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
+  report ...         make a PDF report (--devices --from --to --out), or check one: report verify <file.pdf> (inlet report help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
   service ...        Windows service: install, uninstall, start, stop, status, stop-signal, configure, print-xml
@@ -116,7 +122,19 @@ async function start(config: InletConfig, asService: boolean, configFile: string
   const [{ createLogger }, { startGateway }, { listenForStopRequests }] = await Promise.all([
     import('../log.ts'), import('../main.ts'), import('../service/control.ts'),
   ]);
+  // The Windows service also reports start, stop and errors in the Application event log (source "Inlet");
+  // a write's arguments are evaluated only when there is an event log (eventLog?.write).
+  const eventLogModule = asService && process.platform === 'win32' ? await import('../service/event-log.ts') : null;
+  const eventLog: EventLogWriter | null = eventLogModule ? eventLogModule.windowsEventLog() : null;
+  try {
+    // the same checks as `inlet config check`, before anything is opened
+    preflight(config);
+  } catch (err) {
+    eventLog?.write('ERROR', eventLogModule!.EVENT_IDS.error, `Inlet cannot start: ${(err as Error).message}`);
+    throw err;
+  }
   const log = createLogger(config);
+  if (eventLog && eventLogModule) log.add(eventLogModule.eventLogTransport(eventLog));
   let gateway: Gateway | null = null;
   let stopRequested: ((why: string) => void) | null = null;
   const stopped = new Promise<number>((resolve) => {
@@ -144,10 +162,13 @@ async function start(config: InletConfig, asService: boolean, configFile: string
     gateway = await startGateway(config, log, { configFile });
   } catch (err) {
     await closeStopChannel();
+    eventLog?.write('ERROR', eventLogModule!.EVENT_IDS.error, `Inlet cannot start: ${(err as Error).message}`);
     throw err;
   }
   out(startBanner(config, gateway, asService));
+  eventLog?.write('INFORMATION', eventLogModule!.EVENT_IDS.started, `Inlet ${VERSION} started: ${gateway.url}, store ${gateway.store.kind}, data in ${config.dataDir}`);
   const code = await stopped;
+  eventLog?.write(code === 0 ? 'INFORMATION' : 'ERROR', eventLogModule!.EVENT_IDS.stopped, code === 0 ? 'Inlet stopped cleanly' : 'Inlet stopped after an error: see logs\\inlet.log');
   // let the stop channel answer "stopped" (queued as microtasks) before it closes
   await new Promise((r) => setImmediate(r));
   await closeStopChannel();
@@ -180,11 +201,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'config':
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
+      try {
+        for (const line of preflight(config).checked) out(`checked ${line}`);
+      } catch (err) {
+        throw new ConfigError(`configuration ${configFile ?? '(built-in defaults)'} would not start: ${(err as Error).message}`);
+      }
       out(`configuration ${configFile ?? '(built-in defaults)'} is valid. Effective settings:`);
-      out(JSON.stringify({
-        ...config, store: { ...config.store, mssql: { connectionString: config.store.mssql.connectionString ? '(set, hidden)' : '' } },
-        directory: { ...config.directory, bindPassword: config.directory.bindPassword ? '(set, hidden)' : '' },
-      }, null, 2));
+      // every secret (SQL Server connection string, SMTP password, ...) shown only as set or not
+      out(JSON.stringify(redactSecrets(config), null, 2));
       return 0;
     case 'device': {
       const { deviceCommand } = await import('./device.ts');
@@ -212,6 +236,13 @@ export async function main(argv: string[]): Promise<number> {
       const { retentionCommand } = await import('./retention.ts');
       return withStore(config, (store) => retentionCommand(args, config, store, out), 'existing');
     }
+    case 'report': {
+      const { reportCommand } = await import('./report.ts');
+      if (!args.length || args[0] === 'help' || args[0] === '--help') return reportCommand(args, config, VERSION, () => Promise.reject(new Error('no store needed')), out);
+      return withStore(config, (store) => reportCommand(args, config, VERSION, async () => store, out));
+    }
+    case 'backup':
+      return (await import('./backup.ts')).backupCommand(args, config, chainKeyFile(config), out);
     case 'notify':
       return (await import('./notify.ts')).notifyCommand(args, config, out);
     case 'simulate': {

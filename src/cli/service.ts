@@ -10,7 +10,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { winswXml, serviceIdFor, scFailureArgs, WRAPPER_BASENAME, type WinswOptions } from '../service/winsw.ts';
-import { sendStopRequest, validateInstanceName } from '../service/control.ts';
+import { validateInstanceName } from '../service/control.ts';
+import { stopSignal } from '../service/stop-signal.ts';
+import { decodeConfigText } from '../config/text.ts';
+import { loadConfig, resolveConfigFile } from '../config/load.ts';
+import { preflight } from '../config/preflight.ts';
+import { firewallCommands, grantModifyArgs, scStartType } from '../service/windows.ts';
 
 const WINDOWS_VERBS = new Set(['install', 'uninstall', 'start', 'stop', 'status', 'set-recovery']);
 
@@ -21,7 +26,10 @@ Commands (Windows only; run in an elevated prompt):
   uninstall     remove the Windows service (the data folder is kept)
   start | stop  start or stop the service
   status        print whether the service is installed and running
-  set-recovery  set the restart-on-failure policy of the installed service (sc.exe failure; the MSI runs it)
+  set-recovery  set the restart-on-failure policy of the installed service (sc.exe failure; the MSI runs it);
+                --start-type "#3" puts back a manual (#3) or disabled (#4) start type
+  firewall      --add [--remote LIST]: allow the config's HTTP/HTTPS ports in from LIST (default LocalSubnet);
+                --remove: delete the rule. Prints the netsh commands elsewhere than Windows
 Commands (any platform):
   stop-signal   ask the running gateway to stop gracefully and wait for it
   configure     create or update the config file (used by the installer)
@@ -36,6 +44,9 @@ Options:
 configure options:
   --config FILE  --template FILE  --http-port N  --https-port N  --https-cert FILE  --https-key FILE
   --mssql-connection STRING   (empty values are ignored, so the installer can pass every property)
+  --account NAME  the service account: given Modify on the data folder (Windows)
+  --log FILE      also append what configure did, or why it refused, to FILE
+  --rollback      put back the config as it was before the last configure (the MSI's rollback action)
   --installer    the MSI's paths: config and data in %ProgramData%\\Inlet, template inlet.config.default.json
                  next to node.exe
 `;
@@ -64,6 +75,13 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
         'https-cert': { type: 'string' },
         'https-key': { type: 'string' },
         'mssql-connection': { type: 'string' },
+        account: { type: 'string' },
+        log: { type: 'string' },
+        'start-type': { type: 'string' },
+        add: { type: 'boolean', default: false },
+        remove: { type: 'boolean', default: false },
+        remote: { type: 'string' },
+        rollback: { type: 'boolean' },
         installer: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -85,7 +103,8 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
 
   if (verb === 'print-xml' || v['print-xml']) { io.out(winswXml(winsw)); return 0; }
   if (verb === 'stop-signal') return stopSignal(v.instance, v['data-dir'], v.timeout, io);
-  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(), ...definedOnly(v) } : v, io);
+  if (verb === 'configure') return configure(v.installer ? { ...installerPaths(process.env, process.execPath, path), ...definedOnly(v) } : v, io);
+  if (verb === 'firewall') return firewall(v, io);
   if (!WINDOWS_VERBS.has(verb)) { io.err(`inlet service: unknown command "${verb}".\n\n${USAGE}`); return 2; }
 
   if (process.platform !== 'win32') {
@@ -94,13 +113,19 @@ export async function runServiceCommand(argv: string[], io: Out = stdio): Promis
       '`inlet service print-xml` shows the Windows service definition.');
     return 2;
   }
-  if (verb === 'set-recovery') return setRecovery(winsw, io);
+  if (verb === 'set-recovery') return setRecovery(winsw, io, v['start-type']);
   return runWrapper(verb, v.instance, winsw, v.wrapper, io);
 }
 
-function setRecovery(winsw: WinswOptions, io: Out): number {
+function setRecovery(winsw: WinswOptions, io: Out, previousStartType?: string): number {
   const args = scFailureArgs(winsw);
   const sc = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'sc.exe');
+  // The MSI registers the service as automatic; put back manual/disabled if IT had chosen it before the upgrade.
+  const startType = scStartType(previousStartType);
+  if (startType) {
+    const r = spawnSync(sc, ['config', serviceIdFor(winsw.instanceName), 'start=', startType], { encoding: 'utf8', windowsHide: true });
+    io.out(r.status === 0 ? `Start type kept: ${startType}` : `Could not keep the start type ${startType}: ${(r.stdout + r.stderr).trim()}`);
+  }
   const r = spawnSync(sc, args, { encoding: 'utf8', windowsHide: true });
   if (r.error || r.status !== 0) {
     io.err(`Could not set the restart policy (sc.exe ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
@@ -147,72 +172,16 @@ function runWrapper(verb: string, instance: string, winsw: WinswOptions, wrapper
   return r.status ?? 1;
 }
 
-async function stopSignal(instance: string, dataDirOpt: string | undefined, timeoutText: string, io: Out): Promise<number> {
-  const timeoutS = Number(timeoutText);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0) { io.err(`--timeout must be a positive number of seconds, not "${timeoutText}".`); return 2; }
-  const dataDir = dataDirOpt ?? process.env.INLET_DATA_DIR ??
-    (process.platform === 'win32' ? path.join(process.env.ProgramData ?? 'C:\\ProgramData', 'Inlet') : path.resolve('data'));
-  const started = Date.now();
-  const r = await sendStopRequest({ instanceName: instance, dataDir, connectWithinMs: 5000, stopWithinMs: timeoutS * 1000 });
-  if (r.stopped) {
-    // The gateway exits right after "stopped"; give it a moment so the wrapper sees a clean exit.
-    if (r.pid !== undefined) await waitForExit(r.pid, 5000);
-    io.out(`Inlet (${instance}) stopped gracefully in ${Date.now() - started} ms.`);
-    return 0;
-  }
-  if (r.delivered && r.pid !== undefined) {
-    const remaining = Math.max(0, timeoutS * 1000 - (Date.now() - started));
-    if (await waitForExit(r.pid, remaining)) { io.out(`Inlet (${instance}) stopped.`); return 0; }
-    io.err(`Inlet (${instance}, pid ${r.pid}) did not stop within ${timeoutS} s (${r.error ?? 'no reason given'}); ending it.`);
-    killPid(r.pid);
-    return 1;
-  }
-  io.err(r.error ?? 'The stop request was not delivered.');
-  // Under WinSW the wrapper waits without limit for the gateway to exit; end it so the service can stop.
-  const sibling = process.platform === 'win32' ? gatewayUnderSameWrapper() : [];
-  for (const pid of sibling) {
-    io.err(`Ending the gateway process ${pid} started by the same service wrapper.`);
-    killPid(pid);
-  }
-  return 1;
-}
-
-function killPid(pid: number): void {
-  try { process.kill(pid); } catch { /* already gone */ }
-}
-
-async function waitForExit(pid: number, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try { process.kill(pid, 0); } catch { return true; }
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
- * Windows only, last resort when the pipe does not answer: the other node.exe children of our parent, if our
- * parent is an Inlet service wrapper. Identified by parentage at this moment, never by a stored pid.
- */
-function gatewayUnderSameWrapper(): number[] {
-  const script = `$p = Get-CimInstance Win32_Process -Filter "ProcessId=${process.ppid}"; ` +
-    `if (-not $p -or $p.Name -notlike 'inlet*-service.exe') { exit 0 }; ` +
-    `Get-CimInstance Win32_Process -Filter "ParentProcessId=${process.ppid}" | ` +
-    `Where-Object { $_.ProcessId -ne ${process.pid} -and $_.Name -eq 'node.exe' } | ForEach-Object { $_.ProcessId }`;
-  const r = spawnSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', script], { encoding: 'utf8', timeout: 15000, windowsHide: true });
-  if (r.status !== 0 || !r.stdout) return [];
-  return r.stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
-}
-
 // ---------- configure ----------
 
 /** The paths the MSI uses (its custom action command line is limited to 255 characters). */
-export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): ConfigureInput {
-  const dataDir = path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
+export function installerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath, paths: path.PlatformPath = path.win32): ConfigureInput {
+  const dataDir = paths.join(env.ProgramData ?? 'C:\\ProgramData', 'Inlet');
   return {
     'data-dir': dataDir,
-    config: path.win32.join(dataDir, 'inlet.config.json'),
-    template: path.win32.join(path.win32.dirname(execPath), 'inlet.config.default.json'),
+    config: paths.join(dataDir, 'inlet.config.json'),
+    template: paths.join(paths.dirname(execPath), 'inlet.config.default.json'),
+    log: paths.join(dataDir, 'logs', 'install.log'),
   };
 }
 
@@ -251,6 +220,10 @@ export interface ConfigureInput {
   'https-cert'?: string;
   'https-key'?: string;
   'mssql-connection'?: string;
+  account?: string;
+  log?: string;
+  /** Undo what the last configure changed (the MSI's rollback action). */
+  rollback?: boolean;
 }
 
 /**
@@ -260,15 +233,17 @@ export interface ConfigureInput {
 export function configureFile(input: ConfigureInput): string[] {
   const file = input.config || process.env.INLET_CONFIG;
   if (!file) throw new Error('configure needs --config FILE (or INLET_CONFIG).');
+  // What an earlier install left for its rollback is stale now.
+  for (const f of rollbackFiles(file)) fs.rmSync(f, { force: true });
   const changes: string[] = [];
   let config: Json;
   if (fs.existsSync(file)) {
-    try { config = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) {
+    try { config = JSON.parse(decodeConfigText(fs.readFileSync(file))); } catch (err) {
       throw new Error(`The config file ${file} is not valid JSON (${(err as Error).message}). Fix or delete it, then run the installer again.`);
     }
   } else {
     if (!input.template) throw new Error(`${file} does not exist and no --template was given to create it from.`);
-    config = JSON.parse(fs.readFileSync(input.template, 'utf8'));
+    config = JSON.parse(decodeConfigText(fs.readFileSync(input.template)));
     changes.push(`created ${file} from ${input.template}`);
   }
   const set = (where: Json, key: string, value: unknown, label: string, shown = String(value)) => {
@@ -280,6 +255,8 @@ export function configureFile(input: ConfigureInput): string[] {
   if (input['https-port']) set(obj(config, 'https'), 'port', port(input['https-port'], 'HTTPS_PORT'), 'https.port');
   if (input['https-cert']) set(obj(config, 'https'), 'certFile', input['https-cert'], 'https.certFile');
   if (input['https-key']) set(obj(config, 'https'), 'keyFile', input['https-key'], 'https.keyFile');
+  // Certificate and key given together switch HTTPS on (the port alone does not: without them it cannot start).
+  if (input['https-cert'] && input['https-key']) set(obj(config, 'https'), 'enabled', true, 'https.enabled');
   if (input['mssql-connection']) {
     const store = obj(config, 'store');
     set(store, 'kind', 'mssql', 'store.kind');
@@ -291,12 +268,45 @@ export function configureFile(input: ConfigureInput): string[] {
   const dataDir = typeof config.dataDir === 'string' ? config.dataDir : path.dirname(path.resolve(file));
   fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
   if (creating && process.platform === 'win32') changes.push(restrictToAdmins(dataDir));
-  if (changes.length > 0) {
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+  if (input.account && process.platform === 'win32') {
+    const grant = grantModifyArgs(dataDir, input.account);
+    if (grant) changes.push(runIcacls(grant, `${input.account} may modify ${dataDir}`));
   }
+  // Written only if `inlet start` would accept it: a refused upgrade then changes nothing and rolls back.
+  // CRLF, so that Notepad on older Windows Server shows it as lines.
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(config, null, 2).replace(/\n/g, '\r\n') + '\r\n');
+  try {
+    const loaded = loadConfig(tmp, {});
+    const { checked } = preflight(loaded.config);
+    changes.push(...checked.map((c) => `checked ${c}`));
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`the configuration would not start, so nothing was changed: ${(err as Error).message}`);
+  }
+  // What the MSI's rollback (configure --rollback) puts back if a later step of this install fails.
+  const [before, created] = rollbackFiles(file);
+  if (fs.existsSync(file)) fs.copyFileSync(file, before);
+  else fs.writeFileSync(created, `created by the installer at ${new Date().toISOString()}\r\n`);
+  fs.renameSync(tmp, file);
   return changes;
+}
+
+/** [the config as it was before this install, a marker that this install created it] */
+function rollbackFiles(file: string): [string, string] {
+  return [`${file}.before-install`, `${file}.created-by-install`];
+}
+
+/**
+ * The MSI's rollback of ConfigureInlet, when a later step of the same install fails (the service does not start,
+ * for example): the configuration as it was, so that the previous version, which the rollback reinstalls, starts
+ * on its own settings; a configuration this install created is removed.
+ */
+export function rollbackConfigureFile(file: string): string {
+  const [before, created] = rollbackFiles(file);
+  if (fs.existsSync(before)) { fs.renameSync(before, file); return `restored ${file} as it was before this install`; }
+  if (fs.existsSync(created)) { fs.rmSync(file, { force: true }); fs.rmSync(created, { force: true }); return `removed ${file}, which this install had created`; }
+  return `nothing to undo in ${file}`;
 }
 
 /**
@@ -307,21 +317,76 @@ export function configureFile(input: ConfigureInput): string[] {
  */
 function restrictToAdmins(dataDir: string): string {
   const args = [dataDir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/T', '/Q'];
+  return runIcacls(args, `access to ${dataDir} limited to SYSTEM and Administrators`);
+}
+
+function runIcacls(args: string[], done: string): string {
   const icacls = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'icacls.exe');
   const r = spawnSync(icacls, args, { encoding: 'utf8', windowsHide: true });
   if (r.error || r.status !== 0) {
-    throw new Error(`Could not restrict access to ${dataDir} (icacls ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
+    throw new Error(`Could not set access to ${args[0]} (icacls ${args.join(' ')}): ${r.error?.message ?? (r.stdout + r.stderr).trim()}`);
   }
-  return `access to ${dataDir} limited to SYSTEM and Administrators`;
+  return done;
 }
 
 function configure(v: ConfigureInput, io: Out): number {
+  // Under the MSI nobody sees stdout: the same lines go to the log file the MSI log names (INLET_INSTALL_LOG).
+  const logged = (line: string) => {
+    if (!v.log) return;
+    try {
+      fs.mkdirSync(path.dirname(v.log), { recursive: true });
+      fs.appendFileSync(v.log, line.split('\n').map((l) => `${new Date().toISOString()} ${l}`).join('\r\n') + '\r\n');
+    } catch { /* the message still goes to stderr */ }
+  };
   try {
-    const changes = configureFile(v);
-    io.out(changes.length ? `Config updated:\n  ${changes.join('\n  ')}` : 'Config unchanged.');
+    if (v.rollback) {
+      const file = v.config || process.env.INLET_CONFIG;
+      if (!file) throw new Error('configure --rollback needs --config FILE (or --installer).');
+      const text = `inlet service configure --rollback: ${rollbackConfigureFile(file)}`;
+      io.out(text);
+      logged(text);
+      return 0;
+    }
+    const lines = configureFile(v);
+    const changed = lines.some((l) => !l.startsWith('checked '));
+    const text = `Config ${v.config} ${changed ? 'updated' : 'unchanged'}:\n  ${lines.join('\n  ')}`;
+    io.out(text);
+    logged(`inlet service configure: ${text}`);
     return 0;
   } catch (err) {
-    io.err(`inlet service configure: ${(err as Error).message}`);
+    const text = `inlet service configure: ${(err as Error).message}`;
+    io.err(text);
+    logged(`ERROR ${text}`);
     return 1;
   }
+}
+
+// ---------- firewall ----------
+
+function firewall(v: { add?: boolean; remove?: boolean; remote?: string; config?: string }, io: Out): number {
+  if (v.add === v.remove) { io.err('inlet service firewall: give --add [--remote LIST] or --remove'); return 2; }
+  let commands: string[][];
+  try {
+    if (v.remove) commands = firewallCommands([], '', '');
+    else {
+      const { config } = loadConfig(resolveConfigFile(v.config) ?? undefined);
+      const ports = [config.http.port, ...(config.https.enabled ? [config.https.port] : [])];
+      commands = firewallCommands(ports, v.remote || 'LocalSubnet', process.execPath);
+    }
+  } catch (err) {
+    io.err(`inlet service firewall: ${(err as Error).message}`);
+    return 1;
+  }
+  if (process.platform !== 'win32') {
+    for (const c of commands) io.out(`netsh ${c.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`);
+    return 0;
+  }
+  const netsh = path.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'netsh.exe');
+  for (const [i, args] of commands.entries()) {
+    const r = spawnSync(netsh, args, { encoding: 'utf8', windowsHide: true });
+    // The first command deletes an earlier rule; "no rules match" is fine.
+    if (i > 0 && (r.error || r.status !== 0)) { io.err(`netsh ${args.join(' ')} failed: ${r.error?.message ?? (r.stdout + r.stderr).trim()}`); return 1; }
+  }
+  io.out(v.remove ? 'Firewall rule removed.' : `Firewall rule "${commands[1]?.[4]?.slice(5)}" set: ${commands[1]?.slice(8, 10).join(' ')}`);
+  return 0;
 }

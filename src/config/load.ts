@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { validate as isCronExpression } from 'node-cron';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
+import { decodeConfigText } from './text.ts';
+import { installedConfigFile } from './installed.ts';
 
 export class ConfigError extends Error {}
 
@@ -73,7 +75,9 @@ export function resolveConfigFile(explicit?: string, env: NodeJS.ProcessEnv = pr
   if (explicit) return path.resolve(explicit);
   if (env.INLET_CONFIG) return path.resolve(env.INLET_CONFIG);
   const local = path.resolve('inlet.config.json');
-  return existsSync(local) ? local : null;
+  if (existsSync(local)) return local;
+  // An installed copy (MSI) uses the service's configuration, never a second database under the current folder.
+  return installedConfigFile(env);
 }
 
 /** Names where the missing file's name came from, so the advice fits: the option, or the variable. */
@@ -88,7 +92,7 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (file) {
     if (!existsSync(file)) throw new ConfigError(missingConfigFileMessage(file, explicitFile, env));
     try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Plain;
+      fromFile = JSON.parse(decodeConfigText(readFileSync(file))) as Plain;
     } catch (err) {
       throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
     }
@@ -120,6 +124,9 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
     throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
   }
+  if (config.security.viewerHttpsOnly && !config.https.enabled) {
+    throw new ConfigError('"security.viewerHttpsOnly" is true but "https.enabled" is false: enable HTTPS (docs/https.md) or set viewerHttpsOnly to false');
+  }
   const { retention } = config;
   if (retention.enabled && retention.keepDays < 1) {
     throw new ConfigError('"retention.enabled" is true but "retention.keepDays" is not set: give the number of days data must be kept before it may be purged (e.g. 3650 for ten years), or set "retention.enabled" to false');
@@ -130,12 +137,28 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.jobs.timezone && !isTimeZone(config.jobs.timezone)) {
     throw new ConfigError(`"jobs.timezone" is "${config.jobs.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for the server's own`);
   }
+  if (config.reports.timezone && !isTimeZone(config.reports.timezone)) {
+    throw new ConfigError(`"reports.timezone" is "${config.reports.timezone}", not a time zone this system knows: use an IANA name such as "Europe/Prague", or "" for jobs.timezone`);
+  }
+  for (const s of config.reports.schedules) {
+    s.mailTo ??= [];   // the validator fills in no defaults
+    s.folder ??= '';
+    if ((s.location === undefined) === (s.devices === undefined)) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" needs either "location" or "devices" (one of them)`);
+    }
+    if (!s.mailTo.length && !s.folder) {
+      throw new ConfigError(`scheduled report "${s.name}" in "reports.schedules" goes nowhere: give "mailTo" addresses, a "folder", or both`);
+    }
+  }
   const { directory } = config;
   if (directory.enabled) {
     if (!directory.urls.length) throw new ConfigError('"directory.enabled" is true but "directory.urls" is empty: give the domain controllers, e.g. ["ldaps://dc1.example.local"]');
     if (!directory.baseDn) throw new ConfigError('"directory.enabled" is true but "directory.baseDn" is empty: give where accounts are searched, e.g. "DC=example,DC=local"');
     if (!directory.groups.length) throw new ConfigError('"directory.enabled" is true but "directory.groups" is empty: map at least one directory group to a role, or nobody from the directory can sign in');
     for (const g of directory.groups) {
+      // The schema's defaults are not applied by this validator: a global group may leave "zones" out.
+      g.zones ??= [];
+      g.global ??= false;
       if (g.global && g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} has both "global": true and zones; choose one`);
       if (!g.global && !g.zones.length) throw new ConfigError(`"directory.groups": ${g.group} names no zones: add "zones": ["Site/Building"] or "global": true`);
     }

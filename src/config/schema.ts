@@ -10,6 +10,19 @@ export interface NotificationRoute {
   escalateTo: string[];
 }
 
+/** A scheduled report written in the configuration file (administrators can add more in the viewer). */
+export interface ConfigReportSchedule {
+  name: string;
+  /** Every device at this location... */
+  location?: string;
+  /** ...or these device ids. */
+  devices?: number[];
+  period: 'daily' | 'weekly' | 'monthly';
+  mailTo: string[];
+  /** Folder (a network share on Windows) the PDF is written to; '' = none. */
+  folder: string;
+}
+
 /** Members of a directory group get a role, on everything (global) or on the zones named by path. */
 export interface DirectoryGroupMapping {
   /** The group's distinguished name, e.g. CN=Inlet-Pharmacy-QA,OU=Groups,DC=hospital,DC=local. */
@@ -93,6 +106,41 @@ export interface InletConfig {
     auditKeepDays: number;
     /** Rows deleted per transaction. */
     chunkSize: number;
+  };
+  /** PDF reports (src/report/). */
+  reports: {
+    /** Site name in every report's title block. */
+    site: string;
+    /** IANA time zone the reports' times and days are in; '' = jobs.timezone, else UTC. */
+    timezone: string;
+    /** Activation energy for mean kinetic temperature, kJ/mol (USP <1079> uses 83.144). */
+    activationEnergyKJPerMol: number;
+    /** When the scheduled reports of the past day, week or month are made (node-cron, in jobs.timezone). */
+    schedule: string;
+    schedules: ConfigReportSchedule[];
+  };
+  /** What keeps people on the LAN from slowing ingest or filling the disk (issue 15). */
+  security: {
+    /** Refused uploads: what is archived of each, how many are kept and how long, how many per source address. */
+    refusals: { prefixBytes: number; maxRows: number; keepDays: number; perSourcePerMinute: number; burst: number };
+    /** Below this much free space in the data folder's file system: a system alarm and a /health warning. */
+    minFreeDiskMiB: number;
+    /** Password hashes computed at once (each takes 32 MiB and a thread-pool thread); sign-ins beyond wait, then get 503. */
+    concurrentPasswordHashes: number;
+    /** Failed sign-ins for one user name from one address allowed before each next try must wait, firstDelayS doubling up to maxDelayS. */
+    signIn: { freeFailures: number; firstDelayS: number; maxDelayS: number };
+    /**
+     * Serve the viewer and its API only over HTTPS (https.enabled must be on): plain HTTP keeps device
+     * uploads, /health and /metrics, and sends everything else to HTTPS; HTTPS answers carry HSTS.
+     */
+    viewerHttpsOnly: boolean;
+    /** Readings dated before their device's registration (beyond an hour) are quarantined with an event. */
+    quarantineBackfill: boolean;
+    /**
+     * Host names the viewer may be reached by, besides IP addresses, localhost, this computer's name and
+     * the host of publicUrl. Any other Host header is refused (DNS rebinding). ["*"]: no check.
+     */
+    allowedHosts: string[];
   };
 }
 
@@ -243,6 +291,57 @@ export const CONFIG_SCHEMA = {
         chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
       },
     },
+    reports: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        site: { type: 'string', maxLength: 200 },
+        timezone: { type: 'string' },
+        activationEnergyKJPerMol: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+        schedule: { type: 'string', format: 'cron' },
+        schedules: {
+          type: 'array', maxItems: 200,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'period'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 100 },
+              location: { type: 'string' },
+              devices: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'integer', minimum: 1 } },
+              period: { enum: ['daily', 'weekly', 'monthly'] },
+              mailTo: { type: 'array', items: { type: 'string', format: 'email' }, default: [] },
+              folder: { type: 'string', default: '' },
+            },
+          },
+        },
+      },
+    },
+    security: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        refusals: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            prefixBytes: { type: 'integer', minimum: 0, maximum: 8000 },
+            maxRows: { type: 'integer', minimum: 100, maximum: 10_000_000 },
+            keepDays: { type: 'integer', minimum: 1, maximum: 3650 },
+            perSourcePerMinute: { type: 'number', exclusiveMinimum: 0 },
+            burst: { type: 'integer', minimum: 1 },
+          },
+        },
+        minFreeDiskMiB: { type: 'integer', minimum: 0 },
+        concurrentPasswordHashes: { type: 'integer', minimum: 1, maximum: 64 },
+        viewerHttpsOnly: { type: 'boolean' },
+        quarantineBackfill: { type: 'boolean' },
+        allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 100 },
+        signIn: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            freeFailures: { type: 'integer', minimum: 1, maximum: 100 },
+            firstDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+            maxDelayS: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -273,4 +372,14 @@ export const DEFAULT_CONFIG: InletConfig = {
     groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
+  reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
+  security: {
+    refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },
+    minFreeDiskMiB: 1024,
+    concurrentPasswordHashes: 2,
+    signIn: { freeFailures: 3, firstDelayS: 1, maxDelayS: 900 },
+    viewerHttpsOnly: false,
+    quarantineBackfill: true,
+    allowedHosts: [],
+  },
 };

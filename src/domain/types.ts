@@ -77,6 +77,8 @@ export interface Verdict {
   stored: number;     // samples newly stored
   /** Set when the answer must make the device retry later (store unavailable and spool full...). */
   retryLater?: boolean;
+  /** Refused before its body was read (no device has the entry point): answered like a parsed upload refused as unknown. */
+  unknownEntryPoint?: boolean;
 }
 
 export type DeviceState = 'active' | 'suspended';

@@ -14,6 +14,10 @@ export interface UploadDecider {
     family: IngestAdapter['family'] | 'unknown'; entryToken: string | null; receivedAt: number; remoteAddress: string;
     raw: Buffer; contentType: string; reason: string; serial?: string;
   }, status: number): Promise<Verdict>;
+  /** Whether a device has this entry token; asked before the body is read. Absent: every token is read. */
+  knowsEntryPoint?(token: string): Promise<boolean>;
+  /** The verdict for an upload to an unknown entry point, whose body is never read. */
+  refuseUnknownEntryPoint?(r: { family: IngestAdapter['family']; receivedAt: number; remoteAddress: string; contentType: string }): Verdict;
 }
 
 export type IngestLogger = Pick<LogSink, 'warn' | 'error'>;
@@ -52,13 +56,13 @@ function verifiedClientCertificate(req: IncomingMessage) {
   return cert ? { subject: cert.subject, issuer: cert.issuer, serialNumber: cert.serialNumber, fingerprint256: cert.fingerprint256 } : null;
 }
 
-export interface IngestStats { inFlight: number; received: number; tooLarge: number }
+export interface IngestStats { inFlight: number; received: number; tooLarge: number; unknownEntryPoints: number }
 
 /** Returns a request handler that answers /ingest/ requests and returns false for anything else. */
 export function createIngestHandler(options: IngestHandlerOptions) {
   const bySegment = new Map(options.adapters.map((a) => [a.pathSegment, a]));
   const now = options.now ?? Date.now;
-  const stats: IngestStats = { inFlight: 0, received: 0, tooLarge: 0 };
+  const stats: IngestStats = { inFlight: 0, received: 0, tooLarge: 0, unknownEntryPoints: 0 };
 
   async function decide(adapter: IngestAdapter, token: string, raw: Buffer, req: IncomingMessage, receivedAt: number): Promise<DeviceAnswer> {
     const ctx = {
@@ -81,8 +85,8 @@ export function createIngestHandler(options: IngestHandlerOptions) {
     const receivedAt = now();
     stats.received++;
     const [segment = '', token = ''] = url.slice(PREFIX.length).split(/[/?#]/, 2);
-    const adapter = bySegment.get(segment);
-    if (!adapter || !TOKEN.test(token)) {
+    const found = bySegment.get(segment);
+    if (!found || !TOKEN.test(token)) {
       req.resume();
       send(res, plain(404, `no such ingest entry point: use /ingest/{${[...bySegment.keys()].join('|')}}/<entry token> as printed by 'inlet device add'`));
       return true;
@@ -93,48 +97,74 @@ export function createIngestHandler(options: IngestHandlerOptions) {
       send(res, plain(405, 'devices upload with POST'));
       return true;
     }
+    const adapter: IngestAdapter = found;
     const chunks: Buffer[] = [];
     let size = 0;
     let overLimit = false;
     stats.inFlight++;
+    let done = false;
     const finish = (answer: DeviceAnswer, close = false) => {
-      stats.inFlight--;
-      if (!res.headersSent) send(res, answer, close);
+      if (!done) { done = true; stats.inFlight--; }
+      if (!res.headersSent && !res.destroyed) send(res, answer, close);
     };
-    // The first maxBodyBytes are archived with the refusal; the rest is never read.
-    const refuseTooLarge = () => {
-      stats.tooLarge++;
+    req.on('error', () => { if (!done) { done = true; stats.inFlight--; } if (!res.headersSent) res.destroy(); });
+    const { knowsEntryPoint, refuseUnknownEntryPoint } = options.decider;
+    if (knowsEntryPoint && refuseUnknownEntryPoint) {
+      // Nothing of an unknown entry point's body is read, so a flood of them costs no memory, no disk
+      // and no parsing: the answer goes out with Connection: close and the socket is ended after it.
       req.pause();
-      const reason = `body over the ${adapter.maxBodyBytes}-byte limit for ${adapter.family} uploads`;
-      const raw = Buffer.concat(chunks).subarray(0, adapter.maxBodyBytes);
-      options.decider.reject({
-        family: adapter.family, entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', raw,
-        contentType: String(req.headers['content-type'] ?? ''), reason,
-      }, 413).catch((err) => options.log.error('could not archive an oversized upload', { error: (err as Error).message }))
-        .finally(() => finish(plain(413, reason), true));
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (overLimit) return;
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > adapter.maxBodyBytes) {
-        overLimit = true;
-        refuseTooLarge();
-      }
-    });
-    req.on('error', () => { if (!res.headersSent) { stats.inFlight--; res.destroy(); } });
-    req.on('end', () => {
-      if (overLimit) return;
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      decide(adapter, token, raw, req, receivedAt).then(
-        (answer) => finish(answer),
-        (err: Error) => {
-          options.log.error('upload could not be stored; the device is asked to retry', { family: adapter.family, error: err.message });
-          finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null));
-        },
-      );
-    });
+      knowsEntryPoint.call(options.decider, token).then((known) => {
+        if (known) { readBody(); return; }
+        stats.unknownEntryPoints++;
+        const verdict = refuseUnknownEntryPoint.call(options.decider, {
+          family: adapter.family, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', contentType: String(req.headers['content-type'] ?? '').slice(0, 200),
+        });
+        res.once('finish', () => req.socket.destroySoon());
+        finish(adapter.answer(verdict, null), true);
+      }, (err: Error) => {
+        options.log.error('could not look up an entry point; the device is asked to retry', { family: adapter.family, error: err.message });
+        finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null), true);
+      });
+    } else {
+      readBody();
+    }
     return true;
+
+    function readBody(): void {
+      // The first maxBodyBytes are archived with the refusal; the rest is never read.
+      const refuseTooLarge = () => {
+        stats.tooLarge++;
+        req.pause();
+        const reason = `body over the ${adapter.maxBodyBytes}-byte limit for ${adapter.family} uploads`;
+        const raw = Buffer.concat(chunks).subarray(0, adapter.maxBodyBytes);
+        options.decider.reject({
+          family: adapter.family, entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', raw,
+          contentType: String(req.headers['content-type'] ?? ''), reason,
+        }, 413).catch((err) => options.log.error('could not archive an oversized upload', { error: (err as Error).message }))
+          .finally(() => finish(plain(413, reason), true));
+      };
+      req.on('data', (chunk: Buffer) => {
+        if (overLimit) return;
+        size += chunk.length;
+        chunks.push(chunk);
+        if (size > adapter.maxBodyBytes) {
+          overLimit = true;
+          refuseTooLarge();
+        }
+      });
+      req.on('end', () => {
+        if (overLimit) return;
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        decide(adapter, token, raw, req, receivedAt).then(
+          (answer) => finish(answer),
+          (err: Error) => {
+            options.log.error('upload could not be stored; the device is asked to retry', { family: adapter.family, error: err.message });
+            finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null));
+          },
+        );
+      });
+      req.resume();
+    }
   }
 
   return { handle, stats };

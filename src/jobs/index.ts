@@ -7,6 +7,9 @@ import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
 import { describeProblem, exportHeads, recordVerification, verifyIntegrity } from './verify.ts';
 import { NotificationJob, createTransport } from './notify.ts';
 import { describeRun, runRetention } from './retention.ts';
+import { runScheduledReports } from '../report/schedule.ts';
+import { INLET_VERSION } from '../report/version.ts';
+import { drawInWorker } from '../report/draw.ts';
 
 export interface JobsDeps {
   store: Store;
@@ -80,5 +83,13 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
     const notifier = new NotificationJob(store, config, createTransport(config.smtp), now);
     jobs.push({ name: 'notify', schedule: config.notifications.schedule, run: () => notifier.run() });
   }
+  // Always scheduled: an administrator may add a schedule in the viewer at any time.
+  let reportTransport: ReturnType<typeof createTransport> | null = null;
+  jobs.push({
+    name: 'reports', schedule: config.reports.schedule,
+    run: () => runScheduledReports({
+      store, config, version: INLET_VERSION, now, transport: () => (reportTransport ??= createTransport(config.smtp)), draw: drawInWorker(config, store),
+    }),
+  });
   return new JobScheduler(jobs, log, config.jobs.timezone);
 }

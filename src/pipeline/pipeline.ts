@@ -10,6 +10,7 @@ import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DE
 import { MAX_FUTURE_SKEW_MS, canonicaliseUnits, checkIdentity, checkReadings, unitChanges } from './validate.ts';
 import { decideLoggerClock, describeSkew, type LoggerClockDecision, type LoggerClockEvidence } from './logger-clock.ts';
 import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
+import type { RefusalCode, RefusalRecorder } from './refusals.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
 export interface BatchSink {
@@ -28,6 +29,13 @@ export interface PipelineOptions {
   alarms?: AlarmMonitor;
   /** At most one refusal event per device (or source) and reason, and one counter-break event per device, within this window. */
   refusalEventEveryMs?: number;
+  /**
+   * The bounded refusal archive (refusals.ts). Without it (tests of the chain) refused uploads are
+   * committed to the chained uploads table as before.
+   */
+  refusals?: RefusalRecorder;
+  /** Quarantine readings dated before their device's registration (backfillBeforeRegistration); default on. */
+  quarantineBackfill?: boolean;
   now?: () => number;
 }
 
@@ -66,8 +74,12 @@ export class Pipeline {
   private readonly throttleSettings: ThrottleSettings;
   private readonly refusalEventEveryMs: number;
   private readonly now: () => number;
+  private readonly refusals: RefusalRecorder | undefined;
+  private readonly quarantineBackfill: boolean;
 
   constructor(options: PipelineOptions) {
+    this.quarantineBackfill = options.quarantineBackfill ?? true;
+    this.refusals = options.refusals;
     this.sink = options.sink;
     this.registry = options.registry;
     this.alarms = options.alarms;
@@ -95,17 +107,17 @@ export class Pipeline {
   async accept(upload: Upload): Promise<Verdict> {
     const device = await this.registry.byEntryToken(upload.entryToken, this.now());
     if (!device) {
-      return this.refuse(upload, null, 404, `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
+      return this.refuse(upload, null, 404, 'unknown-entry-point', `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
     }
     const identity = checkIdentity(device, upload);
-    if (identity) return this.refuse(upload, device, identity.status, identity.reason);
+    if (identity) return this.refuse(upload, device, identity.status, 'identity-mismatch', identity.reason);
     const unknownUnit = canonicaliseUnits(upload);
-    if (unknownUnit) return this.refuse(upload, device, unknownUnit.status, unknownUnit.reason);
+    if (unknownUnit) return this.refuse(upload, device, unknownUnit.status, 'implausible-readings', unknownUnit.reason);
     const clock = upload.family === 'logger' ? this.readLoggerClock(device, upload) : null;
     const invalid = checkReadings(upload);
     if (invalid) {
       const hint = clock ? ` (logger clock read as ${clock.counts === 'local' ? 'local time' : 'UTC'}; an administrator can set it: inlet device set-clock --serial ${device.serial} --clock utc|local|auto)` : '';
-      return this.refuse(upload, device, invalid.status, invalid.reason + hint);
+      return this.refuse(upload, device, invalid.status, 'implausible-readings', invalid.reason + hint);
     }
 
     const rt = this.runtimeFor(device.id);
@@ -150,7 +162,20 @@ export class Pipeline {
       this.log.warn('message counter break', { serial: device.serial, deviceId: device.id, ...counterBreak });
     }
 
-    const quarantine = device.state === 'suspended' || suspendReason !== null;
+    // Back-fill has bounds: readings dated before the device was registered are not its data (a wrong
+    // clock, another device's backlog, a capture replayed): kept aside for an administrator to release or discard.
+    const backfill = this.quarantineBackfill && device.state === 'active' && suspendReason === null ? backfillBeforeRegistration(device, upload) : null;
+    if (backfill) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'upload.backfill-quarantined', level: 'warning',
+        message: `${device.name} (serial ${device.serial}) sent ${backfill.count} reading(s) dated from ${new Date(backfill.oldest).toISOString()}, ` +
+          `before it was registered (${new Date(device.createdAt).toISOString()}): kept aside. Import or discard them with ` +
+          `'inlet device resume --serial ${device.serial} [--import]'.`,
+        data: { readings: backfill.count, oldest: backfill.oldest, registeredAt: device.createdAt },
+      });
+      this.log.warn('readings dated before registration quarantined', { serial: device.serial, deviceId: device.id, readings: backfill.count });
+    }
+    const quarantine = device.state === 'suspended' || suspendReason !== null || backfill !== null;
     if (suspendReason) {
       events.push({
         at: upload.receivedAt, deviceId: device.id, type: 'device.suspended', level: 'alarm',
@@ -172,6 +197,7 @@ export class Pipeline {
     }));
     const verdict: VerdictKind = quarantine ? 'quarantined' : 'accepted';
     const reason = suspendReason ? `suspended now: ${suspendReason}`
+      : backfill ? 'readings dated before the device was registered: kept aside for an administrator'
       : quarantine ? `device suspended since ${new Date(device.suspendedAt ?? upload.receivedAt).toISOString()}: ${device.suspendedReason ?? ''}`.trim()
         : 'ok';
     const batch: Batch = {
@@ -265,10 +291,10 @@ export class Pipeline {
     return changes;
   }
 
-  private async refuse(upload: Upload, device: Device | null, status: number, reason: string): Promise<Verdict> {
+  private async refuse(upload: Upload, device: Device | null, status: number, code: RefusalCode, reason: string): Promise<Verdict> {
     return this.archiveRefusal({
       deviceId: device?.id ?? null, family: upload.family, receivedAt: upload.receivedAt, remoteAddress: upload.remoteAddress,
-      contentType: upload.contentType, raw: upload.raw, serial: upload.serial, counter: upload.counter, status, reason,
+      contentType: upload.contentType, raw: upload.raw, serial: upload.serial, counter: upload.counter, status, code, reason,
     });
   }
 
@@ -277,15 +303,36 @@ export class Pipeline {
     const device = rejected.entryToken ? await this.registry.byEntryToken(rejected.entryToken, this.now()).catch(() => undefined) : undefined;
     return this.archiveRefusal({
       deviceId: device?.id ?? null, family: rejected.family, receivedAt: rejected.receivedAt, remoteAddress: rejected.remoteAddress,
-      contentType: rejected.contentType, raw: rejected.raw, serial: rejected.serial ?? null, counter: null, status, reason: rejected.reason,
+      contentType: rejected.contentType, raw: rejected.raw, serial: rejected.serial ?? null, counter: null, status,
+      code: status === 413 ? 'too-large' : 'malformed', reason: rejected.reason,
     });
+  }
+
+  /** Whether the entry token belongs to a registered device: asked before an upload's body is read. */
+  async knowsEntryPoint(token: string): Promise<boolean> {
+    return (await this.registry.byEntryToken(token, this.now())) !== undefined;
+  }
+
+  /**
+   * An upload to an entry point no device has, refused before its body is read: nothing is archived,
+   * and its event is de-duplicated by source like every refusal's.
+   */
+  refuseUnknownEntryPoint(r: { family: Batch['upload']['family']; receivedAt: number; remoteAddress: string; contentType: string }): Verdict {
+    this.counters.refused++;
+    const reason = 'unknown entry point; register the device with \'inlet device add\' and use the URL it prints';
+    this.refusals?.record({ ...r, deviceId: null, raw: null, status: 404, code: 'unknown-entry-point', reason, serial: null });
+    return { kind: 'refused', reason, httpStatus: 404, stored: 0, unknownEntryPoint: true };
   }
 
   private async archiveRefusal(r: {
     deviceId: number | null; family: Batch['upload']['family']; receivedAt: number; remoteAddress: string; contentType: string;
-    raw: Buffer; serial: string | null; counter: number | null; status: number; reason: string;
+    raw: Buffer; serial: string | null; counter: number | null; status: number; code: RefusalCode; reason: string;
   }): Promise<Verdict> {
     this.counters.refused++;
+    if (this.refusals) {
+      this.refusals.record({ ...r, serial: r.serial });
+      return { kind: 'refused', reason: r.reason, httpStatus: r.status, stored: 0 };
+    }
     this.log.warn('upload refused', { status: r.status, reason: r.reason, serial: r.serial, deviceId: r.deviceId, remote: r.remoteAddress, family: r.family });
     const events: EventRow[] = [];
     const key = `${r.deviceId ?? r.remoteAddress}|${r.reason.slice(0, 60)}`;
@@ -308,6 +355,21 @@ export class Pipeline {
     });
     return { kind: 'refused', reason: r.reason, httpStatus: r.status, uploadId: result.uploadId, stored: 0 };
   }
+}
+
+/** Readings may predate registration by this much (a device clock a little fast, set up before being registered). */
+export const BACKFILL_TOLERANCE_MS = 60 * 60_000;
+
+/** Readings dated more than the tolerance before the device's registration, or null when there are none. */
+export function backfillBeforeRegistration(device: Device, upload: Upload): { count: number; oldest: number } | null {
+  const limit = device.createdAt - BACKFILL_TOLERANCE_MS;
+  let count = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const r of upload.readings) {
+    const t = r.sampleTime ?? upload.receivedAt;
+    if (t < limit) { count++; oldest = Math.min(oldest, t); }
+  }
+  return count ? { count, oldest } : null;
 }
 
 /**

@@ -12,7 +12,8 @@
 //   that is fragile: it stops the child's children first (conhost.exe among them) and any failure to
 //   attach falls straight through to a kill, with no trace in our logs, losing the write-behind batch.
 //   With <stopexecutable>/<stopargument>, WinSW runs a second process and then waits for the main one to
-//   exit. We use that: `node.exe inlet.js service stop-signal` writes "stop" to \\.\pipe\inlet-<instance>,
+//   exit. We use that: `node.exe dist\service\stop-signal.js` (the same as `inlet service stop-signal`, bundled
+//   alone so that it starts in milliseconds) writes "stop" to \\.\pipe\inlet-<instance>,
 //   the gateway answers "stopping <pid>", runs the same stop() as on SIGTERM (stop accepting, drain, flush),
 //   answers "stopped" and exits 0. It is explicit, acknowledged, logged on both sides, the same channel an
 //   admin can use by hand, and tested on Linux over a unix socket with the same code.
@@ -36,6 +37,8 @@ export interface WinswOptions {
   nodeExe?: string;
   /** The compiled app entry. */
   appEntry?: string;
+  /** The stop helper, bundled on its own so that it starts in milliseconds (src/service/stop-signal-main.ts). */
+  stopEntry?: string;
   workingDirectory?: string;
   /** The data folder (config, database, spool, logs). */
   dataDir?: string;
@@ -69,6 +72,7 @@ export function resolveWinswOptions(o: WinswOptions): Required<WinswOptions> {
     description: o.description ?? 'Receives measurements from COMET sensors and data loggers over HTTP and stores them in SQL Server or SQLite.',
     nodeExe: o.nodeExe ?? '%BASE%\\node.exe',
     appEntry: o.appEntry ?? '%BASE%\\app\\dist\\cli\\inlet.js',
+    stopEntry: o.stopEntry ?? '%BASE%\\app\\dist\\service\\stop-signal.js',
     workingDirectory: o.workingDirectory ?? '%BASE%',
     dataDir,
     configFile: o.configFile ?? `${dataDir}\\inlet.config.json`,
@@ -109,9 +113,7 @@ export function winswXml(options: WinswOptions): string {
     el('startmode', 'Automatic'),
     // Graceful stop through the named pipe; see the comment at the top of this file.
     el('stopexecutable', o.nodeExe),
-    el('stopargument', o.appEntry),
-    el('stopargument', 'service'),
-    el('stopargument', 'stop-signal'),
+    el('stopargument', o.stopEntry),
     el('stopargument', '--instance'),
     el('stopargument', o.instanceName),
     el('stopargument', '--timeout'),
@@ -122,7 +124,7 @@ export function winswXml(options: WinswOptions): string {
     ...o.restartDelaysSeconds.map((d) => `  <onfailure action="restart" delay="${d} sec"/>`),
     el('resetfailure', `${o.resetFailureAfterSeconds} sec`),
     `  <env name="INLET_CONFIG" value="${esc(o.configFile)}"/>`,
-    `  <env name="INLET_DATA_DIR" value="${esc(o.dataDir)}"/>`,
+    // No INLET_DATA_DIR: the config's dataDir is the one source of truth, for the service and the `inlet` command alike.
     '  <env name="NODE_ENV" value="production"/>',
     el('logpath', `${o.dataDir}\\logs`),
     '  <log mode="roll-by-size">',

@@ -84,6 +84,7 @@ export function toUser(r: Row): UserRecord {
     lockedUntil: epochMsOrNull(r.locked_until),
     createdAt: epochMs(r.created_at),
     disabled: r.disabled === 1 || r.disabled === true,
+    mustChangePassword: r.must_change_password === 1 || r.must_change_password === true,
     scope: r.scope === 'zones' ? 'zones' : 'global',
     source: r.source === 'directory' ? 'directory' : 'local',
   };
@@ -230,10 +231,11 @@ export function deviceAssignments(patch: DevicePatch, at: number): Map<string, C
   return sets;
 }
 
-export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>;
+export type UserPatch = Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>;
 
 export function userAssignments(patch: UserPatch): Map<string, ColumnValue> {
-  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled', scope: 'scope' } as const;
+  const columns = { role: 'role', passwordHash: 'password_hash', failedLogins: 'failed_logins', lockedUntil: 'locked_until', disabled: 'disabled', scope: 'scope',
+    mustChangePassword: 'must_change_password' } as const;
   const sets = new Map<string, ColumnValue>();
   for (const key of Object.keys(columns) as (keyof typeof columns)[]) {
     const v = patch[key];

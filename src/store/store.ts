@@ -6,6 +6,7 @@ import type { Access, Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
 } from '../domain/types.ts';
+import type { IssuedReport, ReportSchedule, ReportScheduleInput } from './report-records.ts';
 import type { LoggerClockSetting } from '../domain/types.ts';
 
 export interface NewDevice {
@@ -48,6 +49,16 @@ export interface SeriesPoint {
   avg: number | null;
   count: number;
   errors: number;         // samples with an error in the bucket
+}
+
+/** One channel's samples as columns, in time order (reports read a year of one-minute samples at once). */
+export interface ChannelSamples {
+  length: number;
+  time: Float64Array;
+  /** NaN where the sample has no value. */
+  value: Float64Array;
+  /** NaN where the sample has no error code. */
+  errorCode: Float64Array;
 }
 
 export interface SeriesQuery {
@@ -261,6 +272,8 @@ export interface UserRecord {
   lockedUntil: number | null;
   createdAt: number;
   disabled: boolean;
+  /** Set by an administrator's reset: the user must choose a new password before doing anything else (migration 012). */
+  mustChangePassword: boolean;
   /** 'global': `role` applies everywhere; 'zones': only the roles of userZoneRoles() (src/domain/zones.ts). */
   scope: 'global' | 'zones';
   /** 'directory': signs in against Active Directory (src/api/directory.ts); no local password. */
@@ -321,6 +334,31 @@ export interface ChangeAudit {
   signatureMeaning?: string | null;
 }
 
+/**
+ * A refused upload as the refusal archive keeps it (migration 011): outside the device chains, only
+ * the first bytes of the body with its full length and SHA-256, pruned by a row cap and an age.
+ */
+export interface RefusalRecord {
+  receivedAt: number;
+  deviceId: number | null;
+  family: string;
+  remoteAddress: string;
+  contentType: string;
+  status: number;
+  /** A fixed word per kind of refusal, never text from the request (see pipeline/refusals.ts). */
+  reasonCode: string;
+  reason: string;
+  serial: string | null;
+  bodyLength: number;
+  bodySha256: Buffer;
+  bodyPrefix: Buffer;
+}
+
+export interface StoredRefusal extends RefusalRecord { id: number }
+
+/** After archiving, rows beyond the newest maxRows and rows received before keepSince are deleted. */
+export interface RefusalArchiveLimits { maxRows: number; keepSince: number }
+
 export interface Store {
   readonly kind: 'sqlite' | 'mssql';
   /**
@@ -360,9 +398,17 @@ export interface Store {
   latestValues(deviceId?: number): Promise<LatestValue[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
+  channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;
   addEvent(event: NewEvent): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
+
+  // refusal archive (migration 011): bounded, outside the chains
+  /** Appends refusals and their de-duplicated events in one transaction, then prunes to the limits. */
+  archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void>;
+  /** Oldest first, after `afterId`. */
+  refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]>;
 
   // integrity verification (src/jobs/verify.ts)
   /** How many uploads are stored and the highest upload id (0 and 0 when none): for progress only. */
@@ -452,7 +498,19 @@ export interface Store {
    * appends an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
    */
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope'>>, audit?: UserAudit): Promise<void>;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>): Promise<void>;
 
+  // reports (src/report/): each write also appends its event in the same transaction
+  /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */
+  recordIssuedReport(report: IssuedReport): Promise<void>;
+  /** The issued report with this code or this file hash; undefined when none. */
+  findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined>;
+  /** Live schedules (removed ones left out), by name. */
+  listReportSchedules(): Promise<ReportSchedule[]>;
+  /** Adds (id undefined) or replaces a schedule and appends 'report.schedule.changed' (old -> new); undefined when no such live id. */
+  saveReportSchedule(id: number | undefined, schedule: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined>;
+  /** Marks a schedule removed and appends its event; false when no such live id. */
+  removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean>;
   // retired devices (the record of who retired which and why is in events)
   retirements(): Promise<DeviceRetirement[]>;
   /** Records a device as retired, or (null) back in use. */

@@ -14,7 +14,7 @@ export interface StoreUnderTest {
   /** Test-only hook: one raw statement on the adapter's database, outside the Store interface. */
   rawExec(sql: string): Promise<void>;
   /** The name raw SQL uses for a table of the schema in this dialect. */
-  table(name: 'devices' | 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors' | 'sample_rollup_hour'): string;
+  table(name: 'devices' | 'uploads' | 'samples' | 'chain_checkpoints' | 'alarms' | 'alarm_limits' | 'events' | 'retention_horizons' | 'chain_anchors' | 'sample_rollup_hour' | 'issued_reports'): string;
   dispose(): Promise<void>;
 }
 
@@ -414,13 +414,16 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
 
   contractTest('users: add, find, list, update', async ({ store }) => {
     const u = await store.addUser({ username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc' }, T0);
-    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local' });
+    assert.deepEqual(u, { id: u.id, username: 'admin', role: 'administrator', passwordHash: 'scrypt$abc', failedLogins: 0, lockedUntil: null, createdAt: T0, disabled: false, scope: 'global', source: 'local', mustChangePassword: false });
     await assert.rejects(store.addUser({ username: 'admin', role: 'viewer', passwordHash: 'x' }, T0), /user admin already exists/);
     assert.equal(await store.findUser('nobody'), undefined);
     await store.addUser({ username: 'viewer1', role: 'viewer', passwordHash: 'h' }, T0);
     await store.updateUser(u.id, { role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     assert.deepEqual(await store.findUser('admin'), { ...u, role: 'operator', failedLogins: 3, lockedUntil: T0 + MINUTE, disabled: true });
     await store.updateUser(u.id, { lockedUntil: null, disabled: false });
+    await store.updateUser(u.id, { mustChangePassword: true });
+    assert.equal((await store.findUser('admin'))!.mustChangePassword, true, 'an administrator\'s reset is remembered (migration 012)');
+    await store.updateUser(u.id, { mustChangePassword: false });
     const again = (await store.findUser('admin'))!;
     assert.equal(again.lockedUntil, null);
     assert.equal(again.disabled, false);
@@ -825,6 +828,79 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.ok(next.uploadId > last.uploadId, `id ${next.uploadId} is not reused`);
     assert.ok((await store.uploads({}))[0].prevHash.equals(lastHash), 'the chain continues from its anchor');
     await assert.rejects(rawExec(`DELETE FROM ${table('uploads')}`), /append-only/);
+  });
+
+  contractTest('channelSamples: the same samples as samples(), as columns, NaN for no value and no error code', async ({ store }) => {
+    const device = await store.addDevice(newDevice('97000001'), T0);
+    await store.commit(batch(device.id, [sample(device.id, 1, T0 + 2 * MINUTE, 4.25), sample(device.id, 1, T0, 3.5), sample(device.id, 1, T0 + MINUTE, null, 9999), sample(device.id, 2, T0, 50)]));
+    const c = await store.channelSamples(device.id, 1, T0, T0 + 3 * MINUTE);
+    assert.equal(c.length, 3);
+    assert.deepEqual([...c.time], [T0, T0 + MINUTE, T0 + 2 * MINUTE]);
+    assert.deepEqual([...c.value], [3.5, Number.NaN, 4.25]);
+    assert.deepEqual([...c.errorCode], [Number.NaN, 9999, Number.NaN]);
+    assert.equal((await store.channelSamples(device.id, 1, T0 + 3 * MINUTE, T0 + 4 * MINUTE)).length, 0);
+  });
+
+  contractTest('reports: an issued report is found by code and by file hash, with its signature; each is an event; nothing changes it', async ({ store, rawExec, table }) => {
+    const issued = {
+      code: 'AAAA-BBBB-CCCC-DDDD', fileSha256: 'a'.repeat(64), contentSha256: 'b'.repeat(64), generatedAt: T0, generatedBy: 'qa',
+      request: { title: 'Hall A', period: '2025-01' }, signature: null,
+    };
+    await store.recordIssuedReport(issued);
+    const signed = { ...issued, code: 'EEEE-FFFF-GGGG-HHHH', fileSha256: 'c'.repeat(64), generatedAt: T0 + MINUTE, signature: { by: 'boss', at: T0 + MINUTE, meaning: 'approved', signsCode: issued.code } };
+    await store.recordIssuedReport(signed);
+    assert.deepEqual(await store.findIssuedReport({ code: issued.code }), issued);
+    assert.deepEqual(await store.findIssuedReport({ fileSha256: 'c'.repeat(64) }), signed);
+    assert.equal(await store.findIssuedReport({ fileSha256: 'd'.repeat(64) }), undefined);
+    assert.deepEqual((await store.events({ limit: 10 })).filter((e) => e.type.startsWith('report.')).map((e) => [e.type, e.data?.code]),
+      [['report.signed', signed.code], ['report.issued', issued.code]]);
+    await assert.rejects(store.recordIssuedReport(issued), 'a code is issued once');
+    await assert.rejects(rawExec(`UPDATE ${table('issued_reports')} SET generated_by = 'mallory'`));
+    assert.equal((await store.findIssuedReport({ code: issued.code }))?.generatedBy, 'qa');
+  });
+
+  contractTest('reports: schedules are added, changed and removed with an event naming old and new; names are unique among live ones', async ({ store }) => {
+    const input = { name: 'Hall A monthly', scope: 'location' as const, location: 'Hall A', deviceIds: [], period: 'monthly' as const, mailTo: ['qa@example.com'], folder: '', enabled: true };
+    const added = (await store.saveReportSchedule(undefined, input, 'admin', 'QA asked', T0))!;
+    assert.deepEqual({ ...added, id: 0 }, { ...input, id: 0, updatedAt: T0, updatedBy: 'admin' });
+    await assert.rejects(store.saveReportSchedule(undefined, input, 'admin', '', T0), /already exists/);
+    const changed = await store.saveReportSchedule(added.id, { ...input, period: 'weekly', folder: '\\\\fs\\qa' }, 'admin2', 'weekly now', T0 + MINUTE);
+    assert.equal(changed?.period, 'weekly');
+    assert.equal(changed?.folder, '\\\\fs\\qa');
+    assert.equal(await store.saveReportSchedule(added.id + 100, input, 'admin', '', T0), undefined);
+    assert.deepEqual((await store.listReportSchedules()).map((s) => s.name), ['Hall A monthly']);
+    assert.equal(await store.removeReportSchedule(added.id, 'admin', 'room closed', T0 + 2 * MINUTE), true);
+    assert.equal(await store.removeReportSchedule(added.id, 'admin', 'again', T0 + 2 * MINUTE), false);
+    assert.deepEqual(await store.listReportSchedules(), []);
+    await store.saveReportSchedule(undefined, input, 'admin', 'the name is free again', T0 + 3 * MINUTE);
+    const events = (await store.events({ type: 'report.schedule.changed', limit: 10 })).reverse();
+    assert.deepEqual(events.map((e) => [(e.data?.old as { period?: string } | null)?.period ?? null, (e.data?.new as { period?: string } | null)?.period ?? null, e.data?.by]),
+      [[null, 'monthly', 'admin'], ['monthly', 'weekly', 'admin2'], ['weekly', null, 'admin'], [null, 'monthly', 'admin']]);
+  });
+
+  contractTest('refusal archive: prefix, length and SHA-256 read back; events written with them; pruned to the row cap and the age', async ({ store }) => {
+    const refusal = (i: number, receivedAt: number) => ({
+      receivedAt, deviceId: null, family: 'logger', remoteAddress: '192.0.2.66', contentType: 'application/json', status: 400,
+      reasonCode: 'malformed', reason: `malformed JSON ${i}`, serial: null, bodyLength: 16 * 1024 * 1024,
+      bodySha256: Buffer.alloc(32, i), bodyPrefix: Buffer.from(`{"prefix":${i}`),
+    });
+    const event = { at: T0, deviceId: null, type: 'upload.refused', level: 'warning' as const, message: 'upload refused: malformed JSON', data: { count: 3 } };
+    await store.archiveRefusals([refusal(1, T0), refusal(2, T0 + 1000), refusal(3, T0 + 2000)], [event], { maxRows: 100, keepSince: 0 });
+    const all = await store.refusals({});
+    assert.deepEqual(all.map((r) => r.reason), ['malformed JSON 1', 'malformed JSON 2', 'malformed JSON 3'], 'oldest first');
+    assert.equal(all[0].receivedAt, T0);
+    assert.equal(all[0].bodyLength, 16 * 1024 * 1024);
+    assert.ok(all[0].bodySha256.equals(Buffer.alloc(32, 1)));
+    assert.equal(all[0].bodyPrefix.toString(), '{"prefix":1');
+    assert.equal(all[0].reasonCode, 'malformed');
+    assert.deepEqual((await store.events({ type: 'upload.refused' })).map((e) => e.data), [{ count: 3 }]);
+    assert.equal((await store.uploads({})).length, 0, 'nothing joins a device chain');
+    // the row cap keeps the newest rows; the age limit drops the old ones
+    await store.archiveRefusals([refusal(4, T0 + 3000), refusal(5, T0 + 4000)], [], { maxRows: 3, keepSince: 0 });
+    assert.deepEqual((await store.refusals({})).map((r) => r.reason), ['malformed JSON 3', 'malformed JSON 4', 'malformed JSON 5']);
+    await store.archiveRefusals([], [], { maxRows: 3, keepSince: T0 + 3500 });
+    assert.deepEqual((await store.refusals({})).map((r) => r.reason), ['malformed JSON 5']);
+    assert.deepEqual((await store.refusals({ afterId: all[2].id + 10 })).map((r) => r.reason), []);
   });
 }
 

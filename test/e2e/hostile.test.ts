@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Family } from '../../src/domain/types.ts';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { newEntryToken } from '../../src/ingest/families.ts';
@@ -55,6 +56,26 @@ async function assertGoodUploadServed(d: FleetDevice, context = ''): Promise<Pos
 async function lastUploadId(): Promise<number> {
   const all = await gw.store.uploads({ limit: 100_000 });
   return all.at(-1)?.id ?? 0;
+}
+
+async function lastRefusalId(): Promise<number> {
+  await gw.refusals.flush();
+  return (await gw.store.refusals({ limit: 100_000 })).at(-1)?.id ?? 0;
+}
+
+/** Refusals archived after `afterId`, once the recorder has written what it holds. */
+async function refusalsAfter(afterId: number) {
+  await gw.refusals.flush();
+  return gw.store.refusals({ afterId });
+}
+
+const PREFIX_BYTES = DEFAULT_CONFIG.security.refusals.prefixBytes;
+
+/** The archive keeps a refused body as its first bytes, its length and its SHA-256: nothing more. */
+function assertArchivedAsPrefix(archived: { bodyPrefix: Buffer; bodyLength: number; bodySha256: Buffer }, body: Buffer, what: string): void {
+  assert.ok(archived.bodyPrefix.equals(body.subarray(0, PREFIX_BYTES)), `${what}: the first ${PREFIX_BYTES} bytes are archived`);
+  assert.equal(archived.bodyLength, body.length, `${what}: its length`);
+  assert.ok(archived.bodySha256.equals(createHash('sha256').update(body).digest()), `${what}: its SHA-256`);
 }
 
 interface CorpusCase {
@@ -150,14 +171,23 @@ describe('the hostile corpus: every upload answered, archived, logged; the gatew
       const device = devices.get(familyOf(c.file))!;
       const body = corpusBytes(c.file);
       const before = await lastUploadId();
+      const refusalsBefore = await lastRefusalId();
       const res = await post(fleetUrl(gw.url, device), body, contentType(device.family));
       assert.equal(res.status, c.status, res.body);
       assert.match(res.body, c.answer);
-      const archived = await gw.store.uploads({ afterId: before });
-      assert.equal(archived.length, 1, 'exactly one archived upload');
-      assert.equal(archived[0].verdict, c.verdict, archived[0].reason);
-      assert.ok(archived[0].raw.equals(body), 'archived byte for byte');
-      if (c.verdict === 'refused') refusedReasons.push(archived[0].reason);
+      const stored = await gw.store.uploads({ afterId: before });
+      const refused = await refusalsAfter(refusalsBefore);
+      if (c.verdict === 'accepted') {
+        assert.equal(stored.length, 1, 'exactly one stored upload');
+        assert.equal(refused.length, 0, 'nothing in the refusal archive');
+        assert.ok(stored[0].raw.equals(body), 'stored byte for byte');
+      } else {
+        assert.equal(stored.length, 0, 'a refused upload is not written to the chained uploads table');
+        assert.equal(refused.length, 1, 'exactly one archived refusal');
+        assert.equal(refused[0].deviceId, device.device.id);
+        assertArchivedAsPrefix(refused[0], body, c.file);
+        refusedReasons.push(refused[0].reason);
+      }
       await assertGoodUploadServed(device, `after ${c.file}`);
     });
   }
@@ -203,12 +233,14 @@ describe('generated attacks', () => {
   test('a body over the family cap gets 413 and a closed connection; its first bytes are archived', async () => {
     for (const d of devices.values()) {
       const cap = BODY_CAPS[d.family];
-      const before = await lastUploadId();
+      const before = await lastRefusalId();
       const res = await post(fleetUrl(gw.url, d), Buffer.alloc(cap + 64 * 1024, 'A'), contentType(d.family));
       assert.equal(res.status, 413, d.family);
       assert.match(res.body, new RegExp(`over the ${cap}-byte limit`));
-      const [archived] = await gw.store.uploads({ afterId: before });
-      assert.equal(archived?.raw.length, cap, `${d.family}: the first ${cap} bytes are archived`);
+      const [archived] = await refusalsAfter(before);
+      assert.equal(archived?.reasonCode, 'too-large', d.family);
+      assert.equal(archived.bodyPrefix.length, Math.min(cap, PREFIX_BYTES), `${d.family}: only a prefix is archived`);
+      assert.equal(archived.bodyLength, cap, `${d.family}: the bytes read before the limit are counted`);
       await assertGoodUploadServed(d, 'after a huge body');
     }
   });
@@ -232,19 +264,19 @@ describe('generated attacks', () => {
     assert.ok(Math.max(...served) < 1000, `good uploads were served promptly during the attack (max ${Math.max(...served).toFixed(0)} ms)`);
   });
 
-  test('unknown devices: a well-formed token nobody owns is refused with the family\'s answer and archived without a device', async () => {
+  test('unknown devices: a well-formed token nobody owns is refused with the family\'s answer before its body is read; nothing is archived', async () => {
     const expected: Record<Family, RegExp> = {
       soap: /^404$/, logger: /^404$/, wifi: /^200$/, 'websensor-json': /^200$/,
     };
     for (const d of devices.values()) {
       const before = await lastUploadId();
+      const refusalsBefore = await lastRefusalId();
       const m = fleetMessage(d, 20_000);
       const res = await post(fleetUrl(gw.url, { ...d, device: { ...d.device, entryToken: newEntryToken() } }), m.body, m.contentType);
       assert.match(String(res.status), expected[d.family], d.family);
       assert.match(res.body, /unknown entry point/);
-      const [archived] = await gw.store.uploads({ afterId: before });
-      assert.equal(archived.verdict, 'refused');
-      assert.equal(archived.deviceId, null);
+      assert.equal((await gw.store.uploads({ afterId: before })).length, 0, `${d.family}: nothing in the uploads table`);
+      assert.equal((await refusalsAfter(refusalsBefore)).length, 0, `${d.family}: nothing in the refusal archive`);
     }
   });
 

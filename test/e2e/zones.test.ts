@@ -27,6 +27,8 @@ type UserName = keyof typeof users;
 const callers = {} as Record<UserName, Caller>;
 const now = Date.now();
 const HOUR = 3_600_000;
+/** A PDF report of the laboratory, made by the global administrator: no pharmacy user may sign it. */
+let labReportCode = '';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
@@ -66,6 +68,9 @@ before(async () => {
   for (const key of ['pharmacy', 'lab'] as const) {
     alarm[key] = await waitFor(`the ${key} alarm`, async () => (await t.gateway.store.alarms({ deviceId: dev[key], limit: 1 }))[0]?.id);
   }
+  const labReport = await admin.c.request('GET', `/api/report.pdf?devices=${dev.lab}&from=${now - HOUR}&to=${now + HOUR}`);
+  assert.equal(labReport.status, 200);
+  labReportCode = labReport.headers.get('x-inlet-report-code')!;
   for (const [name, u] of Object.entries(users) as [UserName, (typeof users)[UserName]][]) {
     const made = await admin.c.json<{ user: { id: number } }>('POST', '/api/users', { username: name, role: 'viewer', password: u.password });
     assert.equal(made.status, 201, JSON.stringify(made.body));
@@ -101,6 +106,13 @@ function labRoutes(): RouteCase[] {
     { route: 'GET /series', method: 'GET', path: `/api/series?channels=${dev.lab}:1&${range}`, pharmacyOperator: 404 },
     { route: 'GET /series', method: 'GET', path: `/api/series?channels=${dev.pharmacy}:1,${dev.lab}:1&${range}`, pharmacyOperator: 404 },
     { route: 'GET /report', method: 'GET', path: `/api/report?channels=${dev.lab}:1&${range}`, pharmacyOperator: 404 },
+    { route: 'GET /report.pdf', method: 'GET', path: `/api/report.pdf?devices=${dev.lab}&${range}`, pharmacyOperator: 404 },
+    { route: 'GET /report.pdf', method: 'GET', path: `/api/report.pdf?devices=${dev.pharmacy}&channels=${dev.lab}:1&${range}`, pharmacyOperator: 404 },
+    { route: 'POST /reports/:code/sign', method: 'POST', path: `/api/reports/${labReportCode}/sign`, body: { signature: { password: 'x', meaning: 'approved' } }, pharmacyOperator: 404 },
+    { route: 'GET /report-schedules', method: 'GET', path: '/api/report-schedules', pharmacyOperator: 403 },
+    { route: 'POST /report-schedules', method: 'POST', path: '/api/report-schedules', body: { name: 'Lab', scope: 'devices', deviceIds: [dev.lab], period: 'daily', folder: '/tmp', reason: 'x' }, pharmacyOperator: 403 },
+    { route: 'PUT /report-schedules/:id', method: 'PUT', path: '/api/report-schedules/1', body: { name: 'Lab', scope: 'devices', deviceIds: [dev.lab], period: 'daily', folder: '/tmp', reason: 'x' }, pharmacyOperator: 403 },
+    { route: 'DELETE /report-schedules/:id', method: 'DELETE', path: '/api/report-schedules/1', body: { reason: 'x' }, pharmacyOperator: 403 },
     { route: 'GET /samples', method: 'GET', path: `/api/samples?device=${dev.lab}&${range}`, pharmacyOperator: 404 },
     { route: 'GET /export.csv', method: 'GET', path: `/api/export.csv?channels=${dev.lab}:1&${range}`, pharmacyOperator: 404 },
     { route: 'GET /completeness', method: 'GET', path: `/api/completeness?channels=${dev.lab}:1&${range}`, pharmacyOperator: 404 },

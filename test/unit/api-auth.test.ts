@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
-import { hashPassword, passwordWeakness, verifyPassword } from '../../src/api/passwords.ts';
+import { PasswordHashBusyError, hashPassword, passwordHashLoad, passwordWeakness, setPasswordHashConcurrency, verifyPassword } from '../../src/api/passwords.ts';
+import { SignInGuard } from '../../src/api/sign-in-guard.ts';
+import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { SessionStore } from '../../src/api/sessions.ts';
 import { chooseBucketMs } from '../../src/api/data.ts';
 import { userCommand, type PasswordInput } from '../../src/cli/user.ts';
@@ -24,7 +26,55 @@ test('weak passwords are named as such', () => {
   assert.match(passwordWeakness('aaaaaaaaaaaa', 'ann')!, /different/);
   assert.match(passwordWeakness('my-name-is-Annabel', 'annabel')!, /user name/);
   assert.match(passwordWeakness('Password123', 'ann')!, /common/);
+  // well-known passwords that pass length and variety rules: zxcvbn-ts with its common lists refuses them
+  for (const known of ['Password1!', 'Summer2026', 'Qwertyuiop1', 'Welcome2024!']) assert.match(passwordWeakness(known, 'ann') ?? '', /too easy to guess/, known);
   assert.equal(passwordWeakness('Tidal-Orchard-19', 'ann'), null);
+});
+
+test('hashes made by the earlier @noble/hashes scrypt keep verifying with node:crypto', async () => {
+  const salt = Buffer.from('0123456789abcdef');
+  const key = await scryptAsync('Tidal-Orchard-19', salt, { N: 2 ** 15, r: 8, p: 1, dkLen: 32, maxmem: 2 ** 27 });
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64').replace(/=+$/, '');
+  const earlier = `$scrypt$ln=15,r=8,p=1$${b64(salt)}$${b64(key)}`;
+  assert.equal(await verifyPassword('Tidal-Orchard-19', earlier), true);
+  assert.equal(await verifyPassword('Tidal-Orchard-18', earlier), false);
+  // and one written down when Inlet still hashed with @noble/hashes (ln=10 to keep the test quick)
+  assert.equal(await verifyPassword('Lantern-Ridge-77', '$scrypt$ln=10,r=8,p=1$AAECAwQFBgcICQoLDA0ODw$' + b64(await scryptAsync('Lantern-Ridge-77', Uint8Array.from({ length: 16 }, (_, i) => i), { N: 1024, r: 8, p: 1, dkLen: 32 }))), true);
+});
+
+test('password hashes run at most N at once; beyond the queue they are refused at once (503 upstream)', async () => {
+  setPasswordHashConcurrency(1, 1);
+  try {
+    const first = hashPassword('Tidal-Orchard-19');
+    const queued = hashPassword('Tidal-Orchard-19');
+    assert.deepEqual(passwordHashLoad(), { running: 1, waiting: 1 });
+    await assert.rejects(hashPassword('Tidal-Orchard-19'), PasswordHashBusyError);
+    await Promise.all([first, queued]);
+    assert.deepEqual(passwordHashLoad(), { running: 0, waiting: 0 });
+  } finally {
+    setPasswordHashConcurrency(2);
+  }
+});
+
+test('sign-in slow-down: counted before verifying, per name and source, doubling, forgiven on success', () => {
+  const guard = new SignInGuard({ freeFailures: 3, firstDelayMs: 1000, maxDelayMs: 4000, forgetAfterMs: 60_000 });
+  const at = 1_000_000;
+  assert.deepEqual([1, 2, 3].map(() => guard.admit('Ann', '10.0.0.1', at).allowed), [true, true, true]);
+  assert.deepEqual(guard.admit('ann', '10.0.0.1', at), { allowed: false, failures: 3, retryAfterMs: 1000 }, 'names compare case-insensitively');
+  assert.equal(guard.admit('ann', '10.0.0.2', at).allowed, true, 'another source is not slowed');
+  assert.equal(guard.admit('bob', '10.0.0.1', at).allowed, true, 'another name is not slowed');
+  assert.equal(guard.admit('ann', '10.0.0.1', at + 1000).allowed, true);
+  assert.deepEqual(guard.admit('ann', '10.0.0.1', at + 1000), { allowed: false, failures: 4, retryAfterMs: 2000 }, 'the wait doubles');
+  guard.admit('ann', '10.0.0.1', at + 3000);
+  assert.equal(guard.admit('ann', '10.0.0.1', at + 3001).allowed, false);
+  assert.equal((guard.admit('ann', '10.0.0.1', at + 7000) as { failures: number }).failures, 6, 'capped at maxDelayMs (4 s)');
+  const fresh = new SignInGuard({ freeFailures: 1, firstDelayMs: 1000, maxDelayMs: 4000, forgetAfterMs: 60_000 });
+  assert.equal(fresh.admit('cy', '10.0.0.9', at).allowed, true);
+  fresh.uncount('cy', '10.0.0.9');
+  assert.equal(fresh.admit('cy', '10.0.0.9', at).allowed, true, 'an attempt answered 503 (never checked) does not count');
+  guard.succeeded('ANN', '10.0.0.1');
+  assert.equal(guard.admit('ann', '10.0.0.1', at + 7001).allowed, true, 'a success forgives');
+  assert.equal(guard.admit('ann', '10.0.0.2', at + 200_000).failures, 1, 'a quiet pair starts afresh');
 });
 
 test('sessions end after the idle time unless used, and at the absolute limit', () => {

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tempDir } from '../helpers/temp-dir.ts';
-import { runServiceCommand, configureFile, maskConnectionString } from '../../src/cli/service.ts';
+import { runServiceCommand, configureFile, maskConnectionString, rollbackConfigureFile } from '../../src/cli/service.ts';
 
 const TEMPLATE = path.resolve('installer/inlet.config.json');
 
@@ -44,13 +44,13 @@ test('configure: first install creates from the template with the MSI properties
   const dir = tempDir('inlet-cfg-');
   const file = path.join(dir, 'inlet.config.json');
   const changes = configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080', 'https-port': '',
-    'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' });
+    'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password={s3cr;et}' });
   const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.equal(cfg.http.port, 8080);
-  assert.equal(cfg.https.port, 443);
+  assert.equal(cfg.https.port, 8443, 'the template has the default HTTPS port');
   assert.equal(cfg.dataDir, dir);
   assert.equal(cfg.store.kind, 'mssql');
-  assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et');
+  assert.equal(cfg.store.mssql.connectionString, 'Server=sql1;Database=inlet;User Id=inlet;Password={s3cr;et}');
   assert.ok(fs.statSync(path.join(dir, 'logs')).isDirectory());
   assert.ok(!changes.join('\n').includes('s3cr'), 'password not echoed');
   assert.match(changes.join('\n'), /Password=\*\*\*/);
@@ -58,9 +58,16 @@ test('configure: first install creates from the template with the MSI properties
   // Upgrade: the existing file is kept; only given properties change.
   cfg.log.level = 'debug';
   fs.writeFileSync(file, JSON.stringify(cfg));
-  assert.deepEqual(configureFile({ config: file, template: TEMPLATE, 'http-port': '', 'mssql-connection': '' }), []);
-  const again = configureFile({ config: file, template: TEMPLATE, 'https-port': '8443' });
-  assert.deepEqual(again, ['https.port = 8443']);
+  const changed = (lines: string[]) => lines.filter((l) => !l.startsWith('checked '));
+  assert.deepEqual(changed(configureFile({ config: file, template: TEMPLATE, 'http-port': '', 'mssql-connection': '' })), []);
+  const again = configureFile({ config: file, template: TEMPLATE, 'https-port': '9443' });
+  assert.deepEqual(changed(again), ['https.port = 9443']);
+  assert.ok(again.some((l) => l.startsWith('checked store.mssql.connectionString: server sql1')), 'the result is checked as start checks it');
+  // A connection string start would refuse (an unquoted ";" in the password) changes nothing.
+  const before = fs.readFileSync(file, 'utf8');
+  assert.throws(() => configureFile({ config: file, 'mssql-connection': 'Server=sql1;Database=inlet;User Id=inlet;Password=s3cr;et' }),
+    /would not start, so nothing was changed/);
+  assert.equal(fs.readFileSync(file, 'utf8'), before);
   const cfg2 = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.equal(cfg2.log.level, 'debug');
   assert.equal(cfg2.http.port, 8080);
@@ -128,5 +135,45 @@ test('configure --installer uses the MSI paths', async () => {
     'data-dir': 'C:\\ProgramData\\Inlet',
     config: 'C:\\ProgramData\\Inlet\\inlet.config.json',
     template: 'C:\\Program Files\\Inlet\\inlet.config.default.json',
+    log: 'C:\\ProgramData\\Inlet\\logs\\install.log',
   });
+});
+
+test('configure: HTTPS_CERT and HTTPS_KEY given together switch HTTPS on; missing files are refused, changing nothing', { skip: spawnSync('openssl', ['version']).status !== 0 && 'openssl not installed' }, () => {
+  const dir = tempDir('inlet-cfg-https-');
+  const file = path.join(dir, 'inlet.config.json');
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'https-port': '8443' });
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).https.enabled, false, 'the port alone does not switch HTTPS on');
+  const before = fs.readFileSync(file, 'utf8');
+  assert.throws(() => configureFile({ config: file, 'https-cert': path.join(dir, 'none.pem'), 'https-key': path.join(dir, 'none.key') }),
+    /would not start, so nothing was changed: .*https\.certFile/);
+  assert.equal(fs.readFileSync(file, 'utf8'), before);
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key',
+    '-out', 'tls.pem', '-days', '2', '-subj', '/CN=inlet.test'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = configureFile({ config: file, 'https-cert': path.join(dir, 'tls.pem'), 'https-key': path.join(dir, 'tls.key') });
+  assert.ok(lines.includes('https.enabled = true'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^checked HTTPS certificate CN=inlet\.test/.test(l)), lines.join('\n'));
+});
+
+test('configure --rollback (the MSI\'s rollback action) puts the config back as it was, or removes one this install created', () => {
+  const dir = tempDir('inlet-cfg-rb-');
+  const file = path.join(dir, 'inlet.config.json');
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080' });
+  assert.match(rollbackConfigureFile(file), /removed .*which this install had created/);
+  assert.ok(!fs.existsSync(file), 'a failed first install leaves no config behind');
+
+  configureFile({ config: file, template: TEMPLATE, 'data-dir': dir, 'http-port': '8080' });
+  const installed = fs.readFileSync(file, 'utf8');
+  configureFile({ config: file, 'http-port': '9090' });                    // the upgrade's configure step
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).http.port, 9090);
+  assert.match(rollbackConfigureFile(file), /restored/);                   // a later step failed
+  assert.equal(fs.readFileSync(file, 'utf8'), installed, 'the previous version starts on its own settings');
+  assert.match(rollbackConfigureFile(file), /nothing to undo/);
+
+  // A refused configure leaves nothing for a rollback to undo (not an earlier install's backup).
+  configureFile({ config: file, 'http-port': '9090' });
+  assert.throws(() => configureFile({ config: file, 'mssql-connection': 'Server=a;Integrated Security=true' }), /would not start/);
+  assert.match(rollbackConfigureFile(file), /nothing to undo/);
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).http.port, 9090);
 });

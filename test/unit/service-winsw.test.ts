@@ -20,10 +20,10 @@ test('default instance: the service definition IT gets', () => {
   assert.deepEqual(s.argument, ['%BASE%\\app\\dist\\cli\\inlet.js', 'start', '--service']);
   assert.equal(s.workingdirectory, '%BASE%');
   assert.equal(s.startmode, 'Automatic');
-  // Graceful stop goes through `inlet service stop-signal` and the named pipe, not Ctrl+C.
+  // Graceful stop goes through the stop helper (`inlet service stop-signal` bundled alone) and the named pipe, not Ctrl+C.
   assert.equal(s.stopexecutable, '%BASE%\\node.exe');
   assert.deepEqual(s.stopargument,
-    ['%BASE%\\app\\dist\\cli\\inlet.js', 'service', 'stop-signal', '--instance', 'default', '--timeout', '15', '--']);
+    ['%BASE%\\app\\dist\\service\\stop-signal.js', '--instance', 'default', '--timeout', '15', '--']);
   assert.equal(s.stoptimeout, '15 sec');
   assert.deepEqual(s.onfailure.map((f: Record<string, string>) => [f['@action'], f['@delay']]),
     [['restart', '10 sec'], ['restart', '30 sec'], ['restart', '60 sec']]);
@@ -31,9 +31,8 @@ test('default instance: the service definition IT gets', () => {
   const env = Object.fromEntries(s.env.map((e: Record<string, string>) => [e['@name'], e['@value']]));
   assert.deepEqual(env, {
     INLET_CONFIG: '%ProgramData%\\Inlet\\inlet.config.json',
-    INLET_DATA_DIR: '%ProgramData%\\Inlet',
     NODE_ENV: 'production',
-  });
+  }, 'no INLET_DATA_DIR: the config\'s dataDir is the one data folder for the service and the inlet command');
   assert.equal(s.logpath, '%ProgramData%\\Inlet\\logs');
   assert.equal(s.log['@mode'], 'roll-by-size');
   assert.equal(s.log.sizeThreshold, '10240');
@@ -53,7 +52,7 @@ test('another instance, custom paths and timings; special characters are escaped
   assert.equal(s.name, 'Inlet measurement gateway (plant-2)');
   assert.equal(s.description, 'Line <2> "east"');
   assert.equal(s.executable, 'C:\\Inlet\\node.exe');
-  assert.deepEqual(s.stopargument.slice(3, 7), ['--instance', 'plant-2', '--timeout', '40']);
+  assert.deepEqual(s.stopargument.slice(1, 5), ['--instance', 'plant-2', '--timeout', '40']);
   assert.equal(s.stoptimeout, '40 sec');
   assert.equal(s.onfailure.length, 1);
   assert.equal(s.logpath, 'D:\\Data\\Inlet & Co\\logs');

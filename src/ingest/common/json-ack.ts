@@ -19,7 +19,7 @@ export const ACK_MESSAGE_MAX_BYTES = 100;
  */
 export function jsonAckAnswer(verdict: Verdict, upload: Upload | null): DeviceAnswer {
   if (verdict.retryLater) return ack(503, false, `retry later: ${verdict.reason}`);
-  if (upload === null) {
+  if (upload === null && !verdict.unknownEntryPoint) {
     const status = verdict.httpStatus >= 400 && verdict.httpStatus < 500 ? verdict.httpStatus : 400;
     return ack(status, false, `malformed: ${verdict.reason}`);
   }

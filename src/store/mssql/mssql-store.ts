@@ -28,10 +28,14 @@ import { horizonAdvancedEvent } from '../retention-events.ts';
 import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
-  ChainedEvent, ChangeAudit, NewEvent, RollupMismatch, AlarmQuery, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
-  ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChainedEvent, ChangeAudit, RollupMismatch, AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
+  ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import {
+  ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
+  type IssuedReport, type ReportEvent, type ReportSchedule, type ReportScheduleInput,
+} from '../report-records.ts';
 import { parseConnectionString } from './connection.ts';
 import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
@@ -89,7 +93,7 @@ const SAMPLE_COLUMNS = 'device_id, channel, sample_time AS [time], value, error_
 const UPLOAD_COLUMNS = `id, device_id, family, received_at, remote_address, content_type,
   CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS(raw) ELSE raw END AS raw, verdict, reason, serial, counter, prev_hash, hash`;
 const MSSQL_HORIZON_COLUMNS = 'id, set_at AS [at], data_before, below_upload_id, audit_before, set_by, reason';
-const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source';
+const USER_COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password';
 /** Columns holding times: ms at the TypeScript side, datetime2(3) UTC here. */
 const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
@@ -463,6 +467,21 @@ export class MssqlStore implements Store {
     })).recordset.map(toSample);
   }
 
+  async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
+    const rows = (await this.query(`SELECT sample_time, value, error_code FROM inlet.samples
+      WHERE device_id = @device_id AND channel = @channel AND sample_time >= @from AND sample_time < @to
+      ORDER BY sample_time`, {
+      device_id: [sql.Int, deviceId], channel: [sql.Int, channel], from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
+    })).recordset;
+    const columns = { length: rows.length, time: new Float64Array(rows.length), value: new Float64Array(rows.length), errorCode: new Float64Array(rows.length) };
+    rows.forEach((r, i) => {
+      columns.time[i] = (r.sample_time as Date).getTime();
+      columns.value[i] = (r.value as number | null) ?? Number.NaN;
+      columns.errorCode[i] = r.error_code === null ? Number.NaN : Number(r.error_code);
+    });
+    return columns;
+  }
+
   async events(q: EventQuery): Promise<StoredEvent[]> {
     const where: string[] = [];
     const inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]> = { limit: [sql.Int, Math.min(q.limit ?? 500, 10_000)] };
@@ -730,6 +749,50 @@ export class MssqlStore implements Store {
       ORDER BY c.chain`)).recordset.map(toChainCheckpoint);
   }
 
+  // ---- refusal archive (migration 011) ----
+
+  async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      for (const r of refusals) {
+        await tx.request()
+          .input('received_at', sql.DateTime2(3), utc(r.receivedAt)).input('device_id', sql.Int, r.deviceId)
+          .input('family', sql.VarChar(20), r.family.slice(0, 20)).input('remote_address', sql.VarChar(64), r.remoteAddress.slice(0, 64))
+          .input('content_type', sql.NVarChar(200), r.contentType.slice(0, 200)).input('status', sql.SmallInt, r.status)
+          .input('reason_code', sql.VarChar(40), r.reasonCode).input('reason', sql.NVarChar(1000), r.reason.slice(0, 1000))
+          .input('serial', sql.NVarChar(64), r.serial?.slice(0, 64) ?? null).input('body_length', sql.BigInt, r.bodyLength)
+          .input('body_sha256', BINARY_32, r.bodySha256).input('body_prefix', sql.VarBinary(8000), r.bodyPrefix.subarray(0, 8000))
+          .query(`INSERT INTO inlet.refusals (received_at, device_id, family, remote_address, content_type, status, reason_code, reason,
+            serial, body_length, body_sha256, body_prefix)
+            VALUES (@received_at, @device_id, @family, @remote_address, @content_type, @status, @reason_code, @reason,
+            @serial, @body_length, @body_sha256, @body_prefix)`);
+      }
+      for (const e of events) {
+        await tx.request()
+          .input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
+          .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message)
+          .input('data', sql.NVarChar(sql.MAX), e.data ? JSON.stringify(e.data) : null)
+          .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+            VALUES (@at, @device_id, @type, @level, @message, @data)`);
+      }
+      // through a procedure: the service login may not DELETE (migration 011)
+      await tx.request().input('max_rows', sql.BigInt, limits.maxRows).input('keep_since', sql.DateTime2(3), utc(limits.keepSince))
+        .execute('inlet.prune_refusals');
+    });
+  }
+
+  async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
+    const result = await this.query(`SELECT TOP (@limit) id, received_at, device_id, family, remote_address, content_type, status, reason_code,
+      reason, serial, body_length, body_sha256, body_prefix FROM inlet.refusals WHERE id > @after_id ORDER BY id`, {
+      after_id: [sql.BigInt, query.afterId ?? 0], limit: [sql.Int, Math.min(query.limit ?? 1000, 100_000)],
+    });
+    return result.recordset.map((r) => ({
+      id: Number(r.id), receivedAt: (r.received_at as Date).getTime(), deviceId: r.device_id === null ? null : Number(r.device_id),
+      family: String(r.family), remoteAddress: String(r.remote_address), contentType: String(r.content_type), status: Number(r.status),
+      reasonCode: String(r.reason_code), reason: String(r.reason), serial: r.serial === null ? null : String(r.serial),
+      bodyLength: Number(r.body_length), bodySha256: Buffer.from(r.body_sha256 as Buffer), bodyPrefix: Buffer.from(r.body_prefix as Buffer),
+    }));
+  }
+
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     if (!checkpoints.length) return;
     const checkpointRows = new sql.Table('inlet.chain_checkpoint_rows');
@@ -893,6 +956,75 @@ export class MssqlStore implements Store {
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT CAST(value AS int) FROM OPENJSON(@device_ids))'); inputs.device_ids = [sql.NVarChar(sql.MAX), JSON.stringify(q.deviceIds)]; }
     return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
+  }
+
+  // ---- reports ----
+
+  async recordIssuedReport(r: IssuedReport): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      await tx.request().input('code', sql.VarChar(19), r.code).input('file_sha256', sql.Char(64), r.fileSha256)
+        .input('content_sha256', sql.Char(64), r.contentSha256).input('generated_at', sql.DateTime2(3), utc(r.generatedAt))
+        .input('generated_by', sql.NVarChar(128), r.generatedBy).input('request', sql.NVarChar(sql.MAX), JSON.stringify(r.request))
+        .input('signed_by', sql.NVarChar(128), r.signature?.by ?? null).input('signed_at', sql.DateTime2(3), r.signature ? utc(r.signature.at) : null)
+        .input('meaning', sql.NVarChar(100), r.signature?.meaning ?? null).input('signs_code', sql.VarChar(19), r.signature?.signsCode ?? null)
+        .query(`INSERT INTO inlet.issued_reports (code, file_sha256, content_sha256, generated_at, generated_by, request, signed_by, signed_at, meaning, signs_code)
+          VALUES (@code, @file_sha256, @content_sha256, @generated_at, @generated_by, @request, @signed_by, @signed_at, @meaning, @signs_code)`);
+      await insertReportEvent(tx, issuedEvent(r));
+    });
+  }
+
+  async findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined> {
+    const [row] = ('code' in by
+      ? await this.query(`SELECT ${ISSUED_REPORT_COLUMNS} FROM inlet.issued_reports WHERE code = @code`, { code: [sql.VarChar(19), by.code] })
+      : await this.query(`SELECT TOP (1) ${ISSUED_REPORT_COLUMNS} FROM inlet.issued_reports WHERE file_sha256 = @file_sha256 ORDER BY generated_at`,
+        { file_sha256: [sql.Char(64), by.fileSha256] })).recordset;
+    return row && toIssuedReport(row);
+  }
+
+  async listReportSchedules(): Promise<ReportSchedule[]> {
+    return (await this.query(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM inlet.report_schedules WHERE deleted_at IS NULL ORDER BY name`)).recordset.map(toReportSchedule);
+  }
+
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+    try {
+      return await this.inTransaction(async (tx) => {
+        const old = id === undefined ? null : await liveSchedule(tx, id, true);
+        if (old === undefined) return undefined;
+        const request = tx.request().input('name', sql.NVarChar(100), s.name).input('scope', sql.VarChar(10), s.scope)
+          .input('location', sql.NVarChar(200), s.location).input('device_ids', sql.VarChar(4000), JSON.stringify(s.deviceIds))
+          .input('period', sql.VarChar(10), s.period).input('mail_to', sql.NVarChar(4000), JSON.stringify(s.mailTo))
+          .input('folder', sql.NVarChar(400), s.folder).input('enabled', sql.Bit, s.enabled).input('at', sql.DateTime2(3), utc(at))
+          .input('by', sql.NVarChar(128), by);
+        let savedId = id;
+        if (old) {
+          await request.input('id', sql.Int, old.id).query(`UPDATE inlet.report_schedules SET name = @name, scope = @scope, location = @location,
+            device_ids = @device_ids, period = @period, mail_to = @mail_to, folder = @folder, enabled = @enabled, updated_at = @at, updated_by = @by
+            WHERE id = @id`);
+        } else {
+          savedId = integer((await request.query<Row>(`SET NOCOUNT ON;
+            INSERT INTO inlet.report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
+            OUTPUT inserted.id VALUES (@name, @scope, @location, @device_ids, @period, @mail_to, @folder, @enabled, @at, @by);`)).recordset[0].id);
+        }
+        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason));
+        return liveSchedule(tx, savedId!, false);
+      });
+    } catch (err) {
+      if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0)) {
+        throw new Error(`a scheduled report named "${s.name}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+    return this.inTransaction(async (tx) => {
+      const old = await liveSchedule(tx, id, true);
+      if (!old) return false;
+      await tx.request().input('id', sql.Int, id).input('at', sql.DateTime2(3), utc(at)).input('by', sql.NVarChar(128), by)
+        .query('UPDATE inlet.report_schedules SET deleted_at = @at, updated_at = @at, updated_by = @by WHERE id = @id');
+      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason));
+      return true;
+    });
   }
 }
 
@@ -1142,4 +1274,18 @@ async function writeRareRows(tx: sql.Transaction, id: number, batch: Batch): Pro
         WHERE id = @device_id AND state = 'active'`);
   }
 
+}
+
+/** A live schedule; `lock` holds it (UPDLOCK) until the transaction ends, so that two saves do not interleave. */
+async function liveSchedule(tx: sql.Transaction, id: number, lock: boolean): Promise<ReportSchedule | undefined> {
+  const [row] = (await tx.request().input('id', sql.Int, id).query<Row>(`SELECT ${REPORT_SCHEDULE_COLUMNS}
+    FROM inlet.report_schedules${lock ? ' WITH (UPDLOCK, HOLDLOCK)' : ''} WHERE id = @id AND deleted_at IS NULL`)).recordset;
+  return row && toReportSchedule(row);
+}
+
+async function insertReportEvent(tx: sql.Transaction, e: ReportEvent): Promise<void> {
+  await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('type', sql.VarChar(100), e.type).input('level', sql.VarChar(10), e.level)
+    .input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(e.data))
+    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
+      VALUES (@at, NULL, @type, @level, @message, @data)`);
 }

@@ -28,11 +28,16 @@ import { rollupShareSql, toRollupMismatch } from '../rollup-check.ts';
 import * as zones from './zones.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import {
+  ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
+  type IssuedReport, type ReportSchedule, type ReportScheduleInput,
+} from '../report-records.ts';
+import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
 import type { ChainKeyMessage, WriteReply, WriteRequest } from './write-worker.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
-  AlarmQuery, ChainAnchor, ChainCheckpoint, ChainedEvent, ChangeAudit, NewEvent, RollupMismatch, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
-  ChangeActor, MigrateOptions, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  AlarmQuery, ChainAnchor, ChannelSamples, ChainCheckpoint, ChainedEvent, ChangeAudit, RollupMismatch, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
 /** Width of the rows in sample_rollup_hour (migration 002). */
@@ -44,6 +49,8 @@ export interface SqliteStoreOptions {
   maxGroup?: number;
   /** Commit in a worker thread (default for files); ':memory:' always commits in-thread. */
   writeInWorker?: boolean;
+  /** A connection that may only read (PRAGMA query_only): the viewer's reader worker (read-worker.ts). */
+  queryOnly?: boolean;
 }
 
 const WORKER_FILE = fileURLToPath(new URL(`./write-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -122,6 +129,12 @@ export class SqliteStore implements Store {
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
   private eventAppender: SqliteEventAppender | null = null;
+  /**
+   * Measured-data reads (latest values, series, samples: what charts, tables, exports and reports
+   * ask for) this connection answered. The gateway's own store must keep this at 0: they belong to
+   * the reader worker (read-side.ts; isolation.test.ts checks it).
+   */
+  viewerReads = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -131,12 +144,19 @@ export class SqliteStore implements Store {
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
+    if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
     // Zone changes are events like any other: linked into the audit chain.
     zones.linkZoneEvents(this.db, (at, e) => this.insertEvent({
       at, deviceId: null, type: e.type, level: 'info', message: e.message, data: e.data, actor: typeof e.data.by === 'string' ? e.data.by : 'system',
       source: typeof e.data.source === 'string' ? e.data.source : null,
     }));
+  }
+
+  /** Settles which columns this database's schema has; migrate() calls it, a reader that never migrates too. */
+  readSchema(): void {
+    const hasClock = this.db.prepare("SELECT 1 AS present FROM pragma_table_info('devices') WHERE name = 'logger_clock'").get() !== undefined;
+    this.deviceColumns = hasClock ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
   }
 
   useChainKey(key: Uint8Array | null): void {
@@ -172,8 +192,7 @@ export class SqliteStore implements Store {
       }
       done.push(`${m.version}_${m.name}`);
     });
-    const hasClock = this.db.prepare("SELECT 1 AS present FROM pragma_table_info('devices') WHERE name = 'logger_clock'").get() !== undefined;
-    this.deviceColumns = hasClock ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
+    this.readSchema();
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
       this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
@@ -298,6 +317,7 @@ export class SqliteStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
+    this.viewerReads++;
     const sql = `SELECT c.device_id, c.channel, c.quantity, c.unit, s.time, s.value, s.error_code, s.alarm
       FROM channels AS c
       JOIN samples AS s ON s.device_id = c.device_id AND s.channel = c.channel
@@ -309,6 +329,7 @@ export class SqliteStore implements Store {
   }
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    this.viewerReads++;
     if (q.bucketMs <= 0) {
       return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     }
@@ -330,9 +351,25 @@ export class SqliteStore implements Store {
   }
 
   async samples(deviceId: number, channel: number, from: number, to: number, limit = 100_000): Promise<SampleRow[]> {
+    this.viewerReads++;
     return (this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`)
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
+  }
+
+  async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
+    const statement = this.db.prepare(`SELECT time, value, error_code FROM samples
+      WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time`);
+    statement.setReturnArrays(true);   // rows as arrays: a quarter of the time of row objects for a month of samples
+    const rows = statement.all(deviceId, channel, from, to) as unknown as [number, number | null, number | null][];
+    const columns = { length: rows.length, time: new Float64Array(rows.length), value: new Float64Array(rows.length), errorCode: new Float64Array(rows.length) };
+    for (let i = 0; i < rows.length; i++) {
+      const [time, value, errorCode] = rows[i];
+      columns.time[i] = time;
+      columns.value[i] = value ?? Number.NaN;
+      columns.errorCode[i] = errorCode ?? Number.NaN;
+    }
+    return columns;
   }
 
   async events(q: EventQuery): Promise<StoredEvent[]> {
@@ -427,6 +464,16 @@ export class SqliteStore implements Store {
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
     this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- refusal archive ----
+
+  async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
+    archiveRefusalsOn(this.db, refusals, events, limits);
+  }
+
+  async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
+    return refusalsOn(this.db, query);
   }
 
   // ---- alarms ----
@@ -694,13 +741,13 @@ export class SqliteStore implements Store {
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
-    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password
       FROM users WHERE username = ?`).get(username) as Row | undefined;
     return r && toUser(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
+    return (this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source, must_change_password
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
@@ -744,5 +791,65 @@ export class SqliteStore implements Store {
       idHash: r.id_hash as string, userId: Number(r.user_id), createdAt: Number(r.created_at), lastActiveAt: Number(r.last_active_at), display: Number(r.display) === 1,
       access: JSON.parse(r.access as string) as StoredSession['access'],
     }));
+  }
+
+  // ---- reports ----
+
+  async recordIssuedReport(r: IssuedReport): Promise<void> {
+    this.transaction(() => {
+      this.db.prepare(`INSERT INTO issued_reports (${ISSUED_REPORT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        r.code, r.fileSha256, r.contentSha256, r.generatedAt, r.generatedBy, JSON.stringify(r.request),
+        r.signature?.by ?? null, r.signature?.at ?? null, r.signature?.meaning ?? null, r.signature?.signsCode ?? null);
+      this.insertEvent(issuedEvent(r));
+    });
+  }
+
+  async findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined> {
+    const r = ('code' in by
+      ? this.db.prepare(`SELECT ${ISSUED_REPORT_COLUMNS} FROM issued_reports WHERE code = ?`).get(by.code)
+      : this.db.prepare(`SELECT ${ISSUED_REPORT_COLUMNS} FROM issued_reports WHERE file_sha256 = ? ORDER BY generated_at LIMIT 1`).get(by.fileSha256)) as Row | undefined;
+    return r && toIssuedReport(r);
+  }
+
+  async listReportSchedules(): Promise<ReportSchedule[]> {
+    return (this.db.prepare(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE deleted_at IS NULL ORDER BY name`).all() as Row[]).map(toReportSchedule);
+  }
+
+  private liveSchedule(id: number): ReportSchedule | undefined {
+    const r = this.db.prepare(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE id = ? AND deleted_at IS NULL`).get(id) as Row | undefined;
+    return r && toReportSchedule(r);
+  }
+
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+    return this.transaction(() => {
+      const old = id === undefined ? null : this.liveSchedule(id);
+      if (old === undefined) return undefined;
+      const values = [s.name, s.scope, s.location, JSON.stringify(s.deviceIds), s.period, JSON.stringify(s.mailTo), s.folder, s.enabled ? 1 : 0, at, by];
+      let savedId = id;
+      try {
+        if (old) {
+          this.db.prepare(`UPDATE report_schedules SET name = ?, scope = ?, location = ?, device_ids = ?, period = ?, mail_to = ?, folder = ?,
+            enabled = ?, updated_at = ?, updated_by = ? WHERE id = ?`).run(...values, old.id);
+        } else {
+          savedId = Number(this.db.prepare(`INSERT INTO report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values).lastInsertRowid);
+        }
+      } catch (err) {
+        if ((err as Error).message.includes('UNIQUE')) throw new Error(`a scheduled report named "${s.name}" already exists`);
+        throw err;
+      }
+      this.insertEvent(scheduleChangedEvent(old, s, by, at, reason));
+      return this.liveSchedule(savedId!);
+    });
+  }
+
+  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+    return this.transaction(() => {
+      const old = this.liveSchedule(id);
+      if (!old) return false;
+      this.db.prepare('UPDATE report_schedules SET deleted_at = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(at, at, by, id);
+      this.insertEvent(scheduleChangedEvent(old, null, by, at, reason));
+      return true;
+    });
   }
 }

@@ -5,6 +5,7 @@ import { api, type DeviceTree, type DeviceView, type Me } from '../api.ts';
 import { dialogForm, field, h, message, show } from '../dom.ts';
 import { STATUS_LABELS } from '../format.ts';
 import { signatureFields, signatureOf } from '../signature.ts';
+import { renderReportSchedules } from './report-schedules.ts';
 
 interface User { id: number; username: string; role: Me['role']; disabled: boolean; lockedUntil: number | null }
 
@@ -186,6 +187,8 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
         }))));
   }
 
-  show(view, h('h1', {}, 'Administration'), status, zonePaths, devicesArea, isGlobalAdmin ? usersArea : null);
+  const schedulesArea = h('div', { class: 'report-schedules' });
+  show(view, h('h1', {}, 'Administration'), status, zonePaths, devicesArea, isGlobalAdmin ? usersArea : null, isGlobalAdmin ? schedulesArea : null);
   await act(async () => undefined);
+  if (isGlobalAdmin) await renderReportSchedules(schedulesArea).catch((err: Error) => show(schedulesArea, message(err.message, 'error')));
 }

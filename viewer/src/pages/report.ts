@@ -4,6 +4,8 @@ import { drawChart, seriesLabel, type ChartHandle, type ChartLimit } from '../ch
 import { h, message, show } from '../dom.ts';
 import { TIME_ZONE_NOTE, formatTime, formatValue } from '../format.ts';
 import { rangeFromParams } from '../pickers.ts';
+import { pdfReportTools } from './report-pdf.ts';
+
 
 /** A4 is 210 mm wide; less the 12 mm margins of styles.css's @page that leaves 186 mm = 703 CSS px (96 px per inch). */
 export const REPORT_CHART_WIDTH_PX = 680;
@@ -20,7 +22,7 @@ export async function renderReport(view: HTMLElement, params: URLSearchParams, u
   }
   const plot = h('div', { class: 'plot', role: 'img', 'aria-label': 'Chart of the reported channels' });
   show(view, h('div', { class: 'report' },
-    h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change')),
+    h('div', { class: 'toolbar no-print' }, h('button', { type: 'button', class: 'primary', onclick: () => window.print() }, 'Print'), h('a', { href: `#/export?${query({ channels, from: range.from, to: range.to })}` }, 'Change'), pdfReportTools(channels, range)),
     h('h1', {}, 'Measurement report'),
     h('p', {}, `${formatTime(range.from)} – ${formatTime(range.to)} · made ${formatTime(report.generatedAt)} by ${username} · ${TIME_ZONE_NOTE}`),
     plot,
