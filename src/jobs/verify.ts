@@ -200,8 +200,10 @@ async function verifyAuditTrail(
   let eventsChecked = 0;
   let keyedSeen = false;
   let afterId = 0;
-  // On SQL Server events written by stored procedures and batch inserts are not linked yet (docs/sqlserver.md).
-  const everyEventLinked = store.kind === 'sqlite';
+  // Not every writer links its events yet: SQL Server's procedures and batch inserts, and on both
+  // stores the refusal archive and sign-in records written off the ingest thread (docs/sqlserver.md,
+  // README "Not covered"). An unlinked event is therefore not reported; linked ones are checked.
+  const everyEventLinked = false;
   for (;;) {
     const page = await store.chainedEvents(afterId, options.pageSize ?? 1000);
     if (!page.length) break;
