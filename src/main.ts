@@ -16,6 +16,9 @@ import { StoreUnavailableError } from './store/errors.ts';
 import { readAfterApply } from './store/read-after-apply.ts';
 import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
+import { HEADS_FILE } from './store/heads-file.ts';
+import { ensureAuditBaseline } from './store/audit-baseline.ts';
+import { recordConfigChanges } from './store/config-audit.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
@@ -110,6 +113,8 @@ export interface StartOptions {
   store?: Store;
   /** Longest a viewer or job read waits for acknowledged uploads to be applied (default READ_WAITS_FOR_APPLY_MS). */
   readWaitMs?: number;
+  /** The configuration file the settings came from, named in the config.changed event. */
+  configFile?: string | null;
 }
 
 /** Longest a viewer or job read waits for acknowledged uploads to be applied to the store. */
@@ -144,6 +149,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     if (applied.length) log.info('database migrated', { applied });
     chainKey = await resolveChainKey(store, path.join(config.dataDir, CHAIN_KEY_FILE), log);
     store.useChainKey(chainKey.key);
+    await ensureAuditBaseline(store);
+    await recordConfigChanges(store, config, options.configFile ?? null);
     await registry.load();
     await alarmMonitor.load();
   };
@@ -258,7 +265,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey });
+  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE) });
   jobs.start();
   disk.start();
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family, LoggerClockSetting } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
-import type { Store } from '../store/store.ts';
+import type { ChangeAudit, Store } from '../store/store.ts';
 import { ZoneError, ensureZonePath, zoneTree } from './zones.ts';
 import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, similarSoapModels, soapModelCode } from '../ingest/families.ts';
 
@@ -62,7 +62,7 @@ function didYouMean(model: string): string {
 }
 
 /** Creates the device with its channels and secret entry token, and records who did it. */
-export async function registerDevice(store: Store, input: Registration, by: string, at: number): Promise<Device> {
+export async function registerDevice(store: Store, input: Registration, by: string, at: number, audit: ChangeAudit = {}): Promise<Device> {
   if (!SERIAL_PATTERN.test(input.serial)) throw new RegistrationError(`the serial must be the device's serial number (up to 8 digits), got "${input.serial}"`);
   const model = input.model.trim().toUpperCase();
   const family = input.family ?? familyForModel(model);
@@ -99,8 +99,12 @@ export async function registerDevice(store: Store, input: Registration, by: stri
     throw err;
   }
   await store.addEvent({
-    at, deviceId: device.id, type: 'device.added', level: 'info',
-    message: `device ${device.name} (${model}, serial ${device.serial}) registered (by ${by})`,
+    at, deviceId: device.id, type: 'device.added', level: 'info', actor: by, source: audit.source ?? null,
+    message: `device ${device.name} (${model}, serial ${device.serial}, ${family}) registered in "${device.location}" (by ${by})${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
+    data: {
+      new: { name: device.name, location: device.location, family, model, serial: device.serial, allowedIntervalS: device.allowedIntervalS },
+      reason: audit.reason ?? null,
+    },
   });
   return device;
 }

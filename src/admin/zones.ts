@@ -50,7 +50,7 @@ export async function syncDeviceLocations(store: Store, actor: ChangeActor): Pro
     if (path === d.location) continue;
     await store.updateDevice(d.id, { location: path }, actor.at);
     await store.addEvent({
-      at: actor.at, deviceId: d.id, type: 'device.zone.path', level: 'info',
+      at: actor.at, deviceId: d.id, type: 'device.zone.path', level: 'info', actor: actor.by, source: actor.source ?? null,
       message: `${d.name}: zone path "${d.location}" is now "${path}" (zone renamed or moved by ${actor.by})`,
       data: { by: actor.by, old: d.location, new: path },
     });
@@ -66,7 +66,7 @@ export async function placeDevice(store: Store, device: Device, zoneId: number |
   const path = zoneId === null ? '' : tree.path(zoneId);
   const updated = await store.updateDevice(device.id, { zoneId, location: path }, actor.at);
   await store.addEvent({
-    at: actor.at, deviceId: device.id, type: 'device.zone', level: 'info',
+    at: actor.at, deviceId: device.id, type: 'device.zone', level: 'info', actor: actor.by, source: actor.source ?? null,
     message: `${device.name} moved from "${device.location || 'no zone'}" to "${path || 'no zone'}" (by ${actor.by})${actor.reason ? `; reason: ${actor.reason}` : ''}`,
     data: { by: actor.by, old: { zoneId: device.zoneId, path: device.location }, new: { zoneId, path }, reason: actor.reason ?? null },
   });

@@ -10,7 +10,7 @@ import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { scopeOf, visibleDeviceIds } from './scope.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
-import { SIGNATURE_SCHEMA, checkSignature, type Signature } from './signed-action.ts';
+import { SIGNATURE_SCHEMA, type SignatureInput as Signature, verifySignature } from './signatures.ts';
 
 const parseAlarmQuery = queryParser<{ open: boolean; device?: number; limit: number }>({
   type: 'object', additionalProperties: false,
@@ -50,9 +50,12 @@ const LIMITS_SCHEMA = {
 type LimitSet = Omit<AlarmLimit, 'deviceId' | 'channel'>[];
 
 /** One set of limits for many channels ("deviceId:channel"): a template applied at once. */
-const parseLimitTemplate = bodyParser<{ channels: string[]; limits: LimitSet; signature?: Signature }>({
+const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
+
+const parseLimitTemplate = bodyParser<{ channels: string[]; limits: LimitSet; reason?: string; signature?: Signature }>({
   type: 'object', additionalProperties: false, required: ['channels', 'limits'],
   properties: {
+    reason: REASON,
     channels: { type: 'array', minItems: 1, maxItems: 500, uniqueItems: true, items: { type: 'string', pattern: '^\\d{1,9}:\\d{1,3}$' } },
     limits: LIMITS_SCHEMA, signature: SIGNATURE_SCHEMA,
   },
@@ -68,9 +71,9 @@ export function limitSetProblem(limits: LimitSet): string | null {
   return null;
 }
 
-const parseLimits = bodyParser<{ limits: LimitSet; signature?: Signature }>({
+const parseLimits = bodyParser<{ limits: LimitSet; reason?: string; signature?: Signature }>({
   type: 'object', additionalProperties: false, required: ['limits'],
-  properties: { limits: LIMITS_SCHEMA, signature: SIGNATURE_SCHEMA },
+  properties: { limits: LIMITS_SCHEMA, reason: REASON, signature: SIGNATURE_SCHEMA },
 });
 
 export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; now: () => number }): Router {
@@ -98,11 +101,12 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
       if (device) scope.require(device, 'operator', 'alarm');
       else scope.requireZone(null, 'operator');
     }
-    await checkSignature(store, sessionOf(res), signature);
+    // Signed (issue 18): the password again and a meaning, bound to each acknowledgement and its event.
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     const acknowledged: number[] = [];
     const skipped: number[] = [];
     for (const id of ids) {
-      const alarm = await store.acknowledgeAlarm(id, sessionOf(res).username, comment.trim(), now());
+      const alarm = await store.acknowledgeAlarm(id, signed.by, comment.trim(), signed.at, signed.meaning, req.ip ?? null);
       (alarm ? acknowledged : skipped).push(id);
     }
     res.json({ acknowledged, skipped });
@@ -111,8 +115,8 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
   router.post('/alarms/:id/acknowledge', requireRole('operator'), async (req, res) => {
     const id = idParam(req.params.id, 'alarm');
     const { comment, signature } = parseAcknowledgement(req.body);
-    await checkSignature(store, sessionOf(res), signature);
-    const alarm = await store.acknowledgeAlarm(id, sessionOf(res).username, comment.trim(), now());
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
+    const alarm = await store.acknowledgeAlarm(id, signed.by, comment.trim(), signed.at, signed.meaning, req.ip ?? null);
     if (!alarm) throw new HttpError(409, `alarm ${id} does not exist or is already acknowledged: reload the alarm list`);
     res.json({ alarm });
   });
@@ -127,7 +131,7 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
 
   // One set of limits for many channels at once (a template: every fridge 2–8 °C).
   router.put('/alarm-limits', requireRole('operator'), async (req, res) => {
-    const { channels, limits, signature } = parseLimitTemplate(req.body);
+    const { channels, limits, reason, signature } = parseLimitTemplate(req.body);
     const problem = limitSetProblem(limits);
     if (problem) throw new HttpError(400, problem);
     const known = new Set((await store.listChannels()).map((c) => `${c.deviceId}:${c.channel}`));
@@ -136,10 +140,10 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const scope = await scopeOf(store, res);
     const devices = new Map((await store.listDevices()).map((d) => [d.id, d]));
     for (const key of channels) scope.require(devices.get(Number(key.split(':')[0])), 'operator');
-    await checkSignature(store, sessionOf(res), signature);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     for (const key of channels) {
       const [deviceId, channel] = key.split(':').map(Number);
-      await store.setAlarmLimits(deviceId, channel, limits.map((l) => ({ ...l, deviceId, channel })), sessionOf(res).username, now());
+      await store.setAlarmLimits(deviceId, channel, limits.map((l) => ({ ...l, deviceId, channel })), signed.by, signed.at, { source: req.ip ?? null, reason: reason ?? null, signatureMeaning: signed.meaning });
     }
     await alarmMonitor.reloadLimits();
     res.json({ limits: await store.alarmLimits() });
@@ -149,12 +153,12 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const deviceId = idParam(req.params.id, 'device');
     const channel = Number(req.params.channel);
     if (!(await store.listChannels(deviceId)).some((c) => c.channel === channel)) throw new HttpError(404, `no channel ${req.params.channel} on device ${deviceId}`);
-    const { limits, signature } = parseLimits(req.body);
+    const { limits, reason, signature } = parseLimits(req.body);
     const problem = limitSetProblem(limits);
     if (problem) throw new HttpError(400, problem);
-    await checkSignature(store, sessionOf(res), signature);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     const full = limits.map((l) => ({ ...l, deviceId, channel }));
-    await store.setAlarmLimits(deviceId, channel, full, sessionOf(res).username, now());
+    await store.setAlarmLimits(deviceId, channel, full, signed.by, signed.at, { source: req.ip ?? null, reason: reason ?? null, signatureMeaning: signed.meaning });
     await alarmMonitor.reloadLimits();
     res.json({ limits: await store.alarmLimits(deviceId) });
   });

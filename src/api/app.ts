@@ -11,6 +11,7 @@ import type { IngestStats } from '../ingest/http-handler.ts';
 import type { RefusalRecorder } from '../pipeline/refusals.ts';
 import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
+import { auditRouter } from './audit.ts';
 import { PasswordChangeRequired, authenticate, csrfGuard, requireGlobalRole, requirePasswordChanged, sessionRouter } from './auth.ts';
 import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
 import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
@@ -166,6 +167,7 @@ function viewerApi(deps: ApiDeps): express.Router {
   api.use(dataRouter(store));
   api.use(reportsRouter({ store, config, version: deps.version, now }));
   api.use(alarmsRouter({ store, alarmMonitor: deps.alarmMonitor, now }));
+  api.use(auditRouter({ store, now }));
   api.use(zonesRouter(store, sessions, now));
   api.use('/users', requireGlobalRole('administrator'), usersRouter(store, sessions, now));
   api.use(() => { throw new HttpError(404, 'no such API route'); });

@@ -12,6 +12,8 @@ import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
 import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
+import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
+import { canonicalUnit, unitsOf } from '../domain/units.ts';
 import { scopeOf } from './scope.ts';
 import { ZoneError, ensureZonePath, placeDevice } from '../admin/zones.ts';
 
@@ -112,11 +114,14 @@ export async function deviceTree(store: Store, now: number, offlineAfterInterval
 }
 
 const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
+/** Why a configuration change was made: recorded in its event (optional here; the viewer asks for it). */
+const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 const LOCATION = { type: 'string', maxLength: 100 } as const;
 
-const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number }>({
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
   properties: {
+    reason: REASON,
     serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
     location: LOCATION, zoneId: { type: 'integer', minimum: 1 }, family: { type: 'string', enum: [...FAMILIES] },
     allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
@@ -126,9 +131,9 @@ const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: numb
   type: 'object', additionalProperties: false, minProperties: 1,
   properties: { name: NAME, location: LOCATION, zoneId: { type: 'integer', minimum: 1, nullable: true }, reason: { type: 'string', maxLength: 500 } },
 });
-const parseInterval = bodyParser<{ allowedIntervalS: number | null }>({
+const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
-  properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true } },
+  properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true }, reason: REASON },
 });
 const parseClock = bodyParser<{ loggerClock: LoggerClockSetting; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['loggerClock'],
@@ -147,8 +152,15 @@ const parseReplacement = bodyParser<{ serial: string; model: string; family?: st
     family: { type: 'string', enum: [...FAMILIES] }, reason: { type: 'string', minLength: 1, maxLength: 200 },
   },
 });
-const parseResume = bodyParser<{ importData: boolean }>({
-  type: 'object', additionalProperties: false, required: ['importData'], properties: { importData: { type: 'boolean' } },
+// Resuming releases the quarantined data (imported or not): a signed decision.
+const parseResume = bodyParser<{ importData: boolean; reason?: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['importData'],
+  properties: { importData: { type: 'boolean' }, reason: REASON, signature: SIGNATURE_SCHEMA },
+});
+// An administrator confirms that a channel now measures in another unit (its earlier samples keep theirs).
+const parseUnitChange = bodyParser<{ unit: string; reason: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['unit', 'reason'],
+  properties: { unit: { type: 'string', maxLength: 20 }, reason: REASON, signature: SIGNATURE_SCHEMA },
 });
 
 export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; config: InletConfig; now: () => number }): Router {
@@ -161,14 +173,29 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     return device;
   }
 
-  /** Saves a change, records who did it, and lets ingest see it now rather than at its next refresh. */
-  async function change(device: Device, patch: Parameters<Store['updateDevice']>[1], event: { type: string; level: 'info' | 'warning'; message: string }, by: string) {
+  /**
+   * Saves a change, records who did it, from where, why, and each changed field's old and new value,
+   * and lets ingest see it now rather than at its next refresh.
+   */
+  async function change(
+    device: Device, patch: Parameters<Store['updateDevice']>[1], event: { type: string; level: 'info' | 'warning'; message: string; data?: Record<string, unknown> },
+    by: string, audit: { source: string | null; reason?: string | null },
+  ) {
     const at = now();
     const updated = await store.updateDevice(device.id, patch, at);
-    await store.addEvent({ at, deviceId: device.id, ...event, message: `${event.message} (by ${by})` });
+    // The entry token is the device's secret: recorded as replaced, never its value.
+    const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter((f) => f !== 'entryToken');
+    const old = Object.fromEntries(fields.map((f) => [f, (device as unknown as Record<string, unknown>)[f] ?? null]));
+    const now_ = Object.fromEntries(fields.map((f) => [f, (updated as unknown as Record<string, unknown>)[f] ?? null]));
+    await store.addEvent({
+      at, deviceId: device.id, type: event.type, level: event.level, actor: by, source: audit.source,
+      message: `${event.message} (by ${by})${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
+      data: { old, new: now_, ...('entryToken' in patch ? { entryToken: 'replaced' } : {}), reason: audit.reason ?? null, ...event.data },
+    });
     await registry.refresh();
     return updated;
   }
+  const sourceOf = (req: { ip?: string }) => req.ip ?? null;
 
   router.get('/devices', async (req, res) => {
     const { retired } = parseTreeQuery(req.query);
@@ -181,11 +208,11 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   // it still sends is stored. Its open offline alarm is cleared and acknowledged with the reason.
   const isRetired = async (device: Device) => (await store.retirements()).some((r) => r.deviceId === device.id);
 
-  async function retire(device: Device, reason: string, by: string): Promise<ShownDevice> {
+  async function retire(device: Device, reason: string, by: string, source: string | null = null): Promise<ShownDevice> {
     const at = now();
     await store.setRetirement(device.id, { retiredAt: at, retiredBy: by, reason });
     const updated = await change(device, { entryToken: newEntryToken() },
-      { type: 'device.retired', level: 'info', message: `${device.name} (serial ${device.serial}) retired: ${reason}` }, by);
+      { type: 'device.retired', level: 'info', message: `${device.name} (serial ${device.serial}) retired: ${reason}` }, by, { source, reason });
     for (const alarm of await store.alarms({ deviceId: device.id, kind: 'offline', uncleared: true })) {
       await store.clearAlarm(alarm.id, at, null);
       if (alarm.acknowledgedAt === null) await store.acknowledgeAlarm(alarm.id, by, `device retired: ${reason}`, at);
@@ -197,7 +224,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (await isRetired(device)) throw new HttpError(409, `${device.name} is already retired`);
-    const updated = await retire(device, reason, sessionOf(res).username);
+    const updated = await retire(device, reason, sessionOf(res).username, sourceOf(req));
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -207,7 +234,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     if (!(await isRetired(device))) throw new HttpError(409, `${device.name} is not retired`);
     await store.setRetirement(device.id, null);
     const updated = await change(device, {},
-      { type: 'device.reinstated', level: 'info', message: `${device.name} (serial ${device.serial}) back in use: ${reason}` }, sessionOf(res).username);
+      { type: 'device.reinstated', level: 'info', message: `${device.name} (serial ${device.serial}) back in use: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, updated) });
   });
 
@@ -220,14 +247,14 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const by = sessionOf(res).username;
     let device: Device;
     try {
-      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now());
+      device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now(), { source: sourceOf(req), reason: body.reason });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
     }
     await registry.refresh();
-    await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by);
-    await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info',
+    await retire(old, `replaced by serial ${device.serial} (${device.model}): ${body.reason}`, by, sourceOf(req));
+    await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info', actor: by, source: sourceOf(req),
       message: `${device.name} at ${device.location || 'no location'}: serial ${old.serial} replaced by ${device.serial} (by ${by}): ${body.reason}`,
       data: { replaces: old.id, by } });
     res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
@@ -244,7 +271,8 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     scope.requireZone(target ? target.id : null, 'administrator');
     let device: Device;
     try {
-      device = await registerDevice(store, { ...body, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at);
+      const { reason, ...registration } = body;
+      device = await registerDevice(store, { ...registration, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
@@ -264,12 +292,13 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       const target = zoneId !== undefined ? (zoneId === null ? null : scope.tree.get(zoneId) ?? undefined)
         : location!.trim() ? scope.tree.find(location!) ?? undefined : null;
       if (target === undefined && zoneId !== undefined) throw new HttpError(404, `no zone with id ${zoneId}, or not in your zones`);
-      if ((target?.id ?? null) !== device.zoneId) {
+      // target undefined: a path that names no zone yet (made below), which is always a move.
+      if (target === undefined || (target?.id ?? null) !== device.zoneId) {
         scope.requireZone(device.zoneId, 'administrator');
         scope.requireZone(target?.id ?? null, 'administrator');
         try {
-          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason }) : target;
-          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason });
+          const zone = target === undefined ? await ensureZonePath(store, location!, { by, at: now(), reason, source: sourceOf(req) }) : target;
+          device = await placeDevice(store, device, zone?.id ?? null, { by, at: now(), reason, source: sourceOf(req) });
         } catch (err) {
           if (err instanceof ZoneError) throw new HttpError(err.conflict ? 409 : 400, err.message);
           throw err;
@@ -278,14 +307,17 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       }
     }
     const updated = rename.name === undefined || rename.name === device.name ? device
-      : await change(device, rename, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${rename.name}"` }, by);
+      : await change(device, rename, { type: 'device.renamed', level: 'info', message: `${device.name} renamed to "${rename.name}"` }, by, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
   router.put('/devices/:id/interval', requireRole('administrator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    const { allowedIntervalS: seconds } = parseInterval(req.body);
-    const updated = await change(device, { allowedIntervalS: seconds }, { type: 'device.interval', level: 'info', message: `${device.name}: allowed interval ${seconds === null ? 'follows what the device declares' : `set to ${seconds} s`}` }, sessionOf(res).username);
+    const { allowedIntervalS: seconds, reason } = parseInterval(req.body);
+    const was = device.allowedIntervalS === null ? 'what the device declares' : `${device.allowedIntervalS} s`;
+    const updated = await change(device, { allowedIntervalS: seconds }, {
+      type: 'device.interval', level: 'info', message: `${device.name}: allowed interval changed from ${was} to ${seconds === null ? 'what the device declares' : `${seconds} s`}`,
+    }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -298,7 +330,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const at = now();
     const event = loggerClockChange(device, loggerClock, by, reason ?? null);
     const updated = await store.updateDevice(device.id, { loggerClock }, at);
-    await store.addEvent({ at, deviceId: device.id, ...event });
+    await store.addEvent({ at, deviceId: device.id, actor: by, source: sourceOf(req), ...event });
     await registry.refresh();
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
@@ -307,7 +339,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (device.state === 'suspended') throw new HttpError(409, `${device.name} is already suspended`);
-    const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username);
+    const updated = await change(device, { state: 'suspended', suspendedReason: `suspended in the viewer: ${reason}` }, { type: 'device.suspended', level: 'warning', message: `${device.name} suspended: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals) });
   });
 
@@ -319,15 +351,48 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   router.post('/devices/:id/resume', requireRole('operator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    const { importData } = parseResume(req.body);
+    const { importData, reason, signature } = parseResume(req.body);
     // an active device may have readings kept aside too: those dated before its registration
     if (device.state !== 'suspended' && !(await store.quarantined(device.id)).length) throw new HttpError(409, `${device.name} is not suspended and has nothing kept aside`);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
     const released = await store.releaseQuarantine(device.id, importData, now());
     const updated = await change(device, { state: 'active' }, {
       type: 'device.resumed', level: 'info',
-      message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
-    }, sessionOf(res).username);
+      message: `${device.name} resumed; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}, ` +
+        `with electronic signature (${signed.meaning})`,
+      data: { released, importData, signature: signed },
+    }, signed.by, { source: sourceOf(req), reason });
     res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), released });
+  });
+
+  /** The versions of a device's channels' quantities and units, oldest first. */
+  router.get('/devices/:id/channel-units', async (req, res) => {
+    const device = await deviceById(req.params.id);
+    res.json({ versions: await store.channelUnits(device.id) });
+  });
+
+  /**
+   * Confirms that a channel now measures in `unit` (after a device reported another unit and was
+   * suspended for it): a new unit version from now on, signed. Resuming (with or without the
+   * quarantined data) is then a separate, also signed, step.
+   */
+  router.post('/devices/:id/channels/:channel/unit', requireRole('administrator'), async (req, res) => {
+    const device = await deviceById(req.params.id);
+    const channel = (await store.listChannels(device.id)).find((c) => c.channel === Number(req.params.channel));
+    if (!channel) throw new HttpError(404, `no channel ${req.params.channel} on device ${device.id}`);
+    const { unit, reason, signature } = parseUnitChange(req.body);
+    const canonical = canonicalUnit(channel.quantity, unit);
+    if (canonical === null) throw new HttpError(400, `"${unit}" is not a unit of ${channel.quantity}: use one of ${unitsOf(channel.quantity).join(', ')}`);
+    if (canonical === channel.unit) throw new HttpError(409, `channel ${channel.channel} already measures in ${canonical}`);
+    const signed = await verifySignature(store, sessionOf(res).username, signature, now(), sourceOf(req));
+    // The new unit holds from the first reading held back in it, so that importing those readings files them under it.
+    let validFrom = signed.at;
+    for (const entry of await store.quarantined(device.id)) {
+      for (const r of entry.readings) if (r.channel === channel.channel && r.unit === canonical) validFrom = Math.min(validFrom, r.sampleTime ?? entry.receivedAt);
+    }
+    await store.setChannelUnit(device.id, channel.channel, channel.quantity, canonical, validFrom, signed.by, reason.trim(), { source: sourceOf(req), signatureMeaning: signed.meaning });
+    await registry.refresh();
+    res.json({ versions: await store.channelUnits(device.id) });
   });
 
   router.get('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {

@@ -10,17 +10,21 @@ import type { SessionStore } from './sessions.ts';
 export const ROLES: readonly UserRecord['role'][] = ['administrator', 'operator', 'viewer'];
 export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{2,64}$/;
 
-const parseNewUser = bodyParser<{ username: string; role: UserRecord['role']; password: string }>({
+const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
+
+const parseNewUser = bodyParser<{ username: string; role: UserRecord['role']; password: string; reason?: string }>({
   type: 'object', additionalProperties: false, required: ['username', 'role', 'password'],
   properties: {
+    reason: REASON,
     username: { type: 'string', pattern: USERNAME_PATTERN.source }, role: { type: 'string', enum: [...ROLES] },
     password: { type: 'string', maxLength: 200 },
   },
 });
 
-const parseUserPatch = bodyParser<{ role?: UserRecord['role']; disabled?: boolean; password?: string; unlock?: boolean }>({
+const parseUserPatch = bodyParser<{ role?: UserRecord['role']; disabled?: boolean; password?: string; unlock?: boolean; reason?: string }>({
   type: 'object', additionalProperties: false, minProperties: 1,
   properties: {
+    reason: REASON,
     role: { type: 'string', enum: [...ROLES] }, disabled: { type: 'boolean' },
     password: { type: 'string', maxLength: 200 }, unlock: { type: 'boolean', const: true },
   },
@@ -34,11 +38,11 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
   });
 
   router.post('/', async (req, res) => {
-    const { username, role, password } = parseNewUser(req.body);
+    const { username, role, password, reason } = parseNewUser(req.body);
     const weakness = passwordWeakness(password, username);
     if (weakness) throw new HttpError(400, weakness);
     if (await store.findUser(username)) throw new HttpError(409, `user ${username} already exists`);
-    const user = await store.addUser({ username, role, passwordHash: await hashPassword(password) }, now());
+    const user = await store.addUser({ username, role, passwordHash: await hashPassword(password) }, now(), { actor: sessionOf(res).username, source: req.ip ?? null, reason: reason ?? null });
     res.status(201).json({ user: publicUser(user) });
   });
 
@@ -61,7 +65,7 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
       change.mustChangePassword = id !== sessionOf(res).userId;
     }
     if (patch.unlock) Object.assign(change, { failedLogins: 0, lockedUntil: null });
-    await store.updateUser(id, change);
+    await store.updateUser(id, change, { actor: sessionOf(res).username, source: req.ip ?? null, reason: patch.reason ?? null });
     if (patch.role !== undefined || patch.disabled || patch.password !== undefined) sessions.deleteUser(id);
     res.json({ user: publicUser((await store.findUser(user.username))!) });
   });

@@ -54,7 +54,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
     const body = parseNewZone(req.body);
     const problem = zoneNameProblem(body.name);
     if (problem) throw new HttpError(400, problem);
-    const zone = await store.addZone({ name: body.name, parentId: body.parentId }, { by: sessionOf(res).username, at: now(), reason: body.reason }).catch(zoneProblem);
+    const zone = await store.addZone({ name: body.name, parentId: body.parentId }, { by: sessionOf(res).username, at: now(), reason: body.reason, source: req.ip ?? null }).catch(zoneProblem);
     res.status(201).json({ zone: { ...zone, path: (await zoneTree(store)).path(zone.id) } });
   });
 
@@ -65,7 +65,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
       const problem = zoneNameProblem(body.name);
       if (problem) throw new HttpError(400, problem);
     }
-    const actor = { by: sessionOf(res).username, at: now(), reason: body.reason };
+    const actor = { by: sessionOf(res).username, at: now(), reason: body.reason, source: req.ip ?? null };
     const zone = await store.updateZone(id, { name: body.name, parentId: body.parentId }, actor).catch(zoneProblem);
     const devicesMoved = await syncDeviceLocations(store, actor);
     res.json({ zone: { ...zone, path: (await zoneTree(store)).path(zone.id) }, devicesMoved });
@@ -74,7 +74,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
   router.delete('/zones/:id', requireGlobalRole('administrator'), async (req, res) => {
     const id = idParam(req.params.id, 'zone');
     const { reason } = parseRemoval(req.body);
-    await store.removeZone(id, { by: sessionOf(res).username, at: now(), reason }).catch(zoneProblem);
+    await store.removeZone(id, { by: sessionOf(res).username, at: now(), reason, source: req.ip ?? null }).catch(zoneProblem);
     res.status(204).end();
   });
 
@@ -101,14 +101,14 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
     if (losesGlobalAdmin && !users.some((u) => u.id !== id && u.scope === 'global' && u.role === 'administrator' && !u.disabled)) {
       throw new HttpError(409, `${user.username} is the only active global administrator: make someone else global administrator first`);
     }
-    const actor = { by: sessionOf(res).username, at: now(), reason: body.reason };
+    const actor = { by: sessionOf(res).username, at: now(), reason: body.reason, source: req.ip ?? null };
     await store.setUserZoneRoles(id, body.scope === 'zones' ? body.grants : [], actor).catch(zoneProblem);
     if (body.scope !== user.scope) {
       // The user's role column keeps the highest zone role, so that lists show what they can do at most.
       const highest = body.grants.reduce((best, g) => (ROLE_RANK[g.role] > ROLE_RANK[best] ? g.role : best), 'viewer' as ZoneGrant['role']);
-      await store.updateUser(id, { scope: body.scope, ...(body.scope === 'zones' ? { role: highest } : {}) });
+      await store.updateUser(id, { scope: body.scope, ...(body.scope === 'zones' ? { role: highest } : {}) }, { actor: actor.by, source: actor.source, reason: body.reason });
       await store.addEvent({
-        at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info',
+        at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info', actor: actor.by, source: actor.source,
         message: `${user.username}: rights changed from ${user.scope} to ${body.scope} (by ${actor.by}); reason: ${body.reason}`,
         data: { by: actor.by, username: user.username, old: user.scope, new: body.scope, reason: body.reason },
       });

@@ -8,6 +8,10 @@ import { newEntryToken } from '../ingest/families.ts';
 import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
 import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
 import { UsageError, intOption, parse, required } from './args.ts';
+import { cliActor, cliSource } from './actor.ts';
+
+const reasonOf = (values: Record<string, unknown>) => (typeof values.reason === 'string' ? values.reason : null);
+const because = (reason: string | null) => (reason ? `. Reason: ${reason}` : '');
 import { parseCsv } from './csv.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -77,7 +81,7 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
       const device = await registerDevice(store, {
         serial: cell('serial') ?? '', model: cell('model') ?? '', name: cell('name') ?? '', location: cell('location'),
         family: cell('family') as Family | undefined, allowedIntervalS: interval > 0 ? interval : null, customerUid: cell('customer-uid') ?? null,
-      }, `the command line (${path.basename(file)})`, now);
+      }, `${cliActor()} from ${path.basename(file)}`, now, { source: cliSource() });
       out(`${device.serial}  ${device.name}: ${entryUrl(config, device)}`);
     } catch (err) {
       if (!(err instanceof RegistrationError)) throw err;
@@ -91,18 +95,19 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
 }
 
 const USAGE = `usage:
-  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>]
+  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>] [--reason <text>]
   inlet device add --from <file.csv>    (many at once: a header line naming the columns serial, model, name
                                          and optionally location, family, interval, customer-uid; one device a line)
   inlet device list
   inlet device show --serial <serial>
   inlet device suspend --serial <serial> --reason <text>
-  inlet device resume --serial <serial> [--import]
-  inlet device set-interval --serial <serial> --seconds <s>     (0 = use the interval the device declares)
-  inlet device new-token --serial <serial>                       (issue a new entry point; the old one stops working)
+  inlet device resume --serial <serial> [--import] [--reason <text>]
+  inlet device set-interval --serial <serial> --seconds <s> [--reason <text>]   (0 = use the interval the device declares)
+  inlet device new-token --serial <serial> [--reason <text>]                     (issue a new entry point; the old one stops working)
   inlet device set-clock --serial <serial> --clock auto|utc|local [--reason <text>]
                                     (GSM/LTE loggers: read the device clock as UTC or as local time with its Timezone;
-                                     auto = decide per upload from its send time)`;
+                                     auto = decide per upload from its send time)
+Every change is recorded in the audit trail with your operating-system account and --reason.`;
 
 export async function deviceCommand(argv: string[], config: InletConfig, store: Store, out: (line: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
@@ -111,7 +116,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     case 'add': {
       const { values } = parse(rest, {
         serial: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, location: { type: 'string' },
-        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, from: { type: 'string' },
+        family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, from: { type: 'string' }, reason: { type: 'string' },
       });
       if (values.from !== undefined) return addFromFile(values.from, config, store, out, now);
       const interval = intOption(values, 'interval', 0);
@@ -121,7 +126,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
           serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
           location: values.location as string | undefined, family: values.family as Family | undefined,
           allowedIntervalS: interval > 0 ? interval : null, customerUid: (values['customer-uid'] as string | undefined) ?? null,
-        }, 'the command line', now);
+        }, cliActor(), now, { source: cliSource(), reason: reasonOf(values) });
       } catch (err) {
         throw err instanceof RegistrationError ? new UsageError(err.message) : err;
       }
@@ -153,12 +158,15 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const reason = required(values, 'reason');
       await store.updateDevice(d.id, { state: 'suspended', suspendedReason: `suspended by administrator: ${reason}` }, now);
-      await store.addEvent({ at: now, deviceId: d.id, type: 'device.suspended', level: 'warning', message: `${d.name} suspended by an administrator: ${reason}` });
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.suspended', level: 'warning', actor: cliActor(), source: cliSource(),
+        message: `${d.name} suspended by ${cliActor()}: ${reason}`, data: { old: { state: d.state }, new: { state: 'suspended' }, reason },
+      });
       out(`${d.name} (serial ${d.serial}) suspended; its uploads are kept aside until it is resumed.`);
       return 0;
     }
     case 'resume': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const importData = values.import === true;
       const waiting = (await store.quarantined(d.id)).length;
@@ -166,18 +174,25 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const released = await store.releaseQuarantine(d.id, importData, now);
       await store.updateDevice(d.id, { state: 'active' }, now);
       await store.addEvent({
-        at: now, deviceId: d.id, type: 'device.resumed', level: 'info',
-        message: `${d.name} resumed by an administrator; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}`,
+        at: now, deviceId: d.id, type: 'device.resumed', level: 'info', actor: cliActor(), source: cliSource(),
+        message: `${d.name} resumed by ${cliActor()}; ${released.uploads} quarantined upload(s) ${importData ? `imported (${released.samplesImported} samples)` : 'released without import'}${because(reasonOf(values))}`,
+        data: { old: { state: d.state }, new: { state: 'active' }, released, importData, reason: reasonOf(values) },
       });
       out(`${d.name} (serial ${d.serial}) resumed. ${importData ? `Imported ${released.samplesImported} samples from ${released.uploads} uploads.` : `${released.uploads} quarantined uploads left out of the data.`}`);
       return 0;
     }
     case 'set-interval': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const seconds = intOption(values, 'seconds', -1);
       if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError('--seconds must be a whole number of seconds (0 = the device\'s declared interval)');
       await store.updateDevice(d.id, { allowedIntervalS: seconds === 0 ? null : seconds }, now);
+      const describe = (s: number | null) => (s === null ? 'what the device declares' : `${s} s`);
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.interval', level: 'info', actor: cliActor(), source: cliSource(),
+        message: `${d.name}: allowed interval changed from ${describe(d.allowedIntervalS)} to ${describe(seconds === 0 ? null : seconds)} (by ${cliActor()})${because(reasonOf(values))}`,
+        data: { old: { allowedIntervalS: d.allowedIntervalS }, new: { allowedIntervalS: seconds === 0 ? null : seconds }, reason: reasonOf(values) },
+      });
       out(`${d.name}: allowed interval ${seconds === 0 ? 'now follows what the device declares' : `set to ${seconds} s`}.`);
       return 0;
     }
@@ -187,17 +202,21 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const clock = required(values, 'clock') as LoggerClockSetting;
       if (!LOGGER_CLOCK_SETTINGS.includes(clock)) throw new UsageError(`--clock must be one of ${LOGGER_CLOCK_SETTINGS.join(', ')}, got "${clock}"`);
       if (d.family !== 'logger') throw new UsageError(`${d.name} is a ${d.family} device; only GSM/LTE loggers (family logger) send a clock to read`);
-      const event = loggerClockChange(d, clock, 'the command line', (values.reason as string | undefined) ?? null);
+      const event = loggerClockChange(d, clock, cliActor(), (values.reason as string | undefined) ?? null);
       await store.updateDevice(d.id, { loggerClock: clock }, now);
-      await store.addEvent({ at: now, deviceId: d.id, ...event });
+      await store.addEvent({ at: now, deviceId: d.id, actor: cliActor(), source: cliSource(), ...event });
       out(`${event.message}. A running gateway applies it within seconds.`);
       return 0;
     }
     case 'new-token': {
-      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' } });
+      const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, reason: { type: 'string' } });
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const updated = await store.updateDevice(d.id, { entryToken: newEntryToken() }, now);
-      await store.addEvent({ at: now, deviceId: d.id, type: 'device.token', level: 'warning', message: `${d.name}: entry point replaced; the old one no longer works` });
+      // The token itself is a secret: never in the event.
+      await store.addEvent({
+        at: now, deviceId: d.id, type: 'device.token', level: 'warning', actor: cliActor(), source: cliSource(),
+        message: `${d.name}: entry point replaced by ${cliActor()}; the old one no longer works${because(reasonOf(values))}`, data: { reason: reasonOf(values) },
+      });
       out(`New entry point for ${d.name} (the old one stops working within seconds):`);
       out(`  ${entryUrl(config, updated)}`);
       return 0;

@@ -18,8 +18,9 @@ import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
 import { buildDeployScript } from '../store/mssql/deploy-script.ts';
 import { formatPreflight } from '../store/mssql/preflight.ts';
 import { parseConnectionString } from '../store/mssql/connection.ts';
-import { CHAIN_KEY_FILE, resolveChainKey } from '../store/chain-key.ts';
+import { CHAIN_KEY_FILE, resolveChainKey, useExistingChainKey } from '../store/chain-key.ts';
 import { unappliedJournalBytes } from '../store/spool/journal.ts';
+import { ensureAuditBaseline } from '../store/audit-baseline.ts';
 import { startBanner } from './banner.ts';
 import { redactSecrets } from '../config/redact.ts';
 
@@ -86,15 +87,21 @@ function writeDeployScript(file: string | undefined): number {
 }
 
 /**
- * Opens and migrates the store. `linksUploads`: the command may store uploads (a quarantine
- * import), so it links them under the chain key as the gateway does (making the key on a first run).
+ * Opens and migrates the store. `keyed`: the command writes events (every change is one) or stores
+ * uploads (a quarantine import), so it links them under the chain key as the gateway does (making
+ * the key on a first run), and records the audit baseline if the gateway has not yet.
  * `migrateFirst` false: the command migrates itself (`inlet migrate`, which lists what it applies).
  */
-async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, linksUploads = false, migrateFirst = true): Promise<T> {
+async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T>, keyed: 'make' | 'existing' | false = false, migrateFirst = true): Promise<T> {
   const store = await openConfiguredStore(config, { forCommand: true });
   try {
     if (migrateFirst) await store.migrate();
-    if (linksUploads) store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
+    if (keyed === 'make') {
+      store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
+      await ensureAuditBaseline(store);
+    } else if (keyed === 'existing' && await useExistingChainKey(store, chainKeyFile(config))) {
+      await ensureAuditBaseline(store);
+    }
     return await fn(store);
   } finally {
     await store.close();
@@ -112,7 +119,7 @@ async function preflightCommand(config: InletConfig, store: Store): Promise<numb
   return report.level === 'fail' ? 1 : 0;
 }
 
-async function start(config: InletConfig, asService: boolean): Promise<number> {
+async function start(config: InletConfig, asService: boolean, configFile: string | null = null): Promise<number> {
   const [{ createLogger }, { startGateway }, { listenForStopRequests }] = await Promise.all([
     import('../log.ts'), import('../main.ts'), import('../service/control.ts'),
   ]);
@@ -153,7 +160,7 @@ async function start(config: InletConfig, asService: boolean): Promise<number> {
     instanceName: config.instanceName, dataDir: config.dataDir, stdin: false, log: (m) => log.info(m),
   });
   try {
-    gateway = await startGateway(config, log);
+    gateway = await startGateway(config, log, { configFile });
   } catch (err) {
     await closeStopChannel();
     eventLog?.write('ERROR', eventLogModule!.EVENT_IDS.error, `Inlet cannot start: ${(err as Error).message}`);
@@ -180,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const { values } = parse(args, { service: { type: 'boolean' } });
-      return start(config, values.service === true);
+      return start(config, values.service === true, configFile ?? null);
     }
     case 'migrate': {
       const { values } = parse(args, { script: { type: 'boolean' }, out: { type: 'string' }, check: { type: 'boolean' } });
@@ -206,12 +213,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'device': {
       const { deviceCommand } = await import('./device.ts');
-      // Only a quarantine import stores uploads, and only then is the chain key needed (or made).
-      return withStore(config, (store) => deviceCommand(args, config, store, out), args[0] === 'resume');
+      // A quarantine import stores uploads: the chain key is needed (or made). Every other change
+      // is an event, linked under the key when the gateway has made one (never made here).
+      return withStore(config, (store) => deviceCommand(args, config, store, out), args[0] === 'resume' ? 'make' : 'existing');
     }
     case 'user': {
       const { userCommand } = await import('./user.ts');
-      return withStore(config, (store) => userCommand(args, config, store, out));
+      return withStore(config, (store) => userCommand(args, config, store, out), 'existing');
     }
     case 'limits': {
       const { limitsCommand } = await import('./limits.ts');
@@ -219,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'zone': {
       const { zoneCommand } = await import('./zone.ts');
-      return withStore(config, (store) => zoneCommand(args, store, out));
+      return withStore(config, (store) => zoneCommand(args, store, out), 'existing');
     }
     case 'verify': {
       const { verifyCommand } = await import('./verify.ts');
@@ -233,7 +241,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'retention': {
       const { retentionCommand } = await import('./retention.ts');
-      return withStore(config, (store) => retentionCommand(args, config, store, out));
+      return withStore(config, (store) => retentionCommand(args, config, store, out), 'existing');
     }
     case 'report': {
       const { reportCommand } = await import('./report.ts');

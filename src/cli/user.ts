@@ -6,6 +6,9 @@ import type { Store, UserRecord } from '../store/store.ts';
 import { hashPassword, passwordWeakness } from '../api/passwords.ts';
 import { ROLES, USERNAME_PATTERN } from '../api/users.ts';
 import { UsageError, parse, required } from './args.ts';
+import { cliActor, cliSource } from './actor.ts';
+
+const audit = (reason: unknown) => ({ actor: cliActor(), source: cliSource(), reason: typeof reason === 'string' ? reason : null });
 
 /** Where passwords come from; tests replace it, the command uses the terminal or stdin. */
 export interface PasswordInput {
@@ -67,32 +70,28 @@ async function existingUser(store: Store, username: string): Promise<UserRecord>
   return user;
 }
 
-/** Who ran the command, for the event: the operating-system account (the CLI has no Inlet sign-in). */
-function cliActor(): string {
-  try { return os.userInfo().username; } catch { return 'an unknown operating-system user'; }
-}
-
 const USAGE = `usage:
-  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin]
+  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin] [--reason <text>]
   inlet user list
-  inlet user passwd --username <name> [--password-stdin] [--no-force-change]
+  inlet user passwd --username <name> [--password-stdin] [--no-force-change] [--reason <text>]
                                                              (set a new password; its user must change it
                                                               at next sign-in unless --no-force-change)
-  inlet user unlock --username <name>                        (after too many failed sign-ins)
+  inlet user unlock --username <name> [--reason <text>]                      (after too many failed sign-ins)
+Every change is recorded in the audit trail with your operating-system account and --reason.
 Without --password-stdin the password is asked twice on the terminal; it is never shown or logged.`;
 
 export async function userCommand(argv: string[], _config: InletConfig, store: Store, out: (line: string) => void, input: PasswordInput = TERMINAL_INPUT): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'add': {
-      const { values } = parse(rest, { username: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+      const { values } = parse(rest, { username: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' }, reason: { type: 'string' } });
       const username = required(values, 'username');
       if (!USERNAME_PATTERN.test(username)) throw new UsageError('--username takes 2 to 64 letters, digits or . _ @ -');
       const role = required(values, 'role') as UserRecord['role'];
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if (await store.findUser(username)) throw new UsageError(`user ${username} already exists; to set a new password: inlet user passwd --username ${username}`);
       const password = await newPassword(username, values['password-stdin'] === true, input);
-      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now());
+      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now(), audit(values.reason));
       out(`User ${username} (${role}) added. They can sign in to the viewer now.`);
       return 0;
     }
@@ -108,14 +107,14 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
       return 0;
     }
     case 'passwd': {
-      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-force-change': { type: 'boolean' } });
+      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-force-change': { type: 'boolean' }, reason: { type: 'string' } });
       const user = await existingUser(store, required(values, 'username'));
       const password = await newPassword(user.username, values['password-stdin'] === true, input);
       // Like an administrator's reset in the viewer (PATCH /api/users/:id): a password IT typed is known
       // to two people, so its user replaces it at next sign-in, unless IT says otherwise.
       const mustChangePassword = values['no-force-change'] !== true;
-      await store.updateUser(user.id, { passwordHash: await hashPassword(password), mustChangePassword, failedLogins: 0, lockedUntil: null });
-      const actor = cliActor();
+      await store.updateUser(user.id, { passwordHash: await hashPassword(password), mustChangePassword, failedLogins: 0, lockedUntil: null }, audit(values.reason));
+      const actor = audit(values.reason).actor;
       await store.addEvent({
         at: Date.now(), deviceId: null, type: 'user.password.reset', level: 'info',
         message: `password of ${user.username} set with 'inlet user passwd' by ${actor} on ${os.hostname()}` +
@@ -130,9 +129,9 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
       return 0;
     }
     case 'unlock': {
-      const { values } = parse(rest, { username: { type: 'string' } });
+      const { values } = parse(rest, { username: { type: 'string' }, reason: { type: 'string' } });
       const user = await existingUser(store, required(values, 'username'));
-      await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null });
+      await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null }, audit(values.reason));
       out(`${user.username} unlocked.`);
       return 0;
     }

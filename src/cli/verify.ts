@@ -2,7 +2,10 @@
 // and every problem found, records the outcome (checkpoints, or an integrity alarm) and exits
 // non-zero when anything was changed, inserted or deleted outside Inlet.
 import type { Store } from '../store/store.ts';
-import { describeProblem, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
+import path from 'node:path';
+import { describeProblem, exportHeads, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
+import { HEADS_FILE } from '../store/heads-file.ts';
+import { UsageError } from './args.ts';
 import { parse } from './args.ts';
 import { CHAIN_KEY_EVENT, readChainKey } from '../store/chain-key.ts';
 
@@ -12,7 +15,9 @@ export const EXIT_INTEGRITY_BROKEN = 1;
 const PROGRESS_EVERY_MS = 1000;
 
 export async function verifyCommand(argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
-  const { values } = parse(argv, { quiet: { type: 'boolean' } });
+  const { values } = parse(argv, { quiet: { type: 'boolean' }, rollup: { type: 'string' } });
+  const rollup = (values.rollup as string | undefined) ?? 'all';
+  if (rollup !== 'all' && rollup !== 'skip') throw new UsageError('--rollup takes all (recompute the whole hourly rollup from the samples, the default) or skip');
   // The key comes from the gateway's file, never from the database, which an intruder could rewrite.
   const chainKey = readChainKey(keyFile);
   const [marker] = await store.events({ type: CHAIN_KEY_EVENT, limit: 1 });
@@ -26,12 +31,17 @@ export async function verifyCommand(argv: string[], store: Store, keyFile: strin
     lastShown = Date.now();
     progressOut(`verifying: ${p.checked}/${p.total} uploads (${p.percent.toFixed(1)} %), ${p.rowsPerSecond} rows/s\n`);
   };
-  const report = await verifyIntegrity(store, { onProgress: showProgress, chainKey });
+  // Events this command records (integrity.verified, integrity.broken) are linked under the key too.
+  if (chainKey) store.useChainKey(chainKey.key);
+  const headsFile = path.join(path.dirname(keyFile), HEADS_FILE);
+  const report = await verifyIntegrity(store, { onProgress: showProgress, chainKey, rollup, headsFile: chainKey ? headsFile : undefined });
   const { raised, cleared } = await recordVerification(store, report);
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
   if (report.ok) {
-    out(`integrity OK: ${counted}${report.uploadsBelowHorizon ? `; ${report.uploadsBelowHorizon} uploads below the retention horizon await their purge` : ''}`);
+    if (chainKey) exportHeads(headsFile, chainKey.key, report);
+    const belowHorizon = report.uploadsBelowHorizon ? `; ${report.uploadsBelowHorizon} uploads below the retention horizon await their purge` : '';
+    out(`integrity OK: ${counted}${belowHorizon}; audit chain: ${report.eventsChecked ?? 0} events, ${report.recordsChecked ?? 0} users, alarms, limits and channels; rollup recomputed: ${report.rollupChecked ?? 'all'}`);
     if (cleared) out(`${cleared} integrity alarm(s) cleared.`);
     return 0;
   }

@@ -19,6 +19,9 @@ export interface ChainRecord {
   serial: string | null;
   counter: number | null;
   raw: Uint8Array;
+  /** Covered from hash version 3 on (every column of the row; issue 18). */
+  remoteAddress?: string;
+  contentType?: string;
 }
 
 export interface ChainSample {
@@ -115,11 +118,18 @@ function keyObjectOf(key: Uint8Array): KeyObject {
 /** The key an upload's link is computed under; null for chains written before keys (version 1). */
 export type ChainLinkKey = Uint8Array | null;
 
-export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null): Uint8Array {
-  const header = JSON.stringify([
-    key ? 2 : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
+/**
+ * Version 1: unkeyed SHA-256; 2: HMAC under the chain key; 3: HMAC that also covers the upload's
+ * remote address and content type (every column the row holds). Keyed writers write version 3; the
+ * chain key file says from which upload id on (keyedFromUploadId, allColumnsFromUploadId).
+ */
+export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null, allColumns = key !== null): Uint8Array {
+  const fields: unknown[] = [
+    key ? (allColumns ? 3 : 2) : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
     record.serial, record.counter, toHex(sha256(record.raw)), toHex(digestOfSamples),
-  ]);
+  ];
+  if (key && allColumns) fields.push(record.remoteAddress ?? '', record.contentType ?? '');
+  const header = JSON.stringify(fields);
   const headerBytes = encoder.encode(header);
   if (key) return createHmac('sha256', keyObjectOf(key)).update(prevHash).update(headerBytes).digest();
   const buf = new Uint8Array(prevHash.length + headerBytes.length);

@@ -12,7 +12,7 @@ function temperatureRange(unit: string): Range | undefined {
 }
 
 const PRESSURE_HPA_PER_UNIT: Record<string, number> = {
-  hpa: 1, mbar: 1, kpa: 10, psi: 68.9476, inhg: 33.8639, mmhg: 1.33322, inh2o: 2.49089, 'oz/in^2': 4.30922,
+  hpa: 1, mbar: 1, kpa: 10, psi: 68.9476, inhg: 33.8639, mmhg: 1.33322, inh2o: 2.49089, 'oz/in^2': 4.30922, 'oz/in²': 4.30922,
 };
 
 /** The physically possible range for a quantity in a unit, or undefined when we cannot judge. */

@@ -141,6 +141,10 @@ export interface EventRow {
   level: EventLevel;
   message: string;
   data?: Record<string, unknown>;
+  /** Who made the change: a user name, 'the command line', 'device', 'system'. Null: not said (older callers). */
+  actor?: string | null;
+  /** Where from: the client's address for the viewer, 'cli' for the command line, the device's address for uploads. */
+  source?: string | null;
 }
 
 /** The archived record of one upload, as the pipeline decided it. */

@@ -26,10 +26,11 @@ export function familyForModel(model: string): Family | undefined {
   return undefined;
 }
 
+// Units in their canonical form (domain/units.ts), as stored.
 const SOAP_CHANNELS: Record<SoapQuantity, Omit<Channel, 'deviceId'>> = {
-  temperature: { channel: 1, quantity: 'temperature', unit: 'C' },
+  temperature: { channel: 1, quantity: 'temperature', unit: '°C' },
   relative_humidity: { channel: 2, quantity: 'relative_humidity', unit: '%RH' },
-  computed: { channel: 3, quantity: 'dew_point', unit: 'C' },
+  computed: { channel: 3, quantity: 'dew_point', unit: '°C' },
   pressure: { channel: 4, quantity: 'pressure', unit: 'hPa' },
   co2: { channel: 4, quantity: 'co2', unit: 'ppm' },
 };

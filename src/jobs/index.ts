@@ -4,7 +4,7 @@ import type { Store } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
-import { describeProblem, recordVerification, verifyIntegrity } from './verify.ts';
+import { describeProblem, exportHeads, recordVerification, verifyIntegrity } from './verify.ts';
 import { NotificationJob, createTransport } from './notify.ts';
 import { describeRun, runRetention } from './retention.ts';
 import { runScheduledReports } from '../report/schedule.ts';
@@ -18,9 +18,18 @@ export interface JobsDeps {
   now?: () => number;
   /** The gateway's chain key, once known (an offline start learns it when the database answers). */
   chainKey?: () => ChainKey | null;
+  /** Where the signed heads file lives (beside chain.key); verification compares with it and rewrites it when intact. */
+  headsFile?: string;
 }
 
-export function createJobScheduler({ store, config, log, now, chainKey }: JobsDeps): JobScheduler {
+/** The nightly verification recomputes the rollup of one device in ROLLUP_SHARES per night (device id modulo), a full pass being `inlet verify`. */
+export const ROLLUP_SHARES = 7;
+
+export function rollupShareOf(at: number): { part: number; of: number } {
+  return { part: Math.floor(at / 86_400_000) % ROLLUP_SHARES, of: ROLLUP_SHARES };
+}
+
+export function createJobScheduler({ store, config, log, now, chainKey, headsFile }: JobsDeps): JobScheduler {
   const jobs: Job[] = [];
   const { verify, offline, housekeeping } = config.jobs;
   // Verification and housekeeping (which purges) never run at the same time: a purge under a
@@ -35,13 +44,15 @@ export function createJobScheduler({ store, config, log, now, chainKey }: JobsDe
     jobs.push({
       name: 'verify', schedule: verify.schedule,
       run: () => oneAtATime(async () => {
-        const report = await verifyIntegrity(store, { now, chainKey: chainKey?.() ?? null });
+        const key = chainKey?.() ?? null;
+        const report = await verifyIntegrity(store, { now, chainKey: key, rollup: rollupShareOf((now ?? Date.now)()), headsFile: key ? headsFile : undefined });
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);
           return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; ${raised ? `integrity alarm #${raised.id} raised` : 'its integrity alarm is already open'}`;
         }
         const { cleared } = await recordVerification(store, report);
+        if (key && headsFile) exportHeads(headsFile, key.key, report);
         return `intact: ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains` +
           `${report.uploadsBelowHorizon ? `, ${report.uploadsBelowHorizon} uploads below the retention horizon awaiting purge` : ''}` +
           `${cleared ? `; ${cleared} integrity alarm(s) cleared` : ''}`;

@@ -7,6 +7,7 @@
 // is finished by the next one: the horizon is already recorded.
 import type { LogSink } from '../domain/log-sink.ts';
 import type { PurgeChunk, RetentionHorizon, RetentionPreview, Store } from '../store/store.ts';
+import { writeAuditBaseline } from '../store/audit-baseline.ts';
 
 const DAY = 86_400_000;
 
@@ -105,6 +106,11 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
     });
     // The store keeps the latest horizon when it already covers this one (another process recorded it first).
     const recordedHere = horizon.at === options.now && horizon.setBy === options.setBy;
+    // The purge removes the events that recorded older states of users, alarms, limits and channels:
+    // their current states are recorded again first, so verification still has something to compare with.
+    if (recordedHere && horizon.auditBefore !== null && 'listUsers' in store) {
+      await writeAuditBaseline(store as unknown as Parameters<typeof writeAuditBaseline>[0], options.now, `before purging the audit trail older than ${iso(horizon.auditBefore)}`);
+    }
     options.log.info(`retention horizon ${recordedHere ? 'advanced to' : 'already at'} ${iso(horizon.dataBefore)} (uploads below #${horizon.belowUploadId})`, {
       auditBefore: horizon.auditBefore === null ? null : iso(horizon.auditBefore), setBy: horizon.setBy, reason: horizon.reason,
     });

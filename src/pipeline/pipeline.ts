@@ -7,7 +7,7 @@ import type {
 import type { AlarmMonitor } from './alarm-monitor.ts';
 import { DeviceRegistry } from './registry.ts';
 import { allowedIntervalS, newThrottleState, throttle, type ThrottleSettings, DEFAULT_THROTTLE, type ThrottleState } from './throttle.ts';
-import { MAX_FUTURE_SKEW_MS, checkIdentity, checkReadings } from './validate.ts';
+import { MAX_FUTURE_SKEW_MS, canonicaliseUnits, checkIdentity, checkReadings, unitChanges } from './validate.ts';
 import { decideLoggerClock, describeSkew, type LoggerClockDecision, type LoggerClockEvidence } from './logger-clock.ts';
 import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
 import type { RefusalCode, RefusalRecorder } from './refusals.ts';
@@ -90,7 +90,7 @@ export class Pipeline {
     // An administrator's change (resume, new interval) starts throttling afresh.
     this.registry.onChange = (device) => {
       const rt = this.runtime.get(device.id);
-      if (rt) rt.throttle = newThrottleState();
+      if (rt) { rt.throttle = newThrottleState(); rt.channels = null; }
     };
   }
 
@@ -111,6 +111,8 @@ export class Pipeline {
     }
     const identity = checkIdentity(device, upload);
     if (identity) return this.refuse(upload, device, identity.status, 'identity-mismatch', identity.reason);
+    const unknownUnit = canonicaliseUnits(upload);
+    if (unknownUnit) return this.refuse(upload, device, unknownUnit.status, 'implausible-readings', unknownUnit.reason);
     const clock = upload.family === 'logger' ? this.readLoggerClock(device, upload) : null;
     const invalid = checkReadings(upload);
     if (invalid) {
@@ -133,6 +135,21 @@ export class Pipeline {
       if (decision.suspend) suspendReason = decision.reason;
     }
     rt.lastAlarms = alarms;
+    // Units never change history: a channel reporting another quantity or unit than registered is
+    // held back (the device suspended, its data quarantined) until an administrator confirms the change.
+    if (device.state === 'active' && typeof this.registry.registeredChannels === 'function') {
+      const registered = await this.registry.registeredChannels(device.id);
+      const changed = registered ? unitChanges(registered, upload) : [];
+      if (changed.length) {
+        const what = changed.map((c) => `channel ${c.channel} reports ${c.to} but is registered as ${c.from}`).join('; ');
+        events.push({
+          at: upload.receivedAt, deviceId: device.id, type: 'channel.unit.mismatch', level: 'alarm', actor: 'device', source: upload.remoteAddress,
+          message: `${device.name} (serial ${device.serial}): ${what}. Its data is held back until an administrator confirms the new unit (viewer: Administration) and resumes it.`,
+          data: { changes: changed },
+        });
+        suspendReason ??= `unit changed: ${what}; confirm the new unit before its data is used`;
+      }
+    }
     const counterBreak = checkCounter(rt.counter, {
       family: upload.family, receivedAt: upload.receivedAt, kind: upload.kind, fromCache: upload.fromCache,
       firstCounter: upload.firstCounter ?? upload.counter, lastCounter: upload.counter,
@@ -196,6 +213,7 @@ export class Pipeline {
       suspend: suspendReason ? { deviceId: device.id, at: upload.receivedAt, reason: suspendReason } : null,
     };
     const result = await this.sink.commit(batch);
+    if (!quarantine && batch.channels.length && typeof this.registry.noteChannels === 'function') this.registry.noteChannels(device.id, batch.channels);
     if (suspendReason) {
       this.registry.update(device.id, { state: 'suspended', suspendedReason: suspendReason, suspendedAt: upload.receivedAt });
       this.counters.suspensions++;

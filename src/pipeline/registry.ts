@@ -33,6 +33,8 @@ export class DeviceRegistry {
   private fromSnapshot: Map<string, SnapshotDevice> | null = null;
   /** Called when a device row changed (admin action): runtime state such as throttling resets. */
   onChange: (device: Device) => void = () => {};
+  /** Each device's channels as registered (quantity, canonical unit), read once per device and dropped when it changes. */
+  private readonly channelCache = new Map<number, Map<number, { quantity: string; unit: string }>>();
 
   constructor(store: Store, refreshMs = 2000, snapshotFile: string | null = null) {
     this.store = store;
@@ -100,7 +102,7 @@ export class DeviceRegistry {
     this.byToken.set(device.entryToken, device);
     this.byId.set(device.id, device);
     this.watermark = Math.max(this.watermark, device.updatedAt);
-    if (old && old.updatedAt !== device.updatedAt) this.onChange(device);
+    if (old && old.updatedAt !== device.updatedAt) { this.channelCache.delete(device.id); this.onChange(device); }
     if (!old || old.updatedAt !== device.updatedAt || old.entryToken !== device.entryToken) this.saveSnapshotSoon();
   }
 
@@ -150,4 +152,34 @@ export class DeviceRegistry {
   }
 
   all(): Device[] { return [...this.byId.values()]; }
+
+  /**
+   * The device's registered channels, to compare an upload's units with (units never change history:
+   * a different unit is held back until an administrator confirms it). null while the store is away:
+   * the check then waits for the store, and the journal keeps the upload meanwhile.
+   */
+  async registeredChannels(deviceId: number): Promise<Map<number, { quantity: string; unit: string }> | null> {
+    const cached = this.channelCache.get(deviceId);
+    if (cached) return cached;
+    try {
+      // Only channels that hold data: the channels a device is registered with are its model's guess,
+      // which its first upload corrects (a sensor set to °F) without anything to hold back.
+      const [channels_, latest] = await Promise.all([this.store.listChannels(deviceId), this.store.latestValues(deviceId)]);
+      const withData = new Set(latest.map((v) => v.channel));
+      const channels = new Map(channels_.filter((c) => withData.has(c.channel)).map((c) => [c.channel, { quantity: c.quantity, unit: c.unit }]));
+      this.channelCache.set(deviceId, channels);
+      return channels;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Channels the pipeline just stored for the first time, so that the cache stays in step without a read. */
+  noteChannels(deviceId: number, channels: { channel: number; quantity: string; unit: string }[]): void {
+    const cached = this.channelCache.get(deviceId);
+    if (cached) for (const c of channels) if (!cached.has(c.channel)) cached.set(c.channel, { quantity: c.quantity, unit: c.unit });
+  }
+
+  /** After an administrator confirmed a unit change. */
+  forgetChannels(deviceId: number): void { this.channelCache.delete(deviceId); }
 }

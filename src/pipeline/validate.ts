@@ -1,6 +1,46 @@
 // Plausibility and identity checks that need no state beyond the registered device.
 import type { Device, Upload } from '../domain/types.ts';
 import { implausibilityIn, plausibleRange, type Range } from '../domain/quantities.ts';
+import { canonicalUnit, unitsOf } from '../domain/units.ts';
+
+/**
+ * Replaces each reading's unit text with its canonical form (C, °C and degC are all °C), or refuses
+ * the upload when a text is no unit of its quantity: a value is never stored in a unit nobody checked.
+ */
+export function canonicaliseUnits(upload: Upload): Refusal | null {
+  let lastText: string | null = null;
+  let lastQuantity: string | null = null;
+  let lastCanonical: string | null = null;
+  for (const r of upload.readings) {
+    // A backlog repeats the same few (quantity, unit) pairs 100,000 times.
+    if (r.unit !== lastText || r.quantity !== lastQuantity) {
+      lastText = r.unit;
+      lastQuantity = r.quantity;
+      lastCanonical = canonicalUnit(r.quantity, r.unit);
+    }
+    if (lastCanonical === null) {
+      return { status: 422, reason: `channel ${r.channel}: "${r.unit.slice(0, 20)}" is not a unit Inlet knows for ${r.quantity} (expected ${unitsOf(r.quantity).join(', ')}); nothing was stored` };
+    }
+    r.unit = lastCanonical;
+  }
+  return null;
+}
+
+/**
+ * Channels of the upload that measure their registered quantity in another unit: earlier values
+ * would read in the new unit. A different quantity (a relabelled logger channel, a Web Sensor's
+ * computed quantity switched) is recorded as a channel change by the writer instead (channel.recorded).
+ */
+export function unitChanges(registered: Map<number, { quantity: string; unit: string }>, upload: Upload): { channel: number; from: string; to: string }[] {
+  const changes = new Map<number, { channel: number; from: string; to: string }>();
+  for (const r of upload.readings) {
+    const known = registered.get(r.channel);
+    if (known && known.quantity === r.quantity && known.unit !== r.unit && !changes.has(r.channel)) {
+      changes.set(r.channel, { channel: r.channel, from: `${known.quantity} in ${known.unit || '(no unit)'}`, to: `${r.quantity} in ${r.unit || '(no unit)'}` });
+    }
+  }
+  return [...changes.values()];
+}
 
 export interface Refusal { status: number; reason: string }
 

@@ -4,7 +4,7 @@
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
 import type { AlarmLimit, Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
 import type {
-  ChainAnchor, ChainCheckpoint, DevicePatch, PurgeChunk, QuarantineEntry, RetentionHorizon, RetentionPreview, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
+  ChainAnchor, ChainCheckpoint, ChainedEvent, DevicePatch, PurgeChunk, QuarantineEntry, RetentionHorizon, RetentionPreview, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from './store.ts';
 
 export type Row = Record<string, unknown>;
@@ -21,7 +21,7 @@ export const DEVICE_COLUMNS_WITH_CLOCK = `${DEVICE_COLUMNS}, logger_clock`;
 
 /** Columns read for a StoredAlarm, in both dialects (the same names in both). */
 export const ALARM_COLUMNS = `id, device_id, channel, source, kind, level, direction, raised_at, value, message, acknowledged_at,
-  acknowledged_by, ack_comment, cleared_at, cleared_value`;
+  acknowledged_by, ack_comment, ack_meaning, cleared_at, cleared_value`;
 
 /** Columns read for an AlarmLimit, in both dialects. */
 export const ALARM_LIMIT_COLUMNS = 'device_id, channel, level, high, low, delay_s, hysteresis, updated_at';
@@ -108,6 +108,23 @@ export function toStoredEvent(r: Row): StoredEvent {
     id: integer(r.id), at: epochMs(r.at), deviceId: integerOrNull(r.device_id), type: r.type as string,
     level: r.level as EventLevel, message: r.message as string,
     data: r.data ? JSON.parse(r.data as string) as Record<string, unknown> : null,
+    actor: (r.actor as string | null) ?? null, source: (r.source as string | null) ?? null, recordedAt: epochMsOrNull(r.recorded_at),
+  };
+}
+
+export function toChainedEvent(r: Row): ChainedEvent {
+  return {
+    ...toStoredEvent(r), actor: (r.actor as string | null) ?? null, source: (r.source as string | null) ?? null, recordedAt: epochMsOrNull(r.recorded_at),
+    dataText: (r.data as string | null) ?? null,
+    prevHash: r.prev_hash === null || r.prev_hash === undefined ? null : bytes(r.prev_hash),
+    hash: r.hash === null || r.hash === undefined ? null : bytes(r.hash),
+  };
+}
+
+export function toChannelUnit(r: Row) {
+  return {
+    channel: integer(r.channel), validFrom: epochMs(r.valid_from), quantity: r.quantity as string, unit: r.unit as string,
+    setBy: r.set_by as string, reason: r.reason as string,
   };
 }
 
@@ -173,7 +190,7 @@ export function toAlarm(r: Row): StoredAlarm {
     source: r.source as StoredAlarm['source'], kind: (r.kind as StoredAlarm['kind']) ?? null, level: r.level as StoredAlarm['level'], direction: (r.direction as StoredAlarm['direction']) ?? null,
     raisedAt: epochMs(r.raised_at), value: (r.value as number | null) ?? null, message: r.message as string,
     acknowledgedAt: epochMsOrNull(r.acknowledged_at), acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
-    ackComment: (r.ack_comment as string | null) ?? null, clearedAt: epochMsOrNull(r.cleared_at),
+    ackComment: (r.ack_comment as string | null) ?? null, ackMeaning: (r.ack_meaning as string | null) ?? null, clearedAt: epochMsOrNull(r.cleared_at),
     clearedValue: (r.cleared_value as number | null) ?? null,
   };
 }

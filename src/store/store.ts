@@ -1,6 +1,7 @@
 // The one store interface. Both adapters (sqlite/, mssql/) implement it and pass
 // test/contract/. Writes go through commit(), which groups concurrent batches into one
 // transaction and resolves each caller only after that transaction is durable.
+import type { UserAudit } from './user-events.ts';
 import type { Access, Zone, ZoneGrant } from '../domain/zones.ts';
 import type {
   AlarmDirection, AlarmLevel, AlarmLimit, Batch, Channel, CommitResult, Device, DeviceState, EventLevel, Family, Reading, SampleRow, UploadRecord, VerdictKind,
@@ -82,6 +83,22 @@ export interface StoredEvent {
   level: EventLevel;
   message: string;
   data: Record<string, unknown> | null;
+  /** Who and from where (migration 019); null on older events. */
+  actor?: string | null;
+  source?: string | null;
+  /** When the store wrote it, by the database's clock where it has one; null on older events. */
+  recordedAt?: number | null;
+}
+
+/** An event with its link in the audit chain, for verification. */
+export interface ChainedEvent extends StoredEvent {
+  actor: string | null;
+  source: string | null;
+  recordedAt: number | null;
+  /** The data column's text exactly as stored. */
+  dataText: string | null;
+  prevHash: Buffer | null;
+  hash: Buffer | null;
 }
 
 export interface EventQuery {
@@ -91,6 +108,32 @@ export interface EventQuery {
   since?: number;
   type?: string;
   limit?: number;
+  /** Audit review filters (issue 18): events before `until` (exclusive), by actor, by type prefix ("alarm." ...), older than `beforeId`. */
+  until?: number;
+  actor?: string;
+  typePrefix?: string;
+  beforeId?: number;
+}
+
+/** What a new event says; actor and source default to 'system' and null. */
+export interface NewEvent {
+  at: number;
+  deviceId: number | null;
+  type: string;
+  level: EventLevel;
+  message: string;
+  data?: Record<string, unknown>;
+  actor?: string | null;
+  source?: string | null;
+}
+
+/** One hour of the rollup that differs from what its samples add up to. */
+export interface RollupMismatch {
+  deviceId: number;
+  channel: number;
+  hourStart: number;
+  stored: string;
+  recomputed: string;
 }
 
 export interface StoredUpload extends Omit<UploadRecord, 'family'> {
@@ -137,6 +180,8 @@ export interface StoredAlarm extends NewAlarm {
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
   ackComment: string | null;
+  /** The meaning of the acknowledging user's electronic signature (reviewed, approved, ...); null before signatures. */
+  ackMeaning?: string | null;
   clearedAt: number | null;
   clearedValue: number | null;
 }
@@ -153,6 +198,8 @@ export interface AlarmQuery {
   /** Only alarms of these devices (a caller's zones); system alarms of no device are left out. */
   deviceIds?: number[];
   limit?: number;
+  /** Only alarms with a smaller id (paging through all of them, newest first). */
+  beforeId?: number;
 }
 
 /**
@@ -243,6 +290,8 @@ export interface ChangeActor {
   by: string;
   at: number;
   reason?: string;
+  /** Where the change came from (the client's address), for the audit trail. */
+  source?: string | null;
 }
 
 /** A device taken out of use: its history and chain are kept, it raises no offline alarm, the viewer hides it by default. */
@@ -278,6 +327,13 @@ export interface StorePreflight {
 
 export interface MigrateOptions { upTo?: number }
 
+/** How an audited change was made: from where, why, and the electronic signature's meaning when one was given. */
+export interface ChangeAudit {
+  source?: string | null;
+  reason?: string | null;
+  signatureMeaning?: string | null;
+}
+
 /**
  * A refused upload as the refusal archive keeps it (migration 011): outside the device chains, only
  * the first bytes of the body with its full length and SHA-256, pruned by a row cap and an age.
@@ -303,7 +359,6 @@ export interface StoredRefusal extends RefusalRecord { id: number }
 /** After archiving, rows beyond the newest maxRows and rows received before keepSince are deleted. */
 export interface RefusalArchiveLimits { maxRows: number; keepSince: number }
 
-export interface NewEvent { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }
 
 /** Journal records handed to a store as they are on disk (spool/journal.ts framing), back to back. */
 export interface JournalChunk {
@@ -384,7 +439,7 @@ export interface Store {
   /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
   channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;
-  addEvent(event: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void>;
+  addEvent(event: NewEvent): Promise<void>;
   uploads(query: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]>;
 
   // refusal archive (migration 011): bounded, outside the chains
@@ -405,6 +460,15 @@ export interface Store {
   chainCheckpoints(): Promise<ChainCheckpoint[]>;
   /** Appends checkpoints in one transaction (the table is append-only). */
   addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void>;
+  /** Events with their chain links, oldest first, ids above afterId. */
+  chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]>;
+  /**
+   * Hours of the rollup that differ from the samples they summarise (or exist on one side only), for
+   * devices whose id modulo `share.of` is `share.part` (all devices without share). At most `limit`.
+   */
+  rollupMismatches(share: { part: number; of: number } | null, limit: number): Promise<RollupMismatch[]>;
+  /** Devices that have been heard from (or hold samples) but have no upload and no chain anchor: their chain is gone. */
+  devicesWithoutChain(): Promise<number[]>;
 
   // alarms: each change below also appends an event in the same transaction (the audit trail)
   /** Limits of one device, or of all devices, ordered by device, channel, level. */
@@ -413,13 +477,13 @@ export interface Store {
    * Replaces every limit of one channel with `limits` (an empty list removes them) and appends an
    * 'alarm.limits.changed' event naming `by`.
    */
-  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void>;
+  setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number, audit?: ChangeAudit): Promise<void>;
   /** Inserts a raised alarm and an 'alarm.raised' event (level = the alarm's level). */
   raiseAlarm(alarm: NewAlarm): Promise<StoredAlarm>;
   /** Marks an alarm cleared and appends 'alarm.cleared'; undefined when no such uncleared alarm. */
   clearAlarm(id: number, at: number, value: number | null): Promise<StoredAlarm | undefined>;
   /** Records who acknowledged and why, appends 'alarm.acknowledged'; undefined when no such unacknowledged alarm. */
-  acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined>;
+  acknowledgeAlarm(id: number, by: string, comment: string, at: number, meaning?: string | null, source?: string | null): Promise<StoredAlarm | undefined>;
   /** Newest first. */
   alarms(query: AlarmQuery): Promise<StoredAlarm[]>;
 
@@ -440,6 +504,12 @@ export interface Store {
   /** Deletes one chunk below the latest horizon in one transaction: up to `rows` samples, events or alarms, or `uploads` uploads. */
   purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk>;
 
+  // units (migration 019): a channel's quantity and unit are versioned
+  /** Makes `unit` the channel's current unit from `validFrom` on: a new version, the channel row and a 'channel.unit.changed' event, in one transaction. */
+  setChannelUnit(deviceId: number, channel: number, quantity: string, unit: string, validFrom: number, by: string, reason: string, audit?: ChangeAudit): Promise<void>;
+  /** Every version of a device's channels' units, oldest first. */
+  channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]>;
+
   // quarantine
   quarantined(deviceId: number): Promise<QuarantineEntry[]>;
   releaseQuarantine(deviceId: number, importData: boolean, at: number): Promise<ReleaseResult>;
@@ -457,10 +527,15 @@ export interface Store {
   setUserZoneRoles(userId: number, grants: ZoneGrant[], actor: ChangeActor): Promise<void>;
 
   // users
-  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number): Promise<UserRecord>;
+  /** Adds the user and a 'user.added' event naming `audit.actor` (the audit trail; 'system' when not given), in one transaction. */
+  addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord>;
   findUser(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>): Promise<void>;
+  /**
+   * Changes the user; a change of role, scope, disabled or password (or an unlock with `audit`) also
+   * appends an event (user-events.ts) in the same transaction. Sign-in bookkeeping passes no audit.
+   */
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>, audit?: UserAudit): Promise<void>;
 
   // reports (src/report/): each write also appends its event in the same transaction
   /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */

@@ -15,7 +15,7 @@ export function zoneAddedEvent(zone: Zone, parentPath: string | null, actor: Cha
   return {
     type: 'zone.added',
     message: `zone "${zone.name}" added ${parentPath ? `under "${parentPath}"` : 'at the top level'} (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, zoneId: zone.id, name: zone.name, parentId: zone.parentId, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, reason: actor.reason ?? null },
   };
 }
 
@@ -25,7 +25,7 @@ export function zoneChangedEvent(before: Zone, after: Zone, paths: { before: str
     type: moved ? 'zone.moved' : 'zone.renamed',
     message: `zone "${paths.before}" ${moved ? 'moved' : 'renamed'} to "${paths.after}" (by ${actor.by})${why(actor)}`,
     data: {
-      by: actor.by, zoneId: before.id, reason: actor.reason ?? null,
+      by: actor.by, source: actor.source ?? null, zoneId: before.id, reason: actor.reason ?? null,
       old: { name: before.name, parentId: before.parentId, path: paths.before },
       new: { name: after.name, parentId: after.parentId, path: paths.after },
     },
@@ -36,7 +36,7 @@ export function zoneRemovedEvent(zone: Zone, path: string, actor: ChangeActor): 
   return {
     type: 'zone.removed',
     message: `zone "${path}" removed (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, zoneId: zone.id, name: zone.name, parentId: zone.parentId, path, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, path, reason: actor.reason ?? null },
   };
 }
 
@@ -45,7 +45,7 @@ export function userZonesChangedEvent(username: string, before: ZoneGrant[], aft
   return {
     type: 'user.zones.changed',
     message: `zone roles of ${username} changed from ${list(before)} to ${list(after)} (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, username, old: before, new: after, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, username, old: before, new: after, reason: actor.reason ?? null },
   };
 }
 

@@ -99,7 +99,7 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   const download = await downloadStarted;
   assert.match(download.suggestedFilename(), /^inlet-export-\d{8}-\d{8}\.csv$/);
   const csv = readFileSync((await download.path())!, 'utf8');
-  assert.ok(csv.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Freezer A temperature [C];'), csv.slice(0, 100));
+  assert.ok(csv.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Freezer A temperature [°C];'), csv.slice(0, 100));
   assert.match(csv, /;-21,7;/);
   await shot('export');
 
@@ -112,7 +112,9 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'suspended');
   await shot('admin-suspended');
   await row.getByRole('button', { name: 'Resume' }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+  // Releasing the quarantined data is signed (issue 18).
+  await page.getByRole('dialog').getByLabel('Your password').fill(ADMIN.password);
+  await page.getByRole('dialog').getByRole('button', { name: 'Sign and resume' }).click();
   await row.getByRole('button', { name: 'Suspend' }).waitFor();
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'active');
   await shot('admin-resumed');
@@ -173,4 +175,26 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   await done.getByRole('button', { name: 'Done' }).click();
   const registered = (await t.gateway.store.listDevices()).find((d) => d.serial === '20260002');
   assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
+});
+
+test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: 60_000 }, async () => {
+  await page.goto(`${t.gateway.url}/#/audit`);
+  await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+  await page.getByLabel('Type').selectOption('alarm.');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  // the acknowledgement signed on the Alarms page, with who did it and from where
+  const ack = page.locator('table.audit tbody tr').filter({ hasText: 'alarm.acknowledged' });
+  await ack.getByText(/with electronic signature \(\w+\)/).waitFor();
+  assert.equal(await ack.locator('td').nth(2).textContent(), ADMIN.username);
+  assert.match((await ack.locator('td').nth(3).textContent())!, /127\.0\.0\.1/);
+  assert.match((await page.getByRole('link', { name: 'CSV' }).getAttribute('href'))!, /^\/api\/audit\.csv\?type=alarm\./);
+  await page.getByText(/event\(s\): the whole trail for this filter/).waitFor();
+  await page.getByLabel('Review comment').fill('alarm handling of December reviewed');
+  await page.getByLabel(/Password for the review/).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign review' }).click();
+  await page.getByText('Review recorded with your signature.').waitFor();
+  await page.locator('ul.reviews').getByText(/reviewed by admin with electronic signature \(reviewed\): alarm handling of December reviewed/).waitFor();
+  const [review] = await t.gateway.store.events({ type: 'audit.reviewed', limit: 1 });
+  assert.equal(review.actor, ADMIN.username);
+  await shot('audit-trail-reviewed');
 });

@@ -40,10 +40,13 @@ async function send(temp: number, alarm: 'no' | 'hi'): Promise<void> {
 const limitsPath = () => `/api/devices/${deviceId}/channels/1/alarm-limits`;
 
 test('operators and administrators set alarm limits, viewers do not, and nonsense limits are refused', async () => {
-  const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }] };
+  // Limit changes are signed (issue 18): each user's own password again, and a meaning.
+  const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }], signature: { password: ADMIN.password, meaning: 'approved' } };
   assert.equal((await viewer.request('PUT', limitsPath(), limits)).status, 403);
-  assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 200);
-  assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }] })).status, 400);
+  assert.equal((await operator.request('PUT', limitsPath(), { ...limits, signature: undefined })).status, 400, 'unsigned');
+  assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 403, 'someone else\'s password');
+  assert.equal((await operator.request('PUT', limitsPath(), { ...limits, signature: { password: 'Copper-Basin-58', meaning: 'approved' } })).status, 200);
+  assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }], signature: limits.signature })).status, 400);
   assert.equal((await admin.request('PUT', `/api/devices/${deviceId}/channels/9/alarm-limits`, limits)).status, 404);
   const set = await admin.json<{ limits: unknown[] }>('PUT', limitsPath(), limits);
   assert.equal(set.status, 200, JSON.stringify(set.body));
@@ -63,16 +66,18 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   const [alarm] = limitAlarms(open.body.alarms);
   assert.equal(alarm.direction, 'high');
   assert.equal(alarm.value, 9.5);
-  assert.match(alarm.message, /^Vaccine fridge \(serial 50000001(, [^)]+)?\) channel 1 temperature: 9\.5 C is above the alarm high limit 8 C$/);
+  assert.match(alarm.message, /^Vaccine fridge \(serial 50000001(, [^)]+)?\) channel 1 temperature: 9\.5 °?C is above the alarm high limit 8 °?C$/);
 
   const ack = `/api/alarms/${alarm.id}/acknowledge`;
   assert.equal((await viewer.request('POST', ack, { comment: 'seen it' })).status, 403);
   assert.equal((await operator.request('POST', ack, {})).status, 400);
   assert.equal((await operator.request('POST', ack, { comment: '   ' })).status, 400);
-  const done = await operator.json<{ alarm: StoredAlarm }>('POST', ack, { comment: 'door was open, closed it' });
+  assert.equal((await operator.request('POST', ack, { comment: 'door was open, closed it' })).status, 400, 'unsigned');
+  const done = await operator.json<{ alarm: StoredAlarm }>('POST', ack, { comment: 'door was open, closed it', signature: { password: 'Copper-Basin-58', meaning: 'reviewed' } });
   assert.equal(done.status, 200);
   assert.equal(done.body.alarm.acknowledgedBy, 'operator');
-  assert.equal((await admin.request('POST', ack, { comment: 'again' })).status, 409);
+  assert.equal(done.body.alarm.ackMeaning, 'reviewed', 'the signature\'s meaning is bound to the acknowledgement');
+  assert.equal((await admin.request('POST', ack, { comment: 'again', signature: { password: ADMIN.password, meaning: 'reviewed' } })).status, 409);
 
   await send(7.6, 'no');     // inside, but not by the hysteresis: still raised
   assert.equal(limitAlarms((await viewer.json<{ alarms: StoredAlarm[] }>('GET', '/api/alarms?open=true')).body.alarms)[0]?.clearedAt, null);
@@ -85,8 +90,8 @@ test('a reading above the limit raises an alarm; an operator acknowledges it wit
   const trail = body.events.map((e) => e.type).reverse().filter((type) => type.startsWith('alarm.') || type === 'device.alarm');
   // limits set by the operator, then the administrator; the device's own alarm is raised and cleared beside the limit's
   assert.deepEqual(trail, ['alarm.limits.changed', 'alarm.limits.changed', 'device.alarm', 'alarm.raised', 'alarm.raised', 'alarm.acknowledged', 'device.alarm', 'alarm.cleared', 'alarm.cleared']);
-  assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator: "door was open, closed it"')));
-  assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin)')));
+  assert.ok(body.events.some((e) => e.type === 'alarm.acknowledged' && e.message.includes('acknowledged by operator with electronic signature (reviewed): "door was open, closed it"')));
+  assert.ok(body.events.some((e) => e.type === 'alarm.limits.changed' && e.message.includes('(by admin, signed "approved")')));
   const deviceAlarms = body.events.filter((e) => e.type === 'device.alarm').map((e) => (e.data as { alarm: string }).alarm).reverse();
   assert.deepEqual(deviceAlarms, ['hi', 'no'], 'the device\'s own alarm state is recorded on change only');
 });

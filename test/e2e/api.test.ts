@@ -54,7 +54,7 @@ function routes() {
     { method: 'GET', path: '/api/events', min: 'viewer' },
     { method: 'GET', path: `/api/devices/${deviceId}/quarantine`, min: 'operator' },
     { method: 'PATCH', path: `/api/devices/${deviceId}`, body: { location: 'Store' }, min: 'operator' },
-    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { importData: false } } },
+    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { importData: false, signature: { password: '', meaning: 'released' } } } },
     { method: 'GET', path: `/api/devices/${deviceId}/entry-point`, min: 'administrator' },
     { method: 'PUT', path: `/api/devices/${deviceId}/interval`, body: { allowedIntervalS: 1 }, min: 'administrator' },
     { method: 'POST', path: '/api/devices', body: { serial: '20259999', model: 'T0510', name: 'Spare' }, min: 'administrator' },
@@ -74,7 +74,10 @@ describe('every route refuses anonymous and under-privileged callers', () => {
         assert.equal(res.status, expected, `${role} ${r.method} ${r.path}`);
         if (RANK[role] >= RANK[r.min]) {
           assert.ok(res.status === 200 || res.status === 201, `${role} ${r.method} ${r.path} answered ${res.status}`);
-          if (r.then) assert.equal((await callers[role].request(r.then.method, r.then.path, r.then.body)).status, 200);
+          // A follow-up that releases data is signed with the caller's own password.
+          const signed = (body: unknown) => (body && typeof body === 'object' && 'signature' in body
+            ? { ...body, signature: { ...(body as { signature: object }).signature, password: role === 'administrator' ? ADMIN.password : PASSWORD[role as keyof typeof PASSWORD] } } : body);
+          if (r.then) assert.equal((await callers[role].request(r.then.method, r.then.path, signed(r.then.body))).status, 200);
         }
       }
       const live = await callers[role].request('GET', '/api/live');
@@ -159,7 +162,7 @@ describe('data after simulated uploads', () => {
     assert.equal(JSON.stringify(device).includes('entryToken'), false, 'the entry token is never in the tree');
     const temperature = device.channels.find((c) => c.channel === 1)!;
     assert.equal(temperature.quantity, 'temperature');
-    assert.equal(temperature.unit, 'C');
+    assert.equal(temperature.unit, '°C');
     assert.equal(temperature.alarm, 'hi', 'the third upload raised a high alarm');
     assert.ok(Math.abs(temperature.value - 30) <= 1.6, `alarm temperature near 30, got ${temperature.value}`);
     assert.equal(device.alarm, true);
@@ -209,7 +212,7 @@ describe('data after simulated uploads', () => {
     const german = await callers.viewer.request('GET', path, undefined, { 'accept-language': 'de-DE,de;q=0.9' });
     assert.match(german.headers.get('content-disposition') ?? '', /attachment; filename="inlet-export-\d{8}-\d{8}\.csv"/);
     const text = Buffer.from(await german.arrayBuffer()).toString('utf8');
-    assert.ok(text.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Cold room 1 temperature [C];'), text.slice(0, 120));
+    assert.ok(text.startsWith('\uFEFFtime (UTC);time (Europe/Prague);Cold room 1 temperature [°C];'), text.slice(0, 120));
     const lines = text.trim().split('\r\n');
     assert.equal(lines.length, 4);
     assert.match(lines[3], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z;\d{4}-\d\d-\d\d \d\d:\d\d:\d\d;\d+(,\d+)?;alarm hi;\d+(,\d+)?;$/);

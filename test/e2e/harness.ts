@@ -12,6 +12,7 @@ import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } fr
 import type { Device, Family } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { HEADS_FILE } from '../../src/store/heads-file.ts';
 import { CHAIN_KEY_FILE, readChainKey, resolveChainKey, type ChainKey } from '../../src/store/chain-key.ts';
 
 export { tempDir };
@@ -75,8 +76,12 @@ export function soapUrl(base: string, device: Pick<Device, 'entryToken'>): strin
   return ingestUrl(base, { family: 'soap', entryToken: device.entryToken });
 }
 
+/** The store of a gateway's data folder; it links events and uploads under the folder's chain key, as the gateway does. */
 export function openDataStore(dataDir: string): SqliteStore {
-  return new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+  const store = new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+  const key = chainKeyIn(dataDir);
+  if (key) store.useChainKey(key.key);
+  return store;
 }
 
 /**
@@ -144,7 +149,7 @@ export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 90_000): 
 /** A private copy of the SQLite store in `fromDir` (with its WAL and the gateway's chain key), in a new temporary folder. */
 export function copySqliteStore(fromDir: string, prefix: string): string {
   const dir = tempDir(prefix);
-  for (const name of ['inlet.sqlite', 'inlet.sqlite-wal', 'inlet.sqlite-shm', CHAIN_KEY_FILE]) {
+  for (const name of ['inlet.sqlite', 'inlet.sqlite-wal', 'inlet.sqlite-shm', CHAIN_KEY_FILE, HEADS_FILE]) {
     const from = path.join(fromDir, name);
     if (existsSync(from)) copyFileSync(from, path.join(dir, name));
   }

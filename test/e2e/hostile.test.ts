@@ -126,7 +126,8 @@ const CORPUS_CASES: CorpusCase[] = [
     // a caching device answered anything but 200 + Result:true would resend a refused message forever (json-ack.ts)
     { file: `${family}/unknown-serial.json`, status: 200, answer: /"Result":true,"Message":"refused: entry point belongs to serial/, verdict: 'refused' },
     { file: `${family}/prototype-pollution.json`, status: 200, answer: /"Result":true,"Message":"stored 1"/, verdict: 'accepted' },
-    { file: `${family}/sql-in-text-fields.json`, status: 200, answer: /"Result":true,"Message":"stored 1"/, verdict: 'accepted' },
+    // its unit text is SQL, no unit of its quantity: refused (issue 18), its bytes archived verbatim
+    { file: `${family}/sql-in-text-fields.json`, status: 200, answer: /"Result":true,"Message":"refused: channel 2: .* is not a unit Inlet knows/, verdict: 'refused' },
   ]),
   { file: 'fixtures/wifi/bad-duplicate-key.json', status: 400, answer: /duplicate key/, verdict: 'refused' },
   { file: 'logger/deep-nesting.json', status: 400, answer: /JSON nesting is deeper than 8 levels/, verdict: 'refused' },
@@ -139,7 +140,7 @@ const CORPUS_CASES: CorpusCase[] = [
   { file: 'logger/wrong-type-sn-string.json', status: 422, answer: /field Sn \(element 6\) must be an integer/, verdict: 'refused' },
   { file: 'logger/huge-number-sn.json', status: 422, answer: /field Sn \(element 6\) must be <= 99999999/, verdict: 'refused' },
   { file: 'logger/unknown-serial.json', status: 403, answer: /entry point belongs to serial 20990004/, verdict: 'refused' },
-  { file: 'logger/sql-in-text-fields.json', status: 200, answer: /^OK$/, verdict: 'accepted' },
+  { file: 'logger/sql-in-text-fields.json', status: 422, answer: /channel 2: .* is not a unit Inlet knows/, verdict: 'refused' },
 ];
 
 function corpusBytes(file: string): Buffer {
@@ -197,11 +198,13 @@ describe('the hostile corpus: every upload answered, archived, logged; the gatew
   });
 
   test('SQL metacharacters are stored verbatim, never executed', async () => {
-    // the corpus files post them on channel 2, which the good uploads (channel 1) leave alone
-    const unitOfChannel2 = async (family: Family) => (await gw.store.listChannels(devices.get(family)!.device.id)).find((c) => c.channel === 2)?.unit;
-    assert.equal(await unitOfChannel2('wifi'), `'; DROP--"%_\\`);
-    assert.equal(await unitOfChannel2('websensor-json'), `'; DROP--"%_\\`);
-    assert.equal(await unitOfChannel2('logger'), `"';--`);
+    // the corpus files post them as channel 2's unit: no unit Inlet knows, so the upload is refused
+    // (issue 18) and the text is kept verbatim in the archived refusal's reason
+    const refusedWith = async (family: Family, text: string) => (await gw.store.refusals({ limit: 100_000 }))
+      .some((r) => r.deviceId === devices.get(family)!.device.id && r.reason.includes(text));
+    assert.ok(await refusedWith('wifi', `'; DROP--"%_\\`));
+    assert.ok(await refusedWith('websensor-json', `'; DROP--"%_\\`));
+    assert.ok(await refusedWith('logger', `"';--`));
     for (const d of devices.values()) assert.ok((await gw.store.samples(d.device.id, d.tagChannel, 0, Number.MAX_SAFE_INTEGER)).length > 0, 'samples table intact');
     assert.ok((await gw.store.uploads({ limit: 1 })).length === 1, 'uploads table intact');
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution from __proto__ keys');

@@ -49,7 +49,7 @@ test('a registered Web Sensor posts over one keep-alive connection; every answer
   }
   const latest = await gw.store.latestValues(device.id);
   assert.deepEqual(latest.map((l) => [l.channel, l.quantity, l.unit, l.value]), [
-    [1, 'temperature', 'C', 23], [2, 'relative_humidity', '%RH', 43], [3, 'dew_point', 'C', 8],
+    [1, 'temperature', '°C', 23], [2, 'relative_humidity', '%RH', 43], [3, 'dew_point', '°C', 8],
   ]);
   const uploads = await gw.store.uploads({ deviceId: device.id });
   assert.equal(uploads.length, 3);

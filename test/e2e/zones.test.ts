@@ -57,7 +57,7 @@ before(async () => {
     urls[key] = added.body.entryUrl;
     assert.equal((await admin.c.json('PUT', `/api/devices/${dev[key]}/interval`, { allowedIntervalS: 1 })).status, 200);
     // every reading above -100 °C is an alarm: each device gets one at its first upload
-    const limits = await admin.c.json('PUT', `/api/devices/${dev[key]}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: -100 }] });
+    const limits = await admin.c.json('PUT', `/api/devices/${dev[key]}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: -100 }], signature: { password: ADMIN.password, meaning: 'approved' } });
     assert.equal(limits.status, 200, JSON.stringify(limits.body));
   }
   const report = await runSimulation({
@@ -136,6 +136,14 @@ function labRoutes(): RouteCase[] {
     { route: 'POST /devices/:id/replace', method: 'POST', path: `/api/devices/${dev.lab}/replace`, body: { serial: '20258887', model: 'T3510', reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /alarms/acknowledge', method: 'POST', path: '/api/alarms/acknowledge', body: { ids: [alarm.lab], comment: 'not mine' }, pharmacyOperator: 404 },
     { route: 'PUT /alarm-limits', method: 'PUT', path: '/api/alarm-limits', body: { channels: [`${dev.lab}:1`], limits: [{ level: 'alarm', high: 8 }] }, pharmacyOperator: 404 },
+    { route: 'GET /devices/:id/channel-units', method: 'GET', path: `/api/devices/${dev.lab}/channel-units`, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/channels/:channel/unit', method: 'POST', path: `/api/devices/${dev.lab}/channels/1/unit`, body: { unit: 'F', reason: 'x', signature: { password: 'x', meaning: 'confirmed' } }, pharmacyOperator: 404 },
+    // The audit trail of their zones only (events of users, zones and the system are a global role's)
+    { route: 'GET /audit', method: 'GET', path: '/api/audit', pharmacyOperator: 200 },
+    { route: 'GET /audit', method: 'GET', path: `/api/audit?device=${dev.lab}`, pharmacyOperator: 404 },
+    { route: 'GET /audit.csv', method: 'GET', path: '/api/audit.csv', pharmacyOperator: 200 },
+    { route: 'GET /audit.pdf', method: 'GET', path: `/api/audit.pdf?device=${dev.lab}`, pharmacyOperator: 404 },
+    { route: 'POST /audit/review', method: 'POST', path: '/api/audit/review', body: { comment: 'reviewed', signature: { password: 'x', meaning: 'reviewed' } }, pharmacyOperator: 200 },
     { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
@@ -236,7 +244,7 @@ describe('a pharmacy user sees and does nothing in the laboratory', () => {
     assert.equal((await callers.hospitalViewer.request('POST', `/api/alarms/${alarm.lab}/acknowledge`, { comment: 'seen it' })).status, 403);
     assert.equal((await callers.pharmacyViewer.request('POST', `/api/alarms/${alarm.pharmacy}/acknowledge`, { comment: 'seen it' })).status, 403);
     assert.equal((await callers.pharmacyOperator.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { allowedIntervalS: 2 })).status, 403);
-    const ack = await callers.pharmacyOperator.json('POST', `/api/alarms/${alarm.pharmacy}/acknowledge`, { comment: 'door closed again' });
+    const ack = await callers.pharmacyOperator.json('POST', `/api/alarms/${alarm.pharmacy}/acknowledge`, { comment: 'door closed again', signature: { password: users.pharmacyOperator.password, meaning: 'reviewed' } });
     assert.equal(ack.status, 200, JSON.stringify(ack.body));
     assert.equal((await callers.pharmacyAdmin.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { allowedIntervalS: 1 })).status, 200);
     const registered = await callers.pharmacyAdmin.json<{ device: { location: string } }>('POST', '/api/devices', { serial: '20255555', model: 'T3510', name: 'Second fridge', zoneId: zone.pharmacy });

@@ -33,7 +33,7 @@ export interface Series {
 export interface StoredAlarm {
   id: number; deviceId: number | null; channel: number | null; source: 'limit' | 'system'; kind: 'offline' | 'integrity' | 'device' | 'sensor' | null; level: 'warning' | 'alarm';
   direction: 'high' | 'low' | null; raisedAt: number; value: number | null; message: string;
-  acknowledgedAt: number | null; acknowledgedBy: string | null; ackComment: string | null; clearedAt: number | null; clearedValue: number | null;
+  acknowledgedAt: number | null; acknowledgedBy: string | null; ackComment: string | null; ackMeaning?: string | null; clearedAt: number | null; clearedValue: number | null;
 }
 export interface StoredEvent { id: number; at: number; deviceId: number | null; type: string; level: 'info' | 'warning' | 'alarm'; message: string }
 

@@ -9,6 +9,7 @@ import { renderLimits } from './pages/limits.ts';
 import { renderAdmin } from './pages/admin.ts';
 import { renderDevices } from './pages/devices.ts';
 import { renderEvents } from './pages/events.ts';
+import { renderAudit } from './pages/audit.ts';
 import { renderAlarms } from './pages/alarms.ts';
 import { renderExport } from './pages/export.ts';
 import { renderLogin } from './pages/login.ts';
@@ -26,6 +27,7 @@ const NAVIGATION: [string, string, Me['role'][]][] = [
   ['#/alarms', 'Alarms', ['viewer', 'operator', 'administrator']],
   ['#/limits', 'Limits', ['viewer', 'operator', 'administrator']],
   ['#/events', 'Events', ['viewer', 'operator', 'administrator']],
+  ['#/audit', 'Audit trail', ['operator', 'administrator']],
   ['#/zones', 'Zones', ['viewer', 'operator', 'administrator']],
   ['#/admin', 'Admin', ['operator', 'administrator']],
 ];
@@ -109,6 +111,7 @@ async function page(path: string, params: URLSearchParams, view: HTMLElement): P
     case '/export': return renderExport(view, params);
     case '/alarms': return renderAlarms(view, me!);
     case '/events': return renderEvents(view, params);
+    case '/audit': return renderAudit(view, params);
     case '/limits': return renderLimits(view, me!, params);
     case '/admin':
       if (me!.role === 'viewer') { show(view, h('h1', {}, 'Administration'), message('Administration needs the operator or administrator role; you are signed in as a viewer.', 'error')); return; }

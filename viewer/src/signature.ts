@@ -16,3 +16,13 @@ export function signatureFields(meaning: string): HTMLElement[] {
 export function signatureFrom(values: Record<string, string>): { password: string; meaning: string } {
   return { password: values.signaturePassword ?? '', meaning: values.signatureMeaning || 'reviewed' };
 }
+
+/** Password and meaning inputs for an inline form (the audit review): labelled by aria-label. */
+export function signatureInputs(defaultMeaning: string, label = 'your electronic signature'): { password: HTMLInputElement; meaning: HTMLSelectElement } {
+  const password = h('input', { type: 'password', name: 'signaturePassword', required: true, autocomplete: 'current-password', 'aria-label': `Password for ${label}` }) as HTMLInputElement;
+  const meaning = h('select', { name: 'signatureMeaning', 'aria-label': 'Meaning of the signature' },
+    MEANINGS.map(([value, text]) => h('option', { value, selected: value === defaultMeaning }, text))) as HTMLSelectElement;
+  return { password, meaning };
+}
+
+export const signatureOf = signatureFrom;

@@ -9,7 +9,7 @@
 // batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
-import type { AlarmLimit, Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
+import type { AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
 import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
 import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
@@ -17,14 +17,18 @@ import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../
 import {
   ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
   toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
-  toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
+  toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
-import { type AlarmEvent, acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
+import { eventHash } from '../../domain/audit-chain.ts';
+import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
+import { toRollupMismatch } from '../rollup-check.ts';
+import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
 import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
-  AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
+  ChainedEvent, ChangeAudit, RollupMismatch, AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
   ChangeActor, UserZoneRole, ChainAnchor, ChainCheckpoint, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, SeriesPoint, SeriesQuery, Store, StoreHealth, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 import { StoreUnavailableError } from '../errors.ts';
@@ -348,7 +352,14 @@ export class MssqlStore implements Store {
             VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token, @allowed_interval_s, @customer_uid, @at, @at, @zone_id);
             SELECT CAST(SCOPE_IDENTITY() AS int) AS id;`);
         const deviceId = integer(inserted.recordset[0].id);
-        for (const c of d.channels) await upsertChannel(tx, { ...c, deviceId });
+        for (const c of d.channels) {
+          await upsertChannel(tx, { ...c, deviceId });
+          await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, c.channel).input('valid_from', sql.DateTime2(3), utc(at))
+            .input('quantity', sql.NVarChar(200), c.quantity).input('unit', sql.NVarChar(50), c.unit)
+            .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+              VALUES (@device_id, @channel, @valid_from, @quantity, @unit, N'registration', N'the model''s channels at registration')`);
+        }
+        if (d.channels.length) await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at), this.chainKey);
         return deviceId;
       });
     } catch (err) {
@@ -478,17 +489,79 @@ export class MssqlStore implements Store {
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT CAST(value AS int) FROM OPENJSON(@device_ids))'); inputs.device_ids = [sql.NVarChar(sql.MAX), JSON.stringify(q.deviceIds)]; }
     if (q.since !== undefined) { where.push('occurred_at >= @since'); inputs.since = [sql.DateTime2(3), utc(q.since)]; }
     if (q.type !== undefined) { where.push('type = @type'); inputs.type = [sql.VarChar(100), q.type]; }
-    return (await this.query(`SELECT TOP (@limit) id, occurred_at AS at, device_id, type, level, message, data FROM inlet.events
+    if (q.until !== undefined) { where.push('occurred_at < @until'); inputs.until = [sql.DateTime2(3), utc(q.until)]; }
+    if (q.actor !== undefined) { where.push('actor = @actor'); inputs.actor = [sql.NVarChar(128), q.actor]; }
+    if (q.typePrefix !== undefined) { where.push('LEFT(type, LEN(@type_prefix)) = @type_prefix'); inputs.type_prefix = [sql.VarChar(100), q.typePrefix]; }
+    if (q.beforeId !== undefined) { where.push('id < @before_id'); inputs.before_id = [sql.BigInt, q.beforeId]; }
+    return (await this.query(`SELECT TOP (@limit) id, occurred_at AS at, device_id, type, level, message, data, actor, source, recorded_at FROM inlet.events
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toStoredEvent);
   }
 
-  async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
-    await this.query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-      VALUES (@at, @device_id, @type, @level, @message, @data)`, {
-      at: [sql.DateTime2(3), utc(e.at)], device_id: [sql.Int, e.deviceId], type: [sql.VarChar(100), e.type],
-      level: [sql.VarChar(10), e.level], message: [sql.NVarChar(sql.MAX), e.message],
-      data: [sql.NVarChar(sql.MAX), e.data ? JSON.stringify(e.data) : null],
+  async addEvent(e: NewEvent): Promise<void> {
+    await this.inTransaction((tx) => insertEvent(tx, e, this.chainKey));
+  }
+
+  async chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]> {
+    return (await this.query(`SELECT TOP (@limit) id, occurred_at AS at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash
+      FROM inlet.events WHERE id > @after_id ORDER BY id`, { limit: [sql.Int, limit], after_id: [sql.BigInt, afterId] })).recordset.map(toChainedEvent);
+  }
+
+  async rollupMismatches(share: { part: number; of: number } | null, limit: number): Promise<RollupMismatch[]> {
+    const where = share && share.of > 1 ? (column: string) => `${column} % @share_of = @share_part` : () => '1 = 1';
+    // The same comparison as the embedded store: hours that differ from their samples, and hours with no samples.
+    return (await this.query(`WITH recomputed AS (
+        SELECT device_id, channel, DATEADD(hour, DATEDIFF(hour, '2000-01-01', sample_time), CAST('2000-01-01' AS datetime2(3))) AS hour_start,
+          MIN(value) AS value_min, MAX(value) AS value_max, COALESCE(SUM(value), 0) AS value_sum, COUNT(value) AS value_count,
+          COUNT_BIG(*) AS sample_count, COUNT(error_code) AS error_count
+        FROM inlet.samples WHERE ${where('device_id')}
+        GROUP BY device_id, channel, DATEADD(hour, DATEDIFF(hour, '2000-01-01', sample_time), CAST('2000-01-01' AS datetime2(3))))
+      SELECT TOP (@limit) device_id, channel, hour_start, s_min, s_max, s_sum, s_vc, s_sc, s_ec, r_min, r_max, r_sum, r_vc, r_sc, r_ec FROM (
+        SELECT r.device_id, r.channel, r.hour_start,
+          h.value_min AS s_min, h.value_max AS s_max, h.value_sum AS s_sum, h.value_count AS s_vc, h.sample_count AS s_sc, h.error_count AS s_ec,
+          r.value_min AS r_min, r.value_max AS r_max, r.value_sum AS r_sum, r.value_count AS r_vc, r.sample_count AS r_sc, r.error_count AS r_ec
+        FROM recomputed AS r
+        LEFT JOIN inlet.sample_rollup_hour AS h ON h.device_id = r.device_id AND h.channel = r.channel AND h.hour_start = r.hour_start
+        WHERE h.device_id IS NULL
+           OR EXISTS (SELECT h.value_min, h.value_max, h.value_count, h.sample_count, h.error_count
+                      EXCEPT SELECT r.value_min, r.value_max, r.value_count, r.sample_count, r.error_count)
+           OR ABS(h.value_sum - r.value_sum) > 1e-6 * IIF(ABS(r.value_sum) > 1, ABS(r.value_sum), 1)
+        UNION ALL
+        SELECT h.device_id, h.channel, h.hour_start, h.value_min, h.value_max, h.value_sum, h.value_count, h.sample_count, h.error_count,
+          NULL, NULL, NULL, NULL, NULL, NULL
+        FROM inlet.sample_rollup_hour AS h
+        WHERE ${where('h.device_id')} AND NOT EXISTS (SELECT 1 FROM inlet.samples AS s WHERE s.device_id = h.device_id AND s.channel = h.channel
+          AND s.sample_time >= h.hour_start AND s.sample_time < DATEADD(hour, 1, h.hour_start))
+      ) AS mismatches`, {
+      limit: [sql.Int, limit], share_of: [sql.Int, share?.of ?? 1], share_part: [sql.Int, share?.part ?? 0],
+    })).recordset.map(toRollupMismatch);
+  }
+
+  async devicesWithoutChain(): Promise<number[]> {
+    return (await this.query(`SELECT d.id FROM inlet.devices AS d
+      WHERE (d.last_seen_at IS NOT NULL OR EXISTS (SELECT 1 FROM inlet.sample_rollup_hour AS h WHERE h.device_id = d.id))
+        AND NOT EXISTS (SELECT 1 FROM inlet.uploads AS u WHERE u.device_id = d.id)
+        AND NOT EXISTS (SELECT 1 FROM inlet.chain_anchors AS a WHERE a.chain = d.id)
+      ORDER BY d.id`)).recordset.map((r) => integer(r.id));
+  }
+
+  async setChannelUnit(deviceId: number, channel: number, quantity: string, unit: string, validFrom: number, by: string, reason: string, audit: ChangeAudit = {}): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      const old = (await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel)
+        .query<Row>('SELECT quantity, unit FROM inlet.channels WITH (UPDLOCK) WHERE device_id = @device_id AND channel = @channel')).recordset[0];
+      if (!old) throw new Error(`no channel ${channel} on device ${deviceId}`);
+      await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel).input('valid_from', sql.DateTime2(3), utc(validFrom))
+        .input('quantity', sql.NVarChar(200), quantity).input('unit', sql.NVarChar(50), unit).input('set_by', sql.NVarChar(128), by)
+        .input('reason', sql.NVarChar(sql.MAX), reason)
+        .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+            VALUES (@device_id, @channel, @valid_from, @quantity, @unit, @set_by, @reason);
+          UPDATE inlet.channels SET quantity = @quantity, unit = @unit WHERE device_id = @device_id AND channel = @channel;`);
+      await insertEvent(tx, channelUnitEvent(deviceId, channel, { quantity: old.quantity as string, unit: old.unit as string }, { quantity, unit }, validFrom, by, reason, audit), this.chainKey);
     });
+  }
+
+  async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    return (await this.query(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM inlet.channel_units WHERE device_id = @device_id
+      ORDER BY channel, valid_from`, { device_id: [sql.Int, deviceId] })).recordset.map(toChannelUnit);
   }
 
   async uploads(q: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]> {
@@ -534,18 +607,22 @@ export class MssqlStore implements Store {
 
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
-      await this.query('INSERT INTO inlet.users (username, role, password_hash, created_at, scope, source) VALUES (@username, @role, @password_hash, @at, @scope, @source)', {
-        username: [sql.NVarChar(128), user.username], role: [sql.VarChar(20), user.role],
-        password_hash: [sql.NVarChar(400), user.passwordHash], at: [sql.DateTime2(3), utc(at)],
-        scope: [sql.VarChar(10), user.scope ?? 'global'], source: [sql.VarChar(10), user.source ?? 'local'],
+      return await this.inTransaction(async (tx) => {
+        const inserted = await tx.request().input('username', sql.NVarChar(128), user.username).input('role', sql.VarChar(20), user.role)
+          .input('password_hash', sql.NVarChar(400), user.passwordHash).input('at', sql.DateTime2(3), utc(at))
+          .input('scope', sql.VarChar(10), user.scope ?? 'global').input('source', sql.VarChar(10), user.source ?? 'local')
+          .query<Row>(`INSERT INTO inlet.users (username, role, password_hash, created_at, scope, source) VALUES (@username, @role, @password_hash, @at, @scope, @source);
+            SELECT ${USER_COLUMNS} FROM inlet.users WHERE id = CAST(SCOPE_IDENTITY() AS int);`);
+        const added = toUser(inserted.recordset[0]);
+        await insertEvent(tx, userAddedEvent(added, at, audit), this.chainKey);
+        return added;
       });
     } catch (err) {
       if (UNIQUE_VIOLATIONS.has(sqlNumber(err) ?? 0)) throw new Error(`user ${user.username} already exists`);
       throw err;
     }
-    return (await this.findUser(user.username))!;
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
@@ -557,16 +634,25 @@ export class MssqlStore implements Store {
     return (await this.query(`SELECT ${USER_COLUMNS} FROM inlet.users ORDER BY username`)).recordset.map(toUser);
   }
 
-  async updateUser(id: number, patch: UserPatch): Promise<void> {
+  async updateUser(id: number, patch: UserPatch, audit?: UserAudit): Promise<void> {
     const sets = userAssignments(patch);
     if (!sets.size) return;
-    const pool = await this.connected();
-    const request = pool.request().input('id', sql.Int, id);
-    const assignments = [...sets].map(([column, value], i) => {
-      bindColumnValue(request, `v${i}`, column, value);
-      return `${column} = @v${i}`;
-    });
-    await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`).catch((err: unknown) => { throw this.explain(err); });
+    await this.inTransaction(async (tx) => {
+      const read = async (lock: string) => {
+        const r = (await tx.request().input('id', sql.Int, id).query<Row>(`SELECT ${USER_COLUMNS} FROM inlet.users ${lock} WHERE id = @id`)).recordset[0];
+        return r && toUser(r);
+      };
+      const before = await read('WITH (UPDLOCK)');
+      const request = tx.request().input('id', sql.Int, id);
+      const assignments = [...sets].map(([column, value], i) => {
+        bindColumnValue(request, `v${i}`, column, value);
+        return `${column} = @v${i}`;
+      });
+      await request.query(`UPDATE inlet.users SET ${assignments.join(', ')} WHERE id = @id`);
+      const after = await read('');
+      const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
+      if (event) await insertEvent(tx, event, this.chainKey);
+    }).catch((err: unknown) => { throw this.explain(err); });
   }
 
   // ---- retired devices ----
@@ -789,7 +875,8 @@ export class MssqlStore implements Store {
     deviceId === undefined ? {} : { device_id: [sql.Int, deviceId] })).recordset.map(toAlarmLimit);
   }
 
-  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
+  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number, audit: ChangeAudit = {}): Promise<void> {
+    const previous = (await this.alarmLimits(deviceId)).filter((l) => l.channel === channel);
     const limitRows = new sql.Table('inlet.alarm_limit_rows');
     limitRows.columns.add('level', sql.VarChar(10), { nullable: false });
     limitRows.columns.add('high', sql.Float, { nullable: true });
@@ -797,7 +884,8 @@ export class MssqlStore implements Store {
     limitRows.columns.add('delay_s', sql.Int, { nullable: false });
     limitRows.columns.add('hysteresis', sql.Float, { nullable: false });
     for (const l of limits) limitRows.rows.add(l.level, l.high, l.low, l.delayS, l.hysteresis);
-    const event = limitsChangedEvent(deviceId, channel, limits, by, at);
+    // Not linked into the audit chain (the procedure writes it): see docs/sqlserver.md, "What verify covers".
+    const event = limitsChangedEvent(deviceId, channel, limits, by, at, audit, previous);
     // The procedure deletes and inserts the limits and writes the event in its own transaction
     // (the service login may not DELETE directly: sql/mssql/005_alarms.sql).
     await this.query(`EXEC inlet.set_alarm_limits @device_id = @device_id, @channel = @channel, @limits = @limits,
@@ -818,9 +906,9 @@ export class MssqlStore implements Store {
           INSERT INTO inlet.alarms (device_id, channel, source, kind, level, direction, raised_at, value, message)
           VALUES (@device_id, @channel, @source, @kind, @level, @direction, @raised_at, @value, @message);
           SELECT CAST(SCOPE_IDENTITY() AS bigint) AS id;`);
-      const id = integer(inserted.recordset[0].id);
-      await insertEvent(tx, raisedEvent(a, id));
-      return (await alarmById(tx, id))!;
+      const alarm = (await alarmById(tx, integer(inserted.recordset[0].id)))!;
+      await insertEvent(tx, raisedEvent(alarm), this.chainKey);
+      return alarm;
     });
   }
 
@@ -835,23 +923,23 @@ export class MssqlStore implements Store {
           WHERE id = @id AND cleared_at IS NULL;
           SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id IN (SELECT c.id FROM @changed AS c);`);
       const alarm = changed.recordset[0] && toAlarm(changed.recordset[0]);
-      if (alarm) await insertEvent(tx, clearedEvent(alarm, at, value));
+      if (alarm) await insertEvent(tx, clearedEvent(alarm, at, value), this.chainKey);
       return alarm;
     });
   }
 
-  async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
+  async acknowledgeAlarm(id: number, by: string, comment: string, at: number, meaning: string | null = null, source: string | null = null): Promise<StoredAlarm | undefined> {
     return this.inTransaction(async (tx) => {
       const changed = await tx.request().input('id', sql.BigInt, id).input('at', sql.DateTime2(3), utc(at))
-        .input('acknowledged_by', sql.NVarChar(128), by).input('comment', sql.NVarChar(sql.MAX), comment)
+        .input('acknowledged_by', sql.NVarChar(128), by).input('comment', sql.NVarChar(sql.MAX), comment).input('meaning', sql.NVarChar(100), meaning)
         .query<Row>(`SET NOCOUNT ON;
           DECLARE @changed TABLE (id bigint NOT NULL);
-          UPDATE inlet.alarms SET acknowledged_at = @at, acknowledged_by = @acknowledged_by, ack_comment = @comment
+          UPDATE inlet.alarms SET acknowledged_at = @at, acknowledged_by = @acknowledged_by, ack_comment = @comment, ack_meaning = @meaning
           OUTPUT inserted.id INTO @changed (id)
           WHERE id = @id AND acknowledged_at IS NULL;
           SELECT ${ALARM_COLUMNS} FROM inlet.alarms WHERE id IN (SELECT c.id FROM @changed AS c);`);
       const alarm = changed.recordset[0] && toAlarm(changed.recordset[0]);
-      if (alarm) await insertEvent(tx, acknowledgedEvent(alarm, by, comment, at));
+      if (alarm) await insertEvent(tx, acknowledgedEvent(alarm, by, comment, at, source), this.chainKey);
       return alarm;
     });
   }
@@ -864,6 +952,7 @@ export class MssqlStore implements Store {
     if (q.uncleared) where.push('cleared_at IS NULL');
     if (q.kind !== undefined) { where.push('kind = @kind'); inputs.kind = [sql.VarChar(10), q.kind]; }
     if (q.deviceId !== undefined) { where.push('device_id = @device_id'); inputs.device_id = [sql.Int, q.deviceId]; }
+    if (q.beforeId !== undefined) { where.push('id < @before_id'); inputs.before_id = [sql.BigInt, q.beforeId]; }
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT CAST(value AS int) FROM OPENJSON(@device_ids))'); inputs.device_ids = [sql.NVarChar(sql.MAX), JSON.stringify(q.deviceIds)]; }
     return (await this.query(`SELECT TOP (@limit) ${ALARM_COLUMNS} FROM inlet.alarms
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`, inputs)).recordset.map(toAlarm);
@@ -939,12 +1028,26 @@ export class MssqlStore implements Store {
   }
 }
 
-/** Appends an event inside the caller's transaction. */
-async function insertEvent(tx: sql.Transaction, e: AlarmEvent): Promise<void> {
+/**
+ * Appends an event inside the caller's transaction, linked to the audit chain's last event. The
+ * UPDLOCK, HOLDLOCK read of that event serialises appenders (two gateways on one database) until
+ * commit; recorded_at is the server's clock, read in the same statement, at the column's precision.
+ */
+async function insertEvent(tx: sql.Transaction, e: NewEvent, key: Uint8Array | null): Promise<void> {
+  const head = (await tx.request().query<Row>(`SELECT CAST(SYSUTCDATETIME() AS datetime2(3)) AS now,
+      (SELECT TOP (1) hash FROM inlet.events WITH (UPDLOCK, HOLDLOCK) WHERE hash IS NOT NULL ORDER BY id DESC) AS head`)).recordset[0];
+  const recordedAt = (head.now as Date).getTime();
+  const prev = head.head ? Buffer.from(head.head as Uint8Array) : Buffer.from(GENESIS_HASH);
+  const dataText = e.data ? JSON.stringify(e.data) : null;
+  const actor = e.actor ?? 'system';
+  const source = e.source ?? null;
+  const hash = eventHash(prev, { at: e.at, recordedAt, deviceId: e.deviceId, type: e.type, level: e.level, message: e.message, dataText, actor, source }, key);
   await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
-    .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(e.data))
-    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-      VALUES (@at, @device_id, @type, @level, @message, @data)`);
+    .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), dataText)
+    .input('actor', sql.NVarChar(128), actor).input('source', sql.NVarChar(128), source).input('recorded_at', sql.DateTime2(3), utc(recordedAt))
+    .input('prev_hash', BINARY_32, prev).input('hash', BINARY_32, hash)
+    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash)
+      VALUES (@at, @device_id, @type, @level, @message, @data, @actor, @source, @recorded_at, @prev_hash, @hash)`);
 }
 
 async function alarmById(tx: sql.Transaction, id: number): Promise<StoredAlarm | undefined> {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  AlarmLimit, Batch, Channel, CommitResult, Device, EventLevel, Family, SampleRow, VerdictKind,
+  AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
@@ -15,12 +15,16 @@ import { releaseQuarantined } from '../commit-rules.ts';
 import {
   ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
   toChainAnchor, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon, toRetentionPreview, toSample,
-  toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments,
+  toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import type { DeviceRetirement, StoredSession } from '../store.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
+import { SqliteEventAppender } from './event-chain.ts';
+import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
+import { rollupShareSql, toRollupMismatch } from '../rollup-check.ts';
 import * as zones from './zones.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { StoreUnavailableError } from '../errors.ts';
@@ -33,7 +37,7 @@ import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from '
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import type {
-  AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult,
+  AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult, ChainedEvent, ChangeAudit, RollupMismatch,
   ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from '../store.ts';
 
@@ -144,6 +148,7 @@ export class SqliteStore implements Store {
   private writer: InThreadWriter | WorkerWriter | null = null;
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
+  private eventAppender: SqliteEventAppender | null = null;
   /**
    * Measured-data reads (latest values, series, samples: what charts, tables, exports and reports
    * ask for) this connection answered. The gateway's own store must keep this at 0: they belong to
@@ -161,6 +166,11 @@ export class SqliteStore implements Store {
     this.db.exec(SQLITE_PRAGMAS);
     if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
+    // Zone changes are events like any other: linked into the audit chain.
+    zones.linkZoneEvents(this.db, (at, e) => this.insertEvent({
+      at, deviceId: null, type: e.type, level: 'info', message: e.message, data: e.data, actor: typeof e.data.by === 'string' ? e.data.by : 'system',
+      source: typeof e.data.source === 'string' ? e.data.source : null,
+    }));
   }
 
   /** Settles which columns this database's schema has; migrate() calls it, a reader that never migrates too. */
@@ -285,7 +295,13 @@ export class SqliteStore implements Store {
         .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', d.entryToken, d.allowedIntervalS ?? null,
           d.customerUid ?? null, at, at, d.zoneId ?? null);
       const upsert = this.db.prepare('INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)');
-      for (const c of d.channels) upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
+      const version = this.db.prepare(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+        VALUES (?, ?, ?, ?, ?, 'registration', 'the model''s channels at registration')`);
+      for (const c of d.channels) {
+        upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
+        version.run(lastInsertRowid, c.channel, at, c.quantity, c.unit);
+      }
+      if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
       this.db.exec('COMMIT');
       return (await this.getDevice(Number(lastInsertRowid)))!;
     } catch (err) {
@@ -401,14 +417,55 @@ export class SqliteStore implements Store {
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     if (q.since !== undefined) { where.push('at >= ?'); values.push(q.since); }
     if (q.type !== undefined) { where.push('type = ?'); values.push(q.type); }
+    if (q.until !== undefined) { where.push('at < ?'); values.push(q.until); }
+    if (q.actor !== undefined) { where.push('actor = ?'); values.push(q.actor); }
+    if (q.typePrefix !== undefined) { where.push("substr(type, 1, length(?)) = ?"); values.push(q.typePrefix, q.typePrefix); }
+    if (q.beforeId !== undefined) { where.push('id < ?'); values.push(q.beforeId); }
     values.push(Math.min(q.limit ?? 500, 10_000));
-    const rows = this.db.prepare(`SELECT id, at, device_id, type, level, message, data FROM events
+    const rows = this.db.prepare(`SELECT id, at, device_id, type, level, message, data, actor, source, recorded_at FROM events
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...values) as Row[];
     return rows.map(toStoredEvent);
   }
 
-  async addEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): Promise<void> {
-    this.insertEvent(e);
+  async addEvent(e: NewEvent): Promise<void> {
+    this.transaction(() => this.insertEvent(e));
+  }
+
+  async chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]> {
+    return (this.db.prepare(`SELECT id, at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash
+      FROM events WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as Row[]).map(toChainedEvent);
+  }
+
+  async rollupMismatches(share: { part: number; of: number } | null, limit: number): Promise<RollupMismatch[]> {
+    const { where, values } = rollupShareSql(share);
+    // Both directions: hours whose stored figures differ from (or lack) the samples', and stored hours with no samples at all.
+    const rows = this.db.prepare(`WITH recomputed AS (
+        SELECT device_id, channel, time - time % ${HOUR_MS} AS hour_start, MIN(value) AS value_min, MAX(value) AS value_max,
+          COALESCE(SUM(value), 0) AS value_sum, COUNT(value) AS value_count, COUNT(*) AS sample_count, COUNT(error_code) AS error_count
+        FROM samples WHERE ${where('device_id')} GROUP BY device_id, channel, time - time % ${HOUR_MS})
+      SELECT r.device_id, r.channel, r.hour_start,
+        h.value_min AS s_min, h.value_max AS s_max, h.value_sum AS s_sum, h.value_count AS s_vc, h.sample_count AS s_sc, h.error_count AS s_ec,
+        r.value_min AS r_min, r.value_max AS r_max, r.value_sum AS r_sum, r.value_count AS r_vc, r.sample_count AS r_sc, r.error_count AS r_ec
+      FROM recomputed AS r LEFT JOIN sample_rollup_hour AS h
+        ON h.device_id = r.device_id AND h.channel = r.channel AND h.hour_start = r.hour_start
+      WHERE h.device_id IS NULL OR h.value_min IS NOT r.value_min OR h.value_max IS NOT r.value_max OR abs(h.value_sum - r.value_sum) > 1e-6 * max(1, abs(r.value_sum))
+        OR h.value_count <> r.value_count OR h.sample_count <> r.sample_count OR h.error_count <> r.error_count
+      UNION ALL
+      SELECT h.device_id, h.channel, h.hour_start, h.value_min, h.value_max, h.value_sum, h.value_count, h.sample_count, h.error_count,
+        NULL, NULL, NULL, NULL, NULL, NULL
+      FROM sample_rollup_hour AS h
+      WHERE ${where('h.device_id')} AND NOT EXISTS (SELECT 1 FROM samples AS s WHERE s.device_id = h.device_id AND s.channel = h.channel
+        AND s.time >= h.hour_start AND s.time < h.hour_start + ${HOUR_MS})
+      LIMIT ?`).all(...values, ...values, limit) as Row[];
+    return rows.map(toRollupMismatch);
+  }
+
+  async devicesWithoutChain(): Promise<number[]> {
+    return (this.db.prepare(`SELECT d.id FROM devices AS d
+      WHERE (d.last_seen_at IS NOT NULL OR EXISTS (SELECT 1 FROM sample_rollup_hour AS h WHERE h.device_id = d.id))
+        AND NOT EXISTS (SELECT 1 FROM uploads AS u WHERE u.device_id = d.id)
+        AND NOT EXISTS (SELECT 1 FROM chain_anchors AS a WHERE a.chain = d.id)
+      ORDER BY d.id`).all() as Row[]).map((r) => r.id as number);
   }
 
   async uploads(q: { deviceId?: number; verdict?: VerdictKind; afterId?: number; limit?: number }): Promise<StoredUpload[]> {
@@ -472,9 +529,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  private insertEvent(e: { at: number; deviceId: number | null; type: string; level: EventLevel; message: string; data?: Record<string, unknown> }): void {
-    this.db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+  /** Appends to the audit chain; callers hold a write transaction. */
+  private insertEvent(e: NewEvent): number {
+    this.eventAppender ??= new SqliteEventAppender(this.db);
+    return this.eventAppender.append({ ...e, actor: e.actor ?? 'system' }, e.data ? JSON.stringify(e.data) : null, this.chainKey);
   }
 
   async alarmLimits(deviceId?: number): Promise<AlarmLimit[]> {
@@ -484,13 +542,15 @@ export class SqliteStore implements Store {
     return rows.map(toAlarmLimit);
   }
 
-  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number): Promise<void> {
+  async setAlarmLimits(deviceId: number, channel: number, limits: AlarmLimit[], by: string, at: number, audit: ChangeAudit = {}): Promise<void> {
     this.transaction(() => {
+      const previous = (this.db.prepare(`SELECT ${ALARM_LIMIT_COLUMNS} FROM alarm_limits WHERE device_id = ? AND channel = ? ORDER BY level`)
+        .all(deviceId, channel) as Row[]).map(toAlarmLimit);
       this.db.prepare('DELETE FROM alarm_limits WHERE device_id = ? AND channel = ?').run(deviceId, channel);
       const insert = this.db.prepare(`INSERT INTO alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const l of limits) insert.run(deviceId, channel, l.level, l.high, l.low, l.delayS, l.hysteresis, at, by);
-      this.insertEvent(limitsChangedEvent(deviceId, channel, limits, by, at));
+      this.insertEvent(limitsChangedEvent(deviceId, channel, limits, by, at, audit, previous));
     });
   }
 
@@ -503,9 +563,9 @@ export class SqliteStore implements Store {
     return this.transaction(() => {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO alarms (device_id, channel, source, kind, level, direction, raised_at, value, message)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(a.deviceId, a.channel, a.source, a.kind ?? null, a.level, a.direction, a.raisedAt, a.value, a.message);
-      const id = Number(lastInsertRowid);
-      this.insertEvent(raisedEvent(a, id));
-      return this.alarmById(id)!;
+      const alarm = this.alarmById(Number(lastInsertRowid))!;
+      this.insertEvent(raisedEvent(alarm));
+      return alarm;
     });
   }
 
@@ -519,13 +579,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async acknowledgeAlarm(id: number, by: string, comment: string, at: number): Promise<StoredAlarm | undefined> {
+  async acknowledgeAlarm(id: number, by: string, comment: string, at: number, meaning: string | null = null, source: string | null = null): Promise<StoredAlarm | undefined> {
     return this.transaction(() => {
-      const { changes } = this.db.prepare(`UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, ack_comment = ?
-        WHERE id = ? AND acknowledged_at IS NULL`).run(at, by, comment, id);
+      const { changes } = this.db.prepare(`UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, ack_comment = ?, ack_meaning = ?
+        WHERE id = ? AND acknowledged_at IS NULL`).run(at, by, comment, meaning, id);
       if (!changes) return undefined;
       const alarm = this.alarmById(id)!;
-      this.insertEvent(acknowledgedEvent(alarm, by, comment, at));
+      this.insertEvent(acknowledgedEvent(alarm, by, comment, at, source));
       return alarm;
     });
   }
@@ -538,6 +598,7 @@ export class SqliteStore implements Store {
     if (q.uncleared) where.push('cleared_at IS NULL');
     if (q.kind !== undefined) { where.push('kind = ?'); values.push(q.kind); }
     if (q.deviceId !== undefined) { where.push('device_id = ?'); values.push(q.deviceId); }
+    if (q.beforeId !== undefined) { where.push('id < ?'); values.push(q.beforeId); }
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); values.push(JSON.stringify(q.deviceIds)); }
     values.push(Math.min(q.limit ?? 500, 10_000));
     return (this.db.prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -652,6 +713,24 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ---- units ----
+
+  async setChannelUnit(deviceId: number, channel: number, quantity: string, unit: string, validFrom: number, by: string, reason: string, audit: ChangeAudit = {}): Promise<void> {
+    this.transaction(() => {
+      const old = this.db.prepare('SELECT quantity, unit FROM channels WHERE device_id = ? AND channel = ?').get(deviceId, channel) as { quantity: string; unit: string } | undefined;
+      if (!old) throw new Error(`no channel ${channel} on device ${deviceId}`);
+      this.db.prepare(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(deviceId, channel, validFrom, quantity, unit, by, reason);
+      this.db.prepare('UPDATE channels SET quantity = ?, unit = ? WHERE device_id = ? AND channel = ?').run(quantity, unit, deviceId, channel);
+      this.insertEvent(channelUnitEvent(deviceId, channel, old, { quantity, unit }, validFrom, by, reason, audit));
+    });
+  }
+
+  async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    return (this.db.prepare(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM channel_units WHERE device_id = ?
+      ORDER BY channel, valid_from`).all(deviceId) as Row[]).map(toChannelUnit);
+  }
+
   // ---- quarantine ----
 
   async quarantined(deviceId: number): Promise<QuarantineEntry[]> {
@@ -678,15 +757,25 @@ export class SqliteStore implements Store {
 
   // ---- users ----
 
-  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number): Promise<UserRecord> {
+  async addUser(user: { username: string; role: UserRecord['role']; passwordHash: string; scope?: UserRecord['scope']; source?: UserRecord['source'] }, at: number, audit?: UserAudit): Promise<UserRecord> {
     try {
-      this.db.prepare('INSERT INTO users (username, role, password_hash, created_at, scope, source) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(user.username, user.role, user.passwordHash, at, user.scope ?? 'global', user.source ?? 'local');
+      return this.transaction(() => {
+        const { lastInsertRowid } = this.db.prepare('INSERT INTO users (username, role, password_hash, created_at, scope, source) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(user.username, user.role, user.passwordHash, at, user.scope ?? 'global', user.source ?? 'local');
+        const added = this.userById(Number(lastInsertRowid))!;
+        this.insertEvent(userAddedEvent(added, at, audit));
+        return added;
+      });
     } catch (err) {
       if ((err as Error).message.includes('UNIQUE')) throw new Error(`user ${user.username} already exists`);
       throw err;
     }
-    return (await this.findUser(user.username))!;
+  }
+
+  private userById(id: number): UserRecord | undefined {
+    const r = this.db.prepare(`SELECT id, username, role, password_hash, failed_logins, locked_until, disabled, created_at, scope, source
+      FROM users WHERE id = ?`).get(id) as Row | undefined;
+    return r && toUser(r);
   }
 
   async findUser(username: string): Promise<UserRecord | undefined> {
@@ -700,10 +789,16 @@ export class SqliteStore implements Store {
       FROM users ORDER BY username`).all() as Row[]).map(toUser);
   }
 
-  async updateUser(id: number, patch: UserPatch): Promise<void> {
+  async updateUser(id: number, patch: UserPatch, audit?: UserAudit): Promise<void> {
     const sets = userAssignments(patch);
     if (!sets.size) return;
-    this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+    this.transaction(() => {
+      const before = this.userById(id);
+      this.db.prepare(`UPDATE users SET ${[...sets.keys()].map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...sets.values(), id);
+      const after = this.userById(id);
+      const event = before && after ? userChangedEvent(before, after, patch, Date.now(), audit) : null;
+      if (event) this.insertEvent(event);
+    });
   }
 
   async retirements(): Promise<DeviceRetirement[]> {

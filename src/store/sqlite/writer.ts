@@ -8,6 +8,8 @@ import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/cha
 import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
 import { commitResult, eventDataJson, sealUploadWithDigest } from '../commit-rules.ts';
 import type { WireBatch, WriteGroup } from './write-group.ts';
+import { SqliteEventAppender } from './event-chain.ts';
+import { channelRecord } from '../audit-records.ts';
 
 // busy_timeout first: switching a new file to WAL needs a lock, and a second process (two
 // `inlet device add` at once) must wait for it rather than fail with "database is locked".
@@ -37,6 +39,7 @@ export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
   private readonly insertSamples: StatementSync;
+  private readonly events: SqliteEventAppender;
   private readonly sampleArgs: (number | string | null)[] = new Array(SAMPLE_ROWS_PER_INSERT * 7);
   /** Chain heads by chain key, valid while nobody else has written uploads since our last group. */
   private readonly heads = new Map<number, Uint8Array>();
@@ -59,6 +62,9 @@ export class SqliteWriter {
       upsertChannel: db.prepare(`INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_id, channel) DO UPDATE SET quantity = excluded.quantity, unit = excluded.unit
         WHERE channels.quantity <> excluded.quantity OR channels.unit <> excluded.unit`),
+      // The first version of a channel first seen in an upload; later versions only by an administrator (setChannelUnit).
+      channelVersion: db.prepare(`INSERT OR IGNORE INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+        VALUES (?, ?, ?, ?, ?, 'device', 'first upload with this channel')`),
       insertSample: db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
         verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -66,12 +72,12 @@ export class SqliteWriter {
       samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       sampleUpload: db.prepare('SELECT upload_id FROM samples WHERE device_id = ? AND channel = ? AND time = ?'),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
-      insertEvent: db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
         declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
       suspend: db.prepare(`UPDATE devices SET state = 'suspended', suspended_reason = ?, suspended_at = ?, updated_at = ?
         WHERE id = ? AND state = 'active'`),
     };
+    this.events = new SqliteEventAppender(db);
     this.insertSamples = db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES
       ${Array.from({ length: SAMPLE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
   }
@@ -131,6 +137,18 @@ export class SqliteWriter {
     return row ? row.hash : GENESIS_HASH;
   }
 
+  /** A channel's first appearance (or a quantity/unit the pipeline let through) is an audited change. */
+  private recordChannel(c: WireBatch['channels'][number], u: WireBatch['upload'], uploadId: number): void {
+    const w = this.statements;
+    if (Number(w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit).changes) > 0) {
+      w.channelVersion.run(c.deviceId, c.channel, u.receivedAt, c.quantity, c.unit);
+      this.events.append({
+        at: u.receivedAt, deviceId: c.deviceId, type: 'channel.recorded', level: 'info', actor: 'device', source: u.remoteAddress,
+        message: `channel ${c.channel} recorded as ${c.quantity} in ${c.unit || '(no unit)'} from the device's upload`,
+      }, JSON.stringify({ channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId, records: [channelRecord(c)] }), this.chainKey);
+    }
+  }
+
   /** Writes one batch under the given id, or answers with the stored upload when its upload key is known (spool replay). */
   private writeBatch(group: WriteGroup, batch: WireBatch, id: number): CommitResult {
     const w = this.statements;
@@ -143,7 +161,7 @@ export class SqliteWriter {
         return commitResult(earlier.id, earlier.verdict, submitted, n);
       }
     }
-    for (const c of batch.channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
+    for (const c of batch.channels) this.recordChannel(c, u, id);
     const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
@@ -154,7 +172,7 @@ export class SqliteWriter {
     if (batch.quarantineJson !== null && u.deviceId !== null) {
       w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
     }
-    for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
+    for (const e of batch.events) this.events.append({ actor: 'device', source: u.remoteAddress, ...e }, eventDataJson(e, id), this.chainKey);
     if (batch.deviceSeen) w.deviceSeen.run(batch.deviceSeen.at, batch.deviceSeen.declaredIntervalS, batch.deviceSeen.deviceId);
     if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
     return commitResult(id, verdict, submitted, stored.length);
@@ -189,7 +207,7 @@ export class SqliteWriter {
       if (results[b]) continue;
       ids[b] = nextId++;
       rows += batches[b].sampleEnd - batches[b].sampleStart;
-      for (const c of batches[b].channels) w.upsertChannel.run(c.deviceId, c.channel, c.quantity, c.unit);
+      for (const c of batches[b].channels) this.recordChannel(c, batches[b].upload, ids[b]);
     }
     // Rows of the new batches with their upload ids, sorted by key; ties keep batch order.
     const order = new Uint32Array(rows);
@@ -217,7 +235,7 @@ export class SqliteWriter {
         verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
       this.heads.set(chainKey(u.deviceId), hash);
       if (batch.quarantineJson !== null && u.deviceId !== null) w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
-      for (const e of batch.events) w.insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, eventDataJson(e, id));
+      for (const e of batch.events) this.events.append({ actor: 'device', source: u.remoteAddress, ...e }, eventDataJson(e, id), this.chainKey);
       if (batch.deviceSeen) {
         const s = seen.get(batch.deviceSeen.deviceId);
         seen.set(batch.deviceSeen.deviceId, {

@@ -24,7 +24,16 @@ function inTransaction<T>(db: DatabaseSync, work: () => T): T {
   }
 }
 
+/** How the store links events into its audit chain (sqlite-store.ts registers it for its connection). */
+const chainedAppenders = new WeakMap<DatabaseSync, (at: number, event: ZoneEvent) => void>();
+
+export function linkZoneEvents(db: DatabaseSync, append: (at: number, event: ZoneEvent) => void): void {
+  chainedAppenders.set(db, append);
+}
+
 function appendEvent(db: DatabaseSync, at: number, event: ZoneEvent): void {
+  const chained = chainedAppenders.get(db);
+  if (chained) { chained(at, event); return; }
   db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, NULL, ?, ?, ?, ?)')
     .run(at, event.type, 'info', event.message, JSON.stringify(event.data));
 }

@@ -4,6 +4,7 @@
 import { api, type DeviceTree, type DeviceView, type Me } from '../api.ts';
 import { dialogForm, field, h, message, show } from '../dom.ts';
 import { STATUS_LABELS } from '../format.ts';
+import { signatureFields, signatureOf } from '../signature.ts';
 import { renderReportSchedules } from './report-schedules.ts';
 
 interface User { id: number; username: string; role: Me['role']; disabled: boolean; lockedUntil: number | null }
@@ -80,8 +81,9 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
           const waiting = await api<{ uploads: number; readings: number }>('GET', `/devices/${d.id}/quarantine`);
           const values = await dialogForm(`Resume ${d.name}`, [
             h('p', {}, `${waiting.uploads} upload(s) with ${waiting.readings} reading(s) were kept aside while it was suspended.`),
-            h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'importData' }), ' Import them into the data')], 'Resume');
-          if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on' }); return `${d.name} resumed.`; });
+            h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'importData' }), ' Import them into the data'),
+            ...signatureFields('released')], 'Sign and resume');
+          if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on', signature: signatureOf(values) }); return `${d.name} resumed.`; });
         } }, 'Resume'),
     ];
     if (d.retiredAt) {

@@ -1,0 +1,151 @@
+// Tampering beyond the uploads, as an attacker with write access to the database file would do it
+// (the protecting triggers dropped first): each change below was "integrity OK" before issue 18.
+// Each case works on its own copy of one filled store and shows `inlet verify` finding it: exit
+// code 1, the problem named, and an integrity alarm raised.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { post } from '../../src/sim/client.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
+import { hashPassword } from '../../src/api/passwords.ts';
+import { copySqliteStore, registerSoapDevice, soapUrl, startTestGateway } from './harness.ts';
+
+const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
+let baselineDir = '';
+let deviceId = 0;
+const dirs: string[] = [];
+
+before(async () => {
+  const gateway = await startTestGateway({ throttle: { ...DEFAULT_CONFIG.throttle, enabled: false } });
+  baselineDir = gateway.dataDir;
+  const device = await registerSoapDevice(gateway.store, '31000001');
+  deviceId = device.id;
+  await gateway.registry.load();
+  await gateway.store.setAlarmLimits(device.id, 1, [{ deviceId, channel: 1, level: 'alarm', high: 10, low: null, delayS: 0, hysteresis: 0 }], 'admin', Date.now(), { reason: 'SOP', signatureMeaning: 'approved' });
+  await gateway.alarmMonitor.reloadLimits();
+  for (const temp of [4.1, 5.1, 30, 4.8]) {
+    const body = buildSoapMessage({ serial: '31000001', modelCode: soapModelCode('T3510')!, temp });
+    assert.equal((await post(soapUrl(gateway.url, device), body, 'text/xml; charset=utf-8')).status, 200);
+    await gateway.alarmMonitor.idle();
+  }
+  const [alarm] = await gateway.store.alarms({ deviceId });
+  assert.ok(alarm, 'the 30.0 excursion raised an alarm');
+  await gateway.store.acknowledgeAlarm(alarm.id, 'operator', 'door was open; product checked', Date.now(), 'reviewed');
+  await gateway.store.addUser({ username: 'operator', role: 'operator', passwordHash: await hashPassword('Copper-Basin-58') }, Date.now(), { actor: 'admin', reason: 'new staff' });
+  await gateway.stop();
+  // One verification that found it intact: checkpoints in the database, heads in the signed file beside chain.key.
+  const first = cliVerify(baselineDir);
+  assert.equal(first.status, 0, first.stdout + first.stderr);
+});
+
+after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive: true, force: true }); });
+
+function cliVerify(dir: string) {
+  return spawnSync(process.execPath, [CLI, 'verify', '--quiet'], { encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
+}
+
+/** A copy of the store with `sql` applied as a DBA would: every protecting trigger dropped first. */
+function tampered(sql: string): string {
+  const dir = copySqliteStore(baselineDir, 'inlet-tamper-');
+  dirs.push(dir);
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  // The triggers that keep the rollup in step with the samples stay: the attacker's edits of samples then
+  // move the rollup as Inlet's would, and the rollup itself is tampered with on its own below.
+  for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE 'tr_samples_rollup_hour%'").all() as { name: string }[]) {
+    db.exec(`DROP TRIGGER ${name}`);
+  }
+  db.exec(sql);
+  db.close();
+  return dir;
+}
+
+function openAlarms(dir: string): number {
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE kind = 'integrity' AND cleared_at IS NULL").get() as { n: number }).n;
+  } finally { db.close(); }
+}
+
+/** Verifies the tampered copy: exit 1, the expected problem named, an integrity alarm raised. */
+function assertFound(dir: string, problem: RegExp): string {
+  const run = cliVerify(dir);
+  assert.equal(run.status, 1, `verify should fail:\n${run.stdout}${run.stderr}`);
+  assert.match(run.stdout, problem);
+  assert.match(run.stdout, /Integrity alarm #\d+ was raised/);
+  assert.equal(openAlarms(dir), 1);
+  return run.stdout;
+}
+
+test('an acknowledgement rewritten (who and comment) is found', () => {
+  assertFound(tampered("UPDATE alarms SET acknowledged_by = 'admin', ack_comment = 'all fine' WHERE acknowledged_at IS NOT NULL"),
+    /record-changed: alarm #\d+ is .*"acknowledgedBy":"admin".* but event #\d+ recorded .*"acknowledgedBy":"operator"/);
+});
+
+test('the alarm.acknowledged event text rewritten is found', () => {
+  assertFound(tampered("UPDATE events SET message = 'acknowledged by admin: \"all fine\"' WHERE type = 'alarm.acknowledged'"), /event-hash-mismatch: event #\d+ \(alarm\.acknowledged\) was changed outside Inlet/);
+});
+
+test('an alarm.raised event deleted is found', () => {
+  assertFound(tampered("DELETE FROM events WHERE type = 'alarm.raised'"), /event-broken-link: event #\d+ does not link to event #\d+/);
+});
+
+test('the hourly rollup rewritten (the 30.0 excursion hidden from long-range charts and reports) is found', () => {
+  assertFound(tampered(`UPDATE sample_rollup_hour SET value_max = 5.1 WHERE device_id = ${deviceId} AND channel = 1`),
+    /rollup-mismatch \(device \d+\): the hourly rollup of device \d+ channel 1 at .* holds min 4\.1, max 5\.1, .* but its samples give min 4\.1, max 30,/);
+});
+
+test('a channel\'s unit changed °C → °F is found', () => {
+  assertFound(tampered(`UPDATE channels SET unit = '°F' WHERE device_id = ${deviceId} AND channel = 1`),
+    /record-changed: channel 1 of device \d+ \(quantity and unit\) is \{"quantity":"temperature","unit":"°F"\} but event #\d+ recorded \{"quantity":"temperature","unit":"°C"\}/);
+});
+
+test('remote_address and content_type of an upload changed are found', () => {
+  assertFound(tampered("UPDATE uploads SET remote_address = '10.9.9.9', content_type = 'text/plain' WHERE id = (SELECT MIN(id) FROM uploads)"), /hash-mismatch in chain \d+ .* at upload #\d+/);
+});
+
+test('a backdoor administrator inserted is found', () => {
+  const out = assertFound(tampered("INSERT INTO users (username, role, password_hash, created_at) VALUES ('backdoor', 'administrator', 'scrypt$x', 0)"),
+    /record-unrecorded: user #\d+ exists \(\{.*"role":"administrator".*"username":"backdoor"\}\) but no event ever recorded it/);
+  assert.doesNotMatch(out, /scrypt\$x/, 'a password hash is never printed');
+});
+
+test('an operator promoted to administrator in the database is found', () => {
+  assertFound(tampered("UPDATE users SET role = 'administrator' WHERE username = 'operator'"), /record-changed: user #\d+ is .*"role":"administrator"/);
+});
+
+test('an alarm limit changed 10 → 100 is found', () => {
+  assertFound(tampered(`UPDATE alarm_limits SET high = 100 WHERE device_id = ${deviceId}`), /record-changed: the alarm limits of device \d+ channel 1 is .*"high":100.* but event #\d+ recorded .*"high":10[,}]/);
+});
+
+test('the newest uploads cut off together with their checkpoints are found by the heads file', () => {
+  const dir = tampered(`DELETE FROM samples WHERE upload_id IN (SELECT id FROM uploads WHERE device_id = ${deviceId} ORDER BY id DESC LIMIT 2);
+    DELETE FROM sample_rollup_hour WHERE device_id = ${deviceId};
+    DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE device_id = ${deviceId} ORDER BY id DESC LIMIT 2);
+    DELETE FROM chain_checkpoints;`);
+  assertFound(dir, /heads-file-lost in chain \d+ .* no longer exists: uploads were cut off the end of the chain, checkpoints included/);
+});
+
+test('the newest events cut off are found by the heads file', () => {
+  assertFound(tampered('DELETE FROM events WHERE id > (SELECT MAX(id) - 3 FROM events)'), /heads-file-lost: event #\d+, the last of the audit chain when verified on .*no longer exists: the newest events were deleted/);
+});
+
+test('an edited heads file is found', async () => {
+  const dir = tampered('SELECT 1');
+  const file = path.join(dir, 'chain.heads');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const heads = JSON.parse(readFileSync(file, 'utf8')) as { uploads: { uploadId: number }[] };
+  heads.uploads[0].uploadId -= 1;
+  writeFileSync(file, JSON.stringify(heads));
+  assertFound(dir, /heads-file-forged: the heads file .* does not carry a valid signature/);
+});
+
+test('the untouched copy verifies: none of the above is a false alarm', () => {
+  const run = cliVerify(tampered('SELECT 1'));
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /integrity OK: .*audit chain: \d+ events, \d+ users, alarms, limits and channels; rollup recomputed: all/);
+});

@@ -1,0 +1,216 @@
+// Every change is an event (issue 18): this walks every state-changing route of the viewer API, read
+// from the express router itself, and every changing subcommand of `inlet device` and `inlet user`,
+// read from their usage text, performs each one and checks that it left an event naming who did it
+// (and, for the API, from which address). A new route or subcommand without a case here fails the test.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
+import { createApiApp, type ApiDeps } from '../../src/api/app.ts';
+import { deviceCommand } from '../../src/cli/device.ts';
+import { userCommand } from '../../src/cli/user.ts';
+import { buildSoapMessage } from '../../src/sim/soap.ts';
+import { post } from '../../src/sim/client.ts';
+import { soapModelCode } from '../../src/ingest/families.ts';
+import type { StoredEvent } from '../../src/store/store.ts';
+import { ADMIN, Caller, startTestGateway, type TestGateway } from './api-helpers.ts';
+
+let t: TestGateway;
+let admin: Caller;
+const SIGNATURE = { password: ADMIN.password, meaning: 'approved' };
+
+before(async () => {
+  t = await startTestGateway();
+  admin = new Caller(t.gateway.url);
+  assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
+});
+after(async () => { await t?.close(); });
+
+/** Every route of an express app as "METHOD /path", nested routers included. */
+function routesOf(app: { router: { stack: unknown[] } }): string[] {
+  const found: string[] = [];
+  type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] }; rawPath?: string; matchers?: unknown[] };
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const full = `${prefix}${layer.route.path}`;
+        for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${full.length > 1 ? full.replace(/\/$/, '') : full}`);
+      } else if (layer.handle?.stack) {
+        walk(layer.handle.stack, prefix + (layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : ''));
+      }
+    }
+  };
+  walk(app.router.stack as Layer[], '');
+  return found;
+}
+
+/** The router's mount points are not kept by express 5, so the API's are named here (src/api/app.ts). */
+function apiRoutes(): string[] {
+  const deps = { store: t.gateway.store, config: DEFAULT_CONFIG, log: { error() {} } } as unknown as ApiDeps;
+  const app = createApiApp(deps) as unknown as { router: { stack: unknown[] } };
+  return routesOf(app);
+}
+
+async function newEvents(afterId: number): Promise<StoredEvent[]> {
+  return (await t.gateway.store.events({ limit: 200 })).filter((e) => e.id > afterId);
+}
+
+async function lastEventId(): Promise<number> {
+  return (await t.gateway.store.events({ limit: 1 }))[0]?.id ?? 0;
+}
+
+async function sendReading(entryUrl: string, serial: string, temp: number): Promise<void> {
+  const body = buildSoapMessage({ serial, modelCode: soapModelCode('T3510')!, temp, alarms: ['no', 'no', 'no', 'no'] });
+  assert.equal((await post(entryUrl, body, 'text/xml; charset=utf-8')).status, 200);
+}
+
+async function addDevice(serial: string, name: string): Promise<{ id: number; entryUrl: string }> {
+  const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial, model: 'T3510', name, reason: 'test fixture' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  await admin.json('PUT', `/api/devices/${made.body.device.id}/interval`, { allowedIntervalS: 1 });
+  return { id: made.body.device.id, entryUrl: made.body.entryUrl };
+}
+
+test('every state-changing API route leaves an event with actor, source address and what changed', async () => {
+  const fridge = await addDevice('71000001', 'Fridge');
+  await sendReading(fridge.entryUrl, '71000001', 4);
+  await t.gateway.store.setAlarmLimits(fridge.id, 1, [{ deviceId: fridge.id, channel: 1, level: 'alarm', high: 5, low: null, delayS: 0, hysteresis: 0 }], 'admin', Date.now());
+  const alarm = await t.gateway.store.raiseAlarm({ deviceId: fridge.id, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: Date.now(), value: 9, message: 'test alarm' });
+  const bulkAlarm = await t.gateway.store.raiseAlarm({ deviceId: fridge.id, channel: 2, source: 'limit', level: 'alarm', direction: 'high', raisedAt: Date.now(), value: 99, message: 'test alarm 2' });
+  const zoned = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'zoned', role: 'viewer', password: 'Harbor-Lights-84', reason: 'fixture' });
+  const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', reason: 'fixture' });
+  let newZoneId = 0;
+  const spare = await addDevice('71000007', 'Spare probe');
+  const loggerDevice = (await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '71000009', model: 'MS6D', name: 'Logger', family: 'logger' })).body.device;
+
+  /** For each route: how to call it with a valid change, and the event type it must leave. */
+  const CASES: Record<string, { call: () => Promise<Response>; event: string | RegExp }> = {
+    'POST /api/devices': { call: () => admin.request('POST', '/api/devices', { serial: '71000002', model: 'T3510', name: 'Spare', reason: 'new room' }), event: 'device.added' },
+    'PATCH /api/devices/:id': { call: () => admin.request('PATCH', `/api/devices/${fridge.id}`, { name: 'Fridge 2', location: 'Lab 2', reason: 'moved' }), event: /^device\.(zone|renamed)$/ },
+    'PUT /api/devices/:id/interval': { call: () => admin.request('PUT', `/api/devices/${fridge.id}/interval`, { allowedIntervalS: 2, reason: 'slower' }), event: 'device.interval' },
+    'POST /api/devices/:id/suspend': { call: () => admin.request('POST', `/api/devices/${fridge.id}/suspend`, { reason: 'calibration' }), event: 'device.suspended' },
+    'POST /api/devices/:id/resume': { call: () => admin.request('POST', `/api/devices/${fridge.id}/resume`, { importData: false, reason: 'calibrated', signature: { ...SIGNATURE, meaning: 'released' } }), event: 'device.resumed' },
+    'POST /api/devices/:id/channels/:channel/unit': { call: () => admin.request('POST', `/api/devices/${fridge.id}/channels/1/unit`, { unit: 'F', reason: 'probe replaced', signature: { ...SIGNATURE, meaning: 'confirmed' } }), event: 'channel.unit.changed' },
+    'POST /api/alarms/:id/acknowledge': { call: () => admin.request('POST', `/api/alarms/${alarm.id}/acknowledge`, { comment: 'checked the door', signature: SIGNATURE }), event: 'alarm.acknowledged' },
+    'POST /api/alarms/acknowledge': { call: () => admin.request('POST', '/api/alarms/acknowledge', { ids: [bulkAlarm.id], comment: 'checked all', signature: SIGNATURE }), event: 'alarm.acknowledged' },
+    'PUT /api/devices/:id/channels/:channel/alarm-limits': { call: () => admin.request('PUT', `/api/devices/${fridge.id}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: 8 }], reason: 'SOP 12', signature: SIGNATURE }), event: 'alarm.limits.changed' },
+    'POST /api/users': { call: () => admin.request('POST', '/api/users', { username: 'auditee', role: 'viewer', password: 'Granite-Falls-63', reason: 'new QA staff' }), event: 'user.added' },
+    'PATCH /api/users/:id': { call: () => admin.request('PATCH', `/api/users/${zoned.body.user.id}`, { role: 'operator', reason: 'promoted' }), event: 'user.role.changed' },
+    'POST /api/zones': {
+      call: async () => {
+        const res = await admin.request('POST', '/api/zones', { name: 'Cold store', reason: 'new building' });
+        newZoneId = ((await res.clone().json()) as { zone: { id: number } }).zone.id;
+        return res;
+      },
+      event: 'zone.added',
+    },
+    'PATCH /api/zones/:id': { call: () => admin.request('PATCH', `/api/zones/${newZoneId}`, { name: 'Cold store B', reason: 'renamed building' }), event: 'zone.renamed' },
+    'DELETE /api/zones/:id': { call: () => admin.request('DELETE', `/api/zones/${newZoneId}`, { reason: 'building sold' }), event: 'zone.removed' },
+    'PUT /api/users/:id/zones': {
+      call: () => admin.request('PUT', `/api/users/${zoned.body.user.id}/zones`, { scope: 'zones', grants: [{ zoneId: pharmacy.body.zone.id, role: 'viewer' }], reason: 'pharmacy only' }),
+      event: 'user.scope.changed',
+    },
+    'PUT /api/devices/:id/clock': { call: () => admin.request('PUT', `/api/devices/${loggerDevice.id}/clock`, { loggerClock: 'utc', reason: 'logger set to UTC' }), event: /^device\.clock/ },
+    'POST /api/devices/:id/retire': { call: () => admin.request('POST', `/api/devices/${spare.id}/retire`, { reason: 'broken probe' }), event: 'device.retired' },
+    'POST /api/devices/:id/reinstate': { call: () => admin.request('POST', `/api/devices/${spare.id}/reinstate`, { reason: 'repaired' }), event: 'device.reinstated' },
+    'POST /api/devices/:id/replace': { call: () => admin.request('POST', `/api/devices/${spare.id}/replace`, { serial: '71000008', model: 'T3510', reason: 'new probe' }), event: /^device\./ },
+    'PUT /api/alarm-limits': { call: () => admin.request('PUT', '/api/alarm-limits', { channels: [`${fridge.id}:2`], limits: [{ level: 'alarm', high: 90 }], reason: 'template', signature: SIGNATURE }), event: 'alarm.limits.changed' },
+    'POST /api/audit/review': { call: () => admin.request('POST', '/api/audit/review', { from: 0, to: Date.now() + 1000, comment: 'monthly review', signature: { ...SIGNATURE, meaning: 'reviewed' } }), event: 'audit.reviewed' },
+  };
+  /** Routes whose events belong to another issue (sign-in and sign-out: issue 15). */
+  const ELSEWHERE = new Set(['POST /api/session', 'DELETE /api/session',
+    // whether a session is a wall display: a property of that browser's session, not of configuration or data
+    'POST /api/session/display',
+    // merged at the deadline, not yet walked here (their own tests check their events): issue 15's
+    // password change, issue 21's report signing and schedules
+    'POST /api/session/password', 'POST /api/reports/:code/sign', 'POST /api/report-schedules', 'PUT /api/report-schedules/:id', 'DELETE /api/report-schedules/:id']);
+
+  const changing = apiRoutes().filter((r) => !r.startsWith('GET ') && !r.startsWith('HEAD '));
+  assert.ok(changing.length >= 10, `found the routes: ${changing.join(', ')}`);
+  const uncovered = changing.filter((r) => !CASES[r] && !ELSEWHERE.has(r));
+  assert.deepEqual(uncovered, [], 'every state-changing route needs a case here (and must record an event)');
+
+  for (const route of changing.filter((r) => CASES[r])) {
+    const before = await lastEventId();
+    const res = await CASES[route].call();
+    assert.ok(res.status < 300, `${route} answered ${res.status}: ${await res.text()}`);
+    const events = await newEvents(before);
+    const expected = CASES[route].event;
+    const event = events.find((e) => (typeof expected === 'string' ? e.type === expected : expected.test(e.type)));
+    assert.ok(event, `${route} left no ${expected} event (found ${events.map((e) => e.type).join(', ') || 'none'})`);
+    assert.equal(event.actor, ADMIN.username, `${route}: the event names who did it`);
+    assert.match(event.source ?? '', /127\.0\.0\.1/, `${route}: the event names the client's address`);
+    assert.ok(typeof event.recordedAt === 'number', `${route}: the event says when the store wrote it`);
+  }
+});
+
+test('every changing `inlet device` and `inlet user` subcommand leaves an event naming the operating-system account', async () => {
+  const out: string[] = [];
+  const collect = (line: string) => out.push(line);
+  const store = t.gateway.store;
+  const passwords = { isTerminal: false, prompt: async () => '', readAll: async () => 'Summit-Crane-29\n' };
+  await deviceCommand(['help'], t.config, store, collect);
+  await userCommand(['help'], t.config, store, collect, passwords);
+  const verbs: string[] = [...new Set(Array.from(out.join('\n').matchAll(/inlet (device|user) ([a-z-]+)/g), (m) => `${m[1]} ${m[2]}`))];
+  const READ_ONLY = new Set(['device list', 'device show', 'user list']);
+  const CASES: Record<string, { args: string[]; event: string }> = {
+    'device add': { args: ['add', '--serial', '72000001', '--model', 'T3510', '--name', 'CLI fridge', '--reason', 'new'], event: 'device.added' },
+    'device suspend': { args: ['suspend', '--serial', '72000001', '--reason', 'maintenance'], event: 'device.suspended' },
+    'device resume': { args: ['resume', '--serial', '72000001', '--reason', 'done'], event: 'device.resumed' },
+    'device set-interval': { args: ['set-interval', '--serial', '72000001', '--seconds', '30', '--reason', 'slower'], event: 'device.interval' },
+    'device new-token': { args: ['new-token', '--serial', '72000001', '--reason', 'leaked'], event: 'device.token' },
+    'device set-clock': { args: ['set-clock', '--serial', '71000009', '--clock', 'local', '--reason', 'logger set to local time'], event: 'device.clock-setting' },
+    'user add': { args: ['add', '--username', 'cliuser', '--role', 'viewer', '--password-stdin', '--reason', 'new'], event: 'user.added' },
+    'user passwd': { args: ['passwd', '--username', 'cliuser', '--password-stdin', '--reason', 'forgotten'], event: 'user.password.set' },
+    'user unlock': { args: ['unlock', '--username', 'cliuser', '--reason', 'locked out'], event: 'user.unlocked' },
+  };
+  const changing = verbs.filter((v) => !READ_ONLY.has(v));
+  assert.deepEqual(changing.filter((v) => !CASES[v]), [], 'every changing subcommand needs a case here');
+  await store.updateUser((await store.findUser(ADMIN.username))!.id, {});   // no-op: nothing audited changes, no event
+  for (const verb of changing) {
+    const before = await lastEventId();
+    if (verb === 'user unlock') await store.updateUser((await store.findUser('cliuser'))!.id, { failedLogins: 5, lockedUntil: Date.now() + 60_000 });
+    const [family] = verb.split(' ');
+    const code = family === 'device' ? await deviceCommand(CASES[verb].args, t.config, store, collect) : await userCommand(CASES[verb].args, t.config, store, collect, passwords);
+    assert.equal(code, 0, `${verb}: ${out.slice(-3).join(' | ')}`);
+    const event = (await newEvents(before)).find((e) => e.type === CASES[verb].event);
+    assert.ok(event, `inlet ${verb} left no ${CASES[verb].event} event`);
+    assert.match(event.actor ?? '', /\(command line\)$/, `inlet ${verb}: the event names the operating-system account`);
+    assert.match(event.source ?? '', /^cli@/);
+  }
+  const passwordEvent = (await store.events({ type: 'user.password.set', limit: 1 }))[0];
+  assert.doesNotMatch(JSON.stringify(passwordEvent), /Summit-Crane-29|scrypt|\$/, 'a password is recorded as changed, never its value or hash');
+});
+
+test('the audit trail pages through everything and exports it as CSV and PDF (rendered and read back)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const total = (await t.gateway.store.events({ limit: 10_000 })).length;
+  let before: number | null = null;
+  const seen: number[] = [];
+  do {
+    const page: { status: number; body: { events: StoredEvent[]; nextBefore: number | null } } = await admin.json('GET', `/api/audit?limit=7${before ? `&before=${before}` : ''}`);
+    assert.equal(page.status, 200);
+    seen.push(...page.body.events.map((e) => e.id));
+    before = page.body.nextBefore;
+  } while (before !== null);
+  assert.equal(seen.length, total, 'paging reaches every event, not only the newest');
+  assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
+
+  const csv = await (await admin.request('GET', '/api/audit.csv?type=user.')).text();
+  const lines = csv.trim().split('\r\n');
+  assert.match(lines[0], /^\uFEFF?# Inlet audit trail: type user\./);
+  assert.equal(lines[1], '"id","time (UTC)","recorded (UTC)","user","source","device","type","level","message","data"');
+  assert.ok(lines.slice(2).every((l) => /"user\./.test(l)), 'only user events');
+
+  const pdf = Buffer.from(await (await admin.request('GET', '/api/audit.pdf?type=alarm.')).arrayBuffer());
+  assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+  const dir = path.join(new URL('../../', import.meta.url).pathname, 'test-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'audit-trail.pdf'), pdf);
+  const text = execFileSync('pdftotext', ['-layout', path.join(dir, 'audit-trail.pdf'), '-'], { encoding: 'utf8' });
+  assert.match(text, /Audit trail/);
+  assert.match(text, /type alarm\.\. Exported by admin/);
+  assert.match(text, /alarm\.acknowledged/);
+  execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', path.join(dir, 'audit-trail.pdf'), path.join(dir, 'audit-trail')]);
+});
