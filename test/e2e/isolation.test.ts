@@ -342,7 +342,9 @@ test('readings dated before the device was registered are quarantined with an ev
   assert.match(event.message, /before it was registered/);
   const admin = new Caller(gw.url);
   assert.equal((await admin.signIn('adele', 'Quiet-Harbour-42')).status, 200);
-  const released = await admin.json<{ released: { samplesImported: number } }>('POST', `/api/devices/${logger.device.id}/resume`, { importData: true });
+  // releasing quarantined data is signed (21 CFR Part 11): the administrator re-enters the password
+  const released = await admin.json<{ released: { samplesImported: number } }>('POST', `/api/devices/${logger.device.id}/resume`,
+    { importData: true, signature: { password: 'Quiet-Harbour-42', meaning: 'released' } });
   assert.equal(released.status, 200, JSON.stringify(released.body));
   assert.equal((await gw.store.samples(logger.device.id, logger.tagChannel, fleetSampleTime(700), fleetSampleTime(701))).length, 1, 'imported on release');
 });
