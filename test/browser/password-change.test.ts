@@ -4,44 +4,29 @@
 // Screenshots go to test-results/. Nothing here reaches the internet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
+import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO, 'test-results');
-const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
-const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
-const skip = missing || builtViewer;
+const skip = browserSkipReason();
 
 let t: TestGateway;
 let admin: Caller;
 let context: BrowserContext;
-let profile: string;
+let browser: ViewerBrowser;
 
 before(async () => {
   if (skip) return;
   t = await startTestGateway();
   admin = new Caller(t.gateway.url);
   assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
-  mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
-  // a fresh profile (--user-data-dir) each run; playwright passes it for a persistent context
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
-  });
-  // the viewer must not fetch anything from anywhere but the gateway
-  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  browser = await openViewerBrowser(t.gateway.url, { viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague' });
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await t?.close();
 });
 

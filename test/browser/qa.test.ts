@@ -7,21 +7,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import type { AlarmState, SampleRow } from '../../src/domain/types.ts';
-import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO, 'test-results');
-const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
-const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
-const skip = missing || builtViewer;
+const skip = browserSkipReason();
 
 const OPERATOR = { username: 'qa.operator', password: 'Copper-Basin-58' };
 const VIEWER = { username: 'qa.viewer', password: 'Lantern-Ridge-77' };
@@ -33,7 +29,7 @@ const A4_PRINTABLE_WIDTH_PX = Math.floor((186 / 25.4) * 96);
 let t: TestGateway;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
+let browser: ViewerBrowser;
 const devices: Record<string, { id: number; entryUrl: string; serial: string }> = {};
 const now = Date.now();
 /** Fridge 1 has data except between 3 h and 1 h ago: the chart's readout must show nothing in that gap. */
@@ -44,7 +40,7 @@ async function storeSamples(name: string, samples: Omit<SampleRow, 'deviceId'>[]
   await t.gateway.store.commit({
     upload: { deviceId: d.id, family: 'soap', receivedAt: Date.now(), remoteAddress: 'test', contentType: '', raw: Buffer.alloc(0), verdict: 'accepted', reason: 'test data', serial: d.serial, counter: null },
     samples: samples.map((s) => ({ ...s, deviceId: d.id })),
-    channels: [{ deviceId: d.id, channel: 1, quantity: 'temperature', unit: 'C' }, { deviceId: d.id, channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
+    channels: [{ deviceId: d.id, channel: 1, quantity: 'temperature', unit: '°C' }, { deviceId: d.id, channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
     events: [], quarantine: null, deviceSeen: { deviceId: d.id, at: Date.now(), declaredIntervalS: null }, suspend: null,
   });
 }
@@ -91,21 +87,13 @@ before(async () => {
   ]);
   await storeSamples('Fridge 1', series([...minutes(now - 6 * HOUR, GAP.from), ...minutes(GAP.to, now - MINUTE)], 4.5));
   await storeSamples('Fridge 2', series(minutes(now - 6 * HOUR, now - MINUTE, 30_000), 5.5));
-  mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    acceptDownloads: true, viewport: { width: 1440, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
-  });
-  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  browser = await openViewerBrowser(t.gateway.url, { acceptDownloads: true, viewport: { width: 1440, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague' });
+  context = browser.context;
   page = await context.newPage();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await t?.close();
 });
 
@@ -194,7 +182,7 @@ test('an operator sets one set of limits on two channels, signed; the chart draw
   await alarm.getByLabel('Delay (s)').fill('600');
   await dialog.getByLabel('Your password').fill('not the password');
   await dialog.getByRole('button', { name: 'Save limits' }).click();
-  await dialog.getByText(/signature's password/).waitFor();
+  await dialog.getByText(/signature refused: the password is not yours/).waitFor();
   assert.equal((await t.gateway.store.alarmLimits()).length, 0, 'a wrong signature changes nothing');
   await dialog.getByLabel('Your password').fill(OPERATOR.password);
   await dialog.getByRole('button', { name: 'Save limits' }).click();
@@ -208,7 +196,7 @@ test('an operator sets one set of limits on two channels, signed; the chart draw
   await page.getByRole('status').filter({ hasText: 'points' }).waitFor();
   // the limits are drawn, and the °C axis spans them, so both lines are on the chart
   await page.locator('.plot[data-limits="2"]').waitFor();
-  const [min, max] = JSON.parse((await page.locator('.plot').getAttribute('data-scales'))!).C as [number, number];
+  const [min, max] = JSON.parse((await page.locator('.plot').getAttribute('data-scales'))!)['°C'] as [number, number];
   assert.ok(min <= 2 && max >= 8, `the °C axis spans ${min} to ${max}`);
   await shot('chart-limits');
 });

@@ -4,23 +4,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
+import { ADMIN, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 import { WEEK_FROM, seedColdRoom } from '../helpers/report-data.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO, 'test-results');
-const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
-const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
-const skip = missing || builtViewer;
+const skip = browserSkipReason();
 
 let t: TestGateway;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
+let browser: ViewerBrowser;
 let deviceId = 0;
 const work = mkdtempSync(path.join(os.tmpdir(), 'inlet-report-browser-'));
 
@@ -28,21 +25,13 @@ before(async () => {
   if (skip) return;
   t = await startTestGateway();
   deviceId = (await seedColdRoom(t.gateway.store, { from: WEEK_FROM, to: WEEK_FROM + 3 * 86_400_000 })).id;
-  mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
-  });
-  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  browser = await openViewerBrowser(t.gateway.url, { acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague' });
+  context = browser.context;
   page = await context.newPage();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await t?.close();
 });
 

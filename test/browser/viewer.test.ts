@@ -4,25 +4,21 @@
 // Screenshots go to test-results/. Nothing here reaches the internet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
-import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO, 'test-results');
-const missing = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium`;
-const builtViewer = existsSync(path.join(REPO, 'build/viewer/index.html')) ? false : 'the viewer is not built; run npm run build:viewer (npm test does)';
-const skip = missing || builtViewer;
+const skip = browserSkipReason();
 
 let t: TestGateway;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
+let browser: ViewerBrowser;
 let deviceId = 0;
 let entryUrl = '';
 const SERIAL = '20260001';
@@ -45,23 +41,13 @@ before(async () => {
   entryUrl = added.body.entryUrl;
   await admin.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 });
   await upload(-18.4);
-  mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
-  // a fresh profile (--user-data-dir) each run; playwright passes it for a persistent context
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague',
-  });
-  // the viewer must not fetch anything from anywhere but the gateway
-  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  browser = await openViewerBrowser(t.gateway.url, { acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague' });
+  context = browser.context;
   page = await context.newPage();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await t?.close();
 });
 

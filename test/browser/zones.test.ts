@@ -2,21 +2,17 @@
 // zone; that user then signs in and sees that zone's device only. Screenshots go to test-results/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
+import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(REPO, 'test-results');
-const skip = !existsSync(CHROMIUM) ? `Chromium is not installed at ${CHROMIUM}`
-  : !existsSync(path.join(REPO, 'build/viewer/index.html')) ? 'the viewer is not built; run npm run build:viewer (npm test does)' : false;
+const skip = browserSkipReason();
 
 let t: TestGateway;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
+let browser: ViewerBrowser;
 
 before(async () => {
   if (skip) return;
@@ -27,20 +23,13 @@ before(async () => {
     assert.equal((await admin.json('POST', '/api/devices', { serial, model: 'T3510', name, location })).status, 201);
   }
   assert.equal((await admin.json('POST', '/api/users', { username: 'nurse', role: 'viewer', password: 'Lantern-Ridge-77' })).status, 201);
-  mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(path.join(os.tmpdir(), 'inlet-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1440, height: 900 },
-  });
-  await context.route((url) => !url.href.startsWith(t.gateway.url), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
+  browser = await openViewerBrowser(t.gateway.url, { viewport: { width: 1440, height: 900 } });
+  context = browser.context;
   page = await context.newPage();
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await t?.close();
 });
 

@@ -38,7 +38,7 @@ test('inlet limits set, set --template on many channels, copy, show and clear', 
     }
     const one = await inlet('limits', 'set', '--channels', '20280001:1', '--low', '2', '--high', '8', '--delay', '600', '--hysteresis', '0.3', '--by', 'qa.manager');
     assert.equal(one.status, 0, one.stderr);
-    assert.equal(one.stdout, 'Fridge 1 (serial 20280001) channel 1 temperature [C]: alarm: low 2, high 8, delay 600 s, hysteresis 0.3\n');
+    assert.equal(one.stdout, 'Fridge 1 (serial 20280001) channel 1 temperature [°C]: alarm: low 2, high 8, delay 600 s, hysteresis 0.3\n');
 
     const template = path.join(dataDir, 'fridge.json');
     writeFileSync(template, JSON.stringify([{ level: 'alarm', low: 2, high: 8 }, { level: 'warning', low: 3, high: 7, delayS: 300 }]));
@@ -53,9 +53,9 @@ test('inlet limits set, set --template on many channels, copy, show and clear', 
     const shown = await inlet('limits', 'show');
     assert.equal(shown.status, 0, shown.stderr);
     assert.deepEqual(shown.stdout.trim().split('\n'), [
-      '20280001:1  Fridge 1  temperature [C]  alarm: low 2, high 8, delay 600 s, hysteresis 0.3',
-      '20280002:1  Fridge 2  temperature [C]  alarm: low 2, high 8; warning: low 3, high 7, delay 300 s',
-      '20280003:1  Fridge 3  temperature [C]  alarm: low 2, high 8, delay 600 s, hysteresis 0.3',
+      '20280001:1  Fridge 1  temperature [°C]  alarm: low 2, high 8, delay 600 s, hysteresis 0.3',
+      '20280002:1  Fridge 2  temperature [°C]  alarm: low 2, high 8; warning: low 3, high 7, delay 300 s',
+      '20280003:1  Fridge 3  temperature [°C]  alarm: low 2, high 8, delay 600 s, hysteresis 0.3',
     ]);
 
     const cleared = await inlet('limits', 'set', '--channels', '20280002:1', '--level', 'warning', '--clear');
