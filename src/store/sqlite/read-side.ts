@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { Store } from '../store.ts';
 import type { ReadReply } from './read-worker.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
 
 const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
@@ -57,7 +58,7 @@ export class SqliteReadSide {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     worker.on('message', (reply: ReadReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
