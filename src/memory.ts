@@ -40,7 +40,8 @@ export function boundYoungGeneration(maxNewSpaceMiB = MAX_NEW_SPACE_MIB): void {
   if (observer) return;
   v8.setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`);
   // The new space changes size only at the end of a collection: checked after each one, it stops at
-  // the first doubling that reaches the bound.
+  // the first doubling that reaches the bound. The check runs after the task that collected, so one
+  // task allocating tens of MB could let one more doubling through; a request's task does not.
   const check = () => {
     const want = newSpaceMiB() >= maxNewSpaceMiB ? 1 : V8_GROWTH_FACTOR;
     if (want === growthFactor) return;
