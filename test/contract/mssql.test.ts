@@ -269,7 +269,7 @@ test('the journal applied in one batch: samples once per key, duplicates, replay
     }
   });
 
-test('events written by procedures (limits, zones, retention), by the refusal archive and by a DBA are linked into the audit chain',
+test('events written by procedures (limits, zones), by the refusal archive and by a DBA are linked into the audit chain',
   { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
     const { store, raw, drop } = await freshStore();
     try {
