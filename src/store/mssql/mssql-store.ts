@@ -1,10 +1,11 @@
 // SQL Server store over mssql/tedious. Same contract as the SQLite store (test/contract/).
-// Writes: GroupCommitter hands a group of batches to one transaction that (1) takes an exclusive
-// application lock, so that ids, commit order and every device's hash chain agree even when several
-// Inlet instances share the database, (2) takes a range of upload ids from a sequence, (3) inserts the
-// group's samples from one table-valued parameter, only keys not yet stored, and learns which were new,
-// (4) hashes each upload over exactly those and inserts the uploads, events and sightings the same way.
-// Group commits run on a connection of their own, capped by rows and bytes, with a lock wait shorter
+// Writes: the journal's apply (applyBatches) and GroupCommitter (commit()) hand a batch of uploads to
+// one transaction of two procedure calls (apply-batch.ts, migration 037): the first takes the
+// exclusive application locks, so that ids, commit order and every hash chain agree even when several
+// Inlet instances share the database, takes a range of upload ids, inserts the batch's samples sorted
+// by key, and says which were stored already; the second writes the uploads, hashed here over exactly
+// the samples each stored, and the events, linked here into the audit chain (event-chain.ts).
+// Batches run on a connection of their own, capped by rows and bytes, with a lock wait shorter
 // than their request timeout; every error that can pass is StoreUnavailableError (errors.ts), so the
 // batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
