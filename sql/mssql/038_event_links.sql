@@ -46,3 +46,102 @@ BEGIN
     INNER JOIN @links AS l ON l.id = e.id;
 END;
 GO
+
+-- The procedures that write an event record who made the change and from where (the actor and source
+-- columns of migration 019), as every event the gateway writes does. Otherwise as in 005 and 023.
+DROP PROCEDURE inlet.set_alarm_limits;
+GO
+CREATE PROCEDURE inlet.set_alarm_limits
+    @device_id     int,
+    @channel       int,
+    @limits        inlet.alarm_limit_rows READONLY,
+    @updated_at    datetime2(3),
+    @updated_by    nvarchar(128),
+    @event_message nvarchar(max),
+    @event_data    nvarchar(max),
+    @event_actor   nvarchar(128),
+    @event_source  nvarchar(128)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        DELETE FROM inlet.alarm_limits WHERE device_id = @device_id AND channel = @channel;
+        INSERT INTO inlet.alarm_limits (device_id, channel, level, high, low, delay_s, hysteresis, updated_at, updated_by)
+        SELECT @device_id, @channel, l.level, l.high, l.low, l.delay_s, l.hysteresis, @updated_at, @updated_by
+        FROM @limits AS l;
+        INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data, actor, source)
+        VALUES (@updated_at, @device_id, 'alarm.limits.changed', 'info', @event_message, @event_data, @event_actor, @event_source);
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+END;
+GO
+
+DROP PROCEDURE inlet.set_user_zone_roles;
+GO
+CREATE PROCEDURE inlet.set_user_zone_roles
+    @user_id       int,
+    @grants        nvarchar(max),  -- JSON array of {"zoneId": n, "role": "..."}
+    @granted_at    datetime2(3),
+    @granted_by    nvarchar(128),
+    @event_message nvarchar(max),
+    @event_data    nvarchar(max),
+    @event_actor   nvarchar(128),
+    @event_source  nvarchar(128)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        DELETE FROM inlet.user_zone_roles WHERE user_id = @user_id;
+        INSERT INTO inlet.user_zone_roles (user_id, zone_id, role, granted_at, granted_by)
+        SELECT @user_id, g.zone_id, g.role, @granted_at, @granted_by
+        FROM OPENJSON(@grants) WITH (zone_id int '$.zoneId', role varchar(20) '$.role') AS g;
+        INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data, actor, source)
+        VALUES (@granted_at, NULL, 'user.zones.changed', 'info', @event_message, @event_data, @event_actor, @event_source);
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+END;
+GO
+
+DROP PROCEDURE inlet.remove_zone;
+GO
+CREATE PROCEDURE inlet.remove_zone
+    @zone_id       int,
+    @removed_at    datetime2(3),
+    @event_message nvarchar(max),
+    @event_data    nvarchar(max),
+    @event_actor   nvarchar(128),
+    @event_source  nvarchar(128)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        IF EXISTS (SELECT 1 FROM inlet.zones WITH (UPDLOCK, HOLDLOCK) WHERE parent_id = @zone_id)
+            OR EXISTS (SELECT 1 FROM inlet.devices WITH (UPDLOCK, HOLDLOCK) WHERE zone_id = @zone_id)
+            OR EXISTS (SELECT 1 FROM inlet.user_zone_roles WITH (UPDLOCK, HOLDLOCK) WHERE zone_id = @zone_id)
+            THROW 50030, N'the zone is not empty: move its sub-zones and devices and remove the roles on it first', 1;
+        DELETE FROM inlet.zones WHERE id = @zone_id;
+        IF @@ROWCOUNT = 0 THROW 50031, N'no such zone', 1;
+        INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data, actor, source)
+        VALUES (@removed_at, NULL, 'zone.removed', 'info', @event_message, @event_data, @event_actor, @event_source);
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+END;
+GO

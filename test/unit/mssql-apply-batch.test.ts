@@ -159,7 +159,8 @@ test('events written by procedures are linked after the head, oldest first, then
 test('the procedures the adapter executes by name are created by a migration and take exactly the inputs it binds', () => {
   const dir = path.join(SQL_ROOT, 'mssql');
   const declared = new Map<string, string[]>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql'))) {
+  // In migration order: a later DROP + CREATE replaces a procedure's parameters.
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {
     for (const m of readFileSync(path.join(dir, f), 'utf8').matchAll(/\bCREATE\s+PROCEDURE\s+(inlet\.\w+)([\s\S]*?)\bAS\b/gi)) {
       declared.set(m[1].toLowerCase(), [...m[2].matchAll(/@(\w+)/g)].map((p) => p[1]).sort());
     }

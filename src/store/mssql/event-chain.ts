@@ -89,7 +89,7 @@ export function toUnlinkedEvent(r: Row): UnlinkedEvent {
 
 /** Takes inlet.event_chain for the rest of the transaction (THROW 50051 after lockTimeoutMs). */
 export async function lockEventChain(tx: sql.Transaction, lockTimeoutMs: number): Promise<void> {
-  await tx.request().input('lock_timeout_ms', sql.Int, lockTimeoutMs).batch(`DECLARE @lock_result int;
+  await tx.request().input('lock_timeout_ms', sql.Int, lockTimeoutMs).query(`DECLARE @lock_result int;
     EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.event_chain', @LockMode = N'Exclusive',
         @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
     IF @lock_result < 0 THROW 50051, N'timed out waiting for the event chain lock (another Inlet instance is writing events)', 1;`);

@@ -872,7 +872,7 @@ export class MssqlStore implements Store {
     // called in the gateway's, which links the event it wrote (038). The upload writer lock first, as
     // the procedure and every group commit take it, then the event chain's: one order, no deadlock.
     const r = await this.inTransaction(async (tx) => {
-      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).batch(`DECLARE @lock_result int;
+      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
         EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
             @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
         IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
@@ -921,6 +921,7 @@ export class MssqlStore implements Store {
       await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel).input('limits', limitRows)
         .input('updated_at', sql.DateTime2(3), utc(at)).input('updated_by', sql.NVarChar(128), by)
         .input('event_message', sql.NVarChar(sql.MAX), event.message).input('event_data', sql.NVarChar(sql.MAX), JSON.stringify(event.data))
+        .input('event_actor', sql.NVarChar(128), event.actor ?? null).input('event_source', sql.NVarChar(128), event.source ?? null)
         .execute('inlet.set_alarm_limits');
       await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
     });

@@ -28,11 +28,14 @@ export async function listZones(ctx: MssqlZoneContext): Promise<Zone[]> {
   return (await ctx.query('SELECT id, parent_id, name, created_at FROM inlet.zones ORDER BY id')).recordset.map(toZone);
 }
 
-/** Appends the event linked into the audit chain, with its actor and source as the SQLite store records them. */
+/** Who and from where, as the SQLite store records them for zone events. */
+const eventActor = (event: ZoneEvent) => (typeof event.data.by === 'string' ? event.data.by : 'system');
+const eventSource = (event: ZoneEvent) => (typeof event.data.source === 'string' ? event.data.source : null);
+
+/** Appends the event linked into the audit chain. */
 async function appendEvent(ctx: MssqlZoneContext, tx: sql.Transaction, at: number, event: ZoneEvent): Promise<void> {
   await appendEvents(tx, [{
-    at, deviceId: null, type: event.type, level: 'info', message: event.message, data: event.data,
-    actor: typeof event.data.by === 'string' ? event.data.by : 'system', source: typeof event.data.source === 'string' ? event.data.source : null,
+    at, deviceId: null, type: event.type, level: 'info', message: event.message, data: event.data, actor: eventActor(event), source: eventSource(event),
   }], ctx.chainKey(), ctx.eventLockTimeoutMs);
 }
 
@@ -99,6 +102,7 @@ export async function removeZone(ctx: MssqlZoneContext, id: number, actor: Chang
     await execLinked(ctx, 'inlet.remove_zone', {
       zone_id: [sql.Int, id], removed_at: [sql.DateTime2(3), utc(actor.at)],
       event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+      event_actor: [sql.NVarChar(128), eventActor(event)], event_source: [sql.NVarChar(128), eventSource(event)],
     });
   } catch (err) {
     // 50030: devices or roles still on it (checked under lock in the procedure).
@@ -128,5 +132,6 @@ export async function setUserZoneRoles(ctx: MssqlZoneContext, userId: number, gr
     user_id: [sql.Int, userId], grants: [sql.NVarChar(sql.MAX), JSON.stringify(grants.map((g) => ({ zoneId: g.zoneId, role: g.role })))],
     granted_at: [sql.DateTime2(3), utc(actor.at)], granted_by: [sql.NVarChar(128), actor.by],
     event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    event_actor: [sql.NVarChar(128), eventActor(event)], event_source: [sql.NVarChar(128), eventSource(event)],
   });
 }
