@@ -165,7 +165,8 @@ export function sealApplyBatch(batches: readonly Batch[], built: ApplyBatch, res
     const batch = batches[batchIndex];
     const u = batch.upload;
     const repeated = built.repeatedInBatch[batchIndex];
-    const stored = batch.samples.filter((s, i) => !repeated.has(i) && !response.alreadyStored.has(`${batchIndex}|${s.channel}|${s.time}`));
+    const resent = response.alreadyStored.size > 0;
+    const stored = batch.samples.filter((s, i) => !repeated.has(i) && !(resent && response.alreadyStored.has(`${batchIndex}|${s.channel}|${s.time}`)));
     const chain = chainKey(u.deviceId);
     const prev = Buffer.from(heads.get(chain) ?? GENESIS_HASH);
     const sealed = sealUpload(u, id, batch.samples.length, stored, prev, key);
