@@ -19,6 +19,8 @@ import { buildDeployScript } from '../../src/store/mssql/deploy-script.ts';
 import type { Batch } from '../../src/domain/types.ts';
 import { GENESIS_HASH } from '../../src/domain/chain.ts';
 import { eventHash } from '../../src/domain/audit-chain.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const connectionString = process.env.INLET_TEST_MSSQL;
 
@@ -261,6 +263,21 @@ test('the journal applied in one batch: samples once per key, duplicates, replay
       assert.equal((await store.uploads({})).length, 4);
       assert.equal((await store.uploadSamples(0, null)).length, 4);
       assert.deepEqual(await store.rollupMismatches(null, 10), []);
+      // The hourly rollup the batch's trigger merged equals the embedded store's for the same batches.
+      const embedded = new SqliteStore({ file: path.join(tempDir('inlet-mssql-rollup-'), 'inlet.sqlite') });
+      try {
+        await embedded.migrate();
+        const ea = await embedded.addDevice(device('11'), T1);
+        const eb = await embedded.addDevice(device('22'), T1);
+        assert.deepEqual([ea.id, eb.id], [a.id, b.id]);
+        await embedded.applyBatches!(batches, batches.map(() => false));
+        for (const [id, channel] of [[a.id, 1], [b.id, 2]]) {
+          const q = { deviceId: id, channel, from: T1 - 3_600_000, to: T1 + 3 * 3_600_000, bucketMs: 3_600_000 };
+          assert.deepEqual(await store.series(q), await embedded.series(q), `hourly rollup of device ${id} channel ${channel}`);
+        }
+      } finally {
+        await embedded.close();
+      }
       assert.deepEqual((await store.listChannels(a.id)).map((c) => c.channel), [1, 2, 3]);
       assert.equal((await store.getDevice(a.id))!.declaredIntervalS, 60);
       assert.ok(await assertEveryEventLinked(store) >= 4, 'registrations, the channel recorded and the upload event');
