@@ -176,3 +176,21 @@ test('the procedures the adapter executes by name are created by a migration and
   }
   for (const [name, inputs] of calls) assert.deepEqual(inputs, declared.get(name.toLowerCase()), `parameters of ${name}`);
 });
+
+test('the events trigger lets a link be set once and nothing else change: every other column of inlet.events is refused', () => {
+  const dir = path.join(SQL_ROOT, 'mssql');
+  const text = readdirSync(dir).filter((f) => /^\d{3}_/.test(f)).sort().map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\nGO\n');
+  const columns = new Set<string>();
+  const table = /CREATE TABLE inlet\.events \(([\s\S]*?)\n\);/.exec(text)![1];
+  for (const line of table.split('\n')) { const m = /^\s+(\w+)\s+(?!KEY)/.exec(line); if (m && m[1] !== 'CONSTRAINT') columns.add(m[1]); }
+  for (const m of text.matchAll(/ALTER TABLE inlet\.events ADD\s+([\s\S]*?);/g)) {
+    for (const part of m[1].split(/,\s*\n/)) { const c = /^\s*(\w+)/.exec(part); if (c) columns.add(c[1]); }
+  }
+  const triggers = [...text.matchAll(/CREATE TRIGGER inlet\.tr_events_append_only[\s\S]*?\nEND;/g)];
+  const trigger = triggers[triggers.length - 1][0];
+  const refused = new Set([...trigger.matchAll(/UPDATE\((\w+)\)/g)].map((m) => m[1]));
+  assert.ok(columns.has('recorded_by') && columns.has('actor') && columns.has('hash'), [...columns].join(', '));
+  assert.deepEqual([...columns].filter((c) => !refused.has(c) && !['id', 'prev_hash', 'hash'].includes(c)), [], 'columns an UPDATE could change');
+  assert.match(trigger, /d\.prev_hash IS NOT NULL OR d\.hash IS NOT NULL/, 'a link is set once');
+  assert.match(trigger, /APPLOCK_MODE\(N'public', N'inlet\.event_chain', N'Transaction'\)/, 'under the event chain lock');
+});
