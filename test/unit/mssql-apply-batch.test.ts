@@ -194,3 +194,19 @@ test('the events trigger lets a link be set once and nothing else change: every 
   assert.match(trigger, /d\.prev_hash IS NOT NULL OR d\.hash IS NOT NULL/, 'a link is set once');
   assert.match(trigger, /APPLOCK_MODE\(N'public', N'inlet\.event_chain', N'Transaction'\)/, 'under the event chain lock');
 });
+
+test('where a transaction takes both application locks, the upload writer lock comes first (one order: no deadlock between them)', () => {
+  const adapterDir = new URL('../../src/store/mssql/', import.meta.url);
+  const sources = readdirSync(adapterDir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(new URL(f, adapterDir), 'utf8'));
+  const dir = path.join(SQL_ROOT, 'mssql');
+  const procedures = readdirSync(dir).filter((f) => /^\d{3}_/.test(f)).flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split(/\nGO\n/));
+  let both = 0;
+  for (const text of [...procedures, ...sources.flatMap((s) => s.split(/\n {2}async |\nasync function /))]) {
+    const writer = text.search(/@Resource = N'inlet\.upload_writer'/);
+    const chain = Math.min(...[text.search(/@Resource = N'inlet\.event_chain'/), text.search(/lockEventChain\(|appendEvents\(/)].filter((i) => i >= 0));
+    if (writer < 0 || !Number.isFinite(chain)) continue;
+    both++;
+    assert.ok(writer < chain, `upload writer lock after the event chain lock in:\n${text.slice(0, 300)}`);
+  }
+  assert.ok(both >= 2, `the apply procedure and the retention advance take both (${both})`);
+});
