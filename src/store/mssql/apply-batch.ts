@@ -191,8 +191,8 @@ export function sealApplyBatch(batches: readonly Batch[], built: ApplyBatch, res
   return { results, uploads, links: chained.links, events: chained.appended, channelChanges: [...channelChanges.values()], quarantine, suspensions, seen };
 }
 
-/** The first call: locks, replays, ids, samples; returns what sealing needs. */
-async function applySamples(tx: sql.Transaction, built: ApplyBatch, lockTimeoutMs: number): Promise<ApplyResponse> {
+/** The first call: locks, replays, ids, samples; returns what sealing needs. Exported for the wire test (test/e2e/mssql-apply-wire.test.ts). */
+export async function applySamples(tx: sql.Transaction, built: ApplyBatch, lockTimeoutMs: number): Promise<ApplyResponse> {
   const batchRows = new sql.Table('inlet.apply_batch_rows');
   for (const [name, type, nullable] of [
     ['batch_index', sql.Int, false], ['upload_key', sql.VarChar(64), true], ['maybe_stored', sql.Bit, false],
@@ -229,8 +229,8 @@ async function applySamples(tx: sql.Transaction, built: ApplyBatch, lockTimeoutM
   };
 }
 
-/** The second call: every row sealing produced. */
-async function writeSealed(tx: sql.Transaction, batches: readonly Batch[], sealed: SealedApply): Promise<void> {
+/** The second call: every row sealing produced. Exported for the wire test. */
+export async function writeSealed(tx: sql.Transaction, batches: readonly Batch[], sealed: SealedApply): Promise<void> {
   const uploads = new sql.Table('inlet.upload_rows');
   for (const [name, type, nullable] of [
     ['id', sql.BigInt, false], ['device_id', sql.Int, true], ['family', sql.VarChar(20), false], ['received_at', sql.DateTime2(3), false],
