@@ -7,7 +7,7 @@ import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
 import { describeProblem, exportHeads, recordVerification } from './verify.ts';
 import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally } from './verify-incremental.ts';
 import { NotificationJob, createTransport } from './notify.ts';
-import { describeRun, runRetention } from './retention.ts';
+import { describeBodyRun, describeRun, runBodyRetention, runRetention } from './retention.ts';
 import { runScheduledReports } from '../report/schedule.ts';
 import { INLET_VERSION } from '../report/version.ts';
 import { drawInWorker } from '../report/draw.ts';
@@ -78,7 +78,12 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
             reason: `retention.keepDays = ${retention.keepDays}, retention.auditKeepDays = ${retention.auditKeepDays} in the configuration`,
           }))
           : 'retention off';
-        return `${purge}; ${await store.maintain()}`;
+        const bodies = retention.bodyKeepDays > 0
+          ? `; ${describeBodyRun(await runBodyRetention(store, retention, {
+            now: (now ?? Date.now)(), setBy: 'housekeeping job', log, reason: `retention.bodyKeepDays = ${retention.bodyKeepDays} in the configuration`,
+          }))}`
+          : '';
+        return `${purge}${bodies}; ${await store.maintain()}`;
       }),
     });
   }

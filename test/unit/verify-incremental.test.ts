@@ -25,7 +25,7 @@ async function fixture() {
   await store.migrate();
   const key = await resolveChainKey(store, path.join(dir, 'chain.key'), quiet);
   store.useChainKey(key.key);
-  const devices = [];
+  const devices: Awaited<ReturnType<SqliteStore['addDevice']>>[] = [];
   for (const serial of ['20995001', '20995002']) {
     devices.push(await store.addDevice({
       family: 'soap', serial, modelCode: 4145, model: 'T3510', name: `Fridge ${serial}`, location: '', entryToken: `tok-${serial}`,
