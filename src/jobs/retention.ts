@@ -39,7 +39,7 @@ export interface RetentionResult {
   chunks: number;
 }
 
-type RetentionStore = Pick<Store, 'retentionHorizon' | 'previewRetention' | 'advanceRetentionHorizon' | 'purgeBelowHorizon' | 'alarms'>;
+type RetentionStore = Pick<Store, 'retentionHorizon' | 'previewRetention' | 'advanceRetentionHorizon' | 'purgeBelowHorizon' | 'alarms'> & Partial<Pick<Store, 'switchOutBelowHorizon'>>;
 
 const NOTHING: PurgeChunk = { samples: 0, rollupHours: 0, uploads: 0, quarantined: 0, events: 0, alarms: 0 };
 
@@ -120,6 +120,15 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
   const every = options.progressEveryMs ?? 5000;
   let lastProgress = performance.now();
   const limits = { rows: settings.chunkSize, uploads: Math.max(1, Math.floor(settings.chunkSize / 100)) };
+  // SQL Server (migration 032): whole partitions below the horizon are switched out first, one per
+  // transaction; the row deletes below then only finish the partition the horizon cuts.
+  while (store.switchOutBelowHorizon) {
+    const switched = await store.switchOutBelowHorizon(1);
+    if (!switched.partitions) break;
+    purged = add(purged, { ...NOTHING, uploads: switched.uploads, samples: switched.samples });
+    chunks++;
+    options.log.info(`retention: ${switched.partitions} upload partition(s) switched out (${switched.uploads} uploads, ${switched.samples} samples)`);
+  }
   for (;;) {
     const chunk = await store.purgeBelowHorizon(limits);
     if (Object.values(chunk).every((n) => n === 0)) break;

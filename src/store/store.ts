@@ -567,6 +567,15 @@ export interface Store {
    * (retention_policy.min_body_keep_days) refuses, or on SQL Server decides, a younger `before`.
    */
   purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk>;
+  /**
+   * SQL Server (migration 032): switches out and truncates up to `maxPartitions` upload-id partitions
+   * wholly below the latest horizon, rebuilding the rollup hours and latest values they held, one
+   * transaction and one 'retention.partition.switched' event each. What is left below the horizon
+   * (the partition it cuts) goes by purgeBelowHorizon. Absent on SQLite.
+   */
+  switchOutBelowHorizon?(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }>;
+  /** SQL Server (migration 032): adds empty upload-id partitions ahead of the highest id (a SPLIT of empty ranges). Absent on SQLite. */
+  addUploadPartitions?(): Promise<{ added: number; lastBoundary: number }>;
 
   // units (migration 019): a channel's quantity and unit are versioned
   /** Makes `unit` the channel's current unit from `validFrom` on: a new version, the channel row and a 'channel.unit.changed' event, in one transaction. */

@@ -721,6 +721,13 @@ export class MssqlStore implements Store {
       parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
     }
     parts.push('statistics are kept by SQL Server\'s automatic updates');
+    // Empty upload-id partitions ahead of the ingest (migration 032): a SPLIT of an empty range only.
+    try {
+      const { added, lastBoundary } = await this.addUploadPartitions();
+      parts.push(`upload partitions: ${added} added, ranges ready up to upload #${lastBoundary}`);
+    } catch (err) {
+      parts.push(`upload partitions not added: ${(err as Error).message}`);
+    }
     const preflight = await this.preflight().catch(() => undefined);
     if (preflight && preflight.level !== 'ok') {
       parts.push(`preflight: ${preflight.checks.filter((c) => c.level !== 'ok').map((c) => `${c.level} ${c.name}`).join(', ')}`);
@@ -840,6 +847,18 @@ export class MssqlStore implements Store {
       rolling_cursor: [sql.BigInt, p.rollingCursor], rolling_end: [sql.BigInt, p.rollingEnd], rolling_nights: [sql.Int, p.rollingNights],
       prev_mac: [BINARY_32, Buffer.from(p.prevMac)], mac: [BINARY_32, Buffer.from(p.mac)],
     });
+  }
+
+  async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
+    const r = (await this.query('EXEC inlet.switch_out_below_horizon @max_partitions = @max_partitions;', {
+      max_partitions: [sql.Int, maxPartitions],
+    }, 'admin')).recordset[0];
+    return { partitions: integer(r.partitions), uploads: integer(r.uploads), samples: integer(r.samples) };
+  }
+
+  async addUploadPartitions(): Promise<{ added: number; lastBoundary: number }> {
+    const r = (await this.query('EXEC inlet.add_upload_partitions;', {}, 'admin')).recordset[0];
+    return { added: integer(r.added), lastBoundary: integer(r.last_boundary) };
   }
 
   /** The database decides the date (SYSUTCDATETIME() less the larger of keepDays and its floor) and computes the digests. */
