@@ -113,9 +113,12 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
       assert.deepEqual(await store.migrate(), []);
       const [device] = await store.listDevices();
       assert.equal(device.serial, '96000001');
-      const zones = await store.listZones();
-      assert.deepEqual(zones.map((z) => [z.name, z.parentId]), [['Hall A', null]], 'the location became a top-level zone');
-      assert.equal(device.zoneId, zones[0].id);
+      // Registered before migration 23, its location becomes a zone; registered after, it was not given one.
+      if (from < 23) {
+        const zones = await store.listZones();
+        assert.deepEqual(zones.map((z) => [z.name, z.parentId]), [['Hall A', null]], 'the location became a top-level zone');
+        assert.equal(device.zoneId, zones[0].id);
+      }
       assert.equal(device.location, 'Hall A');
       const committed = await store.commit(batch(device.id, [sample(device.id, 1, T0 + MINUTE, 4.5)]));
       assert.equal(committed.samplesStored, 1);
