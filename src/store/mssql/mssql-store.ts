@@ -825,11 +825,20 @@ export class MssqlStore implements Store {
     }));
   }
 
-  /** One seek per device on ix_uploads_device_id (device_id, id) INCLUDE (hash). */
+  /**
+   * A backward seek per device (per partition of the aligned index) on ix_uploads_device_id
+   * (device_id, id) INCLUDE (hash), never a scan of the uploads: a GROUP BY over 10^8 rows would
+   * read the whole index every night.
+   */
   async lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]> {
-    return (await this.query(`SELECT COALESCE(u.device_id, 0) AS chain, u.id, u.hash
-      FROM (SELECT device_id, MAX(id) AS last_id FROM inlet.uploads WHERE id < @before_id GROUP BY device_id) AS l
-      INNER JOIN inlet.uploads AS u ON u.id = l.last_id
+    return (await this.query(`SELECT d.id AS chain, l.id, l.hash
+      FROM inlet.devices AS d
+      CROSS APPLY (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+                   WHERE u.device_id = d.id AND u.id < @before_id ORDER BY u.id DESC) AS l
+      UNION ALL
+      SELECT 0, n.id, n.hash
+      FROM (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+            WHERE u.device_id IS NULL AND u.id < @before_id ORDER BY u.id DESC) AS n
       ORDER BY chain`, { before_id: [sql.BigInt, beforeId] }, 'admin')).recordset
       .map((r) => ({ chain: integer(r.chain), uploadId: integer(r.id), hash: Buffer.from(r.hash as Buffer) }));
   }

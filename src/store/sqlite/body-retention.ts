@@ -38,11 +38,16 @@ export function uploadBodyPurgesOn(db: DatabaseSync, fromUploadId: number, toUpl
   }));
 }
 
-/** Per chain, the last upload below `beforeId`: one seek per device on ix_uploads_device_id. */
+/**
+ * Per chain, the last upload below `beforeId`: one backward seek per device on ix_uploads_device_id
+ * (device_id, id), and one on the primary key's rowid order for uploads of no device (chain 0).
+ */
 export function lastUploadsBeforeOn(db: DatabaseSync, beforeId: number): { chain: number; uploadId: number; hash: Buffer }[] {
-  return (db.prepare(`SELECT COALESCE(u.device_id, 0) AS chain, u.id, u.hash
-    FROM (SELECT device_id, MAX(id) AS last_id FROM uploads WHERE id < ? GROUP BY device_id) AS l
-    JOIN uploads AS u ON u.id = l.last_id ORDER BY chain`).all(beforeId) as Row[])
+  return (db.prepare(`SELECT l.chain, u.id, u.hash
+    FROM (SELECT d.id AS chain, (SELECT MAX(x.id) FROM uploads AS x WHERE x.device_id = d.id AND x.id < ?1) AS last_id FROM devices AS d
+          UNION ALL
+          SELECT 0, (SELECT MAX(x.id) FROM uploads AS x WHERE x.device_id IS NULL AND x.id < ?1)) AS l
+    JOIN uploads AS u ON u.id = l.last_id ORDER BY l.chain`).all(beforeId) as Row[])
     .map((r) => ({ chain: Number(r.chain), uploadId: Number(r.id), hash: Buffer.from(r.hash as Uint8Array) }));
 }
 
