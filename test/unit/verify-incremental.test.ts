@@ -13,6 +13,8 @@ import { resolveChainKey } from '../../src/store/chain-key.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { recordVerification } from '../../src/jobs/verify.ts';
 import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally, type IncrementalReport } from '../../src/jobs/verify-incremental.ts';
+import { createJobScheduler } from '../../src/jobs/index.ts';
+import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1, 8, 0, 0);
@@ -202,6 +204,23 @@ test('the database lets a body be emptied only through a purge row, nothing else
     await assert.rejects(f.store.purgeUploadBodies({ before: Date.now(), limit: 10, at: Date.now(), setBy: 'x', reason: 'y' }), /min_body_keep_days/);
     assert.throws(() => f.raw('UPDATE retention_policy SET min_body_keep_days = 1'), /raised, never lowered/);
     assert.equal((await f.store.uploads({ limit: 10 }))[0].raw.length > 0, true);
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('the nightly verify job runs incrementally and records its progress; its line says so', async () => {
+  const f = await fixture();
+  try {
+    for (let i = 0; i < 14; i++) await f.upload();
+    const log = { info() {}, warn() {}, error() {} };
+    const jobs = createJobScheduler({ store: f.store, config: DEFAULT_CONFIG, log, now: () => T0 + 40 * DAY, chainKey: () => f.key });
+    const first = await jobs.runNow('verify');
+    assert.ok(first.ran && /^intact \(full\): 14 uploads/.test(first.summary), JSON.stringify(first));
+    await f.upload();
+    const second = await jobs.runNow('verify');
+    assert.ok(second.ran && /^intact \(incremental, rolling pass #1-#2\): 3 uploads/.test(second.summary), JSON.stringify(second));
+    assert.equal((await f.store.verifyProgress())?.verifiedThrough, 15);
   } finally {
     await f.dispose();
   }
