@@ -162,9 +162,16 @@ async function verifySlice(
   return { problems, problemCount, checked, samples };
 }
 
-/** Appends the run's progress row, linked to the latest one, once the run was intact (after recordVerification). */
+/**
+ * Appends the run's progress row, linked to the latest one, once the run was intact (after
+ * recordVerification). A full pass that found nothing but a forged progress row has verified
+ * everything itself: its row is appended too (linked to the forged one, which stays as evidence), so
+ * that the nights after it are incremental again; the forged row was reported and alarmed.
+ */
 export async function recordVerifyProgress(store: Pick<Store, 'verifyProgress' | 'addVerifyProgress'>, key: Uint8Array | null, report: IncrementalReport): Promise<void> {
-  if (!report.ok || !key) return;
+  const onlyForgedProgress = report.mode === 'full' && report.problemCount > 0 && report.problemCount === report.problems.length
+    && report.problems.every((p) => p.kind === 'progress-forged');
+  if ((!report.ok && !onlyForgedProgress) || !key) return;
   const latest = await store.verifyProgress();
   const prevMac = latest?.mac ?? ZERO_MAC;
   await store.addVerifyProgress({ ...report.next, prevMac, mac: progressMac(key, prevMac, report.next) });

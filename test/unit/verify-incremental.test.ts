@@ -146,6 +146,20 @@ test('cutting the tail of a verified chain is found the next night; a forged pro
   } finally {
     await g.dispose();
   }
+  const h = await fixture();
+  try {
+    for (let i = 0; i < 10; i++) await h.upload();
+    assert.equal((await h.nightly()).ok, true);
+    h.tamper(`INSERT INTO verify_progress (at, mode, verified_through, rolling_cursor, rolling_end, rolling_nights, prev_mac, mac)
+      SELECT ${T0}, 'incremental', 1000, 1, 1000, 7, mac, randomblob(32) FROM verify_progress ORDER BY id DESC LIMIT 1`);
+    const forged = await h.nightly();
+    assert.deepEqual([forged.mode, forged.problems.map((p) => p.kind)], ['full', ['progress-forged']]);
+    // That full pass verified everything: the nights after it are incremental again, the forged row kept as evidence.
+    const next = await h.nightly();
+    assert.deepEqual([next.mode, next.ok], ['incremental', true]);
+  } finally {
+    await h.dispose();
+  }
 });
 
 test('the progress table is append-only and each row must link to the latest one', async () => {
