@@ -51,6 +51,7 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);
+          await recordVerifyProgress(store, key?.key ?? null, report); // only after a full pass that found nothing but a forged progress row
           return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; ${raised ? `integrity alarm #${raised.id} raised` : 'its integrity alarm is already open'}`;
         }
         const { cleared } = await recordVerification(store, report);
