@@ -24,7 +24,8 @@ import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
-import type { DeviceRetirement, StoredSession } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
+import { toVerifyProgress } from '../sqlite/body-retention.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
   ChainedEvent, ChangeAudit, RollupMismatch, AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
@@ -746,6 +747,13 @@ export class MssqlStore implements Store {
       parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
     }
     parts.push('statistics are kept by SQL Server\'s automatic updates');
+    // Empty upload-id partitions ahead of the ingest (migration 032): a SPLIT of an empty range only.
+    try {
+      const { added, lastBoundary } = await this.addUploadPartitions();
+      parts.push(`upload partitions: ${added} added, ranges ready up to upload #${lastBoundary}`);
+    } catch (err) {
+      parts.push(`upload partitions not added: ${(err as Error).message}`);
+    }
     const preflight = await this.preflight().catch(() => undefined);
     if (preflight && preflight.level !== 'ok') {
       parts.push(`preflight: ${preflight.checks.filter((c) => c.level !== 'ok').map((c) => `${c.level} ${c.name}`).join(', ')}`);
@@ -823,6 +831,75 @@ export class MssqlStore implements Store {
     // One statement: all of them or none.
     await this.query(`INSERT INTO inlet.chain_checkpoints (verified_at, chain, upload_id, hash)
       SELECT verified_at, chain, upload_id, hash FROM @checkpoints`, { checkpoints: [sql.TVP, checkpointRows] });
+  }
+
+  // ---- raw-body retention and verification progress (migrations 031, 033) ----
+
+  async uploadBodyPurges(fromUploadId: number, toUploadId: number): Promise<UploadBodyPurge[]> {
+    return (await this.query(`SELECT upload_id, raw_sha256, raw_length, purged_at FROM inlet.upload_body_purges
+      WHERE upload_id >= @from_id AND upload_id <= @to_id ORDER BY upload_id`, {
+      from_id: [sql.BigInt, fromUploadId], to_id: [sql.BigInt, toUploadId],
+    }, 'admin')).recordset.map((p) => ({
+      uploadId: integer(p.upload_id), rawSha256: Buffer.from(p.raw_sha256 as Buffer), rawLength: integer(p.raw_length), purgedAt: epochMs(p.purged_at),
+    }));
+  }
+
+  /**
+   * A backward seek per device (per partition of the aligned index) on ix_uploads_device_id
+   * (device_id, id) INCLUDE (hash), never a scan of the uploads: a GROUP BY over 10^8 rows would
+   * read the whole index every night.
+   */
+  async lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]> {
+    return (await this.query(`SELECT d.id AS chain, l.id, l.hash
+      FROM inlet.devices AS d
+      CROSS APPLY (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+                   WHERE u.device_id = d.id AND u.id < @before_id ORDER BY u.id DESC) AS l
+      UNION ALL
+      SELECT 0, n.id, n.hash
+      FROM (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+            WHERE u.device_id IS NULL AND u.id < @before_id ORDER BY u.id DESC) AS n
+      ORDER BY chain`, { before_id: [sql.BigInt, beforeId] }, 'admin')).recordset
+      .map((r) => ({ chain: integer(r.chain), uploadId: integer(r.id), hash: Buffer.from(r.hash as Buffer) }));
+  }
+
+  async verifyProgress(): Promise<VerifyProgressRecord | undefined> {
+    const r = (await this.query(`SELECT TOP (1) id, verified_at AS [at], mode, verified_through, rolling_cursor, rolling_end, rolling_nights, prev_mac, mac
+      FROM inlet.verify_progress ORDER BY id DESC`)).recordset[0];
+    return r && toVerifyProgress(r);
+  }
+
+  async addVerifyProgress(p: Omit<VerifyProgressRecord, 'id'>): Promise<void> {
+    await this.query(`INSERT INTO inlet.verify_progress (verified_at, mode, verified_through, rolling_cursor, rolling_end, rolling_nights, prev_mac, mac)
+      VALUES (@at, @mode, @verified_through, @rolling_cursor, @rolling_end, @rolling_nights, @prev_mac, @mac)`, {
+      at: [sql.DateTime2(3), utc(p.at)], mode: [sql.VarChar(12), p.mode], verified_through: [sql.BigInt, p.verifiedThrough],
+      rolling_cursor: [sql.BigInt, p.rollingCursor], rolling_end: [sql.BigInt, p.rollingEnd], rolling_nights: [sql.Int, p.rollingNights],
+      prev_mac: [BINARY_32, Buffer.from(p.prevMac)], mac: [BINARY_32, Buffer.from(p.mac)],
+    });
+  }
+
+  async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
+    const r = (await this.query('EXEC inlet.switch_out_below_horizon @max_partitions = @max_partitions;', {
+      max_partitions: [sql.Int, maxPartitions],
+    }, 'admin')).recordset[0];
+    return { partitions: integer(r.partitions), uploads: integer(r.uploads), samples: integer(r.samples) };
+  }
+
+  async addUploadPartitions(): Promise<{ added: number; lastBoundary: number }> {
+    const r = (await this.query('EXEC inlet.add_upload_partitions;', {}, 'admin')).recordset[0];
+    return { added: integer(r.added), lastBoundary: integer(r.last_boundary) };
+  }
+
+  /** The database decides the date (SYSUTCDATETIME() less the larger of keepDays and its floor) and computes the digests. */
+  async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
+    const keepDays = Math.max(0, Math.ceil((request.at - request.before) / 86_400_000));
+    const r = (await this.query('EXEC inlet.purge_upload_bodies @keep_days = @keep_days, @batch_size = @batch_size, @reason = @reason;', {
+      keep_days: [sql.Int, keepDays], batch_size: [sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION)],
+      reason: [sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000)],
+    }, 'admin')).recordset[0];
+    return {
+      bodies: integer(r.bodies), bytes: integer(r.bytes),
+      firstUploadId: r.first_upload_id === null ? null : integer(r.first_upload_id), lastUploadId: r.last_upload_id === null ? null : integer(r.last_upload_id),
+    };
   }
 
   // ---- retention ----
