@@ -288,6 +288,9 @@ function describeKey(key: string): string {
     case 'alarm': return `alarm #${a}`;
     case 'limits': return `the alarm limits of device ${a} channel ${b}`;
     case 'channel': return `channel ${b} of device ${a} (quantity and unit)`;
+    case 'zone': return `zone #${a}`;
+    case 'zones-of-user': return `the zone roles of user #${a}`;
+    case 'device': return `device #${a} (name and zone)`;
     default: return key;
   }
 }

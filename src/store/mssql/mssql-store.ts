@@ -359,7 +359,7 @@ export class MssqlStore implements Store {
             .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
               VALUES (@device_id, @channel, @valid_from, @quantity, @unit, N'registration', N'the model''s channels at registration')`);
         }
-        if (d.channels.length) await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at), this.chainKey);
+        await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at, d), this.chainKey);
         return deviceId;
       });
     } catch (err) {

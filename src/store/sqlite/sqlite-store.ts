@@ -301,7 +301,7 @@ export class SqliteStore implements Store {
         upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
         version.run(lastInsertRowid, c.channel, at, c.quantity, c.unit);
       }
-      if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
+      this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at, d));
       this.db.exec('COMMIT');
       return (await this.getDevice(Number(lastInsertRowid)))!;
     } catch (err) {
