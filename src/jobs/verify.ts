@@ -291,6 +291,7 @@ function describeKey(key: string): string {
     case 'zone': return `zone #${a}`;
     case 'zones-of-user': return `the zone roles of user #${a}`;
     case 'device': return `device #${a} (name and zone)`;
+    case 'unit-version': return `the unit version of device ${a} channel ${b} from ${new Date(Number(key.split(':')[3])).toISOString()}`;
     default: return key;
   }
 }

@@ -1,7 +1,7 @@
 // The event a confirmed unit change appends, composed once for both adapters.
 import type { ChangeAudit } from './store.ts';
 import { channelRecord } from './audit-records.ts';
-import { deviceRecord } from './zone-records.ts';
+import { deviceRecord, unitVersionRecord } from './zone-records.ts';
 import type { NewDevice } from './store.ts';
 
 export function channelUnitEvent(
@@ -16,7 +16,7 @@ export function channelUnitEvent(
     data: {
       channel, old, new: now, validFrom, by, reason,
       signature: audit.signatureMeaning ? { by, meaning: audit.signatureMeaning, at: validFrom } : null,
-      records: [channelRecord({ deviceId, channel, ...now })],
+      records: [channelRecord({ deviceId, channel, ...now }), unitVersionRecord(deviceId, { channel, validFrom, ...now })],
     },
   };
 }
@@ -35,7 +35,10 @@ export function channelsRegisteredEvent(
       : 'no channels at registration (they are recorded when the device first sends them)',
     data: {
       channels,
-      records: [...channels.map((c) => channelRecord({ deviceId, ...c })), ...(device ? [deviceRecord({ id: deviceId, ...device })] : [])],
+      records: [
+        ...channels.map((c) => channelRecord({ deviceId, ...c })), ...channels.map((c) => unitVersionRecord(deviceId, { ...c, validFrom: at })),
+        ...(device ? [deviceRecord({ id: deviceId, ...device })] : []),
+      ],
     },
   };
 }

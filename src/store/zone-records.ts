@@ -26,13 +26,25 @@ export function deviceRecord(d: Pick<Device, 'id' | 'family' | 'serial' | 'name'
   return { key: `device:${d.id}`, state: { family: d.family, serial: d.serial, name: d.name, zoneId: d.zoneId ?? null } };
 }
 
-export type ZoneRecordStore = Pick<Store, 'listZones' | 'userZoneRoles' | 'listDevices'>;
+/**
+ * One version of a channel's quantity and unit (a channel_units row): the viewer, CSV and reports show
+ * each sample in the unit valid at its time, so a version inserted or changed in the database would
+ * relabel history. Each row is recorded by the event that wrote it.
+ */
+export function unitVersionRecord(deviceId: number, v: { channel: number; validFrom: number; quantity: string; unit: string }): AuditRecord {
+  return { key: `unit-version:${deviceId}:${v.channel}:${v.validFrom}`, state: { quantity: v.quantity, unit: v.unit } };
+}
 
-/** Every zone, user zone role set and device as it is in the store now. */
+export type ZoneRecordStore = Pick<Store, 'listZones' | 'userZoneRoles' | 'listDevices' | 'channelUnits'>;
+
+/** Every zone, user zone role set, device and unit version as it is in the store now. */
 export async function zoneRowRecords(store: ZoneRecordStore): Promise<AuditRecord[]> {
   const records = (await store.listZones()).map(zoneRecord);
   const byUser = Map.groupBy(await store.userZoneRoles(), (g) => g.userId);
   for (const [userId, grants] of byUser) records.push(userZonesRecord(userId, grants));
-  for (const d of await store.listDevices()) records.push(deviceRecord(d));
+  for (const d of await store.listDevices()) {
+    records.push(deviceRecord(d));
+    for (const v of await store.channelUnits(d.id)) records.push(unitVersionRecord(d.id, v));
+  }
   return records;
 }

@@ -202,6 +202,17 @@ test('a device moved to another zone in the database is found', () => {
     new RegExp(`record-changed: device #${deviceId} \\(name and zone\\) is .*"zoneId":${zoneIds.ward}.* but event #\\d+ recorded .*"zoneId":${zoneIds.coldRoom}`));
 });
 
+test('a unit version inserted in the database (relabelling the history shown as °F from then on) is found', () => {
+  assertFound(tampered(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+    SELECT device_id, channel, (SELECT MIN(time) FROM samples WHERE device_id = ${deviceId}) + 1, quantity, '°F', 'admin', 'x' FROM channels WHERE device_id = ${deviceId} AND channel = 1`),
+    new RegExp(`record-unrecorded: the unit version of device ${deviceId} channel 1 from .* exists \\(\\{"quantity":"temperature","unit":"°F"\\}\\) but no event ever recorded it`));
+});
+
+test('a unit version changed in the database is found', () => {
+  assertFound(tampered(`UPDATE channel_units SET unit = '°F' WHERE device_id = ${deviceId} AND channel = 1`),
+    new RegExp(`record-changed: the unit version of device ${deviceId} channel 1 from .* is \\{"quantity":"temperature","unit":"°F"\\} but event #\\d+ recorded \\{"quantity":"temperature","unit":"°C"\\}`));
+});
+
 test('the untouched copy verifies: none of the above is a false alarm', () => {
   const run = cliVerify(tampered('SELECT 1'));
   assert.equal(run.status, 0, run.stdout + run.stderr);
