@@ -126,6 +126,15 @@ test('a backdoor administrator inserted is found', () => {
   assert.doesNotMatch(out, /scrypt\$x/, 'a password hash is never printed');
 });
 
+test('a backdoor administrator inserted with an unlinked event vouching for it is found', () => {
+  const out = assertFound(tampered(`INSERT INTO users (username, role, password_hash, created_at) VALUES ('backdoor', 'administrator', 'scrypt$x', 0);
+    INSERT INTO events (at, device_id, type, level, message, data) SELECT 0, NULL, 'user.added', 'info', 'user backdoor added',
+      json_object('records', json_array(json_object('key', 'user:' || id, 'state', json_object('username', 'backdoor', 'role', 'administrator', 'scope', 'global', 'disabled', 0, 'password', 'x'))))
+    FROM users WHERE username = 'backdoor'`),
+    /record-unrecorded: user #\d+ exists \(\{.*"username":"backdoor"\}\) but no event ever recorded it/);
+  assert.doesNotMatch(out, /scrypt\$x/);
+});
+
 test('an operator promoted to administrator in the database is found', () => {
   assertFound(tampered("UPDATE users SET role = 'administrator' WHERE username = 'operator'"), /record-changed: user #\d+ is .*"role":"administrator"/);
 });
