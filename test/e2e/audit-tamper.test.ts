@@ -15,6 +15,7 @@ import { soapModelCode } from '../../src/ingest/families.ts';
 import { hashPassword } from '../../src/api/passwords.ts';
 import { copySqliteStore, registerSoapDevice, soapUrl, startTestGateway } from './harness.ts';
 import { placeDevice } from '../../src/admin/zones.ts';
+import { secretDigest } from '../../src/domain/audit-chain.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 let baselineDir = '';
@@ -129,7 +130,7 @@ test('a backdoor administrator inserted is found', () => {
 test('a backdoor administrator inserted with an unlinked event vouching for it is found', () => {
   const out = assertFound(tampered(`INSERT INTO users (username, role, password_hash, created_at) VALUES ('backdoor', 'administrator', 'scrypt$x', 0);
     INSERT INTO events (at, device_id, type, level, message, data) SELECT 0, NULL, 'user.added', 'info', 'user backdoor added',
-      json_object('records', json_array(json_object('key', 'user:' || id, 'state', json_object('username', 'backdoor', 'role', 'administrator', 'scope', 'global', 'disabled', 0, 'password', 'x'))))
+      json_object('records', json_array(json_object('key', 'user:' || id, 'state', json_object('username', 'backdoor', 'role', 'administrator', 'scope', 'global', 'disabled', json('false'), 'password', '${secretDigest('scrypt$x')}'))))
     FROM users WHERE username = 'backdoor'`),
     /record-unrecorded: user #\d+ exists \(\{.*"username":"backdoor"\}\) but no event ever recorded it/);
   assert.doesNotMatch(out, /scrypt\$x/);
