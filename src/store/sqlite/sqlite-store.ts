@@ -727,6 +727,7 @@ export class SqliteStore implements Store {
   }
 
   async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    this.viewerReads++;   // every chart, table and export reads them: counted like the reads they label
     return (this.db.prepare(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM channel_units WHERE device_id = ?
       ORDER BY channel, valid_from`).all(deviceId) as Row[]).map(toChannelUnit);
   }
