@@ -146,7 +146,9 @@ export async function buildReport(store: Store, request: ReportRequest, settings
       }
     }
     const { excursions, ...analysis } = analyzer.finish();
-    const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel && (!split || (a.raisedAt >= seg.from && a.raisedAt < seg.to)));
+    const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel &&
+      // an alarm belongs to the unit its reading was in: raised after this unit began and before the next
+      (seg.unitFrom === null || a.raisedAt >= seg.unitFrom) && (seg.unitUntil === null || a.raisedAt < seg.unitUntil));
     sections.push({
       deviceId: device.id, channel: channel.channel, quantity: seg.quantity, unit: seg.unit,
       ...(split ? { unitFrom: seg.unitFrom, unitUntil: seg.unitUntil } : {}), limits: channelLimits,
