@@ -20,6 +20,7 @@ import {
   toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { unitVersionRecord } from '../zone-records.ts';
 import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
@@ -383,7 +384,7 @@ export class MssqlStore implements Store {
             .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
               VALUES (@device_id, @channel, @valid_from, @quantity, @unit, N'registration', N'the model''s channels at registration')`);
         }
-        if (d.channels.length) await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at), this.chainKey);
+        await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at, d), this.chainKey);
         return deviceId;
       });
     } catch (err) {
@@ -573,13 +574,23 @@ export class MssqlStore implements Store {
       const old = (await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel)
         .query<Row>('SELECT quantity, unit FROM inlet.channels WITH (UPDLOCK) WHERE device_id = @device_id AND channel = @channel')).recordset[0];
       if (!old) throw new Error(`no channel ${channel} on device ${deviceId}`);
+      // A channel first seen in an upload has no version yet on this store: its unit until now becomes
+      // the first version (from the beginning), so that its earlier samples keep that unit when shown.
+      const firstVersion = (await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel)
+        .input('quantity', sql.NVarChar(200), old.quantity as string).input('unit', sql.NVarChar(50), old.unit as string)
+        .query<Row>(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+            SELECT @device_id, @channel, '1970-01-01T00:00:00', @quantity, @unit, N'device', N'first upload with this channel (recorded at its first unit change)'
+            WHERE NOT EXISTS (SELECT 1 FROM inlet.channel_units WHERE device_id = @device_id AND channel = @channel);
+          SELECT @@ROWCOUNT AS inserted;`)).recordset[0];
       await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel).input('valid_from', sql.DateTime2(3), utc(validFrom))
         .input('quantity', sql.NVarChar(200), quantity).input('unit', sql.NVarChar(50), unit).input('set_by', sql.NVarChar(128), by)
         .input('reason', sql.NVarChar(sql.MAX), reason)
         .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
             VALUES (@device_id, @channel, @valid_from, @quantity, @unit, @set_by, @reason);
           UPDATE inlet.channels SET quantity = @quantity, unit = @unit WHERE device_id = @device_id AND channel = @channel;`);
-      await insertEvent(tx, channelUnitEvent(deviceId, channel, { quantity: old.quantity as string, unit: old.unit as string }, { quantity, unit }, validFrom, by, reason, audit), this.chainKey);
+      const event = channelUnitEvent(deviceId, channel, { quantity: old.quantity as string, unit: old.unit as string }, { quantity, unit }, validFrom, by, reason, audit);
+      if (Number(firstVersion?.inserted) > 0) event.data.records.push(unitVersionRecord(deviceId, { channel, validFrom: 0, quantity: old.quantity as string, unit: old.unit as string }));
+      await insertEvent(tx, event, this.chainKey);
     });
   }
 

@@ -302,7 +302,7 @@ export class SqliteStore implements Store {
         upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
         version.run(lastInsertRowid, c.channel, at, c.quantity, c.unit);
       }
-      if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
+      this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at, d));
       this.db.exec('COMMIT');
       return (await this.getDevice(Number(lastInsertRowid)))!;
     } catch (err) {
@@ -750,6 +750,7 @@ export class SqliteStore implements Store {
   }
 
   async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    this.viewerReads++;   // every chart, table and export reads them: counted like the reads they label
     return (this.db.prepare(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM channel_units WHERE device_id = ?
       ORDER BY channel, valid_from`).all(deviceId) as Row[]).map(toChannelUnit);
   }
