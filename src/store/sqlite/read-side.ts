@@ -125,5 +125,8 @@ export class SqliteReadSide {
     if (!worker) return;
     this.worker = null;
     await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
+    // Reads still waiting had only this worker to answer them (its exit no longer rejects them: see start()).
+    for (const w of this.waiting.values()) w.reject(new StoreUnavailableError('the SQLite reader was closed'));
+    this.waiting.clear();
   }
 }
