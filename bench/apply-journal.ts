@@ -18,6 +18,8 @@ import { tempDir, testConfig } from '../test/e2e/harness.ts';
 import { SQLITE_PRAGMAS, SqliteWriter } from '../src/store/sqlite/writer.ts';
 import { applyJournalChunk } from '../src/store/sqlite/apply-journal.ts';
 import { splitRecords } from '../src/store/spool/journal.ts';
+import { decodeBatch, uploadKeyOf } from '../src/store/spool/record-codec.ts';
+import { packWriteGroup } from '../src/store/sqlite/write-group.ts';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 20_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 500);
@@ -72,13 +74,14 @@ const records = splitRecords(journal, start);
 const file = config.store.sqlite.file.startsWith('/') ? config.store.sqlite.file : path.join(dataDir, config.store.sqlite.file);
 console.log(`apply thread CPU per upload (SOAP, ${records.length} uploads of ${DEVICES} devices, 3 samples each; Node ${process.version})`);
 /** Applies every record in chunks of `size` to a fresh copy of the database; CPU µs (total, system) per upload. */
-function applyAll(size: number, run: number): { micros: number; system: number } {
-  const copy = path.join(dataDir, `apply-${size}-${run}.db`);
+function applyAll(size: number, run: number, experiment = ''): { micros: number; system: number } {
+  const copy = path.join(dataDir, `apply-${size}-${run}${experiment}.db`);
   copyFileSync(file, copy);
   if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
   const db = new DatabaseSync(copy);
   db.exec(SQLITE_PRAGMAS);
   db.exec('PRAGMA synchronous = NORMAL');
+  if (experiment === 'no-rollup') db.exec('DROP TRIGGER tr_samples_rollup_hour');
   const writer = new SqliteWriter(db);
   writer.chainKey = new Uint8Array(randomBytes(32));
   const before = process.cpuUsage();
@@ -87,7 +90,17 @@ function applyAll(size: number, run: number): { micros: number; system: number }
     const first = records[k];
     const last = records[Math.min(k + size, records.length) - 1];
     const bytes = journal.subarray(first.offset - start, last.end - start);
-    applied += applyJournalChunk(writer, { bytes, position: first.offset, journalId: captured[0].journalId, maybeStoredBefore: 0, sync: false }).applied;
+    if (experiment === 'objects') {
+      // The apply as it was: every record decoded to objects (one per sample), then packed.
+      const batches = splitRecords(bytes, first.offset).map((r) => {
+        const b = decodeBatch(r.payload);
+        b.upload.uploadKey ??= uploadKeyOf(captured[0].journalId, r.offset);
+        return b;
+      });
+      applied += writer.writeGroup(packWriteGroup(batches, batches.map(() => false))).length;
+    } else {
+      applied += applyJournalChunk(writer, { bytes, position: first.offset, journalId: captured[0].journalId, maybeStoredBefore: 0, sync: false }).applied;
+    }
   }
   const cpu = process.cpuUsage(before);
   db.close();
@@ -97,9 +110,16 @@ function applyAll(size: number, run: number): { micros: number; system: number }
   return { micros: (cpu.user + cpu.system) / applied, system: cpu.system / applied };
 }
 
+// An experiment (BENCH_EXPERIMENT: no-rollup, the hourly rollup's trigger dropped; objects, records
+// decoded to an object per sample as before) runs alternately with the code as it is, so that both see the same load.
+const variants = ['', ...(process.env.BENCH_EXPERIMENT ? [process.env.BENCH_EXPERIMENT] : [])];
 for (const size of CHUNKS) {
-  const runs = Array.from({ length: REPEAT }, (_, run) => applyAll(size, run)).sort((a, b) => a.micros - b.micros);
-  console.log(`  ${String(size).padStart(5)} uploads per apply: ${runs[0].micros.toFixed(1)} µs per upload (${runs[0].system.toFixed(1)} system; ` +
-    `runs: ${runs.map((r) => r.micros.toFixed(0)).join(', ')})`);
+  const runs = variants.map(() => [] as { micros: number; system: number }[]);
+  for (let run = 0; run < REPEAT; run++) variants.forEach((v, i) => runs[i].push(applyAll(size, run, v)));
+  variants.forEach((v, i) => {
+    const sorted = runs[i].sort((a, b) => a.micros - b.micros);
+    console.log(`  ${String(size).padStart(5)} uploads per apply${v ? ` (${v})` : ''}: ${sorted[0].micros.toFixed(1)} µs per upload (${sorted[0].system.toFixed(1)} system; ` +
+      `runs: ${sorted.map((r) => r.micros.toFixed(0)).join(', ')})`);
+  });
 }
 rmSync(dataDir, { recursive: true, force: true });
