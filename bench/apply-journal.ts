@@ -15,7 +15,7 @@ import { openStore, startGateway } from '../src/main.ts';
 import { createLogger } from '../src/log.ts';
 import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
-import { SQLITE_PRAGMAS, SqliteWriter } from '../src/store/sqlite/writer.ts';
+import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter } from '../src/store/sqlite/writer.ts';
 import { applyJournalChunk } from '../src/store/sqlite/apply-journal.ts';
 import { splitRecords } from '../src/store/spool/journal.ts';
 import { decodeBatch, uploadKeyOf } from '../src/store/spool/record-codec.ts';
@@ -81,7 +81,9 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   const db = new DatabaseSync(copy);
   db.exec(SQLITE_PRAGMAS);
   db.exec('PRAGMA synchronous = NORMAL');
+  db.exec(`PRAGMA wal_autocheckpoint = ${JOURNAL_AUTOCHECKPOINT_PAGES}`); // as the write thread applies the journal
   if (experiment === 'no-rollup') db.exec('DROP TRIGGER tr_samples_rollup_hour');
+  if (experiment.startsWith('autocheckpoint-')) db.exec(`PRAGMA wal_autocheckpoint = ${Number(experiment.slice(15))}`);
   const writer = new SqliteWriter(db);
   writer.chainKey = new Uint8Array(randomBytes(32));
   const before = process.cpuUsage();
@@ -110,7 +112,7 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   return { micros: (cpu.user + cpu.system) / applied, system: cpu.system / applied };
 }
 
-// An experiment (BENCH_EXPERIMENT: no-rollup, the hourly rollup's trigger dropped; objects, records
+// An experiment (BENCH_EXPERIMENT: no-rollup, the hourly rollup's trigger dropped; autocheckpoint-<pages>; objects, records
 // decoded to an object per sample as before) runs alternately with the code as it is, so that both see the same load.
 const variants = ['', ...(process.env.BENCH_EXPERIMENT ? [process.env.BENCH_EXPERIMENT] : [])];
 for (const size of CHUNKS) {
