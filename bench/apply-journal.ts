@@ -1,7 +1,7 @@
 // The apply thread's CPU per upload, by how many uploads one apply round takes: the gateway journals
 // real SOAP uploads (its apply held back, the records kept), then the same records are applied
 // to copies of its database in chunks of each size, on this thread, measured with
-// process.cpuUsage(). CPU time rather than a rate, so that a busy machine changes the figures little.
+// process.cpuUsage(). CPU time rather than a rate: a busy machine changes it less (it still inflates it).
 // Each size is applied BENCH_REPEAT times to a fresh copy and the least CPU is printed: other work
 // on the machine only ever adds to a thread's CPU time (cache misses, migrations).
 // usage: node bench/apply-journal.ts  (BENCH_UPLOADS, BENCH_DEVICES, BENCH_CHUNKS=25,200,1000,5000, BENCH_REPEAT=3)
