@@ -45,7 +45,7 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-const TERMINAL_INPUT: PasswordInput = {
+export const TERMINAL_INPUT: PasswordInput = {
   isTerminal: Boolean(process.stdin.isTTY),
   prompt: promptHidden,
   async readAll() {

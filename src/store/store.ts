@@ -223,6 +223,8 @@ export interface RetentionRequest {
   auditBefore: number | null;
   setBy: string;
   reason: string;
+  /** The electronic signature of the user who ordered a purge by hand, bound to the horizon's event. */
+  signature?: { by: string; meaning: string; at: number };
 }
 
 /** The last upload of one chain below a horizon, as it was when the horizon advanced. */
