@@ -8,13 +8,16 @@ import { HEADS_FILE } from '../store/heads-file.ts';
 import { UsageError } from './args.ts';
 import { parse } from './args.ts';
 import { CHAIN_KEY_EVENT, readChainKey } from '../store/chain-key.ts';
+import { exportHeadsToSyslog, type SyslogSettings } from '../jobs/syslog-heads.ts';
 
 /** Exit code when verification finds problems; usage errors keep 2. */
 export const EXIT_INTEGRITY_BROKEN = 1;
 
 const PROGRESS_EVERY_MS = 1000;
 
-export async function verifyCommand(argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
+export async function verifyCommand(
+  argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void, syslog?: SyslogSettings,
+): Promise<number> {
   const { values } = parse(argv, { quiet: { type: 'boolean' }, rollup: { type: 'string' } });
   const rollup = (values.rollup as string | undefined) ?? 'all';
   if (rollup !== 'all' && rollup !== 'skip') throw new UsageError('--rollup takes all (recompute the whole hourly rollup from the samples, the default) or skip');
@@ -36,6 +39,15 @@ export async function verifyCommand(argv: string[], store: Store, keyFile: strin
   const headsFile = path.join(path.dirname(keyFile), HEADS_FILE);
   const report = await verifyIntegrity(store, { onProgress: showProgress, chainKey, rollup, headsFile: chainKey ? headsFile : undefined });
   const { raised, cleared } = await recordVerification(store, report);
+  // A copy of the heads on another machine (audit.syslog), whatever the outcome; a failed send is said, not fatal.
+  if (syslog?.enabled) {
+    try {
+      const sent = await exportHeadsToSyslog(syslog, report, chainKey?.key ?? null);
+      out(`chain heads sent to syslog ${syslog.host}:${syslog.port}/${syslog.protocol} (${sent} messages)`);
+    } catch (err) {
+      out(`warning: the chain heads could not be sent to syslog ${syslog.host}:${syslog.port}/${syslog.protocol}: ${(err as Error).message}`);
+    }
+  }
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
   if (report.ok) {
