@@ -1,7 +1,6 @@
 // `inlet retention`: what retention would purge (--dry-run), a purge now, and the record of every
 // horizon. The purge is the housekeeping job's, run by hand: the same horizon, checks and chunks.
 import { createInterface } from 'node:readline/promises';
-import { userInfo } from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { LogSink } from '../domain/log-sink.ts';
 import { describePlan, describeRun, planRetention, runRetention } from '../jobs/retention.ts';
@@ -10,7 +9,7 @@ import { DirectoryAuthenticator } from '../api/directory.ts';
 import { HttpError } from '../api/http.ts';
 import { SIGNATURE_MEANINGS, describeSignature, verifySignature, type Signature } from '../api/signatures.ts';
 import { UsageError, parse } from './args.ts';
-import { cliSource } from './actor.ts';
+import { cliActor, cliSource } from './actor.ts';
 import { TERMINAL_INPUT, type PasswordInput } from './user.ts';
 
 const USAGE = `usage: inlet retention <command>
@@ -118,7 +117,7 @@ export async function retentionCommand(
       }
       out(`purge ${describeSignature(signature)}`);
       const log: LogSink = { info: (m) => out(m), warn: (m) => out(m), error: (m) => out(m) };
-      const result = await runRetention(store, retention, { now: now(), setBy: `${userInfo().username} (inlet retention run)`, reason, signature, log, progressEveryMs: 2000 });
+      const result = await runRetention(store, retention, { now: now(), setBy: cliActor(), source: cliSource(), reason, signature, log, progressEveryMs: 2000 });
       out(describeRun(result));
       return result.plan.blocked ? 1 : 0;
     }

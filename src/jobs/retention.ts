@@ -92,6 +92,7 @@ export interface RetentionRunOptions {
   reason: string;
   /** A purge ordered by a person is signed by them (`inlet retention run`); the scheduled job's is not. */
   signature?: RetentionRequest['signature'];
+  source?: string | null;
   log: LogSink;
   /** Progress lines at most this often (ms). */
   progressEveryMs?: number;
@@ -105,7 +106,7 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
   if (plan.advances) {
     horizon = await store.advanceRetentionHorizon({
       at: options.now, dataBefore: plan.dataBefore, auditBefore: plan.auditBefore, setBy: options.setBy, reason: options.reason,
-      ...(options.signature ? { signature: options.signature } : {}),
+      ...(options.signature ? { signature: options.signature } : {}), ...(options.source ? { source: options.source } : {}),
     });
     // The store keeps the latest horizon when it already covers this one (another process recorded it first).
     const recordedHere = horizon.at === options.now && horizon.setBy === options.setBy;
