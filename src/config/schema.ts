@@ -111,6 +111,12 @@ export interface InletConfig {
     auditKeepDays: number;
     /** Rows deleted per transaction. */
     chunkSize: number;
+    /**
+     * Raw bodies (the bytes each upload arrived as) received longer ago than this are emptied, their
+     * SHA-256 kept so every chain still verifies (migration 031); 0 = kept as long as their upload.
+     * Works on its own: retention.enabled governs the data horizon only.
+     */
+    bodyKeepDays: number;
   };
   /** PDF reports (src/report/). */
   reports: {
@@ -310,6 +316,7 @@ export const CONFIG_SCHEMA = {
         keepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
         auditKeepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
         chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
+        bodyKeepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
       },
     },
     reports: {
@@ -393,7 +400,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
   audit: { syslog: { enabled: false, host: '', port: 514, protocol: 'udp', facility: 13, timeoutMs: 5000 } },
-  retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
+  retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000, bodyKeepDays: 0 },
   reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
   security: {
     refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },

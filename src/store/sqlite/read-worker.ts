@@ -25,6 +25,8 @@ let archive: DatabaseSync | null = null;
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
+  // the unit versions every chart, table and CSV export reads (unit-versions.ts)
+  'channelUnits',
 ]);
 
 async function run(method: string, args: unknown[]): Promise<unknown> {
