@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { scopeOf, visibleDeviceIds } from './scope.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
+import { requireReason } from './reason.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput as Signature, verifySignature } from './signatures.ts';
 
 const parseAlarmQuery = queryParser<{ open: boolean; device?: number; limit: number }>({
@@ -52,8 +53,8 @@ type LimitSet = Omit<AlarmLimit, 'deviceId' | 'channel'>[];
 /** One set of limits for many channels ("deviceId:channel"): a template applied at once. */
 const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 
-const parseLimitTemplate = bodyParser<{ channels: string[]; limits: LimitSet; reason?: string; signature?: Signature }>({
-  type: 'object', additionalProperties: false, required: ['channels', 'limits'],
+const parseLimitTemplate = bodyParser<{ channels: string[]; limits: LimitSet; reason: string; signature?: Signature }>({
+  type: 'object', additionalProperties: false, required: ['channels', 'limits', 'reason'],
   properties: {
     reason: REASON,
     channels: { type: 'array', minItems: 1, maxItems: 500, uniqueItems: true, items: { type: 'string', pattern: '^\\d{1,9}:\\d{1,3}$' } },
@@ -71,8 +72,8 @@ export function limitSetProblem(limits: LimitSet): string | null {
   return null;
 }
 
-const parseLimits = bodyParser<{ limits: LimitSet; reason?: string; signature?: Signature }>({
-  type: 'object', additionalProperties: false, required: ['limits'],
+const parseLimits = bodyParser<{ limits: LimitSet; reason: string; signature?: Signature }>({
+  type: 'object', additionalProperties: false, required: ['limits', 'reason'],
   properties: { limits: LIMITS_SCHEMA, reason: REASON, signature: SIGNATURE_SCHEMA },
 });
 
@@ -131,6 +132,7 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
 
   // One set of limits for many channels at once (a template: every fridge 2–8 °C).
   router.put('/alarm-limits', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     const { channels, limits, reason, signature } = parseLimitTemplate(req.body);
     const problem = limitSetProblem(limits);
     if (problem) throw new HttpError(400, problem);
@@ -143,13 +145,14 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     for (const key of channels) {
       const [deviceId, channel] = key.split(':').map(Number);
-      await store.setAlarmLimits(deviceId, channel, limits.map((l) => ({ ...l, deviceId, channel })), signed.by, signed.at, { source: req.ip ?? null, reason: reason ?? null, signatureMeaning: signed.meaning });
+      await store.setAlarmLimits(deviceId, channel, limits.map((l) => ({ ...l, deviceId, channel })), signed.by, signed.at, { source: req.ip ?? null, reason, signatureMeaning: signed.meaning });
     }
     await alarmMonitor.reloadLimits();
     res.json({ limits: await store.alarmLimits() });
   });
 
   router.put('/devices/:id/channels/:channel/alarm-limits', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     const deviceId = idParam(req.params.id, 'device');
     const channel = Number(req.params.channel);
     if (!(await store.listChannels(deviceId)).some((c) => c.channel === channel)) throw new HttpError(404, `no channel ${req.params.channel} on device ${deviceId}`);
@@ -158,7 +161,7 @@ export function alarmsRouter(deps: { store: Store; alarmMonitor: AlarmMonitor; n
     if (problem) throw new HttpError(400, problem);
     const signed = await verifySignature(store, sessionOf(res).username, signature, now(), req.ip ?? null);
     const full = limits.map((l) => ({ ...l, deviceId, channel }));
-    await store.setAlarmLimits(deviceId, channel, full, signed.by, signed.at, { source: req.ip ?? null, reason: reason ?? null, signatureMeaning: signed.meaning });
+    await store.setAlarmLimits(deviceId, channel, full, signed.by, signed.at, { source: req.ip ?? null, reason, signatureMeaning: signed.meaning });
     await alarmMonitor.reloadLimits();
     res.json({ limits: await store.alarmLimits(deviceId) });
   });

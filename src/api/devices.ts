@@ -11,6 +11,7 @@ import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
 import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
+import { requireReason } from './reason.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
 import { canonicalUnit, unitsOf } from '../domain/units.ts';
@@ -115,12 +116,12 @@ export async function deviceTree(store: Store, now: number, offlineAfterInterval
 }
 
 const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
-/** Why a configuration change was made: recorded in its event (optional here; the viewer asks for it). */
+/** Why a configuration change was made: recorded in its event (required: requireReason). */
 const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 const LOCATION = { type: 'string', maxLength: 100 } as const;
 
-const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number; reason?: string }>({
-  type: 'object', additionalProperties: false, required: ['serial', 'model', 'name'],
+const parseNewDevice = bodyParser<{ serial: string; model: string; name: string; location?: string; zoneId?: number; family?: string; allowedIntervalS?: number; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['serial', 'model', 'name', 'reason'],
   properties: {
     reason: REASON,
     serial: { type: 'string', pattern: SERIAL_PATTERN.source }, model: { type: 'string', minLength: 1, maxLength: 20 }, name: NAME,
@@ -128,16 +129,16 @@ const parseNewDevice = bodyParser<{ serial: string; model: string; name: string;
     allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400 },
   },
 });
-const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: number | null; reason?: string }>({
-  type: 'object', additionalProperties: false, minProperties: 1,
+const parseRename = bodyParser<{ name?: string; location?: string; zoneId?: number | null; reason: string }>({
+  type: 'object', additionalProperties: false, minProperties: 1, required: ['reason'],
   properties: { name: NAME, location: LOCATION, zoneId: { type: 'integer', minimum: 1, nullable: true }, reason: { type: 'string', maxLength: 500 } },
 });
-const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason?: string }>({
-  type: 'object', additionalProperties: false, required: ['allowedIntervalS'],
+const parseInterval = bodyParser<{ allowedIntervalS: number | null; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['allowedIntervalS', 'reason'],
   properties: { allowedIntervalS: { type: 'integer', minimum: 1, maximum: 86_400, nullable: true }, reason: REASON },
 });
-const parseClock = bodyParser<{ loggerClock: LoggerClockSetting; reason?: string }>({
-  type: 'object', additionalProperties: false, required: ['loggerClock'],
+const parseClock = bodyParser<{ loggerClock: LoggerClockSetting; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['loggerClock', 'reason'],
   properties: { loggerClock: { enum: [...LOGGER_CLOCK_SETTINGS] }, reason: { type: 'string', maxLength: 200 } },
 });
 const parseSuspend = bodyParser<{ reason: string }>({
@@ -154,8 +155,8 @@ const parseReplacement = bodyParser<{ serial: string; model: string; family?: st
   },
 });
 // Resuming releases the quarantined data (imported or not): a signed decision.
-const parseResume = bodyParser<{ importData: boolean; reason?: string; signature?: SignatureInput }>({
-  type: 'object', additionalProperties: false, required: ['importData'],
+const parseResume = bodyParser<{ importData: boolean; reason: string; signature?: SignatureInput }>({
+  type: 'object', additionalProperties: false, required: ['importData', 'reason'],
   properties: { importData: { type: 'boolean' }, reason: REASON, signature: SIGNATURE_SCHEMA },
 });
 // An administrator confirms that a channel now measures in another unit (its earlier samples keep theirs).
@@ -222,6 +223,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   }
 
   router.post('/devices/:id/retire', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (await isRetired(device)) throw new HttpError(409, `${device.name} is already retired`);
@@ -230,6 +232,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.post('/devices/:id/reinstate', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (!(await isRetired(device))) throw new HttpError(409, `${device.name} is not retired`);
@@ -242,6 +245,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   // A new probe (device) at the same place: registered under the old one's name and location, the
   // old one retired, so the location's history runs on across both.
   router.post('/devices/:id/replace', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const old = await deviceById(req.params.id);
     if (await isRetired(old)) throw new HttpError(409, `${old.name} is already retired`);
     const body = parseReplacement(req.body);
@@ -262,6 +266,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const body = parseNewDevice(req.body);
     const at = now();
     // Registering needs the administrator role on the zone the device goes to; only a global
@@ -273,7 +278,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     let device: Device;
     try {
       const { reason, ...registration } = body;
-      device = await registerDevice(store, { ...registration, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
+      device = await registerDevice(store, { ...registration, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason });
     } catch (err) {
       if (err instanceof RegistrationError) throw new HttpError(err.conflict ? 409 : 400, err.message);
       throw err;
@@ -283,6 +288,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     let device = await deviceById(req.params.id);
     const { reason, zoneId, location, ...rename } = parseRename(req.body);
     const by = sessionOf(res).username;
@@ -313,6 +319,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.put('/devices/:id/interval', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { allowedIntervalS: seconds, reason } = parseInterval(req.body);
     const was = device.allowedIntervalS === null ? 'what the device declares' : `${device.allowedIntervalS} s`;
@@ -324,12 +331,13 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
 
   /** GSM/LTE loggers: how the device clock is read (UTC, local time, or decided per upload). */
   router.put('/devices/:id/clock', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { loggerClock, reason } = parseClock(req.body);
     if (device.family !== 'logger') throw new HttpError(400, `${device.name} is a ${device.family} device; only GSM/LTE loggers send a clock to read`);
     const by = sessionOf(res).username;
     const at = now();
-    const event = loggerClockChange(device, loggerClock, by, reason ?? null);
+    const event = loggerClockChange(device, loggerClock, by, reason);
     const updated = await store.updateDevice(device.id, { loggerClock }, at);
     await store.addEvent({ at, deviceId: device.id, actor: by, source: sourceOf(req), ...event });
     await registry.refresh();
@@ -337,6 +345,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.post('/devices/:id/suspend', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { reason } = parseSuspend(req.body);
     if (device.state === 'suspended') throw new HttpError(409, `${device.name} is already suspended`);
@@ -351,6 +360,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
   });
 
   router.post('/devices/:id/resume', requireRole('operator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const { importData, reason, signature } = parseResume(req.body);
     // an active device may have readings kept aside too: those dated before its registration
@@ -378,6 +388,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
    * quarantined data) is then a separate, also signed, step.
    */
   router.post('/devices/:id/channels/:channel/unit', requireRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const device = await deviceById(req.params.id);
     const channel = (await store.listChannels(device.id)).find((c) => c.channel === Number(req.params.channel));
     if (!channel) throw new HttpError(404, `no channel ${req.params.channel} on device ${device.id}`);

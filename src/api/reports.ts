@@ -6,6 +6,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { ReportScheduleInput } from '../store/report-records.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
+import { requireReason } from './reason.ts';
 import { requireGlobalRole, requireRole, sessionOf } from './auth.ts';
 import { scopeOf } from './scope.ts';
 import { DirectoryAuthenticator } from './directory.ts';
@@ -148,6 +149,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
   });
 
   router.post('/report-schedules', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const { reason, ...schedule } = parseSchedule(req.body);
     checkSchedule(schedule);
     try {
@@ -159,6 +161,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
   });
 
   router.put('/report-schedules/:id', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'scheduled report');
     const { reason, ...schedule } = parseSchedule(req.body);
     checkSchedule(schedule);
@@ -174,6 +177,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
   });
 
   router.delete('/report-schedules/:id', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'scheduled report');
     const { reason } = parseRemoval(req.body);
     if (!await store.removeReportSchedule(id, sessionOf(res).username, reason, now())) throw new HttpError(404, `no scheduled report with id ${id}`);

@@ -3,6 +3,7 @@
 import { Router } from 'express';
 import type { Store, UserRecord } from '../store/store.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
+import { requireReason } from './reason.ts';
 import { publicUser, sessionOf } from './auth.ts';
 import { hashPassword, passwordWeakness } from './passwords.ts';
 import type { SessionStore } from './sessions.ts';
@@ -12,8 +13,8 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{2,64}$/;
 
 const REASON = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const;
 
-const parseNewUser = bodyParser<{ username: string; role: UserRecord['role']; password: string; reason?: string }>({
-  type: 'object', additionalProperties: false, required: ['username', 'role', 'password'],
+const parseNewUser = bodyParser<{ username: string; role: UserRecord['role']; password: string; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['username', 'role', 'password', 'reason'],
   properties: {
     reason: REASON,
     username: { type: 'string', pattern: USERNAME_PATTERN.source }, role: { type: 'string', enum: [...ROLES] },
@@ -21,8 +22,8 @@ const parseNewUser = bodyParser<{ username: string; role: UserRecord['role']; pa
   },
 });
 
-const parseUserPatch = bodyParser<{ role?: UserRecord['role']; disabled?: boolean; password?: string; unlock?: boolean; reason?: string }>({
-  type: 'object', additionalProperties: false, minProperties: 1,
+const parseUserPatch = bodyParser<{ role?: UserRecord['role']; disabled?: boolean; password?: string; unlock?: boolean; reason: string }>({
+  type: 'object', additionalProperties: false, minProperties: 1, required: ['reason'],
   properties: {
     reason: REASON,
     role: { type: 'string', enum: [...ROLES] }, disabled: { type: 'boolean' },
@@ -38,15 +39,17 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
   });
 
   router.post('/', async (req, res) => {
+    requireReason(req.body);
     const { username, role, password, reason } = parseNewUser(req.body);
     const weakness = passwordWeakness(password, username);
     if (weakness) throw new HttpError(400, weakness);
     if (await store.findUser(username)) throw new HttpError(409, `user ${username} already exists`);
-    const user = await store.addUser({ username, role, passwordHash: await hashPassword(password) }, now(), { actor: sessionOf(res).username, source: req.ip ?? null, reason: reason ?? null });
+    const user = await store.addUser({ username, role, passwordHash: await hashPassword(password) }, now(), { actor: sessionOf(res).username, source: req.ip ?? null, reason });
     res.status(201).json({ user: publicUser(user) });
   });
 
   router.patch('/:id', async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'user');
     const users = await store.listUsers();
     const user = users.find((u) => u.id === id);
@@ -65,7 +68,7 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
       change.mustChangePassword = id !== sessionOf(res).userId;
     }
     if (patch.unlock) Object.assign(change, { failedLogins: 0, lockedUntil: null });
-    await store.updateUser(id, change, { actor: sessionOf(res).username, source: req.ip ?? null, reason: patch.reason ?? null });
+    await store.updateUser(id, change, { actor: sessionOf(res).username, source: req.ip ?? null, reason: patch.reason });
     if (patch.role !== undefined || patch.disabled || patch.password !== undefined) sessions.deleteUser(id);
     res.json({ user: publicUser((await store.findUser(user.username))!) });
   });

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import { ZoneError, syncDeviceLocations, zoneTree } from '../admin/zones.ts';
 import { requireGlobalRole, sessionOf } from './auth.ts';
 import { HttpError, bodyParser, idParam } from './http.ts';
+import { requireReason } from './reason.ts';
 import { scopeOf } from './scope.ts';
 import type { SessionStore } from './sessions.ts';
 
@@ -14,8 +15,8 @@ const NAME = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const REASON = { type: 'string', maxLength: 500 } as const;
 const ROLE = { type: 'string', enum: ['viewer', 'operator', 'administrator'] } as const;
 
-const parseNewZone = bodyParser<{ name: string; parentId: number | null; reason?: string }>({
-  type: 'object', additionalProperties: false, required: ['name'],
+const parseNewZone = bodyParser<{ name: string; parentId: number | null; reason: string }>({
+  type: 'object', additionalProperties: false, required: ['name', 'reason'],
   properties: { name: NAME, parentId: { type: 'integer', minimum: 1, nullable: true, default: null }, reason: REASON },
 });
 const parseZonePatch = bodyParser<{ name?: string; parentId?: number | null; reason: string }>({
@@ -51,6 +52,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
   });
 
   router.post('/zones', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const body = parseNewZone(req.body);
     const problem = zoneNameProblem(body.name);
     if (problem) throw new HttpError(400, problem);
@@ -59,6 +61,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
   });
 
   router.patch('/zones/:id', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'zone');
     const body = parseZonePatch(req.body);
     if (body.name !== undefined) {
@@ -72,6 +75,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
   });
 
   router.delete('/zones/:id', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'zone');
     const { reason } = parseRemoval(req.body);
     await store.removeZone(id, { by: sessionOf(res).username, at: now(), reason, source: req.ip ?? null }).catch(zoneProblem);
@@ -89,6 +93,7 @@ export function zonesRouter(store: Store, sessions: SessionStore, now: () => num
 
   /** Makes a local user global (their `role` on everything) or zone-scoped (only these grants). */
   router.put('/users/:id/zones', requireGlobalRole('administrator'), async (req, res) => {
+    requireReason(req.body);
     const id = idParam(req.params.id, 'user');
     const body = parseGrants(req.body);
     const users = await store.listUsers();

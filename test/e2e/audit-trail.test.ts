@@ -20,6 +20,7 @@ import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import type { StoredEvent } from '../../src/store/store.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from './api-helpers.ts';
+import { REASON_REQUIRED } from '../../src/api/reason.ts';
 
 let t: TestGateway;
 let admin: Caller;
@@ -73,7 +74,7 @@ async function sendReading(entryUrl: string, serial: string, temp: number): Prom
 async function addDevice(serial: string, name: string): Promise<{ id: number; entryUrl: string }> {
   const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial, model: 'T3510', name, reason: 'test fixture' });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  await admin.json('PUT', `/api/devices/${made.body.device.id}/interval`, { allowedIntervalS: 1 });
+  assert.equal((await admin.json('PUT', `/api/devices/${made.body.device.id}/interval`, { allowedIntervalS: 1, reason: 'test fixture' })).status, 200);
   return { id: made.body.device.id, entryUrl: made.body.entryUrl };
 }
 
@@ -188,6 +189,67 @@ test('every state-changing API route leaves an event with actor, source address 
     if (!CASES[route].sourceMissing) assert.match(event.source ?? '', /127\.0\.0\.1/, `${route}: the event names the client's address`);
     assert.ok(typeof event.recordedAt === 'number', `${route}: the event says when the store wrote it`);
   }
+});
+
+test('every configuration-changing API route refuses a missing or blank reason with 400 and changes nothing', async () => {
+  const device = await addDevice('74000001', 'Reasonless fridge');
+  await sendReading(device.entryUrl, '74000001', 4);
+  const loggerDevice = (await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '74000002', model: 'MS6D', name: 'Reasonless logger', family: 'logger', reason: 'fixture' })).body.device;
+  const user = (await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'reasonless', role: 'viewer', password: 'Pebble-Orchard-Bugle-47', reason: 'fixture' })).body.user;
+  const zone = (await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Reasonless room', reason: 'fixture' })).body.zone;
+  const schedule = { name: 'Reasonless daily', scope: 'devices', deviceIds: [device.id], period: 'daily', folder: tmpdir() };
+  const scheduleId = (await admin.json<{ id: number }>('POST', '/api/report-schedules', { ...schedule, reason: 'fixture' })).body.id;
+  assert.equal((await admin.json('POST', `/api/devices/${device.id}/suspend`, { reason: 'fixture: something to resume' })).status, 200);
+  assert.ok(loggerDevice && user && zone && scheduleId, 'the fixtures were made');
+
+  /** Each configuration route with an otherwise valid body, without its reason. */
+  const WITHOUT_REASON: Record<string, [method: string, path: string, body: Record<string, unknown>]> = {
+    'POST /api/devices': ['POST', '/api/devices', { serial: '74000003', model: 'T3510', name: 'Spare' }],
+    'PATCH /api/devices/:id': ['PATCH', `/api/devices/${device.id}`, { name: 'Renamed fridge', location: 'Lab 9' }],
+    'PUT /api/devices/:id/interval': ['PUT', `/api/devices/${device.id}/interval`, { allowedIntervalS: 60 }],
+    'PUT /api/devices/:id/clock': ['PUT', `/api/devices/${loggerDevice.id}/clock`, { loggerClock: 'utc' }],
+    'POST /api/devices/:id/suspend': ['POST', `/api/devices/${loggerDevice.id}/suspend`, {}],
+    'POST /api/devices/:id/resume': ['POST', `/api/devices/${device.id}/resume`, { importData: false, signature: { ...SIGNATURE, meaning: 'released' } }],
+    'POST /api/devices/:id/retire': ['POST', `/api/devices/${loggerDevice.id}/retire`, {}],
+    'POST /api/devices/:id/reinstate': ['POST', `/api/devices/${loggerDevice.id}/reinstate`, {}],
+    'POST /api/devices/:id/replace': ['POST', `/api/devices/${loggerDevice.id}/replace`, { serial: '74000004', model: 'MS6D' }],
+    'POST /api/devices/:id/channels/:channel/unit': ['POST', `/api/devices/${device.id}/channels/1/unit`, { unit: 'F', signature: { ...SIGNATURE, meaning: 'confirmed' } }],
+    'PUT /api/devices/:id/channels/:channel/alarm-limits': ['PUT', `/api/devices/${device.id}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: 8 }], signature: SIGNATURE }],
+    'PUT /api/alarm-limits': ['PUT', '/api/alarm-limits', { channels: [`${device.id}:1`], limits: [{ level: 'alarm', high: 9 }], signature: SIGNATURE }],
+    'POST /api/users': ['POST', '/api/users', { username: 'reasonless2', role: 'viewer', password: 'Velvet-Canyon-Drum-62' }],
+    'PATCH /api/users/:id': ['PATCH', `/api/users/${user.id}`, { role: 'operator' }],
+    'PUT /api/users/:id/zones': ['PUT', `/api/users/${user.id}/zones`, { scope: 'zones', grants: [{ zoneId: zone.id, role: 'viewer' }] }],
+    'POST /api/zones': ['POST', '/api/zones', { name: 'Another room' }],
+    'PATCH /api/zones/:id': ['PATCH', `/api/zones/${zone.id}`, { name: 'Renamed room' }],
+    'DELETE /api/zones/:id': ['DELETE', `/api/zones/${zone.id}`, {}],
+    'POST /api/report-schedules': ['POST', '/api/report-schedules', schedule],
+    'PUT /api/report-schedules/:id': ['PUT', `/api/report-schedules/${scheduleId}`, { ...schedule, period: 'weekly' }],
+    'DELETE /api/report-schedules/:id': ['DELETE', `/api/report-schedules/${scheduleId}`, {}],
+  };
+  /** Not configuration: signing in and out, a user's own password, the wall display (which asks a reason of its own), signing a report, acknowledging (a comment), reviewing the trail. */
+  const NOT_CONFIGURATION = new Set(['POST /api/session', 'POST /api/session/password', 'POST /api/session/display', 'DELETE /api/session',
+    'POST /api/reports/:code/sign', 'POST /api/alarms/:id/acknowledge', 'POST /api/alarms/acknowledge', 'POST /api/audit/review']);
+  const changing = apiRoutes().filter((r) => !r.startsWith('GET ') && !r.startsWith('HEAD '));
+  assert.deepEqual(changing.filter((r) => !WITHOUT_REASON[r] && !NOT_CONFIGURATION.has(r)), [], 'every state-changing route is either a configuration change (needs a reason) or named as not one');
+
+  for (const [route, [method, url, body]] of Object.entries(WITHOUT_REASON)) {
+    for (const reason of [undefined, '', '   \t']) {
+      const before = await lastEventId();
+      const res = await admin.json<{ error: string; message: string }>(method, url, reason === undefined ? body : { ...body, reason });
+      assert.equal(res.status, 400, `${route} with reason ${JSON.stringify(reason)} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error, REASON_REQUIRED, `${route}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.message, /reason/, `${route}: the message says what is missing`);
+      assert.deepEqual((await newEvents(before)).map((e) => `${e.type}: ${e.message}`), [], `${route} without a reason recorded nothing`);
+    }
+  }
+  // and nothing changed: the device kept its name, interval and state, the user their role, the zone its name
+  const kept = (await t.gateway.store.listDevices()).find((d) => d.id === device.id)!;
+  assert.equal(kept.name, 'Reasonless fridge');
+  assert.equal(kept.allowedIntervalS, 1);
+  assert.equal(kept.state, 'suspended');
+  assert.equal((await t.gateway.store.findUser('reasonless'))!.role, 'viewer');
+  assert.equal(await t.gateway.store.findUser('reasonless2'), undefined);
+  assert.equal((await admin.json<{ zones: { id: number; name: string }[] }>('GET', '/api/zones')).body.zones.find((z) => z.id === zone.id)?.name, 'Reasonless room');
 });
 
 test('every changing `inlet device` and `inlet user` subcommand leaves an event naming the operating-system account', async () => {
