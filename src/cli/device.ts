@@ -55,9 +55,9 @@ const CSV_COLUMNS = ['serial', 'model', 'name', 'location', 'family', 'interval'
 /**
  * Registers every device of a CSV file in one process (one start, one database connection), so
  * that a hundred devices take seconds. A line that cannot be registered is reported with its line
- * number and does not stop the others; the exit code is then 1.
+ * number and does not stop the others; the exit code is then 1. One --reason covers the whole file.
  */
-async function addFromFile(file: string, config: InletConfig, store: Store, out: (line: string) => void, now: number): Promise<number> {
+async function addFromFile(file: string, reason: string, config: InletConfig, store: Store, out: (line: string) => void, now: number): Promise<number> {
   let rows;
   try {
     rows = parseCsv(readFileSync(file, 'utf8'));
@@ -81,7 +81,7 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
       const device = await registerDevice(store, {
         serial: cell('serial') ?? '', model: cell('model') ?? '', name: cell('name') ?? '', location: cell('location'),
         family: cell('family') as Family | undefined, allowedIntervalS: interval > 0 ? interval : null, customerUid: cell('customer-uid') ?? null,
-      }, `${cliActor()} from ${path.basename(file)}`, now, { source: cliSource() });
+      }, `${cliActor()} from ${path.basename(file)}`, now, { source: cliSource(), reason });
       out(`${device.serial}  ${device.name}: ${entryUrl(config, device)}`);
     } catch (err) {
       if (!(err instanceof RegistrationError)) throw err;
@@ -95,8 +95,9 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
 }
 
 const USAGE = `usage:
-  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>] [--reason <text>]
-  inlet device add --from <file.csv>    (many at once: a header line naming the columns serial, model, name
+  inlet device add --serial <serial> --model <model> --name <name> [--location <text>] [--family ${FAMILIES.join('|')}] [--interval <s>] [--customer-uid <uid>] --reason <text>
+  inlet device add --from <file.csv> --reason <text>
+                                        (many at once: a header line naming the columns serial, model, name
                                          and optionally location, family, interval, customer-uid; one device a line)
   inlet device list
   inlet device show --serial <serial>
@@ -118,7 +119,8 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
         serial: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, location: { type: 'string' },
         family: { type: 'string' }, interval: { type: 'string' }, 'customer-uid': { type: 'string' }, from: { type: 'string' }, reason: { type: 'string' },
       });
-      if (values.from !== undefined) return addFromFile(values.from, config, store, out, now);
+      const reason = requiredReason(values);
+      if (values.from !== undefined) return addFromFile(values.from, reason, config, store, out, now);
       const interval = intOption(values, 'interval', 0);
       let device: Device;
       try {
@@ -126,7 +128,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
           serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
           location: values.location as string | undefined, family: values.family as Family | undefined,
           allowedIntervalS: interval > 0 ? interval : null, customerUid: (values['customer-uid'] as string | undefined) ?? null,
-        }, cliActor(), now, { source: cliSource(), reason: reasonOf(values) });
+        }, cliActor(), now, { source: cliSource(), reason });
       } catch (err) {
         throw err instanceof RegistrationError ? new UsageError(err.message) : err;
       }
@@ -139,7 +141,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'list': {
       const devices = await store.listDevices();
-      if (!devices.length) out('no devices registered; add one with: inlet device add --serial <serial> --model <model> --name <name>');
+      if (!devices.length) out('no devices registered; add one with: inlet device add --serial <serial> --model <model> --name <name> --reason <text>');
       else for (const row of deviceTable(devices)) out(row);
       return 0;
     }

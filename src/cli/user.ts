@@ -71,7 +71,7 @@ async function existingUser(store: Store, username: string): Promise<UserRecord>
 }
 
 const USAGE = `usage:
-  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin] [--reason <text>]
+  inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin] --reason <text>
   inlet user list
   inlet user passwd --username <name> [--password-stdin] [--no-force-change] --reason <text>
                                                              (set a new password; its user must change it
@@ -87,18 +87,19 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
       const { values } = parse(rest, { username: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' }, reason: { type: 'string' } });
       const username = required(values, 'username');
       if (!USERNAME_PATTERN.test(username)) throw new UsageError('--username takes 2 to 64 letters, digits or . _ @ -');
+      const reason = requiredReason(values);
       const role = required(values, 'role') as UserRecord['role'];
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if (await store.findUser(username)) throw new UsageError(`user ${username} already exists; to set a new password: inlet user passwd --username ${username}`);
       const password = await newPassword(username, values['password-stdin'] === true, input);
-      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now(), audit(values.reason));
+      await store.addUser({ username, role, passwordHash: await hashPassword(password) }, Date.now(), audit(reason));
       out(`User ${username} (${role}) added. They can sign in to the viewer now.`);
       return 0;
     }
     case 'list': {
       parse(rest, {});
       const users = await store.listUsers();
-      if (!users.length) out('no users yet; add the first administrator with: inlet user add --username <name> --role administrator');
+      if (!users.length) out('no users yet; add the first administrator with: inlet user add --username <name> --role administrator --reason "first administrator"');
       const now = Date.now();
       for (const u of users) {
         const flags = [u.disabled ? 'disabled' : '', u.lockedUntil && u.lockedUntil > now ? `locked until ${new Date(u.lockedUntil).toISOString()}` : ''].filter(Boolean);

@@ -31,7 +31,7 @@ after(async () => {
 });
 
 async function addUser(username: string, password: string): Promise<number> {
-  const added = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username, role: 'viewer', password });
+  const added = await admin.json<{ user: { id: number } }>('POST', '/api/users', { reason: 'test fixture', username, role: 'viewer', password });
   assert.equal(added.status, 201, JSON.stringify(added.body));
   return added.body.user.id;
 }
@@ -48,7 +48,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 
 test('after an administrator resets a password, its user must choose their own before seeing any page', { skip, timeout: 90_000 }, async () => {
   const id = await addUser('brigitte', 'Amber-Lantern-Otter-57');
-  const reset = await admin.json('PATCH', `/api/users/${id}`, { password: 'Granite-Meadow-Fox-31' });
+  const reset = await admin.json('PATCH', `/api/users/${id}`, { reason: 'test fixture', password: 'Granite-Meadow-Fox-31' });
   assert.equal(reset.status, 200, JSON.stringify(reset.body));
 
   const page = await context.newPage();

@@ -70,15 +70,15 @@ before(async () => {
   const admin = new Caller(t.gateway.url);
   await admin.signIn(ADMIN.username, ADMIN.password);
   for (const [user, role] of [[OPERATOR, 'operator'], [VIEWER, 'viewer']] as const) {
-    assert.equal((await admin.json('POST', '/api/users', { username: user.username, role, password: user.password })).status, 201);
+    assert.equal((await admin.json('POST', '/api/users', { reason: 'test fixture', username: user.username, role, password: user.password })).status, 201);
   }
   for (const [i, name] of ['Fridge 10', 'Fridge 2', 'Fridge 1'].entries()) {
     const serial = `2029000${i + 1}`;
-    const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial, model: 'T3510', name, location: 'Pharmacy' });
+    const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial, model: 'T3510', name, location: 'Pharmacy' });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     devices[name] = { id: added.body.device.id, entryUrl: added.body.entryUrl, serial };
     // an hour: none goes offline during the test (an offline alarm would change the counts), and one upload each is never early
-    await admin.json('PUT', `/api/devices/${added.body.device.id}/interval`, { allowedIntervalS: 3600 });
+    await admin.json('PUT', `/api/devices/${added.body.device.id}/interval`, { reason: 'test fixture', allowedIntervalS: 3600 });
   }
   const minutes = (from: number, to: number, offset = 0) => Array.from({ length: Math.floor((to - from) / MINUTE) }, (_, i) => from + offset + i * MINUTE);
   const series = (times: number[], base: number) => times.flatMap((time, i) => [
@@ -180,6 +180,7 @@ test('an operator sets one set of limits on two channels, signed; the chart draw
   await alarm.getByLabel(/^Low/).fill('2');
   await alarm.getByLabel(/^High/).fill('8');
   await alarm.getByLabel('Delay (s)').fill('600');
+  await dialog.getByLabel('Reason').fill('SOP 12: vaccines 2 to 8 °C');
   await dialog.getByLabel('Your password').fill('not the password');
   await dialog.getByRole('button', { name: 'Save limits' }).click();
   await dialog.getByText(/signature refused: the password is not yours/).waitFor();
@@ -273,7 +274,7 @@ test('every page at 1440×900 and 820×1180 as an operator: nothing overflows', 
 test('an operator retires a test device in Admin: hidden from the overview, its history still charted', { skip, timeout: 120_000 }, async () => {
   const added = await new Caller(t.gateway.url);
   await added.signIn(ADMIN.username, ADMIN.password);
-  const made = await added.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '20290009', model: 'T3510', name: 'Test unit 9', location: 'Pharmacy' });
+  const made = await added.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial: '20290009', model: 'T3510', name: 'Test unit 9', location: 'Pharmacy' });
   const id = made.body.device.id;
   await page.goto(`${t.gateway.url}/#/admin`);
   const row = page.locator(`tr[data-device="${id}"]`);

@@ -36,10 +36,10 @@ before(async () => {
   t = await startTestGateway();
   const admin = new Caller(t.gateway.url);
   await admin.signIn(ADMIN.username, ADMIN.password);
-  const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: SERIAL, model: 'T3510', name: 'Freezer A', location: 'Pharmacy' });
+  const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: SERIAL, model: 'T3510', name: 'Freezer A', location: 'Pharmacy' });
   deviceId = added.body.device.id;
   entryUrl = added.body.entryUrl;
-  await admin.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 });
+  await admin.json('PUT', `/api/devices/${deviceId}/interval`, { reason: 'test fixture', allowedIntervalS: 1 });
   await upload(-18.4);
   browser = await openViewerBrowser(t.gateway.url, { acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: 'de-DE', timezoneId: 'Europe/Prague' });
   context = browser.context;
@@ -98,7 +98,8 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   assert.equal((await t.gateway.store.getDevice(deviceId))!.state, 'suspended');
   await shot('admin-suspended');
   await row.getByRole('button', { name: 'Resume' }).click();
-  // Releasing the quarantined data is signed (issue 18).
+  // Releasing the quarantined data is signed (issue 18), with a reason.
+  await page.getByRole('dialog').getByLabel('Reason').fill('calibration done');
   await page.getByRole('dialog').getByLabel('Your password').fill(ADMIN.password);
   await page.getByRole('dialog').getByRole('button', { name: 'Sign and resume' }).click();
   await row.getByRole('button', { name: 'Suspend' }).waitFor();
@@ -145,6 +146,15 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   await dialog.getByLabel('Serial number').fill('20260002');
   await dialog.getByLabel('Model').fill('T3150');
   await dialog.getByLabel('Name').fill('Freezer B');
+  // a configuration change needs a reason: the form does not submit without one, nor with a blank one
+  await dialog.getByRole('button', { name: 'Register' }).click();
+  assert.equal(await dialog.getByLabel('Reason').evaluate((el) => (el as HTMLInputElement).validity.valueMissing), true);
+  await dialog.getByLabel('Reason').fill('   ');
+  await dialog.getByRole('button', { name: 'Register' }).click();
+  assert.equal(await dialog.getByLabel('Reason').evaluate((el) => (el as HTMLInputElement).validity.patternMismatch), true);
+  assert.ok(await dialog.isVisible(), 'the dialog stays open');
+  await shot('admin-register-reason');
+  await dialog.getByLabel('Reason').fill('second freezer for the pharmacy');
   await dialog.getByRole('button', { name: 'Register' }).click();
   // the refusal is shown in the dialog, which stays open with everything typed
   await dialog.getByText('"T3150" is not a Web Sensor model Inlet knows (did you mean T3510?)').waitFor();
@@ -161,6 +171,8 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   await done.getByRole('button', { name: 'Done' }).click();
   const registered = (await t.gateway.store.listDevices()).find((d) => d.serial === '20260002');
   assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
+  const event = (await t.gateway.store.events({ type: 'device.added', limit: 1 }))[0];
+  assert.equal((event.data as { reason?: string }).reason, 'second freezer for the pharmacy', 'the reason typed is recorded with the change');
 });
 
 test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: 60_000 }, async () => {

@@ -20,9 +20,9 @@ before(async () => {
   const admin = new Caller(t.gateway.url);
   await admin.signIn(ADMIN.username, ADMIN.password);
   for (const [serial, name, location] of [['20261001', 'Vaccine fridge', 'Hospital/Pharmacy'], ['20261002', 'Incubator', 'Hospital/Laboratory']]) {
-    assert.equal((await admin.json('POST', '/api/devices', { serial, model: 'T3510', name, location })).status, 201);
+    assert.equal((await admin.json('POST', '/api/devices', { reason: 'test fixture', serial, model: 'T3510', name, location })).status, 201);
   }
-  assert.equal((await admin.json('POST', '/api/users', { username: 'nurse', role: 'viewer', password: 'Lantern-Ridge-77' })).status, 201);
+  assert.equal((await admin.json('POST', '/api/users', { reason: 'test fixture', username: 'nurse', role: 'viewer', password: 'Lantern-Ridge-77' })).status, 201);
   browser = await openViewerBrowser(t.gateway.url, { viewport: { width: 1440, height: 900 } });
   context = browser.context;
   page = await context.newPage();
@@ -51,6 +51,7 @@ test('a global administrator builds the zone tree and limits a user to one zone'
   assert.deepEqual(await zoneNames(), ['Hospital', 'Laboratory', 'Pharmacy']);
   await page.getByRole('row', { name: /Pharmacy/ }).getByRole('button', { name: 'Add inside' }).click();
   await page.getByLabel('Name').fill('Fridge room 2');
+  await page.getByLabel('Reason').fill('new fridge room');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await page.getByRole('row', { name: /Fridge room 2/ }).waitFor();
   await page.getByRole('row', { name: /nurse/ }).getByRole('button', { name: 'Zones' }).click();

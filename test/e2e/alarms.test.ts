@@ -19,13 +19,13 @@ before(async () => {
   [admin, operator, viewer] = [new Caller(t.gateway.url), new Caller(t.gateway.url), new Caller(t.gateway.url)];
   await admin.signIn(ADMIN.username, ADMIN.password);
   for (const [caller, role, password] of [[operator, 'operator', 'Copper-Basin-58'], [viewer, 'viewer', 'Lantern-Ridge-77']] as const) {
-    assert.equal((await admin.json('POST', '/api/users', { username: role, role, password })).status, 201);
+    assert.equal((await admin.json('POST', '/api/users', { reason: 'test fixture', username: role, role, password })).status, 201);
     assert.equal((await caller.signIn(role, password)).status, 200);
   }
-  const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: '50000001', model: 'T3510', name: 'Vaccine fridge', location: 'Pharmacy' });
+  const added = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: '50000001', model: 'T3510', name: 'Vaccine fridge', location: 'Pharmacy' });
   deviceId = added.body.device.id;
   entryUrl = added.body.entryUrl;
-  assert.equal((await admin.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 })).status, 200);
+  assert.equal((await admin.json('PUT', `/api/devices/${deviceId}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
 });
 
 after(async () => { await t?.close(); });
@@ -41,12 +41,12 @@ const limitsPath = () => `/api/devices/${deviceId}/channels/1/alarm-limits`;
 
 test('operators and administrators set alarm limits, viewers do not, and nonsense limits are refused', async () => {
   // Limit changes are signed (issue 18): each user's own password again, and a meaning.
-  const limits = { limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }], signature: { password: ADMIN.password, meaning: 'approved' } };
+  const limits = { reason: 'test fixture', limits: [{ level: 'alarm', high: 8, low: 2, hysteresis: 0.5 }], signature: { password: ADMIN.password, meaning: 'approved' } };
   assert.equal((await viewer.request('PUT', limitsPath(), limits)).status, 403);
   assert.equal((await operator.request('PUT', limitsPath(), { ...limits, signature: undefined })).status, 400, 'unsigned');
   assert.equal((await operator.request('PUT', limitsPath(), limits)).status, 403, 'someone else\'s password');
   assert.equal((await operator.request('PUT', limitsPath(), { ...limits, signature: { password: 'Copper-Basin-58', meaning: 'approved' } })).status, 200);
-  assert.equal((await admin.request('PUT', limitsPath(), { limits: [{ level: 'alarm', high: 2, low: 8 }], signature: limits.signature })).status, 400);
+  assert.equal((await admin.request('PUT', limitsPath(), { reason: 'test fixture', limits: [{ level: 'alarm', high: 2, low: 8 }], signature: limits.signature })).status, 400);
   assert.equal((await admin.request('PUT', `/api/devices/${deviceId}/channels/9/alarm-limits`, limits)).status, 404);
   const set = await admin.json<{ limits: unknown[] }>('PUT', limitsPath(), limits);
   assert.equal(set.status, 200, JSON.stringify(set.body));

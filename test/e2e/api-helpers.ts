@@ -17,7 +17,7 @@ export interface TestGateway { gateway: Gateway; config: InletConfig; dataDir: s
 
 /** Runs `inlet user add` as a person would, with the password piped in. */
 export function cliAddUser(dataDir: string, username: string, role: string, password: string) {
-  return spawnSync(process.execPath, ['src/cli/inlet.ts', 'user', 'add', '--username', username, '--role', role, '--password-stdin'], {
+  return spawnSync(process.execPath, ['src/cli/inlet.ts', 'user', 'add', '--username', username, '--role', role, '--password-stdin', '--reason', 'test fixture'], {
     cwd: REPO, input: `${password}\n`, encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_CONFIG: '' },
   });
 }

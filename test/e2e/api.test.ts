@@ -23,16 +23,16 @@ before(async () => {
   for (const role of ['anonymous', 'viewer', 'operator', 'administrator'] as Role[]) callers[role] = new Caller(t.gateway.url);
   assert.equal((await callers.administrator.signIn(ADMIN.username, ADMIN.password)).status, 200);
   for (const role of ['viewer', 'operator'] as const) {
-    const made = await callers.administrator.json('POST', '/api/users', { username: role, role, password: PASSWORD[role] });
+    const made = await callers.administrator.json('POST', '/api/users', { reason: 'test fixture', username: role, role, password: PASSWORD[role] });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.equal((await callers[role].signIn(role, PASSWORD[role])).status, 200);
   }
-  const added = await callers.administrator.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: '20250001', model: 'T3510', name: 'Cold room 1', location: 'Store' });
+  const added = await callers.administrator.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: '20250001', model: 'T3510', name: 'Cold room 1', location: 'Store' });
   assert.equal(added.status, 201, JSON.stringify(added.body));
   deviceId = added.body.device.id;
   entryUrl = added.body.entryUrl;
   // one second between uploads is allowed once the administrator says so
-  assert.equal((await callers.administrator.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 })).status, 200);
+  assert.equal((await callers.administrator.json('PUT', `/api/devices/${deviceId}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
   const report = await runSimulation({ devices: [{ url: entryUrl, serial: '20250001', modelCode: soapModelCode('T3510')! }], count: 3, intervalMs: 1100, alarmEvery: 3, errorEvery: 0 });
   assert.equal(report.ok, 3, JSON.stringify(report));
 });
@@ -53,14 +53,14 @@ function routes() {
     { method: 'GET', path: `/api/completeness.csv?channels=${deviceId}:1&${range}`, min: 'viewer' },
     { method: 'GET', path: '/api/events', min: 'viewer' },
     { method: 'GET', path: `/api/devices/${deviceId}/quarantine`, min: 'operator' },
-    { method: 'PATCH', path: `/api/devices/${deviceId}`, body: { location: 'Store' }, min: 'operator' },
-    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { importData: false, signature: { password: '', meaning: 'released' } } } },
+    { method: 'PATCH', path: `/api/devices/${deviceId}`, body: { reason: 'test fixture', location: 'Store' }, min: 'operator' },
+    { method: 'POST', path: `/api/devices/${deviceId}/suspend`, body: { reason: 'test' }, min: 'operator', then: { method: 'POST', path: `/api/devices/${deviceId}/resume`, body: { reason: 'test fixture', importData: false, signature: { password: '', meaning: 'released' } } } },
     { method: 'GET', path: `/api/devices/${deviceId}/entry-point`, min: 'administrator' },
-    { method: 'PUT', path: `/api/devices/${deviceId}/interval`, body: { allowedIntervalS: 1 }, min: 'administrator' },
-    { method: 'POST', path: '/api/devices', body: { serial: '20259999', model: 'T0510', name: 'Spare' }, min: 'administrator' },
+    { method: 'PUT', path: `/api/devices/${deviceId}/interval`, body: { reason: 'test fixture', allowedIntervalS: 1 }, min: 'administrator' },
+    { method: 'POST', path: '/api/devices', body: { reason: 'test fixture', serial: '20259999', model: 'T0510', name: 'Spare' }, min: 'administrator' },
     { method: 'GET', path: '/api/users', min: 'administrator' },
-    { method: 'POST', path: '/api/users', body: { username: 'extra', role: 'viewer', password: 'Meadow-Brook-91' }, min: 'administrator' },
-    { method: 'PATCH', path: '/api/users/2', body: { unlock: true }, min: 'administrator' },
+    { method: 'POST', path: '/api/users', body: { reason: 'test fixture', username: 'extra', role: 'viewer', password: 'Meadow-Brook-91' }, min: 'administrator' },
+    { method: 'PATCH', path: '/api/users/2', body: { reason: 'test fixture', unlock: true }, min: 'administrator' },
   ] as { method: string; path: string; body?: unknown; min: Role; then?: { method: string; path: string; body: unknown } }[];
 }
 
@@ -90,7 +90,7 @@ describe('every route refuses anonymous and under-privileged callers', () => {
     const admin = callers.administrator;
     const bare = await fetch(`${t.gateway.url}/api/devices/${deviceId}`, { method: 'PATCH', headers: { cookie: admin.cookie, 'content-type': 'application/json' }, body: '{"location":"x"}' });
     assert.equal(bare.status, 403);
-    const foreign = await admin.request('PATCH', `/api/devices/${deviceId}`, { location: 'x' }, { origin: 'http://evil.example' });
+    const foreign = await admin.request('PATCH', `/api/devices/${deviceId}`, { reason: 'test fixture', location: 'x' }, { origin: 'http://evil.example' });
     assert.equal(foreign.status, 403);
   });
 });
@@ -104,17 +104,17 @@ describe('sign-in', () => {
 
   test('an administrator\'s unlock (of an account an older version locked) is still accepted', async () => {
     const id = (await t.gateway.store.findUser('operator'))!.id;
-    assert.equal((await callers.administrator.json('PATCH', `/api/users/${id}`, { unlock: true })).status, 200);
+    assert.equal((await callers.administrator.json('PATCH', `/api/users/${id}`, { reason: 'test fixture', unlock: true })).status, 200);
     // the slow-down that replaced lock-out is tested in isolation.test.ts
   });
 
   test('refuses weak passwords and keeps the last administrator', async () => {
-    const weak = await callers.administrator.json('POST', '/api/users', { username: 'weakling', role: 'viewer', password: 'short' });
+    const weak = await callers.administrator.json('POST', '/api/users', { reason: 'test fixture', username: 'weakling', role: 'viewer', password: 'short' });
     assert.equal(weak.status, 400);
-    const named = await callers.administrator.json('POST', '/api/users', { username: 'weakling', role: 'viewer', password: 'weakling-123456' });
+    const named = await callers.administrator.json('POST', '/api/users', { reason: 'test fixture', username: 'weakling', role: 'viewer', password: 'weakling-123456' });
     assert.equal(named.status, 400);
     const adminId = (await t.gateway.store.findUser(ADMIN.username))!.id;
-    assert.equal((await callers.administrator.json('PATCH', `/api/users/${adminId}`, { role: 'viewer' })).status, 409);
+    assert.equal((await callers.administrator.json('PATCH', `/api/users/${adminId}`, { reason: 'test fixture', role: 'viewer' })).status, 409);
   });
 
   test('sign-out ends the session', async () => {
@@ -127,10 +127,10 @@ describe('sign-in', () => {
 
 describe('registering devices', () => {
   test('a mistyped Web Sensor model is refused with the names it resembles; with its family a newer model is taken', async () => {
-    const typo = await callers.administrator.json<{ error: string }>('POST', '/api/devices', { serial: '20250003', model: 'T3150', name: 'Typo' });
+    const typo = await callers.administrator.json<{ error: string }>('POST', '/api/devices', { reason: 'test fixture', serial: '20250003', model: 'T3150', name: 'Typo' });
     assert.equal(typo.status, 400);
     assert.match(typo.body.error, /"T3150" is not a Web Sensor model Inlet knows \(did you mean T3510\?\)/);
-    const newer = await callers.administrator.json<{ device: { model: string } }>('POST', '/api/devices', { serial: '20250003', model: 'T9999', name: 'Newer', family: 'soap' });
+    const newer = await callers.administrator.json<{ device: { model: string } }>('POST', '/api/devices', { reason: 'test fixture', serial: '20250003', model: 'T9999', name: 'Newer', family: 'soap' });
     assert.equal(newer.status, 201, JSON.stringify(newer.body));
     assert.equal(newer.body.device.model, 'T9999');
   });
@@ -187,7 +187,7 @@ describe('data after simulated uploads', () => {
   });
 
   test('long ranges come downsampled to at most the asked points, with min/max per bucket', async () => {
-    const added = await callers.administrator.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '20250002', model: 'T0510', name: 'Archive', location: 'Store' });
+    const added = await callers.administrator.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial: '20250002', model: 'T0510', name: 'Archive', location: 'Store' });
     const id = added.body.device.id;
     const start = Date.UTC(2024, 0, 1);
     const samples: SampleRow[] = [];

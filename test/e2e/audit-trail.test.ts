@@ -286,6 +286,15 @@ test('every changing `inlet device` and `inlet user` subcommand leaves an event 
     assert.match(event.actor ?? '', /\(command line\)$/, `inlet ${verb}: the event names the operating-system account`);
     assert.match(event.source ?? '', /^cli@/);
   }
+  // one --reason covers a whole file of devices, and each registration records it
+  const csv = path.join(tmpdir(), `inlet-walk-${process.pid}.csv`);
+  (await import('node:fs')).writeFileSync(csv, 'serial,model,name\n72000011,T3510,File fridge 1\n72000012,T3510,File fridge 2\n');
+  const before = await lastEventId();
+  assert.equal(await deviceCommand(['add', '--from', csv, '--reason', 'commissioning ward C'], t.config, store, collect), 0, out.slice(-3).join(' | '));
+  rmSync(csv);
+  const fromFile = (await newEvents(before)).filter((e) => e.type === 'device.added');
+  assert.equal(fromFile.length, 2);
+  for (const e of fromFile) assert.equal((e.data as { reason?: string }).reason, 'commissioning ward C', JSON.stringify(e.data));
   const passwordEvent = (await store.events({ type: 'user.password.set', limit: 1 }))[0];
   assert.doesNotMatch(JSON.stringify(passwordEvent), /Summit-Crane-29|scrypt|\$/, 'a password is recorded as changed, never its value or hash');
 });

@@ -28,7 +28,7 @@ test('inlet backup copies the live SQLite store while uploads flow; each copy pa
   let flowing = true;
   let acknowledged = 0;
   try {
-    const added = await inlet(dataDir, 'device', 'add', '--serial', '20960050', '--model', 'T3510', '--name', 'Cold room 1');
+    const added = await inlet(dataDir, 'device', 'add', '--serial', '20960050', '--model', 'T3510', '--name', 'Cold room 1', '--reason', 'commissioning');
     const token = /\/ingest\/soap\/(\S+)/.exec(added.stdout)?.[1];
     assert.ok(token, added.stdout);
     const url = `${gw.url}/ingest/soap/${token}`;

@@ -51,11 +51,11 @@ describe('sign-in with the directory (OpenLDAP dressed as Active Directory)', { 
     });
     const admin = new Caller(t.gateway.url);
     assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
-    const hospital = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Hospital' });
-    const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', parentId: hospital.body.zone.id });
-    const lab = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Laboratory', parentId: hospital.body.zone.id });
-    assert.equal((await admin.json('POST', '/api/devices', { serial: '20251111', model: 'T3510', name: 'Vaccine fridge', zoneId: pharmacy.body.zone.id })).status, 201);
-    assert.equal((await admin.json('POST', '/api/devices', { serial: '20252222', model: 'T3510', name: 'Incubator', zoneId: lab.body.zone.id })).status, 201);
+    const hospital = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Hospital' });
+    const pharmacy = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Pharmacy', parentId: hospital.body.zone.id });
+    const lab = await admin.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Laboratory', parentId: hospital.body.zone.id });
+    assert.equal((await admin.json('POST', '/api/devices', { reason: 'test fixture', serial: '20251111', model: 'T3510', name: 'Vaccine fridge', zoneId: pharmacy.body.zone.id })).status, 201);
+    assert.equal((await admin.json('POST', '/api/devices', { reason: 'test fixture', serial: '20252222', model: 'T3510', name: 'Incubator', zoneId: lab.body.zone.id })).status, 201);
   });
 
   after(async () => {

@@ -362,7 +362,7 @@ describe('bad viewer API calls get a clear 4xx', () => {
     const made = cliAddUser(gw.dataDir, ADMIN.username, 'administrator', ADMIN.password);
     assert.equal(made.status, 0, made.stderr);
     assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
-    assert.equal((await admin.json('POST', '/api/users', { username: 'vera', role: 'viewer', password: 'Lantern-Ridge-77' })).status, 201);
+    assert.equal((await admin.json('POST', '/api/users', { reason: 'test fixture', username: 'vera', role: 'viewer', password: 'Lantern-Ridge-77' })).status, 201);
     const viewer = new Caller(gw.url);
     assert.equal((await viewer.signIn('vera', 'Lantern-Ridge-77')).status, 200);
     const anonymous = new Caller(gw.url);

@@ -173,9 +173,9 @@ describe('sign-in rules', () => {
   test('an administrator\'s reset forces a change at the next sign-in', async () => {
     const admin = new Caller(gw.url);
     assert.equal((await admin.signIn(ADMIN_USER.username, ADMIN_USER.password)).status, 200);
-    const made = await admin.json<{ user: { id: number } }>('POST', '/api/users', { username: 'rita', role: 'viewer', password: 'Lantern-Ridge-77' });
+    const made = await admin.json<{ user: { id: number } }>('POST', '/api/users', { reason: 'test fixture', username: 'rita', role: 'viewer', password: 'Lantern-Ridge-77' });
     assert.equal(made.status, 201);
-    assert.equal((await admin.json('PATCH', `/api/users/${made.body.user.id}`, { password: 'Temporary-Orchid-Path-8' })).status, 200);
+    assert.equal((await admin.json('PATCH', `/api/users/${made.body.user.id}`, { reason: 'test fixture', password: 'Temporary-Orchid-Path-8' })).status, 200);
     const rita = new Caller(gw.url);
     const signIn = await rita.signIn('rita', 'Temporary-Orchid-Path-8');
     assert.equal(signIn.status, 200);
@@ -344,7 +344,7 @@ test('readings dated before the device was registered are quarantined with an ev
   assert.equal((await admin.signIn('adele', 'Quiet-Harbour-42')).status, 200);
   // releasing quarantined data is signed (21 CFR Part 11): the administrator re-enters the password
   const released = await admin.json<{ released: { samplesImported: number } }>('POST', `/api/devices/${logger.device.id}/resume`,
-    { importData: true, signature: { password: 'Quiet-Harbour-42', meaning: 'released' } });
+    { reason: 'test fixture', importData: true, signature: { password: 'Quiet-Harbour-42', meaning: 'released' } });
   assert.equal(released.status, 200, JSON.stringify(released.body));
   assert.equal((await gw.store.samples(logger.device.id, logger.tagChannel, fleetSampleTime(700), fleetSampleTime(701))).length, 1, 'imported on release');
 });

@@ -82,7 +82,7 @@ test('the API: an administrator sets a logger\'s clock reading with a reason; an
   try {
     const admin = new Caller(t.gateway.url);
     assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
-    const added = await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '19990504', model: 'U3631M', name: 'Truck 4', family: 'logger' });
+    const added = await admin.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial: '19990504', model: 'U3631M', name: 'Truck 4', family: 'logger' });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     const id = added.body.device.id;
     const set = await admin.json<{ device: { loggerClock: string } }>('PUT', `/api/devices/${id}/clock`, { loggerClock: 'local', reason: 'logger set to CET' });
@@ -90,14 +90,14 @@ test('the API: an administrator sets a logger\'s clock reading with a reason; an
     assert.equal(set.body.device.loggerClock, 'local');
     const [event] = await t.gateway.store.events({ deviceId: id, type: 'device.clock-setting' });
     assert.deepEqual(event.data, { from: 'auto', to: 'local', by: ADMIN.username, reason: 'logger set to CET' });
-    assert.equal((await admin.json('PUT', `/api/devices/${id}/clock`, { loggerClock: 'gmt' })).status, 400);
-    const made = await admin.json('POST', '/api/users', { username: 'operator', role: 'operator', password: 'Copper-Basin-58' });
+    assert.equal((await admin.json('PUT', `/api/devices/${id}/clock`, { reason: 'test fixture', loggerClock: 'gmt' })).status, 400);
+    const made = await admin.json('POST', '/api/users', { reason: 'test fixture', username: 'operator', role: 'operator', password: 'Copper-Basin-58' });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     const operator = new Caller(t.gateway.url);
     assert.equal((await operator.signIn('operator', 'Copper-Basin-58')).status, 200);
-    assert.equal((await operator.json('PUT', `/api/devices/${id}/clock`, { loggerClock: 'utc' })).status, 403);
-    const soap = await admin.json<{ device: { id: number } }>('POST', '/api/devices', { serial: '19990505', model: 'T3510', name: 'Fridge' });
-    assert.equal((await admin.json('PUT', `/api/devices/${soap.body.device.id}/clock`, { loggerClock: 'utc' })).status, 400);
+    assert.equal((await operator.json('PUT', `/api/devices/${id}/clock`, { reason: 'test fixture', loggerClock: 'utc' })).status, 403);
+    const soap = await admin.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial: '19990505', model: 'T3510', name: 'Fridge' });
+    assert.equal((await admin.json('PUT', `/api/devices/${soap.body.device.id}/clock`, { reason: 'test fixture', loggerClock: 'utc' })).status, 400);
   } finally {
     await t.close();
   }

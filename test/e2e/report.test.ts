@@ -125,7 +125,7 @@ test('a week of a cold room: the server-made PDF says what QA needs, verifies, a
 
   await t.test('signing: a viewer may not, a wrong password signs nothing, the right one gives a signed copy that shows the signature', async () => {
     for (const [username, role] of [['vera.viewer', 'viewer'], ['petra.novakova', 'operator']]) {
-      assert.equal((await admin.json('POST', '/api/users', { username, role, password: 'Linden-Table-Quartz-7' })).status, 201);
+      assert.equal((await admin.json('POST', '/api/users', { reason: 'test fixture', username, role, password: 'Linden-Table-Quartz-7' })).status, 201);
     }
     const viewer = new Caller(gateway.url);
     await viewer.signIn('vera.viewer', 'Linden-Table-Quartz-7');

@@ -46,7 +46,7 @@ test('a signed-in viewer stays signed in across a restart; the database holds on
       const display = await again.json<{ role: string; display: boolean }>('POST', '/api/session/display', { reason: 'wall screen in the pharmacy corridor' });
       assert.equal(display.status, 200, JSON.stringify(display.body));
       assert.deepEqual([display.body.role, display.body.display], ['viewer', true]);
-      assert.equal((await again.request('POST', '/api/devices', { serial: '20300001', model: 'T3510', name: 'x' })).status, 403, 'a display changes nothing');
+      assert.equal((await again.request('POST', '/api/devices', { reason: 'test fixture', serial: '20300001', model: 'T3510', name: 'x' })).status, 403, 'a display changes nothing');
       const [event] = await gateway.store.events({ type: 'session.display' });
       assert.match(event.message, /wall display mode turned on .* \(by admin\): wall screen in the pharmacy corridor$/);
       assert.equal((await again.json('POST', '/api/session/display', { reason: 'again' })).status, 403, 'a display cannot renew itself');

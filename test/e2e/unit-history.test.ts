@@ -27,10 +27,10 @@ before(async () => {
   t = await startTestGateway();
   admin = new Caller(t.gateway.url);
   assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
-  const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: '73100001', model: 'T3510', name: 'Cold room' });
+  const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: '73100001', model: 'T3510', name: 'Cold room' });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   deviceId = made.body.device.id;
-  assert.equal((await admin.json('PUT', `/api/devices/${deviceId}/interval`, { allowedIntervalS: 1 })).status, 200);
+  assert.equal((await admin.json('PUT', `/api/devices/${deviceId}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
   const send = async (temp: number, tempU: 'C' | 'F') => {
     const before = (await t.gateway.store.samples(deviceId, 1, 0, Date.now() + 60_000)).length + (await t.gateway.store.quarantined(deviceId)).length;
     // one upload per second at most (the device's interval): wait until the clock has moved on by one
@@ -46,7 +46,7 @@ before(async () => {
     const confirmed = await admin.json('POST', `/api/devices/${deviceId}/channels/${channel}/unit`, { unit: '°F', reason: 'probe set to Fahrenheit', signature: SIGNED });
     assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
   }
-  assert.equal((await admin.json('POST', `/api/devices/${deviceId}/resume`, { importData: true, signature: { ...SIGNED, meaning: 'released' } })).status, 200);
+  assert.equal((await admin.json('POST', `/api/devices/${deviceId}/resume`, { reason: 'test fixture', importData: true, signature: { ...SIGNED, meaning: 'released' } })).status, 200);
   await send(41.0, 'F');
   const samples = await t.gateway.store.samples(deviceId, 1, 0, Date.now() + 60_000);
   assert.deepEqual(samples.map((s) => s.value), [4.5, 5, 40.1, 41]);

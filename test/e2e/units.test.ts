@@ -23,9 +23,9 @@ before(async () => {
 after(async () => { await t?.close(); });
 
 async function register(body: Record<string, unknown>): Promise<{ id: number; entryUrl: string }> {
-  const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', body);
+  const made = await admin.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', ...body });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  assert.equal((await admin.json('PUT', `/api/devices/${made.body.device.id}/interval`, { allowedIntervalS: 1 })).status, 200);
+  assert.equal((await admin.json('PUT', `/api/devices/${made.body.device.id}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
   return { id: made.body.device.id, entryUrl: made.body.entryUrl };
 }
 
@@ -66,7 +66,7 @@ test('a SOAP upload in °F does not relabel the °C history: held back until an 
   const [heldBack] = await t.gateway.store.quarantined(d.id);
   assert.equal(versions.find((v) => v.channel === 1 && v.unit === '°F')!.validFrom, heldBack.readings[0].sampleTime ?? heldBack.receivedAt,
     'the new unit holds from the first reading held back in it');
-  const resumed = await admin.json('POST', `/api/devices/${d.id}/resume`, { importData: true, signature: { ...SIGNED, meaning: 'released' } });
+  const resumed = await admin.json('POST', `/api/devices/${d.id}/resume`, { reason: 'test fixture', importData: true, signature: { ...SIGNED, meaning: 'released' } });
   assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
   await pause();
   assert.equal((await send(41, 'F')).status, 200);

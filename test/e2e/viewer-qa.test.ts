@@ -17,7 +17,7 @@ const HOUR = 3_600_000;
 const START = Date.UTC(2025, 5, 2, 8, 0, 0);
 
 async function addDevice(serial: string, name: string, location = 'Pharmacy'): Promise<number> {
-  const added = await admin.caller.json<{ device: { id: number } }>('POST', '/api/devices', { serial, model: 'T3510', name, location });
+  const added = await admin.caller.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial, model: 'T3510', name, location });
   assert.equal(added.status, 201, JSON.stringify(added.body));
   return added.body.device.id;
 }
@@ -41,7 +41,7 @@ before(async () => {
   admin.caller = new Caller(t.gateway.url);
   assert.equal((await admin.caller.signIn(ADMIN.username, ADMIN.password)).status, 200);
   for (const [who, role] of [[operator, 'operator'], [viewer, 'viewer']] as const) {
-    assert.equal((await admin.caller.json('POST', '/api/users', { username: role, role, password: who.password })).status, 201);
+    assert.equal((await admin.caller.json('POST', '/api/users', { reason: 'test fixture', username: role, role, password: who.password })).status, 201);
     who.caller = new Caller(t.gateway.url);
     assert.equal((await who.caller.signIn(role, who.password)).status, 200);
   }
@@ -86,12 +86,12 @@ describe('alarm limits', () => {
 
   test('an operator sets one channel\'s limits, signed with the own password; a viewer may not', async () => {
     const path = `/api/devices/${fridgeA}/channels/1/alarm-limits`;
-    assert.equal((await viewer.caller.json('PUT', path, { limits })).status, 403);
-    const wrong = await operator.caller.json<{ error: string }>('PUT', path, { limits, signature: { password: 'not-my-password', meaning: 'approved' } });
+    assert.equal((await viewer.caller.json('PUT', path, { reason: 'test fixture', limits })).status, 403);
+    const wrong = await operator.caller.json<{ error: string }>('PUT', path, { reason: 'test fixture', limits, signature: { password: 'not-my-password', meaning: 'approved' } });
     assert.equal(wrong.status, 403);
     assert.match(wrong.body.error, /signature/);
     assert.equal((await t.gateway.store.alarmLimits(fridgeA)).length, 0, 'a wrong signature changes nothing');
-    const done = await operator.caller.json('PUT', path, { limits, signature: { password: operator.password, meaning: 'approved' } });
+    const done = await operator.caller.json('PUT', path, { reason: 'test fixture', limits, signature: { password: operator.password, meaning: 'approved' } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     const [set] = await t.gateway.store.alarmLimits(fridgeA);
     assert.deepEqual([set.low, set.high, set.level], [2, 8, 'alarm']);
@@ -100,13 +100,13 @@ describe('alarm limits', () => {
   });
 
   test('one set of limits for many channels at once (a template)', async () => {
-    const res = await operator.caller.json('PUT', '/api/alarm-limits', {
+    const res = await operator.caller.json('PUT', '/api/alarm-limits', { reason: 'test fixture',
       channels: [`${fridgeA}:1`, `${fridgeB}:1`], limits: [...limits, { level: 'warning', low: 3, high: 7 }], signature: { password: operator.password, meaning: 'approved' },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     for (const id of [fridgeA, fridgeB]) assert.deepEqual((await t.gateway.store.alarmLimits(id)).map((l) => [l.channel, l.level, l.low, l.high]), [[1, 'alarm', 2, 8], [1, 'warning', 3, 7]]);
-    assert.equal((await operator.caller.json('PUT', '/api/alarm-limits', { channels: [`${fridgeA}:9`], limits })).status, 404);
-    assert.equal((await operator.caller.json('PUT', '/api/alarm-limits', { channels: [`${fridgeA}:1`], limits: [{ level: 'alarm', low: 8, high: 2 }] })).status, 400);
+    assert.equal((await operator.caller.json('PUT', '/api/alarm-limits', { reason: 'test fixture', channels: [`${fridgeA}:9`], limits })).status, 404);
+    assert.equal((await operator.caller.json('PUT', '/api/alarm-limits', { reason: 'test fixture', channels: [`${fridgeA}:1`], limits: [{ level: 'alarm', low: 8, high: 2 }] })).status, 400);
   });
 });
 
@@ -133,7 +133,7 @@ describe('alarms', () => {
 
 describe('retiring and replacing devices', () => {
   test('a retired device keeps its data, raises no offline alarm, is hidden by default, and its entry point stops working', async () => {
-    const added = await admin.caller.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { serial: '20270009', model: 'T3510', name: 'Test device 9', location: 'Lab' });
+    const added = await admin.caller.json<{ device: { id: number }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: '20270009', model: 'T3510', name: 'Test device 9', location: 'Lab' });
     const id = added.body.device.id;
     await store(id, '20270009', [{ channel: 1, time: START, value: 5, errorCode: null, alarm: 'no' }]);
     const offline = await t.gateway.store.raiseAlarm({ deviceId: id, channel: null, source: 'system', kind: 'offline', level: 'alarm', direction: null, raisedAt: Date.now(), value: null, message: 'Test device 9 is offline' });

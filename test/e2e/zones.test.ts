@@ -46,18 +46,18 @@ before(async () => {
   const hospital = await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Hospital', reason: 'site layout' });
   assert.equal(hospital.status, 201, JSON.stringify(hospital.body));
   zone.hospital = hospital.body.zone.id;
-  zone.pharmacy = (await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Pharmacy', parentId: zone.hospital })).body.zone.id;
-  zone.lab = (await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Laboratory', parentId: zone.hospital })).body.zone.id;
+  zone.pharmacy = (await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Pharmacy', parentId: zone.hospital })).body.zone.id;
+  zone.lab = (await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Laboratory', parentId: zone.hospital })).body.zone.id;
   const urls: Record<string, string> = {};
   for (const [key, d] of [['pharmacy', PHARMACY], ['lab', LAB]] as const) {
-    const added = await admin.c.json<{ device: { id: number; location: string }; entryUrl: string }>('POST', '/api/devices', { serial: d.serial, model: 'T3510', name: d.name, zoneId: zone[key] });
+    const added = await admin.c.json<{ device: { id: number; location: string }; entryUrl: string }>('POST', '/api/devices', { reason: 'test fixture', serial: d.serial, model: 'T3510', name: d.name, zoneId: zone[key] });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     assert.equal(added.body.device.location, key === 'pharmacy' ? 'Hospital/Pharmacy' : 'Hospital/Laboratory');
     dev[key] = added.body.device.id;
     urls[key] = added.body.entryUrl;
-    assert.equal((await admin.c.json('PUT', `/api/devices/${dev[key]}/interval`, { allowedIntervalS: 1 })).status, 200);
+    assert.equal((await admin.c.json('PUT', `/api/devices/${dev[key]}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
     // every reading above -100 °C is an alarm: each device gets one at its first upload
-    const limits = await admin.c.json('PUT', `/api/devices/${dev[key]}/channels/1/alarm-limits`, { limits: [{ level: 'alarm', high: -100 }], signature: { password: ADMIN.password, meaning: 'approved' } });
+    const limits = await admin.c.json('PUT', `/api/devices/${dev[key]}/channels/1/alarm-limits`, { reason: 'test fixture', limits: [{ level: 'alarm', high: -100 }], signature: { password: ADMIN.password, meaning: 'approved' } });
     assert.equal(limits.status, 200, JSON.stringify(limits.body));
   }
   const report = await runSimulation({
@@ -72,7 +72,7 @@ before(async () => {
   assert.equal(labReport.status, 200);
   labReportCode = labReport.headers.get('x-inlet-report-code')!;
   for (const [name, u] of Object.entries(users) as [UserName, (typeof users)[UserName]][]) {
-    const made = await admin.c.json<{ user: { id: number } }>('POST', '/api/users', { username: name, role: 'viewer', password: u.password });
+    const made = await admin.c.json<{ user: { id: number } }>('POST', '/api/users', { reason: 'test fixture', username: name, role: 'viewer', password: u.password });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     const scoped = await admin.c.json('PUT', `/api/users/${made.body.user.id}/zones`, { scope: 'zones', grants: u.grants(), reason: 'team set-up' });
     assert.equal(scoped.status, 200, JSON.stringify(scoped.body));
@@ -124,18 +124,18 @@ function labRoutes(): RouteCase[] {
     { route: 'POST /alarms/:id/acknowledge', method: 'POST', path: `/api/alarms/${alarm.lab}/acknowledge`, body: { comment: 'not mine' }, pharmacyOperator: 404 },
     { route: 'GET /alarm-limits', method: 'GET', path: '/api/alarm-limits', pharmacyOperator: 200 },
     { route: 'GET /alarm-limits', method: 'GET', path: `/api/alarm-limits?device=${dev.lab}`, pharmacyOperator: 404 },
-    { route: 'PUT /devices/:id/channels/:channel/alarm-limits', method: 'PUT', path: `/api/devices/${dev.lab}/channels/1/alarm-limits`, body: { limits: [] }, pharmacyOperator: 404 },
+    { route: 'PUT /devices/:id/channels/:channel/alarm-limits', method: 'PUT', path: `/api/devices/${dev.lab}/channels/1/alarm-limits`, body: { reason: 'test fixture', limits: [] }, pharmacyOperator: 404 },
     { route: 'GET /devices/:id/quarantine', method: 'GET', path: `/api/devices/${dev.lab}/quarantine`, pharmacyOperator: 404 },
-    { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.lab}`, body: { name: 'renamed' }, pharmacyOperator: 404 },
+    { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.lab}`, body: { reason: 'test fixture', name: 'renamed' }, pharmacyOperator: 404 },
     // moving their own device away: a viewer or operator lacks the role on their own zone (403), an administrator the sight of the other (404)
-    { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.pharmacy}`, body: { zoneId: zone.lab }, pharmacyOperator: 403 },
+    { route: 'PATCH /devices/:id', method: 'PATCH', path: `/api/devices/${dev.pharmacy}`, body: { reason: 'test fixture', zoneId: zone.lab }, pharmacyOperator: 403 },
     { route: 'POST /devices/:id/suspend', method: 'POST', path: `/api/devices/${dev.lab}/suspend`, body: { reason: 'x' }, pharmacyOperator: 404 },
-    { route: 'POST /devices/:id/resume', method: 'POST', path: `/api/devices/${dev.lab}/resume`, body: { importData: false }, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/resume', method: 'POST', path: `/api/devices/${dev.lab}/resume`, body: { reason: 'test fixture', importData: false }, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/retire', method: 'POST', path: `/api/devices/${dev.lab}/retire`, body: { reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/reinstate', method: 'POST', path: `/api/devices/${dev.lab}/reinstate`, body: { reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/replace', method: 'POST', path: `/api/devices/${dev.lab}/replace`, body: { serial: '20258887', model: 'T3510', reason: 'x' }, pharmacyOperator: 404 },
     { route: 'POST /alarms/acknowledge', method: 'POST', path: '/api/alarms/acknowledge', body: { ids: [alarm.lab], comment: 'not mine' }, pharmacyOperator: 404 },
-    { route: 'PUT /alarm-limits', method: 'PUT', path: '/api/alarm-limits', body: { channels: [`${dev.lab}:1`], limits: [{ level: 'alarm', high: 8 }] }, pharmacyOperator: 404 },
+    { route: 'PUT /alarm-limits', method: 'PUT', path: '/api/alarm-limits', body: { reason: 'test fixture', channels: [`${dev.lab}:1`], limits: [{ level: 'alarm', high: 8 }] }, pharmacyOperator: 404 },
     { route: 'GET /devices/:id/channel-units', method: 'GET', path: `/api/devices/${dev.lab}/channel-units`, pharmacyOperator: 404 },
     { route: 'POST /devices/:id/channels/:channel/unit', method: 'POST', path: `/api/devices/${dev.lab}/channels/1/unit`, body: { unit: 'F', reason: 'x', signature: { password: 'x', meaning: 'confirmed' } }, pharmacyOperator: 404 },
     // The audit trail of their zones only (events of users, zones and the system are a global role's)
@@ -145,19 +145,19 @@ function labRoutes(): RouteCase[] {
     { route: 'GET /audit.pdf', method: 'GET', path: `/api/audit.pdf?device=${dev.lab}`, pharmacyOperator: 404 },
     { route: 'POST /audit/review', method: 'POST', path: '/api/audit/review', body: { comment: 'reviewed', signature: { password: 'x', meaning: 'reviewed' } }, pharmacyOperator: 200 },
     { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
-    { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
+    { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { reason: 'test fixture', allowedIntervalS: 5 }, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
-    { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258888', model: 'T3510', name: 'Intruder', zoneId: zone.lab }, pharmacyOperator: 404 },
-    { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258889', model: 'T3510', name: 'Intruder', location: 'Hospital/New wing' }, pharmacyOperator: 403 },
+    { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { reason: 'test fixture', serial: '20258888', model: 'T3510', name: 'Intruder', zoneId: zone.lab }, pharmacyOperator: 404 },
+    { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { reason: 'test fixture', serial: '20258889', model: 'T3510', name: 'Intruder', location: 'Hospital/New wing' }, pharmacyOperator: 403 },
     { route: 'GET /zones', method: 'GET', path: '/api/zones', pharmacyOperator: 200 },
-    { route: 'POST /zones', method: 'POST', path: '/api/zones', body: { name: 'Annex', parentId: zone.pharmacy }, pharmacyOperator: 403 },
+    { route: 'POST /zones', method: 'POST', path: '/api/zones', body: { reason: 'test fixture', name: 'Annex', parentId: zone.pharmacy }, pharmacyOperator: 403 },
     { route: 'PATCH /zones/:id', method: 'PATCH', path: `/api/zones/${zone.lab}`, body: { name: 'Mine', reason: 'takeover' }, pharmacyOperator: 403 },
     { route: 'DELETE /zones/:id', method: 'DELETE', path: `/api/zones/${zone.lab}`, body: { reason: 'takeover' }, pharmacyOperator: 403 },
     { route: 'GET /users/:id/zones', method: 'GET', path: '/api/users/1/zones', pharmacyOperator: 403 },
     { route: 'PUT /users/:id/zones', method: 'PUT', path: '/api/users/2/zones', body: { scope: 'global', grants: [], reason: 'escalate' }, pharmacyOperator: 403 },
     { route: 'GET /users', method: 'GET', path: '/api/users', pharmacyOperator: 403 },
-    { route: 'POST /users', method: 'POST', path: '/api/users', body: { username: 'sneaky', role: 'administrator', password: 'Meadow-Brook-91' }, pharmacyOperator: 403 },
-    { route: 'PATCH /users/:id', method: 'PATCH', path: '/api/users/1', body: { unlock: true }, pharmacyOperator: 403 },
+    { route: 'POST /users', method: 'POST', path: '/api/users', body: { reason: 'test fixture', username: 'sneaky', role: 'administrator', password: 'Meadow-Brook-91' }, pharmacyOperator: 403 },
+    { route: 'PATCH /users/:id', method: 'PATCH', path: '/api/users/1', body: { reason: 'test fixture', unlock: true }, pharmacyOperator: 403 },
   ];
 }
 
@@ -243,11 +243,11 @@ describe('a pharmacy user sees and does nothing in the laboratory', () => {
     assert.deepEqual(tree.body.locations.flatMap((l) => l.devices.map((d) => d.id)).sort(), [dev.pharmacy, dev.lab].sort());
     assert.equal((await callers.hospitalViewer.request('POST', `/api/alarms/${alarm.lab}/acknowledge`, { comment: 'seen it' })).status, 403);
     assert.equal((await callers.pharmacyViewer.request('POST', `/api/alarms/${alarm.pharmacy}/acknowledge`, { comment: 'seen it' })).status, 403);
-    assert.equal((await callers.pharmacyOperator.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { allowedIntervalS: 2 })).status, 403);
+    assert.equal((await callers.pharmacyOperator.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { reason: 'test fixture', allowedIntervalS: 2 })).status, 403);
     const ack = await callers.pharmacyOperator.json('POST', `/api/alarms/${alarm.pharmacy}/acknowledge`, { comment: 'door closed again', signature: { password: users.pharmacyOperator.password, meaning: 'reviewed' } });
     assert.equal(ack.status, 200, JSON.stringify(ack.body));
-    assert.equal((await callers.pharmacyAdmin.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { allowedIntervalS: 1 })).status, 200);
-    const registered = await callers.pharmacyAdmin.json<{ device: { location: string } }>('POST', '/api/devices', { serial: '20255555', model: 'T3510', name: 'Second fridge', zoneId: zone.pharmacy });
+    assert.equal((await callers.pharmacyAdmin.request('PUT', `/api/devices/${dev.pharmacy}/interval`, { reason: 'test fixture', allowedIntervalS: 1 })).status, 200);
+    const registered = await callers.pharmacyAdmin.json<{ device: { location: string } }>('POST', '/api/devices', { reason: 'test fixture', serial: '20255555', model: 'T3510', name: 'Second fridge', zoneId: zone.pharmacy });
     assert.equal(registered.status, 201, JSON.stringify(registered.body));
     assert.equal(registered.body.device.location, 'Hospital/Pharmacy');
   });
@@ -263,7 +263,7 @@ describe('zone administration', () => {
     assert.deepEqual((event.data as { old: { name: string } }).old.name, 'Laboratory');
     assert.equal((await admin.c.request('PATCH', `/api/zones/${zone.hospital}`, { parentId: zone.pharmacy, reason: 'loop' })).status, 409, 'no zone below itself');
     assert.equal((await admin.c.request('DELETE', `/api/zones/${zone.lab}`, { reason: 'closing' })).status, 409, 'a zone holding devices stays');
-    const empty = await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { name: 'Spare', parentId: zone.hospital });
+    const empty = await admin.c.json<{ zone: { id: number } }>('POST', '/api/zones', { reason: 'test fixture', name: 'Spare', parentId: zone.hospital });
     assert.equal((await admin.c.request('DELETE', `/api/zones/${empty.body.zone.id}`, { reason: 'not needed' })).status, 204);
     const revert = await admin.c.json('PATCH', `/api/zones/${zone.lab}`, { name: 'Laboratory', reason: 'back' });
     assert.equal(revert.status, 200);

@@ -113,11 +113,11 @@ test('inlet user add asks twice on a terminal and refuses a mismatch or a weak p
   const answers = (...typed: string[]): PasswordInput => ({ isTerminal: true, prompt: async () => typed.shift() ?? '', readAll: async () => '' });
   const lines: string[] = [];
   const out = (line: string) => lines.push(line);
-  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-18')), /differ/);
-  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('ann-secret-1')), /user name/);
-  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, { isTerminal: false, prompt: async () => '', readAll: async () => '' }), /--password-stdin/);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator', '--reason', 'first administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-18')), /differ/);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator', '--reason', 'first administrator'], DEFAULT_CONFIG, store, out, answers('ann-secret-1')), /user name/);
+  await assert.rejects(userCommand(['add', '--username', 'ann', '--role', 'administrator', '--reason', 'first administrator'], DEFAULT_CONFIG, store, out, { isTerminal: false, prompt: async () => '', readAll: async () => '' }), /--password-stdin/);
   assert.equal(await store.findUser('ann'), undefined);
-  assert.equal(await userCommand(['add', '--username', 'ann', '--role', 'administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-19')), 0);
+  assert.equal(await userCommand(['add', '--username', 'ann', '--role', 'administrator', '--reason', 'first administrator'], DEFAULT_CONFIG, store, out, answers('Tidal-Orchard-19', 'Tidal-Orchard-19')), 0);
   const ann = (await store.findUser('ann'))!;
   assert.equal(ann.role, 'administrator');
   assert.equal(await verifyPassword('Tidal-Orchard-19', ann.passwordHash), true);

@@ -99,7 +99,7 @@ test('device add --from registers 100 devices in one run; a bad line is named an
   for (let i = 1; i <= 100; i++) lines.push(`${20000000 + i},T3510,"Fridge ${i}, ward B",Lab`);
   lines.push('3000000x,T3510,Typo,Lab');
   writeFileSync(path.join(dir, 'devices.csv'), `${lines.join('\n')}\n`);
-  const run = inlet(['device', 'add', '--from', path.join(dir, 'devices.csv')], { INLET_DATA_DIR: dir });
+  const run = inlet(['device', 'add', '--from', path.join(dir, 'devices.csv'), '--reason', 'commissioning'], { INLET_DATA_DIR: dir });
   assert.equal(run.status, 1, run.stderr);
   assert.match(run.stdout, /line 102: not registered: the serial must be/);
   assert.match(run.stdout, /100 of 101 device\(s\) registered/);
@@ -108,10 +108,27 @@ test('device add --from registers 100 devices in one run; a bad line is named an
   assert.match(list.stdout, /Fridge 42, ward B/);
 });
 
+test('device add (one or --from a file) and user add refuse to run without --reason (exit 2) and register nothing', () => {
+  const dir = tempDir('inlet-reasonless-');
+  writeFileSync(path.join(dir, 'devices.csv'), 'serial,model,name\n20000001,T3510,Fridge 1\n');
+  const runs = [
+    inlet(['device', 'add', '--from', path.join(dir, 'devices.csv')], { INLET_DATA_DIR: dir }),
+    inlet(['device', 'add', '--serial', '20000002', '--model', 'T3510', '--name', 'Fridge 2', '--reason', '  '], { INLET_DATA_DIR: dir }),
+    spawnSync(process.execPath, [CLI, 'user', 'add', '--username', 'ann', '--role', 'viewer', '--password-stdin'],
+      { encoding: 'utf8', input: 'Tidal-Orchard-19\n', env: { ...process.env, INLET_CONFIG: '', INLET_DATA_DIR: dir } }),
+  ];
+  for (const run of runs) {
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /--reason is required: say why this change is made/);
+  }
+  assert.match(inlet(['device', 'list'], { INLET_DATA_DIR: dir }).stdout, /no devices registered/);
+  assert.match(inlet(['user', 'list'], { INLET_DATA_DIR: dir }).stdout, /no users yet/);
+});
+
 test('two `inlet device add` at once on a new data folder both succeed (no "database is locked")', async () => {
   const dir = tempDir('inlet-concurrent-');
   const add = (serial: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'device', 'add', '--serial', serial, '--model', 'T3510', '--name', serial],
+    const child = spawn(process.execPath, [CLI, 'device', 'add', '--serial', serial, '--model', 'T3510', '--name', serial, '--reason', 'commissioning'],
       { env: { ...process.env, INLET_CONFIG: '', INLET_DATA_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });

@@ -257,7 +257,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
 
       // IT, in another folder, with no --config: the installed configuration and database.
       const inlet = (...args: string[]) => run(NODE, [app, ...args], { cwd: elsewhere, env });
-      const added = inlet('device', 'add', '--serial', '20960050', '--model', 'T3510', '--name', 'Cold room 1').stdout;
+      const added = inlet('device', 'add', '--serial', '20960050', '--model', 'T3510', '--name', 'Cold room 1', '--reason', 'commissioning').stdout;
       const entry = /(http:\/\/\S+\/ingest\/soap\/\S+)/.exec(added)?.[1];
       assert.ok(entry, added);
       assert.ok(entry.includes(`:${port}/`), `the entry point uses the installed config's port: ${entry}`);
@@ -280,7 +280,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
       assert.ok(stored >= 1, 'its samples are in the installed database');
 
       // The first account, made as docs/it.md says; the viewer's API reads the device through the bundled read path.
-      run(NODE, [app, 'user', 'add', '--username', 'admin', '--role', 'administrator', '--password-stdin'],
+      run(NODE, [app, 'user', 'add', '--username', 'admin', '--role', 'administrator', '--password-stdin', '--reason', 'first administrator'],
         { cwd: elsewhere, env, input: 'Cold-Room-Ledger-42!\n' });
       const signIn = await fetch(`${base}/api/session`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-inlet-request': '1' },

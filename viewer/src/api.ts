@@ -50,11 +50,12 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   if (res.status === 204) return undefined as T;
-  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string; mustChangePassword?: boolean };
+  const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string; message?: string; mustChangePassword?: boolean };
   if (!res.ok) {
     if (res.status === 401 && path !== '/session') onSignedOut();
     if (res.status === 403 && data.mustChangePassword === true) onPasswordChangeRequired();
-    throw new ApiError(res.status, data.error ?? `${res.status} ${res.statusText}`);
+    // a refusal may explain itself further (e.g. "reason required": what to give)
+    throw new ApiError(res.status, data.error ? (typeof data.message === 'string' ? `${data.error}: ${data.message}` : data.error) : `${res.status} ${res.statusText}`);
   }
   return data as T;
 }

@@ -72,6 +72,14 @@ export function dialogForm(title: string, fields: (Node | null)[], submitLabel: 
   });
 }
 
+/**
+ * The reason every configuration change carries (issue 18): required and not blank, so the form
+ * does not submit without it (the server refuses it too, with 400 "reason required").
+ */
+export function reasonField(placeholder = 'why this change is made'): HTMLElement {
+  return field('Reason', h('input', { name: 'reason', required: true, maxlength: 500, pattern: '.*\\S.*', placeholder, autocomplete: 'off', title: 'Say why this change is made' }), 'required: kept in the audit trail with the change');
+}
+
 /** A labelled input; the label is tied to the field for screen readers and clicks. */
 export function field(label: string, input: HTMLInputElement | HTMLSelectElement, hint?: string): HTMLElement {
   const id = `f-${Math.random().toString(36).slice(2, 9)}`;

@@ -2,7 +2,7 @@
 // devices, set intervals, see entry points and manage users. The server enforces the same
 // rules; the buttons only spare people a refusal.
 import { api, type DeviceTree, type DeviceView, type Me } from '../api.ts';
-import { dialogForm, field, h, message, show } from '../dom.ts';
+import { dialogForm, field, h, message, reasonField, show } from '../dom.ts';
 import { STATUS_LABELS } from '../format.ts';
 import { signatureFields, signatureOf } from '../signature.ts';
 import { renderReportSchedules } from './report-schedules.ts';
@@ -50,9 +50,10 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
       field('Model', text('model', '', { required: true, placeholder: 'T3510' })),
       field('Family', familySelect(), 'only for a model newer than Inlet\'s list'),
       field('Name', text('name', '', { required: true })), field('Zone', zoneField(), 'a zone path; a global administrator may name a new one'),
+      reasonField('e.g. new fridge in the pharmacy'),
     ], 'Register', async (typed) => {
       result = await api<{ entryUrl: string; device: DeviceView }>('POST', '/devices', {
-        serial: typed.serial, model: typed.model, name: typed.name, location: typed.location, family: typed.family || undefined,
+        serial: typed.serial, model: typed.model, name: typed.name, location: typed.location, family: typed.family || undefined, reason: typed.reason,
       });
     });
     if (!values || !result) return;
@@ -69,8 +70,8 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
   function deviceActions(d: DeviceView): HTMLElement[] {
     const buttons = [
       h('button', { type: 'button', onclick: async () => {
-        const values = await dialogForm(`Rename ${d.name}`, [field('Name', text('name', d.name, { required: true })), field('Zone', zoneField(d.location), 'moving to another zone needs the administrator role on both')], 'Save');
-        if (values) await act(async () => { await api('PATCH', `/devices/${d.id}`, { name: values.name, location: values.location }); return `${values.name} saved.`; });
+        const values = await dialogForm(`Rename ${d.name}`, [field('Name', text('name', d.name, { required: true })), field('Zone', zoneField(d.location), 'moving to another zone needs the administrator role on both'), reasonField()], 'Save');
+        if (values) await act(async () => { await api('PATCH', `/devices/${d.id}`, { name: values.name, location: values.location, reason: values.reason }); return `${values.name} saved.`; });
       } }, 'Rename'),
       d.state === 'active'
         ? h('button', { type: 'button', onclick: async () => {
@@ -82,8 +83,8 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
           const values = await dialogForm(`Resume ${d.name}`, [
             h('p', {}, `${waiting.uploads} upload(s) with ${waiting.readings} reading(s) were kept aside while it was suspended.`),
             h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'importData' }), ' Import them into the data'),
-            ...signatureFields('released')], 'Sign and resume');
-          if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on', signature: signatureOf(values) }); return `${d.name} resumed.`; });
+            reasonField('e.g. calibration done'), ...signatureFields('released')], 'Sign and resume');
+          if (values) await act(async () => { await api('POST', `/devices/${d.id}/resume`, { importData: values.importData === 'on', reason: values.reason, signature: signatureOf(values) }); return `${d.name} resumed.`; });
         } }, 'Resume'),
     ];
     if (d.retiredAt) {
@@ -125,8 +126,8 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
           });
         } }, 'Replace'),
         h('button', { type: 'button', onclick: async () => {
-          const values = await dialogForm(`Upload interval of ${d.name}`, [field('Allowed interval in seconds', text('seconds', String(d.allowedIntervalS ?? ''), { type: 'number', min: 1, max: 86400 }), 'empty = follow what the device declares')], 'Save');
-          if (values) await act(async () => { await api('PUT', `/devices/${d.id}/interval`, { allowedIntervalS: values.seconds ? Number(values.seconds) : null }); return `${d.name}: interval saved.`; });
+          const values = await dialogForm(`Upload interval of ${d.name}`, [field('Allowed interval in seconds', text('seconds', String(d.allowedIntervalS ?? ''), { type: 'number', min: 1, max: 86400 }), 'empty = follow what the device declares'), reasonField()], 'Save');
+          if (values) await act(async () => { await api('PUT', `/devices/${d.id}/interval`, { allowedIntervalS: values.seconds ? Number(values.seconds) : null, reason: values.reason }); return `${d.name}: interval saved.`; });
         } }, 'Interval'),
         h('button', { type: 'button', onclick: () => act(async () => {
           const { entryUrl } = await api<{ entryUrl: string }>('GET', `/devices/${d.id}/entry-point`);
@@ -163,7 +164,7 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
     show(usersArea, h('h2', {}, 'Users'),
       h('button', { type: 'button', class: 'primary', onclick: async () => {
         const values = await dialogForm('Add a user', [field('User name', text('username', '', { required: true, autocomplete: 'off' })), field('Role', roleSelect('viewer')),
-          field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }), 'at least 10 characters')], 'Add');
+          field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }), 'at least 10 characters'), reasonField('e.g. new QA staff')], 'Add');
         if (values) await act(async () => { await api('POST', '/users', values); return `User ${values.username} added.`; });
       } }, 'Add a user'),
       h('table', { class: 'admin' },
@@ -175,14 +176,20 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
             h('td', {}, [u.disabled ? 'disabled' : 'active', locked ? 'locked' : ''].filter(Boolean).join(', ')),
             h('td', { class: 'actions' },
               h('button', { type: 'button', onclick: async () => {
-                const values = await dialogForm(`Role of ${u.username}`, [field('Role', roleSelect(u.role))], 'Save');
-                if (values) await patch({ role: values.role }, `${u.username} is now ${values.role}.`);
+                const values = await dialogForm(`Role of ${u.username}`, [field('Role', roleSelect(u.role)), reasonField()], 'Save');
+                if (values) await patch({ role: values.role, reason: values.reason }, `${u.username} is now ${values.role}.`);
               } }, 'Role'),
-              h('button', { type: 'button', onclick: () => patch({ disabled: !u.disabled }, `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`) }, u.disabled ? 'Enable' : 'Disable'),
-              locked ? h('button', { type: 'button', onclick: () => patch({ unlock: true }, `${u.username} unlocked.`) }, 'Unlock') : null,
               h('button', { type: 'button', onclick: async () => {
-                const values = await dialogForm(`New password for ${u.username}`, [field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }))], 'Save');
-                if (values) await patch({ password: values.password }, `Password of ${u.username} changed.`);
+                const values = await dialogForm(`${u.disabled ? 'Enable' : 'Disable'} ${u.username}`, [reasonField()], u.disabled ? 'Enable' : 'Disable');
+                if (values) await patch({ disabled: !u.disabled, reason: values.reason }, `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`);
+              } }, u.disabled ? 'Enable' : 'Disable'),
+              locked ? h('button', { type: 'button', onclick: async () => {
+                const values = await dialogForm(`Unlock ${u.username}`, [reasonField()], 'Unlock');
+                if (values) await patch({ unlock: true, reason: values.reason }, `${u.username} unlocked.`);
+              } }, 'Unlock') : null,
+              h('button', { type: 'button', onclick: async () => {
+                const values = await dialogForm(`New password for ${u.username}`, [field('Password', text('password', '', { type: 'password', required: true, minlength: 10, autocomplete: 'new-password' })), reasonField('e.g. forgotten, asked by phone')], 'Save');
+                if (values) await patch({ password: values.password, reason: values.reason }, `Password of ${u.username} changed.`);
               } }, 'Password')));
         }))));
   }

@@ -3,7 +3,7 @@
 // at once (a template: every fridge 2–8 °C), signed with their password. The server checks role and
 // signature; the chart draws the limits in force as lines and bands.
 import { api, type AlarmLimit, type DeviceTree, type Me } from '../api.ts';
-import { dialogForm, field, h, message, show } from '../dom.ts';
+import { dialogForm, field, h, message, reasonField, show } from '../dom.ts';
 import { formatNumber, formatTime, naturalCompare, quantityLabel, unitLabel } from '../format.ts';
 import { signatureFields, signatureFrom } from '../signature.ts';
 
@@ -59,6 +59,7 @@ export async function renderLimits(view: HTMLElement, me: Me, params: URLSearchP
           field('Delay (s)', input(`${level}Delay`, limitOf(first, level)?.delayS ?? 0, { type: 'number', min: 0, max: 86400, inputmode: 'numeric' }), 'the breach must last this long'),
           field('Hysteresis', input(`${level}Hysteresis`, limitOf(first, level)?.hysteresis ?? 0), 'clears this far back inside')))),
       h('p', { class: 'meta' }, 'Leave low and high empty to remove that level\'s limits.'),
+      reasonField('e.g. SOP 12 rev. 3'),
       ...signatureFields('approved'),
     ], 'Save limits', async (values) => {
       const set = LEVELS.flatMap((level) => {
@@ -67,7 +68,7 @@ export async function renderLimits(view: HTMLElement, me: Me, params: URLSearchP
         if (low === null && high === null) return [];
         return [{ level, low, high, delayS: Math.round(numberField(values, `${level}Delay`) ?? 0), hysteresis: numberField(values, `${level}Hysteresis`) ?? 0 }];
       });
-      await api('PUT', '/alarm-limits', { channels: chosen.map((r) => r.key), limits: set, signature: signatureFrom(values) });
+      await api('PUT', '/alarm-limits', { channels: chosen.map((r) => r.key), limits: set, reason: values.reason, signature: signatureFrom(values) });
     });
     if (!values) return;
     show(status, message(`Limits saved for ${chosen.length} channel(s).`));

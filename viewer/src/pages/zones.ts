@@ -2,7 +2,7 @@
 // (add, rename, move, remove an empty zone) and says which local users hold which role on which
 // zones. Directory users' zones come from their directory groups (configuration), not from here.
 import { api, type Me } from '../api.ts';
-import { dialogForm, field, h, message, show } from '../dom.ts';
+import { dialogForm, field, h, message, reasonField, show } from '../dom.ts';
 
 interface ZoneRow { id: number; parentId: number | null; name: string; path: string; depth: number; role: Me['role'] }
 interface User { id: number; username: string; role: Me['role']; scope?: 'global' | 'zones'; source?: 'local' | 'directory'; disabled: boolean }
@@ -36,9 +36,9 @@ export async function renderZones(view: HTMLElement, me: Me): Promise<void> {
   async function addZone(parentId: number | null): Promise<void> {
     const values = await dialogForm('Add a zone', [
       field('Name', input('name', '', { required: true, maxlength: 100, pattern: '[^/]+' }), 'e.g. "Pharmacy" or "Fridge room 2"; no "/"'),
-      field('Inside', parentSelect(parentId)), field('Reason', input('reason', '', { placeholder: 'optional' }))], 'Add');
+      field('Inside', parentSelect(parentId)), reasonField('e.g. new building')], 'Add');
     if (values) await act(async () => {
-      await api('POST', '/zones', { name: values.name, parentId: values.parentId ? Number(values.parentId) : null, reason: values.reason || undefined });
+      await api('POST', '/zones', { name: values.name, parentId: values.parentId ? Number(values.parentId) : null, reason: values.reason });
       return `Zone ${values.name} added.`;
     });
   }
