@@ -77,7 +77,13 @@ export function dialogForm(title: string, fields: (Node | null)[], submitLabel: 
  * does not submit without it (the server refuses it too, with 400 "reason required").
  */
 export function reasonField(placeholder = 'why this change is made'): HTMLElement {
-  return field('Reason', h('input', { name: 'reason', required: true, maxlength: 500, pattern: '.*\\S.*', placeholder, autocomplete: 'off', title: 'Say why this change is made' }), 'required: kept in the audit trail with the change');
+  // The browser's own words ("Please match the requested format") do not say what is wanted: say it.
+  const input = h('input', {
+    name: 'reason', required: true, maxlength: 500, pattern: '.*\\S.*', placeholder, autocomplete: 'off',
+    oninvalid: (event: Event) => (event.target as HTMLInputElement).setCustomValidity('A reason is required: say why this change is made (spaces alone are not a reason).'),
+    oninput: (event: Event) => (event.target as HTMLInputElement).setCustomValidity(''),
+  });
+  return field('Reason', input, 'required: kept in the audit trail with the change');
 }
 
 /** A labelled input; the label is tied to the field for screen readers and clicks. */
