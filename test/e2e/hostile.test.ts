@@ -383,7 +383,7 @@ describe('bad viewer API calls get a clear 4xx', () => {
       { who: admin, method: 'GET', path: `/api/events?limit=999999999999&type=${encodeURIComponent("' OR 1=1--")}`, status: 400, error: /limit/ },
       { who: admin, method: 'GET', path: `/api/series?channels=${`${soapId}:1,`.repeat(200)}&from=0&to=1`, status: 400, error: /channels/ },
       { who: admin, method: 'GET', path: '/api/devices/1e3', status: 404, error: /no such|no device/ },
-      { who: admin, method: 'PATCH', path: `/api/devices/${soapId}`, body: JSON.parse('{"constructor":{"prototype":{"polluted":1}}}'), status: 400, error: /unknown body parameter "constructor"/ },
+      { who: admin, method: 'PATCH', path: `/api/devices/${soapId}`, body: JSON.parse('{"reason":"prototype pollution attempt","constructor":{"prototype":{"polluted":1}}}'), status: 400, error: /unknown body parameter "constructor"/ },
     ];
     for (const c of cases) {
       const res = await c.who.request(c.method, c.path, c.body, c.headers);
