@@ -16,6 +16,7 @@ export interface NewDevice {
   model: string;
   name: string;
   location?: string;
+  /** The new secret entry token; the store keeps only its SHA-256. */
   entryToken: string;
   allowedIntervalS?: number | null;
   customerUid?: string | null;
@@ -24,12 +25,19 @@ export interface NewDevice {
   channels: Omit<Channel, 'deviceId'>[];
 }
 
+/**
+ * A device with the entry token it was just given. Only the token's hash is stored, so this is the
+ * one moment the token (and the URL made of it) can be shown: at registration and at renewal.
+ */
+export type IssuedDevice = Device & { entryToken: string };
+
 export interface DevicePatch {
   name?: string;
   location?: string;
   allowedIntervalS?: number | null;
   state?: DeviceState;
   suspendedReason?: string | null;
+  /** A new secret entry token; the store keeps only its SHA-256. */
   entryToken?: string;
   customerUid?: string | null;
   /** The zone the device is placed in (null: none); callers set `location` to the zone's path with it. */
@@ -422,7 +430,8 @@ export interface Store {
   maintain(): Promise<string>;
 
   // devices
-  addDevice(device: NewDevice, at: number): Promise<Device>;
+  /** Registers the device; the result carries the entry token it was given (only its hash is stored). */
+  addDevice(device: NewDevice, at: number): Promise<IssuedDevice>;
   updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device>;
   getDevice(id: number): Promise<Device | undefined>;
   findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined>;

@@ -19,7 +19,8 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
-import type { DeviceRetirement, StoredSession } from '../store.ts';
+import type { DeviceRetirement, IssuedDevice, StoredSession } from '../store.ts';
+import { entryTokenSha256 } from '../../domain/entry-token.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -164,6 +165,8 @@ export class SqliteStore implements Store {
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
+    // Migration 024 hashes the entry tokens stored in clear before it; SQLite has no SHA-256 of its own.
+    this.db.function('inlet_entry_token_sha256', { deterministic: true }, (token) => entryTokenSha256(String(token)));
     if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
     // Zone changes are events like any other: linked into the audit chain.
@@ -287,12 +290,12 @@ export class SqliteStore implements Store {
 
   // ---- devices ----
 
-  async addDevice(d: NewDevice, at: number): Promise<Device> {
+  async addDevice(d: NewDevice, at: number): Promise<IssuedDevice> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO devices (family, serial, model_code, model, name, location,
-        entry_token, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', d.entryToken, d.allowedIntervalS ?? null,
+        entry_token_sha256, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', entryTokenSha256(d.entryToken), d.allowedIntervalS ?? null,
           d.customerUid ?? null, at, at, d.zoneId ?? null);
       const upsert = this.db.prepare('INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)');
       const version = this.db.prepare(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
@@ -303,7 +306,7 @@ export class SqliteStore implements Store {
       }
       if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
       this.db.exec('COMMIT');
-      return (await this.getDevice(Number(lastInsertRowid)))!;
+      return { ...(await this.getDevice(Number(lastInsertRowid)))!, entryToken: d.entryToken };
     } catch (err) {
       this.db.exec('ROLLBACK');
       const message = (err as Error).message;
@@ -333,7 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async findDeviceByToken(token: string): Promise<Device | undefined> {
-    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE entry_token = ?`).get(token) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE entry_token_sha256 = ?`).get(entryTokenSha256(token)) as Row | undefined;
     return r && toDevice(r);
   }
 
