@@ -142,6 +142,22 @@ describe('sign-in rules', () => {
     assert.equal((await eventsOf('user.signin.slowed')).filter((e) => e.data?.username === OPERATOR.username).length, 1, 'slow-downs folded into one event');
   });
 
+  test('failed sign-ins with ever new unknown names from one address add one event, not one each; a known user\'s failure keeps its own', async () => {
+    const source = '127.0.0.3';
+    // Two at a time: each still costs a full password hash (the decoy), and the hash slots are few.
+    for (let i = 0; i < 40; i += 2) {
+      const answers = await Promise.all([i, i + 1].map((k) => signInFrom(source, `no-such-user-${k}`, 'whatever-1')));
+      assert.deepEqual(answers.map((a) => a.status), [401, 401]);
+    }
+    assert.equal((await signInFrom(source, ADMIN_USER.username, 'not-her-password')).status, 401);
+    await gw.refusals.flush();
+    const fromThere = (await eventsOf('user.signin.failed')).filter((e) => e.data?.source === source);
+    const unknown = fromThere.filter((e) => e.data?.knownUser === false);
+    assert.equal(unknown.length, 1, `40 unknown names: one event now, the rest counted into one summary when the window ends (${unknown.length} written)`);
+    assert.equal(unknown[0].data?.username, 'no-such-user-0');
+    assert.equal(fromThere.filter((e) => e.data?.username === ADMIN_USER.username).length, 1, 'the failure of an existing account has its own event');
+  });
+
   test('the account is not locked: its user signs in from another address at once; the guessing address still waits', async () => {
     const elsewhere = await signInFrom('127.0.0.2', OPERATOR.username, OPERATOR.password);
     assert.equal(elsewhere.status, 200, elsewhere.body);
