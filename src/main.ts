@@ -30,6 +30,7 @@ import { loggerAdapter } from './ingest/logger/index.ts';
 import type { ApiDeps } from './api/app.ts';
 import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
+import { verifyInWorker } from './jobs/verify-in-worker.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
@@ -265,7 +266,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE) });
+  // The nightly verification walks every chain: on SQLite in a worker thread of its own.
+  const verifyElsewhere = readSide ? (o: Parameters<typeof verifyInWorker>[1]) => verifyInWorker(dataPath(config, config.store.sqlite.file), o) : undefined;
+  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
 

@@ -237,6 +237,24 @@ describe('viewer reads run off the ingest thread', () => {
   });
 });
 
+test('the nightly verification runs on a thread of its own: the connection of the thread that answers devices reads no chain', async () => {
+  const soap = fleet.find((d) => d.family === 'soap')!;
+  for (let k = 100; k < 103; k++) {
+    const m = fleetMessage(soap, k);
+    assert.ok(isAcknowledged(soap, (await post(fleetUrl(gw.url, soap), m.body, m.contentType)).status, ''));
+  }
+  assert.ok(await gw.waitApplied(60_000));
+  const main = gw.store as SqliteStore;
+  const before = main.integrityReads;
+  const outcome = await gw.jobs.runNow('verify');
+  assert.ok(outcome.ran, JSON.stringify(outcome));
+  if (!outcome.ran) return;
+  assert.match(outcome.summary, /^intact: [1-9]\d* uploads/);
+  assert.equal(main.integrityReads - before, 0, 'the walk ran on the verification worker\'s connection');
+  const [event] = await gw.store.events({ type: 'integrity.verified', limit: 1 });
+  assert.ok(event, 'its outcome is recorded by the gateway as before');
+});
+
 test('CSV text fields are quoted whenever they hold , ; tab, a quote or a line break, whatever the chosen separator', async () => {
   const soap = fleet.find((d) => d.family === 'soap')!;
   await gw.store.updateDevice(soap.device.id, { name: ';=1+1 tab\there' }, Date.now());

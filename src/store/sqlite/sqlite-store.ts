@@ -156,6 +156,12 @@ export class SqliteStore implements Store {
    * the reader worker (read-side.ts; isolation.test.ts checks it).
    */
   viewerReads = 0;
+  /**
+   * Verification walks (samples read by upload, chained events) this connection answered. The
+   * gateway's own store must keep this at 0: the nightly job runs in its own worker
+   * (jobs/verify-in-worker.ts; isolation.test.ts checks it).
+   */
+  integrityReads = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -435,6 +441,7 @@ export class SqliteStore implements Store {
   }
 
   async chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]> {
+    this.integrityReads++;
     return (this.db.prepare(`SELECT id, at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash
       FROM events WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as Row[]).map(toChainedEvent);
   }
@@ -490,6 +497,7 @@ export class SqliteStore implements Store {
   }
 
   async uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]> {
+    this.integrityReads++;
     const rows = this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples
       WHERE upload_id >= ? AND upload_id <= ? ORDER BY upload_id, channel, time`)
       .all(fromUploadId, toUploadId ?? Number.MAX_SAFE_INTEGER) as Row[];
