@@ -8,6 +8,7 @@ import type {
 } from '../domain/types.ts';
 import type { IssuedReport, ReportSchedule, ReportScheduleInput } from './report-records.ts';
 import type { LoggerClockSetting } from '../domain/types.ts';
+import type { CsvRowOptions, CsvRows } from '../domain/csv-export.ts';
 
 export interface NewDevice {
   family: Family;
@@ -445,6 +446,12 @@ export interface Store {
   latestValues(deviceId?: number): Promise<LatestValue[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  /**
+   * The CSV export's rows for these channels in [from, to), formatted where they are read. Optional:
+   * SQLite formats them on its reader worker (the thread answering devices gets finished text);
+   * without it the caller reads samples() and formats them itself (domain/csv-export.ts).
+   */
+  csvRows?(channels: { deviceId: number; channel: number }[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows>;
   /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
   channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;

@@ -25,6 +25,7 @@ let archive: DatabaseSync | null = null;
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
+  'csvRows',
 ]);
 
 async function run(method: string, args: unknown[]): Promise<unknown> {
@@ -38,6 +39,7 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
     return undefined;
   }
   if (method === 'viewerReads') return reader.viewerReads;
+  if (method === 'csvDaysFormatted') return reader.csvDaysFormatted;
   if (!READ_METHODS.has(method)) throw new Error(`${method} is not a read the reader worker runs`);
   return (reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
 }

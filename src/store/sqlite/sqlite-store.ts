@@ -21,6 +21,7 @@ import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
 import type { DeviceRetirement, IssuedDevice, StoredSession } from '../store.ts';
 import { entryTokenSha256 } from '../../domain/entry-token.ts';
+import { csvRows, type CsvRowOptions, type CsvRows } from '../../domain/csv-export.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -162,6 +163,8 @@ export class SqliteStore implements Store {
    * (jobs/verify-in-worker.ts; isolation.test.ts checks it).
    */
   integrityReads = 0;
+  /** CSV export days this connection read and formatted (csvRows): the reader worker's, never the gateway's own. */
+  csvDaysFormatted = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -402,6 +405,12 @@ export class SqliteStore implements Store {
     return (this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`)
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
+  }
+
+  async csvRows(channels: { deviceId: number; channel: number }[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows> {
+    const perChannel = await Promise.all(channels.map((c) => this.samples(c.deviceId, c.channel, from, to, 10_000_000)));
+    this.csvDaysFormatted++;
+    return csvRows(perChannel, options);
   }
 
   async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
