@@ -189,7 +189,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   // Viewer sessions kept in the store: a restart signs nobody out.
-  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, store, (message, err) => log.warn(message, { error: err.message }));
+  // (SQLite: written on the reader worker's connection, never by the thread answering devices.)
+  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, peopleStore, (message, err) => log.warn(message, { error: err.message }));
   const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
   if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
   else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));

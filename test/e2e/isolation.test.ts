@@ -236,6 +236,8 @@ describe('viewer reads run off the ingest thread', () => {
     assert.equal(main.viewerReads - mainBefore, 0, 'the connection of the thread that answers devices ran no viewer read');
     assert.ok(await gw.readSide!.viewerReads() - workerBefore >= 5, 'the reader worker answered them');
     assert.equal(main.csvDaysFormatted, 0, 'the thread that answers devices formatted no CSV rows');
+    assert.equal(main.sessionWrites, 0, 'the sign-in\'s session was not written by the thread that answers devices');
+    assert.ok(await gw.readSide!.sessionWrites() >= 1, 'the reader worker wrote it');
     assert.ok(await gw.readSide!.csvDaysFormatted() - csvBefore >= 1, 'the reader worker formatted the export\'s rows');
   });
 });

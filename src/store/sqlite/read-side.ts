@@ -14,7 +14,7 @@ const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLTo
 /** Store methods the worker answers (read-worker.ts READ_METHODS plus the archive). */
 const OFFLOADED = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
-  'archiveRefusals', 'csvRows',
+  'archiveRefusals', 'csvRows', 'saveSession', 'deleteSessions', 'listSessions',
 ]);
 
 /** Buffers cross a worker boundary as Uint8Arrays: give callers the Buffers the interface promises. */
@@ -76,6 +76,11 @@ export class SqliteReadSide {
   /** Measured-data reads the worker's connection answered (isolation.test.ts). */
   async viewerReads(): Promise<number> {
     return await this.call('viewerReads', []) as number;
+  }
+
+  /** Viewer session writes the worker made (isolation.test.ts). */
+  async sessionWrites(): Promise<number> {
+    return await this.call('sessionWrites', []) as number;
   }
 
   /** CSV export days the worker read and formatted (isolation.test.ts). */

@@ -165,6 +165,8 @@ export class SqliteStore implements Store {
   integrityReads = 0;
   /** CSV export days this connection read and formatted (csvRows): the reader worker's, never the gateway's own. */
   csvDaysFormatted = 0;
+  /** Viewer session writes (saveSession, deleteSessions) on this connection: the reader worker's, never the gateway's own. */
+  sessionWrites = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -834,12 +836,14 @@ export class SqliteStore implements Store {
   }
 
   async saveSession(s: StoredSession): Promise<void> {
+    this.sessionWrites++;
     this.db.prepare(`INSERT INTO sessions (id_hash, user_id, created_at, last_active_at, display, access) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (id_hash) DO UPDATE SET last_active_at = excluded.last_active_at, display = excluded.display, access = excluded.access`)
       .run(s.idHash, s.userId, s.createdAt, s.lastActiveAt, s.display ? 1 : 0, JSON.stringify(s.access));
   }
 
   async deleteSessions(idHashes: string[]): Promise<void> {
+    this.sessionWrites++;
     const remove = this.db.prepare('DELETE FROM sessions WHERE id_hash = ?');
     for (const idHash of idHashes) remove.run(idHash);
   }
