@@ -49,6 +49,7 @@ export class SqliteReadSide {
     worker.on('message', (reply: ReadReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
       if (!w) return;
       if (reply.ok) w.resolve(revive(w.method, reply.value));
       else w.reject(/SQLITE_BUSY|database is locked|unable to open/i.test(reply.error) ? new StoreUnavailableError(reply.error) : new Error(reply.error));
@@ -67,6 +68,9 @@ export class SqliteReadSide {
   call(method: string, args: unknown[]): Promise<unknown> {
     this.worker ??= this.start();
     const id = this.nextId++;
+    // Referenced while it owes an answer: a start that awaits a read (the sessions kept in the
+    // store) before anything else holds the event loop must not end the process instead.
+    this.worker.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { method, resolve, reject });
       this.worker!.postMessage({ id, method, args });
