@@ -182,6 +182,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // never on this thread, which answers devices. SQL Server reads are asynchronous on the pool already.
   const readSide = !options.store && store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file)) : null;
   const peopleStore = readSide?.store ?? store;
+  // Entry tokens the registry does not know (mostly ones nobody was given) are looked up there too.
+  if (readSide) registry.lookUpMissesOn(readSide.store);
   // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
   const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals, quarantineBackfill: config.security.quarantineBackfill });

@@ -30,6 +30,12 @@ export class DeviceRegistry {
   private snapshotWrite: Promise<void> = Promise.resolve();
   /** Devices from the snapshot by token hash, while the store has not been read (offline start). */
   private fromSnapshot: Map<string, SnapshotDevice> | null = null;
+  /**
+   * Where a token the cache does not know is looked up (a device registered since the last refresh,
+   * or, far more often, a token nobody was given): by default the store; the gateway points it at its
+   * read side, so that no unauthenticated request runs a query on the thread answering devices.
+   */
+  private missLookup: Pick<Store, 'findDeviceByToken'>;
   /** Called when a device row changed (admin action): runtime state such as throttling resets. */
   onChange: (device: Device) => void = () => {};
   /** Each device's channels as registered (quantity, canonical unit), read once per device and dropped when it changes. */
@@ -37,9 +43,13 @@ export class DeviceRegistry {
 
   constructor(store: Store, refreshMs = 2000, snapshotFile: string | null = null) {
     this.store = store;
+    this.missLookup = store;
     this.refreshMs = refreshMs;
     this.snapshotFile = snapshotFile;
   }
+
+  /** Looks up tokens the cache does not know on `lookup` (the gateway's read side) instead of the store. */
+  lookUpMissesOn(lookup: Pick<Store, 'findDeviceByToken'>): void { this.missLookup = lookup; }
 
   async load(): Promise<void> {
     for (const d of await this.store.listDevices()) this.put(d);
@@ -129,7 +139,7 @@ export class DeviceRegistry {
     if (now - this.lastRefresh > this.refreshMs) await this.refresh().catch(() => undefined);
     const cached = this.byTokenHash.get(hash);
     if (cached) return cached;
-    const found = await this.store.findDeviceByToken(token);
+    const found = await this.missLookup.findDeviceByToken(token);
     if (found) this.put(found);
     return found;
   }

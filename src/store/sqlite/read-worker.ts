@@ -28,7 +28,7 @@ const SESSION_WRITES = new Set(['saveSession', 'deleteSessions']);
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
-  'csvRows', 'listSessions',
+  'csvRows', 'listSessions', 'findDeviceByToken',
 ]);
 
 async function run(method: string, args: unknown[]): Promise<unknown> {
