@@ -11,6 +11,9 @@ export interface CsvRowOptions {
   maxRows: number;
 }
 
+/** One column pair of the export: a channel within one of its unit versions' [from, to). */
+export interface CsvChannel { deviceId: number; channel: number; from: number; to: number }
+
 export interface CsvRows {
   text: string;
   rows: number;

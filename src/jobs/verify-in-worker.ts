@@ -5,18 +5,19 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { IntegrityReport, VerifyOptions } from './verify.ts';
+import type { VerifyOptions } from './verify.ts';
+import type { IncrementalReport } from './verify-incremental.ts';
 
 export interface VerifyJob {
   file: string;
   options: Omit<VerifyOptions, 'onProgress' | 'now'> & { nowAt?: number };
 }
-export type VerifyReply = { ok: true; report: IntegrityReport } | { ok: false; error: string };
+export type VerifyReply = { ok: true; report: IncrementalReport } | { ok: false; error: string };
 
 const WORKER_FILE = fileURLToPath(new URL(`./verify-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-/** Runs verifyIntegrity on the SQLite file in a worker thread; resolves with its report. */
-export function verifyInWorker(file: string, options: VerifyJob['options']): Promise<IntegrityReport> {
+/** Runs the nightly verifyIncrementally on the SQLite file in a worker thread; resolves with its report. */
+export function verifyInWorker(file: string, options: VerifyJob['options']): Promise<IncrementalReport> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, { workerData: { file, options } satisfies VerifyJob });
     let settled = false;
@@ -31,7 +32,7 @@ export function verifyInWorker(file: string, options: VerifyJob['options']): Pro
 }
 
 /** Buffers cross a worker boundary as Uint8Arrays: give callers the Buffers the report promises. */
-function revive(report: IntegrityReport): IntegrityReport {
+function revive(report: IncrementalReport): IncrementalReport {
   return {
     ...report,
     heads: report.heads.map((h) => ({ ...h, hash: Buffer.from(h.hash) })),

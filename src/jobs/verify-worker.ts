@@ -1,9 +1,9 @@
-// The verification worker (started by verify-in-worker.ts): verifyIntegrity on its own query-only
+// The verification worker (started by verify-in-worker.ts): the nightly verifyIncrementally on its own query-only
 // connection to the SQLite file, at a lower priority than the thread that answers devices.
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { verifyIntegrity } from './verify.ts';
+import { verifyIncrementally } from './verify-incremental.ts';
 import type { VerifyJob, VerifyReply } from './verify-in-worker.ts';
 
 // Yield the CPU to the thread that answers devices when both want it (Linux: per-thread nice).
@@ -15,7 +15,7 @@ try {
   reader.readSchema();
   const { nowAt, chainKey, ...rest } = options;
   const key = chainKey ? { ...chainKey, key: Buffer.from(chainKey.key) } : chainKey;
-  const report = await verifyIntegrity(reader, { ...rest, chainKey: key, ...(nowAt !== undefined ? { now: () => nowAt } : {}) });
+  const report = await verifyIncrementally(reader, { ...rest, chainKey: key, ...(nowAt !== undefined ? { now: () => nowAt } : {}) });
   port.postMessage({ ok: true, report } satisfies VerifyReply);
 } catch (err) {
   port.postMessage({ ok: false, error: (err as Error).message } satisfies VerifyReply);

@@ -14,7 +14,7 @@ const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLTo
 /** Store methods the worker answers (read-worker.ts READ_METHODS plus the archive). */
 const OFFLOADED = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
-  'archiveRefusals', 'csvRows', 'saveSession', 'deleteSessions', 'listSessions', 'findDeviceByToken',
+  'archiveRefusals', 'channelUnits', 'csvRows', 'saveSession', 'deleteSessions', 'listSessions', 'findDeviceByToken',
 ]);
 
 /** Buffers cross a worker boundary as Uint8Arrays: give callers the Buffers the interface promises. */

@@ -19,9 +19,9 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
-import type { DeviceRetirement, IssuedDevice, StoredSession } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, IssuedDevice, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
 import { entryTokenSha256 } from '../../domain/entry-token.ts';
-import { csvRows, type CsvRowOptions, type CsvRows } from '../../domain/csv-export.ts';
+import { csvRows, type CsvChannel, type CsvRowOptions, type CsvRows } from '../../domain/csv-export.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -35,6 +35,7 @@ import {
   type IssuedReport, type ReportSchedule, type ReportScheduleInput,
 } from '../report-records.ts';
 import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
+import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBodyPurgesOn, verifyProgressOn } from './body-retention.ts';
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
@@ -315,7 +316,7 @@ export class SqliteStore implements Store {
         upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
         version.run(lastInsertRowid, c.channel, at, c.quantity, c.unit);
       }
-      if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
+      this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at, d));
       this.db.exec('COMMIT');
       return { ...(await this.getDevice(Number(lastInsertRowid)))!, entryToken: d.entryToken };
     } catch (err) {
@@ -409,8 +410,9 @@ export class SqliteStore implements Store {
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
   }
 
-  async csvRows(channels: { deviceId: number; channel: number }[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows> {
-    const perChannel = await Promise.all(channels.map((c) => this.samples(c.deviceId, c.channel, from, to, 10_000_000)));
+  async csvRows(channels: CsvChannel[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows> {
+    const perChannel = await Promise.all(channels.map((c) => (Math.max(from, c.from) < Math.min(to, c.to)
+      ? this.samples(c.deviceId, c.channel, Math.max(from, c.from), Math.min(to, c.to), 10_000_000) : Promise.resolve([]))));
     this.csvDaysFormatted++;
     return csvRows(perChannel, options);
   }
@@ -524,6 +526,28 @@ export class SqliteStore implements Store {
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
     this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- raw-body retention and verification progress (migrations 031, 033; body-retention.ts) ----
+
+  async uploadBodyPurges(fromUploadId: number, toUploadId: number): Promise<UploadBodyPurge[]> {
+    return uploadBodyPurgesOn(this.db, fromUploadId, toUploadId);
+  }
+
+  async lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]> {
+    return lastUploadsBeforeOn(this.db, beforeId);
+  }
+
+  async verifyProgress(): Promise<VerifyProgressRecord | undefined> {
+    return verifyProgressOn(this.db);
+  }
+
+  async addVerifyProgress(record: Omit<VerifyProgressRecord, 'id'>): Promise<void> {
+    this.transaction(() => addVerifyProgressOn(this.db, record));
+  }
+
+  async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
+    return this.transaction(() => purgeUploadBodiesOn(this.db, request, (e) => this.insertEvent(e)));
   }
 
   // ---- refusal archive ----
@@ -749,6 +773,7 @@ export class SqliteStore implements Store {
   }
 
   async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    this.viewerReads++;   // every chart, table and export reads them: counted like the reads they label
     return (this.db.prepare(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM channel_units WHERE device_id = ?
       ORDER BY channel, valid_from`).all(deviceId) as Row[]).map(toChannelUnit);
   }
