@@ -254,7 +254,9 @@ test('the nightly verification runs on a thread of its own: the connection of th
   const outcome = await gw.jobs.runNow('verify');
   assert.ok(outcome.ran, JSON.stringify(outcome));
   if (!outcome.ran) return;
-  assert.match(outcome.summary, /^intact: [1-9]\d* uploads/);
+  assert.match(outcome.summary, /^intact \((full|incremental[^)]*)\): [1-9]\d* uploads/);
+  const again = await gw.jobs.runNow('verify');
+  assert.ok(again.ran && /^intact \(incremental/.test(again.summary), `the next night's run goes on from the progress recorded: ${JSON.stringify(again)}`);
   assert.equal(main.integrityReads - before, 0, 'the walk ran on the verification worker\'s connection');
   const [event] = await gw.store.events({ type: 'integrity.verified', limit: 1 });
   assert.ok(event, 'its outcome is recorded by the gateway as before');
