@@ -39,6 +39,7 @@ import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBo
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
+import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
 import type {
   AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult, ChainedEvent, ChangeAudit, RollupMismatch,
   ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -77,7 +78,7 @@ class WorkerWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     worker.on('message', (reply: WriteReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -198,6 +199,9 @@ export class SqliteStore implements Store {
     this.chainKey = key;
     this.writer?.setChainKey(key);
   }
+
+  /** The key events are linked under, for the reader worker's refusal archive (read-side.ts). */
+  get eventChainKey(): Uint8Array | null { return this.chainKey; }
 
   async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -553,7 +557,7 @@ export class SqliteStore implements Store {
   // ---- refusal archive ----
 
   async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
-    archiveRefusalsOn(this.db, refusals, events, limits);
+    archiveRefusalsOn(this.db, refusals, events, limits, this.chainKey);
   }
 
   async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
