@@ -4,10 +4,10 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { newEntryToken } from '../ingest/families.ts';
-import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
+import { INGEST_PATH_SEGMENT } from '../ingest/families.ts';
+import { RegistrationError, entryUrl, loggerClockChange, publicBaseUrl, registerDevice, renewEntryToken, type IssuedDevice } from '../admin/devices.ts';
 import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
-import { UsageError, intOption, parse, required } from './args.ts';
+import { UsageError, intOption, parse, required, requiredReason } from './args.ts';
 import { cliActor, cliSource } from './actor.ts';
 
 const reasonOf = (values: Record<string, unknown>) => (typeof values.reason === 'string' ? values.reason : null);
@@ -90,7 +90,7 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
     }
   }
   out(`${devices.length - failed} of ${devices.length} device(s) registered from ${file}${failed ? `; ${failed} line(s) need correcting` : ''}.`);
-  out('Each URL is that device\'s key: keep them secret.');
+  out('Each URL is that device\'s key: keep them secret. They are shown only now: Inlet keeps only a hash of each.');
   return failed ? 1 : 0;
 }
 
@@ -101,10 +101,10 @@ const USAGE = `usage:
   inlet device list
   inlet device show --serial <serial>
   inlet device suspend --serial <serial> --reason <text>
-  inlet device resume --serial <serial> [--import] [--reason <text>]
-  inlet device set-interval --serial <serial> --seconds <s> [--reason <text>]   (0 = use the interval the device declares)
-  inlet device new-token --serial <serial> [--reason <text>]                     (issue a new entry point; the old one stops working)
-  inlet device set-clock --serial <serial> --clock auto|utc|local [--reason <text>]
+  inlet device resume --serial <serial> [--import] --reason <text>
+  inlet device set-interval --serial <serial> --seconds <s> --reason <text>   (0 = use the interval the device declares)
+  inlet device new-token --serial <serial> --reason <text>                     (issue a new entry point; the old one stops working)
+  inlet device set-clock --serial <serial> --clock auto|utc|local --reason <text>
                                     (GSM/LTE loggers: read the device clock as UTC or as local time with its Timezone;
                                      auto = decide per upload from its send time)
 Every change is recorded in the audit trail with your operating-system account and --reason.`;
@@ -120,7 +120,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       });
       if (values.from !== undefined) return addFromFile(values.from, config, store, out, now);
       const interval = intOption(values, 'interval', 0);
-      let device: Device;
+      let device: IssuedDevice;
       try {
         device = await registerDevice(store, {
           serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
@@ -135,6 +135,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       out(family === 'soap' ? 'Type this URL into the sensor\'s SOAP server settings (keep it secret; it is the device\'s key):'
         : 'Set this URL as the device\'s server address (keep it secret; it is the device\'s key):');
       out(`  ${entryUrl(config, device)}`);
+      out('It is shown only now: Inlet keeps only a hash of it (inlet device new-token issues a new one).');
       return 0;
     }
     case 'list': {
@@ -148,7 +149,8 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       out(describeDevice(d));
       if (d.family === 'logger') out(`logger clock read as: ${d.loggerClock ?? 'auto'} (change with inlet device set-clock)`);
-      out(`entry point: ${entryUrl(config, d)}`);
+      // Only the token's hash is stored: the URL was shown when it was made and cannot be shown again.
+      out(`entry point: ${publicBaseUrl(config)}/ingest/${INGEST_PATH_SEGMENT[d.family]}/<secret, shown once when made; inlet device new-token to issue a new one>`);
       const q = await store.quarantined(d.id);
       if (q.length) out(`quarantined uploads waiting for release: ${q.length}`);
       return 0;
@@ -167,6 +169,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'resume': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const importData = values.import === true;
       const waiting = (await store.quarantined(d.id)).length;
@@ -183,6 +186,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'set-interval': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const seconds = intOption(values, 'seconds', -1);
       if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError('--seconds must be a whole number of seconds (0 = the device\'s declared interval)');
@@ -198,6 +202,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'set-clock': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, clock: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const clock = required(values, 'clock') as LoggerClockSetting;
       if (!LOGGER_CLOCK_SETTINGS.includes(clock)) throw new UsageError(`--clock must be one of ${LOGGER_CLOCK_SETTINGS.join(', ')}, got "${clock}"`);
@@ -210,15 +215,12 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'new-token': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
-      const updated = await store.updateDevice(d.id, { entryToken: newEntryToken() }, now);
-      // The token itself is a secret: never in the event.
-      await store.addEvent({
-        at: now, deviceId: d.id, type: 'device.token', level: 'warning', actor: cliActor(), source: cliSource(),
-        message: `${d.name}: entry point replaced by ${cliActor()}; the old one no longer works${because(reasonOf(values))}`, data: { reason: reasonOf(values) },
-      });
+      const updated = await renewEntryToken(store, d, cliActor(), now, { source: cliSource(), reason: reasonOf(values) });
       out(`New entry point for ${d.name} (the old one stops working within seconds):`);
       out(`  ${entryUrl(config, updated)}`);
+      out('It is shown only now: Inlet keeps only a hash of it. Keep it secret; it is the device\'s key.');
       return 0;
     }
     default:
