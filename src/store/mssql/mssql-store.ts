@@ -888,10 +888,21 @@ export class MssqlStore implements Store {
     });
   }
 
+  /**
+   * In the gateway's transaction, which links the events the procedure writes (038); the upload writer
+   * lock first, then the event chain's, the order every group commit takes them in: no deadlock.
+   */
   async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
-    const r = (await this.query('EXEC inlet.switch_out_below_horizon @max_partitions = @max_partitions;', {
-      max_partitions: [sql.Int, maxPartitions],
-    }, 'admin')).recordset[0];
+    const r = await this.inTransaction(async (tx) => {
+      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
+        EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
+            @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
+        IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      const switched = (await tx.request().input('max_partitions', sql.Int, maxPartitions).execute<Row>('inlet.switch_out_below_horizon')).recordset[0];
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      return switched;
+    }, 'admin');
     return { partitions: integer(r.partitions), uploads: integer(r.uploads), samples: integer(r.samples) };
   }
 
@@ -903,10 +914,15 @@ export class MssqlStore implements Store {
   /** The database decides the date (SYSUTCDATETIME() less the larger of keepDays and its floor) and computes the digests. */
   async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
     const keepDays = Math.max(0, Math.ceil((request.at - request.before) / 86_400_000));
-    const r = (await this.query('EXEC inlet.purge_upload_bodies @keep_days = @keep_days, @batch_size = @batch_size, @reason = @reason;', {
-      keep_days: [sql.Int, keepDays], batch_size: [sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION)],
-      reason: [sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000)],
-    }, 'admin')).recordset[0];
+    // In the gateway's transaction, which links the event the procedure writes (038).
+    const r = await this.inTransaction(async (tx) => {
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      const chunk = (await tx.request().input('keep_days', sql.Int, keepDays).input('batch_size', sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION))
+        .input('reason', sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000))
+        .execute<Row>('inlet.purge_upload_bodies')).recordset[0];
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      return chunk;
+    }, 'admin');
     return {
       bodies: integer(r.bodies), bytes: integer(r.bytes),
       firstUploadId: r.first_upload_id === null ? null : integer(r.first_upload_id), lastUploadId: r.last_upload_id === null ? null : integer(r.last_upload_id),
