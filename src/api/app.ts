@@ -13,7 +13,7 @@ import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
 import { auditRouter } from './audit.ts';
 import { PasswordChangeRequired, authenticate, csrfGuard, requireGlobalRole, requirePasswordChanged, sessionRouter } from './auth.ts';
-import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
+import { setPasswordHashConcurrency } from './passwords.ts';
 import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
 import { hostAllowList } from './host-check.ts';
 import { readJsonBody } from '../ingest/common/json-body.ts';
@@ -116,8 +116,8 @@ const API_MAX_JSON_DEPTH = 32;
 
 export function createApiApp(deps: ApiDeps): Express {
   setPasswordHashConcurrency(deps.config.security.concurrentPasswordHashes);
-  // The breached-password estimator takes a moment to build: now, before any device is listened to.
-  warmPasswordPolicy();
+  // The breached-password estimator (zxcvbn's word lists, tens of MB) is built at the first password
+  // set or changed, not here: /health and /metrics load this API, and a monitored idle gateway must stay small.
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => {

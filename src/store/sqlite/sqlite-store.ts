@@ -37,6 +37,7 @@ import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBo
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
+import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
 import type {
   AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult, ChainedEvent, ChangeAudit, RollupMismatch,
   ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -75,7 +76,7 @@ class WorkerWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     worker.on('message', (reply: WriteReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
