@@ -18,6 +18,7 @@ import { Backoff } from './domain/backoff.ts';
 import { CHAIN_KEY_FILE, resolveChainKey, type ChainKey } from './store/chain-key.ts';
 import { HEADS_FILE } from './store/heads-file.ts';
 import { ensureAuditBaseline } from './store/audit-baseline.ts';
+import { ensureEveryEventLinkedMarker } from './store/event-links.ts';
 import { recordConfigChanges } from './store/config-audit.ts';
 import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
@@ -153,6 +154,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     chainKey = await resolveChainKey(store, path.join(config.dataDir, CHAIN_KEY_FILE), log);
     store.useChainKey(chainKey.key);
     await ensureAuditBaseline(store);
+    await ensureEveryEventLinkedMarker(store);
     await recordConfigChanges(store, config, options.configFile ?? null);
     await registry.load();
     await alarmMonitor.load();

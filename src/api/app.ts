@@ -28,6 +28,7 @@ import { viewerStatic } from './viewer-static.ts';
 import { scopeGuard } from './scope.ts';
 import { zonesRouter } from './zones.ts';
 import { DirectoryAuthenticator } from './directory.ts';
+import { configureSignatureChecks } from './signatures.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -155,7 +156,11 @@ function viewerApi(deps: ApiDeps): express.Router {
   const passwordChange = new PasswordChangeRequired();
   const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;
   const guard = new SignInGuard({ ...DEFAULT_SLOW_DOWN, freeFailures, firstDelayMs: firstDelayS * 1000, maxDelayMs: maxDelayS * 1000 });
-  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined,
+  const directory = config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined;
+  // Electronic signatures check directory accounts by the directory, and wrong signing passwords count
+  // with the sign-ins of the same name and source.
+  configureSignatureChecks({ directory, guard });
+  api.use(sessionRouter(store, sessions, now, directory,
     { events: deps.refusals, passwordChange, guard }));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
   // everything below needs a session; the routers check roles per route, on the zone of what

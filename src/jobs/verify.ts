@@ -7,6 +7,7 @@
 // afterwards (recordVerification).
 import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
 import { canonicalState, eventHash } from '../domain/audit-chain.ts';
+import { everyEventLinkedAfter } from '../store/event-links.ts';
 import type { ChainCheckpoint, ChainedEvent, Store, StoredAlarm, StoredUpload, UploadSample } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { currentRecords } from '../store/audit-records.ts';
@@ -214,10 +215,10 @@ async function verifyAuditTrail(
   let eventsChecked = 0;
   let keyedSeen = false;
   let afterId = 0;
-  // Not every writer links its events yet: SQL Server's procedures and batch inserts, and on both
-  // stores the refusal archive and sign-in records written off the ingest thread (docs/sqlserver.md,
-  // README "Not covered"). An unlinked event is therefore not reported; linked ones are checked.
-  const everyEventLinked = false;
+  // On SQLite every writer links its events, the refusal archive and sign-in records included, from
+  // the marker event on (src/store/event-links.ts): an unlinked event after it was inserted by hand.
+  // SQL Server's procedures and batch inserts do not link theirs yet (docs/sqlserver.md): not reported there.
+  const linkedAfter = await everyEventLinkedAfter(store);
   for (;;) {
     const page = await store.chainedEvents(afterId, options.pageSize ?? 1000);
     if (!page.length) break;
@@ -229,8 +230,8 @@ async function verifyAuditTrail(
       const vouches = (e.hash && e.prevHash) || !head;
       if (vouches) for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
       if (!e.hash || !e.prevHash) {
-        if (head && everyEventLinked) {
-          report({ kind: 'event-unchained', chain: -1, uploadId: e.id, detail: `event #${e.id} (${e.type}: "${e.message.slice(0, 80)}") has no link although the audit chain began at an earlier event: inserted outside Inlet` });
+        if (linkedAfter !== null && e.id > linkedAfter) {
+          report({ kind: 'event-unchained', chain: -1, uploadId: e.id, detail: `event #${e.id} (${e.type}: "${e.message.slice(0, 80)}") has no link although every event after #${linkedAfter} is linked: inserted outside Inlet` });
         }
         continue;
       }

@@ -50,6 +50,14 @@ before(async () => {
   await gateway.store.setUserZoneRoles(operator.id, [{ zoneId: ward.id, role: 'viewer' }], layout);
   await placeDevice(gateway.store, (await gateway.store.getDevice(deviceId))!, coldRoom.id, layout);
   zoneIds = { pharmacy: pharmacy.id, coldRoom: coldRoom.id, ward: ward.id };
+  // Events the refusal archive writes off the ingest thread: a failed sign-in and a refused upload.
+  const failed = await fetch(`${gateway.url}/api/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-inlet-request': '1' }, body: JSON.stringify({ username: 'operator', password: 'not-the-password' }),
+  });
+  assert.equal(failed.status, 401);
+  const unknown = buildSoapMessage({ serial: '39999999', modelCode: soapModelCode('T3510')!, temp: 4 });
+  assert.ok((await post(soapUrl(gateway.url, device), unknown, 'text/xml; charset=utf-8')).status >= 400);
+  await waitFor(async () => (await gateway.store.events({ type: 'user.signin.failed', limit: 1 })).length === 1 && (await gateway.store.events({ type: 'upload.refused', limit: 1 })).length === 1);
   await gateway.stop();
   // One verification that found it intact: checkpoints in the database, heads in the signed file beside chain.key.
   const first = cliVerify(baselineDir);
@@ -57,6 +65,10 @@ before(async () => {
 });
 
 after(() => { for (const dir of [baselineDir, ...dirs]) rmSync(dir, { recursive: true, force: true }); });
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  while (!await condition()) await new Promise((r) => setTimeout(r, 20));
+}
 
 function cliVerify(dir: string) {
   return spawnSync(process.execPath, [CLI, 'verify', '--quiet'], { encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
@@ -166,6 +178,11 @@ test('an edited heads file is found', async () => {
   assertFound(dir, /heads-file-forged: the heads file .* does not carry a valid signature/);
 });
 
+test('an event inserted straight into the events table, without a link, is found', () => {
+  assertFound(tampered(`INSERT INTO events (at, device_id, type, level, message, data) VALUES (${Date.now()}, NULL, 'user.added', 'info', 'backdoor added by admin', '{"username":"backdoor"}')`),
+    /event-unchained: event #\d+ \(user\.added: "backdoor added by admin"\) has no link although every event after #\d+ is linked: inserted outside Inlet/);
+});
+
 test('a zone renamed in the database is found', () => {
   assertFound(tampered(`UPDATE zones SET name = 'Storage' WHERE id = ${zoneIds.coldRoom}`),
     /record-changed: zone #\d+ is \{"name":"Storage","parentId":\d+\} but event #\d+ recorded \{"name":"Cold room","parentId":\d+\}/);
@@ -224,7 +241,14 @@ test('a unit version changed in the database is found', () => {
 });
 
 test('the untouched copy verifies: none of the above is a false alarm', () => {
-  const run = cliVerify(tampered('SELECT 1'));
+  const dir = tampered('SELECT 1');
+  const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
+  try {
+    // the refusal archive's and sign-in events are in the chain, not beside it
+    const offThread = db.prepare("SELECT type, hash IS NOT NULL AS linked FROM events WHERE type IN ('user.signin.failed', 'upload.refused') ORDER BY type").all();
+    assert.deepEqual(offThread.map((r) => ({ ...r })), [{ type: 'upload.refused', linked: 1 }, { type: 'user.signin.failed', linked: 1 }]);
+  } finally { db.close(); }
+  const run = cliVerify(dir);
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /integrity OK: .*audit chain: \d+ events, \d+ users, alarms, limits and channels; rollup recomputed: all/);
 });

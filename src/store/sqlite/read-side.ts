@@ -50,6 +50,8 @@ export class SqliteReadSide {
     this.idleMs = idleMs;
     this.store = new Proxy(store, {
       get: (target, prop, receiver) => {
+        // The archive links its events under the gateway's current chain key, passed with each call.
+        if (prop === 'archiveRefusals') return (...args: unknown[]) => this.call(prop, [...args, (target as { eventChainKey?: Uint8Array | null }).eventChainKey ?? null]);
         if (typeof prop === 'string' && OFFLOADED.has(prop)) return (...args: unknown[]) => this.call(prop, args);
         const value = Reflect.get(target, prop, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;

@@ -186,6 +186,9 @@ export class SqliteStore implements Store {
     this.writer?.setChainKey(key);
   }
 
+  /** The key events are linked under, for the reader worker's refusal archive (read-side.ts). */
+  get eventChainKey(): Uint8Array | null { return this.chainKey; }
+
   async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
@@ -531,7 +534,7 @@ export class SqliteStore implements Store {
   // ---- refusal archive ----
 
   async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
-    archiveRefusalsOn(this.db, refusals, events, limits);
+    archiveRefusalsOn(this.db, refusals, events, limits, this.chainKey);
   }
 
   async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
