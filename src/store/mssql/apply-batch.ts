@@ -155,11 +155,9 @@ export function sealApplyBatch(batches: readonly Batch[], built: ApplyBatch, res
       toAppend.push(appendOf({
         at: u.receivedAt, deviceId: c.deviceId, type: 'channel.recorded', level: 'info',
         message: `channel ${c.channel} recorded as ${c.quantity} in ${c.unit || '(no unit)'} from the device's upload`,
-      }, JSON.stringify({
-        channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId: id,
-        // the unit version write_upload_batch adds from this upload on (audited like every channel_units row)
-        records: [channelRecord(c), unitVersionRecord(c.deviceId, { ...c, validFrom: u.receivedAt })],
-      }), u));
+      // The version row write_upload_batch adds (valid from this upload) is recorded too, as on SQLite.
+      }, JSON.stringify({ channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId: id,
+        records: [channelRecord(c), unitVersionRecord(c.deviceId, { ...c, validFrom: u.receivedAt })] }), u));
     }
   }
   const uploads: SealedApply['uploads'] = [];
