@@ -225,10 +225,10 @@ async function verifyAuditTrail(
     if (!page.length) break;
     for (const e of page) {
       afterId = e.id;
-      // On the embedded store every writer links its events once the chain began, so an unlinked event
-      // after that is no evidence of a row's state: else one inserted by hand could vouch for a
-      // backdoor account. (On SQL Server an event written by a procedure may still wait for its link.)
-      const vouches = (e.hash && e.prevHash) || !head || store.kind !== 'sqlite';
+      // Every event that records a row's state is linked when it is written (on SQL Server the gateway
+      // links what procedures wrote in the same transaction), so an unlinked event after the chain
+      // began is no evidence of a row's state: else one inserted by hand could vouch for a backdoor account.
+      const vouches = (e.hash && e.prevHash) || !head;
       if (vouches) for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
       if (!e.hash || !e.prevHash) {
         if (linkedAfter !== null && e.id > linkedAfter) {
