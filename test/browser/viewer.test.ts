@@ -12,6 +12,7 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 
@@ -51,7 +52,7 @@ after(async () => {
   await t?.close();
 });
 
-test('sign in, live values, chart, export and an admin action', { skip, timeout: 90_000 }, async () => {
+test('sign in, live values, chart, export and an admin action', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(t.gateway.url);
   await page.getByLabel('User name').fill(ADMIN.username);
   await page.getByLabel('Password').fill('wrong password here');
@@ -63,12 +64,12 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
 
   const card = page.locator(`article[data-device="${deviceId}"]`);
   const temperature = card.locator('td.value[data-channel="1"]');
-  await assert.doesNotReject(temperature.filter({ hasText: '-18,4 °C' }).waitFor({ timeout: 10_000 }));
+  await assert.doesNotReject(temperature.filter({ hasText: '-18,4 °C' }).waitFor());
   await shot('devices');
   await new Promise((r) => setTimeout(r, 1100));
   await upload(-21.7);
   // no reload: the value arrives over the live stream
-  await temperature.filter({ hasText: '-21,7 °C' }).waitFor({ timeout: 10_000 });
+  await temperature.filter({ hasText: '-21,7 °C' }).waitFor();
   await shot('devices-live');
 
   await card.getByRole('link', { name: 'Chart' }).click();
@@ -106,7 +107,7 @@ test('sign in, live values, chart, export and an admin action', { skip, timeout:
   await shot('admin-resumed');
 });
 
-test('an alarm over a limit is listed on the Alarms page and acknowledged there with a comment', { skip, timeout: 60_000 }, async () => {
+test('an alarm over a limit is listed on the Alarms page and acknowledged there with a comment', { skip, timeout: HANG_GUARD_MS }, async () => {
   await t.gateway.store.setAlarmLimits(deviceId, 1, [{ deviceId, channel: 1, level: 'alarm', high: -15, low: null, delayS: 0, hysteresis: 0.5 }], ADMIN.username, Date.now());
   await t.gateway.alarmMonitor.reloadLimits();
   await upload(-9.5);
@@ -138,7 +139,7 @@ test('an alarm over a limit is listed on the Alarms page and acknowledged there 
   await page.locator(`tr[data-alarm="${raised.id}"]`).waitFor();
 });
 
-test('an administrator registers a device in the viewer; a mistyped model is refused with the model it resembles', { skip, timeout: 60_000 }, async () => {
+test('an administrator registers a device in the viewer; a mistyped model is refused with the model it resembles', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/admin`);
   await page.getByRole('button', { name: 'Register a device' }).click();
   const dialog = page.getByRole('dialog');
@@ -163,7 +164,7 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
 });
 
-test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: 60_000 }, async () => {
+test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/audit`);
   await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
   await page.getByLabel('Type').selectOption('alarm.');

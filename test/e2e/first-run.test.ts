@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './harness.ts';
 import { sendStopRequest } from '../../src/service/control.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,7 +14,7 @@ async function refusesConnections(url: string): Promise<boolean> {
   return fetch(`${url}/health`).then(() => false, () => true);
 }
 
-test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the port)', { timeout: 180_000 }, async () => {
+test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the port)', { timeout: HANG_GUARD_MS }, async () => {
   const dataDir = tempDir('inlet-npm-start-');
   const npm = spawn('npm', ['start', '--silent'], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
