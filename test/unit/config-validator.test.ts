@@ -24,7 +24,7 @@ test('the kept validator judges every configuration as the freshly compiled one;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'inlet-validator-'));
   try {
     const compiled = configValidator(dir);
-    const file = keptValidatorFile(dir);
+    const file = keptValidatorFile(dir)!;
     assert.ok(existsSync(file), 'the compiled validator was kept');
     const kept = configValidator(dir);
     assert.notEqual(kept, compiled, 'the second one came from the file');
