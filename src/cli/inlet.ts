@@ -45,6 +45,7 @@ usage: inlet <command> [--config <file>] ...
   limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
   zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
+                     (--full, the default; --incremental: what the nightly job does, new uploads and a rolling share)
   backup --out <file>
                      consistent copy of the embedded (SQLite) database while the gateway runs, verified
   retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)

@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { LogSink } from '../domain/log-sink.ts';
-import { describePlan, describeRun, planRetention, runRetention } from '../jobs/retention.ts';
+import { describeBodyRun, describePlan, describeRun, planRetention, runBodyRetention, runRetention } from '../jobs/retention.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse } from './args.ts';
 
@@ -47,6 +47,9 @@ export async function retentionCommand(argv: string[], config: InletConfig, stor
       const log: LogSink = { info: (m) => out(m), warn: (m) => out(m), error: (m) => out(m) };
       const result = await runRetention(store, retention, { now: now(), setBy: `${userInfo().username} (inlet retention run)`, reason, log, progressEveryMs: 2000 });
       out(describeRun(result));
+      if (retention.bodyKeepDays > 0) {
+        out(describeBodyRun(await runBodyRetention(store, retention, { now: now(), setBy: `${userInfo().username} (inlet retention run)`, reason, log, progressEveryMs: 2000 })));
+      }
       return result.plan.blocked ? 1 : 0;
     }
     default:

@@ -3,7 +3,8 @@
 // non-zero when anything was changed, inserted or deleted outside Inlet.
 import type { Store } from '../store/store.ts';
 import path from 'node:path';
-import { describeProblem, exportHeads, recordVerification, verifyIntegrity, type VerifyProgress } from '../jobs/verify.ts';
+import { describeProblem, exportHeads, recordVerification, type VerifyProgress } from '../jobs/verify.ts';
+import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally } from '../jobs/verify-incremental.ts';
 import { HEADS_FILE } from '../store/heads-file.ts';
 import { UsageError } from './args.ts';
 import { parse } from './args.ts';
@@ -15,7 +16,8 @@ export const EXIT_INTEGRITY_BROKEN = 1;
 const PROGRESS_EVERY_MS = 1000;
 
 export async function verifyCommand(argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
-  const { values } = parse(argv, { quiet: { type: 'boolean' }, rollup: { type: 'string' } });
+  const { values } = parse(argv, { quiet: { type: 'boolean' }, rollup: { type: 'string' }, full: { type: 'boolean' }, incremental: { type: 'boolean' } });
+  if (values.full && values.incremental) throw new UsageError('--full and --incremental exclude each other');
   const rollup = (values.rollup as string | undefined) ?? 'all';
   if (rollup !== 'all' && rollup !== 'skip') throw new UsageError('--rollup takes all (recompute the whole hourly rollup from the samples, the default) or skip');
   // The key comes from the gateway's file, never from the database, which an intruder could rewrite.
@@ -34,14 +36,23 @@ export async function verifyCommand(argv: string[], store: Store, keyFile: strin
   // Events this command records (integrity.verified, integrity.broken) are linked under the key too.
   if (chainKey) store.useChainKey(chainKey.key);
   const headsFile = path.join(path.dirname(keyFile), HEADS_FILE);
-  const report = await verifyIntegrity(store, { onProgress: showProgress, chainKey, rollup, headsFile: chainKey ? headsFile : undefined });
+  // By hand the whole store is verified (--full, the default); --incremental runs what the nightly job
+  // runs: from the last verified upload on, plus a share of the rolling full pass (verify-incremental.ts).
+  const report = await verifyIncrementally(store, {
+    onProgress: showProgress, chainKey, rollup: values.incremental && rollup === 'all' ? { part: Math.floor(Date.now() / 86_400_000) % ROLLING_NIGHTS, of: ROLLING_NIGHTS } : rollup,
+    headsFile: chainKey ? headsFile : undefined, full: !values.incremental,
+  });
   const { raised, cleared } = await recordVerification(store, report);
+  await recordVerifyProgress(store, chainKey?.key ?? null, report);
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
   if (report.ok) {
     if (chainKey) exportHeads(headsFile, chainKey.key, report);
     const belowHorizon = report.uploadsBelowHorizon ? `; ${report.uploadsBelowHorizon} uploads below the retention horizon await their purge` : '';
-    out(`integrity OK: ${counted}${belowHorizon}; audit chain: ${report.eventsChecked ?? 0} events, ${report.recordsChecked ?? 0} users, alarms, limits and channels; rollup recomputed: ${report.rollupChecked ?? 'all'}`);
+    const scope = report.mode === 'incremental'
+      ? `; incremental: new uploads${report.rollingSlice ? ` and uploads #${report.rollingSlice.from}-#${report.rollingSlice.to} of the rolling full pass` : ''}`
+      : '';
+    out(`integrity OK: ${counted}${scope}${belowHorizon}; audit chain: ${report.eventsChecked ?? 0} events, ${report.recordsChecked ?? 0} users, alarms, limits and channels; rollup recomputed: ${report.rollupChecked ?? 'all'}`);
     if (cleared) out(`${cleared} integrity alarm(s) cleared.`);
     return 0;
   }

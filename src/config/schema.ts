@@ -106,6 +106,12 @@ export interface InletConfig {
     auditKeepDays: number;
     /** Rows deleted per transaction. */
     chunkSize: number;
+    /**
+     * Raw bodies (the bytes each upload arrived as) received longer ago than this are emptied, their
+     * SHA-256 kept so every chain still verifies (migration 031); 0 = kept as long as their upload.
+     * Works on its own: retention.enabled governs the data horizon only.
+     */
+    bodyKeepDays: number;
   };
   /** PDF reports (src/report/). */
   reports: {
@@ -289,6 +295,7 @@ export const CONFIG_SCHEMA = {
         keepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
         auditKeepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
         chunkSize: { type: 'integer', minimum: 100, maximum: 100_000 },
+        bodyKeepDays: { type: 'integer', minimum: 0, maximum: 36_500 },
       },
     },
     reports: {
@@ -371,7 +378,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     groupFilter: '(&(objectClass=group)(member={dn}))',
     groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
-  retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 },
+  retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000, bodyKeepDays: 0 },
   reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
   security: {
     refusals: { prefixBytes: 4096, maxRows: 20_000, keepDays: 30, perSourcePerMinute: 30, burst: 120 },

@@ -19,6 +19,12 @@ export interface ChainRecord {
   serial: string | null;
   counter: number | null;
   raw: Uint8Array;
+  /**
+   * The body's SHA-256 as recorded when the raw-body retention emptied it (migration 031). Used only
+   * while raw is empty: a body still stored is always hashed itself, so a recorded digest cannot
+   * vouch for changed bytes.
+   */
+  rawSha256?: Uint8Array;
   /** Covered from hash version 3 on (every column of the row; issue 18). */
   remoteAddress?: string;
   contentType?: string;
@@ -126,7 +132,7 @@ export type ChainLinkKey = Uint8Array | null;
 export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null, allColumns = key !== null): Uint8Array {
   const fields: unknown[] = [
     key ? (allColumns ? 3 : 2) : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
-    record.serial, record.counter, toHex(sha256(record.raw)), toHex(digestOfSamples),
+    record.serial, record.counter, toHex(record.raw.length === 0 && record.rawSha256 ? record.rawSha256 : sha256(record.raw)), toHex(digestOfSamples),
   ];
   if (key && allColumns) fields.push(record.remoteAddress ?? '', record.contentType ?? '');
   const header = JSON.stringify(fields);

@@ -4,9 +4,10 @@ import type { Store } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
-import { describeProblem, exportHeads, recordVerification, verifyIntegrity } from './verify.ts';
+import { describeProblem, exportHeads, recordVerification } from './verify.ts';
+import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally } from './verify-incremental.ts';
 import { NotificationJob, createTransport } from './notify.ts';
-import { describeRun, runRetention } from './retention.ts';
+import { describeBodyRun, describeRun, runBodyRetention, runRetention } from './retention.ts';
 import { runScheduledReports } from '../report/schedule.ts';
 import { INLET_VERSION } from '../report/version.ts';
 import { drawInWorker } from '../report/draw.ts';
@@ -22,8 +23,8 @@ export interface JobsDeps {
   headsFile?: string;
 }
 
-/** The nightly verification recomputes the rollup of one device in ROLLUP_SHARES per night (device id modulo), a full pass being `inlet verify`. */
-export const ROLLUP_SHARES = 7;
+/** The nightly verification recomputes the rollup of one device in ROLLUP_SHARES per night (device id modulo), as many nights as the rolling pass over the uploads takes; a full pass is `inlet verify`. */
+export const ROLLUP_SHARES = ROLLING_NIGHTS;
 
 export function rollupShareOf(at: number): { part: number; of: number } {
   return { part: Math.floor(at / 86_400_000) % ROLLUP_SHARES, of: ROLLUP_SHARES };
@@ -45,15 +46,18 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
       name: 'verify', schedule: verify.schedule,
       run: () => oneAtATime(async () => {
         const key = chainKey?.() ?? null;
-        const report = await verifyIntegrity(store, { now, chainKey: key, rollup: rollupShareOf((now ?? Date.now)()), headsFile: key ? headsFile : undefined });
+        // From the last verified upload on, plus a share of the rolling full pass (verify-incremental.ts).
+        const report = await verifyIncrementally(store, { now, chainKey: key, rollup: rollupShareOf((now ?? Date.now)()), headsFile: key ? headsFile : undefined });
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);
+          await recordVerifyProgress(store, key?.key ?? null, report); // only after a full pass that found nothing but a forged progress row
           return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; ${raised ? `integrity alarm #${raised.id} raised` : 'its integrity alarm is already open'}`;
         }
         const { cleared } = await recordVerification(store, report);
+        await recordVerifyProgress(store, key?.key ?? null, report);
         if (key && headsFile) exportHeads(headsFile, key.key, report);
-        return `intact: ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains` +
+        return `intact (${report.mode === 'incremental' ? `incremental${report.rollingSlice ? `, rolling pass #${report.rollingSlice.from}-#${report.rollingSlice.to}` : ''}` : 'full'}): ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains` +
           `${report.uploadsBelowHorizon ? `, ${report.uploadsBelowHorizon} uploads below the retention horizon awaiting purge` : ''}` +
           `${cleared ? `; ${cleared} integrity alarm(s) cleared` : ''}`;
       }),
@@ -75,7 +79,12 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
             reason: `retention.keepDays = ${retention.keepDays}, retention.auditKeepDays = ${retention.auditKeepDays} in the configuration`,
           }))
           : 'retention off';
-        return `${purge}; ${await store.maintain()}`;
+        const bodies = retention.bodyKeepDays > 0
+          ? `; ${describeBodyRun(await runBodyRetention(store, retention, {
+            now: (now ?? Date.now)(), setBy: 'housekeeping job', log, reason: `retention.bodyKeepDays = ${retention.bodyKeepDays} in the configuration`,
+          }))}`
+          : '';
+        return `${purge}${bodies}; ${await store.maintain()}`;
       }),
     });
   }

@@ -39,7 +39,7 @@ export interface RetentionResult {
   chunks: number;
 }
 
-type RetentionStore = Pick<Store, 'retentionHorizon' | 'previewRetention' | 'advanceRetentionHorizon' | 'purgeBelowHorizon' | 'alarms'>;
+type RetentionStore = Pick<Store, 'retentionHorizon' | 'previewRetention' | 'advanceRetentionHorizon' | 'purgeBelowHorizon' | 'alarms'> & Partial<Pick<Store, 'switchOutBelowHorizon'>>;
 
 const NOTHING: PurgeChunk = { samples: 0, rollupHours: 0, uploads: 0, quarantined: 0, events: 0, alarms: 0 };
 
@@ -120,6 +120,15 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
   const every = options.progressEveryMs ?? 5000;
   let lastProgress = performance.now();
   const limits = { rows: settings.chunkSize, uploads: Math.max(1, Math.floor(settings.chunkSize / 100)) };
+  // SQL Server (migration 032): whole partitions below the horizon are switched out first, one per
+  // transaction; the row deletes below then only finish the partition the horizon cuts.
+  while (store.switchOutBelowHorizon) {
+    const switched = await store.switchOutBelowHorizon(1);
+    if (!switched.partitions) break;
+    purged = add(purged, { ...NOTHING, uploads: switched.uploads, samples: switched.samples });
+    chunks++;
+    options.log.info(`retention: ${switched.partitions} upload partition(s) switched out (${switched.uploads} uploads, ${switched.samples} samples)`);
+  }
   for (;;) {
     const chunk = await store.purgeBelowHorizon(limits);
     if (Object.values(chunk).every((n) => n === 0)) break;
@@ -141,4 +150,51 @@ export function describeRun(result: RetentionResult): string {
   const h = result.horizon;
   const where = h ? `${result.plan.advances ? 'horizon advanced to' : 'horizon unchanged at'} ${iso(h.dataBefore)} (uploads below #${h.belowUploadId})` : 'no horizon';
   return `retention: ${where}; ${result.chunks ? `${describePurge(result.purged)} in ${result.chunks} chunks` : 'nothing to purge'}`;
+}
+
+export interface BodyRetentionResult {
+  /** Bodies of uploads received before this were purged (the store's floor may have kept more). */
+  before: number;
+  bodies: number;
+  bytes: number;
+  chunks: number;
+}
+
+/**
+ * The raw-body retention (retention.bodyKeepDays, migration 031): empties the stored bodies of
+ * uploads received longer ago than bodyKeepDays, chunk by chunk, each chunk its own transaction with
+ * its 'retention.bodies.purged' event. Each body's SHA-256 stays, which is what the chain covers, so
+ * verification is unaffected. Nothing is done while an integrity alarm nobody acknowledged is open:
+ * a body can be evidence too.
+ */
+export async function runBodyRetention(
+  store: Pick<Store, 'purgeUploadBodies' | 'alarms'>, settings: Pick<RetentionSettings, 'chunkSize'> & { bodyKeepDays: number }, options: RetentionRunOptions,
+): Promise<BodyRetentionResult | { blocked: string }> {
+  const unacknowledged = (await store.alarms({ kind: 'integrity', uncleared: true, limit: 100 })).filter((a) => a.acknowledgedAt === null);
+  if (unacknowledged.length) return { blocked: `an integrity alarm (#${unacknowledged.map((a) => a.id).join(', #')}) is open and not acknowledged` };
+  const before = options.now - settings.bodyKeepDays * DAY;
+  // Bodies are up to a logger backlog's 10 MB: a hundredth of the row chunk per transaction.
+  const limit = Math.max(1, Math.floor(settings.chunkSize / 100));
+  const result = { before, bodies: 0, bytes: 0, chunks: 0 };
+  let lastProgress = performance.now();
+  for (;;) {
+    const chunk = await store.purgeUploadBodies({ before, limit, at: options.now, setBy: options.setBy, reason: options.reason });
+    if (!chunk.bodies) break;
+    result.bodies += chunk.bodies;
+    result.bytes += chunk.bytes;
+    result.chunks++;
+    if (performance.now() - lastProgress >= (options.progressEveryMs ?? 5000)) {
+      lastProgress = performance.now();
+      options.log.info(`raw-body purge in progress: ${result.bodies} bodies (${result.bytes} bytes) so far`);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return result;
+}
+
+export function describeBodyRun(result: BodyRetentionResult | { blocked: string }): string {
+  if ('blocked' in result) return `raw-body retention skipped: ${result.blocked}`;
+  return result.bodies
+    ? `raw bodies received before ${iso(result.before)}: ${result.bodies} purged (${result.bytes} bytes) in ${result.chunks} chunks, their SHA-256 kept`
+    : `raw bodies received before ${iso(result.before)}: none left to purge`;
 }

@@ -24,3 +24,14 @@ export function horizonAdvancedEvent(r: RetentionRequest) {
     data: { dataBefore: r.dataBefore, auditBefore: r.auditBefore, setBy: r.setBy, reason: r.reason },
   };
 }
+
+/** The event each chunk of the raw-body retention appends (migration 031), in the purge's transaction. */
+export function bodiesPurgedEvent(r: { at: number; before: number; setBy: string; reason: string }, chunk: { bodies: number; bytes: number; firstUploadId: number | null; lastUploadId: number | null }) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    at: r.at, deviceId: null, type: 'retention.bodies.purged' as const, level: 'info' as const, actor: r.setBy, source: null,
+    message: `raw bodies purged by ${r.setBy}: ${chunk.bodies} bodies (${chunk.bytes} bytes) of uploads #${chunk.firstUploadId}-#${chunk.lastUploadId}, ` +
+      `received before ${iso(r.before)}; their SHA-256 is kept, so the chains still verify. Reason: ${r.reason}`,
+    data: { before: r.before, bodies: chunk.bodies, bytes: chunk.bytes, firstUploadId: chunk.firstUploadId, lastUploadId: chunk.lastUploadId, setBy: r.setBy, reason: r.reason },
+  };
+}

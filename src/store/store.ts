@@ -142,6 +142,8 @@ export interface StoredUpload extends Omit<UploadRecord, 'family'> {
   family: string;
   hash: Buffer;
   prevHash: Buffer;
+  /** The body's SHA-256 recorded when the raw-body retention emptied it (migration 031); set by verification only. */
+  rawSha256?: Buffer;
 }
 
 /** A sample together with the upload that stored it: what the chain's samples digest covers. */
@@ -231,6 +233,53 @@ export interface ChainAnchor {
   chain: number;
   uploadId: number;
   hash: Buffer;
+}
+
+/** A stored body emptied by the raw-body retention (migration 031): what the chain covers of it is kept. */
+export interface UploadBodyPurge {
+  uploadId: number;
+  rawSha256: Buffer;
+  rawLength: number;
+  purgedAt: number;
+}
+
+/** What one chunk of the raw-body purge emptied; bodies 0 when nothing is left to purge. */
+export interface BodyPurgeChunk {
+  bodies: number;
+  bytes: number;
+  firstUploadId: number | null;
+  lastUploadId: number | null;
+}
+
+export interface BodyPurgeRequest {
+  /** Bodies of uploads received before this (ms) may be emptied; the store's floor may keep more. */
+  before: number;
+  /** Bodies per transaction. */
+  limit: number;
+  at: number;
+  setBy: string;
+  reason: string;
+}
+
+/**
+ * How far verification has got (migration 033), appended after each intact run: every upload up to
+ * verifiedThrough was verified, and the rolling full pass has re-verified [0, rollingCursor) of the
+ * range verified when it began. `mac` links the row to the one before it under the chain key (an
+ * HMAC, or a plain SHA-256 for unkeyed stores), so that a forged row that would skip a range is found.
+ */
+export interface VerifyProgressRecord {
+  id: number;
+  at: number;
+  /** 'incremental' (nightly), 'full' (inlet verify --full, or the first run). */
+  mode: 'incremental' | 'full';
+  verifiedThrough: number;
+  rollingCursor: number;
+  /** The highest upload id the rolling pass under way covers (verifiedThrough when it began). */
+  rollingEnd: number;
+  /** Nights a rolling pass takes at most. */
+  rollingNights: number;
+  prevMac: Buffer;
+  mac: Buffer;
 }
 
 /** What a horizon at dataBefore / auditBefore would make purgeable, counted, nothing changed. */
@@ -469,6 +518,14 @@ export interface Store {
   rollupMismatches(share: { part: number; of: number } | null, limit: number): Promise<RollupMismatch[]>;
   /** Devices that have been heard from (or hold samples) but have no upload and no chain anchor: their chain is gone. */
   devicesWithoutChain(): Promise<number[]>;
+  /** Bodies purged by the raw-body retention for uploads in [fromUploadId, toUploadId], by upload id (migration 031). */
+  uploadBodyPurges(fromUploadId: number, toUploadId: number): Promise<UploadBodyPurge[]>;
+  /** Per chain, the last upload with an id below `beforeId` (id and hash), ordered by chain: where a verification of a later range links on. */
+  lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]>;
+  /** The latest verification progress row (migration 033), undefined before the first. */
+  verifyProgress(): Promise<VerifyProgressRecord | undefined>;
+  /** Appends a progress row (append-only; the caller computed its mac from the latest row's). */
+  addVerifyProgress(record: Omit<VerifyProgressRecord, 'id'>): Promise<void>;
 
   // alarms: each change below also appends an event in the same transaction (the audit trail)
   /** Limits of one device, or of all devices, ordered by device, channel, level. */
@@ -503,6 +560,22 @@ export interface Store {
   advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon>;
   /** Deletes one chunk below the latest horizon in one transaction: up to `rows` samples, events or alarms, or `uploads` uploads. */
   purgeBelowHorizon(limits: { rows: number; uploads: number }): Promise<PurgeChunk>;
+  /**
+   * Raw-body retention (migration 031): empties up to `limit` stored bodies of uploads received before
+   * `before`, in upload id order, recording each body's SHA-256 and length (what the chain covers), and
+   * appends a 'retention.bodies.purged' event, in one transaction. The database's floor
+   * (retention_policy.min_body_keep_days) refuses, or on SQL Server decides, a younger `before`.
+   */
+  purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk>;
+  /**
+   * SQL Server (migration 032): switches out and truncates up to `maxPartitions` upload-id partitions
+   * wholly below the latest horizon, rebuilding the rollup hours and latest values they held, one
+   * transaction and one 'retention.partition.switched' event each. What is left below the horizon
+   * (the partition it cuts) goes by purgeBelowHorizon. Absent on SQLite.
+   */
+  switchOutBelowHorizon?(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }>;
+  /** SQL Server (migration 032): adds empty upload-id partitions ahead of the highest id (a SPLIT of empty ranges). Absent on SQLite. */
+  addUploadPartitions?(): Promise<{ added: number; lastBoundary: number }>;
 
   // units (migration 019): a channel's quantity and unit are versioned
   /** Makes `unit` the channel's current unit from `validFrom` on: a new version, the channel row and a 'channel.unit.changed' event, in one transaction. */

@@ -16,6 +16,11 @@ import { storeContract } from './store-contract.ts';
 import { SQL_ROOT, loadMigrations } from '../../src/store/migrations.ts';
 import { splitBatches } from '../../src/store/mssql/batches.ts';
 import { buildDeployScript } from '../../src/store/mssql/deploy-script.ts';
+import type { Batch } from '../../src/domain/types.ts';
+import { GENESIS_HASH } from '../../src/domain/chain.ts';
+import { eventHash } from '../../src/domain/audit-chain.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
 
 const connectionString = process.env.INLET_TEST_MSSQL;
 
@@ -174,5 +179,137 @@ test('a database built by `inlet migrate --script` is up to date for `inlet migr
     } finally {
       await onDatabase('master', (pool) => pool.request().batch(
         `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}];`));
+    }
+  });
+
+// ---- The journal's apply in batches, and every event in the audit chain (migrations 037, 038) ----
+
+const CHAIN_KEY = new Uint8Array(32).fill(5);
+const T1 = Date.UTC(2025, 0, 15, 8, 0, 0, 123);
+
+async function freshStore(): Promise<{ store: MssqlStore; raw: sql.ConnectionPool; drop(): Promise<void> }> {
+  const database = `inlet_test_${randomBytes(6).toString('hex')}`;
+  await onDatabase('master', (pool) => pool.request().batch(`CREATE DATABASE [${database}];`));
+  const store = new MssqlStore({ connectionString: withDatabase(connectionString!, database) });
+  await store.migrate();
+  store.useChainKey(CHAIN_KEY);
+  const raw = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, database)).config).connect();
+  return {
+    store, raw,
+    async drop() {
+      await store.close();
+      await raw.close();
+      await onDatabase('master', (pool) => pool.request().batch(
+        `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}];`));
+    },
+  };
+}
+
+function journalBatch(deviceId: number | null, n: number, samples: { channel: number; time: number; value: number }[], extra: Partial<Batch> = {}): Batch {
+  return {
+    upload: {
+      deviceId, family: 'soap', receivedAt: T1 + n, remoteAddress: '192.0.2.10', contentType: 'text/xml', raw: Buffer.from(`<u n="${n}"/>`),
+      verdict: deviceId === null ? 'refused' : 'accepted', reason: deviceId === null ? 'unknown entry point' : 'ok',
+      serial: deviceId === null ? null : '1', counter: n, uploadKey: `journal-test:${n}`,
+    },
+    samples: samples.map((s) => ({ deviceId: deviceId!, channel: s.channel, time: s.time, value: s.value, errorCode: null, alarm: 'no' as const })),
+    channels: [], events: [], quarantine: null, deviceSeen: null, suspend: null, ...extra,
+  };
+}
+
+/** Walks the audit chain as `inlet verify` does: every event linked, each on the one before it. */
+async function assertEveryEventLinked(store: MssqlStore): Promise<number> {
+  const events = await store.chainedEvents(0, 10_000);
+  let prev: Uint8Array = GENESIS_HASH;
+  for (const e of events) {
+    assert.ok(e.hash && e.prevHash, `event #${e.id} (${e.type}) is linked`);
+    assert.deepEqual(Buffer.from(e.prevHash), Buffer.from(prev), `event #${e.id} (${e.type}) links to the one before`);
+    assert.deepEqual(Buffer.from(e.hash), eventHash(e.prevHash, { ...e, recordedAt: e.recordedAt ?? 0 }, CHAIN_KEY), `event #${e.id} (${e.type})`);
+    prev = e.hash;
+  }
+  return events.length;
+}
+
+const device = (serial: string) => ({
+  family: 'soap' as const, serial, modelCode: 1, model: 'T3311', name: serial, entryToken: `Tok-${serial}-aBcDeF`,
+  channels: [{ channel: 1, quantity: 'temperature', unit: '°C' }, { channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
+});
+
+test('the journal applied in one batch: samples once per key, duplicates, replays exactly once, chains linked, the rollup equal to its samples',
+  { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
+    const { store, drop } = await freshStore();
+    try {
+      const a = await store.addDevice(device('11'), T1);
+      const b = await store.addDevice(device('22'), T1);
+      const batches = [
+        journalBatch(a.id, 1, [{ channel: 1, time: T1, value: 1 }, { channel: 1, time: T1 + 60_000, value: 2 }]),
+        journalBatch(b.id, 2, [{ channel: 2, time: T1, value: 40 }]),
+        journalBatch(a.id, 3, [{ channel: 1, time: T1 + 60_000, value: 2 }, { channel: 1, time: T1 + 3_600_000, value: 5 }], {
+          channels: [{ deviceId: a.id, channel: 3, quantity: 'pressure', unit: 'hPa' }],
+          events: [{ at: T1 + 3, deviceId: a.id, type: 'device.interval', level: 'warning', message: 'too fast' }],
+          deviceSeen: { deviceId: a.id, at: T1 + 3, declaredIntervalS: 60 },
+        }),
+        journalBatch(null, 4, []),
+        journalBatch(a.id, 1, [{ channel: 1, time: T1, value: 1 }, { channel: 1, time: T1 + 60_000, value: 2 }]), // the same record twice
+      ];
+      const first = await store.applyBatches(batches, batches.map(() => false));
+      assert.deepEqual(first.map((r) => (r instanceof Error ? r.message : [r.verdict, r.samplesStored])),
+        [['accepted', 2], ['accepted', 1], ['accepted', 1], ['refused', 0], ['accepted', 2]]);
+      const ids = first.map((r) => (r as { uploadId: number }).uploadId);
+      assert.equal(ids[4], ids[0], 'a record repeated in the batch is one upload');
+      // A replay after a crash: looked up by upload key, nothing stored twice.
+      const again = await store.applyBatches(batches, batches.map(() => true));
+      assert.deepEqual(again.map((r) => (r as { uploadId: number }).uploadId), ids);
+      assert.equal((await store.uploads({})).length, 4);
+      assert.equal((await store.uploadSamples(0, null)).length, 4);
+      assert.deepEqual(await store.rollupMismatches(null, 10), []);
+      // The hourly rollup the batch's trigger merged equals the embedded store's for the same batches.
+      const embedded = new SqliteStore({ file: path.join(tempDir('inlet-mssql-rollup-'), 'inlet.sqlite') });
+      try {
+        await embedded.migrate();
+        const ea = await embedded.addDevice(device('11'), T1);
+        const eb = await embedded.addDevice(device('22'), T1);
+        assert.deepEqual([ea.id, eb.id], [a.id, b.id]);
+        await embedded.applyBatches!(batches, batches.map(() => false));
+        for (const [id, channel] of [[a.id, 1], [b.id, 2]]) {
+          const q = { deviceId: id, channel, from: T1 - 3_600_000, to: T1 + 3 * 3_600_000, bucketMs: 3_600_000 };
+          assert.deepEqual(await store.series(q), await embedded.series(q), `hourly rollup of device ${id} channel ${channel}`);
+        }
+      } finally {
+        await embedded.close();
+      }
+      assert.deepEqual((await store.listChannels(a.id)).map((c) => c.channel), [1, 2, 3]);
+      assert.equal((await store.getDevice(a.id))!.declaredIntervalS, 60);
+      assert.ok(await assertEveryEventLinked(store) >= 4, 'registrations, the channel recorded and the upload event');
+    } finally {
+      await drop();
+    }
+  });
+
+test('events written by procedures (limits, zones), by the refusal archive and by a DBA are linked into the audit chain',
+  { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
+    const { store, raw, drop } = await freshStore();
+    try {
+      const d = await store.addDevice(device('33'), T1);
+      await store.setAlarmLimits(d.id, 1, [{ deviceId: d.id, channel: 1, level: 'alarm', high: 8, low: null, delayS: 0, hysteresis: 0 }], 'admin', T1);
+      const actor = { by: 'admin', at: T1, source: '192.0.2.1' };
+      const zone = await store.addZone({ parentId: null, name: 'Site' }, actor);
+      const user = await store.addUser({ username: 'op', role: 'operator', passwordHash: 'x' }, T1);
+      await store.setUserZoneRoles(user.id, [{ zoneId: zone.id, role: 'operator' }], actor);
+      await store.setUserZoneRoles(user.id, [], actor);
+      await store.removeZone(zone.id, actor);
+      await store.archiveRefusals([], [{ at: T1, deviceId: null, type: 'upload.refused', level: 'warning', message: 'refused' }], { maxRows: 100, keepSince: 0 });
+      // A DBA's own insert is linked by the next write of the gateway.
+      await raw.request().batch(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message) VALUES (SYSUTCDATETIME(), NULL, 'dba.note', 'info', N'by hand');`);
+      await store.applyBatches([journalBatch(d.id, 9, [{ channel: 1, time: T1, value: 1 }])], [false]);
+      const linked = await assertEveryEventLinked(store);
+      assert.ok(linked >= 8, `${linked} events`);
+      // Linking is the one change an event may see, once, under the event chain lock.
+      await assert.rejects(raw.request().batch("UPDATE inlet.events SET message = N'rewritten' WHERE type = 'dba.note';"), /append-only/);
+      await assert.rejects(raw.request().batch("UPDATE inlet.events SET hash = 0x00 WHERE type = 'dba.note';"), /append-only/);
+      await raw.request().batch(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message) VALUES (SYSUTCDATETIME(), NULL, 'dba.note', 'info', N'again');`);
+      await assert.rejects(raw.request().batch("UPDATE inlet.events SET prev_hash = 0x00, hash = 0x00 WHERE hash IS NULL;"), /event chain lock/);
+    } finally {
+      await drop();
     }
   });

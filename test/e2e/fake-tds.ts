@@ -73,7 +73,9 @@ function loginAckToken(): Buffer {
   const version = Buffer.alloc(5);
   version.writeUInt8(1, 0); // SQL_TSQL
   version.writeUInt32BE(0x74000004, 1); // TDS 7.4
-  return withLength(TOKEN.LOGINACK, Buffer.concat([version, bVarChar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x00])]));
+  // ENVCHANGE 7: the database's collation (Latin1_General_CI_AS), which the driver needs to send varchar parameters.
+  const collation = withLength(0xe3, Buffer.from([7, 5, 0x09, 0x04, 0xd0, 0x00, 0x34, 0]));
+  return Buffer.concat([collation, withLength(TOKEN.LOGINACK, Buffer.concat([version, bVarChar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x00])]))]);
 }
 
 function doneToken(status: number): Buffer {

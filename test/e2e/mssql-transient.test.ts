@@ -33,6 +33,7 @@ async function until(condition: () => boolean): Promise<void> {
 
 const TRANSIENT: TdsError[] = [
   { number: 50011, severity: 16, message: 'timed out waiting for the upload writer lock (another Inlet instance holds it)' },
+  { number: 50051, severity: 16, message: 'timed out waiting for the event chain lock (another Inlet instance is writing events)' },
   { number: 1222, severity: 16, message: 'Lock request time out period exceeded.' },
   { number: 1205, severity: 13, message: 'Transaction (Process ID 61) was deadlocked on lock resources with another process and has been chosen as the deadlock victim.' },
   { number: 8645, severity: 17, message: 'A timeout occurred while waiting for memory resources to execute the query in resource pool \'default\'.' },

@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
-import { runRetention } from '../../src/jobs/retention.ts';
+import { runBodyRetention, runRetention } from '../../src/jobs/retention.ts';
 import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
@@ -152,5 +152,37 @@ describe('retention and inlet verify', () => {
     assert.equal(nothing.status, 0, nothing.stderr);
     assert.match(nothing.stdout, /^retention: no horizon; nothing to purge\n$/);
     assert.deepEqual(ids(dir, 'SELECT id FROM retention_horizons'), []);
+  });
+});
+
+describe('raw bodies on a retention of their own', () => {
+  test('bodies older than bodyKeepDays are emptied, SHA-256 kept: `inlet verify` stays green, full and incremental; a false digest is found', async () => {
+    const dir = copyOfStore();
+    const first = cli(dir, 'verify');
+    assert.equal(first.status, 0, first.stdout + first.stderr);
+    const store = openDataStore(dir);
+    await store.migrate();
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    // As the housekeeping job would one day after the cut with bodyKeepDays 1.
+    const result = await runBodyRetention(store, { chunkSize: 300, bodyKeepDays: 1 }, { now: cut + DAY, setBy: 'e2e', reason: 'retention.bodyKeepDays = 1', log });
+    assert.ok(!('blocked' in result));
+    assert.deepEqual([result.bodies, result.chunks], [7, 3], 'the seven uploads before the cut, three bodies a chunk');
+    assert.equal((await store.events({ type: 'retention.bodies.purged' })).length, 3);
+    await store.close();
+    assert.deepEqual(ids(dir, 'SELECT id FROM uploads WHERE length(raw) > 0 ORDER BY id').length, 3, 'the uploads after the cut keep their bodies');
+    assert.equal(ids(dir, 'SELECT upload_id AS id FROM upload_body_purges').length, 7);
+
+    const full = cli(dir, 'verify');
+    assert.equal(full.status, 0, full.stdout + full.stderr);
+    assert.match(full.stdout, /integrity OK: 10 uploads/);
+    const incremental = cli(dir, 'verify', '--incremental');
+    assert.equal(incremental.status, 0, incremental.stdout + incremental.stderr);
+    assert.match(incremental.stdout, /integrity OK: .*; incremental: new uploads and uploads #1-#2 of the rolling full pass/);
+
+    const [target] = ids(dir, 'SELECT upload_id AS id FROM upload_body_purges ORDER BY upload_id LIMIT 1 OFFSET 2');
+    raw(dir, `UPDATE upload_body_purges SET raw_sha256 = zeroblob(32) WHERE upload_id = ${target}`, true);
+    const broken = cli(dir, 'verify');
+    assert.equal(broken.status, 1, broken.stdout + broken.stderr);
+    assert.match(broken.stdout, new RegExp(`hash-mismatch in chain \\d+ \\(device \\d+\\) at upload #${target}`));
   });
 });

@@ -119,7 +119,7 @@ function createdObjects() {
 test('every inlet.* object the adapter names is created by a migration', () => {
   const { objects } = createdObjects();
   const used = new Set([...adapterSource.matchAll(/\binlet\.(\w+)/g)].map((m) => `inlet.${m[1]}`.toLowerCase()));
-  const missing = [...used].filter((name) => !objects.has(name) && !['inlet.migrate', 'inlet.upload_writer'].includes(name));
+  const missing = [...used].filter((name) => !objects.has(name) && !['inlet.migrate', 'inlet.upload_writer', 'inlet.event_chain'].includes(name));
   assert.deepEqual(missing, [], 'objects used by the adapter but created by no migration (app lock names aside)');
   for (const t of ['inlet.samples', 'inlet.uploads', 'inlet.devices', 'inlet.events', 'inlet.quarantine', 'inlet.users', 'inlet.channels', 'inlet.schema_migrations']) {
     assert.equal(objects.get(t), 'TABLE', t);
@@ -227,7 +227,8 @@ test('retention is decided by the database: the floor is read from inlet.retenti
 });
 
 test('physical design (014): bodies stored compressed and read back decompressed; the live view reads inlet.latest_samples; purge chunks stay below lock escalation', () => {
-  assert.match(adapterSource, /COMPRESS\(raw\), 'gzip'/);
+  // Uploads are written by inlet.write_upload_batch (migration 037) since the journal's apply in batches.
+  assert.match(lastDefinitions().get('inlet.write_upload_batch')!, /COMPRESS\(raw\), 'gzip'/);
   assert.match(adapterSource, /CASE WHEN raw_encoding = 'gzip' THEN DECOMPRESS\(raw\) ELSE raw END AS raw/);
   assert.match(adapterSource, /INNER JOIN inlet\.latest_samples AS s/);
   assert.match(adapterSource, /PURGE_ROWS_BELOW_ESCALATION = 4000;/);
@@ -238,4 +239,30 @@ test('physical design (014): bodies stored compressed and read back decompressed
   const migration = loadMigrations('mssql').find((m) => m.version === 14)!.sql;
   assert.match(migration, /'large value types out of row', @OptionValue = 'ON'/);
   assert.match(migration, /DENY INSERT, UPDATE ON OBJECT::inlet\.latest_samples TO inlet_service/);
+});
+
+test('issue 19: bodies are purged and partitions switched only as the database decides; every partitioned index is aligned', () => {
+  const defined = lastDefinitions();
+  const bodies = codeOnly(defined.get('inlet.purge_upload_bodies') ?? '');
+  assert.match(bodies, /FROM inlet\.body_retention_policy/, 'the DBA\'s floor');
+  assert.match(bodies, /DATEADD\(day, -@days, SYSUTCDATETIME\(\)\)/, 'the server\'s clock, not the caller\'s');
+  assert.match(bodies, /HASHBYTES\(''\s*,\s*b\.body\)/, 'the digest computed by the database');
+  assert.doesNotMatch(bodies, /@before\s+datetime2\(3\)\s*,|@sha|@upload_id/i, 'no date, digest or row from the caller');
+  // The uploads' update guard: only an empty body recorded with its own digest and length.
+  const guard = codeOnly(defined.get('inlet.tr_uploads_append_only') ?? '');
+  assert.match(guard, /HASHBYTES/);
+  assert.match(guard, /DATALENGTH\(i\.raw\) <> 0/);
+  for (const name of ['inlet.switch_out_below_horizon', 'inlet.add_upload_partitions']) {
+    assert.match(codeOnly(defined.get(name) ?? ''), /WITH EXECUTE AS OWNER/, `${name}: DDL needs the owner's rights, which ownership chaining does not give`);
+  }
+  const switching = codeOnly(defined.get('inlet.switch_out_below_horizon') ?? '');
+  assert.match(switching, /MAX\(h\.below_upload_id\) FROM inlet\.retention_horizons/, 'below the recorded horizon only');
+  assert.match(switching, /b\.high <= @below/);
+  assert.match(switching, /INSERT INTO inlet\.sample_rollup_hour/, 'the rollup follows: a SWITCH fires no trigger');
+  assert.match(switching, /inlet\.latest_samples/);
+  const partitions = loadMigrations('mssql').find((m) => m.version === 32)!.sql;
+  for (const index of ['pk_uploads PRIMARY KEY CLUSTERED (id)', 'ix_uploads_device_id', 'ix_uploads_upload_key', 'pk_samples PRIMARY KEY CLUSTERED', 'ix_samples_upload_id']) {
+    assert.match(partitions, new RegExp(`${index.replace(/[()]/g, '\\$&')}[^;]*ON ps_upload_id`), `${index} is aligned`);
+  }
+  assert.doesNotMatch(partitions, /CREATE UNIQUE NONCLUSTERED INDEX ux_uploads_upload_key/, 'a unique index without the upload id would not be aligned');
 });

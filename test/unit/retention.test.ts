@@ -122,13 +122,21 @@ describe('retention', () => {
     const off = createJobScheduler({ store, config: DEFAULT_CONFIG, log, now: () => T0 + 40 * DAY });
     const first = await off.runNow('housekeeping');
     assert.ok(first.ran && /^retention off; WAL checkpointed/.test(first.summary), JSON.stringify(first));
-    const config: InletConfig = { ...DEFAULT_CONFIG, retention: { enabled: true, keepDays: 1, auditKeepDays: 0, chunkSize: 1000 } };
+    const config: InletConfig = { ...DEFAULT_CONFIG, retention: { enabled: true, keepDays: 1, auditKeepDays: 0, chunkSize: 1000, bodyKeepDays: 0 } };
     const on = createJobScheduler({ store, config, log, now: () => T0 + 5 * DAY });
     const second = await on.runNow('housekeeping');
     assert.ok(second.ran);
     assert.match(second.summary, /^retention: horizon advanced to 2025-01-05T00:00:00\.000Z \(uploads below #5\); 12 samples, 4 uploads .* in 2 chunks; WAL checkpointed/);
     const [event] = await store.events({ type: 'retention.horizon.advanced' });
     assert.match(event.message, /by housekeeping job: .* Reason: retention\.keepDays = 1, retention\.auditKeepDays = 0 in the configuration$/);
+    // Raw bodies on a retention of their own (data retention off): the upload left keeps its samples, not its body.
+    const bodies = createJobScheduler({ store, config: { ...config, retention: { ...config.retention, enabled: false, bodyKeepDays: 1 } }, log, now: () => T0 + 6 * DAY });
+    const third = await bodies.runNow('housekeeping');
+    assert.ok(third.ran, JSON.stringify(third));
+    assert.match(third.summary, /^retention off; raw bodies received before 2025-01-06T00:00:00\.000Z: 1 purged \(\d+ bytes\) in 1 chunks, their SHA-256 kept; WAL checkpointed/);
+    assert.equal((await store.uploads({ limit: 10 }))[0].raw.length, 0);
+    const [bodyEvent] = await store.events({ type: 'retention.bodies.purged' });
+    assert.match(bodyEvent.message, /by housekeeping job: 1 bodies .* Reason: retention\.bodyKeepDays = 1 in the configuration$/);
     await store.close();
   });
 });
@@ -186,7 +194,7 @@ describe('retention configuration', () => {
   }
 
   test('off by default; enabled needs keepDays; the audit trail may not be kept shorter than the data; unknown keys and bad values are named', () => {
-    assert.deepEqual(loadConfig(undefined, {}).config.retention, { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000 });
+    assert.deepEqual(loadConfig(undefined, {}).config.retention, { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000, bodyKeepDays: 0 });
     assert.throws(() => loadConfig(configFile({ retention: { enabled: true } }), {}),
       (err: Error) => err instanceof ConfigError && /"retention\.enabled" is true but "retention\.keepDays" is not set: .*e\.g\. 3650/.test(err.message));
     assert.throws(() => loadConfig(configFile({ retention: { keepDays: 3650, auditKeepDays: 365 } }), {}),
@@ -195,6 +203,6 @@ describe('retention configuration', () => {
       (err: Error) => err instanceof ConfigError && /"retention\.keepDays" must be of type integer/.test(err.message) && /unknown key "retention\.keepYears"/.test(err.message));
     assert.throws(() => loadConfig(configFile({ retention: { chunkSize: 10 } }), {}), (err: Error) => /"retention\.chunkSize" must be >= 100/.test(err.message));
     const { config } = loadConfig(configFile({ retention: { enabled: true, keepDays: 3650, auditKeepDays: 7300 } }), {});
-    assert.deepEqual(config.retention, { enabled: true, keepDays: 3650, auditKeepDays: 7300, chunkSize: 5000 });
+    assert.deepEqual(config.retention, { enabled: true, keepDays: 3650, auditKeepDays: 7300, chunkSize: 5000, bodyKeepDays: 0 });
   });
 });

@@ -8,6 +8,7 @@ const TRANSIENT_NUMBERS = new Set([
   1205,   // chosen as deadlock victim
   1222,   // lock request time-out
   50011,  // Inlet's own: timed out waiting for the upload writer lock (another instance holds it)
+  50051,  // Inlet's own: timed out waiting for the event chain lock (another instance is writing events)
   701,    // insufficient system memory to run the query
   8645,   // timed out waiting for a memory grant
   8628,   // timed out waiting for memory to run the query

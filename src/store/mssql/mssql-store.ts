@@ -1,31 +1,31 @@
 // SQL Server store over mssql/tedious. Same contract as the SQLite store (test/contract/).
-// Writes: GroupCommitter hands a group of batches to one transaction that (1) takes an exclusive
-// application lock, so that ids, commit order and every device's hash chain agree even when several
-// Inlet instances share the database, (2) takes a range of upload ids from a sequence, (3) inserts the
-// group's samples from one table-valued parameter, only keys not yet stored, and learns which were new,
-// (4) hashes each upload over exactly those and inserts the uploads, events and sightings the same way.
-// Group commits run on a connection of their own, capped by rows and bytes, with a lock wait shorter
+// Writes: the journal's apply (applyBatches) and GroupCommitter (commit()) hand a batch of uploads to
+// one transaction of two procedure calls (apply-batch.ts, migration 037): the first takes the
+// exclusive application locks, so that ids, commit order and every hash chain agree even when several
+// Inlet instances share the database, takes a range of upload ids, inserts the batch's samples sorted
+// by key, and says which were stored already; the second writes the uploads, hashed here over exactly
+// the samples each stored, and the events, linked here into the audit chain (event-chain.ts).
+// Batches run on a connection of their own, capped by rows and bytes, with a lock wait shorter
 // than their request timeout; every error that can pass is StoreUnavailableError (errors.ts), so the
 // batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
 import type { AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
 import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
-import { commitResult, eventDataJson, releaseQuarantined, sealUpload } from '../commit-rules.ts';
+import { releaseQuarantined } from '../commit-rules.ts';
 import {
   ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
   toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
   toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
-import { eventHash } from '../../domain/audit-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
 import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
-import type { DeviceRetirement, StoredSession } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
+import { toVerifyProgress } from '../sqlite/body-retention.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
   ChainedEvent, ChangeAudit, RollupMismatch, AlarmQuery, ChannelSamples, DevicePatch, EventQuery, LatestValue, NewAlarm, NewDevice, QuarantineEntry, ReleaseResult,
@@ -41,6 +41,8 @@ import { splitBatches } from './batches.ts';
 import { explainMssqlError } from './errors.ts';
 import { PREFLIGHT_SQL, evaluatePreflight, type PreflightReport } from './preflight.ts';
 import * as zones from './zones.ts';
+import { applyUploadBatch, splitByLimits } from './apply-batch.ts';
+import { appendEvents, lockEventChain } from './event-chain.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -56,6 +58,8 @@ export interface MssqlStoreOptions {
    */
   maxGroupRows?: number;
   maxGroupBytes?: number;
+  /** Most uploads in one transaction of the journal's apply (applyBatches), within the rows and bytes caps. */
+  maxApplyBatch?: number;
 }
 
 /** Defaults of the group caps: a group of this size commits in about a second on modest hardware. */
@@ -101,6 +105,8 @@ const BINARY_32 = (sql.Binary as unknown as (length: number) => sql.ISqlType)(32
 const UNIQUE_VIOLATIONS = new Set([2601, 2627]);
 /** Longest a group waits for another instance's group before it counts as unavailable (see purposeTimeouts). */
 const WRITER_LOCK_TIMEOUT_MS = 10_000;
+/** Longest a change waits for another writer of events (the event chain lock); then THROW 50051, "unavailable". */
+const EVENT_CHAIN_LOCK_TIMEOUT_MS = 10_000;
 
 // datetime2 spans years 1..9999; a JavaScript range end such as Number.MAX_SAFE_INTEGER is clamped to it.
 const FIRST_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
@@ -152,6 +158,8 @@ export class MssqlStore implements Store {
   private loginErrorNumber: number | undefined;
   private chainKey: Uint8Array | null = null;
   private lastPreflight: PreflightReport | undefined;
+  /** The caps of one apply transaction (applyBatches): as the group commit's. */
+  private readonly groupLimits: { rows: number; bytes: number; count: number };
 
   constructor(options: MssqlStoreOptions) {
     const { config, describe } = parseConnectionString(options.connectionString);
@@ -170,6 +178,7 @@ export class MssqlStore implements Store {
       options: { ...config.options, appName: `${config.options?.appName ?? 'Inlet'} writer` },
     } as sql.config);
     for (const p of [this.pool, this.writerPool]) p.on('error', (err: unknown) => { this.lastError = this.explain(err).message; });
+    this.groupLimits = { rows: options.maxGroupRows ?? GROUP_LIMITS.rows, bytes: options.maxGroupBytes ?? GROUP_LIMITS.bytes, count: options.maxApplyBatch ?? 5000 };
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), {
       maxGroup: options.maxGroup ?? 500,
       limits: { rows: options.maxGroupRows ?? GROUP_LIMITS.rows, bytes: options.maxGroupBytes ?? GROUP_LIMITS.bytes, weigh: batchWeight },
@@ -274,21 +283,36 @@ export class MssqlStore implements Store {
   }
 
   /**
+   * The journal's apply (spool/spooling-sink.ts): the chunk in batches within the group caps (rows,
+   * bytes), each in one transaction of two procedure calls (apply-batch.ts); only the batches that
+   * may be stored already (a replay) have their upload key looked up.
+   */
+  async applyBatches(batches: Batch[], maybeStored: boolean[]): Promise<(CommitResult | Error)[]> {
+    const indexed = batches.map((batch, i) => ({ batch, maybeStored: maybeStored[i] ?? true }));
+    const results: (CommitResult | Error)[] = [];
+    for (const run of splitByLimits(indexed, this.groupLimits, (x) => batchWeight(x.batch))) {
+      results.push(...await this.writeGroup(run.map((x) => x.batch), run.map((x) => x.maybeStored)));
+    }
+    return results;
+  }
+
+  /**
    * One transaction per group. A data error in one batch rolls the group back; then each batch is
    * written alone so that only the faulty one fails, as with the SQLite store's savepoints.
    */
-  private async writeGroup(batches: Batch[]): Promise<(CommitResult | Error)[]> {
+  private async writeGroup(batches: Batch[], maybeStored: boolean[] = batches.map(() => true)): Promise<(CommitResult | Error)[]> {
     const started = performance.now();
     let results: (CommitResult | Error)[];
     try {
-      results = await this.inTransaction((tx) => writeBatches(tx, batches, this.chainKey, this.timeouts.writerLockMs), 'writer');
+      results = await this.inTransaction((tx) => applyUploadBatch(tx, batches, maybeStored, this.chainKey, this.timeouts.writerLockMs), 'writer');
     } catch (err) {
       if (err instanceof StoreUnavailableError) { this.lastError = err.message; throw err; }
       if (batches.length === 1) return [err as Error];
       results = [];
       for (const batch of batches) {
         try {
-          results.push((await this.inTransaction((tx) => writeBatches(tx, [batch], this.chainKey, this.timeouts.writerLockMs), 'writer'))[0]);
+          // The group was rolled back, but an earlier attempt's outcome may be unknown: look the key up.
+          results.push((await this.inTransaction((tx) => applyUploadBatch(tx, [batch], [true], this.chainKey, this.timeouts.writerLockMs), 'writer'))[0]);
         } catch (single) {
           if (single instanceof StoreUnavailableError) { this.lastError = single.message; throw single; }
           results.push(single as Error);
@@ -596,7 +620,10 @@ export class MssqlStore implements Store {
   // ---- zones ----
 
   private get zoneContext(): zones.MssqlZoneContext {
-    return { query: (text, inputs) => this.query(text, inputs), inTransaction: (work) => this.inTransaction(work) };
+    return {
+      query: (text, inputs) => this.query(text, inputs), inTransaction: (work) => this.inTransaction(work),
+      chainKey: () => this.chainKey, eventLockTimeoutMs: EVENT_CHAIN_LOCK_TIMEOUT_MS,
+    };
   }
   async listZones(): Promise<Zone[]> { return zones.listZones(this.zoneContext); }
   async addZone(zone: { parentId: number | null; name: string }, actor: ChangeActor): Promise<Zone> { return zones.addZone(this.zoneContext, zone, actor); }
@@ -720,6 +747,13 @@ export class MssqlStore implements Store {
       parts.push(`Express edition: ${percent}% of its 10 GB limit${percent >= 80 ? ' (plan retention of raw uploads, or move to Standard edition)' : ''}`);
     }
     parts.push('statistics are kept by SQL Server\'s automatic updates');
+    // Empty upload-id partitions ahead of the ingest (migration 032): a SPLIT of an empty range only.
+    try {
+      const { added, lastBoundary } = await this.addUploadPartitions();
+      parts.push(`upload partitions: ${added} added, ranges ready up to upload #${lastBoundary}`);
+    } catch (err) {
+      parts.push(`upload partitions not added: ${(err as Error).message}`);
+    }
     const preflight = await this.preflight().catch(() => undefined);
     if (preflight && preflight.level !== 'ok') {
       parts.push(`preflight: ${preflight.checks.filter((c) => c.level !== 'ok').map((c) => `${c.level} ${c.name}`).join(', ')}`);
@@ -766,14 +800,7 @@ export class MssqlStore implements Store {
             VALUES (@received_at, @device_id, @family, @remote_address, @content_type, @status, @reason_code, @reason,
             @serial, @body_length, @body_sha256, @body_prefix)`);
       }
-      for (const e of events) {
-        await tx.request()
-          .input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
-          .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message)
-          .input('data', sql.NVarChar(sql.MAX), e.data ? JSON.stringify(e.data) : null)
-          .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-            VALUES (@at, @device_id, @type, @level, @message, @data)`);
-      }
+      if (events.length) await appendEvents(tx, events, this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
       // through a procedure: the service login may not DELETE (migration 011)
       await tx.request().input('max_rows', sql.BigInt, limits.maxRows).input('keep_since', sql.DateTime2(3), utc(limits.keepSince))
         .execute('inlet.prune_refusals');
@@ -804,6 +831,75 @@ export class MssqlStore implements Store {
     // One statement: all of them or none.
     await this.query(`INSERT INTO inlet.chain_checkpoints (verified_at, chain, upload_id, hash)
       SELECT verified_at, chain, upload_id, hash FROM @checkpoints`, { checkpoints: [sql.TVP, checkpointRows] });
+  }
+
+  // ---- raw-body retention and verification progress (migrations 031, 033) ----
+
+  async uploadBodyPurges(fromUploadId: number, toUploadId: number): Promise<UploadBodyPurge[]> {
+    return (await this.query(`SELECT upload_id, raw_sha256, raw_length, purged_at FROM inlet.upload_body_purges
+      WHERE upload_id >= @from_id AND upload_id <= @to_id ORDER BY upload_id`, {
+      from_id: [sql.BigInt, fromUploadId], to_id: [sql.BigInt, toUploadId],
+    }, 'admin')).recordset.map((p) => ({
+      uploadId: integer(p.upload_id), rawSha256: Buffer.from(p.raw_sha256 as Buffer), rawLength: integer(p.raw_length), purgedAt: epochMs(p.purged_at),
+    }));
+  }
+
+  /**
+   * A backward seek per device (per partition of the aligned index) on ix_uploads_device_id
+   * (device_id, id) INCLUDE (hash), never a scan of the uploads: a GROUP BY over 10^8 rows would
+   * read the whole index every night.
+   */
+  async lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]> {
+    return (await this.query(`SELECT d.id AS chain, l.id, l.hash
+      FROM inlet.devices AS d
+      CROSS APPLY (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+                   WHERE u.device_id = d.id AND u.id < @before_id ORDER BY u.id DESC) AS l
+      UNION ALL
+      SELECT 0, n.id, n.hash
+      FROM (SELECT TOP (1) u.id, u.hash FROM inlet.uploads AS u
+            WHERE u.device_id IS NULL AND u.id < @before_id ORDER BY u.id DESC) AS n
+      ORDER BY chain`, { before_id: [sql.BigInt, beforeId] }, 'admin')).recordset
+      .map((r) => ({ chain: integer(r.chain), uploadId: integer(r.id), hash: Buffer.from(r.hash as Buffer) }));
+  }
+
+  async verifyProgress(): Promise<VerifyProgressRecord | undefined> {
+    const r = (await this.query(`SELECT TOP (1) id, verified_at AS [at], mode, verified_through, rolling_cursor, rolling_end, rolling_nights, prev_mac, mac
+      FROM inlet.verify_progress ORDER BY id DESC`)).recordset[0];
+    return r && toVerifyProgress(r);
+  }
+
+  async addVerifyProgress(p: Omit<VerifyProgressRecord, 'id'>): Promise<void> {
+    await this.query(`INSERT INTO inlet.verify_progress (verified_at, mode, verified_through, rolling_cursor, rolling_end, rolling_nights, prev_mac, mac)
+      VALUES (@at, @mode, @verified_through, @rolling_cursor, @rolling_end, @rolling_nights, @prev_mac, @mac)`, {
+      at: [sql.DateTime2(3), utc(p.at)], mode: [sql.VarChar(12), p.mode], verified_through: [sql.BigInt, p.verifiedThrough],
+      rolling_cursor: [sql.BigInt, p.rollingCursor], rolling_end: [sql.BigInt, p.rollingEnd], rolling_nights: [sql.Int, p.rollingNights],
+      prev_mac: [BINARY_32, Buffer.from(p.prevMac)], mac: [BINARY_32, Buffer.from(p.mac)],
+    });
+  }
+
+  async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
+    const r = (await this.query('EXEC inlet.switch_out_below_horizon @max_partitions = @max_partitions;', {
+      max_partitions: [sql.Int, maxPartitions],
+    }, 'admin')).recordset[0];
+    return { partitions: integer(r.partitions), uploads: integer(r.uploads), samples: integer(r.samples) };
+  }
+
+  async addUploadPartitions(): Promise<{ added: number; lastBoundary: number }> {
+    const r = (await this.query('EXEC inlet.add_upload_partitions;', {}, 'admin')).recordset[0];
+    return { added: integer(r.added), lastBoundary: integer(r.last_boundary) };
+  }
+
+  /** The database decides the date (SYSUTCDATETIME() less the larger of keepDays and its floor) and computes the digests. */
+  async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
+    const keepDays = Math.max(0, Math.ceil((request.at - request.before) / 86_400_000));
+    const r = (await this.query('EXEC inlet.purge_upload_bodies @keep_days = @keep_days, @batch_size = @batch_size, @reason = @reason;', {
+      keep_days: [sql.Int, keepDays], batch_size: [sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION)],
+      reason: [sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000)],
+    }, 'admin')).recordset[0];
+    return {
+      bodies: integer(r.bodies), bytes: integer(r.bytes),
+      firstUploadId: r.first_upload_id === null ? null : integer(r.first_upload_id), lastUploadId: r.last_upload_id === null ? null : integer(r.last_upload_id),
+    };
   }
 
   // ---- retention ----
@@ -849,14 +945,23 @@ export class MssqlStore implements Store {
 
   async advanceRetentionHorizon(request: RetentionRequest): Promise<RetentionHorizon> {
     const event = horizonAdvancedEvent(request);
-    // The procedure records the horizon, the anchors and the event in one transaction (sql/mssql/008_retention.sql).
-    const r = (await this.query(`EXEC inlet.advance_retention_horizon @set_at = @set_at, @data_before = @data_before,
-        @audit_before = @audit_before, @set_by = @set_by, @reason = @reason, @event_message = @event_message, @event_data = @event_data;`, {
-      set_at: [sql.DateTime2(3), utc(request.at)], data_before: [sql.DateTime2(3), utc(request.dataBefore)],
-      audit_before: [sql.DateTime2(3), request.auditBefore === null ? null : utc(request.auditBefore)],
-      set_by: [sql.NVarChar(128), request.setBy], reason: [sql.NVarChar(1000), request.reason],
-      event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
-    }, 'admin')).recordset[0];
+    // The procedure records the horizon, the anchors and the event in one transaction (sql/mssql/013);
+    // called in the gateway's, which links the event it wrote (038). The upload writer lock first, as
+    // the procedure and every group commit take it, then the event chain's: one order, no deadlock.
+    const r = await this.inTransaction(async (tx) => {
+      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
+        EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
+            @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
+        IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      const horizon = (await tx.request().input('set_at', sql.DateTime2(3), utc(request.at)).input('data_before', sql.DateTime2(3), utc(request.dataBefore))
+        .input('audit_before', sql.DateTime2(3), request.auditBefore === null ? null : utc(request.auditBefore))
+        .input('set_by', sql.NVarChar(128), request.setBy).input('reason', sql.NVarChar(1000), request.reason)
+        .input('event_message', sql.NVarChar(sql.MAX), event.message).input('event_data', sql.NVarChar(sql.MAX), JSON.stringify(event.data))
+        .execute<Row>('inlet.advance_retention_horizon')).recordset[0];
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      return horizon;
+    }, 'admin');
     return toRetentionHorizon(r);
   }
 
@@ -884,15 +989,18 @@ export class MssqlStore implements Store {
     limitRows.columns.add('delay_s', sql.Int, { nullable: false });
     limitRows.columns.add('hysteresis', sql.Float, { nullable: false });
     for (const l of limits) limitRows.rows.add(l.level, l.high, l.low, l.delayS, l.hysteresis);
-    // Not linked into the audit chain (the procedure writes it): see docs/sqlserver.md, "What verify covers".
     const event = limitsChangedEvent(deviceId, channel, limits, by, at, audit, previous);
-    // The procedure deletes and inserts the limits and writes the event in its own transaction
-    // (the service login may not DELETE directly: sql/mssql/005_alarms.sql).
-    await this.query(`EXEC inlet.set_alarm_limits @device_id = @device_id, @channel = @channel, @limits = @limits,
-        @updated_at = @updated_at, @updated_by = @updated_by, @event_message = @event_message, @event_data = @event_data;`, {
-      device_id: [sql.Int, deviceId], channel: [sql.Int, channel], limits: [sql.TVP, limitRows],
-      updated_at: [sql.DateTime2(3), utc(at)], updated_by: [sql.NVarChar(128), by],
-      event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    // The procedure deletes and inserts the limits and writes the event (the service login may not
+    // DELETE directly: sql/mssql/005_alarms.sql); the gateway's transaction around it links the event
+    // into the audit chain, under the lock taken before the event got its id (event-chain.ts).
+    await this.inTransaction(async (tx) => {
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel).input('limits', limitRows)
+        .input('updated_at', sql.DateTime2(3), utc(at)).input('updated_by', sql.NVarChar(128), by)
+        .input('event_message', sql.NVarChar(sql.MAX), event.message).input('event_data', sql.NVarChar(sql.MAX), JSON.stringify(event.data))
+        .input('event_actor', sql.NVarChar(128), event.actor ?? null).input('event_source', sql.NVarChar(128), event.source ?? null)
+        .execute('inlet.set_alarm_limits');
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
     });
   }
 
@@ -969,7 +1077,7 @@ export class MssqlStore implements Store {
         .input('meaning', sql.NVarChar(100), r.signature?.meaning ?? null).input('signs_code', sql.VarChar(19), r.signature?.signsCode ?? null)
         .query(`INSERT INTO inlet.issued_reports (code, file_sha256, content_sha256, generated_at, generated_by, request, signed_by, signed_at, meaning, signs_code)
           VALUES (@code, @file_sha256, @content_sha256, @generated_at, @generated_by, @request, @signed_by, @signed_at, @meaning, @signs_code)`);
-      await insertReportEvent(tx, issuedEvent(r));
+      await insertReportEvent(tx, issuedEvent(r), this.chainKey);
     });
   }
 
@@ -1005,7 +1113,7 @@ export class MssqlStore implements Store {
             INSERT INTO inlet.report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
             OUTPUT inserted.id VALUES (@name, @scope, @location, @device_ids, @period, @mail_to, @folder, @enabled, @at, @by);`)).recordset[0].id);
         }
-        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason));
+        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason), this.chainKey);
         return liveSchedule(tx, savedId!, false);
       });
     } catch (err) {
@@ -1022,32 +1130,19 @@ export class MssqlStore implements Store {
       if (!old) return false;
       await tx.request().input('id', sql.Int, id).input('at', sql.DateTime2(3), utc(at)).input('by', sql.NVarChar(128), by)
         .query('UPDATE inlet.report_schedules SET deleted_at = @at, updated_at = @at, updated_by = @by WHERE id = @id');
-      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason));
+      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason), this.chainKey);
       return true;
     });
   }
 }
 
 /**
- * Appends an event inside the caller's transaction, linked to the audit chain's last event. The
- * UPDLOCK, HOLDLOCK read of that event serialises appenders (two gateways on one database) until
- * commit; recorded_at is the server's clock, read in the same statement, at the column's precision.
+ * Appends an event inside the caller's transaction, linked to the audit chain's last event, after
+ * linking any event waiting for a link (event-chain.ts). The lock inlet.event_chain serialises
+ * appenders (two gateways on one database) until commit; recorded_at is the server's clock.
  */
 async function insertEvent(tx: sql.Transaction, e: NewEvent, key: Uint8Array | null): Promise<void> {
-  const head = (await tx.request().query<Row>(`SELECT CAST(SYSUTCDATETIME() AS datetime2(3)) AS now,
-      (SELECT TOP (1) hash FROM inlet.events WITH (UPDLOCK, HOLDLOCK) WHERE hash IS NOT NULL ORDER BY id DESC) AS head`)).recordset[0];
-  const recordedAt = (head.now as Date).getTime();
-  const prev = head.head ? Buffer.from(head.head as Uint8Array) : Buffer.from(GENESIS_HASH);
-  const dataText = e.data ? JSON.stringify(e.data) : null;
-  const actor = e.actor ?? 'system';
-  const source = e.source ?? null;
-  const hash = eventHash(prev, { at: e.at, recordedAt, deviceId: e.deviceId, type: e.type, level: e.level, message: e.message, dataText, actor, source }, key);
-  await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('device_id', sql.Int, e.deviceId).input('type', sql.VarChar(100), e.type)
-    .input('level', sql.VarChar(10), e.level).input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), dataText)
-    .input('actor', sql.NVarChar(128), actor).input('source', sql.NVarChar(128), source).input('recorded_at', sql.DateTime2(3), utc(recordedAt))
-    .input('prev_hash', BINARY_32, prev).input('hash', BINARY_32, hash)
-    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash)
-      VALUES (@at, @device_id, @type, @level, @message, @data, @actor, @source, @recorded_at, @prev_hash, @hash)`);
+  await appendEvents(tx, [e], key, EVENT_CHAIN_LOCK_TIMEOUT_MS);
 }
 
 async function alarmById(tx: sql.Transaction, id: number): Promise<StoredAlarm | undefined> {
@@ -1078,204 +1173,6 @@ async function upsertChannel(tx: sql.Transaction, c: Channel): Promise<void> {
           INSERT INTO inlet.channels (device_id, channel, quantity, unit) VALUES (@device_id, @channel, @quantity, @unit);`);
 }
 
-interface GroupStart {
-  /** Uploads already stored under a key of this group: replays answer with them. */
-  storedKeys: Map<string, CommitResult>;
-  firstId: number;
-  heads: Map<number, Uint8Array>;
-}
-
-/** Lock, replayed keys, an id range and the chain heads, in one round trip. */
-async function startGroup(tx: sql.Transaction, batches: Batch[], lockTimeoutMs: number): Promise<GroupStart> {
-  const keys = new sql.Table('inlet.upload_key_list');
-  keys.columns.add('upload_key', sql.VarChar(64), { nullable: false });
-  for (const k of new Set(batches.map((b) => b.upload.uploadKey).filter((k): k is string => k !== undefined))) keys.rows.add(k);
-  const devices = new sql.Table('inlet.device_id_list');
-  devices.columns.add('device_id', sql.Int, { nullable: false });
-  const deviceIds = new Set(batches.map((b) => b.upload.deviceId));
-  for (const id of deviceIds) if (id !== null) devices.rows.add(id);
-  const result = await tx.request()
-    .input('keys', keys).input('devices', devices).input('count', sql.Int, batches.length)
-    .input('lock_timeout_ms', sql.Int, lockTimeoutMs).input('with_unowned', sql.Bit, deviceIds.has(null))
-    .query<Row>(`SET NOCOUNT ON;
-      DECLARE @lock_result int;
-      EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
-          @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
-      IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;
-      SELECT u.upload_key, u.id, u.verdict,
-             (SELECT COUNT_BIG(*) FROM inlet.samples AS s WHERE s.upload_id = u.id) AS samples_stored
-      FROM inlet.uploads AS u
-      INNER JOIN @keys AS k ON k.upload_key = u.upload_key;
-      DECLARE @first_id sql_variant;
-      EXEC sys.sp_sequence_get_range @sequence_name = N'inlet.upload_id', @range_size = @count, @range_first_value = @first_id OUTPUT;
-      SELECT CAST(@first_id AS bigint) AS first_id;
-      -- A chain whose uploads were all purged continues from its latest anchor (migration 008); the
-      -- anchor is looked up only when the chain has no upload (a start-up filter on h.hash IS NULL).
-      SELECT d.device_id, COALESCE(h.hash, a.hash) AS hash
-      FROM @devices AS d
-      OUTER APPLY (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id = d.device_id ORDER BY u.id DESC) AS h
-      OUTER APPLY (SELECT TOP (1) c.hash FROM inlet.chain_anchors AS c WHERE h.hash IS NULL AND c.chain = d.device_id ORDER BY c.id DESC) AS a
-      WHERE h.hash IS NOT NULL OR a.hash IS NOT NULL;
-      SELECT TOP (1) x.hash
-      FROM (SELECT l.hash, 1 AS preference
-            FROM (SELECT TOP (1) u.hash FROM inlet.uploads AS u WHERE u.device_id IS NULL ORDER BY u.id DESC) AS l
-            UNION ALL
-            SELECT n.hash, 2 AS preference
-            FROM (SELECT TOP (1) c.hash FROM inlet.chain_anchors AS c WHERE c.chain = 0 ORDER BY c.id DESC) AS n) AS x
-      WHERE @with_unowned = 1
-      ORDER BY x.preference;`);
-  const [stored, first, deviceHeads, unowned] = result.recordsets as unknown as Row[][];
-  const heads = new Map<number, Uint8Array>(deviceHeads.map((r) => [integer(r.device_id), r.hash as Buffer]));
-  if (unowned.length) heads.set(chainKey(null), unowned[0].hash as Buffer);
-  return {
-    storedKeys: new Map(stored.map((r) => [r.upload_key as string, {
-      uploadId: integer(r.id), verdict: r.verdict as VerdictKind, samplesStored: integer(r.samples_stored), samplesDuplicate: 0,
-    }])),
-    firstId: integer(first[0].first_id),
-    heads,
-  };
-}
-
-/** The group's samples, inserted where their key is not stored yet; returns the keys that were new. */
-async function insertSamples(tx: sql.Transaction, writes: { id: number; batch: Batch }[]): Promise<Set<string>> {
-  const rows = new sql.Table('inlet.sample_rows');
-  rows.columns.add('upload_id', sql.BigInt, { nullable: false });
-  rows.columns.add('ordinal', sql.Int, { nullable: false });
-  rows.columns.add('device_id', sql.Int, { nullable: false });
-  rows.columns.add('channel', sql.Int, { nullable: false });
-  rows.columns.add('sample_time', sql.DateTime2(3), { nullable: false });
-  rows.columns.add('value', sql.Float, { nullable: true });
-  rows.columns.add('error_code', sql.Int, { nullable: true });
-  rows.columns.add('alarm', sql.Char(2), { nullable: false });
-  for (const { id, batch } of writes) {
-    batch.samples.forEach((s, ordinal) => rows.rows.add(id, ordinal, s.deviceId, s.channel, utc(s.time), s.value, s.errorCode, s.alarm));
-  }
-  if (!rows.rows.length) return new Set();
-  // The first submission of a key wins (lowest upload id, then position), as it does in SQLite where
-  // batches are written in order. Writers are serialised by the upload writer lock, so NOT EXISTS
-  // needs no range locks.
-  const result = await tx.request().input('samples', rows).query<Row>(`SET NOCOUNT ON;
-    DECLARE @stored TABLE (upload_id bigint NOT NULL, channel int NOT NULL, sample_time datetime2(3) NOT NULL);
-    WITH firsts AS (
-        SELECT r.upload_id, r.device_id, r.channel, r.sample_time, r.value, r.error_code, r.alarm,
-               ROW_NUMBER() OVER (PARTITION BY r.device_id, r.channel, r.sample_time ORDER BY r.upload_id, r.ordinal) AS nth
-        FROM @samples AS r
-    )
-    INSERT INTO inlet.samples (device_id, channel, sample_time, value, error_code, alarm, upload_id)
-    OUTPUT inserted.upload_id, inserted.channel, inserted.sample_time INTO @stored (upload_id, channel, sample_time)
-    SELECT f.device_id, f.channel, f.sample_time, f.value, f.error_code, f.alarm, f.upload_id
-    FROM firsts AS f
-    WHERE f.nth = 1
-      AND NOT EXISTS (SELECT 1 FROM inlet.samples AS s
-                      WHERE s.device_id = f.device_id AND s.channel = f.channel AND s.sample_time = f.sample_time);
-    SELECT upload_id, channel, sample_time FROM @stored;`);
-  return new Set(result.recordset.map((r) => `${integer(r.upload_id)}|${integer(r.channel)}|${(r.sample_time as Date).getTime()}`));
-}
-
-/** Writes a group inside the caller's transaction; results in the order of the batches. */
-async function writeBatches(tx: sql.Transaction, batches: Batch[], linkKey: Uint8Array | null, lockTimeoutMs: number): Promise<CommitResult[]> {
-  const start = await startGroup(tx, batches, lockTimeoutMs);
-  // Ids in submission order; a key already stored, or seen earlier in this group, is a replay.
-  const writes: { index: number; id: number; batch: Batch }[] = [];
-  const replayOf = new Map<number, number>();       // batch index -> index of the batch it repeats
-  const firstWithKey = new Map<string, number>();
-  let nextId = start.firstId;
-  batches.forEach((batch, index) => {
-    const key = batch.upload.uploadKey;
-    if (key !== undefined && firstWithKey.has(key)) { replayOf.set(index, firstWithKey.get(key)!); return; }
-    if (key !== undefined) firstWithKey.set(key, index);
-    if (key !== undefined && start.storedKeys.has(key)) return;
-    writes.push({ index, id: nextId++, batch });
-  });
-
-  const newKeys = await insertSamples(tx, writes);
-  const uploads = new sql.Table('inlet.upload_rows');
-  for (const [name, type, nullable] of [
-    ['id', sql.BigInt, false], ['device_id', sql.Int, true], ['family', sql.VarChar(20), false], ['received_at', sql.DateTime2(3), false],
-    ['remote_address', sql.NVarChar(128), false], ['content_type', sql.NVarChar(sql.MAX), false], ['raw', sql.VarBinary(sql.MAX), false],
-    ['verdict', sql.VarChar(12), false], ['reason', sql.NVarChar(sql.MAX), false], ['serial', sql.NVarChar(sql.MAX), true],
-    ['counter', sql.BigInt, true], ['prev_hash', BINARY_32, false], ['hash', BINARY_32, false], ['upload_key', sql.VarChar(64), true],
-  ] as const) uploads.columns.add(name, type, { nullable });
-  const events = new sql.Table('inlet.event_rows');
-  for (const [name, type, nullable] of [
-    ['upload_id', sql.BigInt, false], ['ordinal', sql.Int, false], ['occurred_at', sql.DateTime2(3), false], ['device_id', sql.Int, true],
-    ['type', sql.VarChar(100), false], ['level', sql.VarChar(10), false], ['message', sql.NVarChar(sql.MAX), false], ['data', sql.NVarChar(sql.MAX), true],
-  ] as const) events.columns.add(name, type, { nullable });
-  const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
-
-  const results = new Array<CommitResult>(batches.length);
-  for (const { index, id, batch } of writes) {
-    const u = batch.upload;
-    const stored = batch.samples.filter((s) => newKeys.delete(`${id}|${s.channel}|${s.time}`));
-    const key = chainKey(u.deviceId);
-    const prev = start.heads.get(key) ?? GENESIS_HASH;
-    const sealed = sealUpload(u, id, batch.samples.length, stored, prev, linkKey);
-    start.heads.set(key, sealed.hash);
-    uploads.rows.add(id, u.deviceId, u.family, utc(u.receivedAt), u.remoteAddress, u.contentType, u.raw, sealed.verdict, sealed.reason,
-      u.serial, u.counter, Buffer.from(prev), Buffer.from(sealed.hash), u.uploadKey ?? null);
-    batch.events.forEach((e, ordinal) => events.rows.add(id, ordinal, utc(e.at), e.deviceId, e.type, e.level, e.message, eventDataJson(e, id)));
-    if (batch.deviceSeen) {
-      // Several sightings of one device in a group: the latest time, and the last interval stated.
-      const s = batch.deviceSeen;
-      const earlier = seen.get(s.deviceId);
-      seen.set(s.deviceId, { at: Math.max(earlier?.at ?? s.at, s.at), declaredIntervalS: s.declaredIntervalS ?? earlier?.declaredIntervalS ?? null });
-    }
-    results[index] = commitResult(id, sealed.verdict, batch.samples.length, stored.length);
-  }
-  batches.forEach((batch, index) => {
-    const key = batch.upload.uploadKey;
-    if (results[index] || key === undefined) return;
-    const earlier = replayOf.has(index) ? results[replayOf.get(index)!] : start.storedKeys.get(key)!;
-    results[index] = commitResult(earlier.uploadId, earlier.verdict, batch.samples.length, earlier.samplesStored);
-  });
-  if (writes.length) await insertGroupRows(tx, uploads, events, seen);
-  for (const { id, batch } of writes) await writeRareRows(tx, id, batch);
-  return results;
-}
-
-async function insertGroupRows(tx: sql.Transaction, uploads: sql.Table, events: sql.Table,
-  seen: Map<number, { at: number; declaredIntervalS: number | null }>): Promise<void> {
-  const sightings = new sql.Table('inlet.device_seen_rows');
-  sightings.columns.add('device_id', sql.Int, { nullable: false });
-  sightings.columns.add('seen_at', sql.DateTime2(3), { nullable: false });
-  sightings.columns.add('declared_interval_s', sql.Int, { nullable: true });
-  for (const [deviceId, s] of seen) sightings.rows.add(deviceId, utc(s.at), s.declaredIntervalS);
-  // ORDER BY on INSERT ... SELECT fixes the order identity values (event ids) are given in.
-  await tx.request().input('uploads', uploads).input('events', events).input('seen', sightings).query(`SET NOCOUNT ON;
-    INSERT INTO inlet.uploads (id, device_id, family, received_at, remote_address, content_type, raw, raw_encoding, verdict, reason, serial, counter,
-        prev_hash, hash, upload_key)
-    SELECT id, device_id, family, received_at, remote_address, content_type, COMPRESS(raw), 'gzip', verdict, reason, serial, counter, prev_hash, hash, upload_key
-    FROM @uploads
-    ORDER BY id;
-    INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-    SELECT occurred_at, device_id, type, level, message, data
-    FROM @events
-    ORDER BY upload_id, ordinal;
-    UPDATE d
-    SET d.last_seen_at = CASE WHEN d.last_seen_at IS NULL OR d.last_seen_at < s.seen_at THEN s.seen_at ELSE d.last_seen_at END,
-        d.declared_interval_s = COALESCE(s.declared_interval_s, d.declared_interval_s)
-    FROM inlet.devices AS d
-    INNER JOIN @seen AS s ON s.device_id = d.id;`);
-}
-
-/** Channel changes, quarantined readings and suspensions: a few per day, one statement each. */
-async function writeRareRows(tx: sql.Transaction, id: number, batch: Batch): Promise<void> {
-  for (const c of batch.channels) await upsertChannel(tx, c);
-  const u = batch.upload;
-  if (batch.quarantine && u.deviceId !== null) {
-    await tx.request().input('upload_id', sql.BigInt, id).input('device_id', sql.Int, u.deviceId)
-      .input('received_at', sql.DateTime2(3), utc(u.receivedAt)).input('readings', sql.NVarChar(sql.MAX), JSON.stringify(batch.quarantine))
-      .query('INSERT INTO inlet.quarantine (upload_id, device_id, received_at, readings) VALUES (@upload_id, @device_id, @received_at, @readings)');
-  }
-  if (batch.suspend) {
-    await tx.request().input('device_id', sql.Int, batch.suspend.deviceId).input('reason', sql.NVarChar(1000), batch.suspend.reason)
-      .input('at', sql.DateTime2(3), utc(batch.suspend.at))
-      .query(`UPDATE inlet.devices SET state = 'suspended', suspended_reason = @reason, suspended_at = @at, updated_at = @at
-        WHERE id = @device_id AND state = 'active'`);
-  }
-
-}
-
 /** A live schedule; `lock` holds it (UPDLOCK) until the transaction ends, so that two saves do not interleave. */
 async function liveSchedule(tx: sql.Transaction, id: number, lock: boolean): Promise<ReportSchedule | undefined> {
   const [row] = (await tx.request().input('id', sql.Int, id).query<Row>(`SELECT ${REPORT_SCHEDULE_COLUMNS}
@@ -1283,9 +1180,8 @@ async function liveSchedule(tx: sql.Transaction, id: number, lock: boolean): Pro
   return row && toReportSchedule(row);
 }
 
-async function insertReportEvent(tx: sql.Transaction, e: ReportEvent): Promise<void> {
-  await tx.request().input('at', sql.DateTime2(3), utc(e.at)).input('type', sql.VarChar(100), e.type).input('level', sql.VarChar(10), e.level)
-    .input('message', sql.NVarChar(sql.MAX), e.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(e.data))
-    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data)
-      VALUES (@at, NULL, @type, @level, @message, @data)`);
+async function insertReportEvent(tx: sql.Transaction, e: ReportEvent, key: Uint8Array | null): Promise<void> {
+  // The data names who; the actor column stays empty, as before the chain covered these events.
+  await appendEvents(tx, [{ at: e.at, deviceId: null, type: e.type, level: e.level, message: e.message, data: e.data, actor: null, source: null }],
+    key, EVENT_CHAIN_LOCK_TIMEOUT_MS);
 }

@@ -4,6 +4,7 @@ import sql from 'mssql';
 import { ZoneTree, type Zone, type ZoneGrant } from '../../domain/zones.ts';
 import type { ChangeActor, UserZoneRole } from '../store.ts';
 import { ZoneError, userZonesChangedEvent, zoneAddedEvent, zoneChangedEvent, zoneRemovedEvent, type ZoneEvent } from '../zone-events.ts';
+import { appendEvents, lockEventChain } from './event-chain.ts';
 
 type Row = Record<string, unknown>;
 type Inputs = Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]>;
@@ -12,6 +13,9 @@ type Inputs = Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]>;
 export interface MssqlZoneContext {
   query(text: string, inputs?: Inputs): Promise<sql.IResult<Row>>;
   inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T>;
+  /** The key events are linked under (event-chain.ts), and how long to wait for the event chain lock. */
+  chainKey(): Uint8Array | null;
+  eventLockTimeoutMs: number;
 }
 
 const utc = (ms: number) => new Date(ms);
@@ -24,10 +28,26 @@ export async function listZones(ctx: MssqlZoneContext): Promise<Zone[]> {
   return (await ctx.query('SELECT id, parent_id, name, created_at FROM inlet.zones ORDER BY id')).recordset.map(toZone);
 }
 
-async function appendEvent(tx: sql.Transaction, at: number, event: ZoneEvent): Promise<void> {
-  await tx.request().input('at', sql.DateTime2(3), utc(at)).input('type', sql.VarChar(100), event.type)
-    .input('message', sql.NVarChar(sql.MAX), event.message).input('data', sql.NVarChar(sql.MAX), JSON.stringify(event.data))
-    .query(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, data) VALUES (@at, NULL, @type, 'info', @message, @data)`);
+/** Who and from where, as the SQLite store records them for zone events. */
+const eventActor = (event: ZoneEvent) => (typeof event.data.by === 'string' ? event.data.by : 'system');
+const eventSource = (event: ZoneEvent) => (typeof event.data.source === 'string' ? event.data.source : null);
+
+/** Appends the event linked into the audit chain. */
+async function appendEvent(ctx: MssqlZoneContext, tx: sql.Transaction, at: number, event: ZoneEvent): Promise<void> {
+  await appendEvents(tx, [{
+    at, deviceId: null, type: event.type, level: 'info', message: event.message, data: event.data, actor: eventActor(event), source: eventSource(event),
+  }], ctx.chainKey(), ctx.eventLockTimeoutMs);
+}
+
+/** Runs a zone procedure that writes an event, in a transaction that links the event (event-chain.ts). */
+async function execLinked(ctx: MssqlZoneContext, procedure: string, inputs: Record<string, [sql.ISqlType | (() => sql.ISqlType), unknown]>): Promise<void> {
+  await ctx.inTransaction(async (tx) => {
+    await lockEventChain(tx, ctx.eventLockTimeoutMs);
+    const request = tx.request();
+    for (const [name, [type, value]] of Object.entries(inputs)) request.input(name, type, value);
+    await request.execute(procedure);
+    await appendEvents(tx, [], ctx.chainKey(), ctx.eventLockTimeoutMs);
+  });
 }
 
 async function lockedTree(tx: sql.Transaction): Promise<ZoneTree> {
@@ -49,7 +69,7 @@ export async function addZone(ctx: MssqlZoneContext, zone: { parentId: number | 
       .input('at', sql.DateTime2(3), utc(actor.at))
       .query<Row>('INSERT INTO inlet.zones (parent_id, name, created_at) VALUES (@parent_id, @name, @at); SELECT CAST(SCOPE_IDENTITY() AS int) AS id;');
     const added: Zone = { id: Number(inserted.recordset[0].id), parentId: zone.parentId, name: zone.name, createdAt: actor.at };
-    await appendEvent(tx, actor.at, zoneAddedEvent(added, zone.parentId === null ? null : tree.path(zone.parentId), actor));
+    await appendEvent(ctx, tx, actor.at, zoneAddedEvent(added, zone.parentId === null ? null : tree.path(zone.parentId), actor));
     return added;
   });
 }
@@ -66,7 +86,7 @@ export async function updateZone(ctx: MssqlZoneContext, id: number, patch: { par
     await tx.request().input('id', sql.Int, id).input('parent_id', sql.Int, next.parentId).input('name', sql.NVarChar(100), next.name)
       .query('UPDATE inlet.zones SET parent_id = @parent_id, name = @name WHERE id = @id');
     const after = new ZoneTree([...before.zones.values()].map((z) => (z.id === id ? next : z)));
-    await appendEvent(tx, actor.at, zoneChangedEvent(current, next, { before: before.path(id), after: after.path(id) }, actor));
+    await appendEvent(ctx, tx, actor.at, zoneChangedEvent(current, next, { before: before.path(id), after: after.path(id) }, actor));
     return next;
   });
 }
@@ -79,9 +99,10 @@ export async function removeZone(ctx: MssqlZoneContext, id: number, actor: Chang
   if (tree.childrenOf(id).length) throw new ZoneError(`"${path}" has sub-zones: move or remove them first`);
   const event = zoneRemovedEvent(zone, path, actor);
   try {
-    await ctx.query('EXEC inlet.remove_zone @zone_id = @zone_id, @removed_at = @at, @event_message = @message, @event_data = @data;', {
-      zone_id: [sql.Int, id], at: [sql.DateTime2(3), utc(actor.at)],
-      message: [sql.NVarChar(sql.MAX), event.message], data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    await execLinked(ctx, 'inlet.remove_zone', {
+      zone_id: [sql.Int, id], removed_at: [sql.DateTime2(3), utc(actor.at)],
+      event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+      event_actor: [sql.NVarChar(128), eventActor(event)], event_source: [sql.NVarChar(128), eventSource(event)],
     });
   } catch (err) {
     // 50030: devices or roles still on it (checked under lock in the procedure).
@@ -107,10 +128,10 @@ export async function setUserZoneRoles(ctx: MssqlZoneContext, userId: number, gr
   const before = (await userZoneRoles(ctx, userId)).map(({ zoneId, role }) => ({ zoneId, role }));
   const describe = (g: ZoneGrant) => `${g.role} on "${tree.path(g.zoneId) || `zone ${g.zoneId}`}"`;
   const event = userZonesChangedEvent(user.username as string, before, grants, describe, actor);
-  await ctx.query(`EXEC inlet.set_user_zone_roles @user_id = @user_id, @grants = @grants, @granted_at = @at, @granted_by = @by,
-      @event_message = @message, @event_data = @data;`, {
+  await execLinked(ctx, 'inlet.set_user_zone_roles', {
     user_id: [sql.Int, userId], grants: [sql.NVarChar(sql.MAX), JSON.stringify(grants.map((g) => ({ zoneId: g.zoneId, role: g.role })))],
-    at: [sql.DateTime2(3), utc(actor.at)], by: [sql.NVarChar(128), actor.by],
-    message: [sql.NVarChar(sql.MAX), event.message], data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    granted_at: [sql.DateTime2(3), utc(actor.at)], granted_by: [sql.NVarChar(128), actor.by],
+    event_message: [sql.NVarChar(sql.MAX), event.message], event_data: [sql.NVarChar(sql.MAX), JSON.stringify(event.data)],
+    event_actor: [sql.NVarChar(128), eventActor(event)], event_source: [sql.NVarChar(128), eventSource(event)],
   });
 }

@@ -19,7 +19,7 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
-import type { DeviceRetirement, StoredSession } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -33,6 +33,7 @@ import {
   type IssuedReport, type ReportSchedule, type ReportScheduleInput,
 } from '../report-records.ts';
 import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
+import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBodyPurgesOn, verifyProgressOn } from './body-retention.ts';
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
@@ -502,6 +503,28 @@ export class SqliteStore implements Store {
   async addChainCheckpoints(checkpoints: ChainCheckpoint[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO chain_checkpoints (at, chain, upload_id, hash) VALUES (?, ?, ?, ?)');
     this.transaction(() => { for (const c of checkpoints) insert.run(c.at, c.chain, c.uploadId, c.hash); });
+  }
+
+  // ---- raw-body retention and verification progress (migrations 031, 033; body-retention.ts) ----
+
+  async uploadBodyPurges(fromUploadId: number, toUploadId: number): Promise<UploadBodyPurge[]> {
+    return uploadBodyPurgesOn(this.db, fromUploadId, toUploadId);
+  }
+
+  async lastUploadsBefore(beforeId: number): Promise<{ chain: number; uploadId: number; hash: Buffer }[]> {
+    return lastUploadsBeforeOn(this.db, beforeId);
+  }
+
+  async verifyProgress(): Promise<VerifyProgressRecord | undefined> {
+    return verifyProgressOn(this.db);
+  }
+
+  async addVerifyProgress(record: Omit<VerifyProgressRecord, 'id'>): Promise<void> {
+    this.transaction(() => addVerifyProgressOn(this.db, record));
+  }
+
+  async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
+    return this.transaction(() => purgeUploadBodiesOn(this.db, request, (e) => this.insertEvent(e)));
   }
 
   // ---- refusal archive ----
