@@ -137,7 +137,7 @@ export async function spoolHealth(baseUrl: string): Promise<SpoolHealth> {
 }
 
 /** Polls /health until the spool is empty or `timeoutMs` passed (a give-up time: it returns as soon as drained); returns the last report. */
-export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 90_000): Promise<SpoolHealth> {
+export async function waitForSpoolDrained(baseUrl: string, timeoutMs = HANG_GUARD_MS): Promise<SpoolHealth> {
   const deadline = Date.now() + timeoutMs;
   let health = await spoolHealth(baseUrl);
   while (health.spool.depth > 0 && Date.now() < deadline) {

@@ -14,6 +14,7 @@ import type { Store } from '../../src/store/store.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { SpoolingSink } from '../../src/store/spool/spooling-sink.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/spool-drain-child.ts', import.meta.url));
 const COUNT = 60;
@@ -59,7 +60,7 @@ for (const mode of ['batches', 'commit'] as const) {
       for (const killAt of [10, 35]) {
         const child = spawn(process.execPath, [CHILD, dir, db, '10', String(SEGMENT_BYTES), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
         const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-        const deadline = Date.now() + 60_000;
+        const deadline = Date.now() + HANG_GUARD_MS;   // a give-up time: the loop waits for the count
         while (countRows(db, 'SELECT COUNT(*) AS n FROM uploads') < killAt) {
           assert.ok(Date.now() < deadline, 'the apply made progress');
           await new Promise((r) => setTimeout(r, 2));
