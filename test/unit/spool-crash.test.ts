@@ -23,7 +23,8 @@ const SEGMENT_BYTES = 1024;
 const quiet = { info() {}, warn() {}, error() {} };
 
 function countRows(db: string, sql: string): number {
-  const conn = new DatabaseSync(db, { readOnly: true });
+  // a child may be applying into this database meanwhile: the read waits for its lock (busy timeout), however long a busy machine holds it
+  const conn = new DatabaseSync(db, { readOnly: true, timeout: HANG_GUARD_MS });
   try { return (conn.prepare(sql).get() as { n: number }).n; } finally { conn.close(); }
 }
 
