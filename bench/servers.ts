@@ -1,16 +1,16 @@
 // Servers under test, one per child process so the load generator does not share their event loop.
-// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet> <devices-file>
+// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet|register-fleet> <devices-file>
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import * as soap from 'soap';
 import { parseSoap } from '../src/ingest/soap/parse.ts';
 import { createSoapAdapter } from '../src/ingest/soap/index.ts';
 import { openStore, startGateway } from '../src/main.ts';
 import { createLogger } from '../src/log.ts';
 import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
-import { registerFleet } from '../test/e2e/fleet.ts';
+import { registerFleet, type FleetDevice } from '../test/e2e/fleet.ts';
 
 const [mode, devicesFile] = process.argv.slice(2);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 500);
@@ -53,6 +53,8 @@ if (mode === 'bare') {
   }).listen(0, '127.0.0.1', () => ready(server, placeholderUrls));
 } else if (mode === 'soap-package') {
   // The customer's chosen `soap` package serving the same operation from a WSDL (parse only, nothing stored).
+  // Loaded in this mode only: the gateway's memory figures must not include a library it does not use.
+  const soap = await import('soap');
   const wsdl = readFileSync(new URL('./fixtures/comet-tx5xx.wsdl', import.meta.url), 'utf8');
   const server = http.createServer((_req, res) => { res.writeHead(404); res.end(); });
   const service = { Tx5xxService: { Tx5xxPort: { InsertTx5xxSample: () => ({}) } } };
@@ -60,6 +62,17 @@ if (mode === 'bare') {
     soap.listen(server, { path: '/ingest/soap', services: service, xml: wsdl });
     ready(server, placeholderUrls);
   });
+} else if (mode === 'register-fleet') {
+  // Registers the fleet in BENCH_DATA_DIR and stops, as devices are registered over a gateway's life
+  // (inlet-fleet runs this in a child process first): the memory measured at fleet load is then that
+  // of a gateway started with 10,000 devices, not of one that also just made 10,000 entry tokens.
+  const config = testConfig(process.env.BENCH_DATA_DIR!, {});
+  config.log = { ...config.log, file: false, console: false };
+  const gateway = await startGateway(config, createLogger(config, { quiet: true }));
+  const fleet = await registerFleet(gateway.store, Math.ceil(DEVICES / 4), 40_000_001);
+  await gateway.stop();
+  writeFileSync(devicesFile, JSON.stringify(fleet));
+  process.exit(0);
 } else if (mode === 'inlet' || mode === 'inlet-no-store' || mode === 'inlet-fleet') {
   // The real gateway, durable: every answer waits for the SQLite group commit (WAL, synchronous=FULL).
   // Throttling is off: benchmarks compress device intervals in time. inlet-fleet registers a mixed
@@ -67,6 +80,12 @@ if (mode === 'bare') {
   // inlet-no-store is NOT durable: the same gateway with commit() answering at once and writing
   // nothing, to show what HTTP, parsing and the pipeline alone allow (the ceiling of any store).
   const dataDir = tempDir('inlet-bench-');
+  let fleet: FleetDevice[] = [];
+  if (mode === 'inlet-fleet') {
+    const registered = spawnSync(process.execPath, [process.argv[1], 'register-fleet', devicesFile], { env: { ...process.env, BENCH_DATA_DIR: dataDir }, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (registered.status !== 0) throw new Error(`registering the fleet failed (exit code ${registered.status})`);
+    fleet = JSON.parse(readFileSync(devicesFile, 'utf8')) as FleetDevice[];
+  }
   const config = testConfig(dataDir, {});
   config.log = { ...config.log, file: false, console: false };
   config.throttle = { ...config.throttle, enabled: false };
@@ -78,7 +97,6 @@ if (mode === 'bare') {
   }
   const gateway = await startGateway(config, createLogger(config, { quiet: true }), { store });
   if (mode === 'inlet-fleet') {
-    const fleet = await registerFleet(gateway.store, Math.ceil(DEVICES / 4), 40_000_001);
     writeFileSync(devicesFile, JSON.stringify({ url: gateway.url, fleet }));
   } else {
     const urls: string[] = [];
@@ -99,6 +117,6 @@ if (mode === 'bare') {
     gateway.stop().then(() => process.exit(0));
   });
 } else {
-  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-fleet> <devices-file>\n');
+  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet|register-fleet> <devices-file>\n');
   process.exit(2);
 }

@@ -4,6 +4,7 @@ import type { Device } from '../domain/types.ts';
 import { ZoneTree, splitZonePath, zoneNameProblem, type Zone } from '../domain/zones.ts';
 import type { ChangeActor, Store } from '../store/store.ts';
 import { ZoneError } from '../store/zone-events.ts';
+import { deviceRecord } from '../store/zone-records.ts';
 
 export { ZoneError };
 
@@ -48,11 +49,11 @@ export async function syncDeviceLocations(store: Store, actor: ChangeActor): Pro
   for (const d of await store.listDevices()) {
     const path = d.zoneId === null ? d.location : tree.path(d.zoneId);
     if (path === d.location) continue;
-    await store.updateDevice(d.id, { location: path }, actor.at);
+    const updated = await store.updateDevice(d.id, { location: path }, actor.at);
     await store.addEvent({
       at: actor.at, deviceId: d.id, type: 'device.zone.path', level: 'info', actor: actor.by, source: actor.source ?? null,
       message: `${d.name}: zone path "${d.location}" is now "${path}" (zone renamed or moved by ${actor.by})`,
-      data: { by: actor.by, old: d.location, new: path },
+      data: { by: actor.by, old: d.location, new: path, records: [deviceRecord(updated)] },
     });
     changed++;
   }
@@ -68,7 +69,7 @@ export async function placeDevice(store: Store, device: Device, zoneId: number |
   await store.addEvent({
     at: actor.at, deviceId: device.id, type: 'device.zone', level: 'info', actor: actor.by, source: actor.source ?? null,
     message: `${device.name} moved from "${device.location || 'no zone'}" to "${path || 'no zone'}" (by ${actor.by})${actor.reason ? `; reason: ${actor.reason}` : ''}`,
-    data: { by: actor.by, old: { zoneId: device.zoneId, path: device.location }, new: { zoneId, path }, reason: actor.reason ?? null },
+    data: { by: actor.by, old: { zoneId: device.zoneId, path: device.location }, new: { zoneId, path }, reason: actor.reason ?? null, records: [deviceRecord(updated)] },
   });
   return updated;
 }

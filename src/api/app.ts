@@ -13,7 +13,7 @@ import type { DiskSpaceWatch } from '../jobs/disk-space.ts';
 import { alarmsRouter } from './alarms.ts';
 import { auditRouter } from './audit.ts';
 import { PasswordChangeRequired, authenticate, csrfGuard, requireGlobalRole, requirePasswordChanged, sessionRouter } from './auth.ts';
-import { setPasswordHashConcurrency, warmPasswordPolicy } from './passwords.ts';
+import { setPasswordHashConcurrency } from './passwords.ts';
 import { DEFAULT_SLOW_DOWN, SignInGuard } from './sign-in-guard.ts';
 import { hostAllowList } from './host-check.ts';
 import { readJsonBody } from '../ingest/common/json-body.ts';
@@ -28,6 +28,7 @@ import { viewerStatic } from './viewer-static.ts';
 import { scopeGuard } from './scope.ts';
 import { zonesRouter } from './zones.ts';
 import { DirectoryAuthenticator } from './directory.ts';
+import { configureSignatureChecks } from './signatures.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -116,8 +117,8 @@ const API_MAX_JSON_DEPTH = 32;
 
 export function createApiApp(deps: ApiDeps): Express {
   setPasswordHashConcurrency(deps.config.security.concurrentPasswordHashes);
-  // The breached-password estimator takes a moment to build: now, before any device is listened to.
-  warmPasswordPolicy();
+  // The breached-password estimator (zxcvbn's word lists, tens of MB) is built at the first password
+  // set or changed, not here: /health and /metrics load this API, and a monitored idle gateway must stay small.
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => {
@@ -155,7 +156,11 @@ function viewerApi(deps: ApiDeps): express.Router {
   const passwordChange = new PasswordChangeRequired();
   const { freeFailures, firstDelayS, maxDelayS } = config.security.signIn;
   const guard = new SignInGuard({ ...DEFAULT_SLOW_DOWN, freeFailures, firstDelayMs: firstDelayS * 1000, maxDelayMs: maxDelayS * 1000 });
-  api.use(sessionRouter(store, sessions, now, config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined,
+  const directory = config.directory.enabled ? new DirectoryAuthenticator(config.directory) : undefined;
+  // Electronic signatures check directory accounts by the directory, and wrong signing passwords count
+  // with the sign-ins of the same name and source.
+  configureSignatureChecks({ directory, guard });
+  api.use(sessionRouter(store, sessions, now, directory,
     { events: deps.refusals, passwordChange, guard }));
   api.use(liveRouter(store, sessions, config.jobs.offline.missedIntervals, undefined, now));
   // everything below needs a session; the routers check roles per route, on the zone of what

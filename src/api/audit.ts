@@ -2,7 +2,6 @@
 // through all of them (newest first, by id), exported as CSV or PDF, and a signed "reviewed by …"
 // record. Operators and administrators only: the trail names users and addresses.
 import { Router, type Response } from 'express';
-import PDFDocument from 'pdfkit';
 import type { EventQuery, Store, StoredEvent } from '../store/store.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { HttpError, bodyParser, queryParser } from './http.ts';
@@ -93,6 +92,8 @@ async function writeCsv(res: Response, store: Store, f: AuditFilter, sight: Sigh
 }
 
 async function writePdf(res: Response, store: Store, f: AuditFilter, by: string, sight: Sight): Promise<void> {
+  // pdfkit is loaded on the first export, not with the viewer's API: most gateways never need its memory.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, info: { Title: 'Inlet audit trail', Author: 'Inlet' } });
   res.type('application/pdf').attachment(`inlet-audit-trail-${new Date().toISOString().slice(0, 10)}.pdf`);
   doc.pipe(res);

@@ -160,7 +160,7 @@ const parseDisplay = bodyParser<{ reason: string }>({
 async function directorySignIn(store: Store, directory: DirectoryAuthenticator, login: string, password: string, source: string, at: number): Promise<{ user: UserRecord; access: Access }> {
   const outcome = await directory.authenticate(login, password, async () => new ZoneTree(await store.listZones()));
   const refuse = async (status: number, message: string, reason: string, extra: Record<string, unknown> = {}) => {
-    await store.addEvent({ at, deviceId: null, type: 'user.signin.failed', level: 'warning', message: `directory sign-in of "${login}" from ${source} refused: ${reason}`, data: { login, source, reason, directory: true, ...extra } });
+    await store.addEvent({ at, deviceId: null, type: 'user.signin.failed', level: 'warning', actor: login, source, message: `directory sign-in of "${login}" from ${source} refused: ${reason}`, data: { login, source, reason, directory: true, ...extra } });
     return new HttpError(status, message);
   };
   switch (outcome.kind) {
@@ -183,7 +183,7 @@ async function directorySignIn(store: Store, directory: DirectoryAuthenticator, 
     await store.updateUser(user.id, { role: highest, scope });
   }
   await store.addEvent({
-    at, deviceId: null, type: 'user.signin', level: 'info',
+    at, deviceId: null, type: 'user.signin', level: 'info', actor: outcome.username, source,
     message: `${outcome.username} signed in through the directory from ${source}`,
     data: { username: outcome.username, source, directory: true, groups: outcome.groups, globalRole: outcome.access.globalRole, zoneRoles: outcome.access.grants, unknownZones: outcome.unknownZones },
   });
@@ -261,7 +261,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     }
     if (!user || !ok) {
       record({
-        at, deviceId: null, type: 'user.signin.failed', level: 'warning',
+        at, deviceId: null, type: 'user.signin.failed', level: 'warning', actor: username, source,
         message: `failed sign-in as "${username}" from ${source} (${failures} in a row from there)`,
         data: { username, source, failures, knownUser: Boolean(user) },
       });
@@ -276,7 +276,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     passwordChange.set(user.id, user.mustChangePassword);
     setSessionCookie(req, res, session.id);
     record({
-      at, deviceId: null, type: 'user.signin', level: 'info', message: `${user.username} signed in from ${source}`,
+      at, deviceId: null, type: 'user.signin', level: 'info', actor: user.username, source, message: `${user.username} signed in from ${source}`,
       data: { username: user.username, source, role: user.role, mustChangePassword: user.mustChangePassword },
     });
     res.json(describe(session));
@@ -297,7 +297,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     if (!user || user.id !== session.userId) throw new HttpError(401, 'this account no longer exists: sign in again');
     if (!await hashSlotOr503(res, () => verifyPassword(currentPassword, user.passwordHash))) {
       record({
-        at, deviceId: null, type: 'user.password.change-failed', level: 'warning',
+        at, deviceId: null, type: 'user.password.change-failed', level: 'warning', actor: user.username, source,
         message: `${user.username} gave a wrong current password when changing it, from ${source}`, data: { username: user.username, source },
       });
       throw new HttpError(403, 'the current password is wrong');
@@ -314,7 +314,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     const renewed = sessions.create(user, await localAccess(store, user));
     setSessionCookie(req, res, renewed.id);
     record({
-      at, deviceId: null, type: 'user.password.changed', level: 'info', message: `${user.username} changed their own password, from ${source}`,
+      at, deviceId: null, type: 'user.password.changed', level: 'info', actor: user.username, source, message: `${user.username} changed their own password, from ${source}`,
       data: { username: user.username, actor: user.username, source, wasRequired: user.mustChangePassword },
     });
     res.json(describe(renewed));
@@ -329,7 +329,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     if (!session) throw new HttpError(401, 'not signed in, or the session expired: sign in again');
     const days = Math.round((sessions.settings.displayAbsoluteMs ?? 0) / 86_400_000);
     await store.addEvent({
-      at: now(), deviceId: null, type: 'session.display', level: 'info',
+      at: now(), deviceId: null, type: 'session.display', level: 'info', actor: before.username, source: req.socket.remoteAddress ?? null,
       message: `wall display mode turned on for a browser at ${req.ip ?? 'an unknown address'}: read-only, signed in for ${days} days as ${before.username}'s display (by ${before.username}): ${reason}`,
       data: { by: before.username, role: before.role, reason, address: req.ip ?? null },
     });
@@ -337,7 +337,13 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
   });
 
   router.delete('/session', authenticate(sessions), (req, res) => {
-    sessions.delete(sessionOf(res).id);
+    const session = sessionOf(res);
+    const source = req.socket.remoteAddress ?? '';
+    record({
+      at: now(), deviceId: null, type: 'user.signout', level: 'info', actor: session.username, source,
+      message: `${session.username} signed out from ${source}`, data: { username: session.username, source },
+    });
+    sessions.delete(session.id);
     setSessionCookie(req, res, '', true);
     res.status(204).end();
   });

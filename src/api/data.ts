@@ -7,6 +7,7 @@ import { dailyCompleteness, overallCompleteness, type DayCompleteness } from '..
 import type { SeriesPoint, Store } from '../store/store.ts';
 import { visibleDeviceIds } from './scope.ts';
 import { HttpError, queryParser } from './http.ts';
+import { segmentSeries, splitByUnit, unitSegments, validityText, type UnitSegment } from '../store/unit-versions.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -68,7 +69,7 @@ function checkRange(from: number, to: number, maxMs: number): void {
  * One channel's points over a range, at most maxPoints of them: the raw samples when the device's
  * interval allows that many at most, else min/avg/max per bucket.
  */
-async function channelPoints(store: Store, ref: ChannelRef, from: number, to: number, maxPoints: number): Promise<{ bucketMs: number; points: SeriesPoint[] }> {
+async function channelPoints(store: Store, ref: ChannelRef, from: number, to: number, maxPoints: number, seg?: UnitSegment): Promise<{ bucketMs: number; points: SeriesPoint[] }> {
   const d = ref.device;
   const q = { deviceId: d.id, channel: ref.channel.channel, from, to };
   if ((to - from) / (allowedIntervalS(d.family, d.allowedIntervalS, d.declaredIntervalS) * SECOND) <= maxPoints) {
@@ -78,11 +79,17 @@ async function channelPoints(store: Store, ref: ChannelRef, from: number, to: nu
     }
   }
   const bucketMs = chooseBucketMs(to - from, maxPoints);
-  return { bucketMs, points: await store.series({ ...q, bucketMs }) };
+  // a unit version's share of the hour its unit changed in is not read from the (unit-blind) rollup
+  return { bucketMs, points: seg ? await segmentSeries(store, d.id, ref.channel.channel, seg, bucketMs) : await store.series({ ...q, bucketMs }) };
 }
 
 function describeChannel(ref: ChannelRef) {
   return { deviceId: ref.device.id, deviceName: ref.device.name, location: ref.device.location, channel: ref.channel.channel, quantity: ref.channel.quantity, unit: ref.channel.unit };
+}
+
+/** A channel as one unit version shows it: the unit valid then, and when it began or ended inside the range. */
+function describeSegment(seg: UnitSegment<ChannelRef>) {
+  return { ...describeChannel(seg.ref), quantity: seg.quantity, unit: seg.unit, unitFrom: seg.unitFrom, unitUntil: seg.unitUntil };
 }
 
 /** Columns rather than objects: a third of the bytes, and what uPlot takes as it is. */
@@ -142,8 +149,9 @@ async function seriesFor(store: Store, query: unknown, maxChannels: number) {
   const q = parseSeriesQuery(query);
   checkRange(q.from, q.to, LIMITS.seriesRangeMs);
   const refs = await resolveChannels(store, q.channels, maxChannels);
-  const results = await Promise.all(refs.map((ref) => channelPoints(store, ref, q.from, q.to, q.points)));
-  return { from: q.from, to: q.to, refs, results };
+  const segments = await unitSegments(store, refs, q.from, q.to);
+  const results = await Promise.all(segments.map((seg) => channelPoints(store, seg.ref, seg.from, seg.to, q.points, seg)));
+  return { from: q.from, to: q.to, refs, segments, results };
 }
 
 /** Local wall-clock time "YYYY-MM-DD HH:mm:ss", the form Excel reads as a date and time. */
@@ -185,13 +193,16 @@ function sampleState(s: SampleRow): string {
  * Writes the CSV a day at a time so that a long export never sits in memory and each piece of work
  * on this thread (which also answers devices) stays short; the reads run on the reader worker.
  */
-async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: number, to: number, decimalComma: boolean, timeZone: string): Promise<void> {
+async function writeCsv(res: Response, store: Store, channelRefs: ChannelRef[], from: number, to: number, decimalComma: boolean, timeZone: string): Promise<void> {
   const localTime = localTimeFormatter(timeZone);
   const sep = decimalComma ? ';' : ',';
   const number = (v: number) => (decimalComma ? String(v).replace('.', ',') : String(v));
+  // One pair of columns per unit version: a channel whose unit changed in the range gets one per unit.
+  const refs = await unitSegments(store, channelRefs, from, to);
   const header = ['time (UTC)', `time (${timeZone})`, ...refs.flatMap((r) => {
-    const label = `${r.device.name} ${r.channel.quantity}`;
-    return [`${label} [${r.channel.unit}]`, `${label} state`];
+    const label = `${r.ref.device.name} ${r.quantity}`;
+    const valid = splitByUnit(r) ? ` (${validityText(r)})` : '';
+    return [`${label} [${r.unit}]${valid}`, `${label} state${valid}`];
   })];
   const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve())));
   await write(`\uFEFF${header.map((h) => csvText(h, sep)).join(sep)}\r\n`);
@@ -199,7 +210,8 @@ async function writeCsv(res: Response, store: Store, refs: ChannelRef[], from: n
   let written = 0;
   for (let start = from; start < to && !res.destroyed; start += WINDOW) {
     const end = Math.min(start + WINDOW, to);
-    const perChannel = await Promise.all(refs.map((r) => store.samples(r.device.id, r.channel.channel, start, end, 10_000_000)));
+    const perChannel = await Promise.all(refs.map((r) => (Math.max(start, r.from) < Math.min(end, r.to)
+      ? store.samples(r.ref.device.id, r.ref.channel.channel, Math.max(start, r.from), Math.min(end, r.to), 10_000_000) : Promise.resolve([]))));
     const rows = new Map<number, (SampleRow | undefined)[]>();
     perChannel.forEach((samples, i) => {
       for (const s of samples) {
@@ -251,20 +263,20 @@ export function dataRouter(store: Store): Router {
   const router = Router();
 
   router.get('/series', async (req, res) => {
-    const { from, to, refs, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
-    res.json({ from, to, series: refs.map((ref, i) => ({ ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points) })) });
+    const { from, to, segments, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
+    res.json({ from, to, series: segments.map((seg, i) => ({ ...describeSegment(seg), ...columns(results[i].bucketMs, results[i].points) })) });
   });
 
   router.get('/report', async (req, res) => {
-    const { from, to, refs, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
+    const { from, to, refs, segments, results } = await seriesFor(store, req.query, LIMITS.seriesChannels);
     const deviceIds = [...new Set(refs.map((r) => r.device.id))];
     const events = (await Promise.all(deviceIds.map((deviceId) => store.events({ deviceId, since: from, limit: LIMITS.events }))))
       .flat().filter((e) => e.at < to).sort((a, b) => a.at - b.at);
-    const completeness = await Promise.all(refs.map((ref) => channelCompleteness(store, ref, from, to)));
+    const completeness = await Promise.all(segments.map((seg) => channelCompleteness(store, seg.ref, seg.from, seg.to)));
     res.json({
       from, to, generatedAt: Date.now(), events,
-      series: refs.map((ref, i) => ({
-        ...describeChannel(ref), ...columns(results[i].bucketMs, results[i].points),
+      series: segments.map((seg, i) => ({
+        ...describeSegment(seg), ...columns(results[i].bucketMs, results[i].points),
         summary: { ...summary(results[i].points), completeness: overallCompleteness(completeness[i]) },
       })),
     });
@@ -280,17 +292,22 @@ export function dataRouter(store: Store): Router {
     const perChannel = await Promise.all(channels.map((c) => store.samples(device.id, c.channel, q.from, q.to, q.limit + 1)));
     const times = [...new Set(perChannel.flat().map((s) => s.time))].sort((a, b) => a - b);
     const page = new Set(times.slice(0, q.limit));
+    // One column per unit version valid on this page: a value stays under the unit it was measured in.
+    const shown = times.slice(0, q.limit);
+    const columnsShown = await unitSegments(store, channels.map((channel) => ({ device, channel })),
+      shown.length ? shown[0] : q.from, shown.length ? shown[shown.length - 1] + 1 : q.to);
     type Cell = { value: number | null; errorCode: number | null; alarm: string } | null;
-    const byTime = new Map([...page].map((t) => [t, channels.map((): Cell => null)]));
+    const byTime = new Map([...page].map((t) => [t, columnsShown.map((): Cell => null)]));
     perChannel.forEach((samples, i) => {
       for (const s of samples) {
         const row = byTime.get(s.time);
-        if (row) row[i] = { value: s.value, errorCode: s.errorCode, alarm: s.alarm };
+        const column = columnsShown.findIndex((seg) => seg.ref.channel === channels[i] && s.time >= seg.from && s.time < seg.to);
+        if (row && column >= 0) row[column] = { value: s.value, errorCode: s.errorCode, alarm: s.alarm };
       }
     });
     res.json({
       device: { id: device.id, name: device.name },
-      channels: channels.map((c) => ({ channel: c.channel, quantity: c.quantity, unit: c.unit })),
+      channels: columnsShown.map((seg) => ({ channel: seg.ref.channel.channel, quantity: seg.quantity, unit: seg.unit, unitFrom: seg.unitFrom, unitUntil: seg.unitUntil })),
       rows: [...byTime].map(([time, values]) => ({ time, values })),
       next: times.length > q.limit ? times[q.limit] : null,
     });

@@ -16,6 +16,7 @@ import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signat
 import { canonicalUnit, unitsOf } from '../domain/units.ts';
 import { scopeOf } from './scope.ts';
 import { ZoneError, ensureZonePath, placeDevice } from '../admin/zones.ts';
+import { deviceRecord } from '../store/zone-records.ts';
 
 export type DeviceStatus = 'ok' | 'offline' | 'never-seen' | 'suspended' | 'retired';
 
@@ -190,7 +191,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     await store.addEvent({
       at, deviceId: device.id, type: event.type, level: event.level, actor: by, source: audit.source,
       message: `${event.message} (by ${by})${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
-      data: { old, new: now_, ...('entryToken' in patch ? { entryToken: 'replaced' } : {}), reason: audit.reason ?? null, ...event.data },
+      data: { old, new: now_, ...('entryToken' in patch ? { entryToken: 'replaced' } : {}), reason: audit.reason ?? null, ...event.data, records: [deviceRecord(updated)] },
     });
     await registry.refresh();
     return updated;

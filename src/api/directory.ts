@@ -4,9 +4,20 @@
 // zones through directory.groups in the configuration. Nothing is cached: a disabled or removed
 // account, or one taken out of its groups, is refused at its next sign-in.
 import { readFileSync } from 'node:fs';
-import { Client, InvalidCredentialsError, escapeFilter } from 'ldapts';
+import { createRequire } from 'node:module';
+import type { Client } from 'ldapts';
 import type { DirectoryConfig } from '../config/schema.ts';
 import { ROLE_RANK, ZoneTree, higherRole, type Access, type Role, type ZoneGrant } from '../domain/zones.ts';
+
+/**
+ * ldapts, loaded on the first sign-in through the directory (or filter built), not with the viewer's
+ * API: a gateway without a directory does without its memory. require(), as the filter escaping
+ * is synchronous; every use in this file goes through it, so its classes are one and the same.
+ */
+let ldaptsModule: typeof import('ldapts') | null = null;
+function ldapts(): typeof import('ldapts') {
+  return (ldaptsModule ??= createRequire(import.meta.url)('ldapts') as typeof import('ldapts'));
+}
 
 export type DirectoryOutcome =
   | { kind: 'ok'; username: string; dn: string; groups: string[]; access: Access; unknownZones: string[] }
@@ -37,7 +48,7 @@ export function loginParts(login: string): { login: string; sam: string } {
 
 /** Fills a configured filter's placeholders with escaped values (RFC 4515), so typed text cannot change the filter. */
 export function fillFilter(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? escapeFilter`${values[name]}` : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? ldapts().escapeFilter`${values[name]}` : whole));
 }
 
 /** Roles from the groups an account is in, as configured; zone paths this Inlet does not have are reported, not guessed. */
@@ -82,7 +93,7 @@ export class DirectoryAuthenticator {
 
   private async connect(url: string): Promise<Client> {
     const tlsOptions = { ...(this.ca ? { ca: [this.ca] } : {}), minVersion: 'TLSv1.2' as const };
-    const client = new Client({ url, timeout: this.config.timeoutMs, connectTimeout: this.config.timeoutMs, tlsOptions, strictDN: false });
+    const client = new (ldapts().Client)({ url, timeout: this.config.timeoutMs, connectTimeout: this.config.timeoutMs, tlsOptions, strictDN: false });
     if (this.config.startTls && url.startsWith('ldap://')) await client.startTLS(tlsOptions);
     return client;
   }
@@ -114,7 +125,7 @@ export class DirectoryAuthenticator {
       try {
         await client.bind(c.bindDn, c.bindPassword);
       } catch (err) {
-        if (err instanceof InvalidCredentialsError) throw new ServiceAccountError('the directory refused Inlet\'s service account (directory.bindDn / bindPassword)');
+        if (err instanceof ldapts().InvalidCredentialsError) throw new ServiceAccountError('the directory refused Inlet\'s service account (directory.bindDn / bindPassword)');
         throw err;
       }
     };
@@ -137,7 +148,7 @@ export class DirectoryAuthenticator {
     try {
       await client.bind(dn, password);
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) return { kind: 'wrong-credentials' };
+      if (err instanceof ldapts().InvalidCredentialsError) return { kind: 'wrong-credentials' };
       throw err;
     }
     // Groups are read with the service account again: an ordinary account may not be allowed to search them.

@@ -7,8 +7,8 @@
 // beyond it is answered 503 with Retry-After (PasswordHashBusyError) instead of eating memory and CPU.
 // Hashes made earlier with @noble/hashes' scrypt are the same function and keep verifying.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 const CURRENT = { ln: 15, r: 8, p: 1 };   // N = 2^15: 32 MiB and ~0.25 s per hash
 const KEY_BYTES = 32;
@@ -92,7 +92,13 @@ const MIN_ZXCVBN_SCORE = 3;
 /** zxcvbn-ts with its common-password and common-word lists; built on first use (about 0.3 s), or by warmPasswordPolicy(). */
 let estimator: ZxcvbnFactory | null = null;
 export function warmPasswordPolicy(): void {
-  estimator ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+  if (estimator) return;
+  // Loaded here, not with the module: its word lists cost memory that a gateway nobody changes a
+  // password on does without. Both packages are CommonJS, so require() loads what import would.
+  const require = createRequire(import.meta.url);
+  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const { adjacencyGraphs, dictionary } = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  estimator = new Factory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
 }
 
 /** Why a password is too weak, or null when it is acceptable. The message tells the user what to do. */

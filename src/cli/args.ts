@@ -24,3 +24,13 @@ export function intOption(values: Record<string, unknown>, name: string, fallbac
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
   return n;
 }
+
+/**
+ * The reason a configuration change must carry (issue 18): a usage error (exit 2) when --reason is
+ * missing or blank, checked before anything is changed.
+ */
+export function requiredReason(values: Record<string, unknown>): string {
+  const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+  if (!reason) throw new UsageError('--reason is required: say why this change is made (e.g. --reason "probe replaced, SOP QA-7"); it is recorded in the audit trail with the change, and nothing was changed');
+  return reason;
+}

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.ts';
 import { newEntryToken } from '../ingest/families.ts';
 import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
 import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
-import { UsageError, intOption, parse, required } from './args.ts';
+import { UsageError, intOption, parse, required, requiredReason } from './args.ts';
 import { cliActor, cliSource } from './actor.ts';
 
 const reasonOf = (values: Record<string, unknown>) => (typeof values.reason === 'string' ? values.reason : null);
@@ -101,10 +101,10 @@ const USAGE = `usage:
   inlet device list
   inlet device show --serial <serial>
   inlet device suspend --serial <serial> --reason <text>
-  inlet device resume --serial <serial> [--import] [--reason <text>]
-  inlet device set-interval --serial <serial> --seconds <s> [--reason <text>]   (0 = use the interval the device declares)
-  inlet device new-token --serial <serial> [--reason <text>]                     (issue a new entry point; the old one stops working)
-  inlet device set-clock --serial <serial> --clock auto|utc|local [--reason <text>]
+  inlet device resume --serial <serial> [--import] --reason <text>
+  inlet device set-interval --serial <serial> --seconds <s> --reason <text>   (0 = use the interval the device declares)
+  inlet device new-token --serial <serial> --reason <text>                     (issue a new entry point; the old one stops working)
+  inlet device set-clock --serial <serial> --clock auto|utc|local --reason <text>
                                     (GSM/LTE loggers: read the device clock as UTC or as local time with its Timezone;
                                      auto = decide per upload from its send time)
 Every change is recorded in the audit trail with your operating-system account and --reason.`;
@@ -167,6 +167,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'resume': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, import: { type: 'boolean' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const importData = values.import === true;
       const waiting = (await store.quarantined(d.id)).length;
@@ -183,6 +184,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'set-interval': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, seconds: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const seconds = intOption(values, 'seconds', -1);
       if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError('--seconds must be a whole number of seconds (0 = the device\'s declared interval)');
@@ -198,6 +200,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'set-clock': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, clock: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const clock = required(values, 'clock') as LoggerClockSetting;
       if (!LOGGER_CLOCK_SETTINGS.includes(clock)) throw new UsageError(`--clock must be one of ${LOGGER_CLOCK_SETTINGS.join(', ')}, got "${clock}"`);
@@ -210,6 +213,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
     }
     case 'new-token': {
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       const updated = await store.updateDevice(d.id, { entryToken: newEntryToken() }, now);
       // The token itself is a secret: never in the event.

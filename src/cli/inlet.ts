@@ -243,7 +243,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`note: ${unapplied} bytes of acknowledged uploads in ${path.join(config.dataDir, 'spool')} are not applied to the database yet ` +
           '(a running gateway applies them within moments, a stopped one at its next start); this verification covers what the database holds now\n');
       }
-      return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text)));
+      return withStore(config, (store) => verifyCommand(args, store, chainKeyFile(config), out, (text) => process.stderr.write(text), config.audit.syslog));
     }
     case 'retention': {
       const { retentionCommand } = await import('./retention.ts');

@@ -8,16 +8,18 @@ import os from 'node:os';
 import type { AlarmLevel, AlarmLimit, Device } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { limitSetProblem } from '../api/alarms.ts';
-import { UsageError, intOption, parse, required } from './args.ts';
+import { UsageError, intOption, parse, required, requiredReason } from './args.ts';
+import { cliSource } from './actor.ts';
 
 const USAGE = `usage:
   inlet limits show [--serial <serial>]
   inlet limits set --channels <serial:channel>[,<serial:channel>...] [--level alarm|warning] [--high <n>] [--low <n>]
-                   [--delay <s>] [--hysteresis <n>] [--by <name>]       (one set of limits on every channel named)
-  inlet limits set --channels <...> --template <file.json> [--by <name>]
+                   [--delay <s>] [--hysteresis <n>] [--by <name>] --reason <text>   (one set of limits on every channel named)
+  inlet limits set --channels <...> --template <file.json> [--by <name>] --reason <text>
                    (the file: [{"level":"alarm","low":2,"high":8,"delayS":600,"hysteresis":0.3}, {"level":"warning",...}])
-  inlet limits set --channels <...> --level <level> --clear [--by <name>]   (remove that level's limits)
-  inlet limits copy --from <serial:channel> --to <serial:channel>[,<serial:channel>...] [--by <name>]`;
+  inlet limits set --channels <...> --level <level> --clear [--by <name>] --reason <text>   (remove that level's limits)
+  inlet limits copy --from <serial:channel> --to <serial:channel>[,<serial:channel>...] [--by <name>] --reason <text>
+Every change is recorded in the audit trail with --reason.`;
 
 type LimitSet = Omit<AlarmLimit, 'deviceId' | 'channel'>[];
 
@@ -74,14 +76,14 @@ function readTemplate(file: string): LimitSet {
 }
 
 /** Replaces the given levels on each channel, keeping the channel's other level as it is. */
-async function apply(store: Store, refs: ChannelRef[], levels: AlarmLevel[], set: LimitSet, by: string, out: (line: string) => void): Promise<void> {
+async function apply(store: Store, refs: ChannelRef[], levels: AlarmLevel[], set: LimitSet, by: string, reason: string, out: (line: string) => void): Promise<void> {
   const problem = limitSetProblem(set);
   if (problem) throw new UsageError(problem);
   const now = Date.now();
   for (const ref of refs) {
     const kept = (await store.alarmLimits(ref.device.id)).filter((l) => l.channel === ref.channel && !levels.includes(l.level));
     const limits = [...kept.map(({ updatedAt: _, ...l }) => l), ...set.map((l) => ({ ...l, deviceId: ref.device.id, channel: ref.channel }))];
-    await store.setAlarmLimits(ref.device.id, ref.channel, limits, by, now);
+    await store.setAlarmLimits(ref.device.id, ref.channel, limits, by, now, { source: cliSource(), reason });
     out(`${ref.label}: ${limits.length ? limits.map(describe).join('; ') : 'no limits'}`);
   }
 }
@@ -110,34 +112,36 @@ export async function limitsCommand(argv: string[], store: Store, out: (line: st
     case 'set': {
       const { values } = parse(rest, {
         channels: { type: 'string' }, level: { type: 'string' }, high: { type: 'string' }, low: { type: 'string' }, delay: { type: 'string' },
-        hysteresis: { type: 'string' }, template: { type: 'string' }, clear: { type: 'boolean' }, by: { type: 'string' },
+        hysteresis: { type: 'string' }, template: { type: 'string' }, clear: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' },
       });
+      const reason = requiredReason(values);
       const refs = await resolveChannels(store, required(values, 'channels'));
       const by = (values.by as string | undefined) ?? defaultActor;
       if (values.template) {
         const set = readTemplate(values.template as string);
-        await apply(store, refs, ['alarm', 'warning'], set, by, out);
+        await apply(store, refs, ['alarm', 'warning'], set, by, reason, out);
         return 0;
       }
       const level = (values.level as string | undefined) ?? 'alarm';
       if (level !== 'alarm' && level !== 'warning') throw new UsageError(`--level is alarm or warning, not "${level}"`);
-      if (values.clear) { await apply(store, refs, [level], [], by, out); return 0; }
+      if (values.clear) { await apply(store, refs, [level], [], by, reason, out); return 0; }
       const high = numberOption(values, 'high');
       const low = numberOption(values, 'low');
       if (high === null && low === null) throw new UsageError('give --high, --low or both (or --clear to remove the limits)');
       const set = [{ level: level as AlarmLevel, high, low, delayS: intOption(values, 'delay', 0), hysteresis: numberOption(values, 'hysteresis') ?? 0 }];
       if (set[0].delayS < 0 || set[0].hysteresis < 0) throw new UsageError('--delay and --hysteresis cannot be negative');
-      await apply(store, refs, [level as AlarmLevel], set, by, out);
+      await apply(store, refs, [level as AlarmLevel], set, by, reason, out);
       return 0;
     }
     case 'copy': {
-      const { values } = parse(rest, { from: { type: 'string' }, to: { type: 'string' }, by: { type: 'string' } });
+      const { values } = parse(rest, { from: { type: 'string' }, to: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' } });
+      const reason = requiredReason(values);
       const [source] = await resolveChannels(store, required(values, 'from'));
       const targets = await resolveChannels(store, required(values, 'to'));
       const set = (await store.alarmLimits(source.device.id)).filter((l) => l.channel === source.channel)
         .map(({ level, high, low, delayS, hysteresis }) => ({ level, high, low, delayS, hysteresis }));
       if (!set.length) throw new UsageError(`${source.label} has no limits to copy`);
-      await apply(store, targets, ['alarm', 'warning'], set, (values.by as string | undefined) ?? defaultActor, out);
+      await apply(store, targets, ['alarm', 'warning'], set, (values.by as string | undefined) ?? defaultActor, reason, out);
       return 0;
     }
     default:

@@ -5,7 +5,7 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Store, UserRecord } from '../store/store.ts';
 import { hashPassword, passwordWeakness } from '../api/passwords.ts';
 import { ROLES, USERNAME_PATTERN } from '../api/users.ts';
-import { UsageError, parse, required } from './args.ts';
+import { UsageError, parse, required, requiredReason } from './args.ts';
 import { cliActor, cliSource } from './actor.ts';
 
 const audit = (reason: unknown) => ({ actor: cliActor(), source: cliSource(), reason: typeof reason === 'string' ? reason : null });
@@ -45,7 +45,7 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-const TERMINAL_INPUT: PasswordInput = {
+export const TERMINAL_INPUT: PasswordInput = {
   isTerminal: Boolean(process.stdin.isTTY),
   prompt: promptHidden,
   async readAll() {
@@ -73,10 +73,10 @@ async function existingUser(store: Store, username: string): Promise<UserRecord>
 const USAGE = `usage:
   inlet user add --username <name> --role ${ROLES.join('|')} [--password-stdin] [--reason <text>]
   inlet user list
-  inlet user passwd --username <name> [--password-stdin] [--no-force-change] [--reason <text>]
+  inlet user passwd --username <name> [--password-stdin] [--no-force-change] --reason <text>
                                                              (set a new password; its user must change it
                                                               at next sign-in unless --no-force-change)
-  inlet user unlock --username <name> [--reason <text>]                      (after too many failed sign-ins)
+  inlet user unlock --username <name> --reason <text>                        (after too many failed sign-ins)
 Every change is recorded in the audit trail with your operating-system account and --reason.
 Without --password-stdin the password is asked twice on the terminal; it is never shown or logged.`;
 
@@ -108,6 +108,7 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
     }
     case 'passwd': {
       const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-force-change': { type: 'boolean' }, reason: { type: 'string' } });
+      requiredReason(values);
       const user = await existingUser(store, required(values, 'username'));
       const password = await newPassword(user.username, values['password-stdin'] === true, input);
       // Like an administrator's reset in the viewer (PATCH /api/users/:id): a password IT typed is known
@@ -130,6 +131,7 @@ export async function userCommand(argv: string[], _config: InletConfig, store: S
     }
     case 'unlock': {
       const { values } = parse(rest, { username: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const user = await existingUser(store, required(values, 'username'));
       await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null }, audit(values.reason));
       out(`${user.username} unlocked.`);

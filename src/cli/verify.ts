@@ -9,13 +9,16 @@ import { HEADS_FILE } from '../store/heads-file.ts';
 import { UsageError } from './args.ts';
 import { parse } from './args.ts';
 import { CHAIN_KEY_EVENT, readChainKey } from '../store/chain-key.ts';
+import { exportHeadsToSyslog, type SyslogSettings } from '../jobs/syslog-heads.ts';
 
 /** Exit code when verification finds problems; usage errors keep 2. */
 export const EXIT_INTEGRITY_BROKEN = 1;
 
 const PROGRESS_EVERY_MS = 1000;
 
-export async function verifyCommand(argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void): Promise<number> {
+export async function verifyCommand(
+  argv: string[], store: Store, keyFile: string, out: (line: string) => void, progressOut: (text: string) => void, syslog?: SyslogSettings,
+): Promise<number> {
   const { values } = parse(argv, { quiet: { type: 'boolean' }, rollup: { type: 'string' }, full: { type: 'boolean' }, incremental: { type: 'boolean' } });
   if (values.full && values.incremental) throw new UsageError('--full and --incremental exclude each other');
   const rollup = (values.rollup as string | undefined) ?? 'all';
@@ -44,6 +47,15 @@ export async function verifyCommand(argv: string[], store: Store, keyFile: strin
   });
   const { raised, cleared } = await recordVerification(store, report);
   await recordVerifyProgress(store, chainKey?.key ?? null, report);
+  // A copy of the heads on another machine (audit.syslog), whatever the outcome; a failed send is said, not fatal.
+  if (syslog?.enabled) {
+    try {
+      const sent = await exportHeadsToSyslog(syslog, report, chainKey?.key ?? null);
+      out(`chain heads sent to syslog ${syslog.host}:${syslog.port}/${syslog.protocol} (${sent} messages)`);
+    } catch (err) {
+      out(`warning: the chain heads could not be sent to syslog ${syslog.host}:${syslog.port}/${syslog.protocol}: ${(err as Error).message}`);
+    }
+  }
   const seconds = ((report.finishedAt - report.startedAt) / 1000).toFixed(1);
   const counted = `${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains in ${seconds} s`;
   if (report.ok) {

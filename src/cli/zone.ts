@@ -4,13 +4,14 @@ import os from 'node:os';
 import { zoneNameProblem, splitZonePath, type Role } from '../domain/zones.ts';
 import type { Store } from '../store/store.ts';
 import { ZoneError, ensureZonePath, findZone, placeDevice, syncDeviceLocations, zoneTree } from '../admin/zones.ts';
-import { UsageError, parse, required } from './args.ts';
+import { UsageError, parse, required, requiredReason } from './args.ts';
+import { cliSource } from './actor.ts';
 
 const ROLES: Role[] = ['viewer', 'operator', 'administrator'];
 
 const USAGE = `usage:
   inlet zone list
-  inlet zone add --path "Site/Building/Room" [--reason <text>]       (missing levels are created)
+  inlet zone add --path "Site/Building/Room" --reason <text>         (missing levels are created)
   inlet zone rename --zone <path|id> --name <new name> --reason <text>
   inlet zone move --zone <path|id> --to <parent path|id|/> --reason <text>   ("/" = top level)
   inlet zone remove --zone <path|id> --reason <text>                  (only an empty zone)
@@ -22,7 +23,7 @@ A user holding roles on zones sees those zones and the zones below them, and not
 
 /** Who a command-line change is recorded as: the operating-system account that ran it. */
 function cliActor(reason: string | undefined) {
-  return { by: `${os.userInfo().username} (command line)`, at: Date.now(), reason };
+  return { by: `${os.userInfo().username} (command line)`, at: Date.now(), reason, source: cliSource() };
 }
 
 function reasonOf(values: Record<string, unknown>): string {
@@ -66,6 +67,7 @@ async function run(sub: string | undefined, rest: string[], store: Store, out: (
     }
     case 'add': {
       const { values } = parse(rest, { path: { type: 'string' }, reason: { type: 'string' } });
+      requiredReason(values);
       const path = required(values, 'path');
       for (const name of splitZonePath(path)) {
         const problem = zoneNameProblem(name);
@@ -127,8 +129,8 @@ async function run(sub: string | undefined, rest: string[], store: Store, out: (
       const current = (await store.userZoneRoles(user.id)).map(({ zoneId, role }) => ({ zoneId, role }));
       if (sub === 'global') {
         await store.setUserZoneRoles(user.id, [], actor);
-        await store.updateUser(user.id, { scope: 'global' });
-        await store.addEvent({ at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info', message: `${username}: rights changed from ${user.scope} to global (by ${actor.by}); reason: ${actor.reason}`, data: { by: actor.by, username, old: user.scope, new: 'global', reason: actor.reason } });
+        await store.updateUser(user.id, { scope: 'global' }, { actor: actor.by, source: actor.source, reason: actor.reason ?? null });
+        await store.addEvent({ at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info', actor: actor.by, source: actor.source, message: `${username}: rights changed from ${user.scope} to global (by ${actor.by}); reason: ${actor.reason}`, data: { by: actor.by, username, old: user.scope, new: 'global', reason: actor.reason } });
         out(`${username} is ${user.role} on everything again`);
         return 0;
       }
@@ -148,9 +150,9 @@ async function run(sub: string | undefined, rest: string[], store: Store, out: (
       await store.setUserZoneRoles(user.id, next, actor);
       const highest = next.reduce<Role>((best, g) => (ROLES.indexOf(g.role) > ROLES.indexOf(best) ? g.role : best), 'viewer');
       if (user.scope !== 'zones' || user.role !== highest) {
-        await store.updateUser(user.id, { scope: 'zones', role: highest });
+        await store.updateUser(user.id, { scope: 'zones', role: highest }, { actor: actor.by, source: actor.source, reason: actor.reason ?? null });
         if (user.scope !== 'zones') {
-          await store.addEvent({ at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info', message: `${username}: rights changed from global to zones (by ${actor.by}); reason: ${actor.reason}`, data: { by: actor.by, username, old: user.scope, new: 'zones', reason: actor.reason } });
+          await store.addEvent({ at: actor.at, deviceId: null, type: 'user.scope.changed', level: 'info', actor: actor.by, source: actor.source, message: `${username}: rights changed from global to zones (by ${actor.by}); reason: ${actor.reason}`, data: { by: actor.by, username, old: user.scope, new: 'zones', reason: actor.reason } });
         }
       }
       const tree = await zoneTree(store);

@@ -118,6 +118,9 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
   if (config.store.kind === 'mssql' && !config.store.mssql.connectionString) {
     throw new ConfigError('"store.kind" is "mssql" but "store.mssql.connectionString" is empty: set it (or INLET_MSSQL_CONNECTION)');
   }
+  if (config.audit.syslog.enabled && !config.audit.syslog.host.trim()) {
+    throw new ConfigError('"audit.syslog.enabled" is true but "audit.syslog.host" is empty: name the syslog server the chain heads go to (docs/retention.md)');
+  }
   if (config.https.enabled && (!config.https.certFile || !config.https.keyFile)) {
     throw new ConfigError('"https.enabled" is true but "https.certFile" or "https.keyFile" is empty: give the PEM files');
   }

@@ -97,6 +97,11 @@ export interface InletConfig {
     sensorErrorDelayS: number;
   };
   directory: DirectoryConfig;
+  /** The audit trail's copies outside the database (issue 18). */
+  audit: {
+    /** The chain heads sent to a syslog server (RFC 5424) after every verification, besides the heads file. */
+    syslog: { enabled: boolean; host: string; port: number; protocol: 'udp' | 'tcp'; facility: number; timeoutMs: number };
+  };
   /** Purging old data in the housekeeping job, below an audited horizon (docs/retention.md). Off by default. */
   retention: {
     enabled: boolean;
@@ -259,6 +264,22 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: { sensorErrorDelayS: { type: 'integer', minimum: 0, maximum: 86_400 } },
     },
+    audit: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        syslog: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            host: { type: 'string', maxLength: 255, description: 'the syslog server, e.g. "siem.example.local" or "10.0.0.5"' },
+            port: { type: 'integer', minimum: 1, maximum: 65_535 },
+            protocol: { enum: ['udp', 'tcp'] },
+            facility: { type: 'integer', minimum: 0, maximum: 23, description: 'RFC 5424 facility; 13 is "log audit"' },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+          },
+        },
+      },
+    },
     directory: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -378,6 +399,7 @@ export const DEFAULT_CONFIG: InletConfig = {
     groupFilter: '(&(objectClass=group)(member={dn}))',
     groupBaseDn: '', disabledFilter: '', groups: [], timeoutMs: 5000,
   },
+  audit: { syslog: { enabled: false, host: '', port: 514, protocol: 'udp', facility: 13, timeoutMs: 5000 } },
   retention: { enabled: false, keepDays: 0, auditKeepDays: 0, chunkSize: 5000, bodyKeepDays: 0 },
   reports: { site: '', timezone: '', activationEnergyKJPerMol: 83.144, schedule: '20 0 * * *', schedules: [] },
   security: {

@@ -3,7 +3,7 @@
 // Changing, inserting or deleting an upload or one of its samples breaks the chain.
 // With a chain key (chain-key.ts) the link is HMAC-SHA256 under that key instead, so that someone
 // who can rewrite the database but not read the gateway's key file cannot recompute the chain.
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hash as oneShotHash, type Hash, type KeyObject } from 'node:crypto';
 import type { AlarmState } from './types.ts';
 import { ALARM_CODES, type SampleColumns } from './sample-columns.ts';
 
@@ -40,9 +40,13 @@ export interface ChainSample {
 
 const encoder = new TextEncoder();
 
-/** Native SHA-256: a logger backlog's raw body is 10 MB, which a JavaScript implementation hashes ten times slower. */
-function sha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
+/**
+ * Native SHA-256: a logger backlog's raw body is 10 MB, which a JavaScript implementation hashes ten
+ * times slower. One-shot (crypto.hash): the apply hashes every upload, and a Hash object costs more
+ * to make than a small body costs to hash.
+ */
+function sha256(data: Uint8Array | string): Uint8Array {
+  return oneShotHash('sha256', data, 'buffer');
 }
 
 /** Digest of the samples an upload stored, independent of the order they were given in. */
@@ -60,7 +64,8 @@ export function samplesDigest(samples: ChainSample[]): Uint8Array {
  */
 export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<number>): Uint8Array {
   const order = channelTimeOrder(cols, indices);
-  const hash = createHash('sha256');
+  // A Hash object only for text over 64 KiB (a backlog); the usual few samples are hashed in one shot.
+  let hash: Hash | null = null;
   // The JSON text that samplesDigest hashes, fed in pieces. String(n) is how JSON.stringify writes a
   // finite number; values repeat (a sensor's resolution), so each is formatted once, and a time in
   // ms is formatted as two int32 halves, which V8 does far faster than one large double.
@@ -73,10 +78,9 @@ export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<n
     if (vt === undefined) { vt = Number.isNaN(v) ? 'null' : String(v); valueText.set(v, vt); }
     const e = cols.errorCode[i];
     text += `${k === 0 ? '[' : ',['}${cols.channel[i]},${timeText(cols.time[i])},${vt},${Number.isNaN(e) ? 'null' : e},${ALARM_JSON[cols.alarm[i]]}]`;
-    if (text.length >= 65_536) { hash.update(text); text = ''; }
+    if (text.length >= 65_536) { (hash ??= createHash('sha256')).update(text); text = ''; }
   }
-  hash.update(`${text}]`);
-  return hash.digest();
+  return hash ? hash.update(`${text}]`).digest() : sha256(`${text}]`);
 }
 
 const ALARM_JSON = ALARM_CODES.map((a) => JSON.stringify(a));

@@ -4,8 +4,9 @@ import type { Store } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
-import { describeProblem, exportHeads, recordVerification } from './verify.ts';
+import { describeProblem, exportHeads, recordVerification, type IntegrityReport } from './verify.ts';
 import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally } from './verify-incremental.ts';
+import { exportHeadsToSyslog } from './syslog-heads.ts';
 import { NotificationJob, createTransport } from './notify.ts';
 import { describeBodyRun, describeRun, runBodyRetention, runRetention } from './retention.ts';
 import { runScheduledReports } from '../report/schedule.ts';
@@ -41,6 +42,16 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
     storeWork = run.catch(() => undefined);
     return run;
   };
+  /** A copy of the heads on another machine after every verification (audit.syslog); a failed send is logged. */
+  const toSyslog = async (report: IntegrityReport, key: Uint8Array | null) => {
+    const { syslog } = config.audit;
+    if (!syslog.enabled) return;
+    try {
+      await exportHeadsToSyslog(syslog, report, key);
+    } catch (err) {
+      log.warn('the chain heads could not be sent to syslog', { host: syslog.host, port: syslog.port, protocol: syslog.protocol, error: (err as Error).message });
+    }
+  };
   if (verify.enabled) {
     jobs.push({
       name: 'verify', schedule: verify.schedule,
@@ -52,11 +63,13 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);
           await recordVerifyProgress(store, key?.key ?? null, report); // only after a full pass that found nothing but a forged progress row
+          await toSyslog(report, key?.key ?? null);
           return `INTEGRITY BROKEN: ${report.problemCount} problem(s) in ${report.uploadsChecked} uploads; ${raised ? `integrity alarm #${raised.id} raised` : 'its integrity alarm is already open'}`;
         }
         const { cleared } = await recordVerification(store, report);
         await recordVerifyProgress(store, key?.key ?? null, report);
         if (key && headsFile) exportHeads(headsFile, key.key, report);
+        await toSyslog(report, key?.key ?? null);
         return `intact (${report.mode === 'incremental' ? `incremental${report.rollingSlice ? `, rolling pass #${report.rollingSlice.from}-#${report.rollingSlice.to}` : ''}` : 'full'}): ${report.uploadsChecked} uploads, ${report.samplesChecked} samples, ${report.chains} chains` +
           `${report.uploadsBelowHorizon ? `, ${report.uploadsBelowHorizon} uploads below the retention horizon awaiting purge` : ''}` +
           `${cleared ? `; ${cleared} integrity alarm(s) cleared` : ''}`;

@@ -6,7 +6,7 @@
 // transaction, logging progress, until nothing is left. A run that stopped half-way (crash, stop)
 // is finished by the next one: the horizon is already recorded.
 import type { LogSink } from '../domain/log-sink.ts';
-import type { PurgeChunk, RetentionHorizon, RetentionPreview, Store } from '../store/store.ts';
+import type { PurgeChunk, RetentionHorizon, RetentionRequest, RetentionPreview, Store } from '../store/store.ts';
 import { writeAuditBaseline } from '../store/audit-baseline.ts';
 
 const DAY = 86_400_000;
@@ -90,6 +90,9 @@ export interface RetentionRunOptions {
   /** Who advances the horizon ('housekeeping job', or the operating-system user of `inlet retention run`). */
   setBy: string;
   reason: string;
+  /** A purge ordered by a person is signed by them (`inlet retention run`); the scheduled job's is not. */
+  signature?: RetentionRequest['signature'];
+  source?: string | null;
   log: LogSink;
   /** Progress lines at most this often (ms). */
   progressEveryMs?: number;
@@ -103,6 +106,7 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
   if (plan.advances) {
     horizon = await store.advanceRetentionHorizon({
       at: options.now, dataBefore: plan.dataBefore, auditBefore: plan.auditBefore, setBy: options.setBy, reason: options.reason,
+      ...(options.signature ? { signature: options.signature } : {}), ...(options.source ? { source: options.source } : {}),
     });
     // The store keeps the latest horizon when it already covers this one (another process recorded it first).
     const recordedHere = horizon.at === options.now && horizon.setBy === options.setBy;

@@ -7,6 +7,7 @@
 // afterwards (recordVerification).
 import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
 import { canonicalState, eventHash } from '../domain/audit-chain.ts';
+import { everyEventLinkedAfter } from '../store/event-links.ts';
 import type { ChainCheckpoint, ChainedEvent, Store, StoredAlarm, StoredUpload, UploadSample } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { currentRecords } from '../store/audit-records.ts';
@@ -214,19 +215,23 @@ async function verifyAuditTrail(
   let eventsChecked = 0;
   let keyedSeen = false;
   let afterId = 0;
-  // Not every writer links its events yet: SQL Server's procedures and batch inserts, and on both
-  // stores the refusal archive and sign-in records written off the ingest thread (docs/sqlserver.md,
-  // README "Not covered"). An unlinked event is therefore not reported; linked ones are checked.
-  const everyEventLinked = false;
+  // On SQLite every writer links its events, the refusal archive and sign-in records included, from
+  // the marker event on (src/store/event-links.ts): an unlinked event after it was inserted by hand.
+  // SQL Server's procedures and batch inserts do not link theirs yet (docs/sqlserver.md): not reported there.
+  const linkedAfter = await everyEventLinkedAfter(store);
   for (;;) {
     const page = await store.chainedEvents(afterId, options.pageSize ?? 1000);
     if (!page.length) break;
     for (const e of page) {
       afterId = e.id;
-      for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
+      // On the embedded store every writer links its events once the chain began, so an unlinked event
+      // after that is no evidence of a row's state: else one inserted by hand could vouch for a
+      // backdoor account. (SQL Server's procedures still write unlinked events that carry states.)
+      const vouches = (e.hash && e.prevHash) || !head || store.kind !== 'sqlite';
+      if (vouches) for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
       if (!e.hash || !e.prevHash) {
-        if (head && everyEventLinked) {
-          report({ kind: 'event-unchained', chain: -1, uploadId: e.id, detail: `event #${e.id} (${e.type}: "${e.message.slice(0, 80)}") has no link although the audit chain began at an earlier event: inserted outside Inlet` });
+        if (linkedAfter !== null && e.id > linkedAfter) {
+          report({ kind: 'event-unchained', chain: -1, uploadId: e.id, detail: `event #${e.id} (${e.type}: "${e.message.slice(0, 80)}") has no link although every event after #${linkedAfter} is linked: inserted outside Inlet` });
         }
         continue;
       }
@@ -302,6 +307,10 @@ function describeKey(key: string): string {
     case 'alarm': return `alarm #${a}`;
     case 'limits': return `the alarm limits of device ${a} channel ${b}`;
     case 'channel': return `channel ${b} of device ${a} (quantity and unit)`;
+    case 'zone': return `zone #${a}`;
+    case 'zones-of-user': return `the zone roles of user #${a}`;
+    case 'device': return `device #${a} (name and zone)`;
+    case 'unit-version': return `the unit version of device ${a} channel ${b} from ${new Date(Number(key.split(':')[3])).toISOString()}`;
     default: return key;
   }
 }

@@ -9,7 +9,7 @@ import type { InletConfig } from '../config/schema.ts';
 import { dataPath } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
 import { buildReport, ReportRequestError, type ReportModel, type ReportRequest, type ReportSettings } from './model.ts';
-import { renderReportPdf, type Issue } from './pdf.ts';
+import type { Issue } from './pdf.ts';
 
 /** threadId: the thread that drew it (0: the main thread). */
 export type DrawReport = (request: ReportRequest, settings: ReportSettings, now: number, issue: Issue) => Promise<{ model: ReportModel; pdf: Buffer; threadId: number }>;
@@ -24,6 +24,8 @@ const WORKER_FILE = fileURLToPath(new URL(`./draw-worker${path.extname(fileURLTo
 export function drawInThread(store: Store): DrawReport {
   return async (request, settings, now, issue) => {
     const model = await buildReport(store, request, settings, now);
+    // pdfkit and its fonts are loaded when a report is drawn, not with the gateway: an idle gateway does without their memory.
+    const { renderReportPdf } = await import('./pdf.ts');
     return { model, pdf: await renderReportPdf(model, issue), threadId };
   };
 }

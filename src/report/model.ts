@@ -7,6 +7,7 @@ import type { Store, StoredAlarm, StoredEvent } from '../store/store.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { ChannelAnalyzer, type ChannelAnalysis, type Excursion } from './analysis.ts';
 import { localDayStarts } from './time-zone.ts';
+import { segmentsOf, splitByUnit } from '../store/unit-versions.ts';
 
 const DAY_MS = 86_400_000;
 /** Samples are read this much at a time, so that a year of one-minute data never sits in memory twice. */
@@ -40,6 +41,12 @@ export interface ChannelSection {
   channel: number;
   quantity: string;
   unit: string;
+  /**
+   * Set only when the channel's unit changed inside the period: this section covers the samples of
+   * `unit` alone, valid from/until these times (each unit version is its own section, never converted).
+   */
+  unitFrom?: number | null;
+  unitUntil?: number | null;
   limits: AlarmLimit[];
   analysis: Omit<ChannelAnalysis, 'excursions'>;
   excursions: ExcursionRow[];
@@ -114,26 +121,38 @@ export async function buildReport(store: Store, request: ReportRequest, settings
   }
 
   const sections: ChannelSection[] = [];
-  for (const [device, channel] of channels) {
+  const unitVersions = new Map<number, Awaited<ReturnType<Store['channelUnits']>>>();
+  for (const d of devices) unitVersions.set(d.id, await store.channelUnits(d.id));
+  // One section per unit version in the period (units never change history): each analysed in its own unit.
+  const segments = channels.flatMap(([device, channel]) =>
+    segmentsOf({ device, channel }, (unitVersions.get(device.id) ?? []).filter((v) => v.channel === channel.channel), from, to));
+  for (const seg of segments) {
+    const { device, channel } = seg.ref;
+    const split = splitByUnit(seg);
     const intervalMs = allowedIntervalS(device.family, device.allowedIntervalS, device.declaredIntervalS) * 1000;
-    const channelLimits = limits.filter((l) => l.deviceId === device.id && l.channel === channel.channel);
+    // Limits are set in the channel's current unit: they do not apply to samples in an earlier unit.
+    const channelLimits = seg.unit === channel.unit ? limits.filter((l) => l.deviceId === device.id && l.channel === channel.channel) : [];
+    const segEnd = Math.max(seg.from, Math.min(seg.to, end));
     const analyzer = new ChannelAnalyzer({
-      from, to, end, intervalMs, dayStarts, chartPoints: 700,
+      from: seg.from, to: seg.to, end: segEnd, intervalMs, dayStarts: split ? localDayStarts(seg.from, seg.to, timeZone) : dayStarts, chartPoints: 700,
       limits: channelLimits.map((l) => ({ level: l.level, high: l.high, low: l.low })),
-      temperatureUnit: channel.quantity === 'temperature' ? channel.unit : null,
+      temperatureUnit: seg.quantity === 'temperature' ? seg.unit : null,
       activationEnergyKJPerMol: settings.activationEnergyKJPerMol,
     });
-    for (let start = from; start < to; start += READ_WINDOW_MS) {
-      const c = await store.channelSamples(device.id, channel.channel, start, Math.min(to, start + READ_WINDOW_MS));
+    for (let start = seg.from; start < seg.to; start += READ_WINDOW_MS) {
+      const c = await store.channelSamples(device.id, channel.channel, start, Math.min(seg.to, start + READ_WINDOW_MS));
       for (let i = 0; i < c.length; i++) {
         analyzer.addSample(c.time[i], Number.isNaN(c.value[i]) ? null : c.value[i], Number.isNaN(c.errorCode[i]) ? null : c.errorCode[i]);
       }
     }
     const { excursions, ...analysis } = analyzer.finish();
-    const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel);
+    const alarms = (alarmsByDevice.get(device.id) ?? []).filter((a) => a.channel === channel.channel &&
+      // an alarm belongs to the unit its reading was in: raised after this unit began and before the next
+      (seg.unitFrom === null || a.raisedAt >= seg.unitFrom) && (seg.unitUntil === null || a.raisedAt < seg.unitUntil));
     sections.push({
-      deviceId: device.id, channel: channel.channel, quantity: channel.quantity, unit: channel.unit, limits: channelLimits,
-      analysis, excursions: matchAlarms(excursions, alarms, intervalMs, from, end), alarms: alarms.slice(0, REPORT_LIMITS.alarms),
+      deviceId: device.id, channel: channel.channel, quantity: seg.quantity, unit: seg.unit,
+      ...(split ? { unitFrom: seg.unitFrom, unitUntil: seg.unitUntil } : {}), limits: channelLimits,
+      analysis, excursions: matchAlarms(excursions, alarms, intervalMs, seg.from, segEnd), alarms: alarms.slice(0, REPORT_LIMITS.alarms),
     });
   }
 

@@ -254,7 +254,14 @@ function drawChart(doc: Doc, model: ReportModel, section: ChannelSection, y0: nu
 
 function channelTitle(model: ReportModel, s: ChannelSection): string {
   const d = model.devices.find((x) => x.id === s.deviceId)!;
-  return `${d.name}${d.location ? ` (${d.location})` : ''} – channel ${s.channel}: ${quantityLabel(s.quantity)} [${unitLabel(s.unit)}]`;
+  return `${d.name}${d.location ? ` (${d.location})` : ''} – channel ${s.channel}: ${quantityLabel(s.quantity)} [${unitLabel(s.unit)}]${unitPeriod(model, s)}`;
+}
+
+/** " – in °F from … until …" when the channel's unit changed in the period and this section holds one unit's samples. */
+function unitPeriod(model: ReportModel, s: ChannelSection): string {
+  if (s.unitFrom == null && s.unitUntil == null) return '';
+  const at = (ms: number) => formatLocal(ms, model.timeZone).slice(0, 16);
+  return ` – unit changed: ${unitLabel(s.unit)}${s.unitFrom != null ? ` from ${at(s.unitFrom)}` : ''}${s.unitUntil != null ? ` until ${at(s.unitUntil)}` : ''}`;
 }
 
 function limitText(s: ChannelSection): string {
@@ -375,7 +382,7 @@ export function renderReportPdf(model: ReportModel, issue: Issue): Promise<Buffe
     [{ title: 'Channel', width: 150 }, { title: 'Min', width: 50, align: 'right' }, { title: 'Mean', width: 50, align: 'right' }, { title: 'Max', width: 50, align: 'right' }, { title: 'MKT', width: 50, align: 'right' }, { title: 'Excursions', width: 55, align: 'right' }, { title: 'Completeness', width: 60, align: 'right' }],
     model.channels.map((s) => {
       const d = model.devices.find((x) => x.id === s.deviceId)!;
-      return [`${d.name} ch ${s.channel} ${quantityLabel(s.quantity)} [${unitLabel(s.unit)}]`, fixed(s.analysis.min), fixed(s.analysis.mean), fixed(s.analysis.max),
+      return [`${d.name} ch ${s.channel} ${quantityLabel(s.quantity)} [${unitLabel(s.unit)}]${unitPeriod(model, s)}`, fixed(s.analysis.min), fixed(s.analysis.mean), fixed(s.analysis.max),
         s.quantity === 'temperature' ? fixed(s.analysis.mkt) : '–', String(s.excursions.length), percent(s.analysis.completeness)];
     }),
     'No channels.',

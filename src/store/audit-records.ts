@@ -5,6 +5,7 @@
 import { type AuditRecord, secretDigest } from '../domain/audit-chain.ts';
 import type { AlarmLimit, Channel } from '../domain/types.ts';
 import type { Store, StoredAlarm, UserRecord } from './store.ts';
+import { type ZoneRecordStore, zoneRowRecords } from './zone-records.ts';
 
 export function userRecord(u: Pick<UserRecord, 'id' | 'username' | 'role' | 'disabled' | 'passwordHash'> & Partial<Pick<UserRecord, 'scope'>>): AuditRecord {
   return { key: `user:${u.id}`, state: { username: u.username, role: u.role, scope: u.scope ?? 'global', disabled: u.disabled, password: secretDigest(u.passwordHash) } };
@@ -35,7 +36,7 @@ export function channelRecord(c: Pick<Channel, 'deviceId' | 'channel' | 'quantit
 const ALARM_PAGE = 10_000;
 
 /** Every audited row as it is in the store now. */
-export async function currentRecords(store: Pick<Store, 'listUsers' | 'alarms' | 'alarmLimits' | 'listChannels'>): Promise<AuditRecord[]> {
+export async function currentRecords(store: Pick<Store, 'listUsers' | 'alarms' | 'alarmLimits' | 'listChannels'> & ZoneRecordStore): Promise<AuditRecord[]> {
   const records: AuditRecord[] = (await store.listUsers()).map(userRecord);
   let beforeId: number | undefined;
   for (;;) {
@@ -47,5 +48,6 @@ export async function currentRecords(store: Pick<Store, 'listUsers' | 'alarms' |
   const byChannel = Map.groupBy(await store.alarmLimits(), (l) => `${l.deviceId}:${l.channel}`);
   for (const limits of byChannel.values()) records.push(limitsRecord(limits[0].deviceId, limits[0].channel, limits));
   records.push(...(await store.listChannels()).map(channelRecord));
+  records.push(...(await zoneRowRecords(store)));
   return records;
 }

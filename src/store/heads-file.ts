@@ -46,3 +46,8 @@ export function readHeadsFile(file: string, key: Uint8Array): ExportedHeads | nu
   }
   return heads;
 }
+
+/** The HMAC the heads file carries, for copies sent elsewhere (syslog: src/jobs/syslog-heads.ts). */
+export function headsSignature(key: Uint8Array, heads: ExportedHeads): string {
+  return sign(key, heads);
+}

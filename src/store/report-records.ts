@@ -36,18 +36,18 @@ export interface IssuedReport {
   signature: { by: string; at: number; meaning: string; signsCode: string } | null;
 }
 
-export interface ReportEvent { at: number; deviceId: null; type: string; level: EventLevel; message: string; data: Record<string, unknown> }
+export interface ReportEvent { at: number; deviceId: null; type: string; level: EventLevel; message: string; data: Record<string, unknown>; actor?: string }
 
 export function issuedEvent(r: IssuedReport): ReportEvent {
   const what = `${String(r.request.title ?? 'report')} ${String(r.request.period ?? '')}`.trim();
   return r.signature
     ? {
-      at: r.generatedAt, deviceId: null, type: 'report.signed', level: 'info',
+      at: r.generatedAt, deviceId: null, type: 'report.signed', level: 'info', actor: r.signature.by,
       message: `report ${r.signature.signsCode} signed by ${r.signature.by} (meaning: ${r.signature.meaning}); signed copy ${r.code}`,
       data: { code: r.code, signsCode: r.signature.signsCode, by: r.signature.by, meaning: r.signature.meaning, fileSha256: r.fileSha256, contentSha256: r.contentSha256 },
     }
     : {
-      at: r.generatedAt, deviceId: null, type: 'report.issued', level: 'info',
+      at: r.generatedAt, deviceId: null, type: 'report.issued', level: 'info', actor: r.generatedBy,
       message: `report ${r.code} made by ${r.generatedBy}: ${what}`,
       data: { code: r.code, by: r.generatedBy, fileSha256: r.fileSha256, contentSha256: r.contentSha256, request: r.request },
     };
@@ -62,7 +62,7 @@ export function scheduleChangedEvent(old: ReportSchedule | null, next: ReportSch
   const name = (next ?? old)!.name;
   const verb = old === null ? 'added' : next === null ? 'removed' : 'changed';
   return {
-    at, deviceId: null, type: 'report.schedule.changed', level: 'info',
+    at, deviceId: null, type: 'report.schedule.changed', level: 'info', actor: by,
     message: `scheduled report "${name}" ${verb} by ${by}${reason ? `: ${reason}` : ''}`,
     data: { id: old?.id ?? null, by, reason, old: old && describeSchedule(old), new: next && describeSchedule(next) },
   };

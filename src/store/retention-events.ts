@@ -18,10 +18,11 @@ export function recordsNothingNew(latest: RetentionHorizon, request: RetentionRe
 export function horizonAdvancedEvent(r: RetentionRequest) {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
-    at: r.at, deviceId: null, type: 'retention.horizon.advanced' as const, level: 'warning' as const, actor: r.setBy, source: null,
+    at: r.at, deviceId: null, type: 'retention.horizon.advanced' as const, level: 'warning' as const, actor: r.setBy, source: r.source ?? null,
     message: `retention horizon advanced by ${r.setBy}: uploads and samples received before ${iso(r.dataBefore)} may be purged; ` +
-      `${r.auditBefore === null ? 'events and alarms are kept' : `events and closed alarms before ${iso(r.auditBefore)} too`}. Reason: ${r.reason}`,
-    data: { dataBefore: r.dataBefore, auditBefore: r.auditBefore, setBy: r.setBy, reason: r.reason },
+      `${r.auditBefore === null ? 'events and alarms are kept' : `events and closed alarms before ${iso(r.auditBefore)} too`}. Reason: ${r.reason}` +
+      (r.signature ? `; electronic signature: ${r.signature.by} (${r.signature.meaning}) at ${iso(r.signature.at)}` : ''),
+    data: { dataBefore: r.dataBefore, auditBefore: r.auditBefore, setBy: r.setBy, reason: r.reason, ...(r.signature ? { signature: r.signature } : {}) },
   };
 }
 

@@ -225,6 +225,10 @@ export interface RetentionRequest {
   auditBefore: number | null;
   setBy: string;
   reason: string;
+  /** The electronic signature of the user who ordered a purge by hand, bound to the horizon's event. */
+  signature?: { by: string; meaning: string; at: number };
+  /** Where a purge by hand was ordered from (the command line's machine), for its event. */
+  source?: string | null;
 }
 
 /** The last upload of one chain below a horizon, as it was when the horizon advanced. */

@@ -1,6 +1,8 @@
 // The event a confirmed unit change appends, composed once for both adapters.
 import type { ChangeAudit } from './store.ts';
 import { channelRecord } from './audit-records.ts';
+import { deviceRecord, unitVersionRecord } from './zone-records.ts';
+import type { NewDevice } from './store.ts';
 
 export function channelUnitEvent(
   deviceId: number, channel: number, old: { quantity: string; unit: string }, now: { quantity: string; unit: string },
@@ -14,16 +16,29 @@ export function channelUnitEvent(
     data: {
       channel, old, new: now, validFrom, by, reason,
       signature: audit.signatureMeaning ? { by, meaning: audit.signatureMeaning, at: validFrom } : null,
-      records: [channelRecord({ deviceId, channel, ...now })],
+      records: [channelRecord({ deviceId, channel, ...now }), unitVersionRecord(deviceId, { channel, validFrom, ...now })],
     },
   };
 }
 
-/** The channels a device is registered with (its model's), recorded with the device in one transaction. */
-export function channelsRegisteredEvent(deviceId: number, channels: { channel: number; quantity: string; unit: string }[], at: number) {
+/**
+ * The channels a device is registered with (its model's), recorded with the device in one transaction;
+ * with `device`, the device row's name and zone too (a device with no channels yet gets the event for that).
+ */
+export function channelsRegisteredEvent(
+  deviceId: number, channels: { channel: number; quantity: string; unit: string }[], at: number,
+  device?: Pick<NewDevice, 'family' | 'serial' | 'name' | 'zoneId'>,
+) {
   return {
     at, deviceId, type: 'channel.recorded', level: 'info' as const, actor: 'system', source: null,
-    message: `channels at registration: ${channels.map((c) => `${c.channel} ${c.quantity}${c.unit ? ` in ${c.unit}` : ''}`).join(', ')}`,
-    data: { channels, records: channels.map((c) => channelRecord({ deviceId, ...c })) },
+    message: channels.length ? `channels at registration: ${channels.map((c) => `${c.channel} ${c.quantity}${c.unit ? ` in ${c.unit}` : ''}`).join(', ')}`
+      : 'no channels at registration (they are recorded when the device first sends them)',
+    data: {
+      channels,
+      records: [
+        ...channels.map((c) => channelRecord({ deviceId, ...c })), ...channels.map((c) => unitVersionRecord(deviceId, { ...c, validFrom: at })),
+        ...(device ? [deviceRecord({ id: deviceId, ...device })] : []),
+      ],
+    },
   };
 }

@@ -2,6 +2,7 @@
 // same whichever database holds it: who, when, what it was and what it became.
 import type { Zone, ZoneGrant } from '../domain/zones.ts';
 import type { ChangeActor } from './store.ts';
+import { userZonesRecord, zoneRecord, zoneRemovedRecord } from './zone-records.ts';
 
 export interface ZoneEvent {
   type: string;
@@ -15,7 +16,7 @@ export function zoneAddedEvent(zone: Zone, parentPath: string | null, actor: Cha
   return {
     type: 'zone.added',
     message: `zone "${zone.name}" added ${parentPath ? `under "${parentPath}"` : 'at the top level'} (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, reason: actor.reason ?? null, records: [zoneRecord(zone)] },
   };
 }
 
@@ -28,6 +29,7 @@ export function zoneChangedEvent(before: Zone, after: Zone, paths: { before: str
       by: actor.by, source: actor.source ?? null, zoneId: before.id, reason: actor.reason ?? null,
       old: { name: before.name, parentId: before.parentId, path: paths.before },
       new: { name: after.name, parentId: after.parentId, path: paths.after },
+      records: [zoneRecord(after)],
     },
   };
 }
@@ -36,16 +38,16 @@ export function zoneRemovedEvent(zone: Zone, path: string, actor: ChangeActor): 
   return {
     type: 'zone.removed',
     message: `zone "${path}" removed (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, path, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, zoneId: zone.id, name: zone.name, parentId: zone.parentId, path, reason: actor.reason ?? null, records: [zoneRemovedRecord(zone.id)] },
   };
 }
 
-export function userZonesChangedEvent(username: string, before: ZoneGrant[], after: ZoneGrant[], describe: (g: ZoneGrant) => string, actor: ChangeActor): ZoneEvent {
+export function userZonesChangedEvent(username: string, before: ZoneGrant[], after: ZoneGrant[], describe: (g: ZoneGrant) => string, actor: ChangeActor, userId?: number): ZoneEvent {
   const list = (grants: ZoneGrant[]) => (grants.length ? grants.map(describe).join(', ') : 'none');
   return {
     type: 'user.zones.changed',
     message: `zone roles of ${username} changed from ${list(before)} to ${list(after)} (by ${actor.by})${why(actor)}`,
-    data: { by: actor.by, source: actor.source ?? null, username, old: before, new: after, reason: actor.reason ?? null },
+    data: { by: actor.by, source: actor.source ?? null, username, old: before, new: after, reason: actor.reason ?? null, ...(userId === undefined ? {} : { records: [userZonesRecord(userId, after)] }) },
   };
 }
 

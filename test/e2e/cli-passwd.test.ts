@@ -20,7 +20,7 @@ before(async () => {
 after(async () => { await t?.close(); });
 
 function passwd(username: string, password: string, ...flags: string[]) {
-  return spawnSync(process.execPath, ['src/cli/inlet.ts', 'user', 'passwd', '--username', username, '--password-stdin', ...flags], {
+  return spawnSync(process.execPath, ['src/cli/inlet.ts', 'user', 'passwd', '--username', username, '--password-stdin', '--reason', 'forgotten', ...flags], {
     cwd: REPO, input: `${password}\n`, encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: t.dataDir, INLET_CONFIG: '' },
   });
 }

@@ -17,6 +17,7 @@ const ACCOUNTS = [
   { sam: 'olga', password: 'Olga-Off-2026', groups: ['Inlet Pharmacy QA'], disabled: true },
   { sam: 'paul', password: 'Paul-None-2026', groups: ['Canteen'] },
   { sam: 'lena', password: 'Lena-Later-2026', groups: ['Inlet Pharmacy QA'] },
+  { sam: 'sara', password: 'Sara-Signs-2026', groups: ['Inlet Pharmacy QA'] },
 ];
 const group = (cn: string) => `CN=${cn},OU=Groups,${BASE_DN}`;
 
@@ -45,6 +46,8 @@ describe('sign-in with the directory (OpenLDAP dressed as Active Directory)', { 
         ],
         timeoutMs: 5000,
       };
+      // a slow-down that outlasts the test, whatever the machine's speed: the fourth attempt must wait
+      config.security = { ...config.security, signIn: { ...config.security.signIn, firstDelayS: 600 } };
     });
     const admin = new Caller(t.gateway.url);
     assert.equal((await admin.signIn(ADMIN.username, ADMIN.password)).status, 200);
@@ -83,6 +86,32 @@ describe('sign-in with the directory (OpenLDAP dressed as Active Directory)', { 
     assert.equal(ivan.body!.globalRole, 'administrator');
     const tree = await ivan.caller.json<{ locations: unknown[] }>('GET', '/api/devices');
     assert.equal(tree.body.locations.length, 2);
+  });
+
+  test('a directory account signs electronically: its password is checked by a bind to the directory, and wrong ones are slowed down as sign-ins are', async () => {
+    const sara = await signIn('sara', 'Sara-Signs-2026');
+    assert.equal(sara.status, 200, JSON.stringify(sara.body));
+    const fridge = (await t.gateway.store.listDevices()).find((d) => d.serial === '20251111')!;
+    const raise = (value: number) => t.gateway.store.raiseAlarm({ deviceId: fridge.id, channel: 1, source: 'limit', level: 'alarm', direction: 'high', raisedAt: Date.now(), value, message: 'too warm' });
+    const acknowledge = (alarmId: number, password: string) => sara.caller.request('POST', `/api/alarms/${alarmId}/acknowledge`,
+      { comment: 'door closed', signature: { password, meaning: 'acknowledged' } });
+
+    const first = await raise(9);
+    assert.equal((await acknowledge(first.id, 'not-saras-password')).status, 403);
+    const [refused] = await t.gateway.store.events({ type: 'signature.refused', limit: 1 });
+    assert.match(refused.message, /electronic signature of sara \(acknowledged\) refused: wrong password/);
+    const signed = await acknowledge(first.id, 'Sara-Signs-2026');
+    assert.equal(signed.status, 200, await signed.clone().text());
+    const [acknowledged] = await t.gateway.store.alarms({ id: first.id, limit: 1 });
+    assert.equal(acknowledged.acknowledgedBy, 'sara');
+
+    const second = await raise(10);
+    for (let i = 0; i < 3; i++) assert.equal((await acknowledge(second.id, `guess-${i}`)).status, 403, `wrong signature ${i + 1}`);
+    const slowed = await acknowledge(second.id, 'Sara-Signs-2026');
+    assert.equal(slowed.status, 429, 'after three wrong passwords the next signature waits, even with the right one');
+    assert.match(((await slowed.json()) as { error: string }).error, /too many wrong passwords for sara/);
+    const [still] = await t.gateway.store.alarms({ id: second.id, limit: 1 });
+    assert.equal(still.acknowledgedBy, null);
   });
 
   test('a wrong password, a disabled account and an account in no mapped group are refused, each recorded', async () => {

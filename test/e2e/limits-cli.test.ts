@@ -37,17 +37,17 @@ test('inlet limits set, set --template on many channels, copy, show and clear', 
         return { status: 2, stdout, stderr: err.message };
       }
     }
-    const one = await inlet('limits', 'set', '--channels', '20280001:1', '--low', '2', '--high', '8', '--delay', '600', '--hysteresis', '0.3', '--by', 'qa.manager');
+    const one = await inlet('limits', 'set', '--channels', '20280001:1', '--low', '2', '--high', '8', '--delay', '600', '--hysteresis', '0.3', '--by', 'qa.manager', '--reason', 'SOP 12: vaccine range');
     assert.equal(one.status, 0, one.stderr);
     assert.equal(one.stdout, 'Fridge 1 (serial 20280001) channel 1 temperature [°C]: alarm: low 2, high 8, delay 600 s, hysteresis 0.3\n');
 
     const template = path.join(dataDir, 'fridge.json');
     writeFileSync(template, JSON.stringify([{ level: 'alarm', low: 2, high: 8 }, { level: 'warning', low: 3, high: 7, delayS: 300 }]));
-    const many = await inlet('limits', 'set', '--channels', '20280002:1,20280003:1', '--template', template);
+    const many = await inlet('limits', 'set', '--channels', '20280002:1,20280003:1', '--template', template, '--reason', 'template for the fridges');
     assert.equal(many.status, 0, many.stderr);
     assert.equal(many.stdout.trim().split('\n').length, 2);
 
-    const copied = await inlet('limits', 'copy', '--from', '20280001:1', '--to', '20280003:1');
+    const copied = await inlet('limits', 'copy', '--from', '20280001:1', '--to', '20280003:1', '--reason', 'same product');
     assert.equal(copied.status, 0, copied.stderr);
     assert.match(copied.stdout, /Fridge 3 .*: alarm: low 2, high 8, delay 600 s, hysteresis 0.3\n$/);
 
@@ -59,14 +59,14 @@ test('inlet limits set, set --template on many channels, copy, show and clear', 
       '20280003:1  Fridge 3  temperature [°C]  alarm: low 2, high 8, delay 600 s, hysteresis 0.3',
     ]);
 
-    const cleared = await inlet('limits', 'set', '--channels', '20280002:1', '--level', 'warning', '--clear');
+    const cleared = await inlet('limits', 'set', '--channels', '20280002:1', '--level', 'warning', '--clear', '--reason', 'warnings not wanted');
     assert.equal(cleared.status, 0, cleared.stderr);
     assert.match(cleared.stdout, /Fridge 2 .*: alarm: low 2, high 8\n$/);
 
-    const wrong = await inlet('limits', 'set', '--channels', '20280001:7', '--high', '8');
+    const wrong = await inlet('limits', 'set', '--channels', '20280001:7', '--high', '8', '--reason', 'x');
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /Fridge 1 \(serial 20280001\) has no channel 7; it has 1, 2/);
-    const inverted = await inlet('limits', 'set', '--channels', '20280001:1', '--low', '9', '--high', '8');
+    const inverted = await inlet('limits', 'set', '--channels', '20280001:1', '--low', '9', '--high', '8', '--reason', 'x');
     assert.equal(inverted.status, 2);
     assert.match(inverted.stderr, /low limit must be below its high limit/);
     const byAudit = (await opened.events({ type: 'alarm.limits.changed' })).map((e) => e.message);
@@ -80,9 +80,12 @@ test('inlet limits set, set --template on many channels, copy, show and clear', 
 test('`inlet limits` is a command: usage and exit code 2 for a mistake', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'inlet-limits-'));
   try {
-    const run = spawnSync(process.execPath, ['src/cli/inlet.ts', 'limits', 'set', '--high', '8'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_CONFIG: '' } });
+    const run = spawnSync(process.execPath, ['src/cli/inlet.ts', 'limits', 'set', '--high', '8', '--reason', 'x'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_CONFIG: '' } });
     assert.equal(run.status, 2);
     assert.equal(run.stderr, 'inlet: --channels is required\n');
+    const unreasoned = spawnSync(process.execPath, ['src/cli/inlet.ts', 'limits', 'set', '--channels', '20280001:1', '--high', '8'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_CONFIG: '' } });
+    assert.equal(unreasoned.status, 2);
+    assert.match(unreasoned.stderr, /^inlet: --reason is required: say why this change is made .*nothing was changed\n$/);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -73,7 +73,7 @@ test('an administrator sets the reading per device (CLI, then API): recorded old
   assert.equal(refused.status, 422);
   assert.match(refused.body, /in the future.*logger clock read as UTC; an administrator can set it: inlet device set-clock --serial 19990503/);
   // a usage error names the choices
-  await assert.rejects(deviceCommand(['set-clock', '--serial', '19990503', '--clock', 'gmt'], gw.config, gw.store, () => {}), /--clock must be one of auto, utc, local/);
+  await assert.rejects(deviceCommand(['set-clock', '--serial', '19990503', '--clock', 'gmt', '--reason', 'x'], gw.config, gw.store, () => {}), /--clock must be one of auto, utc, local/);
 });
 
 test('the API: an administrator sets a logger\'s clock reading with a reason; an operator may not; a SOAP device has none', async () => {

@@ -13,6 +13,8 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { runBodyRetention, runRetention } from '../../src/jobs/retention.ts';
+import { retentionCommand, type SignerInput } from '../../src/cli/retention.ts';
+import { hashPassword } from '../../src/api/passwords.ts';
 import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
@@ -99,7 +101,7 @@ describe('retention and inlet verify', () => {
 
     const status = cli(dir, 'retention', 'status');
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test\n$/);
+    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test; not signed \(the scheduled housekeeping job, or a version before signed purges\)\n$/);
   });
 
   test('deleting a recent upload or sample straight in SQLite is refused by the triggers', async () => {
@@ -148,10 +150,59 @@ describe('retention and inlet verify', () => {
     writeFileSync(config, JSON.stringify({ dataDir: '.', retention: { enabled: true, keepDays: 3650 } }));
     const noReason = cli(dir, 'retention', 'run', '--config', config);
     assert.match(noReason.stderr, /--reason is required/);
-    const nothing = cli(dir, 'retention', 'run', '--reason', 'annual purge', '--config', config);
+    const unsigned = cli(dir, 'retention', 'run', '--reason', 'annual purge', '--config', config);
+    assert.equal(unsigned.status, 2);
+    assert.match(unsigned.stderr, /a purge is signed: no terminal to ask for the password, so give --signer <user> --meaning <meaning> and pipe the password in with --password-stdin/);
+    const added = spawnSync(process.execPath, [CLI, 'user', 'add', '--username', 'qa.admin', '--role', 'administrator', '--password-stdin', '--reason', 'purge signer', '--config', config],
+      { encoding: 'utf8', input: 'Purge-Signer-2026!\n', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
+    assert.equal(added.status, 0, added.stderr);
+    const nothing = spawnSync(process.execPath, [CLI, 'retention', 'run', '--reason', 'annual purge', '--signer', 'qa.admin', '--meaning', 'approved', '--password-stdin', '--config', config],
+      { encoding: 'utf8', input: 'Purge-Signer-2026!\n', env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
     assert.equal(nothing.status, 0, nothing.stderr);
-    assert.match(nothing.stdout, /^retention: no horizon; nothing to purge\n$/);
+    assert.match(nothing.stdout, /^purge signed by qa\.admin \(approved\) at .*\nretention: no horizon; nothing to purge\n$/);
     assert.deepEqual(ids(dir, 'SELECT id FROM retention_horizons'), []);
+  });
+
+  test('a purge by hand is signed: a wrong password or a signer who is no administrator purges nothing; the signature is in the event and in `inlet retention status`', async () => {
+    const dir = copyOfStore();
+    const store = openDataStore(dir);
+    try {
+      await store.migrate();
+      await store.addUser({ username: 'qa.admin', role: 'administrator', passwordHash: await hashPassword('Purge-Signer-2026!') }, Date.now());
+      await store.addUser({ username: 'op.one', role: 'operator', passwordHash: await hashPassword('Operator-Only-2026!') }, Date.now());
+      const config = structuredClone(DEFAULT_CONFIG);
+      config.retention = { ...config.retention, enabled: true, keepDays: 1 };
+      const run = async (signer: string, password: string) => {
+        const lines: string[] = [];
+        const input: SignerInput = { isTerminal: false, prompt: async () => assert.fail('no terminal'), ask: async () => assert.fail('no terminal'), readAll: async () => `${password}\n` };
+        const code = await retentionCommand(['run', '--reason', 'annual purge, SOP QA-12', '--signer', signer, '--meaning', 'approved', '--password-stdin'],
+          config, store, (l) => lines.push(l), () => cut + DAY, input);
+        return { code, text: lines.join('\n') };
+      };
+      const wrong = await run('qa.admin', 'not-the-password');
+      assert.equal(wrong.code, 1, wrong.text);
+      assert.match(wrong.text, /^purge refused: signature refused: the password is not yours .*; nothing was purged$/);
+      const operator = await run('op.one', 'Operator-Only-2026!');
+      assert.equal(operator.code, 1, operator.text);
+      assert.match(operator.text, /op\.one is not an administrator of the whole site: only one may sign a purge; nothing was purged/);
+      assert.deepEqual(ids(dir, 'SELECT id FROM retention_horizons'), []);
+      const [refusal] = await store.events({ type: 'signature.refused', limit: 1 });
+      assert.match(refusal.message, /electronic signature of qa\.admin \(approved\) refused: wrong password/);
+
+      const signed = await run('qa.admin', 'Purge-Signer-2026!');
+      assert.equal(signed.code, 0, signed.text);
+      assert.match(signed.text, /^purge signed by qa\.admin \(approved\) at \d{4}-/);
+      assert.match(signed.text, /7 uploads/);
+      const [event] = await store.events({ type: 'retention.horizon.advanced', limit: 1 });
+      assert.match(event.message, /Reason: annual purge, SOP QA-12; electronic signature: qa\.admin \(approved\) at /);
+      assert.equal((event.data as { signature: { by: string; meaning: string } }).signature.by, 'qa.admin');
+      assert.equal((event.data as { signature: { by: string; meaning: string } }).signature.meaning, 'approved');
+      const lines: string[] = [];
+      assert.equal(await retentionCommand(['status'], config, store, (l) => lines.push(l)), 0);
+      assert.match(lines.join('\n'), /#1 .* reason: annual purge, SOP QA-12; signed by qa\.admin \(approved\) at \d{4}-/);
+    } finally {
+      await store.close();
+    }
   });
 });
 

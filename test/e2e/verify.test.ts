@@ -2,8 +2,10 @@
 // raw SQL as an attacker with DBA rights would: the append-only triggers dropped first.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
@@ -175,6 +177,33 @@ describe('inlet verify', () => {
     tamper(dir, `DELETE FROM samples WHERE upload_id = ${last}; DELETE FROM uploads WHERE id = ${last}`);
     const report = await verify(dir);
     assert.deepEqual(uploadChainProblems(report).map((p) => [p.kind, p.chain, p.uploadId]), [['checkpoint-lost', deviceIds[0], last]]);
+  });
+});
+
+describe('the chain heads in syslog', () => {
+  test('after a verification `inlet verify` sends the heads to the configured syslog server (UDP, RFC 5424), signed as the heads file is', async () => {
+    const dir = copyOfStore();
+    const server = dgram.createSocket('udp4');
+    server.bind(0, '127.0.0.1');
+    await once(server, 'listening');
+    const received: string[] = [];
+    server.on('message', (msg) => received.push(msg.toString('utf8')));
+    try {
+      const config = path.join(dir, 'inlet.config.json');
+      writeFileSync(config, JSON.stringify({ dataDir: '.', audit: { syslog: { enabled: true, host: '127.0.0.1', port: server.address().port, protocol: 'udp' } } }));
+      const child = spawn(process.execPath, [CLI, 'verify', '--quiet', '--config', config], { env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '' } });
+      let stdout = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      const [code] = await once(child, 'exit') as [number];
+      assert.equal(code, 0, stdout);
+      assert.match(stdout, /chain heads sent to syslog 127\.0\.0\.1:\d+\/udp \(2 messages\)/);
+      while (received.length < 2) await once(server, 'message');
+      const heads = JSON.parse(readFileSync(path.join(dir, 'chain.heads'), 'utf8')) as { signature: string; events: { id: number; hash: string } };
+      assert.match(received[0], new RegExp(`^<109>1 \\S+ \\S+ inlet \\d+ chain-heads \\[inlet@32473 outcome="intact" problems="0" .* chains="2" eventsHeadId="${heads.events.id}" eventsHeadHash="${heads.events.hash}" headsHmac="${heads.signature}"\\]`));
+      assert.match(received[1], new RegExp(` chain-heads-part .* ${deviceIds[0]}:\\d+:[0-9a-f]{64} ${deviceIds[1]}:\\d+:[0-9a-f]{64}$`));
+    } finally {
+      server.close();
+    }
   });
 });
 

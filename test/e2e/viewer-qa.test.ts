@@ -27,7 +27,8 @@ async function store(deviceId: number, serial: string, samples: Omit<SampleRow, 
   await t.gateway.store.commit({
     upload: { deviceId, family: 'soap', receivedAt: Date.now(), remoteAddress: 'test', contentType: '', raw: Buffer.alloc(0), verdict: 'accepted', reason: 'test data', serial, counter: null },
     samples: samples.map((s) => ({ ...s, deviceId })),
-    channels: [{ deviceId, channel: 1, quantity: 'temperature', unit: 'C' }, { deviceId, channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
+    // canonical units, as ingest stores them (a 'C' here would be a new unit version from this upload on)
+    channels: [{ deviceId, channel: 1, quantity: 'temperature', unit: '°C' }, { deviceId, channel: 2, quantity: 'relative_humidity', unit: '%RH' }],
     events: [], quarantine: null, deviceSeen: null, suspend: null,
   });
 }
@@ -58,7 +59,7 @@ describe('exports and reports', () => {
     const res = await viewer.caller.request('GET', `/api/export.csv?channels=${fridgeB}:1,${fridgeA}:1&from=${START}&to=${START + HOUR}&tz=UTC&decimal=point`);
     assert.equal(res.status, 200);
     const lines = (await res.text()).replace(/^\uFEFF/, '').trim().split('\r\n').map((l) => l.split(','));
-    assert.deepEqual(lines[0], ['time (UTC)', 'time (UTC)', 'Fridge B temperature [C]', 'Fridge B temperature state', 'Fridge A temperature [C]', 'Fridge A temperature state']);
+    assert.deepEqual(lines[0], ['time (UTC)', 'time (UTC)', 'Fridge B temperature [°C]', 'Fridge B temperature state', 'Fridge A temperature [°C]', 'Fridge A temperature state']);
     const rows = lines.slice(1);
     assert.equal(rows.length, 6);
     for (const row of rows) assert.equal(row.length, 6, `every row has every column: ${row.join(',')}`);

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { samplesDigest, samplesDigestOfColumns } from '../../src/domain/chain.ts';
+import { createHash } from 'node:crypto';
+import { samplesDigest, samplesDigestOfColumns, uploadHash } from '../../src/domain/chain.ts';
 import { packSampleRows, sampleAt } from '../../src/domain/sample-columns.ts';
 import type { SampleRow } from '../../src/domain/types.ts';
 
@@ -36,4 +37,20 @@ test('a logger backlog (time order per message, channels interleaved) digests th
   assert.deepEqual(Buffer.from(samplesDigestOfColumns(cols, rows.map((_, i) => i))), Buffer.from(samplesDigest(rows)));
   assert.deepEqual(sampleAt(cols, 13), rows[13]);
   assert.deepEqual(sampleAt(cols, 0), rows[0]);
+});
+
+test('the digests are SHA-256 of the samples JSON as a streaming Hash computes it, for a few samples and for a backlog over 64 KiB', () => {
+  for (const n of [3, 5000]) {
+    const rows: SampleRow[] = Array.from({ length: n }, (_, i) => ({ deviceId: 1, channel: 1 + (i % 3), time: T + i * 1000, value: i % 7 ? i / 10 : null, errorCode: i % 7 ? null : 9, alarm: 'no' }));
+    const sorted = [...rows].sort((a, b) => a.channel - b.channel || a.time - b.time);
+    const text = JSON.stringify(sorted.map((s) => [s.channel, s.time, s.value, s.errorCode, s.alarm]));
+    const expected = createHash('sha256').update(text).digest();
+    assert.deepEqual(Buffer.from(samplesDigest(rows)), expected);
+    assert.deepEqual(Buffer.from(samplesDigestOfColumns(packSampleRows([rows]), rows.map((_, i) => i))), expected, `${n} samples`);
+  }
+  const record = { id: 7, deviceId: 1, family: 'soap', receivedAt: T, verdict: 'accepted', reason: 'ok', serial: '1', counter: 3, raw: Buffer.from('<body/>') };
+  const prev = new Uint8Array(32).fill(1);
+  const digest = new Uint8Array(32).fill(2);
+  const header = JSON.stringify([1, 7, 1, 'soap', T, 'accepted', 'ok', '1', 3, createHash('sha256').update(record.raw).digest('hex'), Buffer.from(digest).toString('hex')]);
+  assert.deepEqual(Buffer.from(uploadHash(prev, record, digest)), createHash('sha256').update(prev).update(header).digest(), 'an unkeyed link');
 });

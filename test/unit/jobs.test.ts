@@ -116,7 +116,9 @@ describe('OfflineDetector', () => {
     let now = t0;
     const detector = new OfflineDetector(store, { missedIntervals: 3 }, () => now);
     await seen(store, device.id, t0);
-    const events = async () => (await store.events({ deviceId: device.id })).map((e) => e.type).reverse();
+    // Registration records the channels' units (channel.recorded); only what the detector adds counts here.
+    const atRegistration = (await store.events({ deviceId: device.id })).length;
+    const events = async () => (await store.events({ deviceId: device.id })).map((e) => e.type).reverse().slice(atRegistration);
     const offlineAlarms = () => store.alarms({ kind: 'offline' });
 
     now = t0 + 3 * MINUTE;                    // exactly three intervals: not yet

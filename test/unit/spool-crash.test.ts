@@ -23,7 +23,7 @@ const SEGMENT_BYTES = 1024;
 const quiet = { info() {}, warn() {}, error() {} };
 
 function countRows(db: string, sql: string): number {
-  // a child may be applying into this database meanwhile: the read waits for its lock (busy timeout), however long a busy machine holds it
+  // the child may hold the write lock or be recovering the WAL: the read waits for it (busy timeout), however long a busy machine takes
   const conn = new DatabaseSync(db, { readOnly: true, timeout: HANG_GUARD_MS });
   try { return (conn.prepare(sql).get() as { n: number }).n; } finally { conn.close(); }
 }
@@ -85,7 +85,7 @@ for (const mode of ['batches', 'commit'] as const) {
       assert.equal(countRows(db, 'SELECT COUNT(DISTINCT upload_key) AS n FROM uploads'), COUNT);
       assert.equal(countRows(db, 'SELECT COUNT(*) AS n FROM samples'), COUNT);
       assert.equal(countRows(db, "SELECT COUNT(*) AS n FROM uploads WHERE verdict = 'accepted'"), COUNT);
-      const conn = new DatabaseSync(db, { readOnly: true });
+      const conn = new DatabaseSync(db, { readOnly: true, timeout: 10_000 }); // the child may hold the write lock or be recovering the WAL
       const counters = (conn.prepare('SELECT counter FROM uploads ORDER BY id').all() as { counter: number }[]).map((r) => r.counter);
       conn.close();
       assert.deepEqual(counters, Array.from({ length: COUNT }, (_, n) => n), 'stored once each, in the order journaled');

@@ -108,6 +108,21 @@ test('store unavailable: batches are still acknowledged, the apply retries from 
   }, store, { now: () => now });
 });
 
+test('under load the apply is paced: what is journaled within applyEveryMs of a round waits for the next one, unless a read waits for it or a full chunk is there', async () => {
+  await withSink(async (sink, store) => {
+    await sink.commit(batch(1));
+    await until(() => store.received.length === 1, 'the first batch, applied at once (no round ran before it)');
+    await Promise.all([2, 3].map((n) => sink.commit(batch(n))));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual({ applied: store.received.length, depth: sink.gauge().depth }, { applied: 1, depth: 2 }, 'the next round waits for its time');
+    assert.ok(await sink.waitApplied(5000), 'a read that waits starts the round now');
+    assert.deepEqual(store.received.map((b) => b.upload.counter), [1, 2, 3]);
+    await Promise.all([4, 5, 6, 7].map((n) => sink.commit(batch(n))));
+    await until(() => store.received.length === 7, 'a full chunk (replayChunk batches), applied without waiting');
+    assert.deepEqual(store.chunks.map((c) => c.counters), [[1], [2, 3], [4, 5, 6, 7]]);
+  }, new FakeStore(), { applyEveryMs: 600_000, replayChunk: 4 });
+});
+
 test('a store without applyBatches gets each batch through commit()', async () => {
   const received: (number | null)[] = [];
   const store = { async commit(b: Batch): Promise<CommitResult> { received.push(b.upload.counter); return { uploadId: received.length, verdict: 'accepted', samplesStored: 1, samplesDuplicate: 0 }; } };

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { encodeBatch } from '../../src/store/spool/record-codec.ts';
+import { decodeBatch, encodeBatch } from '../../src/store/spool/record-codec.ts';
+import { packJournalRecords, packWriteGroup } from '../../src/store/sqlite/write-group.ts';
 import { Journal } from '../../src/store/spool/journal.ts';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 
@@ -123,4 +124,24 @@ test('journal records applied on the write thread are stored once, even when the
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('journal records packed for the write thread straight from their bytes make the group that decoding them to objects makes', () => {
+  const { before, group } = scenario(1, 2);
+  const batches = [...before, ...group].map((b, i) => ({ ...b, upload: { ...b.upload, uploadKey: i === 3 ? 'own-key' : undefined } }));
+  batches[2] = { ...batches[2], quarantine: { reason: 'before registration', readings: [] } as unknown as Batch['quarantine'] };
+  const payloads = batches.map(encodeBatch);
+  // A record of the journal's earlier format: JSON with the raw body in base64 and a key of its own.
+  payloads[5] = Buffer.from(JSON.stringify({ ...batches[5], upload: { ...batches[5].upload, raw: batches[5].upload.raw.toString('base64'), uploadKey: 'json-key' } }));
+  const keyOf = (i: number) => `journal:${i}`;
+  const maybeStored = payloads.map((_, i) => i % 2 === 0);
+  const expected = packWriteGroup(payloads.map((p, i) => {
+    const b = decodeBatch(p);
+    b.upload.uploadKey ??= keyOf(i);
+    return b;
+  }), maybeStored);
+  const actual = packJournalRecords(payloads, keyOf, maybeStored);
+  assert.deepEqual(actual, expected);
+  assert.deepEqual([...actual.samples.value].slice(0, 5).map((v) => (Number.isNaN(v) ? null : v)), [20, 40, 21.5, 44, null], 'an error sample has no value');
+  assert.deepEqual(actual.batches.map((b) => b.upload.uploadKey), ['journal:0', 'journal:1', 'journal:2', 'own-key', 'journal:4', 'json-key', 'journal:6', 'journal:7', 'journal:8']);
 });

@@ -13,7 +13,9 @@ test('inlet zone add, place, rename, grant, global, remove', async () => {
   const lines: string[] = [];
   const run = (...argv: string[]) => zoneCommand(argv, store, (l) => lines.push(l));
   try {
-    assert.equal(await run('add', '--path', 'Hospital/Pharmacy/Fridge room'), 0);
+    await assert.rejects(run('add', '--path', 'Hospital/Pharmacy/Fridge room'), (e: Error) => e instanceof UsageError && /--reason is required/.test(e.message));
+    assert.deepEqual(await store.listZones(), [], 'nothing was changed without a reason');
+    assert.equal(await run('add', '--path', 'Hospital/Pharmacy/Fridge room', '--reason', 'new pharmacy'), 0);
     assert.match(lines.pop()!, /zone 3: Hospital\/Pharmacy\/Fridge room/);
     const device = await registerDevice(store, { serial: '20961234', model: 'T3510', name: 'Vaccine fridge' }, 'admin', Date.now());
     assert.equal(device.zoneId, null);

@@ -27,6 +27,8 @@ export interface AlarmLimit { deviceId: number; channel: number; level: 'warning
 export interface Series {
   deviceId: number; deviceName: string; location: string; channel: number; quantity: string; unit: string;
   bucketMs: number; time: number[]; avg: (number | null)[]; min?: (number | null)[]; max?: (number | null)[];
+  /** The channel's unit changed inside the range: this series holds only the samples of `unit`, valid from/until these times. */
+  unitFrom?: number | null; unitUntil?: number | null;
   /** completeness: samples received / expected from the device's interval over the range (null: nothing expected). */
   summary?: { min: number | null; max: number | null; avg: number | null; count: number; errors: number; completeness: number | null };
 }

@@ -2,12 +2,12 @@
 // shaded min-max band), one y axis per unit. Loaded only by the pages that draw charts.
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import type { Series } from './api.ts';
-import { formatClock, formatDate, formatDayAndTime, formatTime, formatValue, quantityLabel, unitLabel } from './format.ts';
+import { formatClock, formatDate, formatDayAndTime, formatTime, formatValue, quantityLabel, unitLabel, unitValidity } from './format.ts';
 
 const COLOURS = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989', '#0a7d8c', '#57606a'];
 
 export function seriesLabel(s: Series): string {
-  return `${s.deviceName} · ${quantityLabel(s.quantity)} (${unitLabel(s.unit)})`;
+  return `${s.deviceName} · ${quantityLabel(s.quantity)} (${unitLabel(s.unit)}${unitValidity(s)})`;
 }
 
 /**
@@ -69,7 +69,8 @@ export function drawChart(target: HTMLElement, series: Series[], range: { from: 
   const { data, columns } = alignedData(series);
   const units = [...new Set(series.map((s) => s.unit))];
   const limits = (chartOptions.limits ?? []).flatMap((l) => {
-    const s = series.find((x) => x.deviceId === l.deviceId && x.channel === l.channel);
+    // limits are set in the channel's current unit: the series of its latest unit version
+    const s = series.findLast((x) => x.deviceId === l.deviceId && x.channel === l.channel);
     return s ? [{ ...l, unit: s.unit }] : [];
   });
   const steps = columns.map(({ series: s }) => stepOf(s));

@@ -40,6 +40,11 @@ export function formatNumber(value: number, unit: string): string {
   return f.format(value);
 }
 
+/** ", from 5 Dec 2026 10:00" / ", until …" for the samples of one unit version when the unit changed in the range; '' otherwise. */
+export function unitValidity(v: { unitFrom?: number | null; unitUntil?: number | null }): string {
+  return `${v.unitFrom != null ? `, from ${formatTime(v.unitFrom)}` : ''}${v.unitUntil != null ? `, until ${formatTime(v.unitUntil)}` : ''}`;
+}
+
 export function formatValue(value: number | null, unit: string): string {
   return value === null ? '—' : `${formatNumber(value, unit)}${unit ? ` ${unitLabel(unit)}` : ''}`;
 }

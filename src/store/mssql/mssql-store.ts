@@ -20,6 +20,7 @@ import {
   toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
+import { unitVersionRecord } from '../zone-records.ts';
 import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events.ts';
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
@@ -383,7 +384,7 @@ export class MssqlStore implements Store {
             .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
               VALUES (@device_id, @channel, @valid_from, @quantity, @unit, N'registration', N'the model''s channels at registration')`);
         }
-        if (d.channels.length) await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at), this.chainKey);
+        await insertEvent(tx, channelsRegisteredEvent(deviceId, d.channels, at, d), this.chainKey);
         return deviceId;
       });
     } catch (err) {
@@ -573,13 +574,23 @@ export class MssqlStore implements Store {
       const old = (await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel)
         .query<Row>('SELECT quantity, unit FROM inlet.channels WITH (UPDLOCK) WHERE device_id = @device_id AND channel = @channel')).recordset[0];
       if (!old) throw new Error(`no channel ${channel} on device ${deviceId}`);
+      // A channel first seen in an upload has no version yet on this store: its unit until now becomes
+      // the first version (from the beginning), so that its earlier samples keep that unit when shown.
+      const firstVersion = (await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel)
+        .input('quantity', sql.NVarChar(200), old.quantity as string).input('unit', sql.NVarChar(50), old.unit as string)
+        .query<Row>(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
+            SELECT @device_id, @channel, '1970-01-01T00:00:00', @quantity, @unit, N'device', N'first upload with this channel (recorded at its first unit change)'
+            WHERE NOT EXISTS (SELECT 1 FROM inlet.channel_units WHERE device_id = @device_id AND channel = @channel);
+          SELECT @@ROWCOUNT AS inserted;`)).recordset[0];
       await tx.request().input('device_id', sql.Int, deviceId).input('channel', sql.Int, channel).input('valid_from', sql.DateTime2(3), utc(validFrom))
         .input('quantity', sql.NVarChar(200), quantity).input('unit', sql.NVarChar(50), unit).input('set_by', sql.NVarChar(128), by)
         .input('reason', sql.NVarChar(sql.MAX), reason)
         .query(`INSERT INTO inlet.channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
             VALUES (@device_id, @channel, @valid_from, @quantity, @unit, @set_by, @reason);
           UPDATE inlet.channels SET quantity = @quantity, unit = @unit WHERE device_id = @device_id AND channel = @channel;`);
-      await insertEvent(tx, channelUnitEvent(deviceId, channel, { quantity: old.quantity as string, unit: old.unit as string }, { quantity, unit }, validFrom, by, reason, audit), this.chainKey);
+      const event = channelUnitEvent(deviceId, channel, { quantity: old.quantity as string, unit: old.unit as string }, { quantity, unit }, validFrom, by, reason, audit);
+      if (Number(firstVersion?.inserted) > 0) event.data.records.push(unitVersionRecord(deviceId, { channel, validFrom: 0, quantity: old.quantity as string, unit: old.unit as string }));
+      await insertEvent(tx, event, this.chainKey);
     });
   }
 
@@ -877,10 +888,21 @@ export class MssqlStore implements Store {
     });
   }
 
+  /**
+   * In the gateway's transaction, which links the events the procedure writes (038); the upload writer
+   * lock first, then the event chain's, the order every group commit takes them in: no deadlock.
+   */
   async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
-    const r = (await this.query('EXEC inlet.switch_out_below_horizon @max_partitions = @max_partitions;', {
-      max_partitions: [sql.Int, maxPartitions],
-    }, 'admin')).recordset[0];
+    const r = await this.inTransaction(async (tx) => {
+      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
+        EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
+            @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
+        IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      const switched = (await tx.request().input('max_partitions', sql.Int, maxPartitions).execute<Row>('inlet.switch_out_below_horizon')).recordset[0];
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      return switched;
+    }, 'admin');
     return { partitions: integer(r.partitions), uploads: integer(r.uploads), samples: integer(r.samples) };
   }
 
@@ -892,10 +914,15 @@ export class MssqlStore implements Store {
   /** The database decides the date (SYSUTCDATETIME() less the larger of keepDays and its floor) and computes the digests. */
   async purgeUploadBodies(request: BodyPurgeRequest): Promise<BodyPurgeChunk> {
     const keepDays = Math.max(0, Math.ceil((request.at - request.before) / 86_400_000));
-    const r = (await this.query('EXEC inlet.purge_upload_bodies @keep_days = @keep_days, @batch_size = @batch_size, @reason = @reason;', {
-      keep_days: [sql.Int, keepDays], batch_size: [sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION)],
-      reason: [sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000)],
-    }, 'admin')).recordset[0];
+    // In the gateway's transaction, which links the event the procedure writes (038).
+    const r = await this.inTransaction(async (tx) => {
+      await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      const chunk = (await tx.request().input('keep_days', sql.Int, keepDays).input('batch_size', sql.Int, Math.min(request.limit, PURGE_ROWS_BELOW_ESCALATION))
+        .input('reason', sql.NVarChar(1000), `${request.reason} (${request.setBy})`.slice(0, 1000))
+        .execute<Row>('inlet.purge_upload_bodies')).recordset[0];
+      await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
+      return chunk;
+    }, 'admin');
     return {
       bodies: integer(r.bodies), bytes: integer(r.bytes),
       firstUploadId: r.first_upload_id === null ? null : integer(r.first_upload_id), lastUploadId: r.last_upload_id === null ? null : integer(r.last_upload_id),

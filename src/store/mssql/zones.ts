@@ -127,7 +127,7 @@ export async function setUserZoneRoles(ctx: MssqlZoneContext, userId: number, gr
   for (const g of grants) if (!tree.get(g.zoneId)) throw new ZoneError(`no zone with id ${g.zoneId}`, false);
   const before = (await userZoneRoles(ctx, userId)).map(({ zoneId, role }) => ({ zoneId, role }));
   const describe = (g: ZoneGrant) => `${g.role} on "${tree.path(g.zoneId) || `zone ${g.zoneId}`}"`;
-  const event = userZonesChangedEvent(user.username as string, before, grants, describe, actor);
+  const event = userZonesChangedEvent(user.username as string, before, grants, describe, actor, userId);
   await execLinked(ctx, 'inlet.set_user_zone_roles', {
     user_id: [sql.Int, userId], grants: [sql.NVarChar(sql.MAX), JSON.stringify(grants.map((g) => ({ zoneId: g.zoneId, role: g.role })))],
     granted_at: [sql.DateTime2(3), utc(actor.at)], granted_by: [sql.NVarChar(128), actor.by],

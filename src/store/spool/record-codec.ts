@@ -65,3 +65,25 @@ export function decodeBatch(payload: Buffer): Batch {
 export function uploadKeyOf(journalId: string, position: number): string {
   return `${journalId}:${position.toString(16).padStart(12, '0')}`;
 }
+
+/** A batch's record split without building an object per sample (decodeBatch does): its meta, its raw body, where its sample columns are. */
+export interface RecordParts {
+  meta: Omit<Batch, 'samples'> & { upload: Omit<Batch['upload'], 'raw'> };
+  raw: Buffer;
+  sampleCount: number;
+  /** Offset in the payload of the first sample column (n f64 device ids, then channels, times, values, error codes; then n alarm bytes). */
+  samplesAt: number;
+}
+
+/** The parts of a record of this version; null for an earlier version's JSON record (decode it with decodeBatch). */
+export function recordParts(payload: Buffer): RecordParts | null {
+  if (payload[0] !== VERSION) return null;
+  const metaLength = payload.readUInt32LE(1);
+  const rawLength = payload.readUInt32LE(5);
+  const sampleCount = payload.readUInt32LE(9);
+  const rawAt = HEAD + metaLength;
+  return {
+    meta: JSON.parse(payload.toString('utf8', HEAD, rawAt)) as RecordParts['meta'],
+    raw: payload.subarray(rawAt, rawAt + rawLength), sampleCount, samplesAt: rawAt + rawLength,
+  };
+}

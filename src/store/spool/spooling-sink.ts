@@ -39,6 +39,13 @@ export interface SpoolOptions {
   replayChunk?: number;
   /** Most journal bytes applied in one go (the first record of a chunk always goes): large backlogs stay small enough to commit. */
   replayChunkBytes?: number;
+  /**
+   * The apply starts at most this often (ms) while fewer than replayChunk batches wait, nobody waits
+   * for it and the gateway is not stopping: a store transaction costs about as much for a few
+   * uploads as for hundreds (each page of the samples key and of the rollup is written once either
+   * way), so under load the apply takes the uploads of this long in one go. 0: apply as soon as synced.
+   */
+  applyEveryMs?: number;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
   /** Journal segment size and how often the cursor file follows (journal.ts). */
@@ -88,6 +95,11 @@ export class SpoolingSink {
   private readonly now: () => number;
   private readonly rejectedFile: string;
   private readonly cursorEveryMs: number;
+  private readonly applyEveryMs: number;
+  /** performance.now() when the last apply round started; its timer starts the next one. */
+  private lastApplyStartedAt = Number.NEGATIVE_INFINITY;
+  private applyTimer: ReturnType<typeof setTimeout> | null = null;
+  private closing = false;
   private journalId = '';
   /** When the store last made what it applied durable; records before storedDurably are durable there. */
   private lastSyncAt = 0;
@@ -121,6 +133,7 @@ export class SpoolingSink {
     this.dir = options.dir;
     this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
     this.cursorEveryMs = options.cursorEveryMs ?? 1000;
+    this.applyEveryMs = options.applyEveryMs ?? Number(process.env.INLET_APPLY_EVERY_MS ?? 200);
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
@@ -198,6 +211,8 @@ export class SpoolingSink {
       }, timeoutMs);
       timer.unref?.();
       this.appliedWaiters.push(waiter);
+      // A read waits for this apply: it starts now rather than at its paced time.
+      this.startDrain();
     });
   }
 
@@ -258,6 +273,12 @@ export class SpoolingSink {
     if (this.closed || this.holdReason !== null) return;
     if (this.drainLoop) { this.retry.wake(); return; }
     if (this.journal.depth === 0) return;
+    if (!this.applyDue()) {
+      this.applyTimer ??= setTimeout(() => { this.applyTimer = null; this.startDrain(); },
+        Math.max(1, this.lastApplyStartedAt + this.applyEveryMs - performance.now()));
+      return;
+    }
+    if (this.applyTimer) { clearTimeout(this.applyTimer); this.applyTimer = null; }
     this.drainLoop = this.drain()
       .catch((err: unknown) => {
         this.lastError = (err as Error).message;
@@ -339,11 +360,22 @@ export class SpoolingSink {
     return { refused, durable: true };
   }
 
+  /** Whether the next apply round may start now (applyEveryMs). */
+  private applyDue(): boolean {
+    return this.applyEveryMs <= 0 || this.closing || this.appliedWaiters.length > 0 || this.lastError !== null
+      || this.journal.depth >= this.replayChunk || performance.now() - this.lastApplyStartedAt >= this.applyEveryMs;
+  }
+
   private async drain(): Promise<void> {
     this.retry.reset();
     let replayedThisRound = 0;
     let lastProgressLog = this.now();
+    let first = true;
     while (!this.closed) {
+      // A round applies what is synced now, in chunks; what is journaled meanwhile waits for the next round.
+      if (first) this.lastApplyStartedAt = performance.now();
+      else if (!this.applyDue()) break;
+      first = false;
       const chunk = await this.nextChunk();
       if (!chunk) break;
       const started = performance.now();
@@ -400,6 +432,7 @@ export class SpoolingSink {
    * drainMs (the store permitting), and closes the journal: what is left is applied at the next start.
    */
   async close(drainMs = 10_000): Promise<void> {
+    this.closing = true;
     if (this.appending) await this.appending;
     await Promise.allSettled([...this.syncsInFlight]);
     if (this.holdReason === null && this.journal.depth > 0 && !this.lastError) {
@@ -407,6 +440,7 @@ export class SpoolingSink {
       await this.waitApplied(drainMs);
     }
     this.closed = true;
+    if (this.applyTimer) { clearTimeout(this.applyTimer); this.applyTimer = null; }
     this.retry.wake();
     await this.drainLoop;
     await this.journal.close();

@@ -1,11 +1,11 @@
 // The SQLite side of the journal's apply: records arrive as the journal's own bytes and are
-// checked, decoded, keyed and written here, on the write thread, in one group (writer.ts sorts the
-// group's samples by key). Only a summary goes back to the thread that answers devices. The
+// checked, decoded (their sample columns copied as bytes, no object per sample), keyed and written
+// here, on the write thread, in one group (writer.ts sorts the group's samples by key). Only a summary goes back to the thread that answers devices. The
 // caller decides durability (write-worker.ts): the journal keeps every record until a sync covers it.
 import type { AppliedChunk, JournalChunk } from '../store.ts';
 import { splitRecords } from '../spool/journal.ts';
-import { decodeBatch, uploadKeyOf } from '../spool/record-codec.ts';
-import { packWriteGroup } from './write-group.ts';
+import { uploadKeyOf } from '../spool/record-codec.ts';
+import { packJournalRecords } from './write-group.ts';
 import { isUnavailable, type SqliteWriter } from './writer.ts';
 
 export class ChunkUnavailableError extends Error {}
@@ -14,12 +14,8 @@ export class ChunkUnavailableError extends Error {}
 export function applyJournalChunk(writer: SqliteWriter, chunk: JournalChunk): AppliedChunk {
   const records = splitRecords(chunk.bytes, chunk.position);
   if (!records.length) return { applied: 0, durable: false, refused: [] };
-  const batches = records.map((r) => {
-    const batch = decodeBatch(r.payload);
-    batch.upload.uploadKey ??= uploadKeyOf(chunk.journalId, r.offset);
-    return batch;
-  });
-  const results = writer.writeGroup(packWriteGroup(batches, records.map((r) => r.offset < chunk.maybeStoredBefore)));
+  const results = writer.writeGroup(packJournalRecords(records.map((r) => r.payload), (i) => uploadKeyOf(chunk.journalId, records[i].offset),
+    records.map((r) => r.offset < chunk.maybeStoredBefore)));
   const refused: AppliedChunk['refused'] = [];
   for (const [i, r] of results.entries()) {
     if (!(r instanceof Error)) continue;

@@ -8,13 +8,14 @@ import { Worker } from 'node:worker_threads';
 import type { Store } from '../store.ts';
 import type { ReadReply } from './read-worker.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
 
 const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** Store methods the worker answers (read-worker.ts READ_METHODS plus the archive). */
 const OFFLOADED = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
-  'archiveRefusals',
+  'archiveRefusals', 'channelUnits',
 ]);
 
 /** Buffers cross a worker boundary as Uint8Arrays: give callers the Buffers the interface promises. */
@@ -25,18 +26,32 @@ function revive(method: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * How long the reader worker may sit without a request before it is stopped. A worker thread is a
+ * V8 instance of its own (15-20 MB): an idle gateway, or one that only takes uploads, gives it back
+ * between the offline sweep's minutes and the viewer's visits; the next read starts a new one (~0.1 s).
+ */
+export const READER_IDLE_MS = 10_000;
+
 export class SqliteReadSide {
   private worker: Worker | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Measured-data reads answered by the workers already stopped for idleness. */
+  private viewerReadsOfStoppedWorkers = 0;
+  private readonly idleMs: number;
   private nextId = 1;
   private readonly waiting = new Map<number, { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly file: string;
   /** The gateway's store, with reads going to the worker. */
   readonly store: Store;
 
-  constructor(store: Store, file: string) {
+  constructor(store: Store, file: string, idleMs = READER_IDLE_MS) {
     this.file = file;
+    this.idleMs = idleMs;
     this.store = new Proxy(store, {
       get: (target, prop, receiver) => {
+        // The archive links its events under the gateway's current chain key, passed with each call.
+        if (prop === 'archiveRefusals') return (...args: unknown[]) => this.call(prop, [...args, (target as { eventChainKey?: Uint8Array | null }).eventChainKey ?? null]);
         if (typeof prop === 'string' && OFFLOADED.has(prop)) return (...args: unknown[]) => this.call(prop, args);
         const value = Reflect.get(target, prop, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -45,16 +60,19 @@ export class SqliteReadSide {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     worker.on('message', (reply: ReadReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (!w) return;
       if (reply.ok) w.resolve(revive(w.method, reply.value));
       else w.reject(/SQLITE_BUSY|database is locked|unable to open/i.test(reply.error) ? new StoreUnavailableError(reply.error) : new Error(reply.error));
+      if (this.waiting.size === 0) this.stopWhenIdle();
     });
     const fail = (err: Error) => {
-      if (this.worker === worker) this.worker = null;
+      // A worker stopped for idleness (or by close()) has no request left: those waiting belong to its successor.
+      if (this.worker !== worker) return;
+      this.worker = null;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
@@ -62,6 +80,30 @@ export class SqliteReadSide {
     worker.on('exit', (code) => fail(new StoreUnavailableError(`SQLite reader worker exited with code ${code}`)));
     worker.unref();
     return worker;
+  }
+
+  /** (Re)arms the idle timer: the worker stops once it has had no request for idleMs. */
+  private stopWhenIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => { this.idleTimer = null; void this.stopIfIdle(); }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private async stopIfIdle(): Promise<void> {
+    const worker = this.worker;
+    if (!worker || this.waiting.size > 0) return;
+    // Its count of measured-data reads is kept, so that viewerReads() keeps counting across workers.
+    const reads = await this.call('viewerReads', []).catch(() => 0) as number;
+    if (this.worker !== worker || this.waiting.size > 0) return;   // a request came meanwhile: it stays
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.viewerReadsOfStoppedWorkers += reads;
+    this.worker = null;
+    worker.postMessage('close');
+  }
+
+  /** Whether the reader worker is running (it stops after READER_IDLE_MS without a request). */
+  get running(): boolean {
+    return this.worker !== null;
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
@@ -75,13 +117,18 @@ export class SqliteReadSide {
 
   /** Measured-data reads the worker's connection answered (isolation.test.ts). */
   async viewerReads(): Promise<number> {
-    return await this.call('viewerReads', []) as number;
+    const current = await this.call('viewerReads', []) as number;
+    return this.viewerReadsOfStoppedWorkers + current;
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
     await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
+    // Reads still waiting had only this worker to answer them (its exit no longer rejects them: see start()).
+    for (const w of this.waiting.values()) w.reject(new StoreUnavailableError('the SQLite reader was closed'));
+    this.waiting.clear();
   }
 }

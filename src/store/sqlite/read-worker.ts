@@ -25,6 +25,8 @@ let archive: DatabaseSync | null = null;
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
+  // the unit versions every chart, table and CSV export reads (unit-versions.ts)
+  'channelUnits',
 ]);
 
 async function run(method: string, args: unknown[]): Promise<unknown> {
@@ -33,8 +35,8 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
       archive = new DatabaseSync(file);
       archive.exec(SQLITE_PRAGMAS);
     }
-    const [refusals, events, limits] = args as [RefusalRecord[], NewEvent[], RefusalArchiveLimits];
-    archiveRefusalsOn(archive, refusals.map((r) => ({ ...r, bodySha256: Buffer.from(r.bodySha256), bodyPrefix: Buffer.from(r.bodyPrefix) })), events, limits);
+    const [refusals, events, limits, chainKey] = args as [RefusalRecord[], NewEvent[], RefusalArchiveLimits, Uint8Array | null | undefined];
+    archiveRefusalsOn(archive, refusals.map((r) => ({ ...r, bodySha256: Buffer.from(r.bodySha256), bodyPrefix: Buffer.from(r.bodyPrefix) })), events, limits, chainKey ?? null);
     return undefined;
   }
   if (method === 'viewerReads') return reader.viewerReads;

@@ -2,18 +2,24 @@
 // store's own, or a worker's so that archiving never waits on the ingest thread.
 import type { DatabaseSync } from 'node:sqlite';
 import type { NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal } from '../store.ts';
+import { SqliteEventAppender } from './event-chain.ts';
 
-export function archiveRefusalsOn(db: DatabaseSync, refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): void {
+/**
+ * Archives refusals and writes their events (and sign-in events) linked into the audit chain under
+ * `chainKey`, the gateway's key: an unlinked event is one inserted outside Inlet (src/store/event-links.ts).
+ */
+export function archiveRefusalsOn(db: DatabaseSync, refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits, chainKey: Uint8Array | null = null): void {
   const insert = db.prepare(`INSERT INTO refusals (received_at, device_id, family, remote_address, content_type, status, reason_code,
     reason, serial, body_length, body_sha256, body_prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertEvent = db.prepare('INSERT INTO events (at, device_id, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)');
+  const appender = events.length ? new SqliteEventAppender(db) : null;
   db.exec('BEGIN IMMEDIATE');
   try {
     for (const r of refusals) {
       insert.run(r.receivedAt, r.deviceId, r.family, r.remoteAddress, r.contentType, r.status, r.reasonCode, r.reason, r.serial,
         r.bodyLength, r.bodySha256, r.bodyPrefix);
     }
-    for (const e of events) insertEvent.run(e.at, e.deviceId, e.type, e.level, e.message, e.data ? JSON.stringify(e.data) : null);
+    // In this write transaction the chain's last link read by the appender is still the last one.
+    for (const e of events) appender!.append({ ...e, actor: e.actor ?? 'system' }, e.data ? JSON.stringify(e.data) : null, chainKey);
     // Ids only grow, so "beyond the newest maxRows" is one range delete on the primary key.
     db.prepare('DELETE FROM refusals WHERE id <= (SELECT MAX(id) FROM refusals) - ?').run(limits.maxRows);
     db.prepare('DELETE FROM refusals WHERE received_at < ?').run(limits.keepSince);

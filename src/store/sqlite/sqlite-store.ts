@@ -37,6 +37,7 @@ import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBo
 import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
+import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
 import type {
   AlarmQuery, AppliedChunk, ChainAnchor, ChannelSamples, JournalChunk, ChainCheckpoint, DevicePatch, PurgeChunk, RetentionHorizon, RetentionPreview, RetentionRequest, NewAlarm, StoredAlarm, EventQuery, LatestValue, NewDevice, QuarantineEntry, ReleaseResult, ChainedEvent, ChangeAudit, RollupMismatch,
   ChangeActor, MigrateOptions, NewEvent, RefusalArchiveLimits, RefusalRecord, StoredRefusal, SeriesPoint, UserZoneRole, SeriesQuery, Store, StoreHealth, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -75,7 +76,7 @@ class WorkerWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
     worker.on('message', (reply: WriteReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -184,6 +185,9 @@ export class SqliteStore implements Store {
     this.chainKey = key;
     this.writer?.setChainKey(key);
   }
+
+  /** The key events are linked under, for the reader worker's refusal archive (read-side.ts). */
+  get eventChainKey(): Uint8Array | null { return this.chainKey; }
 
   async migrate(onProgress?: (message: string) => void, options: MigrateOptions = {}): Promise<string[]> {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -302,7 +306,7 @@ export class SqliteStore implements Store {
         upsert.run(lastInsertRowid, c.channel, c.quantity, c.unit);
         version.run(lastInsertRowid, c.channel, at, c.quantity, c.unit);
       }
-      if (d.channels.length) this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at));
+      this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at, d));
       this.db.exec('COMMIT');
       return (await this.getDevice(Number(lastInsertRowid)))!;
     } catch (err) {
@@ -530,7 +534,7 @@ export class SqliteStore implements Store {
   // ---- refusal archive ----
 
   async archiveRefusals(refusals: RefusalRecord[], events: NewEvent[], limits: RefusalArchiveLimits): Promise<void> {
-    archiveRefusalsOn(this.db, refusals, events, limits);
+    archiveRefusalsOn(this.db, refusals, events, limits, this.chainKey);
   }
 
   async refusals(query: { afterId?: number; limit?: number }): Promise<StoredRefusal[]> {
@@ -750,6 +754,7 @@ export class SqliteStore implements Store {
   }
 
   async channelUnits(deviceId: number): Promise<{ channel: number; validFrom: number; quantity: string; unit: string; setBy: string; reason: string }[]> {
+    this.viewerReads++;   // every chart, table and export reads them: counted like the reads they label
     return (this.db.prepare(`SELECT channel, valid_from, quantity, unit, set_by, reason FROM channel_units WHERE device_id = ?
       ORDER BY channel, valid_from`).all(deviceId) as Row[]).map(toChannelUnit);
   }

@@ -3,7 +3,8 @@
 // one message with three transferred buffers instead of a structured clone of one object per sample
 // (and of each raw body's whole backing buffer, which for a socket read is far larger than the body).
 import type { Batch, Channel, EventRow } from '../../domain/types.ts';
-import { packSampleRows, type SampleColumns } from '../../domain/sample-columns.ts';
+import { allocateSampleColumns, packSampleRows, setSample, type SampleColumns } from '../../domain/sample-columns.ts';
+import { decodeBatch, recordParts } from '../spool/record-codec.ts';
 
 export interface WireUpload extends Omit<Batch['upload'], 'raw'> {
   /** The raw body is group.raw[rawStart, rawEnd). */
@@ -61,4 +62,54 @@ export function packWriteGroup(batches: readonly Batch[], maybeStored?: readonly
 export function transferList(group: WriteGroup): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>([group.raw.buffer as ArrayBuffer, group.samples.time.buffer as ArrayBuffer, group.samples.alarm.buffer as ArrayBuffer]);
   return [...buffers];
+}
+
+/** The host stores f64 little-endian, as journal records do: their sample columns are copied byte for byte. */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * packWriteGroup straight from journal records (record-codec.ts), for the apply: each record's
+ * sample columns are copied into the group's columns as bytes, without an object per sample.
+ * `keyOf(i)` is the upload key of record i (a record of an earlier version carries its own).
+ */
+export function packJournalRecords(payloads: readonly Buffer[], keyOf: (i: number) => string, maybeStored: readonly boolean[]): WriteGroup {
+  const parts = payloads.map((p) => (LITTLE_ENDIAN ? recordParts(p) : null));
+  const older = parts.map((part, i) => (part ? null : decodeBatch(payloads[i])));
+  let rawLength = 0;
+  let sampleCount = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    rawLength += parts[i]?.raw.length ?? older[i]!.upload.raw.length;
+    sampleCount += parts[i]?.sampleCount ?? older[i]!.samples.length;
+  }
+  const raw = new Uint8Array(rawLength);
+  const samples = allocateSampleColumns(sampleCount);
+  const numbers = [samples.deviceId, samples.channel, samples.time, samples.value, samples.errorCode]
+    .map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  let rawAt = 0;
+  let sampleAt = 0;
+  const batches = payloads.map((payload, i): WireBatch => {
+    const part = parts[i];
+    const meta = part ? part.meta : older[i]!;
+    const body = part ? part.raw : older[i]!.upload.raw;
+    const n = part ? part.sampleCount : older[i]!.samples.length;
+    if (part) {
+      for (let c = 0; c < 5; c++) numbers[c].set(payload.subarray(part.samplesAt + c * n * 8, part.samplesAt + (c + 1) * n * 8), sampleAt * 8);
+      samples.alarm.set(payload.subarray(part.samplesAt + 5 * n * 8, part.samplesAt + 5 * n * 8 + n), sampleAt);
+    } else {
+      older[i]!.samples.forEach((s, k) => setSample(samples, sampleAt + k, s));
+    }
+    raw.set(body, rawAt);
+    const { raw: _raw, ...upload } = meta.upload as Batch['upload'];
+    const w: WireBatch = {
+      upload: { ...upload, uploadKey: upload.uploadKey ?? keyOf(i), rawStart: rawAt, rawEnd: rawAt + body.length },
+      sampleStart: sampleAt, sampleEnd: sampleAt + n,
+      channels: meta.channels, events: meta.events,
+      quarantineJson: meta.quarantine ? JSON.stringify(meta.quarantine) : null,
+      deviceSeen: meta.deviceSeen, suspend: meta.suspend, maybeStored: maybeStored[i],
+    };
+    rawAt += body.length;
+    sampleAt += n;
+    return w;
+  });
+  return { batches, raw, samples };
 }

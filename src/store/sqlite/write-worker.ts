@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
+import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
 import type { WriteGroup } from './write-group.ts';
 import type { AppliedChunk, JournalChunk } from '../store.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
@@ -46,6 +46,12 @@ const LARGE_GROUP_BYTES = 1024 * 1024;
 /** Bytes a stored sample adds across its row, its indexes and the hourly rollup, roughly. */
 const BYTES_PER_SAMPLE = 64;
 const AUTOCHECKPOINT_PAGES = 1000; // SQLite's default
+let autocheckpointPages = AUTOCHECKPOINT_PAGES;
+function useAutocheckpoint(pages: number): void {
+  if (pages === autocheckpointPages) return;
+  db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+  autocheckpointPages = pages;
+}
 
 function isLarge(group: WriteGroup): boolean {
   return group.raw.length + group.samples.length * BYTES_PER_SAMPLE >= LARGE_GROUP_BYTES;
@@ -95,11 +101,12 @@ parentPort!.on('message', (request: WriteRequest | JournalRequest | ChainKeyMess
   }
   if ('journal' in request) {
     // No device waits for this commit (they were answered from the journal): SQLite's own checkpoints are fine here.
+    useAutocheckpoint(JOURNAL_AUTOCHECKPOINT_PAGES);
     parentPort!.postMessage(applyJournal(request));
     return;
   }
   const large = isLarge(request.group);
-  if (large) db.exec('PRAGMA wal_autocheckpoint = 0');
+  useAutocheckpoint(large ? 0 : AUTOCHECKPOINT_PAGES);
   let reply: WriteReply;
   try {
     const results = writer.writeGroup(request.group);
@@ -113,6 +120,6 @@ parentPort!.on('message', (request: WriteRequest | JournalRequest | ChainKeyMess
   parentPort!.postMessage(reply);
   if (large) {
     checkpointNow();
-    db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    useAutocheckpoint(AUTOCHECKPOINT_PAGES);
   }
 });

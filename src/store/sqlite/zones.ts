@@ -103,6 +103,6 @@ export function setUserZoneRoles(db: DatabaseSync, userId: number, grants: ZoneG
     const insert = db.prepare('INSERT INTO user_zone_roles (user_id, zone_id, role, granted_at, granted_by) VALUES (?, ?, ?, ?, ?)');
     for (const g of grants) insert.run(userId, g.zoneId, g.role, actor.at, actor.by);
     const describe = (g: ZoneGrant) => `${g.role} on "${tree.path(g.zoneId) || `zone ${g.zoneId}`}"`;
-    appendEvent(db, actor.at, userZonesChangedEvent(user.username as string, before, grants, describe, actor));
+    appendEvent(db, actor.at, userZonesChangedEvent(user.username as string, before, grants, describe, actor, userId));
   });
 }

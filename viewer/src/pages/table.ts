@@ -1,11 +1,12 @@
 // The raw samples of one device as a table, a page at a time (oldest first within the range).
 import { api, query, type DeviceTree } from '../api.ts';
 import { field, h, message, show } from '../dom.ts';
-import { formatTime, formatValue, quantityLabel, unitLabel } from '../format.ts';
+import { formatTime, formatValue, quantityLabel, unitLabel, unitValidity } from '../format.ts';
 import { rangeFromParams, rangePicker } from '../pickers.ts';
 
 interface TablePage {
-  channels: { channel: number; quantity: string; unit: string }[];
+  /** One column per channel and unit version: a channel whose unit changed on this page has a column per unit. */
+  channels: { channel: number; quantity: string; unit: string; unitFrom?: number | null; unitUntil?: number | null }[];
   rows: { time: number; values: ({ value: number | null; errorCode: number | null; alarm: string } | null)[] }[];
   next: number | null;
 }
@@ -31,7 +32,7 @@ export async function renderTable(view: HTMLElement, params: URLSearchParams): P
           v.errorCode !== null ? `sensor error ${v.errorCode}` : `${formatValue(v.value, unit)}${v.alarm !== 'no' ? ` (${v.alarm === 'hi' ? 'high' : 'low'} alarm)` : ''}`);
       show(output,
         page.rows.length === 0 ? message('No samples in this range.') : h('table', { class: 'samples' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), page.channels.map((c) => h('th', { scope: 'col' }, `${quantityLabel(c.quantity)} (${unitLabel(c.unit)})`)))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), page.channels.map((c) => h('th', { scope: 'col' }, `${quantityLabel(c.quantity)} (${unitLabel(c.unit)}${unitValidity(c)})`)))),
           h('tbody', {}, page.rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, formatTime(r.time)), r.values.map((v, i) => cell(v, page.channels[i].unit)))))),
         h('div', { class: 'toolbar' },
           h('button', { type: 'button', disabled: pageStarts.length < 2, onclick: () => { pageStarts.pop(); load(); } }, 'Previous page'),

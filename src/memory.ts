@@ -1,0 +1,54 @@
+// A bound on the gateway's V8 young generation (the "new space", where short-lived objects such as a
+// request's buffers and parsed readings live). V8 doubles it whenever many objects survive a
+// scavenge, up to 2 × 64 MB on a machine with this much memory: under a fleet's steady load the
+// gateway's resident memory was then largely an empty young generation (128 MB of 440). A bounded
+// one costs more frequent scavenges, each short (a few ms at most with uploads of a few kB).
+//
+// `--max-semi-space-size` would be the flag, but it is read once, when the process starts, and the
+// gateway is started in several ways (the Windows service, `inlet start`, tests, benchmarks). The
+// growth factor, though, is read at every growth: it is set to 1 (no growth) while the new space is
+// at its bound and back to V8's 2 when it is below (V8 shrinks it when allocation slows down).
+// Flags are process-wide: worker threads grow in step with the main thread, within their own
+// resourceLimits, and start at WORKER_SEMI_SPACE_MIB (read when an isolate is created) rather than
+// at V8's smallest.
+import v8 from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+
+/** The bound on the main thread's new space (its two semi-spaces), MiB. */
+export const MAX_NEW_SPACE_MIB = 16;
+/** Where worker threads' semi-spaces start, MiB. */
+export const WORKER_SEMI_SPACE_MIB = 4;
+/** Worker threads' young generation bound (resourceLimits.maxYoungGenerationSizeMb: its semi-spaces are a third each), MiB. */
+export const WORKER_YOUNG_GENERATION_MIB = 24;
+/** V8's own growth factor (its default). */
+const V8_GROWTH_FACTOR = 2;
+
+let observer: PerformanceObserver | null = null;
+let growthFactor = V8_GROWTH_FACTOR;
+
+function newSpaceMiB(): number {
+  return (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
+}
+
+/** Whether the young generation is at its bound (growth stopped). */
+export function youngGenerationAtBound(): boolean {
+  return growthFactor === 1;
+}
+
+/** Watches the main thread's garbage collections and keeps its young generation at or below maxNewSpaceMiB. Idempotent. */
+export function boundYoungGeneration(maxNewSpaceMiB = MAX_NEW_SPACE_MIB): void {
+  if (observer) return;
+  v8.setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`);
+  // The new space changes size only at the end of a collection: checked after each one, it stops at
+  // the first doubling that reaches the bound. The check runs after the task that collected, so one
+  // task allocating tens of MB could let one more doubling through; a request's task does not.
+  const check = () => {
+    const want = newSpaceMiB() >= maxNewSpaceMiB ? 1 : V8_GROWTH_FACTOR;
+    if (want === growthFactor) return;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${want}`);
+    growthFactor = want;
+  };
+  check();
+  observer = new PerformanceObserver(check);
+  observer.observe({ entryTypes: ['gc'] });
+}

@@ -1,0 +1,33 @@
+// The young generation bound (src/memory.ts): under an allocation pattern that makes V8 grow the new
+// space to its maximum (many short-lived objects, some surviving a while, in short tasks, as a server
+// runs them), it stays at the bound. Each test file runs in its own process, so the flags set here
+// touch no other test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import { MAX_NEW_SPACE_MIB, boundYoungGeneration } from '../../src/memory.ts';
+
+const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
+
+async function allocateLikeAServer(tasks: number): Promise<number> {
+  let largest = 0;
+  let survivors: object[] = [];
+  for (let t = 0; t < tasks; t++) {
+    for (let i = 0; i < 1_000; i++) {
+      survivors.push({ reading: i, samples: [i, i + 1] });
+      if (survivors.length > 200_000) survivors = [];
+    }
+    largest = Math.max(largest, newSpaceMiB());
+    await new Promise((r) => setImmediate(r));
+  }
+  return largest;
+}
+
+test('the main thread\'s new space stays at its bound under an allocation that grows it', async () => {
+  boundYoungGeneration();
+  const largest = await allocateLikeAServer(4000);
+  // V8 still adds a few pages now and then with growth stopped (16.5, 17.25 MiB): a quarter is allowed; unbounded, it reaches 64 MiB
+  assert.ok(largest <= MAX_NEW_SPACE_MIB * 1.25, `the new space reached ${largest} MiB, above the bound of ${MAX_NEW_SPACE_MIB}`);
+  // and it did grow to the bound: a new space that never grows would pass the check above
+  assert.ok(largest >= MAX_NEW_SPACE_MIB, `the new space stayed at ${largest} MiB`);
+});

@@ -1,0 +1,44 @@
+// The viewer's reader worker (SqliteReadSide) beyond the store contract: it gives its memory back
+// when nobody reads, and comes back for the next read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { SqliteReadSide } from '../../src/store/sqlite/read-side.ts';
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  // a give-up time, not a speed requirement
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within 60 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('the reader worker stops after its idle time without a request, and a later read starts it again with its count kept', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-read-side-'));
+  const file = path.join(dir, 'inlet.sqlite');
+  const store = new SqliteStore({ file });
+  const readSide = new SqliteReadSide(store, file, 50);
+  try {
+    await store.migrate();
+    const d = await store.addDevice({ family: 'logger', serial: '19990002', modelCode: 1, model: 'U3631M', name: 'L', entryToken: 'tok-read-side', channels: [] }, 1);
+    assert.equal(readSide.running, false, 'no worker before the first read');
+    assert.equal((await readSide.store.listDevices()).length, 1);
+    await readSide.store.latestValues(d.id);
+    const readsBefore = await readSide.viewerReads();
+    assert.ok(readsBefore >= 1, 'the worker counted the measured-data read');
+    await until(() => !readSide.running, 'the idle worker stopped');
+    // the next read starts a new worker, which answers as the first did
+    assert.equal((await readSide.store.getDevice(d.id))?.serial, '19990002');
+    assert.equal(readSide.running, true);
+    await readSide.store.latestValues(d.id);
+    assert.equal(await readSide.viewerReads(), readsBefore + 1, 'the reads of the stopped worker still count');
+  } finally {
+    await readSide.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
