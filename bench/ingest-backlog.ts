@@ -14,7 +14,8 @@ import { SQLITE_PRAGMAS } from '../src/store/sqlite/writer.ts';
 import { post } from '../src/sim/client.ts';
 import { buildLoggerBody, loggerBacklogMessages } from '../src/sim/logger.ts';
 import { parseLoggerUpload } from '../src/ingest/logger/index.ts';
-import type { Device, Upload } from '../src/domain/types.ts';
+import type { Upload } from '../src/domain/types.ts';
+import type { IssuedDevice } from '../src/store/store.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 4);
@@ -39,7 +40,7 @@ async function throughInlet(warmUp: Backlog, work: Backlog[]): Promise<{ seconds
   const config = testConfig(dataDir, { log: { ...testConfig(dataDir).log, console: false, file: false } });
   const gateway = await startGateway(config, createLogger(config, { quiet: true }));
   try {
-    const devices: Device[] = [];
+    const devices: IssuedDevice[] = [];
     for (const b of [warmUp, ...work]) {
       devices.push(await gateway.store.addDevice({
         family: 'logger', serial: String(b.serial), modelCode: 1, model: 'U3631M', name: `Bench logger ${b.serial}`,

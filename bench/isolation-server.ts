@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DEFAULT_CONFIG } from '../src/config/schema.ts';
 import { createLogger } from '../src/log.ts';
 import { startGateway } from '../src/main.ts';
@@ -85,5 +86,24 @@ writeFileSync(infoFile, JSON.stringify({
   exportFrom: Date.now() - SPAN, exportTo: Date.now(), users: USERS, userPassword: USER_PASSWORD,
   fleet,
 }));
+// What blocks the thread that answers devices, per phase: its event-loop delay and its own CPU time
+// (process.threadCpuUsage), beside the whole process's CPU (the workers included). Asked over IPC.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+let phaseStart = { thread: process.threadCpuUsage(), process: process.cpuUsage(), at: performance.now() };
+process.on('message', (m: string) => {
+  if (m === 'phase-start') {
+    loopDelay.reset();
+    phaseStart = { thread: process.threadCpuUsage(), process: process.cpuUsage(), at: performance.now() };
+  } else if (m === 'phase-end') {
+    const thread = process.threadCpuUsage(phaseStart.thread);
+    const all = process.cpuUsage(phaseStart.process);
+    const seconds = (performance.now() - phaseStart.at) / 1000;
+    process.send!({
+      loopP50: loopDelay.percentile(50) / 1e6, loopP99: loopDelay.percentile(99) / 1e6, loopMax: loopDelay.max / 1e6,
+      mainCpu: (thread.user + thread.system) / 1e6 / seconds, processCpu: (all.user + all.system) / 1e6 / seconds,
+    });
+  }
+});
 process.stdout.write('READY\n');
 process.on('SIGTERM', () => { gw.stop().then(() => process.exit(0), () => process.exit(1)); });

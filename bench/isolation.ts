@@ -3,7 +3,8 @@
 // CSV exports of 16 channels x 400 days run on a store of 10 million samples, and a flood of 16 MiB
 // bodies goes to unknown entry points. Prints device upload p50/p99/max and losses per phase, and the
 // database growth during the flood. The gateway runs in its own process (bench/isolation-server.ts).
-// usage: npm run bench:isolation   (ISOLATION_PHASE_S=30 ISOLATION_SAMPLES=10000000 ISOLATION_DEVICES=20 ISOLATION_RATE=100)
+// usage: npm run bench:isolation   (ISOLATION_PHASE_S=30 ISOLATION_SAMPLES=10000000 ISOLATION_DEVICES=20 ISOLATION_RATE=100
+// ISOLATION_PHASES=quiet,sign-ins,exports,flood)
 import http from 'node:http';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
@@ -29,7 +30,18 @@ interface Info {
 
 const infoFile = path.join(tmpdir(), `inlet-bench-isolation-${process.pid}.json`);
 console.log(`building the store (${process.env.ISOLATION_SAMPLES ?? 10_000_000} samples) and starting the gateway...`);
-const child = spawn(process.execPath, [new URL('./isolation-server.ts', import.meta.url).pathname, infoFile], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+// ISOLATION_NODE_ARGS: options for the gateway's process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see what its thread ran
+const nodeArgs = (process.env.ISOLATION_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...nodeArgs, new URL('./isolation-server.ts', import.meta.url).pathname, infoFile], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: process.env });
+
+interface ThreadLoad { loopP50: number; loopP99: number; loopMax: number; mainCpu: number; processCpu: number }
+/** The gateway's main thread during a phase: event-loop delay and CPU (isolation-server.ts). */
+function phaseStart(): void { child.send('phase-start'); }
+function phaseEnd(): Promise<ThreadLoad> {
+  return new Promise((resolve) => { child.once('message', (m) => resolve(m as ThreadLoad)); child.send('phase-end'); });
+}
+const describeLoad = (l: ThreadLoad) => `main thread: event-loop delay p50 ${l.loopP50.toFixed(1)} / p99 ${l.loopP99.toFixed(1)} / max ${l.loopMax.toFixed(0)} ms, ` +
+  `CPU ${(l.mainCpu * 100).toFixed(0)} % (whole process ${(l.processCpu * 100).toFixed(0)} %)`;
 await new Promise<void>((resolve, reject) => {
   child.stdout!.on('data', (c: Buffer) => { if (c.toString().includes('READY')) resolve(); });
   child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
@@ -192,10 +204,22 @@ const report = (phase: string, device: Awaited<ReturnType<typeof deviceLoad>>, n
 };
 
 await deviceLoad(Math.min(5, PHASE_S));   // warm-up: connections, caches, the reader worker
-report('quiet', await deviceLoad(PHASE_S), 'nothing else happening');
-{ const r = await whileLoaded(PHASE_S, signInStorm); report('sign-ins', r.device, r.side); }
-{ const r = await whileLoaded(PHASE_S, exports); report('exports', r.device, r.side); }
-{ const r = await whileLoaded(PHASE_S, flood); report('flood', r.device, r.side); }
+// The viewer's API is loaded on its first request (an idle gateway does without it): loaded here, in
+// the warm-up, so that the sign-in phase measures sign-ins, not one module load.
+await timedRequest(undefined, `${info.url}/api/session`, 'GET', '', {});
+const loads: string[] = [];
+const measured = async <T>(run: () => Promise<T>): Promise<T> => {
+  phaseStart();
+  const result = await run();
+  loads.push(describeLoad(await phaseEnd()));
+  console.log(`           ${loads.at(-1)}`);
+  return result;
+};
+const PHASES = (process.env.ISOLATION_PHASES ?? 'quiet,sign-ins,exports,flood').split(',');
+if (PHASES.includes('quiet')) report('quiet', await measured(() => deviceLoad(PHASE_S)), 'nothing else happening');
+if (PHASES.includes('sign-ins')) { const r = await measured(() => whileLoaded(PHASE_S, signInStorm)); report('sign-ins', r.device, r.side); }
+if (PHASES.includes('exports')) { const r = await measured(() => whileLoaded(PHASE_S, exports)); report('exports', r.device, r.side); }
+if (PHASES.includes('flood')) { const r = await measured(() => whileLoaded(PHASE_S, flood)); report('flood', r.device, r.side); }
 
 console.log('\n| phase | device p50 | device p99 | max | lost | what ran |\n|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.phase} | ${r.device.p50.toFixed(1)} ms | ${r.device.p99.toFixed(1)} ms | ${r.device.max.toFixed(1)} ms | ${r.device.lost}/${r.device.sent} | ${r.note} |`);

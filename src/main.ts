@@ -31,6 +31,7 @@ import { loggerAdapter } from './ingest/logger/index.ts';
 import type { ApiDeps } from './api/app.ts';
 import { DEFAULT_SESSION_SETTINGS, SessionStore } from './api/sessions.ts';
 import { createJobScheduler } from './jobs/index.ts';
+import { verifyInWorker } from './jobs/verify-in-worker.ts';
 import type { JobScheduler } from './jobs/scheduler.ts';
 import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
@@ -186,6 +187,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // never on this thread, which answers devices. SQL Server reads are asynchronous on the pool already.
   const readSide = !options.store && store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file)) : null;
   const peopleStore = readSide?.store ?? store;
+  // Entry tokens the registry does not know (mostly ones nobody was given) are looked up there too.
+  if (readSide) registry.lookUpMissesOn(readSide.store);
   // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
   const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals, quarantineBackfill: config.security.quarantineBackfill });
@@ -193,7 +196,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   // Viewer sessions kept in the store: a restart signs nobody out.
-  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, store, (message, err) => log.warn(message, { error: err.message }));
+  // (SQLite: written on the reader worker's connection, never by the thread answering devices.)
+  const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, peopleStore, (message, err) => log.warn(message, { error: err.message }));
   const loadSessions = () => sessions.load().then((n) => { if (n) log.info('viewer sessions kept from before the start', { sessions: n }); });
   if (storeReady) void storeReady.then(loadSessions).catch(() => undefined);
   else await loadSessions().catch((err: Error) => log.warn('could not read the viewer sessions kept in the store: everyone signs in again', { error: err.message }));
@@ -270,7 +274,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE) });
+  // The nightly verification walks every chain: on SQLite in a worker thread of its own.
+  const verifyElsewhere = readSide ? (o: Parameters<typeof verifyInWorker>[1]) => verifyInWorker(dataPath(config, config.store.sqlite.file), o) : undefined;
+  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
 

@@ -4,7 +4,9 @@ import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family, LoggerClockSetting } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
-import type { ChangeAudit, Store } from '../store/store.ts';
+import type { ChangeAudit, IssuedDevice, Store } from '../store/store.ts';
+
+export type { IssuedDevice };
 import { ZoneError, ensureZonePath, zoneTree } from './zones.ts';
 import { INGEST_PATH_SEGMENT, SERIAL_PATTERN, familyForModel, initialChannels, newEntryToken, similarSoapModels, soapModelCode } from '../ingest/families.ts';
 
@@ -16,8 +18,23 @@ export function publicBaseUrl(config: InletConfig): string {
   return `http://${host}${config.http.port === 80 ? '' : `:${config.http.port}`}`;
 }
 
-export function entryUrl(config: InletConfig, device: Pick<Device, 'family' | 'entryToken'>): string {
+export function entryUrl(config: InletConfig, device: Pick<IssuedDevice, 'family' | 'entryToken'>): string {
   return `${publicBaseUrl(config)}/ingest/${INGEST_PATH_SEGMENT[device.family]}/${device.entryToken}`;
+}
+
+/**
+ * Gives the device a new entry token (the old one stops working at once) and records who did it;
+ * the result is the one moment the new token can be shown. The token itself is never in the event.
+ */
+export async function renewEntryToken(store: Store, device: Device, by: string, at: number, audit: ChangeAudit = {}): Promise<IssuedDevice> {
+  const entryToken = newEntryToken();
+  const updated = await store.updateDevice(device.id, { entryToken }, at);
+  await store.addEvent({
+    at, deviceId: device.id, type: 'device.token', level: 'warning', actor: by, source: audit.source ?? null,
+    message: `${device.name}: entry point replaced by ${by}; the old one no longer works${audit.reason ? `. Reason: ${audit.reason}` : ''}`,
+    data: { entryToken: 'replaced', reason: audit.reason ?? null },
+  });
+  return { ...updated, entryToken };
 }
 
 /** A registration the caller got wrong; the message says what to change. */
@@ -62,7 +79,7 @@ function didYouMean(model: string): string {
 }
 
 /** Creates the device with its channels and secret entry token, and records who did it. */
-export async function registerDevice(store: Store, input: Registration, by: string, at: number, audit: ChangeAudit = {}): Promise<Device> {
+export async function registerDevice(store: Store, input: Registration, by: string, at: number, audit: ChangeAudit = {}): Promise<IssuedDevice> {
   if (!SERIAL_PATTERN.test(input.serial)) throw new RegistrationError(`the serial must be the device's serial number (up to 8 digits), got "${input.serial}"`);
   const model = input.model.trim().toUpperCase();
   const family = input.family ?? familyForModel(model);
@@ -88,7 +105,7 @@ export async function registerDevice(store: Store, input: Registration, by: stri
   }
   const location = zoneId === null ? '' : (await zoneTree(store)).path(zoneId);
   if (zoneId !== null && !location) throw new RegistrationError(`no zone with id ${zoneId}`);
-  let device: Device;
+  let device: IssuedDevice;
   try {
     device = await store.addDevice({
       family, serial: input.serial, modelCode, model, name: input.name, location, zoneId, entryToken: newEntryToken(),

@@ -9,6 +9,7 @@ import type { DirectoryAuthenticator } from './directory.ts';
 import { ZoneTree, type Access } from '../domain/zones.ts';
 import type { Role, Session, SessionStore } from './sessions.ts';
 import { SignInGuard } from './sign-in-guard.ts';
+import { SignInFailureFolder } from './sign-in-failures.ts';
 import type { NewEvent } from '../store/store.ts';
 
 export const SESSION_COOKIE = 'inlet_session';
@@ -141,6 +142,8 @@ export interface SignInOptions {
   guard?: SignInGuard;
   events?: SignInEventSink;
   passwordChange?: PasswordChangeRequired;
+  /** Folds failed sign-ins of unknown names per source (a test passes its own, with a short window). */
+  unknownNames?: SignInFailureFolder;
 }
 
 const parseLogin = bodyParser<{ username: string; password: string }>({
@@ -157,16 +160,24 @@ const parseDisplay = bodyParser<{ reason: string }>({
  * Signs a directory account in: checks it against the directory, keeps a user row for it (the audit
  * trail and acknowledgements name it) and records the sign-in or the refusal with its reason.
  */
-async function directorySignIn(store: Store, directory: DirectoryAuthenticator, login: string, password: string, source: string, at: number): Promise<{ user: UserRecord; access: Access }> {
+async function directorySignIn(
+  store: Store, directory: DirectoryAuthenticator, login: string, password: string, source: string, at: number, unknownNames: SignInFailureFolder, knownHere: boolean,
+): Promise<{ user: UserRecord; access: Access }> {
   const outcome = await directory.authenticate(login, password, async () => new ZoneTree(await store.listZones()));
   const refuse = async (status: number, message: string, reason: string, extra: Record<string, unknown> = {}) => {
     await store.addEvent({ at, deviceId: null, type: 'user.signin.failed', level: 'warning', actor: login, source, message: `directory sign-in of "${login}" from ${source} refused: ${reason}`, data: { login, source, reason, directory: true, ...extra } });
     return new HttpError(status, message);
   };
+  // A name that never signed in here and that the directory does not accept: folded per source (sign-in-failures.ts).
+  const refuseUnknown = async (status: number, message: string, reason: string, extra: Record<string, unknown> = {}) => {
+    if (knownHere) return refuse(status, message, reason, extra);
+    unknownNames.failed({ at, source, username: login, reason, directory: true });
+    return new HttpError(status, message);
+  };
   switch (outcome.kind) {
-    case 'wrong-credentials': throw await refuse(401, 'wrong user name or password', 'wrong user name or password');
+    case 'wrong-credentials': throw await refuseUnknown(401, 'wrong user name or password', 'wrong user name or password');
     case 'disabled': throw await refuse(403, 'this account is disabled in the directory: ask IT', 'account disabled in the directory', { dn: outcome.dn });
-    case 'unreachable': throw await refuse(503, 'the directory (Active Directory) does not answer: try again later; local accounts can still sign in', `directory unreachable: ${outcome.detail}`);
+    case 'unreachable': throw await refuseUnknown(503, 'the directory (Active Directory) does not answer: try again later; local accounts can still sign in', `directory unreachable: ${outcome.detail}`);
     case 'no-role': throw await refuse(403, 'your directory account is in none of the groups that give a role in Inlet: ask an administrator', 'in no mapped directory group', { groups: outcome.groups });
     case 'ok': break;
   }
@@ -202,6 +213,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     if (options.events) options.events.recordEvent(event);
     else store.addEvent(event).catch(() => undefined);
   };
+  const unknownNames = options.unknownNames ?? new SignInFailureFolder(record);
   const describe = (s: Session) => ({
     username: s.username, role: s.role, idleMinutes: sessions.settings.idleMs / 60_000,
     globalRole: s.access.globalRole, zoneRoles: s.access.grants, display: s.display === true, mustChangePassword: passwordChange.has(s.userId),
@@ -239,7 +251,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     const user = await store.findUser(username);
     // A local account (the emergency administrator above all) never depends on the directory.
     if (directory?.enabled && (!user || user.source === 'directory')) {
-      const signedIn = await directorySignIn(store, directory, username, password, source, at);
+      const signedIn = await directorySignIn(store, directory, username, password, source, at, unknownNames, user !== undefined);
       guard.succeeded(username, source);
       const previous = readCookie(req, SESSION_COOKIE);
       if (previous) sessions.delete(previous);
@@ -259,7 +271,11 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
       if (err instanceof HttpError && err.status === 503) guard.uncount(username, source);
       throw err;
     }
-    if (!user || !ok) {
+    if (!user) {
+      unknownNames.failed({ at, source, username, reason: 'wrong user name or password', directory: false });
+      throw new HttpError(401, 'wrong user name or password');
+    }
+    if (!ok) {
       record({
         at, deviceId: null, type: 'user.signin.failed', level: 'warning', actor: username, source,
         message: `failed sign-in as "${username}" from ${source} (${failures} in a row from there)`,

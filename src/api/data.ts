@@ -1,7 +1,8 @@
 // Measured data for the viewer: chart series (downsampled on the server), the raw table with
 // paging, CSV export, the printable report's figures, and the event list.
 import { Router, type Request, type Response } from 'express';
-import type { Channel, Device, SampleRow } from '../domain/types.ts';
+import type { Channel, Device } from '../domain/types.ts';
+import { csvRows, csvText, localTimeFormatter } from '../domain/csv-export.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { dailyCompleteness, overallCompleteness, type DayCompleteness } from '../domain/completeness.ts';
 import type { SeriesPoint, Store } from '../store/store.ts';
@@ -154,15 +155,13 @@ async function seriesFor(store: Store, query: unknown, maxChannels: number) {
   return { from: q.from, to: q.to, refs, segments, results };
 }
 
-/** Local wall-clock time "YYYY-MM-DD HH:mm:ss", the form Excel reads as a date and time. */
-function localTimeFormatter(timeZone: string): (ms: number) => string {
-  let format: Intl.DateTimeFormat;
+/** The local-time formatter of the export, or a 400 for an unknown zone. */
+function checkedTimeZone(timeZone: string): (ms: number) => string {
   try {
-    format = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    return localTimeFormatter(timeZone);
   } catch {
     throw new HttpError(400, `unknown time zone "${timeZone}": use an IANA name such as Europe/Prague`);
   }
-  return (ms) => format.format(ms);
 }
 
 /** Decimal comma when the caller's first language writes 1,5 (then ";" separates fields, as Excel there expects). */
@@ -176,27 +175,12 @@ function decimalCommaFor(req: Request, asked: 'comma' | 'point' | undefined): bo
   }
 }
 
-function csvText(text: string, separator: string): string {
-  // a leading = + - @ would make Excel evaluate a name as a formula
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  // Quoted whenever it holds any separator a spreadsheet might split on (its locale's, not only ours),
-  // a quote or a line break: `;=1+1` must not become a formula cell in a `;`-locale Excel.
-  return /[",;\t\r\n]/.test(safe) || safe.includes(separator) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-function sampleState(s: SampleRow): string {
-  if (s.errorCode !== null) return `error ${s.errorCode}`;
-  return s.alarm === 'no' ? '' : `alarm ${s.alarm}`;
-}
-
 /**
  * Writes the CSV a day at a time so that a long export never sits in memory and each piece of work
  * on this thread (which also answers devices) stays short; the reads run on the reader worker.
  */
 async function writeCsv(res: Response, store: Store, channelRefs: ChannelRef[], from: number, to: number, decimalComma: boolean, timeZone: string): Promise<void> {
-  const localTime = localTimeFormatter(timeZone);
   const sep = decimalComma ? ';' : ',';
-  const number = (v: number) => (decimalComma ? String(v).replace('.', ',') : String(v));
   // One pair of columns per unit version: a channel whose unit changed in the range gets one per unit.
   const refs = await unitSegments(store, channelRefs, from, to);
   const header = ['time (UTC)', `time (${timeZone})`, ...refs.flatMap((r) => {
@@ -206,30 +190,19 @@ async function writeCsv(res: Response, store: Store, channelRefs: ChannelRef[], 
   })];
   const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => res.once('drain', () => resolve())));
   await write(`\uFEFF${header.map((h) => csvText(h, sep)).join(sep)}\r\n`);
+  const channels = refs.map((r) => ({ deviceId: r.ref.device.id, channel: r.ref.channel.channel, from: r.from, to: r.to }));
   const WINDOW = DAY;
   let written = 0;
   for (let start = from; start < to && !res.destroyed; start += WINDOW) {
     const end = Math.min(start + WINDOW, to);
-    const perChannel = await Promise.all(refs.map((r) => (Math.max(start, r.from) < Math.min(end, r.to)
-      ? store.samples(r.ref.device.id, r.ref.channel.channel, Math.max(start, r.from), Math.min(end, r.to), 10_000_000) : Promise.resolve([]))));
-    const rows = new Map<number, (SampleRow | undefined)[]>();
-    perChannel.forEach((samples, i) => {
-      for (const s of samples) {
-        let row = rows.get(s.time);
-        // filled, not sparse: flatMap below skips the holes of a sparse array, which would shift
-        // later channels' values into the columns of earlier ones
-        if (!row) { row = Array.from({ length: refs.length }, () => undefined); rows.set(s.time, row); }
-        row[i] = s;
-      }
-    });
-    const lines: string[] = [];
-    for (const time of [...rows.keys()].sort((a, b) => a - b)) {
-      if (written++ >= LIMITS.exportRows) break;
-      const cells = rows.get(time)!.flatMap((s) => (s ? [s.value === null ? '' : number(s.value), sampleState(s)] : ['', '']));
-      lines.push(`${new Date(time).toISOString()}${sep}${localTime(time)}${sep}${cells.join(sep)}\r\n`);
-    }
-    if (lines.length) await write(lines.join(''));
-    if (written > LIMITS.exportRows) {
+    const options = { decimalComma, timeZone, maxRows: LIMITS.exportRows - written };
+    // Formatted where the samples are read (SQLite: the reader worker); here only when the store cannot.
+    const day = store.csvRows ? await store.csvRows(channels, start, end, options)
+      : csvRows(await Promise.all(channels.map((c) => (Math.max(start, c.from) < Math.min(end, c.to)
+        ? store.samples(c.deviceId, c.channel, Math.max(start, c.from), Math.min(end, c.to), 10_000_000) : Promise.resolve([])))), options);
+    written += day.rows;
+    if (day.text) await write(day.text);
+    if (day.truncated) {
       await write(`${csvText(`export stopped after ${LIMITS.exportRows} rows: choose a shorter range or fewer channels`, sep)}\r\n`);
       break;
     }
@@ -318,7 +291,7 @@ export function dataRouter(store: Store): Router {
     const q = parseExportQuery(req.query);
     checkRange(q.from, q.to, LIMITS.exportRangeMs);
     const refs = await resolveChannels(store, q.channels, LIMITS.exportChannels);
-    localTimeFormatter(q.tz);   // an unknown zone is a 400 before the download starts
+    checkedTimeZone(q.tz);   // an unknown zone is a 400 before the download starts
     if (exportsRunning >= LIMITS.concurrentExports) {
       res.set('Retry-After', '10');
       throw new HttpError(503, `${LIMITS.concurrentExports} exports are running already: try again when one has finished`);

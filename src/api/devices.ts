@@ -9,7 +9,7 @@ import { allowedIntervalS } from '../pipeline/throttle.ts';
 import { isSilent } from '../jobs/offline.ts';
 import type { DeviceRegistry } from '../pipeline/registry.ts';
 import type { LatestValue, Store, StoredAlarm } from '../store/store.ts';
-import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
+import { RegistrationError, entryUrl, loggerClockChange, registerDevice, renewEntryToken, type IssuedDevice } from '../admin/devices.ts';
 import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { requireRole, sessionOf } from './auth.ts';
 import { SIGNATURE_SCHEMA, type SignatureInput, verifySignature } from './signatures.ts';
@@ -234,9 +234,11 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const { reason } = parseSuspend(req.body);
     if (!(await isRetired(device))) throw new HttpError(409, `${device.name} is not retired`);
     await store.setRetirement(device.id, null);
-    const updated = await change(device, {},
-      { type: 'device.reinstated', level: 'info', message: `${device.name} (serial ${device.serial}) back in use: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
-    res.json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, updated) });
+    // Only the hash of an entry token is stored: the device gets a new one, shown this once.
+    const entryToken = newEntryToken();
+    const updated = await change(device, { entryToken },
+      { type: 'device.reinstated', level: 'info', message: `${device.name} (serial ${device.serial}) back in use with a new entry point: ${reason}` }, sessionOf(res).username, { source: sourceOf(req), reason });
+    res.set('Cache-Control', 'no-store').json({ device: deviceView(updated, [], [], now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, { ...updated, entryToken }) });
   });
 
   // A new probe (device) at the same place: registered under the old one's name and location, the
@@ -246,7 +248,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     if (await isRetired(old)) throw new HttpError(409, `${old.name} is already retired`);
     const body = parseReplacement(req.body);
     const by = sessionOf(res).username;
-    let device: Device;
+    let device: IssuedDevice;
     try {
       device = await registerDevice(store, { serial: body.serial, model: body.model, family: body.family as Family | undefined, name: old.name, location: old.location, zoneId: old.zoneId ?? undefined }, by, now(), { source: sourceOf(req), reason: body.reason });
     } catch (err) {
@@ -258,7 +260,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     await store.addEvent({ at: now(), deviceId: device.id, type: 'device.replaced', level: 'info', actor: by, source: sourceOf(req),
       message: `${device.name} at ${device.location || 'no location'}: serial ${old.serial} replaced by ${device.serial} (by ${by}): ${body.reason}`,
       data: { replaces: old.id, by } });
-    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
+    res.status(201).set('Cache-Control', 'no-store').json({ device: deviceView(device, [], await store.listChannels(device.id), now(), config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
   });
 
   router.post('/devices', requireRole('administrator'), async (req, res) => {
@@ -270,7 +272,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     const target = body.zoneId !== undefined ? scope.tree.get(body.zoneId) : body.location?.trim() ? scope.tree.find(body.location) : undefined;
     if (body.zoneId !== undefined && !target) throw new HttpError(404, `no zone with id ${body.zoneId}, or not in your zones`);
     scope.requireZone(target ? target.id : null, 'administrator');
-    let device: Device;
+    let device: IssuedDevice;
     try {
       const { reason, ...registration } = body;
       device = await registerDevice(store, { ...registration, zoneId: target?.id, family: body.family as Family | undefined }, sessionOf(res).username, at, { source: sourceOf(req), reason: reason ?? null });
@@ -279,7 +281,7 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
       throw err;
     }
     await registry.refresh();
-    res.status(201).json({ device: deviceView(device, [], await store.listChannels(device.id), at, config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
+    res.status(201).set('Cache-Control', 'no-store').json({ device: deviceView(device, [], await store.listChannels(device.id), at, config.jobs.offline.missedIntervals), entryUrl: entryUrl(config, device) });
   });
 
   router.patch('/devices/:id', requireRole('operator'), async (req, res) => {
@@ -396,9 +398,14 @@ export function devicesRouter(deps: { store: Store; registry: DeviceRegistry; co
     res.json({ versions: await store.channelUnits(device.id) });
   });
 
-  router.get('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {
+  // Only the hash of an entry token is stored, so an entry point cannot be shown again: a new one is
+  // issued (the old one stops working at once) and shown this once.
+  router.post('/devices/:id/entry-point', requireRole('administrator'), async (req, res) => {
     const device = await deviceById(req.params.id);
-    res.set('Cache-Control', 'no-store').json({ entryUrl: entryUrl(config, device) });
+    const { reason } = parseSuspend(req.body);
+    const renewed = await renewEntryToken(store, device, sessionOf(res).username, now(), { source: sourceOf(req), reason });
+    await registry.refresh();
+    res.set('Cache-Control', 'no-store').json({ entryUrl: entryUrl(config, renewed) });
   });
   return router;
 }

@@ -2,12 +2,17 @@
 // "$scrypt$ln=15,r=8,p=1$<salt>$<hash>" (base64, PHC style) so the cost can be raised later while old
 // hashes keep verifying. Used by the API and `inlet user`.
 //
-// node:crypto's scrypt runs on libuv's thread pool, never on the thread that answers devices, and at
+// node:crypto's scrypt runs on hash threads of its own at a lower priority (password-worker.ts), never
+// on the thread that answers devices nor on libuv's pool (where the journal's file writes wait), and at
 // most `concurrentHashes` run at once (each takes 32 MiB): a sign-in flood waits in a short queue and
 // beyond it is answered 503 with Retry-After (PasswordHashBusyError) instead of eating memory and CPU.
 // Hashes made earlier with @noble/hashes' scrypt are the same function and keep verifying.
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HashReply, HashRequest } from './password-worker.ts';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 const CURRENT = { ln: 15, r: 8, p: 1 };   // N = 2^15: 32 MiB and ~0.25 s per hash
@@ -53,11 +58,63 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+const WORKER_FILE = fileURLToPath(new URL(`./password-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+/** Hash threads are ended after this long without work: an idle gateway keeps none (each holds memory). */
+const HASH_THREAD_IDLE_MS = 60_000;
+
+interface HashOwner { resolve: (key: Uint8Array) => void; reject: (err: Error) => void }
+interface HashThread { worker: Worker; busy: boolean; dead: boolean; idleTimer: NodeJS.Timeout | null; owner?: HashOwner }
+const idleThreads: HashThread[] = [];
+const pendingHashes = new Map<number, HashOwner>();
+let nextHashId = 1;
+
+function startHashThread(): HashThread {
+  const worker = new Worker(WORKER_FILE);
+  const thread: HashThread = { worker, busy: false, dead: false, idleTimer: null };
+  worker.on('message', (reply: HashReply) => {
+    const waiting = pendingHashes.get(reply.id);
+    pendingHashes.delete(reply.id);
+    if (reply.ok) waiting?.resolve(reply.key); else waiting?.reject(new Error(reply.error));
+  });
+  const gone = (err: Error) => {
+    thread.dead = true;
+    const i = idleThreads.indexOf(thread);
+    if (i >= 0) idleThreads.splice(i, 1);
+    if (thread.busy) for (const [id, w] of pendingHashes) if (w === thread.owner) { pendingHashes.delete(id); w.reject(err); }
+  };
+  worker.on('error', gone);
+  worker.on('exit', (code) => gone(new Error(`the password-hash thread exited with code ${code}`)));
+  return thread;
+}
+
+/** scrypt on a hash thread (one hash per thread at a time: withHashSlot bounds how many run). */
+function scryptOnHashThread(password: string, salt: Uint8Array, params: { N: number; r: number; p: number }): Promise<Uint8Array> {
+  const thread = idleThreads.pop() ?? startHashThread();
+  if (thread.idleTimer) { clearTimeout(thread.idleTimer); thread.idleTimer = null; }
+  thread.busy = true;
+  thread.worker.ref();
+  const id = nextHashId++;
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const owner = { resolve, reject };
+    thread.owner = owner;
+    pendingHashes.set(id, owner);
+    thread.worker.postMessage({ id, password, salt, keyBytes: KEY_BYTES, ...params } satisfies HashRequest);
+  }).finally(() => {
+    thread.busy = false;
+    thread.owner = undefined;
+    thread.worker.unref();
+    if (thread.dead) return;
+    idleThreads.push(thread);
+    thread.idleTimer = setTimeout(() => {
+      const i = idleThreads.indexOf(thread);
+      if (i >= 0) { idleThreads.splice(i, 1); void thread.worker.terminate(); }
+    }, HASH_THREAD_IDLE_MS);
+    thread.idleTimer.unref();
+  });
+}
+
 function derive(password: string, salt: Uint8Array, params: { ln: number; r: number; p: number }): Promise<Uint8Array> {
-  return withHashSlot(() => new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_BYTES, { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: 2 ** 27 },
-      (err, key) => (err ? reject(err) : resolve(key)));
-  }));
+  return withHashSlot(() => scryptOnHashThread(password.normalize('NFC'), salt, { N: 2 ** params.ln, r: params.r, p: params.p }));
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64').replace(/=+$/, '');

@@ -4,8 +4,8 @@ import type { InletConfig } from '../config/schema.ts';
 import type { Device, Family } from '../domain/types.ts';
 import { FAMILIES } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { newEntryToken } from '../ingest/families.ts';
-import { RegistrationError, entryUrl, loggerClockChange, registerDevice } from '../admin/devices.ts';
+import { INGEST_PATH_SEGMENT } from '../ingest/families.ts';
+import { RegistrationError, entryUrl, loggerClockChange, publicBaseUrl, registerDevice, renewEntryToken, type IssuedDevice } from '../admin/devices.ts';
 import { LOGGER_CLOCK_SETTINGS, type LoggerClockSetting } from '../domain/types.ts';
 import { UsageError, intOption, parse, required, requiredReason } from './args.ts';
 import { cliActor, cliSource } from './actor.ts';
@@ -90,7 +90,7 @@ async function addFromFile(file: string, config: InletConfig, store: Store, out:
     }
   }
   out(`${devices.length - failed} of ${devices.length} device(s) registered from ${file}${failed ? `; ${failed} line(s) need correcting` : ''}.`);
-  out('Each URL is that device\'s key: keep them secret.');
+  out('Each URL is that device\'s key: keep them secret. They are shown only now: Inlet keeps only a hash of each.');
   return failed ? 1 : 0;
 }
 
@@ -120,7 +120,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       });
       if (values.from !== undefined) return addFromFile(values.from, config, store, out, now);
       const interval = intOption(values, 'interval', 0);
-      let device: Device;
+      let device: IssuedDevice;
       try {
         device = await registerDevice(store, {
           serial: required(values, 'serial'), model: required(values, 'model'), name: required(values, 'name'),
@@ -135,6 +135,7 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       out(family === 'soap' ? 'Type this URL into the sensor\'s SOAP server settings (keep it secret; it is the device\'s key):'
         : 'Set this URL as the device\'s server address (keep it secret; it is the device\'s key):');
       out(`  ${entryUrl(config, device)}`);
+      out('It is shown only now: Inlet keeps only a hash of it (inlet device new-token issues a new one).');
       return 0;
     }
     case 'list': {
@@ -148,7 +149,8 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
       out(describeDevice(d));
       if (d.family === 'logger') out(`logger clock read as: ${d.loggerClock ?? 'auto'} (change with inlet device set-clock)`);
-      out(`entry point: ${entryUrl(config, d)}`);
+      // Only the token's hash is stored: the URL was shown when it was made and cannot be shown again.
+      out(`entry point: ${publicBaseUrl(config)}/ingest/${INGEST_PATH_SEGMENT[d.family]}/<secret, shown once when made; inlet device new-token to issue a new one>`);
       const q = await store.quarantined(d.id);
       if (q.length) out(`quarantined uploads waiting for release: ${q.length}`);
       return 0;
@@ -215,14 +217,10 @@ export async function deviceCommand(argv: string[], config: InletConfig, store: 
       const { values } = parse(rest, { serial: { type: 'string' }, family: { type: 'string' }, reason: { type: 'string' } });
       requiredReason(values);
       const d = await findBySerial(store, required(values, 'serial'), values.family as string | undefined);
-      const updated = await store.updateDevice(d.id, { entryToken: newEntryToken() }, now);
-      // The token itself is a secret: never in the event.
-      await store.addEvent({
-        at: now, deviceId: d.id, type: 'device.token', level: 'warning', actor: cliActor(), source: cliSource(),
-        message: `${d.name}: entry point replaced by ${cliActor()}; the old one no longer works${because(reasonOf(values))}`, data: { reason: reasonOf(values) },
-      });
+      const updated = await renewEntryToken(store, d, cliActor(), now, { source: cliSource(), reason: reasonOf(values) });
       out(`New entry point for ${d.name} (the old one stops working within seconds):`);
       out(`  ${entryUrl(config, updated)}`);
+      out('It is shown only now: Inlet keeps only a hash of it. Keep it secret; it is the device\'s key.');
       return 0;
     }
     default:

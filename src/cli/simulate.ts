@@ -13,7 +13,8 @@ import { initialChannels, newEntryToken, soapModelCode } from '../ingest/familie
 import { SOAP_MODELS, type SoapQuantity } from '../ingest/soap/models.ts';
 import { UsageError, intOption, parse } from './args.ts';
 import { FAMILY_MIN_INTERVAL_S } from '../pipeline/throttle.ts';
-import { entryUrl } from '../admin/devices.ts';
+import { entryUrl, renewEntryToken } from '../admin/devices.ts';
+import { cliActor, cliSource } from './actor.ts';
 
 export interface SimulatedDevice {
   url: string;
@@ -245,8 +246,10 @@ export async function simulateCommand(argv: string[], config: InletConfig, openS
       for (let i = 1; i <= n; i++) {
         // logger serials are numbers in the message and must not meet a SOAP serial in the viewer's lists
         const serial = String((family === 'logger' ? 98_000_000 : 99_000_000) + i);
-        let device = await store.findDeviceBySerial(family, serial);
-        device ??= await store.addDevice({
+        // Only a hash of an entry token is stored: a simulated device registered by an earlier run
+        // is given a new token, recorded like any renewal.
+        const known = await store.findDeviceBySerial(family, serial);
+        const device = known ? await renewEntryToken(store, known, `${cliActor()} (simulator)`, Date.now(), { source: cliSource(), reason: 'inlet simulate --register re-used the simulated device' }) : await store.addDevice({
           family, serial, modelCode, model: model.toUpperCase(), name: `Simulated ${model.toUpperCase()} #${i}`, location: 'Simulation',
           entryToken: newEntryToken(), customerUid, channels: initialChannels(family, modelCode),
         }, Date.now());

@@ -64,7 +64,7 @@ export async function verifyCommand(
     const scope = report.mode === 'incremental'
       ? `; incremental: new uploads${report.rollingSlice ? ` and uploads #${report.rollingSlice.from}-#${report.rollingSlice.to} of the rolling full pass` : ''}`
       : '';
-    out(`integrity OK: ${counted}${scope}${belowHorizon}; audit chain: ${report.eventsChecked ?? 0} events, ${report.recordsChecked ?? 0} users, alarms, limits and channels; rollup recomputed: ${report.rollupChecked ?? 'all'}`);
+    out(`integrity OK: ${counted}${scope}${belowHorizon}; audit chain: ${report.eventsChecked ?? 0} events, ${report.recordsChecked ?? 0} recorded rows (users, zones, devices, alarms, limits, channels, unit versions); rollup recomputed: ${report.rollupChecked ?? 'all'}`);
     if (cleared) out(`${cleared} integrity alarm(s) cleared.`);
     return 0;
   }

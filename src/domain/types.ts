@@ -94,7 +94,8 @@ export interface Device {
   location: string;
   /** The zone the device is placed in (src/domain/zones.ts); null: none, seen by global roles only. */
   zoneId: number | null;
-  entryToken: string;
+  /** SHA-256 of the secret entry token (src/domain/entry-token.ts): the token itself is never stored. */
+  entryTokenSha256: string;
   /** Administrator-set minimum interval between periodic messages (s); null = use declared/model default. */
   allowedIntervalS: number | null;
   declaredIntervalS: number | null;

@@ -4,8 +4,8 @@ import type { Store } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { OfflineDetector } from './offline.ts';
 import { JobScheduler, type Job, type JobLogger } from './scheduler.ts';
-import { describeProblem, exportHeads, recordVerification, type IntegrityReport } from './verify.ts';
-import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally } from './verify-incremental.ts';
+import { describeProblem, exportHeads, recordVerification, type IntegrityReport, type VerifyOptions } from './verify.ts';
+import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally, type IncrementalReport } from './verify-incremental.ts';
 import { exportHeadsToSyslog } from './syslog-heads.ts';
 import { NotificationJob, createTransport } from './notify.ts';
 import { describeBodyRun, describeRun, runBodyRetention, runRetention } from './retention.ts';
@@ -22,6 +22,11 @@ export interface JobsDeps {
   chainKey?: () => ChainKey | null;
   /** Where the signed heads file lives (beside chain.key); verification compares with it and rewrites it when intact. */
   headsFile?: string;
+  /**
+   * Runs the verification walk away from the thread that answers devices (SQLite: a worker thread on
+   * its own connection, verify-in-worker.ts); absent, it runs here on `store`.
+   */
+  verifyElsewhere?: (options: Pick<VerifyOptions, 'chainKey' | 'rollup' | 'headsFile'> & { nowAt?: number }) => Promise<IncrementalReport>;
 }
 
 /** The nightly verification recomputes the rollup of one device in ROLLUP_SHARES per night (device id modulo), as many nights as the rolling pass over the uploads takes; a full pass is `inlet verify`. */
@@ -31,7 +36,7 @@ export function rollupShareOf(at: number): { part: number; of: number } {
   return { part: Math.floor(at / 86_400_000) % ROLLUP_SHARES, of: ROLLUP_SHARES };
 }
 
-export function createJobScheduler({ store, config, log, now, chainKey, headsFile }: JobsDeps): JobScheduler {
+export function createJobScheduler({ store, config, log, now, chainKey, headsFile, verifyElsewhere }: JobsDeps): JobScheduler {
   const jobs: Job[] = [];
   const { verify, offline, housekeeping } = config.jobs;
   // Verification and housekeeping (which purges) never run at the same time: a purge under a
@@ -58,7 +63,8 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
       run: () => oneAtATime(async () => {
         const key = chainKey?.() ?? null;
         // From the last verified upload on, plus a share of the rolling full pass (verify-incremental.ts).
-        const report = await verifyIncrementally(store, { now, chainKey: key, rollup: rollupShareOf((now ?? Date.now)()), headsFile: key ? headsFile : undefined });
+        const options = { chainKey: key, rollup: rollupShareOf((now ?? Date.now)()), headsFile: key ? headsFile : undefined };
+        const report = verifyElsewhere ? await verifyElsewhere({ ...options, nowAt: now?.() }) : await verifyIncrementally(store, { ...options, now });
         if (!report.ok) {
           for (const p of report.problems.slice(0, 20)) log.error('integrity problem', { problem: describeProblem(p) });
           const { raised } = await recordVerification(store, report);

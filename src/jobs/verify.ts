@@ -83,7 +83,7 @@ export interface IntegrityReport {
   rollupChecked?: string;
   /** The audit chain's last event as this run saw it. */
   eventsHead?: { id: number; hash: Buffer } | null;
-  /** The store kind: on SQL Server some events are not linked yet (docs/sqlserver.md). */
+  /** The store kind: on SQL Server an event may wait unlinked until the gateway's next write (docs/sqlserver.md). */
   storeKind?: string;
 }
 
@@ -217,17 +217,18 @@ async function verifyAuditTrail(
   let afterId = 0;
   // On SQLite every writer links its events, the refusal archive and sign-in records included, from
   // the marker event on (src/store/event-links.ts): an unlinked event after it was inserted by hand.
-  // SQL Server's procedures and batch inserts do not link theirs yet (docs/sqlserver.md): not reported there.
+  // On SQL Server the gateway links procedures' events afterwards, at its next write (migration 038), so an
+  // event may still be waiting for its link: not reported there (docs/sqlserver.md).
   const linkedAfter = await everyEventLinkedAfter(store);
   for (;;) {
     const page = await store.chainedEvents(afterId, options.pageSize ?? 1000);
     if (!page.length) break;
     for (const e of page) {
       afterId = e.id;
-      // On the embedded store every writer links its events once the chain began, so an unlinked event
-      // after that is no evidence of a row's state: else one inserted by hand could vouch for a
-      // backdoor account. (SQL Server's procedures still write unlinked events that carry states.)
-      const vouches = (e.hash && e.prevHash) || !head || store.kind !== 'sqlite';
+      // Every event that records a row's state is linked when it is written (on SQL Server the gateway
+      // links what procedures wrote in the same transaction), so an unlinked event after the chain
+      // began is no evidence of a row's state: else one inserted by hand could vouch for a backdoor account.
+      const vouches = (e.hash && e.prevHash) || !head;
       if (vouches) for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
       if (!e.hash || !e.prevHash) {
         if (linkedAfter !== null && e.id > linkedAfter) {

@@ -2,7 +2,7 @@
 // accept() returns only after the decision and the raw upload are durable (store or spool).
 import type { LogSink } from '../domain/log-sink.ts';
 import type {
-  AlarmState, Batch, Channel, CommitResult, Device, EventRow, Reading, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
+  AlarmState, Batch, Channel, CommitResult, Device, EventRow, Family, Reading, RejectedRaw, SampleRow, Upload, Verdict, VerdictKind,
 } from '../domain/types.ts';
 import type { AlarmMonitor } from './alarm-monitor.ts';
 import { DeviceRegistry } from './registry.ts';
@@ -165,6 +165,17 @@ export class Pipeline {
     // Back-fill has bounds: readings dated before the device was registered are not its data (a wrong
     // clock, another device's backlog, a capture replayed): kept aside for an administrator to release or discard.
     const backfill = this.quarantineBackfill && device.state === 'active' && suspendReason === null ? backfillBeforeRegistration(device, upload) : null;
+    const tooOld = this.quarantineBackfill && device.state === 'active' && suspendReason === null && !backfill ? backfillOlderThanCache(device, upload) : null;
+    if (tooOld) {
+      events.push({
+        at: upload.receivedAt, deviceId: device.id, type: 'upload.backfill-quarantined', level: 'warning',
+        message: `${device.name} (serial ${device.serial}) sent ${tooOld.count} reading(s) dated from ${new Date(tooOld.oldest).toISOString()}, ` +
+          `older than its cache can hold (${CACHED_MESSAGES[device.family]} messages, ${(tooOld.boundMs / 3_600_000).toFixed(1)} h at its interval): kept aside. ` +
+          `Import or discard them with 'inlet device resume --serial ${device.serial} [--import]'.`,
+        data: { readings: tooOld.count, oldest: tooOld.oldest, cacheMessages: CACHED_MESSAGES[device.family], boundMs: tooOld.boundMs, reason: 'older than the device cache' },
+      });
+      this.log.warn('readings older than the device cache can hold quarantined', { serial: device.serial, deviceId: device.id, readings: tooOld.count });
+    }
     if (backfill) {
       events.push({
         at: upload.receivedAt, deviceId: device.id, type: 'upload.backfill-quarantined', level: 'warning',
@@ -175,7 +186,7 @@ export class Pipeline {
       });
       this.log.warn('readings dated before registration quarantined', { serial: device.serial, deviceId: device.id, readings: backfill.count });
     }
-    const quarantine = device.state === 'suspended' || suspendReason !== null || backfill !== null;
+    const quarantine = device.state === 'suspended' || suspendReason !== null || backfill !== null || tooOld !== null;
     if (suspendReason) {
       events.push({
         at: upload.receivedAt, deviceId: device.id, type: 'device.suspended', level: 'alarm',
@@ -198,6 +209,7 @@ export class Pipeline {
     const verdict: VerdictKind = quarantine ? 'quarantined' : 'accepted';
     const reason = suspendReason ? `suspended now: ${suspendReason}`
       : backfill ? 'readings dated before the device was registered: kept aside for an administrator'
+      : tooOld ? 'readings older than the device\'s cache can hold: kept aside for an administrator'
       : quarantine ? `device suspended since ${new Date(device.suspendedAt ?? upload.receivedAt).toISOString()}: ${device.suspendedReason ?? ''}`.trim()
         : 'ok';
     const batch: Batch = {
@@ -359,6 +371,31 @@ export class Pipeline {
 
 /** Readings may predate registration by this much (a device clock a little fast, set up before being registered). */
 export const BACKFILL_TOLERANCE_MS = 60 * 60_000;
+
+/**
+ * How many messages a device family keeps while it cannot deliver (docs/protocols.md): a reading
+ * older than that many intervals cannot be one the device still held, so it is a capture replayed,
+ * a wrong clock or another device's data. Web Sensors (SOAP) keep no cache and state no sample time
+ * (every reading is dated when it arrives); the GSM/LTE loggers' memory holds a number of values
+ * the sources we have do not give, so they are bounded by their registration only.
+ */
+export const CACHED_MESSAGES: Partial<Record<Family, number>> = { wifi: 2240, 'websensor-json': 2688 };
+
+/** Readings older than the device's cache can hold (CACHED_MESSAGES intervals, plus the tolerance), or null. */
+export function backfillOlderThanCache(device: Device, upload: Upload): { count: number; oldest: number; boundMs: number } | null {
+  const messages = CACHED_MESSAGES[device.family];
+  if (messages === undefined) return null;
+  const intervalS = allowedIntervalS(device.family, device.allowedIntervalS, upload.declaredIntervalS ?? device.declaredIntervalS);
+  const boundMs = messages * intervalS * 1000;
+  const limit = upload.receivedAt - boundMs - BACKFILL_TOLERANCE_MS;
+  let count = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const r of upload.readings) {
+    const t = r.sampleTime ?? upload.receivedAt;
+    if (t < limit) { count++; oldest = Math.min(oldest, t); }
+  }
+  return count ? { count, oldest, boundMs } : null;
+}
 
 /** Readings dated more than the tolerance before the device's registration, or null when there are none. */
 export function backfillBeforeRegistration(device: Device, upload: Upload): { count: number; oldest: number } | null {

@@ -1,25 +1,24 @@
-// The gateway's view of registered devices, keyed by secret entry token. Devices are changed
+// The gateway's view of registered devices, keyed by the SHA-256 of their secret entry token. Devices are changed
 // by the CLI or the viewer, possibly from another process, so the cache re-reads rows whose
 // updated_at moved, at most every `refreshMs`.
 //
 // A snapshot of the devices is kept in a local file so that a gateway started while its database
 // is unreachable (SQL Server being patched when the server reboots) can still recognise its devices
-// and spool their uploads. Entry tokens are secrets: the snapshot holds only their SHA-256.
-import { createHash } from 'node:crypto';
+// and spool their uploads. Entry tokens are secrets: the store and the snapshot hold only their SHA-256.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Device } from '../domain/types.ts';
+import { entryTokenSha256 } from '../domain/entry-token.ts';
 import type { Store } from '../store/store.ts';
 
-interface SnapshotDevice extends Omit<Device, 'entryToken'> { entryTokenSha256: string }
+type SnapshotDevice = Device;
 interface Snapshot { savedAt: number; devices: SnapshotDevice[] }
-
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** How long after a change the snapshot is written: changes come in bursts (a refresh, an import). */
 const SNAPSHOT_DELAY_MS = 500;
 
 export class DeviceRegistry {
-  private readonly byToken = new Map<string, Device>();
+  /** By the SHA-256 of the entry token (Device.entryTokenSha256). */
+  private readonly byTokenHash = new Map<string, Device>();
   private readonly byId = new Map<number, Device>();
   private watermark = 0;
   private lastRefresh = 0;
@@ -31,6 +30,12 @@ export class DeviceRegistry {
   private snapshotWrite: Promise<void> = Promise.resolve();
   /** Devices from the snapshot by token hash, while the store has not been read (offline start). */
   private fromSnapshot: Map<string, SnapshotDevice> | null = null;
+  /**
+   * Where a token the cache does not know is looked up (a device registered since the last refresh,
+   * or, far more often, a token nobody was given): by default the store; the gateway points it at its
+   * read side, so that no unauthenticated request runs a query on the thread answering devices.
+   */
+  private missLookup: Pick<Store, 'findDeviceByToken'>;
   /** Called when a device row changed (admin action): runtime state such as throttling resets. */
   onChange: (device: Device) => void = () => {};
   /** Each device's channels as registered (quantity, canonical unit), read once per device and dropped when it changes. */
@@ -38,9 +43,13 @@ export class DeviceRegistry {
 
   constructor(store: Store, refreshMs = 2000, snapshotFile: string | null = null) {
     this.store = store;
+    this.missLookup = store;
     this.refreshMs = refreshMs;
     this.snapshotFile = snapshotFile;
   }
+
+  /** Looks up tokens the cache does not know on `lookup` (the gateway's read side) instead of the store. */
+  lookUpMissesOn(lookup: Pick<Store, 'findDeviceByToken'>): void { this.missLookup = lookup; }
 
   async load(): Promise<void> {
     for (const d of await this.store.listDevices()) this.put(d);
@@ -80,7 +89,7 @@ export class DeviceRegistry {
 
   private async writeSnapshot(): Promise<void> {
     const file = this.snapshotFile!;
-    const devices = [...this.byId.values()].map(({ entryToken, ...rest }): SnapshotDevice => ({ ...rest, entryTokenSha256: tokenHash(entryToken) }));
+    const devices: SnapshotDevice[] = [...this.byId.values()];
     // Written aside and renamed, so a crash never leaves half a snapshot.
     await writeFile(`${file}.tmp`, JSON.stringify({ savedAt: Date.now(), devices } satisfies Snapshot), { flush: true });
     await rename(`${file}.tmp`, file);
@@ -98,12 +107,12 @@ export class DeviceRegistry {
 
   private put(device: Device): void {
     const old = this.byId.get(device.id);
-    if (old && old.entryToken !== device.entryToken) this.byToken.delete(old.entryToken);
-    this.byToken.set(device.entryToken, device);
+    if (old && old.entryTokenSha256 !== device.entryTokenSha256) this.byTokenHash.delete(old.entryTokenSha256);
+    this.byTokenHash.set(device.entryTokenSha256, device);
     this.byId.set(device.id, device);
     this.watermark = Math.max(this.watermark, device.updatedAt);
     if (old && old.updatedAt !== device.updatedAt) { this.channelCache.delete(device.id); this.onChange(device); }
-    if (!old || old.updatedAt !== device.updatedAt || old.entryToken !== device.entryToken) this.saveSnapshotSoon();
+    if (!old || old.updatedAt !== device.updatedAt || old.entryTokenSha256 !== device.entryTokenSha256) this.saveSnapshotSoon();
   }
 
   /** Picks up changes made elsewhere; cheap when nothing changed (one indexed query). */
@@ -113,7 +122,7 @@ export class DeviceRegistry {
         try {
           for (const d of await this.store.devicesChangedSince(this.watermark - 1)) {
             const cached = this.byId.get(d.id);
-            if (!cached || cached.updatedAt !== d.updatedAt || cached.entryToken !== d.entryToken) this.put(d);
+            if (!cached || cached.updatedAt !== d.updatedAt || cached.entryTokenSha256 !== d.entryTokenSha256) this.put(d);
           }
           this.lastRefresh = Date.now();
         } finally {
@@ -125,16 +134,12 @@ export class DeviceRegistry {
   }
 
   async byEntryToken(token: string, now = Date.now()): Promise<Device | undefined> {
-    if (this.fromSnapshot) {
-      const known = this.fromSnapshot.get(tokenHash(token));
-      if (!known) return undefined;
-      const { entryTokenSha256: _hash, ...device } = known;
-      return { ...device, entryToken: token };
-    }
+    const hash = entryTokenSha256(token);
+    if (this.fromSnapshot) return this.fromSnapshot.get(hash);
     if (now - this.lastRefresh > this.refreshMs) await this.refresh().catch(() => undefined);
-    const cached = this.byToken.get(token);
+    const cached = this.byTokenHash.get(hash);
     if (cached) return cached;
-    const found = await this.store.findDeviceByToken(token);
+    const found = await this.missLookup.findDeviceByToken(token);
     if (found) this.put(found);
     return found;
   }
@@ -144,7 +149,7 @@ export class DeviceRegistry {
   /** The pipeline's own change (suspension) applied without waiting for a refresh. */
   update(id: number, patch: Partial<Device>): void {
     const d = this.byId.get(id);
-    if (d) { const next = { ...d, ...patch }; this.byId.set(id, next); this.byToken.set(next.entryToken, next); this.saveSnapshotSoon(); }
+    if (d) { const next = { ...d, ...patch }; this.byId.set(id, next); this.byTokenHash.set(next.entryTokenSha256, next); this.saveSnapshotSoon(); }
     else if (this.fromSnapshot) {
       // Offline: keep the pipeline's own change (a suspension) for the rest of this run.
       for (const [hash, s] of this.fromSnapshot) if (s.id === id) this.fromSnapshot.set(hash, { ...s, ...patch });

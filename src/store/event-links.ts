@@ -2,8 +2,9 @@
 // be written off the chain; since they are linked too (issue 18), an unlinked event is one inserted
 // outside Inlet, and `inlet verify` reports it. Events written before this version may be unlinked:
 // the marker event below says from which event on none may be. It is itself linked, so deleting it or
-// moving it breaks the chain. Only SQLite links every event; SQL Server's procedures do not yet
-// (docs/sqlserver.md), so its stores get no marker and its unlinked events are not reported.
+// moving it breaks the chain. On SQL Server, events that T-SQL procedures write are linked by the
+// gateway afterwards (migration 038, docs/sqlserver.md), so an event may wait unlinked until the
+// gateway's next write: its stores get no marker and their unlinked events are not reported.
 import type { Store } from './store.ts';
 
 export const EVERY_EVENT_LINKED_EVENT = 'audit.events.linked';

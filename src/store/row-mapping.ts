@@ -2,6 +2,7 @@
 // names (aliasing where a dialect names a column differently), so one mapping serves both; the
 // only dialect differences it absorbs are value representations: SQL Server returns datetime2 as
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
+import { entryTokenSha256 } from '../domain/entry-token.ts';
 import type { AlarmLimit, Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
 import type {
   ChainAnchor, ChainCheckpoint, ChainedEvent, DevicePatch, PurgeChunk, QuarantineEntry, RetentionHorizon, RetentionPreview, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
@@ -10,7 +11,7 @@ import type {
 export type Row = Record<string, unknown>;
 
 /** Columns read for a Device, in both dialects. */
-export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
+export const DEVICE_COLUMNS = `id, family, serial, model_code, model, name, location, entry_token_sha256, allowed_interval_s,
   declared_interval_s, customer_uid, state, suspended_reason, suspended_at, last_seen_at, created_at, updated_at, zone_id`;
 
 /**
@@ -60,7 +61,7 @@ export function toDevice(r: Row): Device {
     name: r.name as string,
     location: r.location as string,
     zoneId: integerOrNull(r.zone_id),
-    entryToken: r.entry_token as string,
+    entryTokenSha256: (r.entry_token_sha256 as string).trim(),
     allowedIntervalS: integerOrNull(r.allowed_interval_s),
     declaredIntervalS: integerOrNull(r.declared_interval_s),
     customerUid: (r.customer_uid as string | null) ?? null,
@@ -218,13 +219,15 @@ export type ColumnValue = string | number | null;
 export function deviceAssignments(patch: DevicePatch, at: number): Map<string, ColumnValue> {
   const columns: Record<keyof DevicePatch, string> = {
     name: 'name', location: 'location', allowedIntervalS: 'allowed_interval_s', state: 'state',
-    suspendedReason: 'suspended_reason', entryToken: 'entry_token', customerUid: 'customer_uid', zoneId: 'zone_id',
+    suspendedReason: 'suspended_reason', entryToken: 'entry_token_sha256', customerUid: 'customer_uid', zoneId: 'zone_id',
     loggerClock: 'logger_clock',
   };
   const sets = new Map<string, ColumnValue>();
   for (const key of Object.keys(columns) as (keyof DevicePatch)[]) {
     if (patch[key] !== undefined) sets.set(columns[key], patch[key] as ColumnValue);
   }
+  // Only the token's hash is stored (src/domain/entry-token.ts).
+  if (patch.entryToken !== undefined) sets.set('entry_token_sha256', entryTokenSha256(patch.entryToken));
   if (patch.state === 'suspended') sets.set('suspended_at', at);
   if (patch.state === 'active') { sets.set('suspended_at', null); sets.set('suspended_reason', null); }
   sets.set('updated_at', at);

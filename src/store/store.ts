@@ -8,6 +8,7 @@ import type {
 } from '../domain/types.ts';
 import type { IssuedReport, ReportSchedule, ReportScheduleInput } from './report-records.ts';
 import type { LoggerClockSetting } from '../domain/types.ts';
+import type { CsvChannel, CsvRowOptions, CsvRows } from '../domain/csv-export.ts';
 
 export interface NewDevice {
   family: Family;
@@ -16,6 +17,7 @@ export interface NewDevice {
   model: string;
   name: string;
   location?: string;
+  /** The new secret entry token; the store keeps only its SHA-256. */
   entryToken: string;
   allowedIntervalS?: number | null;
   customerUid?: string | null;
@@ -24,12 +26,19 @@ export interface NewDevice {
   channels: Omit<Channel, 'deviceId'>[];
 }
 
+/**
+ * A device with the entry token it was just given. Only the token's hash is stored, so this is the
+ * one moment the token (and the URL made of it) can be shown: at registration and at renewal.
+ */
+export type IssuedDevice = Device & { entryToken: string };
+
 export interface DevicePatch {
   name?: string;
   location?: string;
   allowedIntervalS?: number | null;
   state?: DeviceState;
   suspendedReason?: string | null;
+  /** A new secret entry token; the store keeps only its SHA-256. */
   entryToken?: string;
   customerUid?: string | null;
   /** The zone the device is placed in (null: none); callers set `location` to the zone's path with it. */
@@ -475,7 +484,8 @@ export interface Store {
   maintain(): Promise<string>;
 
   // devices
-  addDevice(device: NewDevice, at: number): Promise<Device>;
+  /** Registers the device; the result carries the entry token it was given (only its hash is stored). */
+  addDevice(device: NewDevice, at: number): Promise<IssuedDevice>;
   updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device>;
   getDevice(id: number): Promise<Device | undefined>;
   findDeviceBySerial(family: Family, serial: string): Promise<Device | undefined>;
@@ -489,6 +499,13 @@ export interface Store {
   latestValues(deviceId?: number): Promise<LatestValue[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
   samples(deviceId: number, channel: number, from: number, to: number, limit?: number): Promise<SampleRow[]>;
+  /**
+   * The CSV export's rows for these channels in [from, to) (each within its own unit version's
+   * [from, to)), formatted where they are read. Optional:
+   * SQLite formats them on its reader worker (the thread answering devices gets finished text);
+   * without it the caller reads samples() and formats them itself (domain/csv-export.ts).
+   */
+  csvRows?(channels: CsvChannel[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows>;
   /** The samples of [from, to) as columns: what samples() returns, without an object per sample. */
   channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples>;
   events(query: EventQuery): Promise<StoredEvent[]>;

@@ -11,6 +11,7 @@ import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from 
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
+import { entryTokenSha256 } from '../../src/domain/entry-token.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
@@ -165,6 +166,19 @@ test('an administrator registers a device in the viewer; a mistyped model is ref
   await done.getByRole('button', { name: 'Done' }).click();
   const registered = (await t.gateway.store.listDevices()).find((d) => d.serial === '20260002');
   assert.deepEqual([registered?.model, registered?.family, registered?.modelCode], ['T9999', 'soap', null]);
+
+  // Only a hash of the entry point is kept: it cannot be shown again, a new one is issued and shown once.
+  const row = page.locator(`tr[data-device="${registered!.id}"]`);
+  await row.getByRole('button', { name: 'New entry point' }).click();
+  const ask = page.getByRole('dialog', { name: 'New entry point for Freezer B' });
+  await ask.getByLabel('Reason').fill('URL lost');
+  await ask.getByRole('button', { name: 'Issue a new entry point' }).click();
+  const issued = page.getByRole('dialog', { name: 'New entry point of Freezer B' });
+  const url = (await issued.locator('output.entry-url').textContent())!;
+  assert.match(url, /\/ingest\/soap\/[\w-]{22}$/);
+  await shot('admin-new-entry-point');
+  await issued.getByRole('button', { name: 'Done' }).click();
+  assert.equal((await t.gateway.store.getDevice(registered!.id))?.entryTokenSha256, entryTokenSha256(url.split('/').at(-1)!), 'the device now answers to the URL shown');
 });
 
 test('the audit trail: filtered by type, paged, exported, and reviewed with a signature', { skip, timeout: HANG_GUARD_MS }, async () => {

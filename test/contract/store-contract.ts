@@ -3,11 +3,12 @@
 // reason when no server is configured, so each case is reported as skipped, never as passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlarmLimit, Batch, CommitResult, SampleRow } from '../../src/domain/types.ts';
+import type { AlarmLimit, Batch, CommitResult, Device, SampleRow } from '../../src/domain/types.ts';
+import { entryTokenSha256 } from '../../src/domain/entry-token.ts';
 import { loadMigrations } from '../../src/store/migrations.ts';
 import { createHash } from 'node:crypto';
 import { GENESIS_HASH, samplesDigest, uploadHash } from '../../src/domain/chain.ts';
-import type { NewAlarm, NewDevice, PurgeChunk, Store } from '../../src/store/store.ts';
+import type { IssuedDevice, NewAlarm, NewDevice, PurgeChunk, Store } from '../../src/store/store.ts';
 
 export interface StoreUnderTest {
   /** Not yet migrated. */
@@ -59,6 +60,11 @@ function newAlarm(deviceId: number | null, patch: Partial<NewAlarm> = {}): NewAl
   };
 }
 
+/** A registered device as it reads back: the entry token addDevice returned is not stored. */
+function withoutToken({ entryToken: _token, ...device }: IssuedDevice): Device {
+  return device;
+}
+
 /** An event's data without the audited states it carries (issue 18), which their own cases check. */
 function withoutRecords(data: Record<string, unknown> | null): Record<string, unknown> | null {
   if (!data) return data;
@@ -104,10 +110,13 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
       // Versions need not be consecutive (numbers are handed out per piece of work).
       assert.equal(early.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').filter((m) => m.version <= from).length);
       // Registered as that version's Inlet did: with the columns of the first schema only (today's
-      // addDevice writes columns later migrations add). Its location becomes a zone (migration 23).
+      // addDevice writes columns later migrations add). Its location becomes a zone (migration 23,
+      // when upgrading from before it).
       const at = name === 'mssql' ? `'${new Date(T0).toISOString().replace('T', ' ').replace('Z', '')}'` : String(T0);
-      await rawExec(`INSERT INTO ${table('devices')} (family, serial, model_code, model, name, location, entry_token, allowed_interval_s, created_at, updated_at)
-        VALUES ('soap', '96000001', 1234, 'T3311', 'Sensor 96000001', 'Hall A', 'Tok-96000001-aBc', 60, ${at}, ${at})`);
+      // Entry tokens were stored in clear before migration 24, which keeps only their SHA-256.
+      const [tokenColumn, tokenValue] = from < 24 ? ['entry_token', 'Tok-96000001-aBc'] : ['entry_token_sha256', entryTokenSha256('Tok-96000001-aBc')];
+      await rawExec(`INSERT INTO ${table('devices')} (family, serial, model_code, model, name, location, ${tokenColumn}, allowed_interval_s, created_at, updated_at)
+        VALUES ('soap', '96000001', 1234, 'T3311', 'Sensor 96000001', 'Hall A', '${tokenValue}', 60, ${at}, ${at})`);
       const rest = await store.migrate();
       assert.equal(early.length + rest.length, loadMigrations(name === 'mssql' ? 'mssql' : 'sqlite').length);
       assert.deepEqual(await store.migrate(), []);
@@ -120,6 +129,8 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
         assert.equal(device.zoneId, zones[0].id);
       }
       assert.equal(device.location, 'Hall A');
+      assert.equal(device.entryTokenSha256, entryTokenSha256('Tok-96000001-aBc'), 'only the hash of the entry token is kept');
+      assert.equal((await store.findDeviceByToken('Tok-96000001-aBc'))?.id, device.id, 'the device keeps working with the token it was given');
       const committed = await store.commit(batch(device.id, [sample(device.id, 1, T0 + MINUTE, 4.5)]));
       assert.equal(committed.samplesStored, 1);
       assert.deepEqual((await store.samples(device.id, 1, T0, T0 + 2 * MINUTE)).map((x) => x.value), [4.5]);
@@ -141,10 +152,18 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal(a.state, 'active');
     assert.equal(a.createdAt, T0);
     assert.equal(a.lastSeenAt, null);
-    assert.deepEqual(await store.getDevice(a.id), a);
-    assert.deepEqual(await store.findDeviceBySerial('soap', '10000001'), a);
+    assert.deepEqual(await store.getDevice(a.id), withoutToken(a));
+    assert.deepEqual(await store.findDeviceBySerial('soap', '10000001'), withoutToken(a));
     assert.equal(await store.findDeviceBySerial('wifi', '10000001'), undefined);
-    assert.deepEqual(await store.findDeviceByToken(a.entryToken), a);
+    assert.deepEqual(await store.findDeviceByToken(a.entryToken), withoutToken(a));
+    assert.equal(a.entryTokenSha256, entryTokenSha256(a.entryToken), 'the store keeps only the SHA-256 of the entry token');
+    assert.ok(!Object.values((await store.getDevice(a.id))!).includes(a.entryToken), 'a device read back carries no entry token');
+    assert.equal(await store.findDeviceByToken(a.entryTokenSha256), undefined, 'the stored hash is not itself an entry token');
+    const renewed = await store.updateDevice(a.id, { entryToken: 'renewed-token-10000001' }, T0 + 2);
+    assert.equal(renewed.entryTokenSha256, entryTokenSha256('renewed-token-10000001'));
+    assert.equal(await store.findDeviceByToken(a.entryToken), undefined, 'the old token stops working');
+    assert.equal((await store.findDeviceByToken('renewed-token-10000001'))?.id, a.id);
+    await store.updateDevice(a.id, { entryToken: a.entryToken }, T0);
     assert.equal(await store.findDeviceByToken(a.entryToken.toUpperCase()), undefined, 'entry tokens compare exactly, case included');
     await assert.rejects(store.addDevice(newDevice('10000001', 'other-token'), T0), /already registered/);
 

@@ -250,5 +250,5 @@ test('the untouched copy verifies: none of the above is a false alarm', () => {
   } finally { db.close(); }
   const run = cliVerify(dir);
   assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /integrity OK: .*audit chain: \d+ events, \d+ users, alarms, limits and channels; rollup recomputed: all/);
+  assert.match(run.stdout, /integrity OK: .*audit chain: \d+ events, \d+ recorded rows \(users, zones, devices, alarms, limits, channels, unit versions\); rollup recomputed: all/);
 });

@@ -130,6 +130,7 @@ test('every state-changing API route leaves an event with actor, source address 
     'DELETE /api/report-schedules/:id': { call: () => admin.request('DELETE', `/api/report-schedules/${scheduleId}`, { reason: 'replaced by the monthly report' }), event: 'report.schedule.changed', sourceMissing: true },
     'POST /api/devices': { call: () => admin.request('POST', '/api/devices', { serial: '71000002', model: 'T3510', name: 'Spare', reason: 'new room' }), event: 'device.added' },
     'PATCH /api/devices/:id': { call: () => admin.request('PATCH', `/api/devices/${fridge.id}`, { name: 'Fridge 2', location: 'Lab 2', reason: 'moved' }), event: /^device\.(zone|renamed)$/ },
+    'POST /api/devices/:id/entry-point': { call: () => admin.request('POST', `/api/devices/${fridge.id}/entry-point`, { reason: 'the URL was mailed in clear' }), event: 'device.token' },
     'PUT /api/devices/:id/interval': { call: () => admin.request('PUT', `/api/devices/${fridge.id}/interval`, { allowedIntervalS: 2, reason: 'slower' }), event: 'device.interval' },
     'POST /api/devices/:id/suspend': { call: () => admin.request('POST', `/api/devices/${fridge.id}/suspend`, { reason: 'calibration' }), event: 'device.suspended' },
     'POST /api/devices/:id/resume': { call: () => admin.request('POST', `/api/devices/${fridge.id}/resume`, { importData: false, reason: 'calibrated', signature: { ...SIGNATURE, meaning: 'released' } }), event: 'device.resumed' },

@@ -2,8 +2,8 @@
 // loggers) for crash tests and load benchmarks. Every message of a device carries a tag: a
 // sequence number k stored as the value of one channel, so that what a device was told is stored
 // can be compared, value by value, with what the store holds.
-import type { Device, Family } from '../../src/domain/types.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Family } from '../../src/domain/types.ts';
+import type { IssuedDevice, Store } from '../../src/store/store.ts';
 import { initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
 import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { buildWifiBody } from '../../src/sim/wifi.ts';
@@ -22,7 +22,7 @@ const SAMPLE_BASE_MS = Date.UTC(2026, 0, 1);
 export interface FleetDevice {
   family: Family;
   serial: string;
-  device: Device;
+  device: IssuedDevice;
   /** Channel whose value is the message's sequence number. */
   tagChannel: number;
   /**

@@ -9,8 +9,8 @@ import { startGateway, type Gateway } from '../../src/main.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { SpoolingSink } from '../../src/store/spool/spooling-sink.ts';
 import { INGEST_PATH_SEGMENT, initialChannels, newEntryToken, soapModelCode } from '../../src/ingest/families.ts';
-import type { Device, Family } from '../../src/domain/types.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Family } from '../../src/domain/types.ts';
+import type { IssuedDevice, Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { HEADS_FILE } from '../../src/store/heads-file.ts';
 import { CHAIN_KEY_FILE, readChainKey, resolveChainKey, type ChainKey } from '../../src/store/chain-key.ts';
@@ -56,7 +56,7 @@ export interface TestDevice {
   customerUid?: string;
 }
 
-export async function registerDevice(store: Store, d: TestDevice): Promise<Device> {
+export async function registerDevice(store: Store, d: TestDevice): Promise<IssuedDevice> {
   const modelCode = d.modelCode !== undefined ? d.modelCode : d.family === 'soap' ? soapModelCode(d.model) : null;
   return store.addDevice({
     family: d.family, serial: d.serial, modelCode, model: d.model, name: `Test ${d.model} ${d.serial}`, entryToken: newEntryToken(),
@@ -64,16 +64,16 @@ export async function registerDevice(store: Store, d: TestDevice): Promise<Devic
   }, Date.now());
 }
 
-export async function registerSoapDevice(store: Store, serial: string, model = 'T3510', extra: { allowedIntervalS?: number } = {}): Promise<Device> {
+export async function registerSoapDevice(store: Store, serial: string, model = 'T3510', extra: { allowedIntervalS?: number } = {}): Promise<IssuedDevice> {
   return registerDevice(store, { family: 'soap', serial, model, ...extra });
 }
 
 /** The entry point a device posts to, on the given base URL (http or https). */
-export function ingestUrl(base: string, device: Pick<Device, 'family' | 'entryToken'>): string {
+export function ingestUrl(base: string, device: Pick<IssuedDevice, 'family' | 'entryToken'>): string {
   return `${base}/ingest/${INGEST_PATH_SEGMENT[device.family]}/${device.entryToken}`;
 }
 
-export function soapUrl(base: string, device: Pick<Device, 'entryToken'>): string {
+export function soapUrl(base: string, device: Pick<IssuedDevice, 'entryToken'>): string {
   return ingestUrl(base, { family: 'soap', entryToken: device.entryToken });
 }
 

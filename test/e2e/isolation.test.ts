@@ -142,6 +142,22 @@ describe('sign-in rules', () => {
     assert.equal((await eventsOf('user.signin.slowed')).filter((e) => e.data?.username === OPERATOR.username).length, 1, 'slow-downs folded into one event');
   });
 
+  test('failed sign-ins with ever new unknown names from one address add one event, not one each; a known user\'s failure keeps its own', async () => {
+    const source = '127.0.0.3';
+    // Two at a time: each still costs a full password hash (the decoy), and the hash slots are few.
+    for (let i = 0; i < 40; i += 2) {
+      const answers = await Promise.all([i, i + 1].map((k) => signInFrom(source, `no-such-user-${k}`, 'whatever-1')));
+      assert.deepEqual(answers.map((a) => a.status), [401, 401]);
+    }
+    assert.equal((await signInFrom(source, ADMIN_USER.username, 'not-her-password')).status, 401);
+    await gw.refusals.flush();
+    const fromThere = (await eventsOf('user.signin.failed')).filter((e) => e.data?.source === source);
+    const unknown = fromThere.filter((e) => e.data?.knownUser === false);
+    assert.equal(unknown.length, 1, `40 unknown names: one event now, the rest counted into one summary when the window ends (${unknown.length} written)`);
+    assert.match(String(unknown[0].data?.username), /^no-such-user-[01]$/, 'the first name tried (two went at once)');
+    assert.equal(fromThere.filter((e) => e.data?.username === ADMIN_USER.username).length, 1, 'the failure of an existing account has its own event');
+  });
+
   test('the account is not locked: its user signs in from another address at once; the guessing address still waits', async () => {
     const elsewhere = await signInFrom('127.0.0.2', OPERATOR.username, OPERATOR.password);
     assert.equal(elsewhere.status, 200, elsewhere.body);
@@ -202,6 +218,7 @@ describe('viewer reads run off the ingest thread', () => {
     const main = gw.store as SqliteStore;
     const mainBefore = main.viewerReads;
     const workerBefore = await gw.readSide!.viewerReads();
+    const csvBefore = await gw.readSide!.csvDaysFormatted();
     const now = Date.now();
     const channels = `${soap.device.id}:${soap.tagChannel}`;
     for (const path of [
@@ -218,7 +235,31 @@ describe('viewer reads run off the ingest thread', () => {
     }
     assert.equal(main.viewerReads - mainBefore, 0, 'the connection of the thread that answers devices ran no viewer read');
     assert.ok(await gw.readSide!.viewerReads() - workerBefore >= 5, 'the reader worker answered them');
+    assert.equal(main.csvDaysFormatted, 0, 'the thread that answers devices formatted no CSV rows');
+    assert.equal(main.sessionWrites, 0, 'the sign-in\'s session was not written by the thread that answers devices');
+    assert.ok(await gw.readSide!.sessionWrites() >= 1, 'the reader worker wrote it');
+    assert.ok(await gw.readSide!.csvDaysFormatted() - csvBefore >= 1, 'the reader worker formatted the export\'s rows');
   });
+});
+
+test('the nightly verification runs on a thread of its own: the connection of the thread that answers devices reads no chain', async () => {
+  const soap = fleet.find((d) => d.family === 'soap')!;
+  for (let k = 100; k < 103; k++) {
+    const m = fleetMessage(soap, k);
+    assert.ok(isAcknowledged(soap, (await post(fleetUrl(gw.url, soap), m.body, m.contentType)).status, ''));
+  }
+  assert.ok(await gw.waitApplied(60_000));
+  const main = gw.store as SqliteStore;
+  const before = main.integrityReads;
+  const outcome = await gw.jobs.runNow('verify');
+  assert.ok(outcome.ran, JSON.stringify(outcome));
+  if (!outcome.ran) return;
+  assert.match(outcome.summary, /^intact \((full|incremental[^)]*)\): [1-9]\d* uploads/);
+  const again = await gw.jobs.runNow('verify');
+  assert.ok(again.ran && /^intact \(incremental/.test(again.summary), `the next night's run goes on from the progress recorded: ${JSON.stringify(again)}`);
+  assert.equal(main.integrityReads - before, 0, 'the walk ran on the verification worker\'s connection');
+  const [event] = await gw.store.events({ type: 'integrity.verified', limit: 1 });
+  assert.ok(event, 'its outcome is recorded by the gateway as before');
 });
 
 test('CSV text fields are quoted whenever they hold , ; tab, a quote or a line break, whatever the chosen separator', async () => {

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { Device, Upload } from '../../src/domain/types.ts';
+import type { IssuedDevice } from '../../src/store/store.ts';
 import { createAgent, post, type PostResult } from '../../src/sim/client.ts';
 import { buildWifiBody, type SimWifiMessage } from '../../src/sim/wifi.ts';
 import { buildWebsensorBody } from '../../src/sim/websensor-json.ts';
@@ -237,7 +238,7 @@ function makePki(): Pki {
 describe('HTTPS with client certificates', { skip: HAVE_OPENSSL ? false : 'openssl is not installed: cannot make test certificates (apt-get install openssl)' }, () => {
   let gw: TestGateway;
   let pki: Pki;
-  let device: Device;
+  let device: IssuedDevice;
   const seen: Upload[] = [];
   before(async () => {
     pki = makePki();

@@ -144,7 +144,7 @@ function labRoutes(): RouteCase[] {
     { route: 'GET /audit.csv', method: 'GET', path: '/api/audit.csv', pharmacyOperator: 200 },
     { route: 'GET /audit.pdf', method: 'GET', path: `/api/audit.pdf?device=${dev.lab}`, pharmacyOperator: 404 },
     { route: 'POST /audit/review', method: 'POST', path: '/api/audit/review', body: { comment: 'reviewed', signature: { password: 'x', meaning: 'reviewed' } }, pharmacyOperator: 200 },
-    { route: 'GET /devices/:id/entry-point', method: 'GET', path: `/api/devices/${dev.lab}/entry-point`, pharmacyOperator: 404 },
+    { route: 'POST /devices/:id/entry-point', method: 'POST', path: `/api/devices/${dev.lab}/entry-point`, body: { reason: 'takeover' }, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/interval', method: 'PUT', path: `/api/devices/${dev.lab}/interval`, body: { allowedIntervalS: 5 }, pharmacyOperator: 404 },
     { route: 'PUT /devices/:id/clock', method: 'PUT', path: `/api/devices/${dev.lab}/clock`, body: { loggerClock: 'utc', reason: 'takeover' }, pharmacyOperator: 404 },
     { route: 'POST /devices', method: 'POST', path: '/api/devices', body: { serial: '20258888', model: 'T3510', name: 'Intruder', zoneId: zone.lab }, pharmacyOperator: 404 },

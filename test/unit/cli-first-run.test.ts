@@ -47,7 +47,7 @@ test('bin/inlet.mjs runs the sources of a checkout, never a dist/ left from an e
 
 function device(over: Partial<Device>): Device {
   return {
-    id: 1, family: 'soap', serial: '12345678', modelCode: 4145, model: 'T3510', name: 'Fridge', location: '', entryToken: 't',
+    id: 1, family: 'soap', serial: '12345678', modelCode: 4145, model: 'T3510', name: 'Fridge', location: '', entryTokenSha256: '0'.repeat(64),
     allowedIntervalS: null, declaredIntervalS: null, customerUid: null, state: 'active', suspendedReason: null, suspendedAt: null,
     lastSeenAt: null, createdAt: 0, updatedAt: 0, zoneId: null, ...over,
   };

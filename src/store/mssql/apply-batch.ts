@@ -13,6 +13,7 @@ import type { Batch, Channel, CommitResult, VerdictKind } from '../../domain/typ
 import { GENESIS_HASH, chainKey } from '../../domain/chain.ts';
 import { commitResult, eventDataJson, sealUpload } from '../commit-rules.ts';
 import { channelRecord } from '../audit-records.ts';
+import { unitVersionRecord } from '../zone-records.ts';
 import { type EventToAppend, type UnlinkedEvent, eventLinkTable, linkEvents, linkedEventTable, toUnlinkedEvent } from './event-chain.ts';
 
 type Row = Record<string, unknown>;
@@ -154,7 +155,9 @@ export function sealApplyBatch(batches: readonly Batch[], built: ApplyBatch, res
       toAppend.push(appendOf({
         at: u.receivedAt, deviceId: c.deviceId, type: 'channel.recorded', level: 'info',
         message: `channel ${c.channel} recorded as ${c.quantity} in ${c.unit || '(no unit)'} from the device's upload`,
-      }, JSON.stringify({ channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId: id, records: [channelRecord(c)] }), u));
+      // The version row write_upload_batch adds (valid from this upload) is recorded too, as on SQLite.
+      }, JSON.stringify({ channel: c.channel, quantity: c.quantity, unit: c.unit, uploadId: id,
+        records: [channelRecord(c), unitVersionRecord(c.deviceId, { ...c, validFrom: u.receivedAt })] }), u));
     }
   }
   const uploads: SealedApply['uploads'] = [];

@@ -11,6 +11,7 @@
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
 import type { AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
+import { entryTokenSha256 } from '../../domain/entry-token.ts';
 import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
@@ -25,7 +26,7 @@ import { type UserAudit, userAddedEvent, userChangedEvent } from '../user-events
 import { toRollupMismatch } from '../rollup-check.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent } from '../retention-events.ts';
-import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, IssuedDevice, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
 import { toVerifyProgress } from '../sqlite/body-retention.ts';
 import { epochMs } from '../row-mapping.ts';
 import type {
@@ -361,7 +362,7 @@ export class MssqlStore implements Store {
 
   // ---- devices ----
 
-  async addDevice(d: NewDevice, at: number): Promise<Device> {
+  async addDevice(d: NewDevice, at: number): Promise<IssuedDevice> {
     let id: number;
     try {
       id = await this.inTransaction(async (tx) => {
@@ -369,12 +370,12 @@ export class MssqlStore implements Store {
           .input('family', sql.VarChar(20), d.family).input('serial', sql.NVarChar(64), d.serial)
           .input('model_code', sql.Int, d.modelCode).input('model', sql.NVarChar(100), d.model)
           .input('name', sql.NVarChar(200), d.name).input('location', sql.NVarChar(200), d.location ?? '')
-          .input('entry_token', sql.VarChar(128), d.entryToken).input('allowed_interval_s', sql.Int, d.allowedIntervalS ?? null)
+          .input('entry_token_sha256', sql.Char(64), entryTokenSha256(d.entryToken)).input('allowed_interval_s', sql.Int, d.allowedIntervalS ?? null)
           .input('customer_uid', sql.NVarChar(100), d.customerUid ?? null).input('at', sql.DateTime2(3), utc(at))
           .input('zone_id', sql.Int, d.zoneId ?? null)
-          .query<Row>(`INSERT INTO inlet.devices (family, serial, model_code, model, name, location, entry_token, allowed_interval_s,
+          .query<Row>(`INSERT INTO inlet.devices (family, serial, model_code, model, name, location, entry_token_sha256, allowed_interval_s,
               customer_uid, created_at, updated_at, zone_id)
-            VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token, @allowed_interval_s, @customer_uid, @at, @at, @zone_id);
+            VALUES (@family, @serial, @model_code, @model, @name, @location, @entry_token_sha256, @allowed_interval_s, @customer_uid, @at, @at, @zone_id);
             SELECT CAST(SCOPE_IDENTITY() AS int) AS id;`);
         const deviceId = integer(inserted.recordset[0].id);
         for (const c of d.channels) {
@@ -393,7 +394,7 @@ export class MssqlStore implements Store {
       }
       throw err;
     }
-    return (await this.getDevice(id))!;
+    return { ...(await this.getDevice(id))!, entryToken: d.entryToken };
   }
 
   async updateDevice(id: number, patch: DevicePatch, at: number): Promise<Device> {
@@ -421,8 +422,8 @@ export class MssqlStore implements Store {
   }
 
   async findDeviceByToken(token: string): Promise<Device | undefined> {
-    const r = (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE entry_token = @token`,
-      { token: [sql.VarChar(128), token] })).recordset[0];
+    const r = (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices WHERE entry_token_sha256 = @sha256`,
+      { sha256: [sql.Char(64), entryTokenSha256(token)] })).recordset[0];
     return r && toDevice(r);
   }
 

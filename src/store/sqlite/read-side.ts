@@ -15,7 +15,7 @@ const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLTo
 /** Store methods the worker answers (read-worker.ts READ_METHODS plus the archive). */
 const OFFLOADED = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
-  'archiveRefusals', 'channelUnits',
+  'archiveRefusals', 'channelUnits', 'csvRows', 'saveSession', 'deleteSessions', 'listSessions', 'findDeviceByToken',
 ]);
 
 /** Buffers cross a worker boundary as Uint8Arrays: give callers the Buffers the interface promises. */
@@ -64,6 +64,7 @@ export class SqliteReadSide {
     worker.on('message', (reply: ReadReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
       if (!w) return;
       if (reply.ok) w.resolve(revive(w.method, reply.value));
       else w.reject(/SQLITE_BUSY|database is locked|unable to open/i.test(reply.error) ? new StoreUnavailableError(reply.error) : new Error(reply.error));
@@ -109,6 +110,9 @@ export class SqliteReadSide {
   call(method: string, args: unknown[]): Promise<unknown> {
     this.worker ??= this.start();
     const id = this.nextId++;
+    // Referenced while it owes an answer: a start that awaits a read (the sessions kept in the
+    // store) before anything else holds the event loop must not end the process instead.
+    this.worker.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { method, resolve, reject });
       this.worker!.postMessage({ id, method, args });
@@ -119,6 +123,16 @@ export class SqliteReadSide {
   async viewerReads(): Promise<number> {
     const current = await this.call('viewerReads', []) as number;
     return this.viewerReadsOfStoppedWorkers + current;
+  }
+
+  /** Viewer session writes the worker made (isolation.test.ts). */
+  async sessionWrites(): Promise<number> {
+    return await this.call('sessionWrites', []) as number;
+  }
+
+  /** CSV export days the worker read and formatted (isolation.test.ts). */
+  async csvDaysFormatted(): Promise<number> {
+    return await this.call('csvDaysFormatted', []) as number;
   }
 
   async close(): Promise<void> {

@@ -21,12 +21,16 @@ const { file } = workerData as { file: string };
 const reader = new SqliteStore({ file, queryOnly: true, writeInWorker: false });
 reader.readSchema();   // the gateway migrated the file before starting this worker
 let archive: DatabaseSync | null = null;
+/** The viewer's sessions are written here too (a sign-in must not wait for the write lock on the thread answering devices). */
+let sessions: SqliteStore | null = null;
+const SESSION_WRITES = new Set(['saveSession', 'deleteSessions']);
 
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
   'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
   // the unit versions every chart, table and CSV export reads (unit-versions.ts)
   'channelUnits',
+  'csvRows', 'listSessions', 'findDeviceByToken',
 ]);
 
 async function run(method: string, args: unknown[]): Promise<unknown> {
@@ -39,7 +43,13 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
     archiveRefusalsOn(archive, refusals.map((r) => ({ ...r, bodySha256: Buffer.from(r.bodySha256), bodyPrefix: Buffer.from(r.bodyPrefix) })), events, limits, chainKey ?? null);
     return undefined;
   }
+  if (SESSION_WRITES.has(method)) {
+    sessions ??= new SqliteStore({ file, writeInWorker: false });
+    return (sessions as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
+  }
+  if (method === 'sessionWrites') return (sessions?.sessionWrites ?? 0) + reader.sessionWrites;
   if (method === 'viewerReads') return reader.viewerReads;
+  if (method === 'csvDaysFormatted') return reader.csvDaysFormatted;
   if (!READ_METHODS.has(method)) throw new Error(`${method} is not a read the reader worker runs`);
   return (reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
 }
@@ -47,6 +57,7 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
 parentPort!.on('message', (request: ReadRequest | 'close') => {
   if (request === 'close') {
     if (reader) reader.close().catch(() => undefined);
+    sessions?.close().catch(() => undefined);
     archive?.close();
     parentPort!.close();
     return;

@@ -19,7 +19,9 @@ import {
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
 import { horizonAdvancedEvent, recordsNothingNew } from '../retention-events.ts';
-import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
+import type { BodyPurgeChunk, BodyPurgeRequest, DeviceRetirement, IssuedDevice, StoredSession, UploadBodyPurge, VerifyProgressRecord } from '../store.ts';
+import { entryTokenSha256 } from '../../domain/entry-token.ts';
+import { csvRows, type CsvChannel, type CsvRowOptions, type CsvRows } from '../../domain/csv-export.ts';
 import { SQLITE_PRAGMAS, SqliteWriter, isUnavailable } from './writer.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -157,6 +159,16 @@ export class SqliteStore implements Store {
    * the reader worker (read-side.ts; isolation.test.ts checks it).
    */
   viewerReads = 0;
+  /**
+   * Verification walks (samples read by upload, chained events) this connection answered. The
+   * gateway's own store must keep this at 0: the nightly job runs in its own worker
+   * (jobs/verify-in-worker.ts; isolation.test.ts checks it).
+   */
+  integrityReads = 0;
+  /** CSV export days this connection read and formatted (csvRows): the reader worker's, never the gateway's own. */
+  csvDaysFormatted = 0;
+  /** Viewer session writes (saveSession, deleteSessions) on this connection: the reader worker's, never the gateway's own. */
+  sessionWrites = 0;
   /** The device columns this database's schema has (see DEVICE_COLUMNS_WITH_CLOCK); settled by migrate(). */
   private deviceColumns = DEVICE_COLUMNS;
 
@@ -166,6 +178,8 @@ export class SqliteStore implements Store {
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
+    // Migration 024 hashes the entry tokens stored in clear before it; SQLite has no SHA-256 of its own.
+    this.db.function('inlet_entry_token_sha256', { deterministic: true }, (token) => entryTokenSha256(String(token)));
     if (options.queryOnly) this.db.exec('PRAGMA query_only = ON');
     this.committer = new GroupCommitter((batches) => this.writeGroup(batches), { maxGroup: options.maxGroup ?? 1000 });
     // Zone changes are events like any other: linked into the audit chain.
@@ -292,12 +306,12 @@ export class SqliteStore implements Store {
 
   // ---- devices ----
 
-  async addDevice(d: NewDevice, at: number): Promise<Device> {
+  async addDevice(d: NewDevice, at: number): Promise<IssuedDevice> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { lastInsertRowid } = this.db.prepare(`INSERT INTO devices (family, serial, model_code, model, name, location,
-        entry_token, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', d.entryToken, d.allowedIntervalS ?? null,
+        entry_token_sha256, allowed_interval_s, customer_uid, created_at, updated_at, zone_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(d.family, d.serial, d.modelCode, d.model, d.name, d.location ?? '', entryTokenSha256(d.entryToken), d.allowedIntervalS ?? null,
           d.customerUid ?? null, at, at, d.zoneId ?? null);
       const upsert = this.db.prepare('INSERT INTO channels (device_id, channel, quantity, unit) VALUES (?, ?, ?, ?)');
       const version = this.db.prepare(`INSERT INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
@@ -308,7 +322,7 @@ export class SqliteStore implements Store {
       }
       this.insertEvent(channelsRegisteredEvent(Number(lastInsertRowid), d.channels, at, d));
       this.db.exec('COMMIT');
-      return (await this.getDevice(Number(lastInsertRowid)))!;
+      return { ...(await this.getDevice(Number(lastInsertRowid)))!, entryToken: d.entryToken };
     } catch (err) {
       this.db.exec('ROLLBACK');
       const message = (err as Error).message;
@@ -338,7 +352,7 @@ export class SqliteStore implements Store {
   }
 
   async findDeviceByToken(token: string): Promise<Device | undefined> {
-    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE entry_token = ?`).get(token) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${this.deviceColumns} FROM devices WHERE entry_token_sha256 = ?`).get(entryTokenSha256(token)) as Row | undefined;
     return r && toDevice(r);
   }
 
@@ -400,6 +414,13 @@ export class SqliteStore implements Store {
       .all(deviceId, channel, from, to, limit) as Row[]).map(toSample);
   }
 
+  async csvRows(channels: CsvChannel[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows> {
+    const perChannel = await Promise.all(channels.map((c) => (Math.max(from, c.from) < Math.min(to, c.to)
+      ? this.samples(c.deviceId, c.channel, Math.max(from, c.from), Math.min(to, c.to), 10_000_000) : Promise.resolve([]))));
+    this.csvDaysFormatted++;
+    return csvRows(perChannel, options);
+  }
+
   async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
     const statement = this.db.prepare(`SELECT time, value, error_code FROM samples
       WHERE device_id = ? AND channel = ? AND time >= ? AND time < ? ORDER BY time`);
@@ -437,6 +458,7 @@ export class SqliteStore implements Store {
   }
 
   async chainedEvents(afterId: number, limit: number): Promise<ChainedEvent[]> {
+    this.integrityReads++;
     return (this.db.prepare(`SELECT id, at, device_id, type, level, message, data, actor, source, recorded_at, prev_hash, hash
       FROM events WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as Row[]).map(toChainedEvent);
   }
@@ -492,6 +514,7 @@ export class SqliteStore implements Store {
   }
 
   async uploadSamples(fromUploadId: number, toUploadId: number | null): Promise<UploadSample[]> {
+    this.integrityReads++;
     const rows = this.db.prepare(`SELECT device_id, channel, time, value, error_code, alarm, upload_id FROM samples
       WHERE upload_id >= ? AND upload_id <= ? ORDER BY upload_id, channel, time`)
       .all(fromUploadId, toUploadId ?? Number.MAX_SAFE_INTEGER) as Row[];
@@ -842,12 +865,14 @@ export class SqliteStore implements Store {
   }
 
   async saveSession(s: StoredSession): Promise<void> {
+    this.sessionWrites++;
     this.db.prepare(`INSERT INTO sessions (id_hash, user_id, created_at, last_active_at, display, access) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (id_hash) DO UPDATE SET last_active_at = excluded.last_active_at, display = excluded.display, access = excluded.access`)
       .run(s.idHash, s.userId, s.createdAt, s.lastActiveAt, s.display ? 1 : 0, JSON.stringify(s.access));
   }
 
   async deleteSessions(idHashes: string[]): Promise<void> {
+    this.sessionWrites++;
     const remove = this.db.prepare('DELETE FROM sessions WHERE id_hash = ?');
     for (const idHash of idHashes) remove.run(idHash);
   }

@@ -93,7 +93,7 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
         const values = await dialogForm(`Put ${d.name} back in use`, [field('Reason', text('reason', '', { required: true }))], 'Reinstate',
           async (typed) => { entry = (await api<{ entryUrl: string }>('POST', `/devices/${d.id}/reinstate`, { reason: typed.reason })).entryUrl; });
         if (values) await act(async () => {
-          await dialogForm(`${d.name} is back in use`, [h('p', {}, 'Its entry point changed when it was retired: enter this URL in the device.'), h('output', { class: 'entry-url' }, entry)], 'Done');
+          await dialogForm(`${d.name} is back in use`, [h('p', {}, 'It has a new entry point: enter this URL in the device. It is shown only this once.'), h('output', { class: 'entry-url' }, entry)], 'Done');
           return `${d.name} reinstated.`;
         });
       } }, 'Reinstate')] : [];
@@ -128,10 +128,18 @@ export async function renderAdmin(view: HTMLElement, me: Me): Promise<void> {
           const values = await dialogForm(`Upload interval of ${d.name}`, [field('Allowed interval in seconds', text('seconds', String(d.allowedIntervalS ?? ''), { type: 'number', min: 1, max: 86400 }), 'empty = follow what the device declares')], 'Save');
           if (values) await act(async () => { await api('PUT', `/devices/${d.id}/interval`, { allowedIntervalS: values.seconds ? Number(values.seconds) : null }); return `${d.name}: interval saved.`; });
         } }, 'Interval'),
-        h('button', { type: 'button', onclick: () => act(async () => {
-          const { entryUrl } = await api<{ entryUrl: string }>('GET', `/devices/${d.id}/entry-point`);
-          await dialogForm(`Entry point of ${d.name}`, [h('p', {}, 'Keep it secret: it is the device\'s key.'), h('output', { class: 'entry-url' }, entryUrl)], 'Close');
-        }) }, 'Entry point'));
+        // Inlet keeps only a hash of each entry point, so it cannot be shown again: a new one is issued.
+        h('button', { type: 'button', onclick: async () => {
+          let entry = '';
+          const values = await dialogForm(`New entry point for ${d.name}`, [
+            h('p', {}, 'Inlet keeps only a hash of each entry point, so the current one cannot be shown again. A new one is made and shown once; the old one stops working at once, so enter the new URL in the device.'),
+            field('Reason', text('reason', '', { required: true, placeholder: 'e.g. URL lost, device reconfigured' }))], 'Issue a new entry point',
+          async (typed) => { entry = (await api<{ entryUrl: string }>('POST', `/devices/${d.id}/entry-point`, { reason: typed.reason })).entryUrl; });
+          if (values) await act(async () => {
+            await dialogForm(`New entry point of ${d.name}`, [h('p', {}, 'Enter this URL in the device now: it is shown only this once. Keep it secret: it is the device\'s key.'), h('output', { class: 'entry-url' }, entry)], 'Done');
+            return `${d.name}: new entry point issued.`;
+          });
+        } }, 'New entry point'));
     }
     return buttons;
   }
