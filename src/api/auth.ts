@@ -320,7 +320,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     }
     guard.succeeded(session.username, source);
     if (newPassword === currentPassword) throw new HttpError(400, 'the new password must differ from the current one');
-    const weakness = passwordWeakness(newPassword, user.username);
+    const weakness = await passwordWeakness(newPassword, user.username);
     if (weakness) throw new HttpError(400, weakness);
     const passwordHash = await hashSlotOr503(res, () => hashPassword(newPassword));
     await store.updateUser(user.id, { passwordHash, mustChangePassword: false, failedLogins: 0, lockedUntil: null });

@@ -8,7 +8,6 @@
 // beyond it is answered 503 with Retry-After (PasswordHashBusyError) instead of eating memory and CPU.
 // Hashes made earlier with @noble/hashes' scrypt are the same function and keep verifying.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -147,26 +146,26 @@ export const MIN_PASSWORD_LENGTH = 10;
 const MIN_ZXCVBN_SCORE = 3;
 
 /** zxcvbn-ts with its common-password and common-word lists; built on first use (about 0.3 s), or by warmPasswordPolicy(). */
-let estimator: ZxcvbnFactory | null = null;
-export function warmPasswordPolicy(): void {
-  if (estimator) return;
+let estimator: Promise<ZxcvbnFactory> | null = null;
+export function warmPasswordPolicy(): Promise<ZxcvbnFactory> {
   // Loaded here, not with the module: its word lists cost memory that a gateway nobody changes a
-  // password on does without. Both packages are CommonJS, so require() loads what import would.
-  const require = createRequire(import.meta.url);
-  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
-  const { adjacencyGraphs, dictionary } = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
-  estimator = new Factory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+  // password on does without. A dynamic import() (not createRequire) so that the installer's bundler
+  // sees and bundles both packages.
+  estimator ??= (async () => {
+    const [{ ZxcvbnFactory: Factory }, { adjacencyGraphs, dictionary }] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common')]);
+    return new Factory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+  })();
+  return estimator;
 }
 
 /** Why a password is too weak, or null when it is acceptable. The message tells the user what to do. */
-export function passwordWeakness(password: string, username: string): string | null {
+export async function passwordWeakness(password: string, username: string): Promise<string | null> {
   if (password.length < MIN_PASSWORD_LENGTH) return `the password must have at least ${MIN_PASSWORD_LENGTH} characters`;
   if (password.length > 200) return 'the password must have at most 200 characters';
   if (new Set(password).size < 5) return 'the password repeats too few different characters: use at least 5 different ones';
   const lower = password.toLowerCase();
   if (username && lower.includes(username.toLowerCase())) return 'the password must not contain the user name';
-  warmPasswordPolicy();
-  const { score, feedback } = estimator!.check(password, [username, 'inlet', 'comet']);
+  const { score, feedback } = (await warmPasswordPolicy()).check(password, [username, 'inlet', 'comet']);
   if (score < MIN_ZXCVBN_SCORE) {
     const why = feedback.warning ? ` (${ZXCVBN_WARNINGS[feedback.warning] ?? feedback.warning})` : '';
     return `this password is too easy to guess${why}: it is on, or close to, the lists of common and breached passwords; ` +

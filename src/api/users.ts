@@ -41,7 +41,7 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
   router.post('/', async (req, res) => {
     requireReason(req.body);
     const { username, role, password, reason } = parseNewUser(req.body);
-    const weakness = passwordWeakness(password, username);
+    const weakness = await passwordWeakness(password, username);
     if (weakness) throw new HttpError(400, weakness);
     if (await store.findUser(username)) throw new HttpError(409, `user ${username} already exists`);
     const user = await store.addUser({ username, role, passwordHash: await hashPassword(password) }, now(), { actor: sessionOf(res).username, source: req.ip ?? null, reason });
@@ -61,7 +61,7 @@ export function usersRouter(store: Store, sessions: SessionStore, now: () => num
     }
     const change: Parameters<Store['updateUser']>[1] = { role: patch.role, disabled: patch.disabled };
     if (patch.password !== undefined) {
-      const weakness = passwordWeakness(patch.password, user.username);
+      const weakness = await passwordWeakness(patch.password, user.username);
       if (weakness) throw new HttpError(400, weakness);
       change.passwordHash = await hashPassword(patch.password);
       // A password set by an administrator for someone else is known to two people: its user must replace it.

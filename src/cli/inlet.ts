@@ -2,27 +2,25 @@
 // The `inlet` command: start, migrate, config check, device, user, verify, simulate.
 // Commands load what they use when they run (the gateway, a store adapter, express, the SQL Server
 // driver): a short command such as `inlet device add` must not pay for loading the whole gateway.
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { enableCompileCache } from 'node:module';
+import path from 'node:path';
 import type { InletConfig } from '../config/schema.ts';
 import type { LogSink } from '../domain/log-sink.ts';
 import type { Gateway } from '../main.ts';
-import { VERSION } from '../version.ts';
-import { openConfiguredStore } from '../store/open.ts';
-import { preflight } from '../config/preflight.ts';
 import type { EventLogWriter } from '../service/event-log.ts';
 import type { Store } from '../store/store.ts';
+import { VERSION } from '../version.ts';
 import { UsageError, parse } from './args.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { SQL_ROOT, loadMigrations } from '../store/migrations.ts';
-import { buildDeployScript } from '../store/mssql/deploy-script.ts';
-import { formatPreflight } from '../store/mssql/preflight.ts';
-import { parseConnectionString } from '../store/mssql/connection.ts';
-import { CHAIN_KEY_FILE, resolveChainKey, useExistingChainKey } from '../store/chain-key.ts';
-import { unappliedJournalBytes } from '../store/spool/journal.ts';
-import { ensureAuditBaseline } from '../store/audit-baseline.ts';
-import { startBanner } from './banner.ts';
-import { redactSecrets } from '../config/redact.ts';
+
+// The compile cache keeps the type-stripped and compiled modules on disk (under the system's temp
+// folder; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a command
+// run again does not strip and compile its TypeScript again, which was most of a short command's
+// time. It applies only to modules loaded after it is enabled: the static imports above are the
+// few small ones every command needs; the rest is imported here and by each command when it runs.
+enableCompileCache();
+const [{ ConfigError, loadConfig }, { openConfiguredStore }, { CHAIN_KEY_FILE, resolveChainKey, useExistingChainKey }] = await Promise.all([
+  import('../config/load.ts'), import('../store/open.ts'), import('../store/chain-key.ts'),
+]);
 
 const chainKeyFile = (config: InletConfig) => path.join(config.dataDir, CHAIN_KEY_FILE);
 
@@ -72,7 +70,10 @@ function splitConfigOption(argv: string[]): { file?: string; rest: string[] } {
 }
 
 /** Needs no database: the DBA runs the result. Written to a file or to stdout. */
-function writeDeployScript(file: string | undefined): number {
+async function writeDeployScript(file: string | undefined): Promise<number> {
+  const [{ readFileSync, writeFileSync }, { SQL_ROOT, loadMigrations }, { buildDeployScript }] = await Promise.all([
+    import('node:fs'), import('../store/migrations.ts'), import('../store/mssql/deploy-script.ts'),
+  ]);
   const script = buildDeployScript({
     bootstrap: readFileSync(path.join(SQL_ROOT, 'mssql', 'bootstrap.sql'), 'utf8'),
     migrations: loadMigrations('mssql'), version: VERSION, generatedAt: new Date(),
@@ -99,9 +100,9 @@ async function withStore<T>(config: InletConfig, fn: (store: Store) => Promise<T
     if (migrateFirst) await store.migrate();
     if (keyed === 'make') {
       store.useChainKey((await resolveChainKey(store, chainKeyFile(config), stderrLog)).key);
-      await ensureAuditBaseline(store);
+      await (await import('../store/audit-baseline.ts')).ensureAuditBaseline(store);
     } else if (keyed === 'existing' && await useExistingChainKey(store, chainKeyFile(config))) {
-      await ensureAuditBaseline(store);
+      await (await import('../store/audit-baseline.ts')).ensureAuditBaseline(store);
     }
     return await fn(store);
   } finally {
@@ -115,14 +116,16 @@ async function preflightCommand(config: InletConfig, store: Store): Promise<numb
     out(`the preflight checks a SQL Server database; this configuration uses the embedded SQLite store (${config.store.sqlite.file} in ${config.dataDir}): nothing to check`);
     return 0;
   }
-  const report = await store.preflight();
+  const [report, { formatPreflight }, { parseConnectionString }] = await Promise.all([
+    store.preflight(), import('../store/mssql/preflight.ts'), import('../store/mssql/connection.ts'),
+  ]);
   for (const line of formatPreflight(report, parseConnectionString(config.store.mssql.connectionString).describe)) out(line);
   return report.level === 'fail' ? 1 : 0;
 }
 
 async function start(config: InletConfig, asService: boolean, configFile: string | null = null): Promise<number> {
-  const [{ createLogger }, { startGateway }, { listenForStopRequests }] = await Promise.all([
-    import('../log.ts'), import('../main.ts'), import('../service/control.ts'),
+  const [{ createLogger }, { startGateway }, { listenForStopRequests }, { preflight }, { startBanner }] = await Promise.all([
+    import('../log.ts'), import('../main.ts'), import('../service/control.ts'), import('../config/preflight.ts'), import('./banner.ts'),
   ]);
   // The Windows service also reports start, stop and errors in the Application event log (source "Inlet");
   // a write's arguments are evaluated only when there is an event log (eventLog?.write).
@@ -201,8 +204,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }, false, false);
     }
-    case 'config':
+    case 'config': {
       if (args[0] !== 'check') { out('usage: inlet config check [--config <file>]'); return 2; }
+      const [{ preflight }, { redactSecrets }] = await Promise.all([import('../config/preflight.ts'), import('../config/redact.ts')]);
       try {
         for (const line of preflight(config).checked) out(`checked ${line}`);
       } catch (err) {
@@ -212,6 +216,7 @@ export async function main(argv: string[]): Promise<number> {
       // every secret (SQL Server connection string, SMTP password, ...) shown only as set or not
       out(JSON.stringify(redactSecrets(config), null, 2));
       return 0;
+    }
     case 'device': {
       const { deviceCommand } = await import('./device.ts');
       // A quarantine import stores uploads: the chain key is needed (or made). Every other change
@@ -231,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
       return withStore(config, (store) => zoneCommand(args, store, out), 'existing');
     }
     case 'verify': {
-      const { verifyCommand } = await import('./verify.ts');
+      const [{ verifyCommand }, { unappliedJournalBytes }] = await Promise.all([import('./verify.ts'), import('../store/spool/journal.ts')]);
       // Uploads are acknowledged once journaled: say so when some are not in the database yet.
       const unapplied = unappliedJournalBytes(path.join(config.dataDir, 'spool'));
       if (unapplied > 0) {

@@ -58,7 +58,7 @@ export const TERMINAL_INPUT: PasswordInput = {
 async function newPassword(username: string, fromStdin: boolean, input: PasswordInput): Promise<string> {
   if (!fromStdin && !input.isTerminal) throw new UsageError('no terminal to ask for the password: pipe it in and add --password-stdin');
   const password = fromStdin ? (await input.readAll()).split(/\r?\n/)[0] : await input.prompt(`New password for ${username}: `);
-  const weakness = passwordWeakness(password, username);
+  const weakness = await passwordWeakness(password, username);
   if (weakness) throw new UsageError(`${weakness}; nothing was changed`);
   if (!fromStdin && await input.prompt('Type it again: ') !== password) throw new UsageError('the two passwords differ; nothing was changed');
   return password;

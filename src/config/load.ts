@@ -2,19 +2,13 @@
 // applies environment overrides and validates. Every error names the key and what to do.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { validate as isCronExpression } from 'node-cron';
-import { CONFIG_SCHEMA, DEFAULT_CONFIG, type InletConfig } from './schema.ts';
+import type { ErrorObject } from 'ajv';
+import { DEFAULT_CONFIG, type InletConfig } from './schema.ts';
 import { decodeConfigText } from './text.ts';
 import { installedConfigFile } from './installed.ts';
+import { configValidator } from './validator.ts';
 
 export class ConfigError extends Error {}
-
-const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addFormat('cron', isCronExpression);
-// a plain shape check: the SMTP server has the final word on an address
-ajv.addFormat('email', /^[^@\s]+@[^@\s]+$/);
-const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
 type Plain = Record<string, unknown>;
 
@@ -115,6 +109,7 @@ export function loadConfig(explicitFile?: string, env: NodeJS.ProcessEnv = proce
     }
     setPath(merged, key, value);
   }
+  const validateConfig = configValidator();
   if (!validateConfig(merged)) {
     const problems = (validateConfig.errors ?? []).map(describe);
     throw new ConfigError(`configuration${file ? ` in ${file}` : ''} is invalid:\n  - ${problems.join('\n  - ')}`);

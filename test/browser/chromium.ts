@@ -31,6 +31,10 @@ export async function openViewerBrowser(gatewayUrl: string, options: { viewport?
       '--disable-component-update', '--disable-sync'],
     viewport: options.viewport ?? { width: 1280, height: 900 }, locale: options.locale, timezoneId: options.timezoneId, acceptDownloads: options.acceptDownloads ?? false,
   });
+  // No clock on actions, waits and navigations (playwright's default is 30 s): a step waits for its
+  // condition, however busy the machine; a hung test is stopped by its test-level HANG_GUARD_MS.
+  context.setDefaultTimeout(0);
+  context.setDefaultNavigationTimeout(0);
   // the viewer must not fetch anything from anywhere but the gateway
   await context.route((url) => !url.href.startsWith(gatewayUrl), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
   return {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 
@@ -46,7 +47,7 @@ async function signIn(page: Page, username: string, password: string): Promise<v
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `password-${name}.png`), fullPage: true });
 
-test('after an administrator resets a password, its user must choose their own before seeing any page', { skip, timeout: 90_000 }, async () => {
+test('after an administrator resets a password, its user must choose their own before seeing any page', { skip, timeout: HANG_GUARD_MS }, async () => {
   const id = await addUser('brigitte', 'Amber-Lantern-Otter-57');
   const reset = await admin.json('PATCH', `/api/users/${id}`, { reason: 'test fixture', password: 'Granite-Meadow-Fox-31' });
   assert.equal(reset.status, 200, JSON.stringify(reset.body));
@@ -80,7 +81,7 @@ test('after an administrator resets a password, its user must choose their own b
   await page.close();
 });
 
-test('a signed-in user changes their own password from the header', { skip, timeout: 90_000 }, async () => {
+test('a signed-in user changes their own password from the header', { skip, timeout: HANG_GUARD_MS }, async () => {
   await addUser('carsten', 'Velvet-Harbor-Pine-62');
   const page = await context.newPage();
   await signIn(page, 'carsten', 'Velvet-Harbor-Pine-62');

@@ -16,6 +16,7 @@ import { post } from '../../src/sim/client.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import type { AlarmState, SampleRow } from '../../src/domain/types.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 
@@ -97,7 +98,7 @@ after(async () => {
   await t?.close();
 });
 
-test('the printed report\'s chart fits an A4 page, and its legend prints no empty readout', { skip, timeout: 120_000 }, async () => {
+test('the printed report\'s chart fits an A4 page, and its legend prints no empty readout', { skip, timeout: HANG_GUARD_MS }, async () => {
   await signIn(OPERATOR);
   const f1 = devices['Fridge 1'].id;
   const f2 = devices['Fridge 2'].id;
@@ -133,7 +134,7 @@ test('the printed report\'s chart fits an A4 page, and its legend prints no empt
   await page.emulateMedia({ media: 'screen' });
 });
 
-test('the chart\'s readout shows a value only where the device has data', { skip, timeout: 120_000 }, async () => {
+test('the chart\'s readout shows a value only where the device has data', { skip, timeout: HANG_GUARD_MS }, async () => {
   const f1 = devices['Fridge 1'].id;
   const from = now - 6 * HOUR;
   await page.goto(`${t.gateway.url}/#/chart?channels=${f1}:1&from=${from}&to=${now}`);
@@ -163,7 +164,7 @@ test('the chart\'s readout shows a value only where the device has data', { skip
   assert.ok(Math.abs(shown - (now - 2 * HOUR)) < 5 * MINUTE, `From shows the zoomed range: ${await fromField.inputValue()}`);
 });
 
-test('an operator sets one set of limits on two channels, signed; the chart draws them', { skip, timeout: 120_000 }, async () => {
+test('an operator sets one set of limits on two channels, signed; the chart draws them', { skip, timeout: HANG_GUARD_MS }, async () => {
   const f1 = devices['Fridge 1'].id;
   const f2 = devices['Fridge 2'].id;
   await page.goto(`${t.gateway.url}/#/limits`);
@@ -202,7 +203,7 @@ test('an operator sets one set of limits on two channels, signed; the chart draw
   await shot('chart-limits');
 });
 
-test('device alarms arrive live on the Alarms page and in the menu; bulk acknowledgement with one comment; the card shows the worst open alarm', { skip, timeout: 120_000 }, async () => {
+test('device alarms arrive live on the Alarms page and in the menu; bulk acknowledgement with one comment; the card shows the worst open alarm', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/alarms`);
   await page.getByRole('heading', { name: 'Open (0)' }).waitFor();
   await page.getByText(/^Live · updated/).waitFor();
@@ -210,12 +211,12 @@ test('device alarms arrive live on the Alarms page and in the menu; bulk acknowl
   // the devices report their own alarms (no limits on Fridge 10): no reload, the list follows
   await upload('Fridge 10', 31.5, 'hi');
   await upload('Fridge 2', 9.4, 'hi');
-  await page.getByRole('heading', { name: /^Open \([1-9]/ }).waitFor({ timeout: 20_000 });
-  await page.locator('tr.open').filter({ hasText: 'device alarm' }).filter({ hasText: 'Fridge 10' }).waitFor({ timeout: 20_000 });
-  await page.locator('tr.open').filter({ hasText: 'Fridge 2' }).first().waitFor({ timeout: 20_000 });
+  await page.getByRole('heading', { name: /^Open \([1-9]/ }).waitFor();
+  await page.locator('tr.open').filter({ hasText: 'device alarm' }).filter({ hasText: 'Fridge 10' }).waitFor();
+  await page.locator('tr.open').filter({ hasText: 'Fridge 2' }).first().waitFor();
   const open = await t.gateway.store.alarms({ open: true });
   assert.ok(open.length >= 2 && open.every((a) => a.kind === 'device'), `the devices' own alarms (the limit's 600 s delay has not passed): ${open.map((a) => a.message).join(' | ')}`);
-  await page.locator(`nav a[href="#/alarms"] .count`).filter({ hasText: String(open.length) }).waitFor({ timeout: 20_000 });
+  await page.locator(`nav a[href="#/alarms"] .count`).filter({ hasText: String(open.length) }).waitFor();
   await shot('alarms-open');
 
   await page.getByRole('checkbox', { name: 'Select every open alarm not acknowledged' }).check();
@@ -234,7 +235,7 @@ test('device alarms arrive live on the Alarms page and in the menu; bulk acknowl
   await upload('Fridge 1', 12.5, 'hi');
   await page.goto(`${t.gateway.url}/#/`);
   const card = page.locator(`article[data-device="${devices['Fridge 1'].id}"]`);
-  await card.locator('a.open-alarm').filter({ hasText: 'not acknowledged' }).waitFor({ timeout: 20_000 });
+  await card.locator('a.open-alarm').filter({ hasText: 'not acknowledged' }).waitFor();
   const cards = await page.locator('article.device h3').allInnerTexts();
   assert.deepEqual(cards, ['Fridge 1', 'Fridge 2', 'Fridge 10'], 'natural order');
   await shot('devices-alarm');
@@ -267,11 +268,11 @@ async function everyPage(who: string): Promise<void> {
   await page.setViewportSize({ width: 1440, height: 900 });
 }
 
-test('every page at 1440×900 and 820×1180 as an operator: nothing overflows', { skip, timeout: 300_000 }, async () => {
+test('every page at 1440×900 and 820×1180 as an operator: nothing overflows', { skip, timeout: HANG_GUARD_MS }, async () => {
   await everyPage('operator');
 });
 
-test('an operator retires a test device in Admin: hidden from the overview, its history still charted', { skip, timeout: 120_000 }, async () => {
+test('an operator retires a test device in Admin: hidden from the overview, its history still charted', { skip, timeout: HANG_GUARD_MS }, async () => {
   const added = await new Caller(t.gateway.url);
   await added.signIn(ADMIN.username, ADMIN.password);
   const made = await added.json<{ device: { id: number } }>('POST', '/api/devices', { reason: 'test fixture', serial: '20290009', model: 'T3510', name: 'Test unit 9', location: 'Pharmacy' });
@@ -297,7 +298,7 @@ test('an operator retires a test device in Admin: hidden from the overview, its 
   await page.getByText('Pharmacy › Test unit 9 (retired)').waitFor();
 });
 
-test('an operator turns a browser into a wall display: read-only, recorded', { skip, timeout: 120_000 }, async () => {
+test('an operator turns a browser into a wall display: read-only, recorded', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/alarms`);
   await page.getByRole('button', { name: 'Wall display' }).click();
   const dialog = page.getByRole('dialog');
@@ -314,7 +315,7 @@ test('an operator turns a browser into a wall display: read-only, recorded', { s
   await shot('wall-display');
 });
 
-test('a viewer sees no admin or edit buttons, even on #/admin', { skip, timeout: 120_000 }, async () => {
+test('a viewer sees no admin or edit buttons, even on #/admin', { skip, timeout: HANG_GUARD_MS }, async () => {
   await signIn(VIEWER);
   assert.equal(await page.locator('nav a[href="#/admin"]').count(), 0);
   await page.goto(`${t.gateway.url}/#/admin`);

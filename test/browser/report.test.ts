@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { ADMIN, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
 import { WEEK_FROM, seedColdRoom } from '../helpers/report-data.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 
@@ -37,7 +38,7 @@ after(async () => {
 
 const pdfText = (file: string) => execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
 
-test('PDF report from the report page, signed by re-entering the password', { skip, timeout: 120_000 }, async () => {
+test('PDF report from the report page, signed by re-entering the password', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(t.gateway.url);
   await page.getByLabel('User name').fill(ADMIN.username);
   await page.getByLabel('Password').fill(ADMIN.password);
@@ -74,7 +75,7 @@ test('PDF report from the report page, signed by re-entering the password', { sk
   await status.getByText(/signed \(approved\)/).waitFor();
 });
 
-test('an administrator adds a scheduled report with a reason', { skip, timeout: 60_000 }, async () => {
+test('an administrator adds a scheduled report with a reason', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/admin`);
   await page.getByRole('heading', { name: 'Scheduled reports' }).waitFor();
   await page.getByRole('button', { name: 'Add a scheduled report' }).click();

@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { ADMIN, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 const MIN = 60_000;
@@ -65,7 +66,7 @@ after(async () => {
   await t?.close();
 });
 
-test('the chart: one series per unit, each named with when it was valid, on its own labelled axis', { skip, timeout: 90_000 }, async () => {
+test('the chart: one series per unit, each named with when it was valid, on its own labelled axis', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/chart?channels=${deviceId}:1&from=${FROM}&to=${TO}`);
   const legend = page.locator('.u-legend');
   await legend.getByText(/°C, until/).first().waitFor();
@@ -79,7 +80,7 @@ test('the chart: one series per unit, each named with when it was valid, on its 
   await page.screenshot({ path: path.join(SHOTS, 'unit-history-chart.png'), fullPage: true });
 });
 
-test('the table: a column per unit around the change', { skip, timeout: 90_000 }, async () => {
+test('the table: a column per unit around the change', { skip, timeout: HANG_GUARD_MS }, async () => {
   await page.goto(`${t.gateway.url}/#/table?device=${deviceId}&from=${CHANGE_AT - 30 * MIN}&to=${CHANGE_AT + 30 * MIN}`);
   await page.locator('table.samples').waitFor();
   const headers = await page.locator('table.samples thead th').allTextContents();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { SHOTS, browserSkipReason, openViewerBrowser, type ViewerBrowser } from './chromium.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from '../e2e/api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const skip = browserSkipReason();
 
@@ -43,7 +44,7 @@ async function signIn(username: string, password: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-test('a global administrator builds the zone tree and limits a user to one zone', { skip, timeout: 90_000 }, async () => {
+test('a global administrator builds the zone tree and limits a user to one zone', { skip, timeout: HANG_GUARD_MS }, async () => {
   await signIn(ADMIN.username, ADMIN.password);
   await page.goto(`${t.gateway.url}/#/zones`);
   await page.getByRole('row', { name: /Pharmacy/ }).waitFor();

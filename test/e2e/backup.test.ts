@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import { startChildGateway, tempDir } from './harness.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 const FIXTURE = fs.readFileSync(new URL('../fixtures/soap/t3510-bom.xml', import.meta.url));
@@ -22,7 +23,7 @@ function uploadsIn(file: string): number {
   try { return (db.prepare('SELECT COUNT(*) AS n FROM uploads').get() as { n: number }).n; } finally { db.close(); }
 }
 
-test('inlet backup copies the live SQLite store while uploads flow; each copy passes inlet verify', { timeout: 240_000 }, async () => {
+test('inlet backup copies the live SQLite store while uploads flow; each copy passes inlet verify', { timeout: HANG_GUARD_MS }, async () => {
   const dataDir = tempDir('inlet-backup-');
   const gw = await startChildGateway(dataDir, { INLET_THROTTLE_ENABLED: 'false' });
   let flowing = true;

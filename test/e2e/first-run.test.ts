@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './harness.ts';
 import { sendStopRequest } from '../../src/service/control.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,7 +14,7 @@ async function refusesConnections(url: string): Promise<boolean> {
   return fetch(`${url}/health`).then(() => false, () => true);
 }
 
-test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the port)', { timeout: 180_000 }, async () => {
+test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the port)', { timeout: HANG_GUARD_MS }, async () => {
   const dataDir = tempDir('inlet-npm-start-');
   const npm = spawn('npm', ['start', '--silent'], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,6 +30,10 @@ test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the
     };
     npm.stdout!.on('data', onData);
     npm.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+    // the output is only read for the address: a reset of these pipes when the gateway exits (seen
+    // once as ECONNRESET under load) is not the test's concern, whether the gateway stopped is
+    npm.stdout!.on('error', () => undefined);
+    npm.stderr!.on('error', () => undefined);
     npmExited.then(() => reject(new Error(`npm start exited before the gateway listened:\n${output}`)));
   });
   try {
@@ -40,7 +45,8 @@ test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the
     while (!(await refusesConnections(url)) && Date.now() < giveUpAt) await new Promise((r) => setTimeout(r, 200));
     assert.equal(await refusesConnections(url), true, `the gateway is still running on ${url} after npm was stopped`);
   } finally {
-    // an orphan left by a failure must not outlive the test
-    await sendStopRequest({ instanceName: 'default', dataDir, connectWithinMs: 500 }).catch(() => undefined);
+    // an orphan left by a failure must not outlive the test; a gateway that stopped as it should is
+    // not asked again (its stop channel may be closing under the request)
+    if (!(await refusesConnections(url))) await sendStopRequest({ instanceName: 'default', dataDir, connectWithinMs: 500 }).catch(() => undefined);
   }
 });

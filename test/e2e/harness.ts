@@ -14,6 +14,7 @@ import type { IssuedDevice, Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { HEADS_FILE } from '../../src/store/heads-file.ts';
 import { CHAIN_KEY_FILE, readChainKey, resolveChainKey, type ChainKey } from '../../src/store/chain-key.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 export { tempDir };
 
@@ -125,7 +126,7 @@ export function startChildGateway(dataDir: string, env: Record<string, string> =
     child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
     exited.then((code) => reject(new Error(`gateway exited with ${code} before listening:\n${output}`)));
     // a give-up time, not a speed requirement: a loaded 2-core machine can take many seconds to start one
-    setTimeout(() => reject(new Error(`gateway did not start in 90 s:\n${output}`)), 90_000).unref();
+    setTimeout(() => reject(new Error(`gateway did not start in ${HANG_GUARD_MS / 60_000} minutes:\n${output}`)), HANG_GUARD_MS).unref();
   });
 }
 
@@ -136,7 +137,7 @@ export async function spoolHealth(baseUrl: string): Promise<SpoolHealth> {
 }
 
 /** Polls /health until the spool is empty or `timeoutMs` passed (a give-up time: it returns as soon as drained); returns the last report. */
-export async function waitForSpoolDrained(baseUrl: string, timeoutMs = 90_000): Promise<SpoolHealth> {
+export async function waitForSpoolDrained(baseUrl: string, timeoutMs = HANG_GUARD_MS): Promise<SpoolHealth> {
   const deadline = Date.now() + timeoutMs;
   let health = await spoolHealth(baseUrl);
   while (health.spool.depth > 0 && Date.now() < deadline) {

@@ -14,8 +14,9 @@ import { limitsCommand } from '../../src/cli/limits.ts';
 import { UsageError } from '../../src/cli/args.ts';
 import type { Store } from '../../src/store/store.ts';
 import { REPO } from './api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
-test('inlet limits set, set --template on many channels, copy, show and clear', { timeout: 120_000 }, async () => {
+test('inlet limits set, set --template on many channels, copy, show and clear', { timeout: HANG_GUARD_MS }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'inlet-limits-'));
   const config: InletConfig = { ...structuredClone(DEFAULT_CONFIG), dataDir };
   let store: Store | null = null;

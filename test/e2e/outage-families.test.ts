@@ -20,6 +20,7 @@ import { loggerAdapter } from '../../src/ingest/logger/index.ts';
 import type { Family } from '../../src/domain/types.ts';
 import { THROTTLE_OFF, openDataStore, tempDir } from './harness.ts';
 import { auditDevice, fleetMessage, registerFleet } from './fleet.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 /** The database as the spool sees it: a BatchSink that can be switched off. */
 class UnreliableDatabase implements BatchSink {
@@ -70,7 +71,7 @@ test('uploads of every family during a store outage are acknowledged from the sp
   for (let round = 6; round <= 15; round++) await send(round);
   database.reachable = true;
   for (let round = 16; round <= 20; round++) await send(round);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + HANG_GUARD_MS;   // a give-up time: the loop waits for the drain
   while (spool.gauge().depth > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(spool.gauge().depth, 0, 'the journal drained');
   await spool.close();

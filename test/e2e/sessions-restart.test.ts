@@ -12,8 +12,9 @@ import { createLogger } from '../../src/log.ts';
 import { startGateway } from '../../src/main.ts';
 import { SessionStore } from '../../src/api/sessions.ts';
 import { ADMIN, Caller, cliAddUser } from './api-helpers.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
-test('a signed-in viewer stays signed in across a restart; the database holds only a hash of the session id', { timeout: 120_000 }, async () => {
+test('a signed-in viewer stays signed in across a restart; the database holds only a hash of the session id', { timeout: HANG_GUARD_MS }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'inlet-sessions-'));
   try {
     assert.equal(cliAddUser(dataDir, ADMIN.username, 'administrator', ADMIN.password).status, 0);

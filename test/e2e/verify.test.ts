@@ -15,6 +15,7 @@ import { soapModelCode } from '../../src/ingest/families.ts';
 import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
 import { samplesDigest, uploadHash } from '../../src/domain/chain.ts';
 import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore, chainKeyIn } from './harness.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
 const UPLOADS_PER_DEVICE = 6;
@@ -263,7 +264,7 @@ describe('the chain key', () => {
     const run = cliVerify(dir);
     assert.equal(run.status, 2, run.stdout + run.stderr);
     assert.match(run.stdout, /cannot verify: this database's uploads are linked under a chain key, and .*chain\.key is missing/);
-    const start = spawnSync(process.execPath, [CLI, 'start'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '', INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1' } });
+    const start = spawnSync(process.execPath, [CLI, 'start'], { encoding: 'utf8', timeout: HANG_GUARD_MS, env: { ...process.env, INLET_DATA_DIR: dir, INLET_CONFIG: '', INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1' } });
     assert.notEqual(start.status, 0);
     assert.match(start.stdout + start.stderr, /linked under a chain key \(fingerprint [0-9a-f]{16}\) but .*chain\.key is missing: copy chain\.key from the Inlet instance that made it/);
   });

@@ -15,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { DatabaseSync } from 'node:sqlite';
 import { winswXml } from '../../src/service/winsw.ts';
 import { msiVersion } from '../../scripts/msi-version.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -60,7 +61,7 @@ function serverEnv(programData: string): NodeJS.ProcessEnv {
 
 const missing = ['wixl', 'wixl-heat', 'msiinfo', 'msiextract', 'msibuild'].filter((c) => !have(c));
 
-test('Windows installer (MSI): built, inspected, extracted and run as IT receives it', { timeout: 600_000 }, async (t) => {
+test('Windows installer (MSI): built, inspected, extracted and run as IT receives it', { timeout: HANG_GUARD_MS }, async (t) => {
   if (missing.length > 0) {
     t.skip(`${missing.join(', ')} not installed: apt-get install -y wixl msitools (the MSI is built with wixl)`);
     return;
@@ -68,7 +69,7 @@ test('Windows installer (MSI): built, inspected, extracted and run as IT receive
   const buildStarted = Date.now();
   // npm test builds the viewer before the tests; rebuilding it here would pull it from under the tests serving it.
   const viewerBuilt = fs.existsSync(path.join(ROOT, 'build/viewer/index.html'));
-  run('bash', ['installer/build.sh'], { timeout: 540_000, env: { ...process.env, ...(viewerBuilt ? { INLET_VIEWER_BUILT: '1' } : {}) } });
+  run('bash', ['installer/build.sh'], { timeout: HANG_GUARD_MS, env: { ...process.env, ...(viewerBuilt ? { INLET_VIEWER_BUILT: '1' } : {}) } });
   t.diagnostic(`installer build took ${seconds(Date.now() - buildStarted)}; MSI ${(fs.statSync(MSI).size / 1048576).toFixed(1)} MiB`);
 
   await t.test('summary: x64, per-machine package', () => {

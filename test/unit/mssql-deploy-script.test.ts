@@ -9,6 +9,7 @@ import path from 'node:path';
 import { SQL_ROOT, loadMigrations, type Migration } from '../../src/store/migrations.ts';
 import { splitBatches } from '../../src/store/mssql/batches.ts';
 import { buildDeployScript } from '../../src/store/mssql/deploy-script.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const bootstrap = readFileSync(path.join(SQL_ROOT, 'mssql', 'bootstrap.sql'), 'utf8');
 const migrations = loadMigrations('mssql');
@@ -62,7 +63,7 @@ test('`inlet migrate --script --out` writes the script without connecting to any
     const printed = execFileSync(process.execPath, [cli, 'migrate', '--script', '--out', file], {
       // An unreachable server: the command must not try it.
       env: { ...process.env, INLET_CONFIG: '', INLET_STORE: 'mssql', INLET_MSSQL_CONNECTION: 'Server=192.0.2.1,1;Database=x;User Id=u;Password=p' },
-      encoding: 'utf8', timeout: 20_000,
+      encoding: 'utf8', timeout: HANG_GUARD_MS,
     });
     assert.match(printed, /wrote .*inlet-schema\.sql: run it with {2}sqlcmd /);
     const written = readFileSync(file, 'utf8');

@@ -14,6 +14,7 @@ import type { Store } from '../../src/store/store.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { SpoolingSink } from '../../src/store/spool/spooling-sink.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/spool-drain-child.ts', import.meta.url));
 const COUNT = 60;
@@ -22,7 +23,8 @@ const SEGMENT_BYTES = 1024;
 const quiet = { info() {}, warn() {}, error() {} };
 
 function countRows(db: string, sql: string): number {
-  const conn = new DatabaseSync(db, { readOnly: true, timeout: 10_000 }); // the child may hold the write lock or be recovering the WAL
+  // the child may hold the write lock or be recovering the WAL: the read waits for it (busy timeout), however long a busy machine takes
+  const conn = new DatabaseSync(db, { readOnly: true, timeout: HANG_GUARD_MS });
   try { return (conn.prepare(sql).get() as { n: number }).n; } finally { conn.close(); }
 }
 
@@ -59,7 +61,7 @@ for (const mode of ['batches', 'commit'] as const) {
       for (const killAt of [10, 35]) {
         const child = spawn(process.execPath, [CHILD, dir, db, '10', String(SEGMENT_BYTES), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
         const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-        const deadline = Date.now() + 60_000;
+        const deadline = Date.now() + HANG_GUARD_MS;   // a give-up time: the loop waits for the count
         while (countRows(db, 'SELECT COUNT(*) AS n FROM uploads') < killAt) {
           assert.ok(Date.now() < deadline, 'the apply made progress');
           await new Promise((r) => setTimeout(r, 2));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Batch } from '../../src/domain/types.ts';
+import { HANG_GUARD_MS } from '../support/hang-guard.ts';
 
 test('after a large group the write thread checkpoints the WAL into the database file itself, after answering', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-writer-'));
@@ -24,7 +25,7 @@ test('after a large group the write thread checkpoints the WAL into the database
     const r = await store.commit(batch);
     assert.equal(r.samplesStored, 1000);
     // Automatic checkpoints are off on the write connection, so only the thread's own one moves the pages.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + HANG_GUARD_MS;   // a give-up time: the loop waits for the checkpoint
     while (statSync(file).size < sizeBefore + raw.length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     assert.ok(statSync(file).size >= sizeBefore + raw.length, `database file ${statSync(file).size} bytes: not checkpointed`);
     assert.deepEqual((await store.uploads({ deviceId: d.id }))[0].raw.length, raw.length);

@@ -27,6 +27,8 @@ export async function renderAudit(view: HTMLElement, params: URLSearchParams): P
   const exports = h('p', { class: 'meta' });
   const reviews = h('div');
   let shown = 0;
+  /** Answers can arrive out of order (the first, unfiltered page after a filtered one): only the latest request's is shown. */
+  let latestRequest = 0;
 
   const filter = () => ({
     actor: user.value.trim() || undefined, type: type.value || undefined, device: device.value || undefined,
@@ -40,8 +42,11 @@ export async function renderAudit(view: HTMLElement, params: URLSearchParams): P
   }
 
   async function load(before?: number): Promise<void> {
+    const request = ++latestRequest;
+    const asked = filter();
     try {
-      const page = await api<{ events: AuditEvent[]; nextBefore: number | null; reviews: AuditEvent[] }>('GET', `/audit?${query({ ...filter(), before, limit: 200 })}`);
+      const page = await api<{ events: AuditEvent[]; nextBefore: number | null; reviews: AuditEvent[] }>('GET', `/audit?${query({ ...asked, before, limit: 200 })}`);
+      if (request !== latestRequest) return;
       const body = output.querySelector('tbody');
       if (before === undefined || !body) {
         shown = 0;
@@ -54,11 +59,11 @@ export async function renderAudit(view: HTMLElement, params: URLSearchParams): P
       shown += page.events.length;
       show(more, page.nextBefore === null ? h('p', { class: 'meta' }, `${shown} event(s): the whole trail for this filter.`)
         : h('button', { type: 'button', onclick: () => load(page.nextBefore!) }, `Older events (${shown} shown)`));
-      const q = query(filter());
+      const q = query(asked);
       show(exports, 'Export this filter: ', h('a', { href: `/api/audit.csv?${q}` }, 'CSV'), ' · ', h('a', { href: `/api/audit.pdf?${q}` }, 'PDF'));
       show(reviews, page.reviews.length ? h('ul', { class: 'reviews' }, page.reviews.map((r) => h('li', {}, `${formatTime(r.at)}: ${r.message}`))) : message('Not reviewed yet.'));
     } catch (err) {
-      show(output, message((err as Error).message, 'error'));
+      if (request === latestRequest) show(output, message((err as Error).message, 'error'));
     }
   }
 
