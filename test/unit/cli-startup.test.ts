@@ -15,7 +15,7 @@ function deviceAdd(dataDir: string, serial: string): { loaded: string[]; compile
   const out = path.join(dataDir, `trace-${serial}.json`);
   // without NODE_COMPILE_CACHE, node itself does not turn the compile cache on: the command must
   const { NODE_COMPILE_CACHE: _set, NODE_DISABLE_COMPILE_CACHE: _disabled, ...env } = process.env;
-  const r = spawnSync(process.execPath, ['--import', TRACE, CLI, 'device', 'add', '--serial', serial, '--model', 'T3610', '--name', `Fridge ${serial}`], {
+  const r = spawnSync(process.execPath, ['--import', TRACE, CLI, 'device', 'add', '--serial', serial, '--model', 'T3610', '--name', `Fridge ${serial}`, '--reason', 'commissioning'], {
     encoding: 'utf8', env: { ...env, INLET_CONFIG: '', INLET_DATA_DIR: dataDir, INLET_TRACE_OUT: out },
   });
   assert.equal(r.status, 0, r.stderr);
