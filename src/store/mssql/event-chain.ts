@@ -8,7 +8,7 @@
 //   it appends its own, in the same transaction.
 import sql from 'mssql';
 import { GENESIS_HASH } from '../../domain/chain.ts';
-import { eventHash } from '../../domain/audit-chain.ts';
+import { eventHash, type ChainedEventFields } from '../../domain/audit-chain.ts';
 import type { EventLevel } from '../../domain/types.ts';
 import type { NewEvent } from '../store.ts';
 
@@ -17,32 +17,11 @@ type Row = Record<string, unknown>;
 /** binary(32): mssql's Binary takes a length at run time, though its type declarations omit it. */
 const BINARY_32 = (sql.Binary as unknown as (length: number) => sql.ISqlType)(32);
 
-/** An event as stored without a link, with the fields its link covers. */
-export interface UnlinkedEvent {
-  id: number;
-  at: number;
-  recordedAt: number | null;
-  deviceId: number | null;
-  type: string;
-  level: EventLevel;
-  message: string;
-  dataText: string | null;
-  actor: string | null;
-  source: string | null;
-}
+/** An event as stored without a link, with the fields its link covers (recorded_at may be missing on rows of old versions). */
+export type UnlinkedEvent = Omit<ChainedEventFields, 'recordedAt'> & { id: number; recordedAt: number | null };
 
 /** An event to append, with its data as the text to store and the server's clock as recorded_at. */
-export interface EventToAppend {
-  at: number;
-  recordedAt: number;
-  deviceId: number | null;
-  type: string;
-  level: EventLevel;
-  message: string;
-  dataText: string | null;
-  actor: string | null;
-  source: string | null;
-}
+export type EventToAppend = ChainedEventFields;
 
 export interface ChainLinks {
   /** Links for the events that were waiting, by id. */
