@@ -202,7 +202,7 @@ test('where a transaction takes both application locks, the upload writer lock c
   const procedures = readdirSync(dir).filter((f) => /^\d{3}_/.test(f)).flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split(/\nGO\n/));
   let both = 0;
   for (const text of [...procedures, ...sources.flatMap((s) => s.split(/\n {2}async |\nasync function /))]) {
-    const writer = text.search(/@Resource = N'inlet\.upload_writer'/);
+    const writer = text.search(/@Resource = N'inlet\.upload_writer'|lockUploadWriter\(/);
     const chain = Math.min(...[text.search(/@Resource = N'inlet\.event_chain'/), text.search(/lockEventChain\(|appendEvents\(/)].filter((i) => i >= 0));
     if (writer < 0 || !Number.isFinite(chain)) continue;
     both++;

@@ -895,10 +895,7 @@ export class MssqlStore implements Store {
    */
   async switchOutBelowHorizon(maxPartitions: number): Promise<{ partitions: number; uploads: number; samples: number }> {
     const r = await this.inTransaction(async (tx) => {
-      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
-        EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
-            @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
-        IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+      await lockUploadWriter(tx);
       await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
       const switched = (await tx.request().input('max_partitions', sql.Int, maxPartitions).execute<Row>('inlet.switch_out_below_horizon')).recordset[0];
       await appendEvents(tx, [], this.chainKey, EVENT_CHAIN_LOCK_TIMEOUT_MS);
@@ -977,10 +974,7 @@ export class MssqlStore implements Store {
     // called in the gateway's, which links the event it wrote (038). The upload writer lock first, as
     // the procedure and every group commit take it, then the event chain's: one order, no deadlock.
     const r = await this.inTransaction(async (tx) => {
-      await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
-        EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
-            @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
-        IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+      await lockUploadWriter(tx);
       await lockEventChain(tx, EVENT_CHAIN_LOCK_TIMEOUT_MS);
       const horizon = (await tx.request().input('set_at', sql.DateTime2(3), utc(request.at)).input('data_before', sql.DateTime2(3), utc(request.dataBefore))
         .input('audit_before', sql.DateTime2(3), request.auditBefore === null ? null : utc(request.auditBefore))
@@ -1186,6 +1180,14 @@ function bindColumnValue(request: sql.Request, name: string, column: string, val
 }
 
 /** Serialises migrations across instances that start together; released with the transaction. */
+/** The upload writer's application lock, held until the transaction ends (THROW 50011 when another instance holds it too long). */
+async function lockUploadWriter(tx: sql.Transaction): Promise<void> {
+  await tx.request().input('lock_timeout_ms', sql.Int, WRITER_LOCK_TIMEOUT_MS).query(`DECLARE @lock_result int;
+    EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.upload_writer', @LockMode = N'Exclusive',
+        @LockOwner = N'Transaction', @LockTimeout = @lock_timeout_ms;
+    IF @lock_result < 0 THROW 50011, N'timed out waiting for the upload writer lock (another Inlet instance holds it)', 1;`);
+}
+
 async function lockMigrations(tx: sql.Transaction): Promise<void> {
   await tx.request().batch(`DECLARE @lock_result int;
     EXEC @lock_result = sys.sp_getapplock @Resource = N'inlet.migrate', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 120000;
