@@ -462,3 +462,34 @@ export function unappliedJournalBytes(dir: string): number {
   const first = names[0] ? Number(SEGMENT_NAME.exec(names[0])![1]) : 0;
   return Math.max(0, end - Math.max(cursor, first));
 }
+
+/**
+ * The last complete record not yet applied, as the segment files hold it now, read without opening
+ * the journal (a running gateway owns it), with the journal's id: records are applied in order, so
+ * once the store holds this record's upload key it holds every record acknowledged before it.
+ * Null when the cursor file says everything is applied. For `inlet backup`.
+ */
+export function lastUnappliedRecord(dir: string): { journalId: string; position: number } | null {
+  let names: string[];
+  try { names = readdirSync(dir).filter((n) => SEGMENT_NAME.test(n)).sort(); } catch { return null; }
+  let journalId = '';
+  try { journalId = readFileSync(path.join(dir, 'journal.id'), 'utf8').trim(); } catch { return null; }
+  let cursor = 0;
+  try { cursor = Number(JSON.parse(readFileSync(path.join(dir, 'spool.journal.cursor'), 'utf8')).offset) || 0; } catch { /* no cursor yet */ }
+  let last: number | null = null;
+  for (const name of names) {
+    const start = Number(SEGMENT_NAME.exec(name)![1]);
+    const file = path.join(dir, name);
+    if (start + statSync(file).size <= cursor) continue;
+    const bytes = readFileSync(file);
+    // Records begin at the segment's start, and the cursor always sits at a record's end.
+    let at = Math.max(0, cursor - start);
+    while (at + HEADER_BYTES <= bytes.length && bytes.readUInt32LE(at) === MAGIC) {
+      const end = at + HEADER_BYTES + bytes.readUInt32LE(at + 4);
+      if (end > bytes.length) break;     // still being written
+      last = start + at;
+      at = end;
+    }
+  }
+  return last === null ? null : { journalId, position: last };
+}
