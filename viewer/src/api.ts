@@ -45,6 +45,16 @@ let onPasswordChangeRequired: () => void = () => {};
 /** The server answers 403 { mustChangePassword: true } to every other call until the user picks their own password. */
 export function whenPasswordChangeRequired(handler: () => void): void { onPasswordChangeRequired = handler; }
 
+/**
+ * A 401 can answer a request that left with a session cookie renewed meanwhile (changing one's password
+ * renews the session while the alarm count's poll may be in flight): signed out only when the session
+ * itself says so.
+ */
+async function confirmSignedOut(): Promise<void> {
+  const res = await fetch('/api/session', { headers: { accept: 'application/json' }, credentials: 'same-origin' }).catch(() => null);
+  if (!res || res.status === 401) onSignedOut();
+}
+
 export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { 'x-inlet-request': '1', accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -52,7 +62,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` })) as { error?: string; message?: string; mustChangePassword?: boolean };
   if (!res.ok) {
-    if (res.status === 401 && path !== '/session') onSignedOut();
+    if (res.status === 401 && path !== '/session') void confirmSignedOut();
     if (res.status === 403 && data.mustChangePassword === true) onPasswordChangeRequired();
     // a refusal may explain itself further (e.g. "reason required": what to give)
     throw new ApiError(res.status, data.error ? (typeof data.message === 'string' ? `${data.error}: ${data.message}` : data.error) : `${res.status} ${res.statusText}`);
