@@ -46,9 +46,12 @@ test('the default caps keep a few 100,000-sample backlogs out of one transaction
 });
 
 test('the writer lock is always waited for less long than the request that waits for it', () => {
-  for (const commandTimeoutMs of [1000, 5000, 15_000, 30_000, 120_000]) {
+  for (const commandTimeoutMs of [1000, 5000, 15_000, 20_000, 30_000, 120_000]) {
     const t = purposeTimeouts(commandTimeoutMs);
     assert.ok(t.writerLockMs < t.writerRequestMs, `${commandTimeoutMs}: lock ${t.writerLockMs} < request ${t.writerRequestMs}`);
+    // inlet.apply_upload_batch (migration 037) waits for the upload writer lock, then the event chain
+    // lock, in one request, each up to writerLockMs: both waits together must end before the request.
+    assert.ok(2 * t.writerLockMs < t.writerRequestMs, `${commandTimeoutMs}: two lock waits ${2 * t.writerLockMs} < request ${t.writerRequestMs}`);
     assert.ok(t.writerLockMs <= 10_000);
     assert.equal(t.adminMs, 0, 'migrations and admin jobs run without a timeout');
   }

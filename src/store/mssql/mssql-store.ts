@@ -78,16 +78,18 @@ export function batchWeight(batch: Batch): { rows: number; bytes: number } {
 
 /**
  * The timeouts of each kind of work, from the Command Timeout of the connection string:
- * - writer: group commits, on their own connection. The writer lock is waited for at most half the
- *   request timeout (and at most 10 s), so a lock wait always ends as THROW 50011 - "store
- *   unavailable", the batch goes to the journal - and never races the driver's request timeout.
+ * - writer: group commits, on their own connection. inlet.apply_upload_batch waits in one request for
+ *   two application locks (the upload writer's, then the event chain's), each for at most a third of
+ *   the request timeout (and at most 10 s): one share per lock and one for the work, so both waits
+ *   together end well before the request's timeout, and a lock wait always ends as THROW 50011/50051
+ *   - "store unavailable", the batch goes to the journal - and never races the driver's timeout.
  * - read: the viewer's queries, on the read pool: the Command Timeout as configured.
  * - admin: migrations, retention, verification reads, housekeeping: no timeout (0). They are long
  *   on a large database by nature; a timeout would only roll them back to start again.
  */
 export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: number; writerRequestMs: number; readMs: number; adminMs: number } {
   return {
-    writerLockMs: Math.max(1, Math.min(WRITER_LOCK_TIMEOUT_MS, Math.floor(commandTimeoutMs / 2))),
+    writerLockMs: Math.max(1, Math.min(WRITER_LOCK_TIMEOUT_MS, Math.floor(commandTimeoutMs / (APPLICATION_LOCKS_PER_APPLY + 1)))),
     writerRequestMs: commandTimeoutMs,
     readMs: commandTimeoutMs,
     adminMs: 0,
@@ -105,6 +107,8 @@ const TIME_COLUMNS = new Set(['suspended_at', 'updated_at', 'locked_until']);
 /** binary(32) for hashes: mssql's Binary takes a length at run time, though its type declarations omit it. */
 const BINARY_32 = (sql.Binary as unknown as (length: number) => sql.ISqlType)(32);
 const UNIQUE_VIOLATIONS = new Set([2601, 2627]);
+/** Application locks inlet.apply_upload_batch waits for in one request (migration 037): upload writer, event chain. */
+const APPLICATION_LOCKS_PER_APPLY = 2;
 /** Longest a group waits for another instance's group before it counts as unavailable (see purposeTimeouts). */
 const WRITER_LOCK_TIMEOUT_MS = 10_000;
 /** Longest a change waits for another writer of events (the event chain lock); then THROW 50051, "unavailable". */
