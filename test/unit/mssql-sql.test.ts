@@ -266,3 +266,111 @@ test('issue 19: bodies are purged and partitions switched only as the database d
   }
   assert.doesNotMatch(partitions, /CREATE UNIQUE NONCLUSTERED INDEX ux_uploads_upload_key/, 'a unique index without the upload id would not be aligned');
 });
+
+// ---- Round 3 of issue 19: what a DBA on the minimum version checks by reading ----
+
+/** Every T-SQL file Inlet sends: the bootstrap and each migration, comments and strings blanked. */
+const everyScript = () => scripts.map(({ file, text }) => ({ file, code: codeOnly(text) }));
+
+test('nothing newer than SQL Server 2016 SP1 (the minimum bootstrap.sql enforces) and no Enterprise-only option', () => {
+  // Each with the version that brought it; Inlet promises 2016 SP1 in every edition, Express included.
+  const newer: [RegExp, string][] = [
+    [/\bSTRING_AGG\s*\(/i, 'STRING_AGG (2017)'],
+    [/\bTRIM\s*\(/i, 'TRIM (2017): use LTRIM(RTRIM(...))'],
+    [/\bCONCAT_WS\s*\(/i, 'CONCAT_WS (2017)'],
+    [/\bTRANSLATE\s*\(/i, 'TRANSLATE (2017)'],
+    [/\b(GREATEST|LEAST)\s*\(/i, 'GREATEST/LEAST (2022): use CASE'],
+    [/\bGENERATE_SERIES\s*\(/i, 'GENERATE_SERIES (2022)'],
+    [/\b(DATETRUNC|DATE_BUCKET)\s*\(/i, 'DATETRUNC/DATE_BUCKET (2022)'],
+    [/\bAPPROX_(COUNT_DISTINCT|PERCENTILE)/i, 'APPROX_* (2019)'],
+    [/\bJSON_(OBJECT|ARRAY)\s*\(/i, 'JSON_OBJECT/JSON_ARRAY (2022)'],
+    [/\bIS\s+(NOT\s+)?DISTINCT\s+FROM\b/i, 'IS [NOT] DISTINCT FROM (2022)'],
+    [/\bWINDOW\s+\w+\s+AS\s*\(/i, 'the WINDOW clause (2022)'],
+    [/_UTF8\b/i, 'UTF-8 collations (2019)'],
+    [/\bOPTIMIZE_FOR_SEQUENTIAL_KEY\b/i, 'OPTIMIZE_FOR_SEQUENTIAL_KEY (2019)'],
+    [/\bRESUMABLE\s*=/i, 'resumable index operations (2017)'],
+    [/\bONLINE\s*=\s*ON\b/i, 'ONLINE = ON (Enterprise only: refused on Standard and Express)'],
+    [/\bCREATE\s+(OR\s+ALTER\s+)?(TABLE|PROCEDURE|TRIGGER)\b[\s\S]{0,400}\bWITH\s*\(\s*(MEMORY_OPTIMIZED|NATIVE_COMPILATION)/i, 'In-Memory OLTP (not in a gateway\'s database)'],
+    [/\bLEDGER\s*=/i, 'ledger tables (2022)'],
+  ];
+  for (const { file, code } of everyScript()) {
+    for (const [pattern, what] of newer) assert.doesNotMatch(code, pattern, `${file} uses ${what}`);
+  }
+  // DROP ... IF EXISTS is 2016 RTM and fine; CREATE OR ALTER needs SP1, the minimum: only 009 has it, from before 013's rule.
+  const createOrAlter = everyScript().filter(({ code }) => /\bCREATE\s+OR\s+ALTER\b/i.test(code)).map(({ file }) => file);
+  assert.deepEqual(createOrAlter, ['009_retention_horizon_once.sql']);
+});
+
+test('the bootstrap refuses a server below 2016 SP1 and a database below compatibility level 130 (OPENJSON, STRING_ESCAPE)', () => {
+  const bootstrap = codeOnly(scripts.find((s) => s.file === 'bootstrap.sql')!.text);
+  assert.match(bootstrap, /@major < 13 OR \(@major = 13 AND @build < 4001\)/);
+  assert.match(bootstrap, /@compatibility_level < 130/);
+  const usesLevel130 = everyScript().filter(({ code }) => /\b(OPENJSON|STRING_ESCAPE)\s*\(/i.test(code)).map(({ file }) => file);
+  assert.ok(usesLevel130.length > 0, 'the check below means something only while a migration needs level 130');
+});
+
+test('every event a procedure or trigger writes takes the server\'s time and login: none supplies recorded_by, only the apply supplies recorded_at (the server\'s clock it returned)', () => {
+  const defined = lastDefinitions();
+  const writers = [...defined].filter(([, text]) => /INSERT\s+INTO\s+inlet\.events\b/i.test(codeOnly(text)));
+  assert.ok(writers.length >= 8, `${writers.length} procedures and triggers write events`);
+  for (const [name, text] of writers) {
+    for (const insert of codeOnly(text).matchAll(/INSERT\s+INTO\s+inlet\.events\s*\(([^)]*)\)/gi)) {
+      const columns = insert[1].split(',').map((c) => c.trim().toLowerCase());
+      assert.ok(!columns.includes('recorded_by'), `${name} supplies recorded_by: leave it to its default, ORIGINAL_LOGIN()`);
+      if (columns.includes('recorded_at')) assert.equal(name, 'inlet.write_upload_batch', `${name} supplies recorded_at`);
+    }
+  }
+  // The apply's recorded_at is the clock apply_upload_batch read from the server, and the events
+  // trigger binds every insert, whoever writes it, to the server's clock and login.
+  assert.match(codeOnly(defined.get('inlet.apply_upload_batch')!), /CAST\(SYSUTCDATETIME\(\) AS datetime2\(3\)\) AS server_now/);
+  const guard = codeOnly(defined.get('inlet.tr_events_recorded_by_server')!);
+  assert.match(guard, /i\.recorded_by <> ORIGINAL_LOGIN\(\)/);
+  assert.match(guard, /i\.recorded_at > @now OR i\.recorded_at < DATEADD\(minute, -5, @now\)/);
+  assert.match(guard, /DECLARE @now datetime2\(3\) = SYSUTCDATETIME\(\)/);
+  // The column defaults that leave it to the server.
+  const all = everyScript().map(({ code }) => code).join('\n');
+  assert.match(all, /ALTER TABLE inlet\.events ADD recorded_at datetime2\(3\) NULL CONSTRAINT df_events_recorded_at DEFAULT \(SYSUTCDATETIME\(\)\)/);
+  assert.match(all, /ALTER TABLE inlet\.events ADD recorded_by nvarchar\(128\) NULL CONSTRAINT df_events_recorded_by DEFAULT \(ORIGINAL_LOGIN\(\)\)/);
+});
+
+test('the apply waits for two application locks in one request, each for @lock_timeout_ms (purposeTimeouts gives each a third of the request)', () => {
+  const apply = codeOnly(lastDefinitions().get('inlet.apply_upload_batch')!);
+  const waits = [...apply.matchAll(/sp_getapplock\s+@Resource\s*=\s*''\s*,\s*@LockMode\s*=\s*''\s*,\s*@LockOwner\s*=\s*''\s*,\s*@LockTimeout\s*=\s*(@?\w+)/gi)].map((m) => m[1]);
+  assert.deepEqual(waits, ['@lock_timeout_ms', '@lock_timeout_ms']);
+  assert.match(adapterSource, /const APPLICATION_LOCKS_PER_APPLY = 2;/);
+});
+
+/** Each `DENY <rights> ON OBJECT::inlet.<table> TO inlet_service` in the migrations, as [table, rights]. */
+function serviceDenies(): Map<string, Set<string>> {
+  const denies = new Map<string, Set<string>>();
+  for (const m of loadMigrations('mssql')) {
+    // The DENY statements sit inside EXEC (N'...'): read the text with its strings.
+    for (const d of m.sql.matchAll(/DENY\s+([A-Z, ]+?)\s+ON\s+OBJECT::(inlet\.\w+)\s+TO\s+inlet_service/gi)) {
+      const rights = denies.get(d[2].toLowerCase()) ?? new Set<string>();
+      for (const r of d[1].split(',')) rights.add(r.trim().toUpperCase());
+      denies.set(d[2].toLowerCase(), rights);
+    }
+  }
+  return denies;
+}
+
+test('the tables the database decides are denied to the service role: the DBA\'s policies, horizons, anchors, the rollup, latest values, body purges, staging', () => {
+  const denies = serviceDenies();
+  const created = createdObjects().objects;
+  const policies = [...created].filter(([name, kind]) => kind === 'TABLE' && /_policy$/.test(name)).map(([name]) => name);
+  assert.ok(policies.length >= 3, policies.join(', '));
+  for (const table of [...policies, 'inlet.retention_horizons', 'inlet.chain_anchors', 'inlet.sample_rollup_hour', 'inlet.latest_samples',
+    'inlet.upload_body_purges', 'inlet.uploads_switch_out', 'inlet.samples_switch_out']) {
+    const rights = denies.get(table);
+    assert.ok(rights?.has('INSERT') && rights.has('UPDATE'), `${table}: DENY INSERT, UPDATE to inlet_service (has ${[...rights ?? []].join(', ') || 'none'})`);
+  }
+});
+
+test('docs/sqlserver.md lists every DENY the migrations apply to inlet_service, for a site that created the role later', () => {
+  const docs = readFileSync(new URL('../../docs/sqlserver.md', import.meta.url), 'utf8');
+  for (const [table, rights] of serviceDenies()) {
+    const line = docs.split('\n').find((l) => new RegExp(`DENY [A-Z, ]+ ON OBJECT::${table.replace('.', '\\.')} TO inlet_service`).test(l));
+    assert.ok(line, `docs/sqlserver.md section 2 lists the DENY on ${table}`);
+    for (const r of rights) assert.match(line, new RegExp(`DENY [A-Z, ]*\\b${r}\\b`), `${table}: ${r}`);
+  }
+});
