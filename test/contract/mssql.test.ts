@@ -60,8 +60,10 @@ storeContract('mssql', async () => {
 
 // Least privilege, proven: the same contract as a login that is only in the inlet_service role, set
 // up here exactly as docs/sqlserver.md tells the DBA (grants on the schema, REFERENCES for the table
-// types, DENY DELETE), the schema migrated first by the owner (the INLET_TEST_MSSQL login), so the
-// DENY rules of migration 013 apply to the role. rawExec stays the owner's: the triggers bind it too.
+// types, DENY DELETE), the schema migrated first by an owner login that is only db_owner of the test
+// database (as the docs make inlet_owner), so the DENY rules of migrations 013, 014, 031 and 032 apply
+// to the role. rawExec stays the INLET_TEST_MSSQL login's: the triggers bind it too. That login must
+// be allowed to create databases and logins (e.g. sa on a disposable container).
 const SERVICE_ROLE_SETUP = `CREATE ROLE inlet_service AUTHORIZATION dbo;
 GRANT SELECT, INSERT, UPDATE ON SCHEMA::inlet TO inlet_service;
 GRANT EXECUTE, REFERENCES ON SCHEMA::inlet TO inlet_service;
@@ -79,28 +81,50 @@ function asLogin(text: string, user: string, password: string): string {
 }
 
 async function serviceDatabase(): Promise<{ database: string; login: string; password: string; drop(): Promise<void> }> {
-  // Constant prefixes and hex digits only, so they are safe in DDL; the password is random per run.
+  // Constant prefixes and hex digits only, so they are safe in DDL; the passwords are random per run.
   const suffix = randomBytes(6).toString('hex');
   const database = `inlet_test_${suffix}`;
   const login = `inlet_svc_${suffix}`;
   const password = `Aa1!${randomBytes(12).toString('hex')}`;
+  // The owner as docs/sqlserver.md section 2 makes it: a login whose only right is db_owner of the
+  // Inlet database (nothing at server level), so that "the owner's rights, exactly" is what migrates.
+  const ownerLogin = `inlet_own_${suffix}`;
+  const ownerPassword = `Aa1!${randomBytes(12).toString('hex')}`;
   await onDatabase('master', (pool) => pool.request().batch(`CREATE DATABASE [${database}];
-    CREATE LOGIN [${login}] WITH PASSWORD = N'${password}', CHECK_POLICY = OFF, DEFAULT_DATABASE = [${database}];`));
+    CREATE LOGIN [${login}] WITH PASSWORD = N'${password}', CHECK_POLICY = OFF, DEFAULT_DATABASE = [${database}];
+    CREATE LOGIN [${ownerLogin}] WITH PASSWORD = N'${ownerPassword}', CHECK_POLICY = OFF, DEFAULT_DATABASE = [${database}];`));
   await onDatabase(database, async (pool) => {
+    await pool.request().batch(`CREATE USER [${ownerLogin}] FOR LOGIN [${ownerLogin}]; ALTER ROLE db_owner ADD MEMBER [${ownerLogin}];`);
     await pool.request().batch("IF SCHEMA_ID(N'inlet') IS NULL EXEC (N'CREATE SCHEMA inlet AUTHORIZATION dbo;');");
     await pool.request().batch(SERVICE_ROLE_SETUP);
     await pool.request().batch(`CREATE USER [${login}] FOR LOGIN [${login}]; ALTER ROLE inlet_service ADD MEMBER [${login}];`);
   });
-  const owner = new MssqlStore({ connectionString: withDatabase(connectionString!, database) });
+  const owner = new MssqlStore({ connectionString: asLogin(withDatabase(connectionString!, database), ownerLogin, ownerPassword) });
   try { await owner.migrate(); } finally { await owner.close(); }
   return {
     database, login, password,
     async drop() {
       await onDatabase('master', (pool) => pool.request().batch(
-        `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}]; DROP LOGIN [${login}];`));
+        `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}]; DROP LOGIN [${login}]; DROP LOGIN [${ownerLogin}];`));
     },
   };
 }
+
+/** Each `DENY <rights> ON OBJECT::inlet.<table> TO inlet_service` the migrations apply, as [table, rights]. */
+function serviceDenies(): [string, string[]][] {
+  const denies = new Map<string, Set<string>>();
+  for (const m of loadMigrations('mssql')) {
+    for (const d of m.sql.matchAll(/DENY\s+([A-Z, ]+?)\s+ON\s+OBJECT::(inlet\.\w+)\s+TO\s+inlet_service/gi)) {
+      const rights = denies.get(d[2].toLowerCase()) ?? new Set<string>();
+      for (const r of d[1].split(',')) rights.add(r.trim().toUpperCase());
+      denies.set(d[2].toLowerCase(), rights);
+    }
+  }
+  return [...denies].map(([table, rights]) => [table, [...rights]]);
+}
+
+/** Refusals of a right: on the object (229, 230), the database (262), or "not found or no permission" for DDL. */
+const PERMISSION_REFUSALS = [229, 230, 262, 297, 300, 1088, 4902, 15151, 15247];
 
 storeContract('mssql as the inlet_service role', async () => {
   const db = await serviceDatabase();
@@ -118,17 +142,17 @@ storeContract('mssql as the inlet_service role', async () => {
   };
 }, { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set', schemaOwnedElsewhere: true });
 
-test('the service role may not write horizons, anchors, the retention policy or the rollup, nor delete anything, nor change the schema',
+test('the service role may not write horizons, anchors, the policies, the rollup, body purges or staging (every DENY of the migrations), nor delete, nor change the schema or partitions, nor forge an event\'s time or login',
   { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
     const db = await serviceDatabase();
     try {
       const config = parseConnectionString(asLogin(withDatabase(connectionString!, db.database), db.login, db.password)).config;
       const service = await new sql.ConnectionPool(config).connect();
       try {
-        const refused = async (statement: string) => {
+        const refused = async (statement: string, numbers: number[] = PERMISSION_REFUSALS) => {
           await assert.rejects(service.request().batch(statement), (err: { number?: number; originalError?: { info?: { number?: number } } }) => {
             const number = err.number ?? err.originalError?.info?.number;
-            assert.ok(number === 229 || number === 230 || number === 262, `${statement}: error ${number}`);
+            assert.ok(number !== undefined && numbers.includes(number), `${statement}: error ${number}`);
             return true;
           });
         };
@@ -140,8 +164,50 @@ test('the service role may not write horizons, anchors, the retention policy or 
         await refused('DELETE FROM inlet.samples');
         await refused('DELETE FROM inlet.uploads');
         await refused('CREATE TABLE inlet.intruder (id int NOT NULL CONSTRAINT pk_intruder PRIMARY KEY)');
-        // What it is for still works: the procedures, by ownership chaining.
+        // Every DENY a migration applies, attempted right by right (the rights are checked before any
+        // constraint or trigger, so an empty statement is enough to be refused).
+        const denies = serviceDenies();
+        assert.ok(denies.length >= 10, `${denies.length} tables with DENY rules`);
+        const owner = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, db.database)).config).connect();
+        try {
+          for (const [table, rights] of denies) {
+            const [column] = (await owner.request().input('table', sql.NVarChar(256), table).query<{ name: string }>(
+              `SELECT TOP (1) c.name FROM sys.columns AS c
+               WHERE c.object_id = OBJECT_ID(@table) AND c.is_identity = 0 AND c.is_computed = 0 ORDER BY c.column_id`)).recordset;
+            assert.ok(column, `${table} exists`);
+            // Names from the migrations and sys.columns, not from input: safe to place in the statement.
+            for (const right of rights) {
+              const attempt = {
+                SELECT: `SELECT COUNT(*) AS n FROM ${table}`,
+                INSERT: `INSERT INTO ${table} DEFAULT VALUES`,
+                UPDATE: `UPDATE ${table} SET [${column.name}] = [${column.name}] WHERE 1 = 0`,
+                DELETE: `DELETE FROM ${table} WHERE 1 = 0`,
+              }[right];
+              assert.ok(attempt, `${table}: a DENY of ${right}`);
+              await refused(attempt);
+            }
+          }
+        } finally {
+          await owner.close();
+        }
+        // The session flag the partition switch sets for its own rebuild opens nothing to the service.
+        await refused(`EXEC sys.sp_set_session_context @key = N'inlet.partition_switch', @value = 1;
+          INSERT INTO inlet.sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
+          VALUES (1, 1, SYSUTCDATETIME(), 0, 0, 0, 0, 0, 0);`);
+        // No partition DDL of its own: switching, truncating and splitting are the procedures' (EXECUTE AS OWNER).
+        await refused('ALTER TABLE inlet.samples SWITCH PARTITION 1 TO inlet.samples_switch_out;');
+        await refused('TRUNCATE TABLE inlet.samples;');
+        await refused('ALTER PARTITION FUNCTION pf_upload_id () SPLIT RANGE (1);');
+        // Events carry the server's time and login, not the caller's (migration 013's trigger: 50016).
+        await refused(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, recorded_by)
+          VALUES (SYSUTCDATETIME(), NULL, 'test.forged', 'info', N'forged login', N'someone_else');`, [50016]);
+        await refused(`INSERT INTO inlet.events (occurred_at, device_id, type, level, message, recorded_at)
+          VALUES (SYSUTCDATETIME(), NULL, 'test.forged', 'info', N'backdated', DATEADD(day, -1, SYSUTCDATETIME()));`, [50016]);
+        // What it is for still works: the procedures, by ownership chaining (and EXECUTE AS OWNER for DDL).
         await service.request().batch('EXEC inlet.purge_below_horizon @batch_size = 10, @upload_batch_size = 10;');
+        await service.request().batch("EXEC inlet.purge_upload_bodies @keep_days = 3650, @batch_size = 10, @reason = N'contract';");
+        await service.request().batch('EXEC inlet.add_upload_partitions;');
+        await service.request().batch('EXEC inlet.switch_out_below_horizon @max_partitions = 1;');
       } finally {
         await service.close();
       }
