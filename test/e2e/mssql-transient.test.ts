@@ -7,8 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import sql from 'mssql';
 import type { Batch } from '../../src/domain/types.ts';
 import { MssqlStore } from '../../src/store/mssql/mssql-store.ts';
+import { parseConnectionString } from '../../src/store/mssql/connection.ts';
+import { explainMssqlError } from '../../src/store/mssql/errors.ts';
 import { StoreUnavailableError, isTransientStoreError } from '../../src/store/errors.ts';
 import { SpoolingSink } from '../../src/store/spool/spooling-sink.ts';
 import { startFakeTds, type TdsError } from './fake-tds.ts';
@@ -122,6 +125,55 @@ test('a refusal to open the database (4060) at login: a configuration error at f
       await store.close();
     }
   } finally {
+    await server.close();
+  }
+});
+
+test('a data error rolls a group back; when its first batch alone then meets a transient error, the rest are not tried one by one: the whole group goes to the journal', async () => {
+  // The first request (the group's apply) is refused for its data, every later one with the writer lock timeout.
+  const dataError: TdsError = { number: 547, severity: 16, message: 'The INSERT statement conflicted with the FOREIGN KEY constraint "fk_uploads_devices".' };
+  const lockTimeout: TdsError = { number: 50011, severity: 16, message: 'timed out waiting for the upload writer lock (another Inlet instance holds it)' };
+  let requestsAtStart = 0;
+  let server: Awaited<ReturnType<typeof startFakeTds>> | undefined;
+  server = await startFakeTds({ get requestErrors() { return server!.requests - requestsAtStart <= 1 ? [dataError] : [lockTimeout]; } });
+  const store = new MssqlStore({ connectionString: connection(server.port) });
+  try {
+    requestsAtStart = server.requests;
+    // Submitted in one turn: one group of five.
+    const outcomes = await Promise.allSettled([0, 1, 2, 3, 4].map((n) => store.commit(batch(n))));
+    for (const o of outcomes) {
+      assert.equal(o.status, 'rejected');
+      const err = (o as PromiseRejectedResult).reason as Error;
+      assert.ok(isTransientStoreError(err), `${err.name}: ${err.message}`);
+      assert.match(err.message, /error 50011/);
+    }
+    // The group's apply, then the first batch alone; each waiting up to the lock timeout had the rest been tried too.
+    assert.equal(server.requests - requestsAtStart, 2);
+  } finally {
+    await store.close();
+    await server.close();
+  }
+});
+
+test('a pool that frees no connection in time, through the real driver: tarn\'s TimeoutError as mssql passes it on is "store unavailable"', async () => {
+  const server = await startFakeTds({ silentRequests: true });
+  const { config } = parseConnectionString(connection(server.port, ';Command Timeout=60'));
+  // One connection, held by a request the server never answers; the next request cannot get one.
+  const pool = new sql.ConnectionPool({ ...config, pool: { min: 0, max: 1, acquireTimeoutMillis: 200 } } as sql.config);
+  try {
+    await pool.connect();
+    const held = pool.request();
+    const holding = held.query('SELECT 1 AS held').catch((err: unknown) => err);
+    const waiting = await pool.request().query('SELECT 2 AS waiting').then(() => null, (err: unknown) => err);
+    assert.ok(waiting, 'the second request fails');
+    const explained = explainMssqlError(waiting, { target: 'server 127.0.0.1, database inlet, SQL login inlet_svc' });
+    assert.ok(explained instanceof StoreUnavailableError, `${(explained as Error).name}: ${(explained as Error).message}`);
+    assert.match(explained.message, /^no connection to SQL Server freed up in time/);
+    // The held request ends when cancelled (an attention, which the peer acknowledges).
+    held.cancel();
+    await holding;
+  } finally {
+    await pool.close().catch(() => undefined);
     await server.close();
   }
 });
