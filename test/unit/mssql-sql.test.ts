@@ -374,3 +374,52 @@ test('docs/sqlserver.md lists every DENY the migrations apply to inlet_service, 
     for (const r of rights) assert.match(line, new RegExp(`DENY [A-Z, ]*\\b${r}\\b`), `${table}: ${r}`);
   }
 });
+
+/** A table's columns as the migrations leave it, in order: name and declaration (type, collation, nullability), defaults and constraints left out. */
+function tableColumns(table: string): [string, string][] {
+  const columns: [string, string][] = [];
+  const declaration = (part: string): [string, string] => {
+    const [name, ...rest] = part.trim().split(/\s+/);
+    const text = rest.join(' ').replace(/\s+CONSTRAINT\s[\s\S]*$/i, '').trim();
+    return [name.toLowerCase(), text.toLowerCase()];
+  };
+  for (const m of loadMigrations('mssql')) {
+    const code = codeOnly(m.sql);
+    const created = new RegExp(`\\bCREATE\\s+TABLE\\s+${table.replace('.', '\\.')}\\s*\\(`, 'i').exec(code);
+    if (created) {
+      columns.length = 0;
+      for (const part of body(code, created.index + created[0].length - 1).split(/,(?![^(]*\))/)) {
+        if (!/^\s*CONSTRAINT\b/i.test(part)) columns.push(declaration(part));
+      }
+    }
+    for (const a of code.matchAll(new RegExp(`\\bALTER\\s+TABLE\\s+${table.replace('.', '\\.')}\\s+(ADD|DROP\\s+COLUMN|ALTER\\s+COLUMN)\\s+(?!CONSTRAINT\\b)([^;]*?)(?:;|\\bGO\\b|$)`, 'gi'))) {
+      const [name, text] = declaration(a[2].split(/,(?![^(]*\))/)[0]);
+      const at = columns.findIndex(([n]) => n === name);
+      if (/^ADD$/i.test(a[1])) columns.push([name, text]);
+      else if (/^DROP/i.test(a[1])) columns.splice(at, 1);
+      else columns[at] = [name, text];
+    }
+  }
+  return columns;
+}
+
+test('the partition switch\'s staging tables match their sources column for column (order, type, collation, nullability), as SWITCH requires', () => {
+  // A column added to inlet.uploads or inlet.samples must be added to its staging table too, or every
+  // switch fails with error 4943/4944 the first time retention reaches a whole partition.
+  for (const [source, staging] of [['inlet.uploads', 'inlet.uploads_switch_out'], ['inlet.samples', 'inlet.samples_switch_out']]) {
+    const expected = tableColumns(source);
+    assert.ok(expected.length >= 7, `${source}: ${expected.length} columns`);
+    assert.deepEqual(tableColumns(staging), expected, `${staging} against ${source}`);
+  }
+  // The same clustered keys and the same nonclustered indexes, with the same filter (read with the
+  // strings: the samples' keys are built in EXEC (N'...') to carry their compression).
+  const partitions = loadMigrations('mssql').find((m) => m.version === 32)!.sql;
+  assert.match(partitions, /pk_samples PRIMARY KEY CLUSTERED \(device_id, channel, sample_time, upload_id\)[\s\S]*pk_samples_switch_out PRIMARY KEY CLUSTERED \(device_id, channel, sample_time, upload_id\)/);
+  assert.match(partitions, /ix_uploads_upload_key ON inlet\.uploads \(upload_key\) WHERE upload_key IS NOT NULL/);
+  assert.match(partitions, /ix_uploads_switch_out_upload_key ON inlet\.uploads_switch_out \(upload_key\) WHERE upload_key IS NOT NULL/);
+  assert.match(partitions, /ix_uploads_switch_out_device_id ON inlet\.uploads_switch_out \(device_id, id\) INCLUDE \(hash\)/);
+  assert.match(partitions, /@TableNamePattern = N'inlet\.uploads_switch_out', @OptionName = 'large value types out of row', @OptionValue = 'ON'/,
+    'large value types out of row on the staging table as on uploads (014)');
+  assert.match(partitions, /ix_samples_switch_out_upload_id ON inlet\.samples_switch_out \(upload_id\) WITH \(DATA_COMPRESSION = ' \+ @compression/,
+    'the staging indexes compressed as the samples\' are');
+});
