@@ -423,3 +423,16 @@ test('the partition switch\'s staging tables match their sources column for colu
   assert.match(partitions, /ix_samples_switch_out_upload_id ON inlet\.samples_switch_out \(upload_id\) WITH \(DATA_COMPRESSION = ' \+ @compression/,
     'the staging indexes compressed as the samples\' are');
 });
+
+test('the reads that scan whole tables for retention and verification run as admin work (no request timeout), not with the viewer\'s Command Timeout', () => {
+  // At 10^9 samples these take minutes; with a timeout they would end as "store unavailable" every night and never finish.
+  const store = readFileSync(new URL('mssql-store.ts', adapterDir), 'utf8');
+  const methods = ['rollupMismatches', 'uploadSamples', 'uploadStats', 'lastUploadsBefore', 'previewRetention', 'advanceRetentionHorizon',
+    'purgeBelowHorizon', 'switchOutBelowHorizon', 'purgeUploadBodies', 'addUploadPartitions', 'maintain'];
+  for (const name of methods) {
+    const start = store.indexOf(`  async ${name}(`);
+    assert.ok(start >= 0, name);
+    const end = store.indexOf('\n  }\n', start);
+    assert.match(store.slice(start, end), /'admin'\)/, `${name} runs as 'admin'`);
+  }
+});
