@@ -174,6 +174,8 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    -- A SPLIT needs a schema-modification lock on both tables (see switch_out_below_horizon): 5 s at most.
+    SET LOCK_TIMEOUT 5000;
     DECLARE @width bigint;
     DECLARE @ahead int;
     DECLARE @highest_used bigint;
@@ -214,6 +216,12 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    -- A SWITCH or MERGE needs a schema-modification lock on inlet.samples and inlet.uploads. It waits
+    -- for every query running on them (a viewer's long export), and every new query, the viewer's and
+    -- the next group commit's, queues behind the waiting request. Waiting at most 5 s (less than a
+    -- group commit's 10 s wait for the writer lock this procedure holds) bounds that stall: error 1222
+    -- then rolls the partition's transaction back, and the next retention run switches it.
+    SET LOCK_TIMEOUT 5000;
     DECLARE @lock_result int;
     DECLARE @below bigint = (SELECT MAX(h.below_upload_id) FROM inlet.retention_horizons AS h);
     DECLARE @partition int;

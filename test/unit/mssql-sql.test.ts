@@ -436,3 +436,16 @@ test('the reads that scan whole tables for retention and verification run as adm
     assert.match(store.slice(start, end), /'admin'\)/, `${name} runs as 'admin'`);
   }
 });
+
+test('the partition DDL (SWITCH, MERGE, SPLIT) waits for its schema lock less long than a group commit waits for the writer lock', () => {
+  // A schema-modification lock request queues every later query behind it: unbounded, one long
+  // export would stall the viewer and ingest for as long as it runs.
+  for (const name of ['inlet.switch_out_below_horizon', 'inlet.add_upload_partitions']) {
+    const code = codeOnly(lastDefinitions().get(name)!);
+    const timeout = /\bSET\s+LOCK_TIMEOUT\s+(\d+)\s*;/i.exec(code);
+    assert.ok(timeout, `${name} sets LOCK_TIMEOUT`);
+    assert.ok(Number(timeout[1]) > 0 && Number(timeout[1]) < 10_000, `${name}: LOCK_TIMEOUT ${timeout[1]} ms`);
+    const firstDdl = code.search(/\bALTER\s+(TABLE\s+inlet\.\w+\s+SWITCH|PARTITION\s+FUNCTION)\b/i);
+    assert.ok(firstDdl > timeout.index, `${name}: LOCK_TIMEOUT before the first partition DDL`);
+  }
+});
