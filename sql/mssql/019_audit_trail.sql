@@ -3,10 +3,11 @@
 -- (SYSUTCDATETIME(), read in the inserting transaction so that it is part of the event's hash), and
 -- is linked into one chain over all events (prev_hash, hash: HMAC-SHA256 under the gateway's chain
 -- key, computed by Inlet, never by the database). Events before this migration have no hash.
+-- recorded_at is migration 013's (the server's clock by default, checked by its trigger); adding it
+-- again here would make SQL Server refuse this migration (error 2705).
 ALTER TABLE inlet.events ADD
     actor       nvarchar(128)  NULL,
     source      nvarchar(128)  NULL,
-    recorded_at datetime2(3)   NULL,
     prev_hash   varbinary(32)  NULL,
     hash        varbinary(32)  NULL;
 GO
