@@ -551,3 +551,26 @@ test('every column a procedure or trigger names through a table alias, or insert
   assert.deepEqual([...new Set(problems)], []);
   assert.ok(checked > 300, `${checked} column references checked`);
 });
+
+test('a table has at most one INSTEAD OF trigger per action at any point of the migrations (SQL Server refuses a second: error 2111)', () => {
+  const live = new Map<string, { table: string; actions: string[] }>();
+  const problems: string[] = [];
+  let seen = 0;
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      const code = codeOnly(b.sql);
+      for (const d of code.matchAll(/\bDROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?(inlet\.\w+)/gi)) live.delete(d[1].toLowerCase());
+      const c = /^\s*(?:CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+TRIGGER\s+(inlet\.\w+)\s+ON\s+(inlet\.\w+)\s+INSTEAD\s+OF\s+([\w\s,]+?)\s+AS\b/i.exec(code);
+      if (!c) continue;
+      seen++;
+      const [name, table, actions] = [c[1].toLowerCase(), c[2].toLowerCase(), c[3].split(',').map((x) => x.trim().toUpperCase())];
+      live.delete(name);
+      for (const [other, t] of live) {
+        for (const a of actions) if (t.table === table && t.actions.includes(a)) problems.push(`${m.version}: ${name} INSTEAD OF ${a} on ${table}, as ${other} already is`);
+      }
+      live.set(name, { table, actions });
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(seen > 10, `${seen} INSTEAD OF triggers`);
+});
