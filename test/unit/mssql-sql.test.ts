@@ -574,3 +574,72 @@ test('a table has at most one INSTEAD OF trigger per action at any point of the 
   assert.deepEqual(problems, []);
   assert.ok(seen > 10, `${seen} INSTEAD OF triggers`);
 });
+
+/** Every inlet table's columns once all migrations have run. */
+function schemaColumns(): Map<string, Set<string>> {
+  const columns = new Map<string, Set<string>>();
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      const code = codeOnly(b.sql);
+      for (const c of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
+        columns.set(c[1].toLowerCase(), new Set(body(code, c.index + c[0].length - 1).split(/,(?![^(]*\))/)
+          .map((p) => p.trim().split(/\s+/)[0].toLowerCase()).filter((n) => n && n !== 'constraint' && n !== 'index')));
+      }
+      for (const c of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+(ADD|DROP\s+COLUMN)\s+([\s\S]*?)(?=;|$|\bALTER\s+TABLE\b|\bGO\b)/gi)) {
+        for (const part of c[3].split(/,(?![^(]*\))/)) {
+          const name = part.trim().split(/\s+/)[0]?.toLowerCase();
+          if (!name || /^\s*CONSTRAINT\b/i.test(part)) continue;
+          if (/^ADD$/i.test(c[2])) columns.get(c[1].toLowerCase())?.add(name); else columns.get(c[1].toLowerCase())?.delete(name);
+        }
+      }
+    }
+  }
+  return columns;
+}
+
+test('the adapter\'s statements and shared column lists name only columns their SQL Server tables have', async () => {
+  const columns = schemaColumns();
+  const problems: string[] = [];
+  let checked = 0;
+  const has = (table: string, column: string, where: string) => {
+    checked++;
+    if (!columns.get(table)?.has(column.toLowerCase())) problems.push(`${where}: ${table} has no ${column}`);
+  };
+  for (const file of readdirSync(adapterDir).filter((f) => f.endsWith('.ts'))) {
+    for (const literal of readFileSync(new URL(file, adapterDir), 'utf8').matchAll(/`([^`]*)`/g)) {
+      if (!/\binlet\.\w+/.test(literal[1])) continue;
+      const code = codeOnly(literal[1].replace(/\$\{[^}]*\}/g, ' '));
+      const aliases = new Map<string, string>();
+      for (const a of code.matchAll(/(@\w+|\bsys\.\w+|\)|\binlet\.\w+)\s+AS\s+(\w+)\b/gi)) {
+        const [alias, bound] = [a[2].toLowerCase(), a[1].toLowerCase()];
+        aliases.set(alias, bound.startsWith('inlet.') && columns.has(bound) && (aliases.get(alias) ?? bound) === bound ? bound : '?');
+      }
+      for (const r of code.matchAll(/\b(\w+)\.(\w+)\b/g)) {
+        const table = aliases.get(r[1].toLowerCase());
+        if (table && table !== '?') has(table, r[2], `${file} ${r[0]}`);
+      }
+      const single = /^\s*SELECT\s+(?:TOP\s*\(@?\w+\)\s+)?([\w\s,]+?)\s+FROM\s+(inlet\.\w+)(?:\s+WHERE\b|\s+ORDER\b|\s*;?\s*$)/i.exec(code);
+      if (single && !/\bJOIN\b/i.test(code)) {
+        for (const c of single[1].split(',').map((x) => x.trim().split(/\s+/)[0])) if (c && !/^(COUNT_BIG|COUNT|MAX|MIN|SUM)$/i.test(c)) has(single[2].toLowerCase(), c, `${file} SELECT`);
+      }
+      for (const u of code.matchAll(/\bUPDATE\s+(inlet\.\w+)\s+SET\s+([\s\S]*?)\s+WHERE\b/gi)) {
+        for (const assignment of u[2].split(/,(?![^(]*\))/)) {
+          const c = assignment.split('=')[0].trim();
+          if (/^\w+$/.test(c)) has(u[1].toLowerCase(), c, `${file} UPDATE`);
+        }
+      }
+    }
+  }
+  // The column lists shared with the SQLite store, and the adapter's own.
+  const rows = await import('../../src/store/row-mapping.ts');
+  const reports = await import('../../src/store/report-records.ts');
+  const store = readFileSync(new URL('mssql-store.ts', adapterDir), 'utf8');
+  const own = (name: string) => new RegExp(`const ${name} = ['\`]([^'\`]*)['\`]`).exec(store)![1];
+  for (const [list, table] of [[rows.DEVICE_COLUMNS_WITH_CLOCK, 'inlet.devices'], [rows.ALARM_COLUMNS, 'inlet.alarms'], [rows.ALARM_LIMIT_COLUMNS, 'inlet.alarm_limits'],
+    [reports.REPORT_SCHEDULE_COLUMNS, 'inlet.report_schedules'], [reports.ISSUED_REPORT_COLUMNS, 'inlet.issued_reports'], [own('USER_COLUMNS'), 'inlet.users'],
+    [own('MSSQL_HORIZON_COLUMNS'), 'inlet.retention_horizons'], [own('SAMPLE_COLUMNS'), 'inlet.samples']]) {
+    for (const c of list.split(',').map((x) => x.trim().split(/\s+/)[0])) has(table, c, `column list for ${table}`);
+  }
+  assert.deepEqual([...new Set(problems)], []);
+  assert.ok(checked > 250, `${checked} column references checked`);
+});
