@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { MssqlStore } from '../../src/store/mssql/mssql-store.ts';
+import type { ApiDeps } from '../../src/api/app.ts';
 import { startFakeTds, type ResultSet } from './fake-tds.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
@@ -75,6 +76,11 @@ test('the store keeps the last preflight for /health', async () => {
     const shown = store.health().preflight!;
     assert.equal(shown.level, 'warn');
     assert.deepEqual(shown.checks.filter((c) => c.level !== 'ok').map((c) => c.name), ['read committed snapshot']);
+    // What /health answers: the report under store.preflight.
+    const { healthReport } = await import('../../src/api/app.ts');
+    const health = healthReport({ store, version: 'test', startedAt: Date.now(), ingestStats: {}, pipeline: { counters: {} } } as unknown as ApiDeps);
+    assert.deepEqual(health.store.preflight, shown);
+    assert.equal(health.store.kind, 'mssql');
   } finally {
     await store.close();
     await server.close();
