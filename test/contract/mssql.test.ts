@@ -168,10 +168,11 @@ test('the service role may not write horizons, anchors, the policies, the rollup
         // constraint or trigger, so an empty statement is enough to be refused).
         const denies = serviceDenies();
         assert.ok(denies.length >= 10, `${denies.length} tables with DENY rules`);
-        const owner = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, db.database)).config).connect();
+        // The columns are read as the INLET_TEST_MSSQL login, which sees every table.
+        const catalog = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, db.database)).config).connect();
         try {
           for (const [table, rights] of denies) {
-            const [column] = (await owner.request().input('table', sql.NVarChar(256), table).query<{ name: string }>(
+            const [column] = (await catalog.request().input('table', sql.NVarChar(256), table).query<{ name: string }>(
               `SELECT TOP (1) c.name FROM sys.columns AS c
                WHERE c.object_id = OBJECT_ID(@table) AND c.is_identity = 0 AND c.is_computed = 0 ORDER BY c.column_id`)).recordset;
             assert.ok(column, `${table} exists`);
@@ -188,7 +189,7 @@ test('the service role may not write horizons, anchors, the policies, the rollup
             }
           }
         } finally {
-          await owner.close();
+          await catalog.close();
         }
         // The session flag the partition switch sets for its own rebuild opens nothing to the service.
         await refused(`EXEC sys.sp_set_session_context @key = N'inlet.partition_switch', @value = 1;
