@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TimeoutError } from 'tarn';
 import type { Batch } from '../../src/domain/types.ts';
 import { GroupCommitter } from '../../src/store/group-commit.ts';
-import { GROUP_LIMITS, batchWeight, purposeTimeouts } from '../../src/store/mssql/mssql-store.ts';
+import { EVENT_CHAIN_LOCK_TIMEOUT_MS, GROUP_LIMITS, batchWeight, purposeTimeouts } from '../../src/store/mssql/mssql-store.ts';
 import { explainMssqlError } from '../../src/store/mssql/errors.ts';
 import { isTransientStoreError } from '../../src/store/errors.ts';
 import { Journal } from '../../src/store/spool/journal.ts';
@@ -54,6 +54,15 @@ test('the writer lock is always waited for less long than the request that waits
     assert.ok(2 * t.writerLockMs < t.writerRequestMs, `${commandTimeoutMs}: two lock waits ${2 * t.writerLockMs} < request ${t.writerRequestMs}`);
     assert.ok(t.writerLockMs <= 10_000);
     assert.equal(t.adminMs, 0, 'migrations and admin jobs run without a timeout');
+  }
+});
+
+test('a change (configuration, alarm, report) waits for the event chain lock less long than its request; the viewer keeps the Command Timeout', () => {
+  for (const commandTimeoutMs of [1000, 5000, 15_000, 20_000, 30_000, 120_000]) {
+    const t = purposeTimeouts(commandTimeoutMs);
+    assert.ok(EVENT_CHAIN_LOCK_TIMEOUT_MS < t.changeMs, `${commandTimeoutMs}: event chain lock ${EVENT_CHAIN_LOCK_TIMEOUT_MS} < change request ${t.changeMs}`);
+    assert.ok(t.changeMs >= commandTimeoutMs);
+    assert.equal(t.readMs, commandTimeoutMs);
   }
 });
 

@@ -84,11 +84,15 @@ export function batchWeight(batch: Batch): { rows: number; bytes: number } {
  *   together end well before the request's timeout, and a lock wait always ends as THROW 50011/50051
  *   - "store unavailable", the batch goes to the journal - and never races the driver's timeout.
  * - read: the viewer's queries, on the read pool: the Command Timeout as configured.
+ * - change: the transactions of configuration changes, alarms and reports on the read pool. They wait
+ *   for the event chain lock (at most EVENT_CHAIN_LOCK_TIMEOUT_MS) in one request, so that request
+ *   gets at least twice as long: a busy lock ends as THROW 50051 even with a short Command Timeout.
  * - admin: migrations, retention, verification reads, housekeeping: no timeout (0). They are long
  *   on a large database by nature; a timeout would only roll them back to start again.
  */
-export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: number; writerRequestMs: number; readMs: number; adminMs: number } {
+export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: number; writerRequestMs: number; readMs: number; changeMs: number; adminMs: number } {
   return {
+    changeMs: Math.max(commandTimeoutMs, 2 * EVENT_CHAIN_LOCK_TIMEOUT_MS),
     writerLockMs: Math.max(1, Math.min(WRITER_LOCK_TIMEOUT_MS, Math.floor(commandTimeoutMs / (APPLICATION_LOCKS_PER_APPLY + 1)))),
     writerRequestMs: commandTimeoutMs,
     readMs: commandTimeoutMs,
@@ -112,7 +116,7 @@ const APPLICATION_LOCKS_PER_APPLY = 2;
 /** Longest a group waits for another instance's group before it counts as unavailable (see purposeTimeouts). */
 const WRITER_LOCK_TIMEOUT_MS = 10_000;
 /** Longest a change waits for another writer of events (the event chain lock); then THROW 50051, "unavailable". */
-const EVENT_CHAIN_LOCK_TIMEOUT_MS = 10_000;
+export const EVENT_CHAIN_LOCK_TIMEOUT_MS = 10_000;
 
 // datetime2 spans years 1..9999; a JavaScript range end such as Number.MAX_SAFE_INTEGER is clamped to it.
 const FIRST_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
@@ -222,7 +226,8 @@ export class MssqlStore implements Store {
 
   private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>, purpose: 'read' | 'writer' | 'admin' = 'read'): Promise<T> {
     const pool = await this.connected(purpose === 'writer' ? 'writer' : 'read');
-    const tx = purpose === 'admin' ? withOverrides(pool).transaction({ requestTimeout: this.timeouts.adminMs }) : pool.transaction();
+    const tx = purpose === 'writer' ? pool.transaction()
+      : withOverrides(pool).transaction({ requestTimeout: purpose === 'admin' ? this.timeouts.adminMs : this.timeouts.changeMs });
     try {
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
     } catch (err) {
