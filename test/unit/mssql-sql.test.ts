@@ -643,3 +643,11 @@ test('the adapter\'s statements and shared column lists name only columns their 
   assert.deepEqual([...new Set(problems)], []);
   assert.ok(checked > 250, `${checked} column references checked`);
 });
+
+test('no procedure or trigger runs dynamic SQL: ownership chaining, which lets the service role reach what it is denied through them, stops at EXEC (...) and sp_executesql', () => {
+  const defined = lastDefinitions();
+  assert.ok(defined.size > 30, `${defined.size} procedures and triggers`);
+  for (const [name, text] of defined) {
+    assert.doesNotMatch(codeOnly(text), /\bEXEC(UTE)?\s*\(|\bsp_executesql\b/i, `${name} runs dynamic SQL`);
+  }
+});
