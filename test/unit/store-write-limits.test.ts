@@ -87,12 +87,13 @@ test('a replay chunk stops at its byte cap, and always holds the first record ho
   }
 });
 
-test('upload keys are time-ordered: later keys sort after earlier ones, so the unique index grows at its end', async () => {
-  const { timeOrderedUploadKey } = await import('../../src/store/upload-key.ts');
-  const times = [Date.UTC(2020, 0, 1), Date.UTC(2026, 11, 5), Date.UTC(2026, 11, 5) + 1, Date.UTC(2090, 0, 1)];
-  const keys = times.map((t) => timeOrderedUploadKey(t));
-  assert.deepEqual([...keys].sort(), keys);
-  for (const k of keys) assert.match(k, /^[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  assert.ok(keys.every((k) => k.length <= 64), 'fits inlet.uploads.upload_key varchar(64)');
-  assert.notEqual(timeOrderedUploadKey(times[0]), timeOrderedUploadKey(times[0]), 'the random part keeps keys of one millisecond apart');
+test('upload keys grow at the end of each gateway\'s range: the journal\'s id, then the record\'s position in hex, so the index takes inserts on one page per instance', async () => {
+  // The keys the journal gives each batch (spooling-sink.ts); a random key per upload would put each
+  // insert on a random page of an index that grows with the archive.
+  const { uploadKeyOf } = await import('../../src/store/spool/record-codec.ts');
+  const journalId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const positions = [0, 9, 10, 255, 4096, 2 ** 40];
+  const keys = positions.map((p) => uploadKeyOf(journalId, p));
+  assert.deepEqual([...keys].sort(), keys, 'keys sort as positions do');
+  assert.ok(keys.every((k) => k.startsWith(`${journalId}:`) && k.length <= 64), 'fits inlet.uploads.upload_key varchar(64)');
 });
