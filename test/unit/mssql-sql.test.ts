@@ -651,3 +651,20 @@ test('no procedure or trigger runs dynamic SQL: ownership chaining, which lets t
     assert.doesNotMatch(codeOnly(text), /\bEXEC(UTE)?\s*\(|\bsp_executesql\b/i, `${name} runs dynamic SQL`);
   }
 });
+
+test('the adapter returns rows with OUTPUT (without INTO) only from tables that have no trigger (SQL Server refuses it otherwise: error 334)', () => {
+  const triggered = new Set<string>();
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      for (const t of codeOnly(b.sql).matchAll(/\b(?:CREATE|ALTER)\s+TRIGGER\s+inlet\.\w+\s+ON\s+(inlet\.\w+)/gi)) triggered.add(t[1].toLowerCase());
+    }
+  }
+  assert.ok(triggered.has('inlet.alarms') && triggered.has('inlet.events'));
+  let outputs = 0;
+  // The OUTPUT clause runs up to INTO, or to the VALUES, SELECT, FROM or WHERE of its statement.
+  for (const s of adapterSource.matchAll(/\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(inlet\.\w+)\b[^;`]*?\bOUTPUT\s+(?:inserted|deleted)\.[^;`]*?\b(INTO|VALUES|SELECT|FROM|WHERE)\b/gi)) {
+    outputs++;
+    if (s[2].toUpperCase() !== 'INTO') assert.ok(!triggered.has(s[1].toLowerCase()), `OUTPUT without INTO on ${s[1]}, which has a trigger`);
+  }
+  assert.ok(outputs >= 3, `${outputs} OUTPUT clauses`);
+});
