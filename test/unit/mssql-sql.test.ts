@@ -668,3 +668,21 @@ test('the adapter returns rows with OUTPUT (without INTO) only from tables that 
   }
   assert.ok(outputs >= 3, `${outputs} OUTPUT clauses`);
 });
+
+test('SCOPE_IDENTITY() follows only inserts into tables without an INSTEAD OF INSERT trigger (there it would be NULL: the row is inserted in the trigger\'s scope)', () => {
+  const insteadOfInsert = new Set<string>();
+  for (const m of loadMigrations('mssql')) {
+    for (const b of splitBatches(m.sql)) {
+      for (const t of codeOnly(b.sql).matchAll(/\b(?:CREATE|ALTER)\s+TRIGGER\s+inlet\.\w+\s+ON\s+(inlet\.\w+)\s+INSTEAD\s+OF\s+([\w\s,]+?)\s+AS\b/gi)) {
+        if (/\bINSERT\b/i.test(t[2])) insteadOfInsert.add(t[1].toLowerCase());
+      }
+    }
+  }
+  assert.ok(insteadOfInsert.has('inlet.body_retention_policy'), 'the check sees INSTEAD OF INSERT triggers');
+  let uses = 0;
+  for (const s of adapterSource.matchAll(/\bINSERT\s+INTO\s+(inlet\.\w+)\b[^`]*?\bSCOPE_IDENTITY\(\)/gi)) {
+    uses++;
+    assert.ok(!insteadOfInsert.has(s[1].toLowerCase()), `SCOPE_IDENTITY() after an insert into ${s[1]}, which has an INSTEAD OF INSERT trigger`);
+  }
+  assert.ok(uses >= 3, `${uses} uses of SCOPE_IDENTITY()`);
+});
