@@ -92,10 +92,10 @@ export function batchWeight(batch: Batch): { rows: number; bytes: number } {
  */
 export function purposeTimeouts(commandTimeoutMs: number): { writerLockMs: number; writerRequestMs: number; readMs: number; changeMs: number; adminMs: number } {
   return {
-    changeMs: Math.max(commandTimeoutMs, 2 * EVENT_CHAIN_LOCK_TIMEOUT_MS),
     writerLockMs: Math.max(1, Math.min(WRITER_LOCK_TIMEOUT_MS, Math.floor(commandTimeoutMs / (APPLICATION_LOCKS_PER_APPLY + 1)))),
     writerRequestMs: commandTimeoutMs,
     readMs: commandTimeoutMs,
+    changeMs: Math.max(commandTimeoutMs, 2 * EVENT_CHAIN_LOCK_TIMEOUT_MS),
     adminMs: 0,
   };
 }
