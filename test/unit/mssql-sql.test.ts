@@ -686,3 +686,49 @@ test('SCOPE_IDENTITY() follows only inserts into tables without an INSTEAD OF IN
   }
   assert.ok(uses >= 3, `${uses} uses of SCOPE_IDENTITY()`);
 });
+
+test('the table-valued parameters the adapter builds declare each column with the table type\'s data type and nullability', () => {
+  // The last definition of each table type: column -> "type null|not null" (collation left out).
+  const types = new Map<string, Map<string, string>>();
+  for (const { text } of scripts) {
+    const code = codeOnly(text);
+    for (const m of code.matchAll(/\b(?:DROP\s+TYPE\s+(inlet\.\w+)|CREATE\s+TYPE\s+(inlet\.\w+)\s+AS\s+TABLE\s*\()/gi)) {
+      if (m[1]) { types.delete(m[1].toLowerCase()); continue; }
+      const columns = new Map<string, string>();
+      for (const part of body(code, m.index + m[0].length - 1).split(/,(?![^(]*\))/)) {
+        const c = /^\s*(\w+)\s+(\w+(?:\s*\([^)]*\))?)(?:\s+COLLATE\s+\w+)?\s+(NOT\s+NULL|NULL)\b/i.exec(part);
+        if (c && !/^INDEX$/i.test(c[1])) columns.set(c[1].toLowerCase(), `${c[2].replace(/\s+/g, '').toLowerCase()} ${c[3].replace(/\s+/g, ' ').toLowerCase()}`);
+      }
+      types.set(m[2].toLowerCase(), columns);
+    }
+  }
+  /** The T-SQL type an mssql type expression in the adapter declares. */
+  const tsql = (expr: string): string => {
+    const e = expr.replace(/\s+/g, '');
+    if (e === 'BINARY_32') return 'binary(32)';
+    const m = /^sql\.(\w+)(?:\(([^)]*)\))?$/.exec(e);
+    assert.ok(m, `an mssql type: ${expr}`);
+    const name = { Int: 'int', BigInt: 'bigint', Bit: 'bit', Float: 'float(53)', VarChar: 'varchar', NVarChar: 'nvarchar', Char: 'char', NChar: 'nchar',
+      VarBinary: 'varbinary', DateTime2: 'datetime2', Binary: 'binary' }[m[1]];
+    assert.ok(name, `known mssql type ${m[1]}`);
+    if (m[2] === undefined || name === 'float(53)') return name;
+    return `${name}(${m[2] === 'sql.MAX' ? 'max' : m[2]})`;
+  };
+  let compared = 0;
+  for (const [whole, variable, type] of adapterSource.matchAll(/const (\w+) = new sql\.Table\('(inlet\.\w+)'\)/g)) {
+    const start = adapterSource.indexOf(whole) + whole.length;
+    const region = adapterSource.slice(start, start + adapterSource.slice(start).search(/new sql\.Table\(|\n}\n/));
+    const declared: [string, string, boolean][] = [
+      ...[...region.matchAll(new RegExp(`${variable}\\.columns\\.add\\('(\\w+)', ([^,]+), \\{ nullable: (true|false) \\}\\)`, 'g'))].map((m) => [m[1], m[2], m[3] === 'true'] as [string, string, boolean]),
+      ...[...(region.match(new RegExp(`for \\(const \\[name, type, nullable\\] of \\[([\\s\\S]*?)\\] as const\\) ${variable}\\.columns\\.add`))?.[1] ?? '')
+        .matchAll(/\['(\w+)', ((?:[^,()[\]]|\([^)]*\))+), (true|false)\]/g)].map((m) => [m[1], m[2], m[3] === 'true'] as [string, string, boolean]),
+    ];
+    const columns = types.get(type.toLowerCase());
+    assert.ok(columns, `${type} is a table type`);
+    for (const [name, expr, nullable] of declared) {
+      compared++;
+      assert.equal(`${tsql(expr)} ${nullable ? 'null' : 'not null'}`, columns.get(name), `${type}.${name}`);
+    }
+  }
+  assert.ok(compared >= 40, `${compared} columns compared`);
+});
