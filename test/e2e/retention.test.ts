@@ -101,7 +101,7 @@ describe('retention and inlet verify', () => {
 
     const status = cli(dir, 'retention', 'status');
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test; not signed \(the scheduled housekeeping job, or a version before signed purges\)\n$/);
+    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test; not signed \(the scheduled housekeeping job of a version before signed policies, or a version before signed purges\)\n$/);
   });
 
   test('deleting a recent upload or sample straight in SQLite is refused by the triggers', async () => {
