@@ -83,8 +83,10 @@ function readTemplate(file: string): LimitSet {
 
 /** Replaces the given levels on each channel, keeping the channel's other level as it is. */
 /**
- * Who may sign limit changes: the operator role or above on each device's zone, as the API asks
- * (a directory account by the rights its last sign-in gave it).
+ * Who may sign limit changes: the operator role or above on each device's zone, as the API asks.
+ * A directory account's global role is the one its last sign-in recorded; its zone roles come from
+ * directory groups at sign-in and are not stored, so a zone-scoped directory account signs limit
+ * changes in the viewer, not here.
  */
 function limitsSigner(store: Store, refs: ChannelRef[]): SignedAction {
   return {
