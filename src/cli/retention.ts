@@ -1,5 +1,6 @@
-// `inlet retention`: what retention would purge (--dry-run), a purge now, and the record of every
-// horizon. The purge is the housekeeping job's, run by hand: the same horizon, checks and chunks.
+// `inlet retention`: what retention would purge (--dry-run), a purge now, the record of every
+// horizon, and signing the policy the nightly purge acts on (retention-policy.ts). The purge is the
+// housekeeping job's, run by hand: the same horizon, checks and chunks.
 import type { InletConfig } from '../config/schema.ts';
 import type { LogSink } from '../domain/log-sink.ts';
 import { describeBodyRun, describePlan, describeRun, planRetention, runBodyRetention, runRetention } from '../jobs/retention.ts';
@@ -11,7 +12,8 @@ import { cliActor, cliSource } from './actor.ts';
 import { SIGNER_OPTIONS, SignatureRefused, TERMINAL_SIGNER, siteAdministratorOnly, signOnCommandLine, type SignedAction, type SignerInput } from './signature.ts';
 
 const USAGE = `usage: inlet retention <command>
-  status                       the settings and every horizon recorded so far (who, when, why)
+  status                       the settings, the signed policy in force (or why the nightly purge
+                               waits) and every horizon recorded so far (who, when, why, signed by)
   run --dry-run                what a purge now would remove; changes nothing
   run --reason <text> [--signer <user>] [--meaning <meaning>] [--password-stdin]
                                advance the horizon to retention.keepDays and purge below it now
