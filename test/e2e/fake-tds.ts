@@ -146,11 +146,22 @@ function isDriverHousekeeping(type: number, payload: Buffer): boolean {
   return at >= 2 && payload.readUInt16LE(at - 2) === VALIDATION.length;
 }
 
+/**
+ * The bytes from `offset` on read as UCS-2, from a fresh copy of even length: Node 24 crashed the
+ * process (heap corruption) decoding UTF-16 straight from a pooled buffer at an odd offset or length.
+ */
+function ucs2From(bytes: Buffer, offset: number): string {
+  const length = (bytes.length - offset) & ~1;
+  const copy = Buffer.alloc(length);
+  bytes.copy(copy, 0, offset, offset + length);
+  return copy.toString('utf16le');
+}
+
 /** LOGIN7's application name: its offset and length in characters are at bytes 48 and 50 of the login record. */
 function login7AppName(login: Buffer): string {
   const offset = login.readUInt16LE(48);
   const chars = login.readUInt16LE(50);
-  return login.subarray(offset, offset + chars * 2).toString('utf16le');
+  return ucs2From(login.subarray(offset, offset + chars * 2), 0);
 }
 
 export interface FakeTdsServer {
@@ -198,7 +209,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
           socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
         } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
           state.requests++;
-          const text = `${payload.toString('utf16le')}\n${payload.subarray(1).toString('utf16le')}`;
+          const text = `${ucs2From(payload, 0)}\n${ucs2From(payload, 1)}`;
           received.push({ appName, text });
           if (behaviour.silentRequests) { unanswered = true; continue; }
           const chosen = behaviour.requestErrors?.length ? undefined : behaviour.resultSetFor?.(text) ?? behaviour.resultSet;
