@@ -125,4 +125,6 @@ process.on('message', (message: { run: SidePhase } | 'stop' | 'exit') => {
     (err: unknown) => process.send!({ summary: `the side load failed: ${(err as Error).message}` }),
   );
 });
+// A benchmark that ended (or crashed) takes its side load with it.
+process.on('disconnect', () => process.exit(0));
 process.send!('ready');
