@@ -37,6 +37,8 @@ import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
 import { DiskSpaceWatch } from './jobs/disk-space.ts';
 import { SqliteReadSide } from './store/sqlite/read-side.ts';
+import { MssqlReadSide } from './store/mssql/read-side.ts';
+import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
 import { secureDataDir } from './config/data-dir.ts';
 import { boundYoungGeneration } from './memory.ts';
@@ -57,8 +59,8 @@ export interface Gateway {
   /** Refused uploads on their way to the bounded refusal archive. */
   refusals: RefusalRecorder;
   disk: DiskSpaceWatch;
-  /** SQLite only: the worker that answers the viewer's reads. */
-  readSide: SqliteReadSide | null;
+  /** The worker that answers the viewer's reads on a connection of its own (null when a test passes its own store). */
+  readSide: SqliteReadSide | MssqlReadSide | null;
   /** Resolves true once every upload acknowledged so far is applied to the store, false after timeoutMs. */
   waitApplied(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
@@ -183,12 +185,16 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // Limits set by `inlet limits` (another process) take effect within seconds, as device changes do.
   const limitsReload = setInterval(() => { alarmMonitor.reloadLimits().catch(() => undefined); }, LIMITS_RELOAD_MS);
   limitsReload.unref();
-  // People's reads (and the refusal archive) run on a worker thread with its own SQLite connection,
-  // never on this thread, which answers devices. SQL Server reads are asynchronous on the pool already.
-  const readSide = !options.store && store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file)) : null;
+  // People's reads (and on SQLite the refusal archive) run on a worker thread with its own SQLite
+  // connection, never on this thread, which answers devices. On SQL Server the reads are asynchronous,
+  // but decoding their rows and formatting exports are not: a worker with a pool of its own does them.
+  const readSide = options.store ? null
+    : store instanceof SqliteStore ? new SqliteReadSide(store, dataPath(config, config.store.sqlite.file))
+      : config.store.kind === 'mssql' ? new MssqlReadSide(store, config.store.mssql.connectionString) : null;
   const peopleStore = readSide?.store ?? store;
-  // Entry tokens the registry does not know (mostly ones nobody was given) are looked up there too.
-  if (readSide) registry.lookUpMissesOn(readSide.store);
+  // Entry tokens the registry does not know (mostly ones nobody was given) are looked up there too
+  // (SQLite: synchronous; on SQL Server the lookup is a small asynchronous query on the gateway's pool).
+  if (readSide instanceof SqliteReadSide) registry.lookUpMissesOn(readSide.store);
   // Refused uploads go to the bounded refusal archive, never to the chained uploads table.
   const refusals = new RefusalRecorder(peopleStore, config.security.refusals, log);
   const pipeline = new Pipeline({ sink: spool, registry, log, throttle: config.throttle, alarms: alarmMonitor, refusals, quarantineBackfill: config.security.quarantineBackfill });
@@ -274,8 +280,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     log.info('HTTPS certificate', { subject: tls.certificate.subject, validTo: validTo.toISOString(), clientCertificates: config.https.requireClientCert ? 'required' : config.https.caFile ? 'verified when sent' : 'not requested' });
     if (validTo.getTime() < Date.now()) log.warn('the HTTPS certificate has expired: devices that check it will refuse to connect; renew it (docs/https.md)', { validTo: validTo.toISOString() });
   }
-  // The nightly verification walks every chain: on SQLite in a worker thread of its own.
-  const verifyElsewhere = readSide ? (o: Parameters<typeof verifyInWorker>[1]) => verifyInWorker(dataPath(config, config.store.sqlite.file), o) : undefined;
+  // The nightly verification walks every chain and hashes every upload: in a worker thread of its own.
+  const verifyElsewhere = readSide ? (o: Parameters<typeof verifyInWorker>[1]) => verifyInWorker(storeTarget(config), o) : undefined;
   const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();

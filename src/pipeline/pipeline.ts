@@ -376,10 +376,18 @@ export const BACKFILL_TOLERANCE_MS = 60 * 60_000;
  * How many messages a device family keeps while it cannot deliver (docs/protocols.md): a reading
  * older than that many intervals cannot be one the device still held, so it is a capture replayed,
  * a wrong clock or another device's data. Web Sensors (SOAP) keep no cache and state no sample time
- * (every reading is dated when it arrives); the GSM/LTE loggers' memory holds a number of values
- * the sources we have do not give, so they are bounded by their registration only.
+ * (every reading is dated when it arrives), so they have no entry.
+ *
+ * The GSM/LTE loggers' figure is INFERRED, not COMET's: their memory capacity is in the UxxxxM/UxxxxG
+ * user's guide (IE-LGR-UxxxxM, "Technical parameters: measurement, data storage and real time
+ * circuitry"), but no copy we could reach gives that page. What the sources do give is far smaller:
+ * buffered mode holds at most 255 messages (BufferedModeMaxMessagesCnt) and messages are numbered
+ * modulo 256 (OrderId) (docs/protocols.md, source C). So the bound is deliberately generous, keeping
+ * aside nothing a logger may still hold: 100,000 messages, the largest backlog Inlet is sized for (the
+ * 100,000 samples of LOGGER_MAX_BODY_BYTES, taken as one-channel messages). At a 10-minute sending
+ * interval that is about 1.9 years; at the 10-second floor about 11.6 days.
  */
-export const CACHED_MESSAGES: Partial<Record<Family, number>> = { wifi: 2240, 'websensor-json': 2688 };
+export const CACHED_MESSAGES: Partial<Record<Family, number>> = { wifi: 2240, 'websensor-json': 2688, logger: 100_000 };
 
 /** Readings older than the device's cache can hold (CACHED_MESSAGES intervals, plus the tolerance), or null. */
 export function backfillOlderThanCache(device: Device, upload: Upload): { count: number; oldest: number; boundMs: number } | null {

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sql from 'mssql';
 import { MssqlStore } from '../../src/store/mssql/mssql-store.ts';
+import { MssqlReadSide } from '../../src/store/mssql/read-side.ts';
 import { parseConnectionString } from '../../src/store/mssql/connection.ts';
 import { storeContract } from './store-contract.ts';
 import { SQL_ROOT, loadMigrations } from '../../src/store/migrations.ts';
@@ -418,5 +419,38 @@ test('inlet verify reports an unlinked event that a linked one follows, not one 
       assert.ok(found.problems.some((p) => p.kind === 'event-unchained' && p.uploadId === Number(gap)), JSON.stringify(found.problems));
     } finally {
       await drop();
+    }
+  });
+
+test('the viewer\'s reader worker (its own pool) answers as the gateway\'s store: devices, channels, latest values, series, samples, events, CSV rows',
+  { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
+    const database = `inlet_test_${randomBytes(6).toString('hex')}`;
+    await onDatabase('master', (pool) => pool.request().batch(`CREATE DATABASE [${database}];`));
+    const databaseConnection = withDatabase(connectionString!, database);
+    const store = new MssqlStore({ connectionString: databaseConnection });
+    const readSide = new MssqlReadSide(store, databaseConnection);
+    try {
+      await store.migrate();
+      store.useChainKey(CHAIN_KEY);
+      const a = await store.addDevice(device('11'), T1);
+      await store.applyBatches([journalBatch(a.id, 1, [{ channel: 1, time: T1, value: 1.5 }, { channel: 1, time: T1 + 60_000, value: 2 }])], [false]);
+      const viewer = readSide.store;
+      assert.deepEqual(await viewer.getDevice(a.id), await store.getDevice(a.id));
+      assert.deepEqual(await viewer.listDevices(), await store.listDevices());
+      assert.deepEqual(await viewer.listChannels(a.id), await store.listChannels(a.id));
+      assert.deepEqual(await viewer.latestValues(a.id), await store.latestValues(a.id));
+      const q = { deviceId: a.id, channel: 1, from: T1 - 3_600_000, to: T1 + 3_600_000, bucketMs: 3_600_000 };
+      assert.deepEqual(await viewer.series(q), await store.series(q));
+      assert.deepEqual(await viewer.samples(a.id, 1, T1, T1 + 120_000), await store.samples(a.id, 1, T1, T1 + 120_000));
+      assert.deepEqual(await viewer.events({ limit: 50 }), await store.events({ limit: 50 }));
+      const options = { decimalComma: true, timeZone: 'Europe/Prague', maxRows: 100 };
+      const channels = [{ deviceId: a.id, channel: 1, from: T1, to: T1 + 120_000 }];
+      assert.deepEqual(await viewer.csvRows!(channels, T1, T1 + 120_000, options), await store.csvRows(channels, T1, T1 + 120_000, options));
+      assert.equal(await readSide.csvDaysFormatted(), 1, 'the worker formatted the viewer\'s rows');
+    } finally {
+      await readSide.close();
+      await store.close();
+      await onDatabase('master', (pool) => pool.request().batch(
+        `ALTER DATABASE [${database}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${database}];`));
     }
   });

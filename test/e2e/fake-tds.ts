@@ -23,7 +23,15 @@ export interface FakeTdsBehaviour {
   silentRequests?: boolean;
   /** Answer every SQL batch or RPC with this one result set (when no requestErrors are set). */
   resultSet?: ResultSet;
+  /**
+   * Answer a statement with the result set this returns for its text (undefined: as without it). The
+   * text is the request decoded as UCS-2 at both byte alignments, enough to match a table's name.
+   */
+  resultSetFor?: (text: string) => ResultSet | undefined;
 }
+
+/** One statement the peer received: the application name its connection logged in with, and its text (see resultSetFor). */
+export interface ReceivedRequest { appName: string; text: string }
 
 const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, TRANSACTION_MANAGER: 0x0e, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
 const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, LOGINACK: 0xad, ROW: 0xd1, DONE: 0xfd } as const;
@@ -138,8 +146,30 @@ function isDriverHousekeeping(type: number, payload: Buffer): boolean {
   return at >= 2 && payload.readUInt16LE(at - 2) === VALIDATION.length;
 }
 
+/**
+ * The bytes from `offset` on read as UCS-2, from a fresh copy of even length: Node 24 crashed the
+ * process (heap corruption) decoding UTF-16 straight from a pooled buffer at an odd offset or length.
+ */
+function ucs2From(bytes: Buffer, offset: number): string {
+  const length = (bytes.length - offset) & ~1;
+  const copy = Buffer.alloc(length);
+  bytes.copy(copy, 0, offset, offset + length);
+  return copy.toString('utf16le');
+}
+
+/** LOGIN7's application name: its offset and length in characters are at bytes 48 and 50 of the login record. */
+function login7AppName(login: Buffer): string {
+  const offset = login.readUInt16LE(48);
+  const chars = login.readUInt16LE(50);
+  return ucs2From(login.subarray(offset, offset + chars * 2), 0);
+}
+
 export interface FakeTdsServer {
   port: number; logins: number; requests: number;
+  /** Every statement received (the driver's own housekeeping left out), in order. */
+  received: ReceivedRequest[];
+  /** The application name of every login, in order. */
+  loginApps: string[];
   /** Cuts every open connection, as a failover does; the next request logs in again. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -148,6 +178,8 @@ export interface FakeTdsServer {
 export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTdsServer> {
   const sockets = new Set<net.Socket>();
   const state = { logins: 0, requests: 0 };
+  const received: ReceivedRequest[] = [];
+  const loginApps: string[] = [];
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -155,6 +187,7 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     let pending = Buffer.alloc(0);
     let message: Buffer[] = [];
     let unanswered = false;
+    let appName = '';
     socket.on('data', (chunk) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 8 && pending.length >= pending.readUInt16BE(2)) {
@@ -169,13 +202,18 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
         if (type === PACKET.PRELOGIN) socket.write(packet(PACKET.TABULAR_RESULT, preloginAnswer()));
         else if (type === PACKET.LOGIN7) {
           state.logins++;
+          appName = login7AppName(payload);
+          loginApps.push(appName);
           socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.loginErrors, [loginAckToken()])));
         } else if ((type === PACKET.SQL_BATCH || type === PACKET.RPC) && isDriverHousekeeping(type, payload)) {
           socket.write(packet(PACKET.TABULAR_RESULT, doneToken(0)));
         } else if (type === PACKET.SQL_BATCH || type === PACKET.RPC) {
           state.requests++;
+          const text = `${ucs2From(payload, 0)}\n${ucs2From(payload, 1)}`;
+          received.push({ appName, text });
           if (behaviour.silentRequests) { unanswered = true; continue; }
-          if (behaviour.resultSet && !behaviour.requestErrors?.length) socket.write(packet(PACKET.TABULAR_RESULT, resultSetTokens(behaviour.resultSet)));
+          const chosen = behaviour.requestErrors?.length ? undefined : behaviour.resultSetFor?.(text) ?? behaviour.resultSet;
+          if (chosen) socket.write(packet(PACKET.TABULAR_RESULT, resultSetTokens(chosen)));
           else socket.write(packet(PACKET.TABULAR_RESULT, answer(behaviour.requestErrors, [])));
         } else if (type === PACKET.TRANSACTION_MANAGER) {
           // BEGIN, COMMIT and ROLLBACK TRANSACTION succeed, so a transaction's statements meet the errors.
@@ -194,6 +232,8 @@ export async function startFakeTds(behaviour: FakeTdsBehaviour): Promise<FakeTds
     port: (server.address() as AddressInfo).port,
     get logins() { return state.logins; },
     get requests() { return state.requests; },
+    received,
+    loginApps,
     dropConnections: () => { for (const s of sockets) s.destroy(); },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();

@@ -1,5 +1,5 @@
 // Back-fill has bounds (issue 15): a reading older than the device's cache can hold (docs/protocols.md:
-// WiFi Wx7xx 2,240 messages, TAx6xx 2,688) cannot be one it still held, and is kept aside.
+// WiFi Wx7xx 2,240 messages, TAx6xx 2,688, loggers 100,000 inferred) cannot be one it still held, and is kept aside.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKFILL_TOLERANCE_MS, CACHED_MESSAGES, backfillOlderThanCache } from '../../src/pipeline/pipeline.ts';
@@ -39,7 +39,17 @@ test('the bound follows the interval: a WiFi sensor at ten minutes keeps 2,240 m
   assert.equal(CACHED_MESSAGES.wifi, 2240);
 });
 
-test('Web Sensors (no cache, no sample time) and loggers (memory size not given by the sources) have no cache bound', () => {
+test('Web Sensors (no cache, no sample time) have no cache bound', () => {
   assert.equal(backfillOlderThanCache(device('soap'), upload('soap', 60, [400 * 86_400_000])), null);
-  assert.equal(backfillOlderThanCache(device('logger'), upload('logger', 60, [400 * 86_400_000])), null);
+});
+
+test('a GSM/LTE logger keeps at most 100,000 messages (inferred, docs/protocols.md): at ten minutes a reading older than about 1.9 years is kept aside', () => {
+  const bound = 100_000 * 10 * MINUTE;
+  assert.equal(CACHED_MESSAGES.logger, 100_000);
+  assert.equal(backfillOlderThanCache(device('logger'), upload('logger', 600, [0, 400 * 86_400_000, bound + BACKFILL_TOLERANCE_MS - 1])), null,
+    'a backlog of 400 days at ten minutes is within what it may hold');
+  assert.deepEqual(backfillOlderThanCache(device('logger'), upload('logger', 600, [0, bound + BACKFILL_TOLERANCE_MS + 1])),
+    { count: 1, oldest: NOW - bound - BACKFILL_TOLERANCE_MS - 1, boundMs: bound });
+  // The administrator's interval, when set, is the one the bound follows (as for the other families).
+  assert.equal(backfillOlderThanCache(device('logger', 60), upload('logger', 600, [100_000 * MINUTE + BACKFILL_TOLERANCE_MS + 1]))?.count, 1);
 });

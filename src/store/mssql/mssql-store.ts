@@ -46,6 +46,7 @@ import * as zones from './zones.ts';
 import { applyUploadBatch, splitByLimits } from './apply-batch.ts';
 import { appendEvents, lockEventChain } from './event-chain.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
+import { csvRows, type CsvChannel, type CsvRowOptions, type CsvRows } from '../../domain/csv-export.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -62,6 +63,12 @@ export interface MssqlStoreOptions {
   maxGroupBytes?: number;
   /** Most uploads in one transaction of the journal's apply (applyBatches), within the rows and bytes caps. */
   maxApplyBatch?: number;
+  /**
+   * 'reader': the store of a worker thread that answers the viewer's reads or verifies (read-worker.ts,
+   * jobs/verify-worker.ts). Its pool is its own and says so to the server (application name "Inlet
+   * reader"), so that a DBA, and the tests, can tell its sessions from the gateway's. It writes nothing.
+   */
+  purpose?: 'gateway' | 'reader';
 }
 
 /** Defaults of the group caps: a group of this size commits in about a second on modest hardware. */
@@ -170,6 +177,10 @@ export class MssqlStore implements Store {
   private lastPreflight: PreflightReport | undefined;
   /** The caps of one apply transaction (applyBatches): as the group commit's. */
   private readonly groupLimits: { rows: number; bytes: number; count: number };
+  /** Measured-data reads this store answered (latest values, series, samples): the reader worker's, not the gateway's. */
+  viewerReads = 0;
+  /** CSV export days this store read and formatted (csvRows): the reader worker's, never the gateway's own. */
+  csvDaysFormatted = 0;
 
   constructor(options: MssqlStoreOptions) {
     const { config, describe } = parseConnectionString(options.connectionString);
@@ -182,7 +193,8 @@ export class MssqlStore implements Store {
       this.loginErrorNumber = undefined;
       connection.on('errorMessage', (token: { number: number }) => { this.loginErrorNumber ??= token.number; });
     };
-    this.pool = new sql.ConnectionPool({ ...config, requestTimeout: this.timeouts.readMs, beforeConnect } as sql.config);
+    const appName = `${config.options?.appName ?? 'Inlet'}${options.purpose === 'reader' ? ' reader' : ''}`;
+    this.pool = new sql.ConnectionPool({ ...config, requestTimeout: this.timeouts.readMs, beforeConnect, options: { ...config.options, appName } } as sql.config);
     this.writerPool = new sql.ConnectionPool({
       ...config, requestTimeout: this.timeouts.writerRequestMs, pool: { min: 0, max: 1 }, beforeConnect,
       options: { ...config.options, appName: `${config.options?.appName ?? 'Inlet'} writer` },
@@ -280,11 +292,16 @@ export class MssqlStore implements Store {
         throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
-    const clock = await this.query("SELECT COL_LENGTH(N'inlet.devices', N'logger_clock') AS clock_column_bytes");
-    this.deviceColumns = clock.recordset[0]?.clock_column_bytes != null ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
+    await this.readSchema();
     // For /health; the bootstrap has already refused a server below the minimum version.
     await this.preflight().catch(() => undefined);
     return done;
+  }
+
+  /** Settles which columns this database's schema has; migrate() calls it, a reader that never migrates too. */
+  async readSchema(): Promise<void> {
+    const clock = await this.query("SELECT COL_LENGTH(N'inlet.devices', N'logger_clock') AS clock_column_bytes");
+    this.deviceColumns = clock.recordset[0]?.clock_column_bytes != null ? DEVICE_COLUMNS_WITH_CLOCK : DEVICE_COLUMNS;
   }
 
   // ---- writes ----
@@ -456,6 +473,7 @@ export class MssqlStore implements Store {
   // ---- read side ----
 
   async latestValues(deviceId?: number): Promise<LatestValue[]> {
+    this.viewerReads++;
     // One row per channel, kept by the triggers on inlet.samples (migration 014).
     const rows = (await this.query(`SELECT c.device_id, c.channel, c.quantity, c.unit, s.sample_time AS [time], s.value, s.error_code, s.alarm
       FROM inlet.channels AS c
@@ -467,6 +485,7 @@ export class MssqlStore implements Store {
 
   /** Buckets are aligned on whole multiples of bucketMs since the epoch; whole-hour buckets read the hourly rollup. */
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    this.viewerReads++;
     if (q.bucketMs <= 0) return (await this.samples(q.deviceId, q.channel, q.from, q.to)).map(toRawSeriesPoint);
     const fromRollup = q.bucketMs % HOUR_MS === 0;
     const rows = (await this.query(fromRollup
@@ -494,12 +513,24 @@ export class MssqlStore implements Store {
   }
 
   async samples(deviceId: number, channel: number, from: number, to: number, limit = 100_000): Promise<SampleRow[]> {
+    this.viewerReads++;
     return (await this.query(`SELECT TOP (@limit) ${SAMPLE_COLUMNS} FROM inlet.samples
       WHERE device_id = @device_id AND channel = @channel AND sample_time >= @from AND sample_time < @to
       ORDER BY sample_time`, {
       limit: [sql.Int, limit], device_id: [sql.Int, deviceId], channel: [sql.Int, channel],
       from: [sql.DateTime2(3), utc(from)], to: [sql.DateTime2(3), utc(to)],
     })).recordset.map(toSample);
+  }
+
+  /**
+   * The CSV export's rows, formatted where they are read: on the gateway that is the reader worker
+   * (read-worker.ts), so the thread answering devices receives finished text, not a day of rows.
+   */
+  async csvRows(channels: CsvChannel[], from: number, to: number, options: CsvRowOptions): Promise<CsvRows> {
+    const perChannel = await Promise.all(channels.map((c) => (Math.max(from, c.from) < Math.min(to, c.to)
+      ? this.samples(c.deviceId, c.channel, Math.max(from, c.from), Math.min(to, c.to), 10_000_000) : Promise.resolve([]))));
+    this.csvDaysFormatted++;
+    return csvRows(perChannel, options);
   }
 
   async channelSamples(deviceId: number, channel: number, from: number, to: number): Promise<ChannelSamples> {
