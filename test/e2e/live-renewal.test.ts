@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from './api-helpers.ts';
+import { withinGiveUp } from '../support/hang-guard.ts';
 
 let t: TestGateway;
 
@@ -60,10 +61,10 @@ test('a password change ends the live streams: quietly for the renewed session, 
   assert.notEqual(changer.cookie, oldCookie);
 
   // the renewed browser's old stream ends without "expired", so its EventSource reconnects with the new cookie
-  const changerRest = await changerStream.untilEnd();
+  const changerRest = await withinGiveUp('the end of the renewed session\'s old live stream', changerStream.untilEnd());
   assert.doesNotMatch(changerRest, /event: expired/, 'the browser that changed its password is not told to sign in again');
   // the user's other session is signed out, and its stream says so
-  assert.match(await elsewhereStream.untilEnd(), /event: expired/);
+  assert.match(await withinGiveUp('the end of the other session\'s live stream', elsewhereStream.untilEnd()), /event: expired/);
 
   // the reconnection: the renewed cookie is let in, the old one (a copy, say) is not
   const again = await changer.request('GET', '/api/live');
