@@ -9,9 +9,7 @@ import { HttpError, bodyParser, idParam, queryParser } from './http.ts';
 import { requireReason } from './reason.ts';
 import { requireGlobalRole, requireRole, sessionOf } from './auth.ts';
 import { scopeOf } from './scope.ts';
-import { DirectoryAuthenticator } from './directory.ts';
-import { ZoneTree } from '../domain/zones.ts';
-import { decoyPasswordHash, verifyPassword } from './passwords.ts';
+import { verifySignature } from './signatures.ts';
 import { ReportConflictError, ReportNotFoundError, makeReport, reportSettings, reportTimeZone, signReport, type MadeReport } from '../report/issue.ts';
 import { ReportRequestError } from '../report/model.ts';
 import { isTimeZone, formatLocalDate } from '../report/time-zone.ts';
@@ -79,17 +77,6 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
   const { store, config, version, now } = deps;
   const router = Router();
   const draw = drawInWorker(config, store);
-  const directory = config.directory.enabled ? new DirectoryAuthenticator(config.directory) : null;
-
-  /** The signer's password, checked where their account lives: Inlet's own hash, or the directory. */
-  async function passwordIsRight(user: import('../store/store.ts').UserRecord | undefined, username: string, password: string): Promise<boolean> {
-    if (user?.source === 'directory') {
-      if (!directory) return false;
-      const outcome = await directory.authenticate(username, password, async () => new ZoneTree(await store.listZones()));
-      return outcome.kind === 'ok';
-    }
-    return verifyPassword(password, user?.passwordHash ?? await decoyPasswordHash());
-  }
 
   router.get('/report.pdf', async (req, res) => {
     const q = parseReportQuery(req.query);
@@ -98,7 +85,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     try {
       const made = await makeReport(store, {
         deviceIds: q.devices.split(',').map(Number), channels: q.channels?.split(','), from: q.from, to: q.to, timeZone, title: q.title,
-      }, reportSettings(config, version), sessionOf(res).username, now(), draw);
+      }, reportSettings(config, version), sessionOf(res).username, now(), draw, req.ip ?? null);
       sendPdf(res, made, timeZone);
     } catch (err) {
       if (err instanceof ReportRequestError) throw new HttpError(/^no (device|channel)/.test(err.message) ? 404 : 400, err.message);
@@ -111,9 +98,6 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     if (!/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(code)) throw new HttpError(404, `no report with verification code "${code}"`);
     const { signature } = parseSignBody(req.body);
     const session = sessionOf(res);
-    const user = await store.findUser(session.username);
-    const at = now();
-    if (user?.lockedUntil && user.lockedUntil > at) throw new HttpError(423, `this account is locked until ${new Date(user.lockedUntil).toISOString()} after wrong passwords; the report was not signed`);
     // signing a report of devices outside the caller's zones, or without the operator role there, is refused before the password is looked at
     const original = await store.findIssuedReport({ code });
     if (!original) throw new HttpError(404, `no report with verification code ${code}, or not of your zones`);
@@ -124,17 +108,15 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
       if (!device || !scope.canSee(device)) throw new HttpError(404, `no report with verification code ${code}, or not of your zones`);
       scope.require(device, 'operator');
     }
-    const ok = await passwordIsRight(user, session.username, signature.password);
-    if (!user || !ok || user.disabled) {
-      // a wrong password here is recorded like a failed sign-in, so that guessing through a left-open session shows in the audit trail
-      await store.addEvent({
-        at, deviceId: null, type: 'report.sign.failed', level: 'warning',
-        message: `signing report ${code} as ${session.username} refused: wrong password`, data: { code, username: session.username, source: req.socket.remoteAddress ?? null },
-      });
-      throw new HttpError(403, 'the password is not right: the report was not signed');
-    }
+    // The password is checked as every signature is (signatures.ts): the directory for a directory
+    // account, the sign-in slow-down, and a 'signature.refused' event for a wrong one.
+    const signed = await verifySignature(store, session.username, signature, now(), req.ip ?? null).catch((err: unknown) => {
+      // the viewer's report dialog says it in its own words; the refusal is recorded as it is for any signature
+      if (err instanceof HttpError && err.status === 403) throw new HttpError(403, 'the password is not right: the report was not signed');
+      throw err;
+    });
     try {
-      const made = await signReport(store, code, session.username, signature.meaning, reportSettings(config, version), at, draw);
+      const made = await signReport(store, code, signed.by, signed.meaning, reportSettings(config, version), signed.at, draw, req.ip ?? null);
       sendPdf(res, made, String(made.issued.request.timeZone ?? reportTimeZone(config)), '-signed');
     } catch (err) {
       if (err instanceof ReportNotFoundError) throw new HttpError(404, err.message);
@@ -153,7 +135,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     const { reason, ...schedule } = parseSchedule(req.body);
     checkSchedule(schedule);
     try {
-      res.status(201).json(await store.saveReportSchedule(undefined, schedule, sessionOf(res).username, reason, now()));
+      res.status(201).json(await store.saveReportSchedule(undefined, schedule, sessionOf(res).username, reason, now(), req.ip ?? null));
     } catch (err) {
       if (/already exists/.test((err as Error).message)) throw new HttpError(409, (err as Error).message);
       throw err;
@@ -167,7 +149,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     checkSchedule(schedule);
     let saved;
     try {
-      saved = await store.saveReportSchedule(id, schedule, sessionOf(res).username, reason, now());
+      saved = await store.saveReportSchedule(id, schedule, sessionOf(res).username, reason, now(), req.ip ?? null);
     } catch (err) {
       if (/already exists/.test((err as Error).message)) throw new HttpError(409, (err as Error).message);
       throw err;
@@ -180,7 +162,7 @@ export function reportsRouter(deps: { store: Store; config: InletConfig; version
     requireReason(req.body);
     const id = idParam(req.params.id, 'scheduled report');
     const { reason } = parseRemoval(req.body);
-    if (!await store.removeReportSchedule(id, sessionOf(res).username, reason, now())) throw new HttpError(404, `no scheduled report with id ${id}`);
+    if (!await store.removeReportSchedule(id, sessionOf(res).username, reason, now(), req.ip ?? null)) throw new HttpError(404, `no scheduled report with id ${id}`);
     res.status(204).end();
   });
   return router;

@@ -42,13 +42,14 @@ usage: inlet <command> [--config <file>] ...
   config check       validate the configuration file and print the effective settings
   device ...         register and manage devices (inlet device help)
   user ...           viewer accounts; the first administrator is made here (inlet user help)
-  limits ...         alarm limits per channel: show, set (one set on many channels), copy (inlet limits help)
+  limits ...         alarm limits per channel: show, set (one set on many channels), copy; changes are signed (inlet limits help)
   zone ...           the zone tree (site/building/room), devices in zones, users' roles on zones (inlet zone help)
   verify             check the hash chains of all stored data; exit code 1 if anything was altered
                      (--full, the default; --incremental: what the nightly job does, new uploads and a rolling share)
   backup --out <file>
                      consistent copy of the embedded (SQLite) database while the gateway runs, verified
-  retention ...      status, run --dry-run (what would be purged), run --reason <text> (inlet retention help)
+  retention ...      status, run --dry-run (what would be purged), run --reason <text>, sign --reason <text>
+                     (sign the policy the nightly purge acts on) (inlet retention help)
   report ...         make a PDF report (--devices --from --to --out), or check one: report verify <file.pdf> (inlet report help)
   simulate ...       play simulated Web Sensors against a running gateway (inlet simulate --help)
   notify test        send a test mail through the configured SMTP server
@@ -229,7 +230,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'limits': {
       const { limitsCommand } = await import('./limits.ts');
-      return withStore(config, (store) => limitsCommand(args, store, out));
+      return withStore(config, (store) => limitsCommand(args, store, out, { config }));
     }
     case 'zone': {
       const { zoneCommand } = await import('./zone.ts');

@@ -6,13 +6,15 @@ import os from 'node:os';
 import type { InletConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError, parse, required } from './args.ts';
+import { cliSource } from './actor.ts';
 import { makeReport, reportSettings, reportTimeZone, verifyReportPdf } from '../report/issue.ts';
 import { ReportRequestError } from '../report/model.ts';
 import { isTimeZone, localTime, formatLocal } from '../report/time-zone.ts';
 
 export const REPORT_USAGE = `usage:
   inlet report --devices <id,id...> --from <when> --to <when> --out <file.pdf>
-               [--channels <device:channel,...>] [--tz <IANA zone>] [--title <text>] [--by <name>]
+               [--channels <device:channel,...>] [--tz <IANA zone>] [--title <text>]
+      The report names the operating-system account that made it, and the machine.
       <when> is a date (2026-11-01) or a local time (2026-11-01T06:00) in the report's time zone,
       or an ISO time with its offset (2026-11-01T05:00Z); --to is exclusive.
       The time zone is --tz, else reports.timezone, else jobs.timezone, else UTC.
@@ -67,7 +69,7 @@ export async function reportCommand(argv: string[], config: InletConfig, version
   }
   const { values, positionals } = parse(argv, {
     devices: { type: 'string' }, channels: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' },
-    tz: { type: 'string' }, title: { type: 'string' }, by: { type: 'string' },
+    tz: { type: 'string' }, title: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`unexpected "${positionals[0]}"\n${REPORT_USAGE}`);
   const timeZone = values.tz ?? reportTimeZone(config);
@@ -78,9 +80,12 @@ export async function reportCommand(argv: string[], config: InletConfig, version
   const from = parseWhen(required(values, 'from'), timeZone, 'from');
   const to = parseWhen(required(values, 'to'), timeZone, 'to');
   const file = required(values, 'out');
-  const by = values.by ?? `${os.userInfo().username} (inlet report on ${os.hostname()})`;
+  // Who made it is the account that ran the command, never a name typed on it (nothing verifies one).
+  let account = 'unknown account';
+  try { account = os.userInfo().username; } catch { /* no passwd entry (containers): keep the placeholder */ }
+  const by = `${account} (inlet report on ${os.hostname()})`;
   try {
-    const made = await makeReport(await store(), { deviceIds, channels, from, to, timeZone, title: values.title }, reportSettings(config, version), by);
+    const made = await makeReport(await store(), { deviceIds, channels, from, to, timeZone, title: values.title }, reportSettings(config, version), by, Date.now(), undefined, cliSource());
     try {
       writeFileSync(file, made.pdf);
     } catch (err) {

@@ -1,19 +1,19 @@
-// `inlet retention`: what retention would purge (--dry-run), a purge now, and the record of every
-// horizon. The purge is the housekeeping job's, run by hand: the same horizon, checks and chunks.
-import { createInterface } from 'node:readline/promises';
+// `inlet retention`: what retention would purge (--dry-run), a purge now, the record of every
+// horizon, and signing the policy the nightly purge acts on (retention-policy.ts). The purge is the
+// housekeeping job's, run by hand: the same horizon, checks and chunks.
 import type { InletConfig } from '../config/schema.ts';
 import type { LogSink } from '../domain/log-sink.ts';
 import { describeBodyRun, describePlan, describeRun, planRetention, runBodyRetention, runRetention } from '../jobs/retention.ts';
 import type { Store } from '../store/store.ts';
-import { DirectoryAuthenticator } from '../api/directory.ts';
-import { HttpError } from '../api/http.ts';
-import { SIGNATURE_MEANINGS, describeSignature, verifySignature, type Signature } from '../api/signatures.ts';
-import { UsageError, parse } from './args.ts';
+import { SIGNATURE_MEANINGS, describeSignature, type Signature } from '../api/signatures.ts';
+import { UsageError, parse, requiredReason } from './args.ts';
+import { describePolicy, policyOf, signPolicy, signedPolicyInForce } from '../jobs/retention-policy.ts';
 import { cliActor, cliSource } from './actor.ts';
-import { TERMINAL_INPUT, type PasswordInput } from './user.ts';
+import { SIGNER_OPTIONS, SignatureRefused, TERMINAL_SIGNER, siteAdministratorOnly, signOnCommandLine, type SignedAction, type SignerInput } from './signature.ts';
 
 const USAGE = `usage: inlet retention <command>
-  status                       the settings and every horizon recorded so far (who, when, why)
+  status                       the settings, the signed policy in force (or why the nightly purge
+                               waits) and every horizon recorded so far (who, when, why, signed by)
   run --dry-run                what a purge now would remove; changes nothing
   run --reason <text> [--signer <user>] [--meaning <meaning>] [--password-stdin]
                                advance the horizon to retention.keepDays and purge below it now
@@ -21,53 +21,21 @@ const USAGE = `usage: inlet retention <command>
                                A purge is signed electronically by an Inlet administrator: their
                                name, password and the signature's meaning are asked on the terminal;
                                without one, give --signer and --meaning and pipe the password in
-                               with --password-stdin. Meanings: ${SIGNATURE_MEANINGS.join(', ')}`;
+                               with --password-stdin. Meanings: ${SIGNATURE_MEANINGS.join(', ')}
+  sign --reason <text> [--signer <user>] [--meaning <meaning>] [--password-stdin]
+                               sign the configuration's retention settings (keepDays, auditKeepDays,
+                               bodyKeepDays) as the policy the nightly housekeeping purge acts on: it
+                               purges nothing until an administrator of the whole site has signed
+                               them, and stops again when the configuration's settings change`;
 
-/** Where the signer's name, password and meaning come from; tests replace it. */
-export interface SignerInput extends PasswordInput {
-  /** Asks with echo (the signer's name, the meaning). */
-  ask(question: string): Promise<string>;
-}
+export type { SignerInput };
 
-const TERMINAL_SIGNER: SignerInput = {
-  ...TERMINAL_INPUT,
-  async ask(question) {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try { return await rl.question(question); } finally { rl.close(); }
-  },
+/** The electronic signature of a purge: an Inlet administrator with a global role (signature.ts). */
+const PURGE: SignedAction = { what: 'a purge', nothingDone: 'nothing was purged', refuseSigner: siteAdministratorOnly('a purge') };
+/** The retention policy the nightly purge acts on is signed by the same (retention-policy.ts). */
+const POLICY: SignedAction = {
+  what: 'the retention policy', nothingDone: 'the policy was not signed', refuseSigner: siteAdministratorOnly('the retention policy'),
 };
-
-/**
- * The electronic signature of a purge (21 CFR Part 11 §11.200): an Inlet administrator with a global
- * role re-enters their password (checked by the directory for a directory account) and a meaning.
- */
-async function signPurge(values: Record<string, unknown>, config: InletConfig, store: Store, input: SignerInput, at: number): Promise<Signature> {
-  const fromStdin = values['password-stdin'] === true;
-  if (!input.isTerminal && !fromStdin) {
-    throw new UsageError('a purge is signed: no terminal to ask for the password, so give --signer <user> --meaning <meaning> and pipe the password in with --password-stdin');
-  }
-  let signer = typeof values.signer === 'string' ? values.signer.trim() : '';
-  if (!signer && input.isTerminal && !fromStdin) signer = (await input.ask('Signed by (your Inlet user name): ')).trim();
-  if (!signer) throw new UsageError('--signer <user> is required: the Inlet administrator who signs the purge');
-  let meaning = typeof values.meaning === 'string' ? values.meaning.trim() : '';
-  if (!meaning && input.isTerminal && !fromStdin) meaning = (await input.ask(`Meaning of your signature (${SIGNATURE_MEANINGS.join(', ')}): `)).trim();
-  if (!(SIGNATURE_MEANINGS as readonly string[]).includes(meaning)) throw new UsageError(`--meaning must be one of ${SIGNATURE_MEANINGS.join(', ')}`);
-  const user = await store.findUser(signer);
-  // Refused before the password is asked: only an administrator of the whole site may sign a purge.
-  if (user && (user.role !== 'administrator' || user.scope !== 'global')) {
-    throw new SignatureRefused(`${user.username} is not an administrator of the whole site: only one may sign a purge; nothing was purged`);
-  }
-  const password = fromStdin ? (await input.readAll()).split(/\r?\n/)[0] : await input.prompt(`Password of ${signer}: `);
-  const directory = config.directory.enabled ? new DirectoryAuthenticator(config.directory) : null;
-  try {
-    return await verifySignature(store, signer, { password, meaning }, at, cliSource(), { directory });
-  } catch (err) {
-    if (err instanceof HttpError) throw new SignatureRefused(`${err.message.replace(/; nothing was changed$/, '')}; nothing was purged`);
-    throw err;
-  }
-}
-
-class SignatureRefused extends Error {}
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
@@ -82,19 +50,27 @@ export async function retentionCommand(
     case 'status': {
       parse(rest, {});
       out(settings);
+      if (retention.enabled || retention.bodyKeepDays > 0) {
+        const inForce = await signedPolicyInForce(store, retention);
+        out('withheld' in inForce
+          ? `the nightly purge is withheld: ${inForce.withheld}`
+          : `the nightly purge acts under the retention policy ${describeSignature(inForce.signed.signature)} (event #${inForce.signed.eventId}); reason: ${inForce.signed.reason}`);
+      }
       const horizons = await store.retentionHorizons();
       if (!horizons.length) { out('no retention horizon recorded: nothing has ever been purged'); return 0; }
-      const signatures = await purgeSignatures(store);
+      const { signatures, policies } = await purgeSignatures(store);
       for (const h of horizons) {
         const signed = signatures.get(`${h.dataBefore}\u0000${h.setBy}`);
+        const policy = policies.get(`${h.dataBefore}\u0000${h.setBy}`);
         out(`#${h.id} ${iso(h.at)} by ${h.setBy}: data before ${iso(h.dataBefore)} (uploads below #${h.belowUploadId}), audit trail before ${iso(h.auditBefore)}; reason: ${h.reason}` +
-          `; ${signed ? describeSignature(signed) : 'not signed (the scheduled housekeeping job, or a version before signed purges)'}`);
+          `; ${signed ? describeSignature(signed) : policy ? `under the retention policy of event #${policy.eventId}, ${describeSignature(policy.signature)}`
+            : 'not signed (the scheduled housekeeping job of a version before signed policies, or a version before signed purges)'}`);
       }
       return 0;
     }
     case 'run': {
       const { values } = parse(rest, {
-        'dry-run': { type: 'boolean' }, reason: { type: 'string' }, signer: { type: 'string' }, meaning: { type: 'string' }, 'password-stdin': { type: 'boolean' },
+        'dry-run': { type: 'boolean' }, reason: { type: 'string' }, ...SIGNER_OPTIONS,
       });
       if (retention.keepDays < 1) throw new UsageError('"retention.keepDays" is not set in the configuration: nothing to work out');
       if (values['dry-run']) {
@@ -109,7 +85,7 @@ export async function retentionCommand(
       if (!reason) throw new UsageError('--reason is required: it is recorded with the horizon for the auditors (e.g. --reason "annual purge, SOP QA-12")');
       let signature: Signature;
       try {
-        signature = await signPurge(values, config, store, input, now());
+        signature = await signOnCommandLine(values, config, store, input, now(), PURGE);
       } catch (err) {
         if (!(err instanceof SignatureRefused)) throw err;
         out(`purge refused: ${err.message}`);
@@ -124,19 +100,43 @@ export async function retentionCommand(
       }
       return result.plan.blocked ? 1 : 0;
     }
+    case 'sign': {
+      const { values } = parse(rest, { reason: { type: 'string' }, ...SIGNER_OPTIONS });
+      const reason = requiredReason(values);
+      const policy = policyOf(retention);
+      out(`retention policy to sign: ${describePolicy(policy)} (retention ${retention.enabled ? 'on' : 'off'} in the configuration)`);
+      let signature: Signature;
+      try {
+        signature = await signOnCommandLine(values, config, store, input, now(), POLICY);
+      } catch (err) {
+        if (!(err instanceof SignatureRefused)) throw err;
+        out(`refused: ${err.message}`);
+        return 1;
+      }
+      const signed = await signPolicy(store, policy, signature, reason, cliSource());
+      out(`retention policy ${describeSignature(signature)} (event #${signed.eventId}): the nightly purge acts on it`);
+      return 0;
+    }
     default:
       out(USAGE);
       return sub && sub !== 'help' ? 2 : 0;
   }
 }
 
-/** The signatures bound to the horizons' events (in the audit chain), by the horizon they advanced. */
-async function purgeSignatures(store: Store): Promise<Map<string, Signature>> {
-  const found = new Map<string, Signature>();
+/**
+ * The signatures bound to the horizons' events (in the audit chain), by the horizon they advanced: a
+ * purge by hand's own, or the signed policy a scheduled purge acted under.
+ */
+async function purgeSignatures(store: Store): Promise<{ signatures: Map<string, Signature>; policies: Map<string, { eventId: number; signature: Signature }> }> {
+  const signatures = new Map<string, Signature>();
+  const policies = new Map<string, { eventId: number; signature: Signature }>();
   const events = await store.events({ type: 'retention.horizon.advanced', limit: 10_000 });
   for (const e of events) {
-    const data = e.data as { dataBefore?: number; setBy?: string; signature?: Signature } | null;
-    if (data?.signature && typeof data.dataBefore === 'number') found.set(`${data.dataBefore}\u0000${data.setBy}`, data.signature);
+    const data = e.data as { dataBefore?: number; setBy?: string; signature?: Signature; policyEventId?: number; policySignature?: Signature } | null;
+    if (typeof data?.dataBefore !== 'number') continue;
+    const key = `${data.dataBefore}\u0000${data.setBy}`;
+    if (data.signature) signatures.set(key, data.signature);
+    if (data.policySignature && typeof data.policyEventId === 'number') policies.set(key, { eventId: data.policyEventId, signature: data.policySignature });
   }
-  return found;
+  return { signatures, policies };
 }

@@ -8,7 +8,7 @@ import { describeProblem, exportHeads, recordVerification, type IntegrityReport,
 import { ROLLING_NIGHTS, recordVerifyProgress, verifyIncrementally, type IncrementalReport } from './verify-incremental.ts';
 import { exportHeadsToSyslog } from './syslog-heads.ts';
 import { NotificationJob, createTransport } from './notify.ts';
-import { describeBodyRun, describeRun, runBodyRetention, runRetention } from './retention.ts';
+import { runNightlyRetention } from './retention-policy.ts';
 import { runScheduledReports } from '../report/schedule.ts';
 import { INLET_VERSION } from '../report/version.ts';
 import { drawInWorker } from '../report/draw.ts';
@@ -92,18 +92,9 @@ export function createJobScheduler({ store, config, log, now, chainKey, headsFil
       name: 'housekeeping', schedule: housekeeping.schedule,
       run: () => oneAtATime(async () => {
         // Retention first: the WAL checkpoint and statistics of maintain() then see the space it freed.
-        const purge = retention.enabled
-          ? describeRun(await runRetention(store, retention, {
-            now: (now ?? Date.now)(), setBy: 'housekeeping job', log,
-            reason: `retention.keepDays = ${retention.keepDays}, retention.auditKeepDays = ${retention.auditKeepDays} in the configuration`,
-          }))
-          : 'retention off';
-        const bodies = retention.bodyKeepDays > 0
-          ? `; ${describeBodyRun(await runBodyRetention(store, retention, {
-            now: (now ?? Date.now)(), setBy: 'housekeeping job', log, reason: `retention.bodyKeepDays = ${retention.bodyKeepDays} in the configuration`,
-          }))}`
-          : '';
-        return `${purge}${bodies}; ${await store.maintain()}`;
+        // Only under a retention policy an administrator signed (retention-policy.ts); withheld otherwise.
+        const purge = await runNightlyRetention(store, retention, { now: (now ?? Date.now)(), log });
+        return `${purge}; ${await store.maintain()}`;
       }),
     });
   }

@@ -90,8 +90,10 @@ export interface RetentionRunOptions {
   /** Who advances the horizon ('housekeeping job', or the operating-system user of `inlet retention run`). */
   setBy: string;
   reason: string;
-  /** A purge ordered by a person is signed by them (`inlet retention run`); the scheduled job's is not. */
+  /** A purge ordered by a person is signed by them (`inlet retention run`); the scheduled job acts under a signed policy instead. */
   signature?: RetentionRequest['signature'];
+  /** The scheduled job's authority: the signed retention policy (retention-policy.ts). */
+  policy?: RetentionRequest['policy'];
   source?: string | null;
   log: LogSink;
   /** Progress lines at most this often (ms). */
@@ -107,6 +109,7 @@ export async function runRetention(store: RetentionStore, settings: RetentionSet
     horizon = await store.advanceRetentionHorizon({
       at: options.now, dataBefore: plan.dataBefore, auditBefore: plan.auditBefore, setBy: options.setBy, reason: options.reason,
       ...(options.signature ? { signature: options.signature } : {}), ...(options.source ? { source: options.source } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
     });
     // The store keeps the latest horizon when it already covers this one (another process recorded it first).
     const recordedHere = horizon.at === options.now && horizon.setBy === options.setBy;

@@ -7,7 +7,7 @@
 // afterwards (recordVerification).
 import { GENESIS_HASH, chainKey, samplesDigest, toHex, uploadHash } from '../domain/chain.ts';
 import { canonicalState, eventHash } from '../domain/audit-chain.ts';
-import { everyEventLinkedAfter } from '../store/event-links.ts';
+import { UnlinkedEventWatch, everyEventLinkedAfter, type UnlinkedEventSeen } from '../store/event-links.ts';
 import type { ChainCheckpoint, ChainedEvent, Store, StoredAlarm, StoredUpload, UploadSample } from '../store/store.ts';
 import type { ChainKey } from '../store/chain-key.ts';
 import { currentRecords } from '../store/audit-records.ts';
@@ -217,9 +217,16 @@ async function verifyAuditTrail(
   let afterId = 0;
   // On SQLite every writer links its events, the refusal archive and sign-in records included, from
   // the marker event on (src/store/event-links.ts): an unlinked event after it was inserted by hand.
-  // On SQL Server the gateway links procedures' events afterwards, at its next write (migration 038), so an
-  // event may still be waiting for its link: not reported there (docs/sqlserver.md).
+  // On SQL Server the gateway links the database's events afterwards, at its next write (migration 038),
+  // so an event after the chain's last link may still be waiting for it: reported only when a linked
+  // event follows it, which the linking never leaves behind (docs/sqlserver.md).
   const linkedAfter = await everyEventLinkedAfter(store);
+  const unlinkedWatch = new UnlinkedEventWatch(linkedAfter, store.kind !== 'sqlite');
+  const reportUnchained = (events: UnlinkedEventSeen[]) => {
+    for (const u of events) {
+      report({ kind: 'event-unchained', chain: -1, uploadId: u.id, detail: `event #${u.id} (${u.type}: "${u.message.slice(0, 80)}") has no link although every event after #${linkedAfter} is linked: inserted outside Inlet` });
+    }
+  };
   for (;;) {
     const page = await store.chainedEvents(afterId, options.pageSize ?? 1000);
     if (!page.length) break;
@@ -231,11 +238,10 @@ async function verifyAuditTrail(
       const vouches = (e.hash && e.prevHash) || !head;
       if (vouches) for (const r of recordsOf(e)) expected.set(r.key, { state: r.state, eventId: e.id });
       if (!e.hash || !e.prevHash) {
-        if (linkedAfter !== null && e.id > linkedAfter) {
-          report({ kind: 'event-unchained', chain: -1, uploadId: e.id, detail: `event #${e.id} (${e.type}: "${e.message.slice(0, 80)}") has no link although every event after #${linkedAfter} is linked: inserted outside Inlet` });
-        }
+        reportUnchained(unlinkedWatch.unlinked(e));
         continue;
       }
+      reportUnchained(unlinkedWatch.linked());
       eventsChecked++;
       const expectedPrev = head?.hash ?? GENESIS_HASH;
       // A purge below the audit horizon removes the oldest events: the first event kept, and events

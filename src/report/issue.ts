@@ -58,23 +58,28 @@ function describeRequest(request: ReportRequest, model: ReportModel): Record<str
 }
 
 /** Builds, draws (on this thread unless told where) and records one report. */
-export async function makeReport(store: Store, request: ReportRequest, settings: ReportSettings, generatedBy: string, now: number = Date.now(), draw: DrawReport = drawInThread(store)): Promise<MadeReport> {
+/** `source`: where the report was asked for (the client's address, `cli@host`), for its event. */
+export async function makeReport(
+  store: Store, request: ReportRequest, settings: ReportSettings, generatedBy: string, now: number = Date.now(), draw: DrawReport = drawInThread(store), source: string | null = null,
+): Promise<MadeReport> {
   const code = newVerificationCode();
   const { model, pdf } = await draw(request, settings, now, { code, generatedAt: now, generatedBy, signature: null });
   const issued: IssuedReport = {
     code, fileSha256: sha256(pdf), contentSha256: contentDigest(model), generatedAt: now, generatedBy,
     request: describeRequest(request, model), signature: null,
   };
-  await store.recordIssuedReport(issued);
+  await store.recordIssuedReport(issued, source);
   return { pdf, issued, model };
 }
 
 /**
  * Makes the signed copy of the report `code`: the same content with the signature shown. The
- * caller has checked the signer's password. Refuses a signed copy, an unknown code, and a report
+ * caller has checked the signer's password (verifySignature). Refuses a signed copy, an unknown code, and a report
  * whose data changed since it was made.
  */
-export async function signReport(store: Store, code: string, signer: string, meaning: string, settings: ReportSettings, now: number = Date.now(), draw: DrawReport = drawInThread(store)): Promise<MadeReport> {
+export async function signReport(
+  store: Store, code: string, signer: string, meaning: string, settings: ReportSettings, now: number = Date.now(), draw: DrawReport = drawInThread(store), source: string | null = null,
+): Promise<MadeReport> {
   const original = await store.findIssuedReport({ code });
   if (!original) throw new ReportNotFoundError(`no report with verification code ${code}`);
   if (original.signature) throw new ReportConflictError(`report ${code} is itself a signed copy (of ${original.signature.signsCode}): sign the original`);
@@ -91,7 +96,7 @@ export async function signReport(store: Store, code: string, signer: string, mea
   const issued: IssuedReport = {
     code: signedCode, fileSha256: sha256(pdf), contentSha256: original.contentSha256, generatedAt: now, generatedBy: signer, request: original.request, signature,
   };
-  await store.recordIssuedReport(issued);
+  await store.recordIssuedReport(issued, source);
   return { pdf, issued, model };
 }
 

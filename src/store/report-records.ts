@@ -36,18 +36,19 @@ export interface IssuedReport {
   signature: { by: string; at: number; meaning: string; signsCode: string } | null;
 }
 
-export interface ReportEvent { at: number; deviceId: null; type: string; level: EventLevel; message: string; data: Record<string, unknown>; actor?: string }
+export interface ReportEvent { at: number; deviceId: null; type: string; level: EventLevel; message: string; data: Record<string, unknown>; actor?: string; source?: string | null }
 
-export function issuedEvent(r: IssuedReport): ReportEvent {
+/** `source`: where the report was asked for (the client's address, or the command line's machine). */
+export function issuedEvent(r: IssuedReport, source: string | null = null): ReportEvent {
   const what = `${String(r.request.title ?? 'report')} ${String(r.request.period ?? '')}`.trim();
   return r.signature
     ? {
-      at: r.generatedAt, deviceId: null, type: 'report.signed', level: 'info', actor: r.signature.by,
+      at: r.generatedAt, deviceId: null, type: 'report.signed', level: 'info', actor: r.signature.by, source,
       message: `report ${r.signature.signsCode} signed by ${r.signature.by} (meaning: ${r.signature.meaning}); signed copy ${r.code}`,
       data: { code: r.code, signsCode: r.signature.signsCode, by: r.signature.by, meaning: r.signature.meaning, fileSha256: r.fileSha256, contentSha256: r.contentSha256 },
     }
     : {
-      at: r.generatedAt, deviceId: null, type: 'report.issued', level: 'info', actor: r.generatedBy,
+      at: r.generatedAt, deviceId: null, type: 'report.issued', level: 'info', actor: r.generatedBy, source,
       message: `report ${r.code} made by ${r.generatedBy}: ${what}`,
       data: { code: r.code, by: r.generatedBy, fileSha256: r.fileSha256, contentSha256: r.contentSha256, request: r.request },
     };
@@ -58,11 +59,11 @@ const describeSchedule = (s: ReportScheduleInput) => ({
 });
 
 /** old → new of a schedule change; `old` null for a new one, `next` null for a removal. */
-export function scheduleChangedEvent(old: ReportSchedule | null, next: ReportScheduleInput | null, by: string, at: number, reason: string): ReportEvent {
+export function scheduleChangedEvent(old: ReportSchedule | null, next: ReportScheduleInput | null, by: string, at: number, reason: string, source: string | null = null): ReportEvent {
   const name = (next ?? old)!.name;
   const verb = old === null ? 'added' : next === null ? 'removed' : 'changed';
   return {
-    at, deviceId: null, type: 'report.schedule.changed', level: 'info', actor: by,
+    at, deviceId: null, type: 'report.schedule.changed', level: 'info', actor: by, source,
     message: `scheduled report "${name}" ${verb} by ${by}${reason ? `: ${reason}` : ''}`,
     data: { id: old?.id ?? null, by, reason, old: old && describeSchedule(old), new: next && describeSchedule(next) },
   };

@@ -21,8 +21,12 @@ export function horizonAdvancedEvent(r: RetentionRequest) {
     at: r.at, deviceId: null, type: 'retention.horizon.advanced' as const, level: 'warning' as const, actor: r.setBy, source: r.source ?? null,
     message: `retention horizon advanced by ${r.setBy}: uploads and samples received before ${iso(r.dataBefore)} may be purged; ` +
       `${r.auditBefore === null ? 'events and alarms are kept' : `events and closed alarms before ${iso(r.auditBefore)} too`}. Reason: ${r.reason}` +
-      (r.signature ? `; electronic signature: ${r.signature.by} (${r.signature.meaning}) at ${iso(r.signature.at)}` : ''),
-    data: { dataBefore: r.dataBefore, auditBefore: r.auditBefore, setBy: r.setBy, reason: r.reason, ...(r.signature ? { signature: r.signature } : {}) },
+      (r.signature ? `; electronic signature: ${r.signature.by} (${r.signature.meaning}) at ${iso(r.signature.at)}` : '') +
+      (r.policy ? `; under the retention policy of event #${r.policy.eventId}, signed by ${r.policy.signature.by} (${r.policy.signature.meaning}) at ${iso(r.policy.signature.at)}` : ''),
+    data: {
+      dataBefore: r.dataBefore, auditBefore: r.auditBefore, setBy: r.setBy, reason: r.reason, ...(r.signature ? { signature: r.signature } : {}),
+      ...(r.policy ? { policyEventId: r.policy.eventId, policySignature: r.policy.signature } : {}),
+    },
   };
 }
 

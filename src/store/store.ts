@@ -238,6 +238,8 @@ export interface RetentionRequest {
   signature?: { by: string; meaning: string; at: number };
   /** Where a purge by hand was ordered from (the command line's machine), for its event. */
   source?: string | null;
+  /** The nightly purge's authority: the signed retention policy's event (src/jobs/retention-policy.ts), named in the horizon's event. */
+  policy?: { eventId: number; signature: { by: string; meaning: string; at: number } };
 }
 
 /** The last upload of one chain below a horizon, as it was when the horizon advanced. */
@@ -632,16 +634,16 @@ export interface Store {
   updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'passwordHash' | 'failedLogins' | 'lockedUntil' | 'disabled' | 'scope' | 'mustChangePassword'>>, audit?: UserAudit): Promise<void>;
 
   // reports (src/report/): each write also appends its event in the same transaction
-  /** Records a PDF handed out and its 'report.issued' or 'report.signed' event. */
-  recordIssuedReport(report: IssuedReport): Promise<void>;
+  /** Records a PDF handed out and its 'report.issued' or 'report.signed' event; `source`: where it was asked for, for the event. */
+  recordIssuedReport(report: IssuedReport, source?: string | null): Promise<void>;
   /** The issued report with this code or this file hash; undefined when none. */
   findIssuedReport(by: { code: string } | { fileSha256: string }): Promise<IssuedReport | undefined>;
   /** Live schedules (removed ones left out), by name. */
   listReportSchedules(): Promise<ReportSchedule[]>;
   /** Adds (id undefined) or replaces a schedule and appends 'report.schedule.changed' (old -> new); undefined when no such live id. */
-  saveReportSchedule(id: number | undefined, schedule: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined>;
+  saveReportSchedule(id: number | undefined, schedule: ReportScheduleInput, by: string, reason: string, at: number, source?: string | null): Promise<ReportSchedule | undefined>;
   /** Marks a schedule removed and appends its event; false when no such live id. */
-  removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean>;
+  removeReportSchedule(id: number, by: string, reason: string, at: number, source?: string | null): Promise<boolean>;
   // retired devices (the record of who retired which and why is in events)
   retirements(): Promise<DeviceRetirement[]>;
   /** Records a device as retired, or (null) back in use. */

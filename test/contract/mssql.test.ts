@@ -313,3 +313,43 @@ test('events written by procedures (limits, zones), by the refusal archive and b
       await drop();
     }
   });
+
+// Unlinked events on SQL Server (src/store/event-links.ts, migration 039): the gateway links every
+// event waiting above the chain's head at its next write, so one left unlinked below a linked event
+// was inserted outside Inlet (here with IDENTITY_INSERT into an id a rolled-back insert left free).
+test('inlet verify reports an unlinked event that a linked one follows, not one still waiting for its link',
+  { skip: connectionString ? undefined : 'INLET_TEST_MSSQL not set' }, async () => {
+    const { store, raw, drop } = await freshStore();
+    try {
+      const { ensureEveryEventLinkedMarker } = await import('../../src/store/event-links.ts');
+      const { verifyIntegrity } = await import('../../src/jobs/verify.ts');
+      const chainKey = { key: CHAIN_KEY, keyedFromUploadId: 1 };
+      await ensureEveryEventLinkedMarker(store, T1);
+      const [marker] = await store.events({ type: 'audit.events.linked', limit: 1 });
+      assert.ok(marker, 'the marker is written on SQL Server');
+      // The DBA's change of a floor writes an event without a link (under the event chain lock, 039): it waits.
+      await raw.request().batch('UPDATE inlet.retention_policy SET min_keep_days = 400 WHERE id = 1;');
+      const unchained = (report: { problems: { kind: string }[] }) => report.problems.filter((p) => p.kind === 'event-unchained');
+      const waiting = await verifyIntegrity(store, { chainKey, rollup: 'skip' });
+      assert.deepEqual(unchained(waiting), [], 'waiting for its link');
+      const gap = (await raw.request().query<{ id: number }>(`SET NOCOUNT ON;
+        DECLARE @taken TABLE (id bigint NOT NULL);
+        BEGIN TRANSACTION;
+        INSERT INTO inlet.events (occurred_at, device_id, type, level, message) OUTPUT inserted.id INTO @taken (id)
+        VALUES (SYSUTCDATETIME(), NULL, 'dba.note', 'info', N'rolled back');
+        ROLLBACK TRANSACTION;
+        SELECT id FROM @taken;`)).recordset[0].id;
+      await store.addEvent({ at: T1, deviceId: null, type: 'test.linked', level: 'info', actor: 'test', source: null, message: 'links what waited', data: {} });
+      const linked = await verifyIntegrity(store, { chainKey, rollup: 'skip' });
+      assert.deepEqual(unchained(linked), [], 'the floor\'s event is linked now');
+      await raw.request().batch(`SET IDENTITY_INSERT inlet.events ON;
+        INSERT INTO inlet.events (id, occurred_at, device_id, type, level, message, data)
+        VALUES (${Number(gap)}, SYSUTCDATETIME(), NULL, 'user.added', 'info', N'backdoor added by admin', N'{"username":"backdoor"}');
+        SET IDENTITY_INSERT inlet.events OFF;`);
+      const found = await verifyIntegrity(store, { chainKey, rollup: 'skip' });
+      assert.equal(found.ok, false);
+      assert.ok(found.problems.some((p) => p.kind === 'event-unchained' && p.uploadId === Number(gap)), JSON.stringify(found.problems));
+    } finally {
+      await drop();
+    }
+  });

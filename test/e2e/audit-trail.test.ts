@@ -105,8 +105,7 @@ test('every state-changing API route leaves an event with actor, source address 
   const schedule = { name: 'Fridge daily', scope: 'devices', deviceIds: [fridge.id], period: 'daily', folder: tmpdir(), reason: 'QA asks for it' };
 
   /** For each route: how to call it with a valid change, and the event type it must leave. */
-  /** sourceMissing: the store's report records take no source address yet (a known gap, reported); actor and time are checked. */
-  const CASES: Record<string, { call: () => Promise<Response>; event: string | RegExp; actor?: string; sourceMissing?: true }> = {
+  const CASES: Record<string, { call: () => Promise<Response>; event: string | RegExp; actor?: string }> = {
     'POST /api/session': { call: () => walker.signIn('walker', 'Quiet-Harbor-Lantern-51'), event: 'user.signin', actor: 'walker' },
     'POST /api/session/password': {
       call: async () => {
@@ -118,17 +117,17 @@ test('every state-changing API route leaves an event with actor, source address 
     },
     'POST /api/session/display': { call: () => display.request('POST', '/api/session/display', { reason: 'wall screen in the cold room' }), event: 'session.display', actor: 'wallscreen' },
     'DELETE /api/session': { call: () => walker.request('DELETE', '/api/session'), event: 'user.signout', actor: 'walker' },
-    'POST /api/reports/:code/sign': { call: async () => admin.request('POST', `/api/reports/${await freshReport()}/sign`, { signature: SIGNATURE }), event: 'report.signed', sourceMissing: true },
+    'POST /api/reports/:code/sign': { call: async () => admin.request('POST', `/api/reports/${await freshReport()}/sign`, { signature: SIGNATURE }), event: 'report.signed' },
     'POST /api/report-schedules': {
       call: async () => {
         const res = await admin.request('POST', '/api/report-schedules', schedule);
         scheduleId = ((await res.clone().json()) as { id: number }).id;
         return res;
       },
-      event: 'report.schedule.changed', sourceMissing: true,
+      event: 'report.schedule.changed',
     },
-    'PUT /api/report-schedules/:id': { call: () => admin.request('PUT', `/api/report-schedules/${scheduleId}`, { ...schedule, period: 'weekly', reason: 'weekly is enough' }), event: 'report.schedule.changed', sourceMissing: true },
-    'DELETE /api/report-schedules/:id': { call: () => admin.request('DELETE', `/api/report-schedules/${scheduleId}`, { reason: 'replaced by the monthly report' }), event: 'report.schedule.changed', sourceMissing: true },
+    'PUT /api/report-schedules/:id': { call: () => admin.request('PUT', `/api/report-schedules/${scheduleId}`, { ...schedule, period: 'weekly', reason: 'weekly is enough' }), event: 'report.schedule.changed' },
+    'DELETE /api/report-schedules/:id': { call: () => admin.request('DELETE', `/api/report-schedules/${scheduleId}`, { reason: 'replaced by the monthly report' }), event: 'report.schedule.changed' },
     'POST /api/devices': { call: () => admin.request('POST', '/api/devices', { serial: '71000002', model: 'T3510', name: 'Spare', reason: 'new room' }), event: 'device.added' },
     'PATCH /api/devices/:id': { call: () => admin.request('PATCH', `/api/devices/${fridge.id}`, { name: 'Fridge 2', location: 'Lab 2', reason: 'moved' }), event: /^device\.(zone|renamed)$/ },
     'POST /api/devices/:id/entry-point': { call: () => admin.request('POST', `/api/devices/${fridge.id}/entry-point`, { reason: 'the URL was mailed in clear' }), event: 'device.token' },
@@ -187,7 +186,7 @@ test('every state-changing API route leaves an event with actor, source address 
     }
     assert.ok(event, `${route} left no ${expected} event (found ${events.map((e) => e.type).join(', ') || 'none'})`);
     assert.equal(event.actor, CASES[route].actor ?? ADMIN.username, `${route}: the event names who did it`);
-    if (!CASES[route].sourceMissing) assert.match(event.source ?? '', /127\.0\.0\.1/, `${route}: the event names the client's address`);
+    assert.match(event.source ?? '', /127\.0\.0\.1/, `${route}: the event names the client's address`);
     assert.ok(typeof event.recordedAt === 'number', `${route}: the event says when the store wrote it`);
   }
 });
@@ -302,7 +301,7 @@ test('every changing `inlet device` and `inlet user` subcommand leaves an event 
 });
 
 // `inlet notify test` is not walked: it only sends a test mail and changes nothing (test/e2e/notify.test.ts).
-test('every changing `inlet zone`, `inlet limits`, `inlet retention` and `inlet report` subcommand leaves an event naming the operating-system account', async () => {
+test('every changing `inlet zone`, `inlet limits`, `inlet retention` and `inlet report` subcommand leaves an event naming the operating-system account, or the verified signer where it is signed', async () => {
   const out: string[] = [];
   const collect = (line: string) => out.push(line);
   const store = t.gateway.store;
@@ -323,7 +322,9 @@ test('every changing `inlet zone`, `inlet limits`, `inlet retention` and `inlet 
   const reportFile = path.join(tmpdir(), `inlet-walk-${process.pid}.pdf`);
   const signer: SignerInput = { isTerminal: false, prompt: async () => '', ask: async () => '', readAll: async () => `${ADMIN.password}\n` };
   const purging = { ...t.config, retention: { ...t.config.retention, enabled: true, keepDays: 1 } };
-  const CASES: Record<string, { run: () => Promise<number>; event: RegExp }> = {
+  const SIGNED = ['--signer', ADMIN.username, '--meaning', 'approved', '--password-stdin'];
+  /** signer: the change is signed electronically and its actor is the verified signer, not the account. */
+  const CASES: Record<string, { run: () => Promise<number>; event: RegExp; signer?: string }> = {
     'zone add': { run: () => zoneCommand(['add', '--path', 'Walk/Room A', '--reason', 'new room'], store, collect), event: /^zone\./ },
     'zone rename': { run: () => zoneCommand(['rename', '--zone', 'Walk/Room A', '--name', 'Room B', '--reason', 'new signage'], store, collect), event: /^zone\./ },
     'zone move': { run: () => zoneCommand(['move', '--zone', 'Walk/Room B', '--to', '/', '--reason', 'a building of its own'], store, collect), event: /^zone\./ },
@@ -332,8 +333,18 @@ test('every changing `inlet zone`, `inlet limits`, `inlet retention` and `inlet 
     'zone grant': { run: () => zoneCommand(['grant', '--username', 'zoned', '--zone', 'Room B', '--role', 'viewer', '--reason', 'reads the room'], store, collect), event: /^(user|zone)\./ },
     'zone revoke': { run: () => zoneCommand(['revoke', '--username', 'zoned', '--zone', 'Room B', '--reason', 'no longer'], store, collect), event: /^(user|zone)\./ },
     'zone global': { run: () => zoneCommand(['global', '--username', 'zoned', '--reason', 'site-wide again'], store, collect), event: /^(user|zone)\./ },
-    'limits set': { run: () => limitsCommand(['set', '--channels', '73000001:1', '--high', '7', '--reason', 'tighter range, SOP 12'], store, collect), event: /^alarm\.limits\.changed$/ },
-    'limits copy': { run: () => limitsCommand(['copy', '--from', '73000001:1', '--to', '73000001:2', '--reason', 'same product'], store, collect), event: /^alarm\.limits\.changed$/ },
+    'limits set': {
+      run: () => limitsCommand(['set', '--channels', '73000001:1', '--high', '7', '--reason', 'tighter range, SOP 12', ...SIGNED], store, collect, { config: t.config, input: signer }),
+      event: /^alarm\.limits\.changed$/, signer: ADMIN.username,
+    },
+    'limits copy': {
+      run: () => limitsCommand(['copy', '--from', '73000001:1', '--to', '73000001:2', '--reason', 'same product', ...SIGNED], store, collect, { config: t.config, input: signer }),
+      event: /^alarm\.limits\.changed$/, signer: ADMIN.username,
+    },
+    'retention sign': {
+      run: () => retentionCommand(['sign', '--reason', 'walk: the policy of SOP QA-12', ...SIGNED], purging, store, collect, Date.now, signer),
+      event: /^retention\.policy\.signed$/, signer: ADMIN.username,
+    },
     'retention run': {
       run: () => retentionCommand(['run', '--reason', 'walk: purge by hand', '--signer', ADMIN.username, '--meaning', 'approved', '--password-stdin'], purging, store, collect, () => Date.now() + DAY - 1, signer),
       event: /^retention\.horizon\.advanced$/,
@@ -354,9 +365,9 @@ test('every changing `inlet zone`, `inlet limits`, `inlet retention` and `inlet 
       assert.equal(code, 0, `${verb}: ${out.slice(-3).join(' | ')}`);
       const event = (await newEvents(before)).find((e) => CASES[verb].event.test(e.type));
       assert.ok(event, `inlet ${verb} left no ${CASES[verb].event} event (it said: ${out.slice(-3).join(" | ")})`);
-      assert.match(event.actor ?? '', /\((command line|inlet report on .*)\)$/, `inlet ${verb}: the event names the operating-system account (${event.actor})`);
-      // the report's record takes no source address yet (a known gap); its actor names the machine
-      if (verb !== 'report') assert.match(event.source ?? '', /^cli@/, `inlet ${verb}: the event names the machine`);
+      if (CASES[verb].signer) assert.equal(event.actor, CASES[verb].signer, `inlet ${verb}: the event names the verified signer`);
+      else assert.match(event.actor ?? '', /\((command line|inlet report on .*)\)$/, `inlet ${verb}: the event names the operating-system account (${event.actor})`);
+      assert.match(event.source ?? '', /^cli@/, `inlet ${verb}: the event names the machine`);
     }
   } finally {
     rmSync(reportFile, { force: true });

@@ -136,6 +136,11 @@ test('a week of a cold room: the server-made PDF says what QA needs, verifies, a
     assert.equal(wrong.status, 403);
     assert.match(String(wrong.body.error), /password is not right: the report was not signed/);
     assert.equal((await gateway.store.events({ type: 'report.signed', limit: 10 })).length, 0);
+    // Checked as every signature is (verifySignature): the refusal is an event naming who and from where.
+    const [refused] = await gateway.store.events({ type: 'signature.refused', limit: 1 });
+    assert.equal(refused.actor, 'petra.novakova');
+    assert.match(refused.message, /electronic signature of petra\.novakova \(approved\) refused: wrong password/);
+    assert.match(refused.source ?? '', /127\.0\.0\.1/);
     const signed = await approver.request('POST', `/api/reports/${code}/sign`, { signature: { password: 'Linden-Table-Quartz-7', meaning: 'approved' } });
     assert.equal(signed.status, 200);
     const signedCode = signed.headers.get('x-inlet-report-code')!;
@@ -193,12 +198,22 @@ test('inlet report makes the same kind of PDF from the command line, in the conf
   const device = await seedColdRoom(store, { from: WEEK_FROM, to: WEEK_FROM + 86_400_000 });
   await store.close();
   const out = path.join(dataDir, 'day.pdf');
-  const made = cli(dataDir, ['report', '--devices', String(device.id), '--channels', `${device.id}:1`, '--from', '2026-11-02', '--to', '2026-11-03', '--tz', 'Europe/Prague', '--by', 'qa.cli', '--out', out]);
+  const made = cli(dataDir, ['report', '--devices', String(device.id), '--channels', `${device.id}:1`, '--from', '2026-11-02', '--to', '2026-11-03', '--tz', 'Europe/Prague', '--out', out]);
   assert.equal(made.status, 0, made.stderr);
   assert.match(made.stdout, /wrote .*day\.pdf: report [0-9A-Z-]{19}, 1 channel\(s\), 2026-11-02 00:00 – 2026-11-03 00:00 \(Europe\/Prague\)/);
   const flat = execFileSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
   assert.match(flat, /Samples 1440 received, 1440 valid, 0 sensor errors/);
-  assert.match(flat, /by qa\.cli/);
+  assert.match(flat, new RegExp(`by ${os.userInfo().username} \\(inlet report on `), 'made by the account that ran the command');
+  const named = cli(dataDir, ['report', '--devices', String(device.id), '--from', '2026-11-02', '--to', '2026-11-03', '--by', 'qa.cli', '--out', out]);
+  assert.equal(named.status, 2, 'no free-text author: nothing verifies one');
+  assert.match(named.stderr, /Unknown option '--by'/);
+  const reopened = new SqliteStore({ file: path.join(dataDir, 'inlet.sqlite') });
+  try {
+    const [issued] = await reopened.events({ type: 'report.issued', limit: 1 });
+    assert.match(issued.source ?? '', /^cli@/, 'the event names the machine');
+  } finally {
+    await reopened.close();
+  }
   assert.ok(!flat.includes('Relative humidity [%RH]'), 'only the channel asked for');
   const bad = cli(dataDir, ['report', '--devices', String(device.id), '--from', 'yesterday', '--to', '2026-11-03', '--out', out]);
   assert.equal(bad.status, 2);

@@ -101,7 +101,7 @@ describe('retention and inlet verify', () => {
 
     const status = cli(dir, 'retention', 'status');
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test; not signed \(the scheduled housekeeping job, or a version before signed purges\)\n$/);
+    assert.match(status.stdout, /^retention off: keep data \(not set\) days, audit trail kept for ever\n#1 .* by e2e: data before .* \(uploads below #\d+\), audit trail before -; reason: test; not signed \(the scheduled housekeeping job of a version before signed policies, or a version before signed purges\)\n$/);
   });
 
   test('deleting a recent upload or sample straight in SQLite is refused by the triggers', async () => {
@@ -200,6 +200,53 @@ describe('retention and inlet verify', () => {
       const lines: string[] = [];
       assert.equal(await retentionCommand(['status'], config, store, (l) => lines.push(l)), 0);
       assert.match(lines.join('\n'), /#1 .* reason: annual purge, SOP QA-12; signed by qa\.admin \(approved\) at \d{4}-/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('the nightly purge\'s policy is signed with `inlet retention sign` by an administrator of the whole site; `status` says whether it is in force', async () => {
+    const dir = copyOfStore();
+    const store = openDataStore(dir);
+    try {
+      await store.migrate();
+      await store.addUser({ username: 'qa.admin', role: 'administrator', passwordHash: await hashPassword('Purge-Signer-2026!') }, Date.now());
+      await store.addUser({ username: 'op.one', role: 'operator', passwordHash: await hashPassword('Operator-Only-2026!') }, Date.now());
+      const config = structuredClone(DEFAULT_CONFIG);
+      config.retention = { ...config.retention, enabled: true, keepDays: 400, auditKeepDays: 0, bodyKeepDays: 60 };
+      const command = async (argv: string[], password = '') => {
+        const lines: string[] = [];
+        const input: SignerInput = { isTerminal: false, prompt: async () => assert.fail('no terminal'), ask: async () => assert.fail('no terminal'), readAll: async () => `${password}\n` };
+        try {
+          return { code: await retentionCommand(argv, config, store, (l) => lines.push(l), Date.now, input), text: lines.join('\n') };
+        } catch (err) {
+          return { code: 2, text: (err as Error).message };
+        }
+      };
+      const status = async () => (await command(['status'])).text;
+      assert.match(await status(), /the nightly purge is withheld: no retention policy has been signed: the configuration's settings \(keep data 400 days, audit trail kept for ever, raw bodies 60 days\) take effect once an administrator of the whole site signs them with `inlet retention sign`/);
+      const sign = (signer: string, password: string, reason = 'retention per SOP QA-12') =>
+        command(['sign', '--reason', reason, '--signer', signer, '--meaning', 'approved', '--password-stdin'], password);
+      assert.match((await command(['sign', '--signer', 'qa.admin', '--meaning', 'approved', '--password-stdin'], 'Purge-Signer-2026!')).text, /--reason is required/);
+      const operator = await sign('op.one', 'Operator-Only-2026!');
+      assert.equal(operator.code, 1, operator.text);
+      assert.match(operator.text, /op\.one is not an administrator of the whole site: only one may sign the retention policy; the policy was not signed/);
+      const wrong = await sign('qa.admin', 'not-the-password');
+      assert.equal(wrong.code, 1, wrong.text);
+      assert.match(wrong.text, /refused: signature refused: the password is not yours .*; the policy was not signed$/);
+      assert.deepEqual(await store.events({ type: 'retention.policy.signed' }), []);
+
+      const signed = await sign('qa.admin', 'Purge-Signer-2026!');
+      assert.equal(signed.code, 0, signed.text);
+      assert.match(signed.text, /^retention policy to sign: keep data 400 days, audit trail kept for ever, raw bodies 60 days \(retention on in the configuration\)\nretention policy signed by qa\.admin \(approved\) at \S+ \(event #\d+\): the nightly purge acts on it$/);
+      const [event] = await store.events({ type: 'retention.policy.signed' });
+      assert.equal(event.actor, 'qa.admin');
+      assert.match(event.source ?? '', /^cli@/);
+      assert.deepEqual((event.data as { policy: unknown }).policy, { keepDays: 400, auditKeepDays: 0, bodyKeepDays: 60 });
+      assert.match(await status(), new RegExp(`the nightly purge acts under the retention policy signed by qa\\.admin \\(approved\\) at \\S+ \\(event #${event.id}\\); reason: retention per SOP QA-12`));
+      // Someone edits the configuration: the nightly purge stops until the new settings are signed.
+      config.retention.keepDays = 30;
+      assert.match(await status(), new RegExp(`the nightly purge is withheld: the configuration's retention settings \\(keep data 30 days, .*\\) are not the policy signed by qa\\.admin at \\S+ \\(event #${event.id}: keep data 400 days`));
     } finally {
       await store.close();
     }

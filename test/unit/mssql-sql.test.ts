@@ -266,3 +266,14 @@ test('issue 19: bodies are purged and partitions switched only as the database d
   }
   assert.doesNotMatch(partitions, /CREATE UNIQUE NONCLUSTERED INDEX ux_uploads_upload_key/, 'a unique index without the upload id would not be aligned');
 });
+
+test('the DBA\'s retention-floor triggers take the event chain lock before they change a row or write their event (039), so their event is never left below the chain\'s head', () => {
+  const defined = lastDefinitions();
+  for (const name of ['inlet.tr_retention_policy_change', 'inlet.tr_body_retention_policy_change']) {
+    const body = codeOnly(defined.get(name) ?? '');
+    const lock = body.search(/sp_getapplock\s+@Resource\s*=\s*N?''/i);
+    const lockedResource = /sp_getapplock\s+@Resource\s*=\s*N'inlet\.event_chain'/i.test(defined.get(name) ?? '');
+    assert.ok(lockedResource, `${name} takes inlet.event_chain`);
+    assert.ok(lock > 0 && lock < body.search(/\bUPDATE\s+p\b/i) && lock < body.search(/INSERT\s+INTO\s+inlet\.events/i), `${name}: the lock comes first`);
+  }
+});

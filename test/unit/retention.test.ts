@@ -11,6 +11,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 import { describePlan, describeRun, planRetention, runRetention, type RetentionSettings } from '../../src/jobs/retention.ts';
 import { createJobScheduler } from '../../src/jobs/index.ts';
+import { signPolicy } from '../../src/jobs/retention-policy.ts';
 import { recordVerification, verifyIntegrity, type IntegrityReport } from '../../src/jobs/verify.ts';
 import { OfflineDetector } from '../../src/jobs/offline.ts';
 import { NotificationJob } from '../../src/jobs/notify.ts';
@@ -115,7 +116,7 @@ describe('retention', () => {
     await store.close();
   });
 
-  test('the housekeeping job says what retention did, then what maintenance did; retention is off by default', async () => {
+  test('the housekeeping job purges only under a signed retention policy, naming its event, and says what retention did, then what maintenance did; retention is off by default', async () => {
     const { store, device } = await storeWithDevice();
     await dailyUploads(store, device.id, 5);
     const log = recordingLog();
@@ -124,19 +125,34 @@ describe('retention', () => {
     assert.ok(first.ran && /^retention off; WAL checkpointed/.test(first.summary), JSON.stringify(first));
     const config: InletConfig = { ...DEFAULT_CONFIG, retention: { enabled: true, keepDays: 1, auditKeepDays: 0, chunkSize: 1000, bodyKeepDays: 0 } };
     const on = createJobScheduler({ store, config, log, now: () => T0 + 5 * DAY });
+    // The configuration alone authorises nothing: an administrator signs the policy first.
+    const unsigned = await on.runNow('housekeeping');
+    assert.ok(unsigned.ran);
+    assert.match(unsigned.summary, /^retention withheld: no retention policy has been signed: .*`inlet retention sign`; WAL checkpointed/);
+    assert.equal(await store.retentionHorizon(), undefined, 'nothing was purged');
+    const [withheld] = await store.events({ type: 'retention.purge.withheld' });
+    assert.match(withheld.message, /^the nightly purge did not run: no retention policy has been signed/);
+    const policy = await signPolicy(store, config.retention, { by: 'qa.admin', meaning: 'approved', at: T0 + 4 * DAY }, 'SOP QA-12', 'cli@test');
     const second = await on.runNow('housekeeping');
     assert.ok(second.ran);
     assert.match(second.summary, /^retention: horizon advanced to 2025-01-05T00:00:00\.000Z \(uploads below #5\); 12 samples, 4 uploads .* in 2 chunks; WAL checkpointed/);
     const [event] = await store.events({ type: 'retention.horizon.advanced' });
-    assert.match(event.message, /by housekeeping job: .* Reason: retention\.keepDays = 1, retention\.auditKeepDays = 0 in the configuration$/);
-    // Raw bodies on a retention of their own (data retention off): the upload left keeps its samples, not its body.
-    const bodies = createJobScheduler({ store, config: { ...config, retention: { ...config.retention, enabled: false, bodyKeepDays: 1 } }, log, now: () => T0 + 6 * DAY });
+    assert.match(event.message, new RegExp(`by housekeeping job: .* Reason: retention\\.keepDays = 1, retention\\.auditKeepDays = 0 under the retention policy signed by qa\\.admin \\(approved\\) at 2025-01-05T00:00:00\\.000Z, event #${policy.eventId}; under the retention policy of event #${policy.eventId}, signed by qa\\.admin`));
+    assert.equal((event.data as { policyEventId?: number }).policyEventId, policy.eventId, 'the purge names the signed policy\'s event');
+    // Raw bodies on a retention of their own (data retention off): a changed setting waits for its signature.
+    const bodiesConfig: InletConfig = { ...config, retention: { ...config.retention, enabled: false, bodyKeepDays: 1 } };
+    const bodies = createJobScheduler({ store, config: bodiesConfig, log, now: () => T0 + 6 * DAY });
+    const changed = await bodies.runNow('housekeeping');
+    assert.ok(changed.ran, JSON.stringify(changed));
+    assert.match(changed.summary, /^retention withheld: the configuration's retention settings \(keep data 1 days, audit trail kept for ever, raw bodies 1 days\) are not the policy signed by qa\.admin .* \(event #\d+: keep data 1 days, audit trail kept for ever, raw bodies kept with their uploads\)/);
+    assert.ok((await store.uploads({ limit: 10 }))[0].raw.length > 0, 'no body was purged');
+    await signPolicy(store, bodiesConfig.retention, { by: 'qa.admin', meaning: 'approved', at: T0 + 6 * DAY }, 'bodies for 1 day', null);
     const third = await bodies.runNow('housekeeping');
     assert.ok(third.ran, JSON.stringify(third));
     assert.match(third.summary, /^retention off; raw bodies received before 2025-01-06T00:00:00\.000Z: 1 purged \(\d+ bytes\) in 1 chunks, their SHA-256 kept; WAL checkpointed/);
     assert.equal((await store.uploads({ limit: 10 }))[0].raw.length, 0);
     const [bodyEvent] = await store.events({ type: 'retention.bodies.purged' });
-    assert.match(bodyEvent.message, /by housekeeping job: 1 bodies .* Reason: retention\.bodyKeepDays = 1 in the configuration$/);
+    assert.match(bodyEvent.message, /by housekeeping job: 1 bodies .* Reason: retention\.bodyKeepDays = 1 under the retention policy signed by qa\.admin \(approved\) at 2025-01-07T00:00:00\.000Z, event #\d+$/);
     await store.close();
   });
 });

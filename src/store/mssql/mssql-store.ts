@@ -1090,7 +1090,7 @@ export class MssqlStore implements Store {
 
   // ---- reports ----
 
-  async recordIssuedReport(r: IssuedReport): Promise<void> {
+  async recordIssuedReport(r: IssuedReport, source: string | null = null): Promise<void> {
     await this.inTransaction(async (tx) => {
       await tx.request().input('code', sql.VarChar(19), r.code).input('file_sha256', sql.Char(64), r.fileSha256)
         .input('content_sha256', sql.Char(64), r.contentSha256).input('generated_at', sql.DateTime2(3), utc(r.generatedAt))
@@ -1099,7 +1099,7 @@ export class MssqlStore implements Store {
         .input('meaning', sql.NVarChar(100), r.signature?.meaning ?? null).input('signs_code', sql.VarChar(19), r.signature?.signsCode ?? null)
         .query(`INSERT INTO inlet.issued_reports (code, file_sha256, content_sha256, generated_at, generated_by, request, signed_by, signed_at, meaning, signs_code)
           VALUES (@code, @file_sha256, @content_sha256, @generated_at, @generated_by, @request, @signed_by, @signed_at, @meaning, @signs_code)`);
-      await insertReportEvent(tx, issuedEvent(r), this.chainKey);
+      await insertReportEvent(tx, issuedEvent(r, source), this.chainKey);
     });
   }
 
@@ -1115,7 +1115,7 @@ export class MssqlStore implements Store {
     return (await this.query(`SELECT ${REPORT_SCHEDULE_COLUMNS} FROM inlet.report_schedules WHERE deleted_at IS NULL ORDER BY name`)).recordset.map(toReportSchedule);
   }
 
-  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number, source: string | null = null): Promise<ReportSchedule | undefined> {
     try {
       return await this.inTransaction(async (tx) => {
         const old = id === undefined ? null : await liveSchedule(tx, id, true);
@@ -1135,7 +1135,7 @@ export class MssqlStore implements Store {
             INSERT INTO inlet.report_schedules (name, scope, location, device_ids, period, mail_to, folder, enabled, updated_at, updated_by)
             OUTPUT inserted.id VALUES (@name, @scope, @location, @device_ids, @period, @mail_to, @folder, @enabled, @at, @by);`)).recordset[0].id);
         }
-        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason), this.chainKey);
+        await insertReportEvent(tx, scheduleChangedEvent(old, s, by, at, reason, source), this.chainKey);
         return liveSchedule(tx, savedId!, false);
       });
     } catch (err) {
@@ -1146,13 +1146,13 @@ export class MssqlStore implements Store {
     }
   }
 
-  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+  async removeReportSchedule(id: number, by: string, reason: string, at: number, source: string | null = null): Promise<boolean> {
     return this.inTransaction(async (tx) => {
       const old = await liveSchedule(tx, id, true);
       if (!old) return false;
       await tx.request().input('id', sql.Int, id).input('at', sql.DateTime2(3), utc(at)).input('by', sql.NVarChar(128), by)
         .query('UPDATE inlet.report_schedules SET deleted_at = @at, updated_at = @at, updated_by = @by WHERE id = @id');
-      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason), this.chainKey);
+      await insertReportEvent(tx, scheduleChangedEvent(old, null, by, at, reason, source), this.chainKey);
       return true;
     });
   }
@@ -1211,7 +1211,7 @@ async function liveSchedule(tx: sql.Transaction, id: number, lock: boolean): Pro
 }
 
 async function insertReportEvent(tx: sql.Transaction, e: ReportEvent, key: Uint8Array | null): Promise<void> {
-  // The data names who; the actor column stays empty, as before the chain covered these events.
-  await appendEvents(tx, [{ at: e.at, deviceId: null, type: e.type, level: e.level, message: e.message, data: e.data, actor: null, source: null }],
+  // Who and from where, as the embedded store records them (the data names who too).
+  await appendEvents(tx, [{ at: e.at, deviceId: null, type: e.type, level: e.level, message: e.message, data: e.data, actor: e.actor ?? null, source: e.source ?? null }],
     key, EVENT_CHAIN_LOCK_TIMEOUT_MS);
 }

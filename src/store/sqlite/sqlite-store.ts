@@ -886,12 +886,12 @@ export class SqliteStore implements Store {
 
   // ---- reports ----
 
-  async recordIssuedReport(r: IssuedReport): Promise<void> {
+  async recordIssuedReport(r: IssuedReport, source: string | null = null): Promise<void> {
     this.transaction(() => {
       this.db.prepare(`INSERT INTO issued_reports (${ISSUED_REPORT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         r.code, r.fileSha256, r.contentSha256, r.generatedAt, r.generatedBy, JSON.stringify(r.request),
         r.signature?.by ?? null, r.signature?.at ?? null, r.signature?.meaning ?? null, r.signature?.signsCode ?? null);
-      this.insertEvent(issuedEvent(r));
+      this.insertEvent(issuedEvent(r, source));
     });
   }
 
@@ -911,7 +911,7 @@ export class SqliteStore implements Store {
     return r && toReportSchedule(r);
   }
 
-  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number): Promise<ReportSchedule | undefined> {
+  async saveReportSchedule(id: number | undefined, s: ReportScheduleInput, by: string, reason: string, at: number, source: string | null = null): Promise<ReportSchedule | undefined> {
     return this.transaction(() => {
       const old = id === undefined ? null : this.liveSchedule(id);
       if (old === undefined) return undefined;
@@ -929,17 +929,17 @@ export class SqliteStore implements Store {
         if ((err as Error).message.includes('UNIQUE')) throw new Error(`a scheduled report named "${s.name}" already exists`);
         throw err;
       }
-      this.insertEvent(scheduleChangedEvent(old, s, by, at, reason));
+      this.insertEvent(scheduleChangedEvent(old, s, by, at, reason, source));
       return this.liveSchedule(savedId!);
     });
   }
 
-  async removeReportSchedule(id: number, by: string, reason: string, at: number): Promise<boolean> {
+  async removeReportSchedule(id: number, by: string, reason: string, at: number, source: string | null = null): Promise<boolean> {
     return this.transaction(() => {
       const old = this.liveSchedule(id);
       if (!old) return false;
       this.db.prepare('UPDATE report_schedules SET deleted_at = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(at, at, by, id);
-      this.insertEvent(scheduleChangedEvent(old, null, by, at, reason));
+      this.insertEvent(scheduleChangedEvent(old, null, by, at, reason, source));
       return true;
     });
   }
