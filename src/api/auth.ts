@@ -326,8 +326,7 @@ export function sessionRouter(store: Store, sessions: SessionStore, now: () => n
     await store.updateUser(user.id, { passwordHash, mustChangePassword: false, failedLogins: 0, lockedUntil: null });
     passwordChange.set(user.id, false);
     // Every other session of the user ends (a stolen cookie dies with the old password); this one is renewed.
-    sessions.deleteUser(user.id);
-    const renewed = sessions.create(user, await localAccess(store, user));
+    const renewed = sessions.renew(session.id, user, await localAccess(store, user));
     setSessionCookie(req, res, renewed.id);
     record({
       at, deviceId: null, type: 'user.password.changed', level: 'info', actor: user.username, source, message: `${user.username} changed their own password, from ${source}`,

@@ -47,7 +47,13 @@ export function liveRouter(store: Store, sessions: SessionStore, offlineAfterInt
 
   async function tick(): Promise<void> {
     for (const l of listeners) {
-      if (!sessions.get(l.sessionId, false)) { l.res.write('event: expired\ndata: {}\n\n'); l.res.end(); listeners.delete(l); }
+      if (sessions.get(l.sessionId, false)) continue;
+      // A session renewed by its own password change is not signed out: the stream just ends, and the
+      // browser's EventSource reconnects with the renewed cookie it now holds (an old copy of the
+      // cookie gets 401 there). Any other ended session is told to sign in again.
+      if (!sessions.wasRenewed(l.sessionId)) l.res.write('event: expired\ndata: {}\n\n');
+      l.res.end();
+      listeners.delete(l);
     }
     if (!listeners.size) { stop(); return; }
     const trees = await readTrees([...listeners]);

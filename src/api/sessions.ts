@@ -51,6 +51,8 @@ interface Entry { session: Session; persistedActivityAt: number }
 export class SessionStore {
   /** By the SHA-256 of the id: sessions read back from the store are known only by it. */
   private readonly sessions = new Map<string, Entry>();
+  /** Hashes of ids renewed by their own password change, with when; kept while the old session could have lived (its idle time). */
+  private readonly renewedAt = new Map<string, number>();
   readonly settings: SessionSettings;
   private readonly now: () => number;
   private readonly persistence: SessionPersistence | null;
@@ -130,6 +132,23 @@ export class SessionStore {
     this.remove([hashSessionId(id)]);
   }
 
+  /**
+   * A user changed their own password with session `id`: every session of theirs ends, and `id`'s browser
+   * gets the new session (its cookie comes with the answer). `id` is remembered as renewed, not signed
+   * out, so that a live stream opened with it ends quietly and the browser reconnects with its new cookie
+   * rather than being told to sign in again. Synchronous, so no live tick runs between the end and the renewal.
+   */
+  renew(id: string, user: Pick<UserRecord, 'id' | 'username' | 'role'>, access: Access): Session {
+    this.deleteUser(user.id);
+    this.renewedAt.set(hashSessionId(id), this.now());
+    return this.create(user, access);
+  }
+
+  /** Whether the session `id` ended because its own browser renewed it (renew), rather than signed out or expired. */
+  wasRenewed(id: string): boolean {
+    return this.renewedAt.has(hashSessionId(id));
+  }
+
   /** Signs a user out everywhere: after a role, password or disabled change. */
   deleteUser(userId: number): void {
     this.remove([...this.sessions].filter(([, e]) => e.session.userId === userId).map(([hash]) => hash));
@@ -153,6 +172,8 @@ export class SessionStore {
 
   private sweep(): void {
     const at = this.now();
+    // a stream of a renewed session ends at the next live tick; none can outlast the idle time of the session it was opened with
+    for (const [hash, renewedAt] of this.renewedAt) if (at - renewedAt > this.settings.idleMs) this.renewedAt.delete(hash);
     this.remove([...this.sessions].filter(([, e]) => this.expired(e.session, at)).map(([hash]) => hash));
   }
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { REPO } from '../e2e/api-helpers.ts';
+import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots and PDFs the tests write for a person to look at. */
@@ -31,10 +32,12 @@ export async function openViewerBrowser(gatewayUrl: string, options: { viewport?
       '--disable-component-update', '--disable-sync'],
     viewport: options.viewport ?? { width: 1280, height: 900 }, locale: options.locale, timezoneId: options.timezoneId, acceptDownloads: options.acceptDownloads ?? false,
   });
-  // No clock on actions, waits and navigations (playwright's default is 30 s): a step waits for its
-  // condition, however busy the machine; a hung test is stopped by its test-level HANG_GUARD_MS.
-  context.setDefaultTimeout(0);
-  context.setDefaultNavigationTimeout(0);
+  // Actions, waits and navigations wait for their condition, however busy the machine: playwright's 30 s
+  // default becomes WAIT_GIVE_UP_MS, a give-up, so that a condition that never comes fails with
+  // playwright's own account of what it waited for ("waiting for getByRole('status')…"), long before
+  // the test-level HANG_GUARD_MS.
+  context.setDefaultTimeout(WAIT_GIVE_UP_MS);
+  context.setDefaultNavigationTimeout(WAIT_GIVE_UP_MS);
   // the viewer must not fetch anything from anywhere but the gateway
   await context.route((url) => !url.href.startsWith(gatewayUrl), (route) => { throw new Error(`request outside the gateway: ${route.request().url()}`); });
   return {

@@ -96,10 +96,18 @@ test('a signed-in user changes their own password from the header', { skip, time
   await dialog.getByRole('alert').filter({ hasText: 'the current password is wrong' }).waitFor();
   await shot(page, 'header-refused');
 
+  // The live stream was opened with the session cookie the change replaces. It must follow the renewed
+  // session (a new /api/live, let in), not sign the browser out: it used to say "expired" at the server's
+  // next tick, so the status below showed for a moment only and a busy machine's test waited for it forever.
+  const liveReopened = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/live').then((r) => `a new live stream (${r.status()})`, () => 'no new live stream');
+  const signInShown = page.getByRole('button', { name: 'Sign in' }).waitFor().then(() => 'the sign-in page', () => 'no sign-in page either');
   await dialog.getByLabel('Current password').fill('Velvet-Harbor-Pine-62');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await dialog.waitFor({ state: 'detached' });
+  assert.equal(await Promise.race([liveReopened, signInShown]), 'a new live stream (200)', 'after the change the viewer keeps its live stream on the renewed session');
   await page.getByRole('status').filter({ hasText: 'Your password was changed' }).waitFor();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'still signed in');
   await shot(page, 'header-done');
 
   // this browser stays signed in (its session was renewed) and the new password signs in

@@ -6,6 +6,7 @@ import { runSimulation } from '../../src/cli/simulate.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import type { SampleRow } from '../../src/domain/types.ts';
 import { ADMIN, Caller, startTestGateway, type TestGateway } from './api-helpers.ts';
+import { withinGiveUp } from '../support/hang-guard.ts';
 
 type Role = 'anonymous' | 'viewer' | 'operator' | 'administrator';
 const RANK: Record<Role, number> = { anonymous: 0, viewer: 1, operator: 2, administrator: 3 };
@@ -240,15 +241,19 @@ describe('data after simulated uploads', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const reader = res.body!.getReader();
     let received = '';
+    // reads until the pattern comes (each read waits for the server's next write), or the stream ends
     const readUntil = async (pattern: RegExp) => {
-      const deadline = Date.now() + 8000;
-      while (!pattern.test(received) && Date.now() < deadline) received += new TextDecoder().decode((await reader.read()).value);
-      return pattern.test(received);
+      while (!pattern.test(received)) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        received += new TextDecoder().decode(value);
+      }
+      return true;
     };
-    assert.ok(await readUntil(/event: tree\ndata: \{.*\}\n\n/));
+    assert.ok(await withinGiveUp('the first tree on the live stream', readUntil(/event: tree\ndata: \{.*\}\n\n/)));
     received = '';
     await runSimulation({ devices: [{ url: entryUrl, serial: '20250001', modelCode: soapModelCode('T3510')! }], count: 1, intervalMs: 1000, alarmEvery: 0, errorEvery: 1 });
-    assert.ok(await readUntil(/"errorCode":1/), 'the sensor error reaches the stream');
+    assert.ok(await withinGiveUp('the sensor error on the live stream', readUntil(/"errorCode":1/)), 'the sensor error reaches the stream');
     await reader.cancel();
   });
 

@@ -44,7 +44,9 @@ describe('sign-in with the directory (OpenLDAP dressed as Active Directory)', { 
           { group: group('Inlet Pharmacy QA'), role: 'operator', zones: ['Hospital/Pharmacy'], global: false },
           { group: group('Inlet Admins').toLowerCase(), role: 'administrator', zones: [], global: true },
         ],
-        timeoutMs: 5000,
+        // the longest the schema allows: the directory's answers are waited for, however busy the machine
+        // (an unreachable directory is refused at once, so no test waits for this)
+        timeoutMs: 60_000,
       };
       // a slow-down that outlasts the test, whatever the machine's speed: the fourth attempt must wait
       config.security = { ...config.security, signIn: { ...config.security.signIn, firstDelayS: 600 } };

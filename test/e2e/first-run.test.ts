@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './harness.ts';
 import { sendStopRequest } from '../../src/service/control.ts';
-import { HANG_GUARD_MS } from '../support/hang-guard.ts';
+import { HANG_GUARD_MS, WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,8 +40,8 @@ test('SIGTERM to `npm start` stops the gateway it started (no orphan left on the
     assert.equal(await refusesConnections(url), false, 'the gateway answers');
     npm.kill('SIGTERM');
     await npmExited;
-    // the gateway drains and exits: wait for that (a condition), giving up only after a minute
-    const giveUpAt = Date.now() + 60_000;
+    // the gateway drains and exits: wait for that (a condition), giving up only after WAIT_GIVE_UP_MS
+    const giveUpAt = Date.now() + WAIT_GIVE_UP_MS;
     while (!(await refusesConnections(url)) && Date.now() < giveUpAt) await new Promise((r) => setTimeout(r, 200));
     assert.equal(await refusesConnections(url), true, `the gateway is still running on ${url} after npm was stopped`);
   } finally {

@@ -7,6 +7,7 @@ import { buildSoapMessage } from '../../src/sim/soap.ts';
 import { post } from '../../src/sim/client.ts';
 import { notifyCommand } from '../../src/cli/notify.ts';
 import { registerSoapDevice, soapUrl, startTestGateway } from './harness.ts';
+import { waitUntil } from '../support/hang-guard.ts';
 
 interface Received { to: string[]; data: string }
 
@@ -24,16 +25,6 @@ async function startMailServer(): Promise<{ port: number; received: Received[]; 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('a reading over an alarm limit reaches the location\'s recipients by mail through the local SMTP server; acknowledging stops repeats', async () => {
@@ -54,7 +45,7 @@ test('a reading over an alarm limit reaches the location\'s recipients by mail t
     const res = await post(soapUrl(gw.url, device), buildSoapMessage({ serial: '20990001', modelCode: 4145, temp: -9.5 }), 'text/xml');
     assert.equal(res.status, 200);
 
-    const first = await waitFor('the alarm mail', () => mail.received.find((m) => m.to.includes('quality@plant.local')));
+    const first = await waitUntil('the alarm mail', () => mail.received.find((m) => m.to.includes('quality@plant.local')));
     // the subject holds "°C", so it comes as RFC 2047 encoded words: read it as a mail client shows it
     assert.match(decodedSubject(first.data), /^\[Inlet alarm\] Freezer 1 \(Cold store\), channel 1/);
     assert.match(first.data, /From: inlet@plant\.local/);
@@ -62,7 +53,8 @@ test('a reading over an alarm limit reaches the location\'s recipients by mail t
     const [open] = await gw.store.alarms({ open: true, deviceId: device.id });
     await gw.store.acknowledgeAlarm(open.id, 'quality', 'freezer door was open; closed', Date.now());
     const count = mail.received.length;
-    await new Promise((r) => setTimeout(r, 2500));
+    // one whole run of the notification job after the acknowledgement (a condition, not a pause that a busy machine may not fill)
+    await waitUntil('a run of the notification job after the acknowledgement', async () => ((await gw.jobs.runNow('notify')).ran ? true : undefined));
     assert.equal(mail.received.length, count, 'no more mails once acknowledged (repeat is off, and nothing new)');
   } finally {
     await gw.stop();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { runSimulation } from '../../src/cli/simulate.ts';
 import { soapModelCode } from '../../src/ingest/families.ts';
 import { ADMIN, Caller, REPO, startTestGateway, type TestGateway } from './api-helpers.ts';
+import { waitUntil } from '../support/hang-guard.ts';
 
 let t: TestGateway;
 const admin = {} as { c: Caller };
@@ -29,15 +30,6 @@ const now = Date.now();
 const HOUR = 3_600_000;
 /** A PDF report of the laboratory, made by the global administrator: no pharmacy user may sign it. */
 let labReportCode = '';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-    if (Date.now() - now > 120_000) throw new Error(`gave up waiting for ${what}`);
-  }
-}
 
 before(async () => {
   t = await startTestGateway();
@@ -66,7 +58,7 @@ before(async () => {
   });
   assert.equal(report.ok, 4, JSON.stringify(report));
   for (const key of ['pharmacy', 'lab'] as const) {
-    alarm[key] = await waitFor(`the ${key} alarm`, async () => (await t.gateway.store.alarms({ deviceId: dev[key], limit: 1 }))[0]?.id);
+    alarm[key] = await waitUntil(`the ${key} alarm`, async () => (await t.gateway.store.alarms({ deviceId: dev[key], limit: 1 }))[0]?.id);
   }
   const labReport = await admin.c.request('GET', `/api/report.pdf?devices=${dev.lab}&from=${now - HOUR}&to=${now + HOUR}`);
   assert.equal(labReport.status, 200);

@@ -95,6 +95,25 @@ test('sessions end after the idle time unless used, and at the absolute limit', 
   assert.equal(sessions.get(u.id, true), undefined);
 });
 
+test('a password change renews its own session: the old id is known as renewed (not signed out) for the idle time, the user\'s other sessions end', () => {
+  let clock = 0;
+  const sessions = new SessionStore({ idleMs: 1000, absoluteMs: 5000 }, () => clock);
+  const user = { id: 1, username: 'ann', role: 'viewer' as const };
+  const mine = sessions.create(user);
+  const elsewhere = sessions.create(user);
+  const renewed = sessions.renew(mine.id, user, { globalRole: 'viewer', grants: [] });
+  assert.notEqual(renewed.id, mine.id);
+  assert.ok(sessions.get(renewed.id, false));
+  assert.equal(sessions.get(mine.id, false), undefined, 'the old id no longer signs in');
+  assert.equal(sessions.get(elsewhere.id, false), undefined);
+  assert.equal(sessions.wasRenewed(mine.id), true);
+  assert.equal(sessions.wasRenewed(elsewhere.id), false, 'signed out, not renewed');
+  // kept no longer than a stream of the old session could have lived
+  clock = 1001;
+  sessions.create({ id: 2, username: 'bo', role: 'viewer' });
+  assert.equal(sessions.wasRenewed(mine.id), false);
+});
+
 test('buckets keep a span within the point budget and are whole hours from an hour up', () => {
   const HOUR = 3_600_000;
   assert.equal(chooseBucketMs(HOUR, 2000), 2000);

@@ -8,6 +8,7 @@ import type { Store } from '../../src/store/store.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { SpoolingSink, decodeBatch, encodeBatch } from '../../src/store/spool/spooling-sink.ts';
 import { Journal, unappliedJournalBytes } from '../../src/store/spool/journal.ts';
+import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -54,9 +55,9 @@ async function withSink(body: (sink: SpoolingSink, store: FakeStore, dir: string
 }
 
 async function until(condition: () => boolean, what: string) {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + WAIT_GIVE_UP_MS;   // a give-up time, not a speed requirement
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

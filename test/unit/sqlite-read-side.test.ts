@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { SqliteReadSide } from '../../src/store/sqlite/read-side.ts';
+import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   // a give-up time, not a speed requirement
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + WAIT_GIVE_UP_MS;
   while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within 60 s`);
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${WAIT_GIVE_UP_MS / 60_000} minutes`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

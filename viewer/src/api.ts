@@ -47,8 +47,8 @@ export function whenPasswordChangeRequired(handler: () => void): void { onPasswo
 
 /**
  * A 401 can answer a request that left with a session cookie renewed meanwhile (changing one's password
- * renews the session while the alarm count's poll may be in flight): signed out only when the session
- * itself says so.
+ * renews the session while another request of the page may be in flight): signed out only when the
+ * session itself says so. (The live stream's end after a password change is the server's: live.ts.)
  */
 async function confirmSignedOut(): Promise<void> {
   const res = await fetch('/api/session', { headers: { accept: 'application/json' }, credentials: 'same-origin' }).catch(() => null);

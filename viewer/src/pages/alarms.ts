@@ -97,12 +97,18 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<() => voi
         : mayAcknowledge ? h('button', { type: 'button', class: 'primary', onclick: () => acknowledge([a.id]) }, 'Acknowledge') : 'not yet'));
   }
 
+  /** Answers can arrive out of order (a live-triggered load that left before an acknowledgement, answering after
+   * the one that followed it): only the latest request's is shown, or the list would fall back to the older state. */
+  let latestRequest = 0;
+
   async function load(): Promise<void> {
+    const request = ++latestRequest;
     try {
       const [open, recent] = await Promise.all([
         api<{ alarms: StoredAlarm[] }>('GET', `/alarms?${query({ open: 'true', limit: 500 })}`),
         api<{ alarms: StoredAlarm[] }>('GET', `/alarms?${query({ open: 'false', limit: 200 })}`),
       ]);
+      if (request !== latestRequest) return;
       const wanted = (a: StoredAlarm) => !typeFilter.value || (typeFilter.value === 'limit' ? a.source === 'limit' : a.kind === typeFilter.value);
       const openIds = new Set(open.alarms.map((a) => a.id));
       for (const id of [...selected]) if (!openIds.has(id)) selected.delete(id);
@@ -126,7 +132,7 @@ export async function renderAlarms(view: HTMLElement, me: Me): Promise<() => voi
         h('h2', {}, 'Recently closed'), closed.length ? table(closed, false) : message('None.'));
       refreshBulk();
     } catch (err) {
-      show(output, message((err as Error).message, 'error'));
+      if (request === latestRequest) show(output, message((err as Error).message, 'error'));
     }
   }
   // Which alarms to list: a site with many sensors offline after a network change wants to see the rest.

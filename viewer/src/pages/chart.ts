@@ -17,7 +17,11 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
   const status = h('div');
   const back = h('button', { type: 'button', disabled: true, onclick: () => { const previous = zoomStack.pop(); if (previous) { range = previous; picker.showRange(range); load(); } } }, 'Back (zoom out)');
 
+  /** Answers can arrive out of order (a slower, older request after a newer one): only the latest request's is shown. */
+  let latestRequest = 0;
+
   async function load(): Promise<void> {
+    const request = ++latestRequest;
     back.disabled = zoomStack.length === 0;
     // keep the URL in step so the view can be bookmarked
     history.replaceState(null, '', `#/chart?${query({ channels: channels.join(','), from: range.from, to: range.to })}`);
@@ -28,6 +32,7 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
         api<{ series: Series[] }>('GET', `/series?${query({ channels: channels.join(','), from: range.from, to: range.to })}`),
         api<{ limits: ChartLimit[] }>('GET', '/alarm-limits'),
       ]);
+      if (request !== latestRequest) return;
       chart?.destroy();
       plotArea.replaceChildren();
       plotArea.hidden = false;
@@ -39,7 +44,7 @@ export async function renderChart(view: HTMLElement, params: URLSearchParams): P
       const buckets = [...new Set(result.series.map((s) => s.bucketMs))];
       show(status, message(`${formatTime(range.from)} – ${formatTime(range.to)} · ${points} points · ${buckets.map((b) => (b === 0 ? 'every sample' : `min/avg/max per ${b / 60_000 >= 60 ? `${b / 3_600_000} h` : `${b / 60_000} min`}`)).join(', ')}. Drag across the chart to zoom in.`));
     } catch (err) {
-      show(status, message((err as Error).message, 'error'));
+      if (request === latestRequest) show(status, message((err as Error).message, 'error'));
     }
   }
 

@@ -3,6 +3,7 @@
 // policy decides; its refusal (too weak, wrong current password) is shown as it was given.
 import { api, type Me } from '../api.ts';
 import { dialogForm, field, formValues, h, message, show } from '../dom.ts';
+import { reopenLive } from '../live.ts';
 
 function passwordFields(): { current: HTMLInputElement; fresh: HTMLInputElement; again: HTMLInputElement; fields: HTMLElement[] } {
   const current = h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true, maxlength: 200 });
@@ -17,7 +18,9 @@ function passwordFields(): { current: HTMLInputElement; fresh: HTMLInputElement;
 /** Sends the change; the two new entries must match before the server is asked. */
 async function changePassword(values: Record<string, string>): Promise<Me> {
   if (values.newPassword !== values.newPasswordAgain) throw new Error('the two new passwords differ; type the same one twice');
-  return api<Me>('POST', '/session/password', { currentPassword: values.currentPassword, newPassword: values.newPassword });
+  const renewed = await api<Me>('POST', '/session/password', { currentPassword: values.currentPassword, newPassword: values.newPassword });
+  reopenLive();   // the live stream follows the renewed session cookie
+  return renewed;
 }
 
 /** The header's "Change password": a dialog that stays open until the server accepts. Resolves with the renewed session, or null. */

@@ -22,11 +22,16 @@ export async function renderTable(view: HTMLElement, params: URLSearchParams): P
   const pageStarts: number[] = [];
   const restart = () => { pageStarts.length = 0; pageStarts.push(range.from); load(); };
 
+  /** Answers can arrive out of order (a slower, older request after a newer one): only the latest request's is shown. */
+  let latestRequest = 0;
+
   async function load(): Promise<void> {
+    const request = ++latestRequest;
     if (!select.value) { show(output, message('No devices registered yet.')); return; }
     const from = pageStarts[pageStarts.length - 1];
     try {
       const page = await api<TablePage>('GET', `/samples?${query({ device: select.value, from, to: range.to, limit: PAGE_ROWS })}`);
+      if (request !== latestRequest) return;
       const cell = (v: TablePage['rows'][number]['values'][number], unit: string) =>
         v === null ? h('td', {}, '') : h('td', { class: v.errorCode !== null ? 'error' : v.alarm !== 'no' ? 'alarm' : '' },
           v.errorCode !== null ? `sensor error ${v.errorCode}` : `${formatValue(v.value, unit)}${v.alarm !== 'no' ? ` (${v.alarm === 'hi' ? 'high' : 'low'} alarm)` : ''}`);
@@ -39,7 +44,7 @@ export async function renderTable(view: HTMLElement, params: URLSearchParams): P
           h('span', {}, `Page ${pageStarts.length}`),
           h('button', { type: 'button', disabled: page.next === null, onclick: () => { pageStarts.push(page.next!); load(); } }, 'Next page')));
     } catch (err) {
-      show(output, message((err as Error).message, 'error'));
+      if (request === latestRequest) show(output, message((err as Error).message, 'error'));
     }
   }
 
