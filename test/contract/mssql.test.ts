@@ -22,6 +22,7 @@ import { GENESIS_HASH } from '../../src/domain/chain.ts';
 import { eventHash } from '../../src/domain/audit-chain.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { serviceDenies } from '../support/mssql-denies.ts';
 
 const connectionString = process.env.INLET_TEST_MSSQL;
 
@@ -111,19 +112,6 @@ async function serviceDatabase(): Promise<{ database: string; login: string; pas
   };
 }
 
-/** Each `DENY <rights> ON OBJECT::inlet.<table> TO inlet_service` the migrations apply, as [table, rights]. */
-function serviceDenies(): [string, string[]][] {
-  const denies = new Map<string, Set<string>>();
-  for (const m of loadMigrations('mssql')) {
-    for (const d of m.sql.matchAll(/DENY\s+([A-Z, ]+?)\s+ON\s+OBJECT::(inlet\.\w+)\s+TO\s+inlet_service/gi)) {
-      const rights = denies.get(d[2].toLowerCase()) ?? new Set<string>();
-      for (const r of d[1].split(',')) rights.add(r.trim().toUpperCase());
-      denies.set(d[2].toLowerCase(), rights);
-    }
-  }
-  return [...denies].map(([table, rights]) => [table, [...rights]]);
-}
-
 /** Refusals of a right: on the object (229, 230), the database (262), or "not found or no permission" for DDL. */
 const PERMISSION_REFUSALS = [229, 230, 262, 297, 300, 1088, 4902, 15151, 15247];
 
@@ -168,7 +156,7 @@ test('the service role may not write horizons, anchors, the policies, the rollup
         // Every DENY a migration applies, attempted right by right (the rights are checked before any
         // constraint or trigger, so an empty statement is enough to be refused).
         const denies = serviceDenies();
-        assert.ok(denies.length >= 10, `${denies.length} tables with DENY rules`);
+        assert.ok(denies.size >= 10, `${denies.size} tables with DENY rules`);
         // The columns are read as the INLET_TEST_MSSQL login, which sees every table.
         const catalog = await new sql.ConnectionPool(parseConnectionString(withDatabase(connectionString!, db.database)).config).connect();
         try {

@@ -15,6 +15,7 @@ import { soapModelCode } from '../../src/ingest/families.ts';
 import { runBodyRetention, runRetention } from '../../src/jobs/retention.ts';
 import { retentionCommand, type SignerInput } from '../../src/cli/retention.ts';
 import { hashPassword } from '../../src/api/passwords.ts';
+import type { Store } from '../../src/store/store.ts';
 import { openDataStore, registerSoapDevice, soapUrl, startTestGateway, copySqliteStore } from './harness.ts';
 
 const CLI = new URL('../../src/cli/inlet.ts', import.meta.url).pathname;
@@ -85,6 +86,17 @@ async function purgeOlderHalf(dir: string): Promise<void> {
   const result = await runRetention(store, { keepDays: 1, auditKeepDays: 0, chunkSize: 100 }, { now: cut + DAY, setBy: 'e2e', reason: 'test', log });
   assert.equal(result.purged.uploads, 7);
   await store.close();
+}
+
+/** An administrator of the whole site (qa.admin) and an operator (op.one), the signers the purge tests try. */
+async function addSigners(store: Store): Promise<void> {
+  await store.addUser({ username: 'qa.admin', role: 'administrator', passwordHash: await hashPassword('Purge-Signer-2026!') }, Date.now());
+  await store.addUser({ username: 'op.one', role: 'operator', passwordHash: await hashPassword('Operator-Only-2026!') }, Date.now());
+}
+
+/** A signer's password piped in (--password-stdin), with no terminal to ask on. */
+function pipedPassword(password: string): SignerInput {
+  return { isTerminal: false, prompt: async () => assert.fail('no terminal'), ask: async () => assert.fail('no terminal'), readAll: async () => `${password}\n` };
 }
 
 describe('retention and inlet verify', () => {
@@ -168,13 +180,12 @@ describe('retention and inlet verify', () => {
     const store = openDataStore(dir);
     try {
       await store.migrate();
-      await store.addUser({ username: 'qa.admin', role: 'administrator', passwordHash: await hashPassword('Purge-Signer-2026!') }, Date.now());
-      await store.addUser({ username: 'op.one', role: 'operator', passwordHash: await hashPassword('Operator-Only-2026!') }, Date.now());
+      await addSigners(store);
       const config = structuredClone(DEFAULT_CONFIG);
       config.retention = { ...config.retention, enabled: true, keepDays: 1 };
       const run = async (signer: string, password: string) => {
         const lines: string[] = [];
-        const input: SignerInput = { isTerminal: false, prompt: async () => assert.fail('no terminal'), ask: async () => assert.fail('no terminal'), readAll: async () => `${password}\n` };
+        const input = pipedPassword(password);
         const code = await retentionCommand(['run', '--reason', 'annual purge, SOP QA-12', '--signer', signer, '--meaning', 'approved', '--password-stdin'],
           config, store, (l) => lines.push(l), () => cut + DAY, input);
         return { code, text: lines.join('\n') };
@@ -210,13 +221,12 @@ describe('retention and inlet verify', () => {
     const store = openDataStore(dir);
     try {
       await store.migrate();
-      await store.addUser({ username: 'qa.admin', role: 'administrator', passwordHash: await hashPassword('Purge-Signer-2026!') }, Date.now());
-      await store.addUser({ username: 'op.one', role: 'operator', passwordHash: await hashPassword('Operator-Only-2026!') }, Date.now());
+      await addSigners(store);
       const config = structuredClone(DEFAULT_CONFIG);
       config.retention = { ...config.retention, enabled: true, keepDays: 400, auditKeepDays: 0, bodyKeepDays: 60 };
       const command = async (argv: string[], password = '') => {
         const lines: string[] = [];
-        const input: SignerInput = { isTerminal: false, prompt: async () => assert.fail('no terminal'), ask: async () => assert.fail('no terminal'), readAll: async () => `${password}\n` };
+        const input = pipedPassword(password);
         try {
           return { code: await retentionCommand(argv, config, store, (l) => lines.push(l), Date.now, input), text: lines.join('\n') };
         } catch (err) {

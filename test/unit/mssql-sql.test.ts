@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { splitBatches } from '../../src/store/mssql/batches.ts';
 import { SQL_ROOT, loadMigrations } from '../../src/store/migrations.ts';
+import { serviceDenies } from '../support/mssql-denies.ts';
 
 const dir = path.join(SQL_ROOT, 'mssql');
 const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
@@ -351,20 +352,6 @@ test('the apply waits for two application locks in one request, each for @lock_t
   assert.match(adapterSource, /const APPLICATION_LOCKS_PER_APPLY = 2;/);
 });
 
-/** Each `DENY <rights> ON OBJECT::inlet.<table> TO inlet_service` in the migrations, as [table, rights]. */
-function serviceDenies(): Map<string, Set<string>> {
-  const denies = new Map<string, Set<string>>();
-  for (const m of loadMigrations('mssql')) {
-    // The DENY statements sit inside EXEC (N'...'): read the text with its strings.
-    for (const d of m.sql.matchAll(/DENY\s+([A-Z, ]+?)\s+ON\s+OBJECT::(inlet\.\w+)\s+TO\s+inlet_service/gi)) {
-      const rights = denies.get(d[2].toLowerCase()) ?? new Set<string>();
-      for (const r of d[1].split(',')) rights.add(r.trim().toUpperCase());
-      denies.set(d[2].toLowerCase(), rights);
-    }
-  }
-  return denies;
-}
-
 test('the tables the database decides are denied to the service role: the DBA\'s policies, horizons, anchors, the rollup, latest values, body purges, staging', () => {
   const denies = serviceDenies();
   const created = createdObjects().objects;
@@ -515,6 +502,22 @@ test('replayed in order, the migrations never add a column, constraint, index or
   assert.ok(columns.get('inlet.events')?.has('recorded_at') && objects.size > 50 && indexes.size > 20, 'the replay saw the schema');
 });
 
+/** Applies one batch's CREATE TABLE and ALTER TABLE ADD / DROP COLUMN to `columns` (table → column names). */
+function trackTableColumns(code: string, columns: Map<string, Set<string>>): void {
+  for (const c of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
+    columns.set(c[1].toLowerCase(), new Set(body(code, c.index + c[0].length - 1).split(/,(?![^(]*\))/)
+      .map((p) => p.trim().split(/\s+/)[0].toLowerCase()).filter((n) => n && n !== 'constraint' && n !== 'index')));
+  }
+  for (const c of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+(ADD|DROP\s+COLUMN)\s+([\s\S]*?)(?=;|$|\bALTER\s+TABLE\b|\bGO\b)/gi)) {
+    const known = columns.get(c[1].toLowerCase());
+    for (const part of c[3].split(/,(?![^(]*\))/)) {
+      const name = part.trim().split(/\s+/)[0]?.toLowerCase();
+      if (!known || !name || /^\s*CONSTRAINT\b/i.test(part)) continue;
+      if (/^ADD$/i.test(c[2])) known.add(name); else known.delete(name);
+    }
+  }
+}
+
 test('every column a procedure or trigger names through a table alias, or inserts into, exists in that table when the migration creates it (SQL Server checks them at CREATE: error 207)', () => {
   // Deferred name resolution covers missing tables only, not missing columns of existing ones. Columns
   // named without an alias are not checked here; an alias bound to anything other than one inlet
@@ -525,18 +528,7 @@ test('every column a procedure or trigger names through a table alias, or insert
   for (const m of loadMigrations('mssql')) {
     for (const b of splitBatches(m.sql)) {
       const code = codeOnly(b.sql);
-      for (const c of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
-        columns.set(c[1].toLowerCase(), new Set(body(code, c.index + c[0].length - 1).split(/,(?![^(]*\))/)
-          .map((p) => p.trim().split(/\s+/)[0].toLowerCase()).filter((n) => n && n !== 'constraint' && n !== 'index')));
-      }
-      for (const c of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+(ADD|DROP\s+COLUMN)\s+([\s\S]*?)(?=;|$|\bALTER\s+TABLE\b|\bGO\b)/gi)) {
-        const known = columns.get(c[1].toLowerCase());
-        for (const part of c[3].split(/,(?![^(]*\))/)) {
-          const name = part.trim().split(/\s+/)[0]?.toLowerCase();
-          if (!known || !name || /^\s*CONSTRAINT\b/i.test(part)) continue;
-          if (/^ADD$/i.test(c[2])) known.add(name); else known.delete(name);
-        }
-      }
+      trackTableColumns(code, columns);
       const head = /^\s*(?:CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+(?:PROCEDURE|TRIGGER)\s+(inlet\.\w+)(?:\s+ON\s+(inlet\.\w+))?/i.exec(code);
       if (!head) continue;
       const aliases = new Map<string, string>();
@@ -590,20 +582,7 @@ test('a table has at most one INSTEAD OF trigger per action at any point of the 
 function schemaColumns(): Map<string, Set<string>> {
   const columns = new Map<string, Set<string>>();
   for (const m of loadMigrations('mssql')) {
-    for (const b of splitBatches(m.sql)) {
-      const code = codeOnly(b.sql);
-      for (const c of code.matchAll(/\bCREATE\s+TABLE\s+(inlet\.\w+)\s*\(/gi)) {
-        columns.set(c[1].toLowerCase(), new Set(body(code, c.index + c[0].length - 1).split(/,(?![^(]*\))/)
-          .map((p) => p.trim().split(/\s+/)[0].toLowerCase()).filter((n) => n && n !== 'constraint' && n !== 'index')));
-      }
-      for (const c of code.matchAll(/\bALTER\s+TABLE\s+(inlet\.\w+)\s+(ADD|DROP\s+COLUMN)\s+([\s\S]*?)(?=;|$|\bALTER\s+TABLE\b|\bGO\b)/gi)) {
-        for (const part of c[3].split(/,(?![^(]*\))/)) {
-          const name = part.trim().split(/\s+/)[0]?.toLowerCase();
-          if (!name || /^\s*CONSTRAINT\b/i.test(part)) continue;
-          if (/^ADD$/i.test(c[2])) columns.get(c[1].toLowerCase())?.add(name); else columns.get(c[1].toLowerCase())?.delete(name);
-        }
-      }
-    }
+    for (const b of splitBatches(m.sql)) trackTableColumns(codeOnly(b.sql), columns);
   }
   return columns;
 }

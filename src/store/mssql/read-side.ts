@@ -11,15 +11,15 @@ import { READER_IDLE_MS, WorkerReadSide, reviveRefusals } from '../worker-read-s
 
 const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-/** Store methods the worker answers (read-worker.ts READ_METHODS). */
-const OFFLOADED = new Set([
+/** Store methods the worker answers (read-worker.ts refuses any other): reads only. */
+export const MSSQL_READ_METHODS: ReadonlySet<string> = new Set([
   'latestValues', 'series', 'samples', 'channelSamples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice',
   'quarantined', 'refusals', 'channelUnits', 'csvRows',
 ]);
 
 export class MssqlReadSide extends WorkerReadSide {
   constructor(store: Store, connectionString: string, idleMs = READER_IDLE_MS) {
-    super(store, { workerFile: WORKER_FILE, workerData: { connectionString }, offloaded: OFFLOADED, idleMs, revive: reviveRefusals });
+    super(store, { workerFile: WORKER_FILE, workerData: { connectionString }, offloaded: MSSQL_READ_METHODS, idleMs, revive: reviveRefusals });
   }
 
   protected override get name(): string {

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MssqlStore } from './mssql-store.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { ReadReply, ReadRequest } from '../worker-read-side.ts';
+import { MSSQL_READ_METHODS } from './read-side.ts';
 
 // On Linux a thread has its own nice value: this one yields the CPU to the thread that answers devices
 // when both want it. Elsewhere (Windows) this may fail: no matter.
@@ -18,17 +19,11 @@ const reader = new MssqlStore({ connectionString, purpose: 'reader' });
 /** The gateway migrated the database before starting this worker: only which columns it has is read. */
 let schemaRead: Promise<void> | null = null;
 
-/** Methods a caller may run here: reads only (mssql/read-side.ts OFFLOADED). */
-export const READ_METHODS = new Set([
-  'latestValues', 'series', 'samples', 'channelSamples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice',
-  'quarantined', 'refusals', 'channelUnits', 'csvRows',
-]);
-
 async function run(method: string, args: unknown[]): Promise<unknown> {
   if (method === 'viewerReads') return reader.viewerReads;
   if (method === 'csvDaysFormatted') return reader.csvDaysFormatted;
   if (method === 'sessionWrites') return 0;   // sessions are written by the gateway's own pool on SQL Server
-  if (!READ_METHODS.has(method)) throw new Error(`${method} is not a read the reader worker runs`);
+  if (!MSSQL_READ_METHODS.has(method)) throw new Error(`${method} is not a read the reader worker runs`);
   // A failed attempt (the server away) is tried again with the next read.
   schemaRead ??= reader.readSchema().catch((err: unknown) => { schemaRead = null; throw err; });
   await schemaRead;
