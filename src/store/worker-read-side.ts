@@ -147,6 +147,9 @@ export class WorkerReadSide {
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
+    // An idle worker is unref'd: without this, a process whose last work is this close() (the
+    // gateway's stop) could end before the worker's exit, with the close still pending (exit code 13).
+    worker.ref();
     await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
     // Reads still waiting had only this worker to answer them (its exit no longer rejects them: see start()).
     for (const w of this.waiting.values()) w.reject(new StoreUnavailableError(`${this.name} was closed`));

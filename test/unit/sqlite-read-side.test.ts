@@ -2,7 +2,8 @@
 // when nobody reads, and comes back for the next read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -40,6 +41,31 @@ test('the reader worker stops after its idle time without a request, and a later
   } finally {
     await readSide.close();
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('closing an idle reader worker is the last thing a process may do: the close completes and the process exits 0', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-read-side-'));
+  try {
+    // In a process of its own: the event loop holds nothing but the close (as at the end of the gateway's stop()).
+    const script = [
+      `import { SqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/sqlite-store.ts', import.meta.url).href)};`,
+      `import { SqliteReadSide } from ${JSON.stringify(new URL('../../src/store/sqlite/read-side.ts', import.meta.url).href)};`,
+      `const file = ${JSON.stringify(path.join(dir, 'inlet.sqlite'))};`,
+      'const store = new SqliteStore({ file });',
+      'await store.migrate();',
+      'const readSide = new SqliteReadSide(store, file, 60_000);',
+      'await readSide.store.listDevices();',
+      'await readSide.close();',
+      "process.stdout.write('closed');",
+    ].join('\n');
+    const scriptFile = path.join(dir, 'close-last.mjs');
+    writeFileSync(scriptFile, script);
+    const run = spawnSync(process.execPath, [scriptFile], { encoding: 'utf8' });
+    assert.equal(run.stdout, 'closed', `the close did not complete: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
