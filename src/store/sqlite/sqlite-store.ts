@@ -56,9 +56,20 @@ export interface SqliteStoreOptions {
   writeInWorker?: boolean;
   /** A connection that may only read (PRAGMA query_only): the viewer's reader worker (read-worker.ts). */
   queryOnly?: boolean;
+  /** How long the write worker may sit idle before it is stopped (default WRITER_IDLE_MS). */
+  writerIdleMs?: number;
 }
 
 const WORKER_FILE = fileURLToPath(new URL(`./write-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/**
+ * How long the write worker may sit without a write or an apply before it is stopped. A worker
+ * thread is a V8 instance of its own (about 20 MB of resident memory): a gateway with nothing to
+ * apply gives it back, and the next write starts a new one (tens of ms, while devices are answered
+ * from the journal). The worker keeps nothing a successor cannot read back from the database
+ * (SqliteWriter's chain heads are a cache).
+ */
+export const WRITER_IDLE_MS = 10_000;
 
 /** Runs write groups on a worker thread that owns its own connection to the same file. */
 class WorkerWriter {
@@ -67,9 +78,19 @@ class WorkerWriter {
   private readonly waiting = new Map<number, { resolve: (r: WriteReply) => void; reject: (e: Error) => void }>();
   private readonly file: string;
   private chainKey: Uint8Array | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Write workers started so far (the first, and each one after an idle stop). */
+  workersStarted = 0;
   lastCommitMs: number | null = null;
 
-  constructor(file: string) { this.file = file; }
+  private readonly idleMs: number;
+
+  constructor(file: string, idleMs = WRITER_IDLE_MS) { this.file = file; this.idleMs = idleMs; }
+
+  /** Whether the write worker is running (it stops after idleMs without a request). */
+  get running(): boolean {
+    return this.worker !== null;
+  }
 
   /** Messages to the worker are handled in order, so every group sent after this uses the key. */
   setChainKey(key: Uint8Array | null): void {
@@ -79,20 +100,38 @@ class WorkerWriter {
 
   private start(): Worker {
     const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
+    this.workersStarted++;
     worker.on('message', (reply: WriteReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (reply.commitMs !== null) this.lastCommitMs = reply.commitMs;
       w?.resolve(reply);
+      if (this.waiting.size === 0) this.stopWhenIdle();
     });
     const fail = (err: Error) => {
+      // A worker stopped for idleness has no request left: those waiting belong to its successor.
+      if (this.worker !== worker) return;
       this.worker = null;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
     worker.on('error', (err) => fail(new StoreUnavailableError(`SQLite write worker failed: ${err.message}`)));
-    worker.on('exit', (code) => { if (this.worker === worker) fail(new StoreUnavailableError(`SQLite write worker exited with code ${code}`)); });
+    worker.on('exit', (code) => fail(new StoreUnavailableError(`SQLite write worker exited with code ${code}`)));
     return worker;
+  }
+
+  /** (Re)arms the idle timer: the worker stops once it has had no request for idleMs. */
+  private stopWhenIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const worker = this.worker;
+      if (!worker || this.waiting.size > 0) return;
+      // Messages are handled in order and none is waiting: the worker closes its connection and ends.
+      this.worker = null;
+      worker.postMessage('close');
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
@@ -119,6 +158,7 @@ class WorkerWriter {
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
@@ -150,6 +190,7 @@ export class SqliteStore implements Store {
   private readonly file: string;
   private readonly writeInWorker: boolean;
   private writer: InThreadWriter | WorkerWriter | null = null;
+  private readonly writerIdleMs: number;
   private lastError: string | null = null;
   private chainKey: Uint8Array | null = null;
   private eventAppender: SqliteEventAppender | null = null;
@@ -176,6 +217,7 @@ export class SqliteStore implements Store {
     if (options.file !== ':memory:') mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
     this.file = options.file;
     this.writeInWorker = options.file !== ':memory:' && options.writeInWorker !== false;
+    this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
     this.db = new DatabaseSync(options.file);
     this.db.exec(SQLITE_PRAGMAS);
     // Migration 024 hashes the entry tokens stored in clear before it; SQLite has no SHA-256 of its own.
@@ -187,6 +229,11 @@ export class SqliteStore implements Store {
       at, deviceId: null, type: e.type, level: 'info', message: e.message, data: e.data, actor: typeof e.data.by === 'string' ? e.data.by : 'system',
       source: typeof e.data.source === 'string' ? e.data.source : null,
     }));
+  }
+
+  /** The write worker: whether it runs now, and how many were started (it stops when idle). Null when writes run on this thread. */
+  get writeWorker(): { running: boolean; started: number } | null {
+    return this.writer instanceof WorkerWriter ? { running: this.writer.running, started: this.writer.workersStarted } : null;
   }
 
   /** Settles which columns this database's schema has; migrate() calls it, a reader that never migrates too. */
@@ -234,10 +281,11 @@ export class SqliteStore implements Store {
     this.readSchema();
     // The writer prepares its statements against the latest schema.
     if (!this.writer && (options.upTo === undefined || options.upTo >= Math.max(...all.map((m) => m.version)))) {
-      this.writer = this.writeInWorker ? new WorkerWriter(this.file) : new InThreadWriter(this.db);
+      this.writer = this.writeInWorker ? new WorkerWriter(this.file, this.writerIdleMs) : new InThreadWriter(this.db);
       this.writer.setChainKey(this.chainKey);
       // The write thread starts with the first write: devices are answered from the journal, so none
-      // waits for it, and a gateway with nothing to write does without its memory.
+      // waits for it, and a gateway with nothing to write does without its memory (it stops again
+      // after WRITER_IDLE_MS without a write).
     }
     return done;
   }
