@@ -41,7 +41,7 @@ import { MssqlReadSide } from './store/mssql/read-side.ts';
 import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
 import { secureDataDir } from './config/data-dir.ts';
-import { boundYoungGeneration } from './memory.ts';
+import { boundYoungGeneration, reduceMemoryWhenQuiet } from './memory.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -285,6 +285,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
+  // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts).
+  const stopReducingMemory = reduceMemoryWhenQuiet(() => ingest.stats.received);
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {
@@ -293,6 +295,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       offline.stop = true;
       offline.backoff.wake();
       clearInterval(limitsReload);
+      stopReducingMemory();
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

@@ -13,6 +13,7 @@
 // at V8's smallest.
 import v8 from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { runInNewContext } from 'node:vm';
 
 /** The bound on the main thread's new space (its two semi-spaces), MiB. */
 export const MAX_NEW_SPACE_MIB = 16;
@@ -51,4 +52,49 @@ export function boundYoungGeneration(maxNewSpaceMiB = MAX_NEW_SPACE_MIB): void {
   check();
   observer = new PerformanceObserver(check);
   observer.observe({ entryTypes: ['gc'] });
+}
+
+/** How long the gateway goes without an upload before it gives its spare heap back (once per quiet period). */
+export const QUIET_MS = 10_000;
+
+let collectAllGarbage: (() => void) | null = null;
+
+/**
+ * V8's most thorough collection: full collections until nothing more is freed, then the new space
+ * shrunk to its smallest and the old space compacted. Node offers `gc` only with --expose-gc, read
+ * when a context is made: the flag is set for one new context, taken back, and its `gc` kept.
+ */
+export function collectAllAvailableGarbage(): void {
+  if (!collectAllGarbage) {
+    v8.setFlagsFromString('--expose-gc');
+    try {
+      const gc = runInNewContext('gc') as (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+      collectAllGarbage = () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  collectAllGarbage();
+}
+
+/**
+ * After start-up, and whenever `activity` (e.g. the count of uploads received) has not moved for
+ * quietMs, collects all garbage once: the young generation grown by start-up's migrations and
+ * module loading (16 MiB, nearly empty) and the old space's spare pages go back to the system.
+ * A busy gateway is never quiet, so this costs the ingest path nothing; a quiet one pays a full
+ * collection of a small heap (milliseconds) once per quiet period. Returns a stop function.
+ */
+export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS, onReduced?: () => void): () => void {
+  let last = activity();
+  let reduced = false;
+  const timer = setInterval(() => {
+    const now = activity();
+    if (now !== last) { last = now; reduced = false; return; }
+    if (reduced) return;
+    reduced = true;
+    collectAllAvailableGarbage();
+    onReduced?.();
+  }, quietMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
-import { MAX_NEW_SPACE_MIB, boundYoungGeneration } from '../../src/memory.ts';
+import { MAX_NEW_SPACE_MIB, boundYoungGeneration, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
 
@@ -30,4 +31,36 @@ test('the main thread\'s new space stays at its bound under an allocation that g
   assert.ok(largest <= MAX_NEW_SPACE_MIB * 1.25, `the new space reached ${largest} MiB, above the bound of ${MAX_NEW_SPACE_MIB}`);
   // and it did grow to the bound: a new space that never grows would pass the check above
   assert.ok(largest >= MAX_NEW_SPACE_MIB, `the new space stayed at ${largest} MiB`);
+});
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  // a give-up time, not a speed requirement
+  const deadline = Date.now() + WAIT_GIVE_UP_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${WAIT_GIVE_UP_MS / 60_000} minutes`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a quiet period gives the grown young generation back, once per quiet period', async () => {
+  boundYoungGeneration();
+  await allocateLikeAServer(4000);
+  assert.ok(newSpaceMiB() >= MAX_NEW_SPACE_MIB / 2, `the new space did not grow (${newSpaceMiB()} MiB): the test could not see it shrink`);
+  let uploads = 0;
+  let reductions = 0;
+  const stop = reduceMemoryWhenQuiet(() => uploads, 20, () => { reductions++; });
+  try {
+    await until(() => reductions === 1, 'the quiet gateway collected');
+    assert.ok(newSpaceMiB() <= 2, `the new space is still ${newSpaceMiB()} MiB after the collection`);
+    // still quiet: no second collection until something happened (counted in timer periods, not time)
+    let periods = 0;
+    const counter = setInterval(() => { periods++; }, 20);
+    await until(() => periods >= 10, 'ten periods passed');
+    clearInterval(counter);
+    assert.equal(reductions, 1, 'a gateway that stays quiet collects once');
+    uploads++;
+    await until(() => reductions === 2, 'quiet again after an upload: collected again');
+  } finally {
+    stop();
+  }
 });
