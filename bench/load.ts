@@ -2,10 +2,14 @@
 // parts, test/e2e/fleet.ts), each posting every LOAD_INTERVAL_S seconds at its own phase (device
 // intervals compressed in time: 10,000 devices every 10 s offer 1,000 uploads/s), then a saturation
 // phase per protocol with wrk; every figure beside a bare node:http server measured in the same run.
-// usage: npm run bench:load   (LOAD_DEVICES=10000 LOAD_INTERVAL_S=10 LOAD_SECONDS=20 LOAD_SAT_SECONDS=8)
+// The gateway's memory is that of the built gateway (`npm run build` first: dist/cli/inlet.js start, as
+// the service runs it), idle with no devices and under the fleet's load.
+// usage: npm run bench:load   (LOAD_DEVICES=10000 LOAD_INTERVAL_S=10 LOAD_SECONDS=20 LOAD_SAT_SECONDS=8
+//                              LOAD_IDLE_SETTLED_S=30 LOAD_IDLE_S=65)
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { tempDir } from '../test/helpers/temp-dir.ts';
 import { fleetMessage, fleetUrl, isAcknowledged, type FleetDevice } from '../test/e2e/fleet.ts';
 import { HAVE_WRK, percentile, readDevicesFile, rssMiB, saturateWithWrk, startServer, type Saturation, type ServerUnderTest } from './tools.ts';
@@ -106,43 +110,84 @@ console.log(`Load: ${DEVICES} devices (SOAP, WiFi, TAx6xx, logger in equal parts
   `for ${SECONDS} s after one interval of warm-up, over ${FLEET_SOCKETS} keep-alive sockets; saturation ${SAT_SECONDS} s per protocol with ` +
   `${HAVE_WRK ? `wrk (1 thread, ${CONNECTIONS} connections)` : 'no wrk installed: saturation skipped (apt-get install wrk)'}; Node ${process.version}, ${(await import('node:os')).cpus().length} cores, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
+/** The built `inlet` command (npm run build): what the service runs. */
+const BUILT_CLI = new URL('../dist/cli/inlet.js', import.meta.url).pathname;
 /**
- * RSS of a gateway started with no device, left idle a few seconds: as `inlet start` runs it (built,
- * when dist/ exists) and from the sources; the built one again after IDLE_LONG_S, when the scheduled
- * jobs have run once (the offline sweep each minute starts the reader worker, which stops when idle).
+ * A quiet gateway gives its start-up memory back (src/memory.ts: QUIET_MS, 10 s; the write worker
+ * stops 10 s after its last write, WRITER_IDLE_MS): the idle figure is read once both have passed
+ * (the start-up's last writes come a few seconds after it listens).
  */
-async function idleRss(): Promise<{ built: number; builtLater: number; sources: number }> {
-  const settle = () => new Promise((r) => setTimeout(r, 5000));
+const IDLE_SETTLED_S = Number(process.env.LOAD_IDLE_SETTLED_S ?? 30);
+
+/** Starts the built gateway on dataDir (`inlet start`, configured by environment) and resolves with its origin once it listens. */
+async function startBuilt(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; origin: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [BUILT_CLI, 'start'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1', INLET_CONFIG: '', INLET_LOG_LEVEL: 'warn', ...env },
+  });
+  const origin = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (c: Buffer) => { text += c.toString(); const m = /listening on (http:\/\/[^\s)]+)/.exec(text); if (m) resolve(m[1]); });
+    child.once('exit', (code) => reject(new Error(`the built gateway exited with ${code}`)));
+  });
+  return { child, origin, stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+}
+
+/**
+ * RSS of a gateway started with no device: as `inlet start` runs it (built, when dist/ exists) a few
+ * seconds after start, once quiet (IDLE_SETTLED_S), and after IDLE_LONG_S, when the scheduled jobs
+ * have run once (the offline sweep each minute starts the reader worker, which stops when idle);
+ * and from the TypeScript sources a few seconds after start.
+ */
+async function idleRss(): Promise<{ built: number; builtSettled: number; builtLater: number; sources: number }> {
   const fromSources = await startServer('inlet', { BENCH_DEVICES: '0' });
-  await settle();
+  await new Promise((r) => setTimeout(r, 5000));
   const sources = rssMiB(fromSources.child.pid);
   await fromSources.stop();
-  const cli = new URL('../dist/cli/inlet.js', import.meta.url).pathname;
-  if (!existsSync(cli)) return { built: NaN, builtLater: NaN, sources };
-  const dataDir = tempDir('inlet-bench-idle-');
-  const child = spawn(process.execPath, [cli, 'start'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, INLET_DATA_DIR: dataDir, INLET_HTTP_PORT: '0', INLET_HTTP_HOST: '127.0.0.1', INLET_CONFIG: '', INLET_LOG_LEVEL: 'warn' },
-  });
-  await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('listening')) resolve(); }));
+  if (!existsSync(BUILT_CLI)) return { built: NaN, builtSettled: NaN, builtLater: NaN, sources };
+  const gateway = await startBuilt(tempDir('inlet-bench-idle-'));
   const startedAt = performance.now();
-  await settle();
-  const built = rssMiB(child.pid);
-  await new Promise((r) => setTimeout(r, Math.max(0, startedAt + IDLE_LONG_S * 1000 - performance.now())));
-  const builtLater = rssMiB(child.pid);
-  await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
-  return { built, builtLater, sources };
+  const at = async (s: number) => {
+    await new Promise((r) => setTimeout(r, Math.max(0, startedAt + s * 1000 - performance.now())));
+    return rssMiB(gateway.child.pid);
+  };
+  const built = await at(5);
+  const builtSettled = await at(IDLE_SETTLED_S);
+  const builtLater = await at(Math.max(IDLE_LONG_S, IDLE_SETTLED_S));
+  await gateway.stop();
+  return { built, builtSettled, builtLater, sources };
 }
 
 const idle = await idleRss();
-console.log(`  idle gateway with no devices: RSS ${idle.built.toFixed(0)} MiB as built (npm run build; ${Number.isNaN(idle.built) ? 'dist/ missing, run npm run build' : 'what the service runs'}), ` +
-  `${idle.builtLater.toFixed(0)} MiB after ${IDLE_LONG_S} s idle, ` +
+console.log(`  idle gateway with no devices: RSS ${idle.built.toFixed(0)} MiB as built 5 s after start (npm run build; ${Number.isNaN(idle.built) ? 'dist/ missing, run npm run build' : 'what the service runs'}), ` +
+  `${idle.builtSettled.toFixed(0)} MiB after ${IDLE_SETTLED_S} s, ${idle.builtLater.toFixed(0)} MiB after ${IDLE_LONG_S} s idle, ` +
   `${idle.sources.toFixed(0)} MiB from the TypeScript sources (type stripping)`);
 
-const inlet = await startServer('inlet-fleet', { BENCH_DEVICES: String(DEVICES) });
-const { url: inletOrigin, fleet } = readDevicesFile<{ url: string; fleet: FleetDevice[] }>(inlet);
+/**
+ * The gateway under fleet load as the service runs it: the fleet registered by bench/servers.ts
+ * (register-fleet), then the built `inlet start` on that data folder, throttling off (device
+ * intervals are compressed in time). Without dist/, the gateway from the TypeScript sources.
+ */
+async function startFleetGateway(): Promise<{ server: ServerUnderTest; origin: string; fleet: FleetDevice[]; built: boolean }> {
+  if (!existsSync(BUILT_CLI)) {
+    const server = await startServer('inlet-fleet', { BENCH_DEVICES: String(DEVICES) });
+    const { url, fleet } = readDevicesFile<{ url: string; fleet: FleetDevice[] }>(server);
+    return { server, origin: url, fleet, built: false };
+  }
+  const dataDir = tempDir('inlet-bench-fleet-');
+  const devicesFile = path.join(dataDir, 'fleet.json');
+  const registered = spawnSync(process.execPath, [new URL('./servers.ts', import.meta.url).pathname, 'register-fleet', devicesFile], {
+    env: { ...process.env, BENCH_DATA_DIR: dataDir, BENCH_DEVICES: String(DEVICES) }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (registered.status !== 0) throw new Error(`registering the fleet failed (exit code ${registered.status})`);
+  const fleet = JSON.parse(readFileSync(devicesFile, 'utf8')) as FleetDevice[];
+  const gateway = await startBuilt(dataDir, { INLET_THROTTLE_ENABLED: 'false', INLET_QUARANTINE_BACKFILL: 'false' });
+  return { server: { child: gateway.child, devicesFile, stop: gateway.stop }, origin: gateway.origin, fleet, built: true };
+}
+
+const { server: inlet, origin: inletOrigin, fleet, built: fleetBuilt } = await startFleetGateway();
 const inletIdleRss = rssMiB(inlet.child.pid);
-process.stdout.write(`  inlet: ${fleet.length} devices registered; fleet phase... `);
+process.stdout.write(`  inlet (${fleetBuilt ? 'built, inlet start' : 'from the TypeScript sources: dist/ missing'}): ${fleet.length} devices registered; fleet phase... `);
 const inletFleet = await fleetPhase(inlet, inletOrigin, fleet, true);
 process.stdout.write('saturation... ');
 const inletSat = { SOAP: saturation(inlet, inletOrigin, fleet, 'SOAP'), JSON: saturation(inlet, inletOrigin, fleet, 'JSON') };
@@ -166,12 +211,12 @@ for (const p of ['SOAP', 'JSON'] as Protocol[]) {
   rows.push([`${p} p50 / p99 latency at that rate, ms`, `${f(inletFleet.p50[p], 2)} / ${f(inletFleet.p99[p], 2)}`, `${f(bareFleet.p50[p], 2)} / ${f(bareFleet.p99[p], 2)}`]);
 }
 rows.push(['errors in the fleet phase', f(inletFleet.errors), f(bareFleet.errors)]);
-rows.push([`RSS idle / at steady fleet load, MiB (${DEVICES} devices; target < 200 at 10,000)`, `${f(inletIdleRss)} / ${f(inletFleet.rssMiB)}`, `${f(bareIdleRss)} / ${f(bareFleet.rssMiB)}`]);
+rows.push([`RSS idle / at steady fleet load, MiB (${DEVICES} devices, ${fleetBuilt ? 'built' : 'from sources'}; target < 200 at 10,000)`, `${f(inletIdleRss)} / ${f(inletFleet.rssMiB)}`, `${f(bareIdleRss)} / ${f(bareFleet.rssMiB)}`]);
 for (const p of ['SOAP', 'JSON'] as Protocol[]) {
   rows.push([`${p} saturation uploads/s (wrk)`, f(inletSat[p].rate), f(bareSat[p].rate)]);
   rows.push([`${p} saturation p50 / p99, ms`, `${f(inletSat[p].p50, 2)} / ${f(inletSat[p].p99, 2)}`, `${f(bareSat[p].p50, 2)} / ${f(bareSat[p].p99, 2)}`]);
 }
-rows.push([`RSS idle with no devices, MiB (built / built after ${IDLE_LONG_S} s / from sources; target < 100)`, `${f(idle.built)} / ${f(idle.builtLater)} / ${f(idle.sources)}`, '']);
+rows.push([`RSS idle with no devices, MiB (built after 5 s / after ${IDLE_SETTLED_S} s / after ${IDLE_LONG_S} s / from sources after 5 s; target < 100 once settled)`, `${f(idle.built)} / ${f(idle.builtSettled)} / ${f(idle.builtLater)} / ${f(idle.sources)}`, '']);
 rows.push(['RSS after saturation, MiB', `${f(Math.max(inletSat.SOAP.rssMiB, inletSat.JSON.rssMiB))}`, `${f(Math.max(bareSat.SOAP.rssMiB, bareSat.JSON.rssMiB))}`]);
 console.log('| figure | Inlet (durable: WAL, synchronous=FULL) | bare node:http |\n|---|---|---|');
 for (const [name, a, b] of rows) console.log(`| ${name} | ${a} | ${b} |`);
