@@ -186,6 +186,8 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'service') return (await import('./service.ts')).runServiceCommand(argv.slice(1));
   const { file, rest } = splitConfigOption(argv);
   const [command, ...args] = rest;
+  // Linux: the gateway runs with two malloc arenas (memory.ts); returns only where it does not apply.
+  if (command === 'start') (await import('../memory.ts')).relaunchWithFewerMallocArenas();
   if (!command || command === 'help' || command === '--help') { out(USAGE); return 0; }
   if (command === '--version' || command === 'version') { out(VERSION); return 0; }
   const { config, file: configFile } = loadConfig(file);
