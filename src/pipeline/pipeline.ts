@@ -482,10 +482,25 @@ function oldestSampleTime(upload: Upload): number {
   return Number.isFinite(oldest) ? oldest : upload.receivedAt;
 }
 
-/** Alarm state per channel as of the newest reading, so that a batch compares like one message. */
+/**
+ * Alarm state per channel as of the newest reading, so that a batch compares like one message. A
+ * message with each channel once (a periodic upload) is written out directly; only a batch that
+ * repeats a channel is reduced per channel first.
+ */
 function newestAlarmStates(upload: Upload): string {
+  const readings = upload.readings;
+  let text = '';
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i];
+    for (let j = 0; j < i; j++) if (readings[j].channel === r.channel) return newestAlarmStatesPerChannel(readings);
+    text += i === 0 ? `${r.channel}:${r.alarm}` : `,${r.channel}:${r.alarm}`;
+  }
+  return text;
+}
+
+function newestAlarmStatesPerChannel(readings: readonly Reading[]): string {
   const byChannel = new Map<number, Reading>();
-  for (const r of upload.readings) {
+  for (const r of readings) {
     const seen = byChannel.get(r.channel);
     if (!seen || (r.sampleTime ?? 0) >= (seen.sampleTime ?? 0)) byChannel.set(r.channel, r);
   }

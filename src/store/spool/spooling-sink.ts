@@ -79,7 +79,11 @@ export interface SpoolGauge {
 }
 
 /** Journal records as written, back to back: positions [start, end), `count` records. */
-interface RawChunk { start: number; end: number; count: number; bytes: Buffer }
+interface RawChunk {
+  start: number; end: number; count: number; bytes: Buffer;
+  /** Made for this chunk (joined groups, or read from disk) rather than a cached group's own bytes, which a retry reuses. */
+  ownBytes?: boolean;
+}
 
 interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
@@ -311,10 +315,11 @@ export class SpoolingSink {
       }
       if (!groups.length) return null;
       const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
-      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes };
+      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes, ownBytes: groups.length > 1 };
     }
     const before = first.offset < this.earlierRunEnd ? this.earlierRunEnd : (this.cache[0]?.start ?? Number.POSITIVE_INFINITY);
-    return this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
+    const read = await this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
+    return read && { ...read, ownBytes: true };
   }
 
   private dropCached(): void {
@@ -332,7 +337,7 @@ export class SpoolingSink {
     const maybeStoredBefore = Math.max(this.earlierRunEnd, this.uncertainEnd);
     if (this.store.applyJournal && !earlierRun) {
       const sync = this.now() - this.lastSyncAt >= this.cursorEveryMs;
-      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync });
+      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync, bytesMovable: chunk.ownBytes === true });
       if (applied.durable) this.lastSyncAt = this.now();
       return { refused: applied.refused, durable: applied.durable };
     }
