@@ -32,6 +32,13 @@ export function canonicaliseUnits(upload: Upload): Refusal | null {
  * computed quantity switched) is recorded as a channel change by the writer instead (channel.recorded).
  */
 export function unitChanges(registered: Map<number, { quantity: string; unit: string }>, upload: Upload): { channel: number; from: string; to: string }[] {
+  // The usual upload changes nothing: found without building anything.
+  let any = false;
+  for (const r of upload.readings) {
+    const known = registered.get(r.channel);
+    if (known && known.quantity === r.quantity && known.unit !== r.unit) { any = true; break; }
+  }
+  if (!any) return [];
   const changes = new Map<number, { channel: number; from: string; to: string }>();
   for (const r of upload.readings) {
     const known = registered.get(r.channel);
