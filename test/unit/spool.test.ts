@@ -223,11 +223,13 @@ test('records round-trip exactly, and a JSON record of the earlier journal forma
   const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
   const b: Batch = {
     ...batch(1, every),
+    // Text of more bytes than characters (a device name, a reason): the record's lengths are in bytes.
+    upload: { ...batch(1, every).upload, reason: 'Kühlraum 2 ✓ 温度 🧊' },
     samples: [
       { deviceId: 7, channel: 2, time: 1_700_000_000_123, value: -12.5, errorCode: null, alarm: 'hi' },
       { deviceId: 7, channel: 3, time: 1_700_000_000_123, value: null, errorCode: 9999, alarm: 'lo' },
     ],
-    events: [{ at: 5, deviceId: 7, type: 'device.alarm', level: 'alarm', message: 'm', data: { a: 1 } }],
+    events: [{ at: 5, deviceId: 7, type: 'device.alarm', level: 'alarm', message: 'Fühler über Grenze', data: { a: 1 } }],
     quarantine: null, deviceSeen: { deviceId: 7, at: 9, declaredIntervalS: 60 },
   };
   const decoded = decodeBatch(encodeBatch(b));
