@@ -9,6 +9,7 @@
 //
 // Each applied batch carries an upload key made of the journal's id and the record's position, so
 // that a record applied again (after a crash or an apply whose outcome is unknown) is stored once.
+import { performance as nodePerformance } from 'node:perf_hooks';
 import type { LogSink } from '../../domain/log-sink.ts';
 import { randomUUID } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
@@ -46,6 +47,14 @@ export interface SpoolOptions {
    * way), so under load the apply takes the uploads of this long in one go. 0: apply as soon as synced.
    */
   applyEveryMs?: number;
+  /**
+   * While ingestBusy() says the thread answering devices is saturated, the apply waits (the CPU goes to
+   * answering devices, every upload being durable in the journal already), as long as the apply lag
+   * stays under this (ms). A reader waiting for the apply, a failing store or a stop never wait. 0: never.
+   */
+  yieldMaxLagMs?: number;
+  /** Whether ingest keeps this thread busy now (default: its event loop was busy half the time or more over the last 250 ms). */
+  ingestBusy?: () => boolean;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
   /** Journal segment size and how often the cursor file follows (journal.ts). */
@@ -76,6 +85,36 @@ export interface SpoolGauge {
   /** How long the last apply round took, and how many batches it held. */
   lastApplyMs: number | null;
   lastApplyBatches: number;
+  /** The apply is waiting while uploads keep the gateway busy (SpoolOptions.yieldMaxLagMs). */
+  yieldingToIngest: boolean;
+  /** Apply rounds put off for that since start. */
+  yieldedRounds: number;
+}
+
+/** How often the apply looks again while it yields to ingest, ms. */
+const YIELD_RECHECK_MS = 100;
+
+/**
+ * True while this thread's event loop has been busy at least `threshold` of the time over the last
+ * `windowMs` (measured at most once per window). Half: answering uploads then takes half a core, and
+ * the apply would want about as much again (its transaction costs about what an answer costs), so on
+ * a small server the two compete. Not more: a saturated gateway on two cores was busy 0.6-0.75 of the time in a CPU profile (it
+ * waits for fsyncs and for its share of the CPU); at 1,000 uploads/s it is under 0.1.
+ */
+export function eventLoopBusy(threshold = 0.5, windowMs = 250): () => boolean {
+  let last = nodePerformance.eventLoopUtilization();
+  let lastAt = performance.now();
+  let busy = false;
+  return () => {
+    const now = performance.now();
+    if (now - lastAt >= windowMs) {
+      const current = nodePerformance.eventLoopUtilization();
+      busy = nodePerformance.eventLoopUtilization(current, last).utilization >= threshold;
+      last = current;
+      lastAt = now;
+    }
+    return busy;
+  };
 }
 
 /** Journal records as written, back to back: positions [start, end), `count` records. */
@@ -100,6 +139,10 @@ export class SpoolingSink {
   private readonly rejectedFile: string;
   private readonly cursorEveryMs: number;
   private readonly applyEveryMs: number;
+  private readonly yieldMaxLagMs: number;
+  private readonly ingestBusy: () => boolean;
+  private yieldingToIngest = false;
+  private yieldedRounds = 0;
   /** performance.now() when the last apply round started; its timer starts the next one. */
   private lastApplyStartedAt = Number.NEGATIVE_INFINITY;
   private applyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -138,6 +181,8 @@ export class SpoolingSink {
     this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
     this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.applyEveryMs = options.applyEveryMs ?? Number(process.env.INLET_APPLY_EVERY_MS ?? 200);
+    this.yieldMaxLagMs = options.yieldMaxLagMs ?? 0;
+    this.ingestBusy = options.ingestBusy ?? eventLoopBusy();
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
@@ -189,6 +234,7 @@ export class SpoolingSink {
       depth: this.journal.depth, oldestAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
       draining: this.drainLoop !== null, lastError: this.lastError, rejected: this.rejected, rejectedFile: this.rejectedFile,
       journaled: this.journaled, applied: this.applied, lastApplyMs: this.lastApplyMs, lastApplyBatches: this.lastApplyBatches,
+      yieldingToIngest: this.yieldingToIngest, yieldedRounds: this.yieldedRounds,
     };
   }
 
@@ -279,7 +325,7 @@ export class SpoolingSink {
     if (this.journal.depth === 0) return;
     if (!this.applyDue()) {
       this.applyTimer ??= setTimeout(() => { this.applyTimer = null; this.startDrain(); },
-        Math.max(1, this.lastApplyStartedAt + this.applyEveryMs - performance.now()));
+        this.yieldingToIngest ? YIELD_RECHECK_MS : Math.max(1, this.lastApplyStartedAt + this.applyEveryMs - performance.now()));
       return;
     }
     if (this.applyTimer) { clearTimeout(this.applyTimer); this.applyTimer = null; }
@@ -365,10 +411,29 @@ export class SpoolingSink {
     return { refused, durable: true };
   }
 
-  /** Whether the next apply round may start now (applyEveryMs). */
+  /** Whether the next apply round may start now (applyEveryMs, and yielding to ingest). */
   private applyDue(): boolean {
-    return this.applyEveryMs <= 0 || this.closing || this.appliedWaiters.length > 0 || this.lastError !== null
+    const urgent = this.closing || this.appliedWaiters.length > 0 || this.lastError !== null;
+    const wasYielding = this.yieldingToIngest;
+    this.yieldingToIngest = !urgent && this.shouldYieldToIngest();
+    if (this.yieldingToIngest) {
+      if (!wasYielding) this.yieldedRounds++;
+      return false;
+    }
+    return this.applyEveryMs <= 0 || urgent
       || this.journal.depth >= this.replayChunk || performance.now() - this.lastApplyStartedAt >= this.applyEveryMs;
+  }
+
+  /**
+   * The apply's store transaction costs the machine about as much CPU per upload as answering it: while
+   * uploads arrive faster than this thread answers them, applying now would slow every answer, when the
+   * journal already holds each upload durably. So the apply waits, within yieldMaxLagMs of apply lag.
+   */
+  private shouldYieldToIngest(): boolean {
+    if (this.yieldMaxLagMs <= 0) return false;
+    const oldest = this.journal.oldestAppendedAt;
+    if (oldest === null || this.now() - oldest >= this.yieldMaxLagMs) return false;
+    return this.ingestBusy();
   }
 
   private async drain(): Promise<void> {
