@@ -90,7 +90,7 @@ export function prometheusMetrics(deps: ApiDeps): string {
     '# HELP inlet_apply_lag_seconds How long the oldest acknowledged upload not yet applied to the store has waited (0: all applied).',
     '# TYPE inlet_apply_lag_seconds gauge',
     `inlet_apply_lag_seconds ${((h.spool?.oldestAgeMs ?? 0) / 1000).toFixed(3)}`,
-    '# HELP inlet_apply_yielding 1 while the apply waits because uploads keep the gateway busy (ingest.applyYieldMaxLagS).',
+    '# HELP inlet_apply_yielding 1 while the apply to the store waits because answering uploads saturates the CPUs (ingest.applyYieldMaxLagS).',
     '# TYPE inlet_apply_yielding gauge',
     `inlet_apply_yielding ${h.spool?.yieldingToIngest ? 1 : 0}`,
     '# HELP inlet_journaled_total Uploads appended to the local journal (acknowledged) since start.',

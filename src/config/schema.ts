@@ -76,8 +76,8 @@ export interface InletConfig {
   ingest: {
     soap: { refusals: 'device-error' | 'ok' };
     /**
-     * While uploads keep the gateway's main thread busy, the journal's apply waits, up to this apply
-     * lag (s), so that the CPU answers devices first; every upload is durable in the journal meanwhile.
+     * While answering uploads saturates the CPUs, the journal's apply waits, up to this apply lag (s),
+     * so that the CPU answers devices first; every upload is durable in the journal meanwhile.
      * Past it (sustained overload) the apply runs whatever the load. 0: the apply never waits.
      */
     applyYieldMaxLagS: number;

@@ -9,6 +9,7 @@
 //
 // Each applied batch carries an upload key made of the journal's id and the record's position, so
 // that a record applied again (after a crash or an apply whose outcome is unknown) is stored once.
+import { cpus } from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import type { LogSink } from '../../domain/log-sink.ts';
 import { randomUUID } from 'node:crypto';
@@ -48,12 +49,12 @@ export interface SpoolOptions {
    */
   applyEveryMs?: number;
   /**
-   * While ingestBusy() says the thread answering devices is saturated, the apply waits (the CPU goes to
+   * While ingestBusy() says answering uploads competes with the apply for the CPU, the apply waits (the CPU goes to
    * answering devices, every upload being durable in the journal already), as long as the apply lag
    * stays under this (ms). A reader waiting for the apply, a failing store or a stop never wait. 0: never.
    */
   yieldMaxLagMs?: number;
-  /** Whether ingest keeps this thread busy now (default: its event loop was busy half the time or more over the last 250 ms). */
+  /** Whether answering uploads competes with the apply for the CPU now (default: ingestCompetesForCpu()). */
   ingestBusy?: () => boolean;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
@@ -94,26 +95,46 @@ export interface SpoolGauge {
 /** How often the apply looks again while it yields to ingest, ms. */
 const YIELD_RECHECK_MS = 100;
 
+/** The machine's CPU time so far, all cores, ms: busy and idle. */
+function machineCpuTimes(): { busy: number; idle: number } {
+  let busy = 0;
+  let idle = 0;
+  for (const { times } of cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  return { busy, idle };
+}
+
 /**
- * True while this thread's event loop has been busy at least `threshold` of the time over the last
- * `windowMs` (measured at most once per window). Half: answering uploads then takes half a core, and
- * the apply would want about as much again (its transaction costs about what an answer costs), so on
- * a small server the two compete. Not more: a saturated gateway on two cores was busy 0.6-0.75 of the time in a CPU profile (it
- * waits for fsyncs and for its share of the CPU); at 1,000 uploads/s it is under 0.1.
+ * Whether answering uploads competes with the apply for the CPU now: the machine's CPUs were busy
+ * `machine` of the time or more over the last `windowMs`, and this thread's event loop (answering
+ * uploads) at least `eventLoop` of it. Measured at most once per window.
+ * - The machine, not this thread alone: with cores to spare the apply costs answers nothing, and
+ *   waiting would only delay the store. And a saturated gateway's event loop is not always busy: on
+ *   two cores it was busy 0.6-0.75 of the time in a CPU profile, waiting for fsyncs and for its share
+ *   of the CPU, and less when the disk's fsyncs are the slow part.
+ * - A quarter of this thread: ingest is then a large part of the load (at 1,000 uploads/s on two
+ *   cores it is under 0.1, and the apply never waits).
  */
-export function eventLoopBusy(threshold = 0.5, windowMs = 250): () => boolean {
-  let last = nodePerformance.eventLoopUtilization();
+export function ingestCompetesForCpu(eventLoop = 0.25, machine = 0.85, windowMs = 250): () => boolean {
+  let lastLoop = nodePerformance.eventLoopUtilization();
+  let lastCpu = machineCpuTimes();
   let lastAt = performance.now();
-  let busy = false;
+  let competes = false;
   return () => {
     const now = performance.now();
     if (now - lastAt >= windowMs) {
-      const current = nodePerformance.eventLoopUtilization();
-      busy = nodePerformance.eventLoopUtilization(current, last).utilization >= threshold;
-      last = current;
+      const loop = nodePerformance.eventLoopUtilization();
+      const cpu = machineCpuTimes();
+      const busy = cpu.busy - lastCpu.busy;
+      const total = busy + cpu.idle - lastCpu.idle;
+      competes = nodePerformance.eventLoopUtilization(loop, lastLoop).utilization >= eventLoop && total > 0 && busy / total >= machine;
+      lastLoop = loop;
+      lastCpu = cpu;
       lastAt = now;
     }
-    return busy;
+    return competes;
   };
 }
 
@@ -182,7 +203,7 @@ export class SpoolingSink {
     this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.applyEveryMs = options.applyEveryMs ?? Number(process.env.INLET_APPLY_EVERY_MS ?? 200);
     this.yieldMaxLagMs = options.yieldMaxLagMs ?? 0;
-    this.ingestBusy = options.ingestBusy ?? eventLoopBusy();
+    this.ingestBusy = options.ingestBusy ?? ingestCompetesForCpu();
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
