@@ -114,10 +114,11 @@ function machineCpuTimes(): { busy: number; idle: number } {
  *   waiting would only delay the store. And a saturated gateway's event loop is not always busy: on
  *   two cores it was busy 0.6-0.75 of the time in a CPU profile, waiting for fsyncs and for its share
  *   of the CPU, and less when the disk's fsyncs are the slow part.
- * - A quarter of this thread: ingest is then a large part of the load (at 1,000 uploads/s on two
- *   cores it is under 0.1, and the apply never waits).
+ * - 0.4 of this thread: ingest is then a large part of the load. At 1,000 uploads/s on two quiet
+ *   cores it is under 0.1; with other programs saturating the machine, answers take longer in wall
+ *   time, and 0.25 was reached at 1,000 uploads/s (the apply then waited for nothing it could help).
  */
-export function ingestCompetesForCpu(eventLoop = 0.25, machine = 0.85, windowMs = 250): () => boolean {
+export function ingestCompetesForCpu(eventLoop = 0.4, machine = 0.85, windowMs = 250): () => boolean {
   let lastLoop = nodePerformance.eventLoopUtilization();
   let lastCpu = machineCpuTimes();
   let lastAt = performance.now();
