@@ -145,3 +145,31 @@ test('journal records packed for the write thread straight from their bytes make
   assert.deepEqual([...actual.samples.value].slice(0, 5).map((v) => (Number.isNaN(v) ? null : v)), [20, 40, 21.5, 44, null], 'an error sample has no value');
   assert.deepEqual(actual.batches.map((b) => b.upload.uploadKey), ['journal:0', 'journal:1', 'journal:2', 'own-key', 'journal:4', 'json-key', 'journal:6', 'journal:7', 'journal:8']);
 });
+
+test('a chunk whose bytes are its own moves to the write thread without a copy; a cached group\'s bytes are copied and stay usable', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-move-'));
+  try {
+    const { store, a, b, file } = await newStore(dir, 'move');
+    const { before, group } = scenario(a, b);
+    const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
+    const journal = new Journal(path.join(dir, 'journal'));
+    await journal.open();
+    const { start, bytes } = await journal.appendGroup(payloads, T0);
+    // The cached group's own bytes (a retry would use them again): copied.
+    const kept = Buffer.from(bytes);
+    const first = await store.applyJournal({ bytes: kept, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true, bytesMovable: false });
+    assert.equal(first.applied, 9);
+    assert.equal(kept.byteLength, bytes.byteLength, 'bytes not marked movable are left where they are');
+    // Joined or read-back bytes: moved (the buffer is detached here, the write thread owns it).
+    const own = Buffer.alloc(bytes.byteLength);
+    bytes.copy(own);
+    const again = await store.applyJournal({ bytes: own, position: start, journalId: JOURNAL_ID, maybeStoredBefore: start + bytes.length, sync: true, bytesMovable: true });
+    assert.equal(again.applied, 9, 'the moved bytes arrived whole');
+    assert.equal(own.byteLength, 0, 'movable bytes were moved, not copied');
+    await store.close();
+    await journal.close();
+    assert.equal(dump(file).uploads.length, 9, 'nothing stored twice');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
