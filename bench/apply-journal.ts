@@ -82,7 +82,6 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   db.exec(SQLITE_PRAGMAS);
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`PRAGMA wal_autocheckpoint = ${JOURNAL_AUTOCHECKPOINT_PAGES}`); // as the write thread applies the journal
-  if (experiment === 'no-rollup') db.exec('DROP TRIGGER tr_samples_rollup_hour');
   if (experiment.startsWith('autocheckpoint-')) db.exec(`PRAGMA wal_autocheckpoint = ${Number(experiment.slice(15))}`);
   const writer = new SqliteWriter(db);
   writer.chainKey = new Uint8Array(randomBytes(32));
@@ -112,7 +111,7 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   return { micros: (cpu.user + cpu.system) / applied, system: cpu.system / applied };
 }
 
-// An experiment (BENCH_EXPERIMENT: no-rollup, the hourly rollup's trigger dropped; autocheckpoint-<pages>; objects, records
+// An experiment (BENCH_EXPERIMENT: autocheckpoint-<pages>; objects, records
 // decoded to an object per sample as before) runs alternately with the code as it is, so that both see the same load.
 const variants = ['', ...(process.env.BENCH_EXPERIMENT ? [process.env.BENCH_EXPERIMENT] : [])];
 for (const size of CHUNKS) {
