@@ -12,6 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { decodeBatch, encodeBatch } from '../../src/store/spool/record-codec.ts';
 import { packJournalRecords, packWriteGroup } from '../../src/store/sqlite/write-group.ts';
 import { Journal } from '../../src/store/spool/journal.ts';
+import { UPLOAD_ROWS_PER_INSERT } from '../../src/store/sqlite/writer.ts';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 
 const T0 = 1_700_000_000_000;
@@ -94,6 +95,44 @@ test('a group applied in key order stores exactly what the same batches store on
     }
     const [expected, actual] = [dump(one.file), dump(grouped.file)];
     for (const table of Object.keys(expected)) assert.deepEqual(actual[table], expected[table], table);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a group of more uploads than one multi-row insert takes, with quarantined readings and events among them, stores what one by one stores', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const one = await newStore(dir, 'one-by-one');
+    const grouped = await newStore(dir, 'grouped');
+    const many = (a: number, b: number): Batch[] => Array.from({ length: 2 * UPLOAD_ROWS_PER_INSERT + 7 }, (_, n) => {
+      const d = n % 3 === 0 ? b : a;
+      const batch = upload(d, 100 + n, [sample(d, 1 + (n % 2), 10 + n, n % 5 === 0 ? null : n / 4)]);
+      if (n === 40) return { ...batch, upload: { ...batch.upload, verdict: 'quarantined' as const, reason: 'suspended' }, samples: [],
+        quarantine: [{ channel: 1, quantity: 'temperature', unit: 'C', value: 1, errorCode: null, alarm: 'no' as const, sampleTime: T0 }] };
+      if (n === 33 || n === 34) return { ...batch, events: [{ at: T0 + n, deviceId: d, type: 'device.alarm', level: 'alarm' as const, message: 'high', data: { channel: 1 } }] };
+      return batch;
+    });
+    try {
+      for (const b of many(one.a, one.b)) await one.store.commit(b);
+      const group = many(grouped.a, grouped.b);
+      const results = await grouped.store.applyBatches(group, group.map(() => false));
+      assert.ok(results.every((r) => !(r instanceof Error)));
+    } finally {
+      await one.store.close();
+      await grouped.store.close();
+    }
+    const [expected, actual] = [dump(one.file), dump(grouped.file)];
+    assert.equal(expected.uploads.length, 2 * UPLOAD_ROWS_PER_INSERT + 7);
+    for (const table of Object.keys(expected)) assert.deepEqual(actual[table], expected[table], table);
+    const rows = (file: string, sql: string) => {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try { return db.prepare(sql).all().map((r) => ({ ...r })); } finally { db.close(); }
+    };
+    // Every column of every uploads row, as the multi-row statements bound them.
+    assert.deepEqual(rows(grouped.file, 'SELECT * FROM uploads ORDER BY id'), rows(one.file, 'SELECT * FROM uploads ORDER BY id'));
+    assert.deepEqual(rows(grouped.file, 'SELECT * FROM quarantine'), rows(one.file, 'SELECT * FROM quarantine'));
+    assert.equal(rows(grouped.file, 'SELECT * FROM quarantine').length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
