@@ -92,10 +92,30 @@ function timeText(t: number): string {
   return `${high}${String(t - high * 1e6 + 1e6).slice(1)}`;
 }
 
+/** Up to this many samples, channelTimeOrder sorts by insertion. */
+const SMALL_UPLOAD = 32;
+
 /** `indices` stably ordered by (channel, time), as Array.prototype.sort with that comparator would. */
 function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint32Array {
   const n = indices.length;
   const order = new Uint32Array(n);
+  if (n <= SMALL_UPLOAD) {
+    // An upload of a few samples (a Web Sensor's one per channel): a stable insertion sort, without
+    // the set of channels and its sorted copy, which cost more than the sort itself here.
+    for (let k = 0; k < n; k++) {
+      const i = indices[k];
+      const c = cols.channel[i];
+      const t = cols.time[i];
+      let j = k;
+      for (; j > 0; j--) {
+        const p = order[j - 1];
+        if (cols.channel[p] < c || (cols.channel[p] === c && cols.time[p] <= t)) break;
+        order[j] = p;
+      }
+      order[j] = i;
+    }
+    return order;
+  }
   const seen = new Set<number>();
   for (let k = 0; k < n; k++) seen.add(cols.channel[indices[k]]);
   const channels = [...seen].sort((a, b) => a - b);

@@ -6,7 +6,7 @@ import type { StatementSync } from 'node:sqlite';
 import type { CommitResult, VerdictKind } from '../../domain/types.ts';
 import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/chain.ts';
 import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
-import { commitResult, eventDataJson, sealUploadWithDigest } from '../commit-rules.ts';
+import { commitResult, eventDataJson, sealUploadWithDigest, type ChainRecordFields } from '../commit-rules.ts';
 import type { WireBatch, WriteGroup } from './write-group.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelRecord } from '../audit-records.ts';
@@ -221,10 +221,10 @@ export class SqliteWriter {
     }
     for (const c of batch.channels) this.recordChannel(c, u, id);
     const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
-    this.rollUp(group.samples, keyOrder(group.samples, stored));
+    this.rollUp(group.samples, keyOrder(group.samples, stored), null);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-    const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev, this.chainKey);
+    const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev, this.chainKey);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
       verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
@@ -278,19 +278,23 @@ export class SqliteWriter {
     }
     order.sort((x, y) => (cols.deviceId[x] - cols.deviceId[y]) || (cols.channel[x] - cols.channel[y]) || (cols.time[x] - cols.time[y]) || (x - y));
     const stored = this.insertSortedRows(cols, order, uploadOf);
-    this.rollUp(cols, order.filter((i) => stored[i] === 1));
+    this.rollUp(cols, order, stored);
     const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
+    let widest = 0;
+    for (const batch of batches) widest = Math.max(widest, batch.sampleEnd - batch.sampleStart);
+    const storedRows = new Uint32Array(widest);
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b];
       if (results[b]) continue;
       const u = batch.upload;
       const id = ids[b];
       const submitted = batch.sampleEnd - batch.sampleStart;
-      const storedRows: number[] = [];
-      for (let i = batch.sampleStart; i < batch.sampleEnd; i++) if (stored[i]) storedRows.push(i);
+      let storedCount = 0;
+      for (let i = batch.sampleStart; i < batch.sampleEnd; i++) if (stored[i]) storedRows[storedCount++] = i;
       const prev = this.chainHeadFor(u.deviceId);
       const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-      const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, storedRows.length, samplesDigestOfColumns(cols, storedRows), prev, this.chainKey);
+      const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, storedCount,
+        samplesDigestOfColumns(cols, storedRows.subarray(0, storedCount)), prev, this.chainKey);
       this.queueUpload(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
         verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
       this.heads.set(chainKey(u.deviceId), hash);
@@ -306,7 +310,7 @@ export class SqliteWriter {
         });
       }
       if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-      results[b] = commitResult(id, verdict, submitted, storedRows.length);
+      results[b] = commitResult(id, verdict, submitted, storedCount);
     }
     this.flushUploads();
     for (const [deviceId, s] of seen) w.deviceSeen.run(s.at, s.declaredIntervalS, deviceId);
@@ -314,14 +318,15 @@ export class SqliteWriter {
   }
 
   /**
-   * Adds the rows `rows` (stored now, in key order) to the hourly rollup: one upsert per device,
+   * Adds the rows `rows` (in key order; those flagged in `storedFlags` when given) to the hourly rollup: one upsert per device,
    * channel and hour, the aggregate of that hour's rows (migration 040; the rollup is exactly the
    * aggregate of the samples, which `inlet verify` recomputes).
    */
-  private rollUp(cols: SampleColumns, rows: ArrayLike<number>): void {
+  private rollUp(cols: SampleColumns, rows: ArrayLike<number>, storedFlags: Uint8Array | null): void {
     const upsert = this.statements.upsertRollup;
     let k = 0;
     while (k < rows.length) {
+      if (storedFlags && !storedFlags[rows[k]]) { k++; continue; }
       const first = rows[k];
       const deviceId = cols.deviceId[first];
       const channel = cols.channel[first];
@@ -335,6 +340,7 @@ export class SqliteWriter {
       for (; k < rows.length; k++) {
         const i = rows[k];
         if (cols.deviceId[i] !== deviceId || cols.channel[i] !== channel || cols.time[i] - (cols.time[i] % HOUR_MS) !== hourStart) break;
+        if (storedFlags && !storedFlags[i]) continue;
         const v = cols.value[i];
         if (!Number.isNaN(v)) {
           values++;
@@ -430,6 +436,14 @@ export class SqliteWriter {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** What the chain covers of a wire upload, with its body: spelt out, as a spread of the row costs more than the hash. */
+function chainFields(u: WireBatch['upload'], raw: Uint8Array): ChainRecordFields {
+  return {
+    deviceId: u.deviceId, family: u.family, receivedAt: u.receivedAt, verdict: u.verdict, reason: u.reason,
+    serial: u.serial, counter: u.counter, raw, remoteAddress: u.remoteAddress, contentType: u.contentType,
+  };
+}
 
 /** `rows` in key order (device, channel, time), as the rollup takes them; already so for a batch of ordered readings. */
 function keyOrder(cols: SampleColumns, rows: ArrayLike<number>): ArrayLike<number> {
