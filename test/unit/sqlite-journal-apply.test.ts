@@ -199,6 +199,9 @@ test('the hourly rollup is the aggregate of the samples, whichever path stored t
       await store.commit(upload(a, 10, backlog.slice(0, 200)));
       await store.commit(upload(a, 11, [...backlog, backlog[5]]));
       await store.applyBatches([upload(b, 12, backlog.map((s) => ({ ...s, deviceId: b }))), upload(b, 13, backlog.slice(100).map((s) => ({ ...s, deviceId: b, time: s.time + 1 })))], [false, false]);
+      // More hours in one group than one multi-row upsert takes (40 channels), some of them already rolled up.
+      await store.commit(upload(a, 17, Array.from({ length: 10 }, (_, c) => sample(a, 10 + c, 2000, c))));
+      await store.applyBatches([upload(a, 18, Array.from({ length: 40 }, (_, c) => sample(a, 10 + c, 2001, c % 4 === 0 ? null : 100 - c)))], [false]);
       // The journal's own bytes (applyJournal) and a quarantine import.
       const journal = new Journal(path.join(dir, 'journal'));
       await journal.open();

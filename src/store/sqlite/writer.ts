@@ -54,11 +54,32 @@ const UPLOAD_COLUMNS = `(id, device_id, family, received_at, remote_address, con
   verdict, reason, serial, counter, prev_hash, hash, upload_key)`;
 const UPLOAD_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
+/** Hours per multi-row rollup upsert (9 bound values each). */
+const ROLLUP_ROWS_PER_UPSERT = 32;
+
+/**
+ * Adds `rows` hours' aggregates to the hourly rollup (migration 040). MIN()/MAX() with a NULL
+ * argument are NULL in SQLite, hence the COALESCE: an hour of errors only has no extremes.
+ */
+function rollupUpsertSql(rows: number): string {
+  return `INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
+    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (device_id, channel, hour_start) DO UPDATE SET
+      value_min    = COALESCE(MIN(value_min, excluded.value_min), value_min, excluded.value_min),
+      value_max    = COALESCE(MAX(value_max, excluded.value_max), value_max, excluded.value_max),
+      value_sum    = value_sum + excluded.value_sum,
+      value_count  = value_count + excluded.value_count,
+      sample_count = sample_count + excluded.sample_count,
+      error_count  = error_count + excluded.error_count`;
+}
+
 export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
   private readonly insertSamples: StatementSync;
   private readonly insertUploads: StatementSync;
+  private readonly upsertRollups: StatementSync;
+  private readonly rollupArgs: (number | null)[] = new Array(ROLLUP_ROWS_PER_UPSERT * 9);
   /** Upload rows sealed but not yet inserted (writeSorted), 14 values each. */
   private readonly uploadArgs: (number | string | Uint8Array | null)[] = new Array(UPLOAD_ROWS_PER_INSERT * 14);
   private pendingUploads = 0;
@@ -94,16 +115,7 @@ export class SqliteWriter {
       samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       sampleUpload: db.prepare('SELECT upload_id FROM samples WHERE device_id = ? AND channel = ? AND time = ?'),
       // The hour's aggregate of the samples a group stored, added to the hour's row (migration 040).
-      // MIN()/MAX() with a NULL argument are NULL in SQLite, hence the COALESCE: an hour of errors only has no extremes.
-      upsertRollup: db.prepare(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum,
-          value_count, sample_count, error_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (device_id, channel, hour_start) DO UPDATE SET
-          value_min    = COALESCE(MIN(value_min, excluded.value_min), value_min, excluded.value_min),
-          value_max    = COALESCE(MAX(value_max, excluded.value_max), value_max, excluded.value_max),
-          value_sum    = value_sum + excluded.value_sum,
-          value_count  = value_count + excluded.value_count,
-          sample_count = sample_count + excluded.sample_count,
-          error_count  = error_count + excluded.error_count`),
+      upsertRollup: db.prepare(rollupUpsertSql(1)),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
         declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
@@ -113,6 +125,7 @@ export class SqliteWriter {
     this.events = new SqliteEventAppender(db);
     this.insertSamples = db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES
       ${Array.from({ length: SAMPLE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    this.upsertRollups = db.prepare(rollupUpsertSql(ROLLUP_ROWS_PER_UPSERT));
     this.insertUploads = db.prepare(`INSERT INTO uploads ${UPLOAD_COLUMNS} VALUES
       ${Array.from({ length: UPLOAD_ROWS_PER_INSERT }, () => UPLOAD_VALUES).join(', ')}`);
   }
@@ -323,7 +336,8 @@ export class SqliteWriter {
    * aggregate of the samples, which `inlet verify` recomputes).
    */
   private rollUp(cols: SampleColumns, rows: ArrayLike<number>, storedFlags: Uint8Array | null): void {
-    const upsert = this.statements.upsertRollup;
+    const args = this.rollupArgs;
+    let hours = 0;
     let k = 0;
     while (k < rows.length) {
       if (storedFlags && !storedFlags[rows[k]]) { k++; continue; }
@@ -351,8 +365,12 @@ export class SqliteWriter {
         if (!Number.isNaN(cols.errorCode[i])) errors++;
         samples++;
       }
-      upsert.run(deviceId, channel, hourStart, values ? min : null, values ? max : null, sum, values, samples, errors);
+      const at = hours * 9;
+      args[at] = deviceId; args[at + 1] = channel; args[at + 2] = hourStart; args[at + 3] = values ? min : null; args[at + 4] = values ? max : null;
+      args[at + 5] = sum; args[at + 6] = values; args[at + 7] = samples; args[at + 8] = errors;
+      if (++hours === ROLLUP_ROWS_PER_UPSERT) { this.upsertRollups.run(...args); hours = 0; }
     }
+    for (let h = 0; h < hours; h++) this.statements.upsertRollup.run(...args.slice(h * 9, h * 9 + 9));
   }
 
   /**
