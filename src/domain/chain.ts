@@ -3,7 +3,7 @@
 // Changing, inserting or deleting an upload or one of its samples breaks the chain.
 // With a chain key (chain-key.ts) the link is HMAC-SHA256 under that key instead, so that someone
 // who can rewrite the database but not read the gateway's key file cannot recompute the chain.
-import { createHash, createHmac, createSecretKey, hash as oneShotHash, type Hash, type KeyObject } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { AlarmState } from './types.ts';
 import { ALARM_CODES, type SampleColumns } from './sample-columns.ts';
 
@@ -137,12 +137,39 @@ function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint
   return order;
 }
 
-/** A raw key given to createHmac becomes a new KeyObject on every call (~25 µs); made once per key instead. */
-const keyObjects = new WeakMap<Uint8Array, KeyObject>();
-function keyObjectOf(key: Uint8Array): KeyObject {
-  let made = keyObjects.get(key);
-  if (!made) { made = createSecretKey(key); keyObjects.set(key, made); }
-  return made;
+/** The HMAC-SHA256 pads of a key (RFC 2104): key XOR 0x36 (64 bytes), then key XOR 0x5c (64 bytes); made once per key. */
+const keyPads = new WeakMap<Uint8Array, Buffer>();
+function padsOf(key: Uint8Array): Buffer {
+  let pads = keyPads.get(key);
+  if (!pads) {
+    const k = key.length > 64 ? sha256(key) : key; // a key longer than SHA-256's block is hashed first
+    pads = Buffer.alloc(128);
+    pads.fill(0x36, 0, 64);
+    pads.fill(0x5c, 64, 128);
+    for (let i = 0; i < k.length; i++) { pads[i] ^= k[i]; pads[64 + i] ^= k[i]; }
+    keyPads.set(key, pads);
+  }
+  return pads;
+}
+
+let hmacInner = Buffer.alloc(4096);
+const hmacOuter = Buffer.alloc(64 + 32);
+
+/**
+ * HMAC-SHA256(key, prefix || UTF-8 of text), byte for byte what createHmac computes, as two one-shot
+ * hashes over reused buffers: the apply links every upload, and an Hmac object (a stream) cost more
+ * than both hashes (test/unit/chain-digest.test.ts compares the two on any input).
+ */
+export function hmacSha256(key: Uint8Array, prefix: Uint8Array, text: string): Buffer {
+  const pads = padsOf(key);
+  const need = 64 + prefix.length + 3 * text.length;
+  if (hmacInner.length < need) hmacInner = Buffer.alloc(need);
+  pads.copy(hmacInner, 0, 0, 64);
+  hmacInner.set(prefix, 64);
+  const length = 64 + prefix.length + hmacInner.write(text, 64 + prefix.length, 'utf8');
+  pads.copy(hmacOuter, 0, 64, 128);
+  hmacOuter.set(oneShotHash('sha256', hmacInner.subarray(0, length), 'buffer') as Buffer, 64);
+  return oneShotHash('sha256', hmacOuter, 'buffer') as Buffer;
 }
 
 /** The key an upload's link is computed under; null for chains written before keys (version 1). */
@@ -156,12 +183,12 @@ export type ChainLinkKey = Uint8Array | null;
 export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null, allColumns = key !== null): Uint8Array {
   const fields: unknown[] = [
     key ? (allColumns ? 3 : 2) : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
-    record.serial, record.counter, toHex(record.raw.length === 0 && record.rawSha256 ? record.rawSha256 : sha256(record.raw)), toHex(digestOfSamples),
+    record.serial, record.counter, record.raw.length === 0 && record.rawSha256 ? toHex(record.rawSha256) : oneShotHash('sha256', record.raw, 'hex'), toHex(digestOfSamples),
   ];
   if (key && allColumns) fields.push(record.remoteAddress ?? '', record.contentType ?? '');
   const header = JSON.stringify(fields);
+  if (key) return hmacSha256(key, prevHash, header);
   const headerBytes = encoder.encode(header);
-  if (key) return createHmac('sha256', keyObjectOf(key)).update(prevHash).update(headerBytes).digest();
   const buf = new Uint8Array(prevHash.length + headerBytes.length);
   buf.set(prevHash, 0);
   buf.set(headerBytes, prevHash.length);
