@@ -183,6 +183,20 @@ test('journal records packed for the write thread straight from their bytes make
   assert.deepEqual(actual, expected);
   assert.deepEqual([...actual.samples.value].slice(0, 5).map((v) => (Number.isNaN(v) ? null : v)), [20, 40, 21.5, 44, null], 'an error sample has no value');
   assert.deepEqual(actual.batches.map((b) => b.upload.uploadKey), ['journal:0', 'journal:1', 'journal:2', 'own-key', 'journal:4', 'json-key', 'journal:6', 'journal:7', 'journal:8']);
+
+  // Records of this version split from one chunk: the group reads each body where it lies in the chunk.
+  const current = batches.map(encodeBatch);
+  const chunk = Buffer.concat([Buffer.from('framing'), ...current.flatMap((p) => [p, Buffer.from('..')])]);
+  let at = 'framing'.length;
+  const views = current.map((p) => { const v = chunk.subarray(at, at + p.length); at += p.length + 2; return v; });
+  const inPlace = packJournalRecords(views, keyOf, maybeStored);
+  const copied = packJournalRecords(current, keyOf, maybeStored);
+  assert.equal(inPlace.raw.buffer, chunk.buffer, 'no copy of the bodies');
+  const bodies = (g: typeof copied) => g.batches.map((b) => Buffer.from(g.raw.subarray(b.upload.rawStart, b.upload.rawEnd)).toString());
+  assert.deepEqual(bodies(inPlace), batches.map((b) => b.upload.raw.toString()));
+  assert.deepEqual(bodies(copied), bodies(inPlace));
+  const withoutBodies = (g: typeof copied) => ({ ...g, raw: null, batches: g.batches.map((b) => ({ ...b, upload: { ...b.upload, rawStart: 0, rawEnd: 0 } })) });
+  assert.deepEqual(withoutBodies(inPlace), withoutBodies(copied));
 });
 
 test('the hourly rollup is the aggregate of the samples, whichever path stored them (migration 040: written per group, not per sample)', async () => {
