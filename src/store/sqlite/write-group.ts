@@ -97,16 +97,26 @@ export function packJournalRecords(payloads: readonly Buffer[], keyOf: (i: numbe
     const body = part ? part.raw : older[i]!.upload.raw;
     const n = part ? part.sampleCount : older[i]!.samples.length;
     if (part) {
-      for (let c = 0; c < 5; c++) numbers[c].set(payload.subarray(part.samplesAt + c * n * 8, part.samplesAt + (c + 1) * n * 8), sampleAt * 8);
-      samples.alarm.set(payload.subarray(part.samplesAt + 5 * n * 8, part.samplesAt + 5 * n * 8 + n), sampleAt);
+      for (let c = 0; c < 5; c++) payload.copy(numbers[c], sampleAt * 8, part.samplesAt + c * n * 8, part.samplesAt + (c + 1) * n * 8);
+      payload.copy(samples.alarm, sampleAt, part.samplesAt + 5 * n * 8, part.samplesAt + 5 * n * 8 + n);
     } else {
       older[i]!.samples.forEach((s, k) => setSample(samples, sampleAt + k, s));
     }
     const bodyAt = shared ? body.byteOffset : rawAt;
     if (!shared) raw.set(body, rawAt);
-    const { raw: _raw, ...upload } = meta.upload as Batch['upload'];
+    let upload: WireUpload;
+    if (part) {
+      // The record's own parsed meta (it holds no body): completed in place rather than copied.
+      upload = part.meta.upload as unknown as WireUpload;
+      upload.uploadKey ??= keyOf(i);
+      upload.rawStart = bodyAt;
+      upload.rawEnd = bodyAt + body.length;
+    } else {
+      const { raw: _raw, ...rest } = meta.upload as Batch['upload'];
+      upload = { ...rest, uploadKey: rest.uploadKey ?? keyOf(i), rawStart: bodyAt, rawEnd: bodyAt + body.length };
+    }
     const w: WireBatch = {
-      upload: { ...upload, uploadKey: upload.uploadKey ?? keyOf(i), rawStart: bodyAt, rawEnd: bodyAt + body.length },
+      upload,
       sampleStart: sampleAt, sampleEnd: sampleAt + n,
       channels: meta.channels, events: meta.events,
       quarantineJson: meta.quarantine ? JSON.stringify(meta.quarantine) : null,
