@@ -69,13 +69,17 @@ export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<n
   // The JSON text that samplesDigest hashes, fed in pieces. String(n) is how JSON.stringify writes a
   // finite number; values repeat (a sensor's resolution), so each is formatted once, and a time in
   // ms is formatted as two int32 halves, which V8 does far faster than one large double.
-  const valueText = new Map<number, string>();
+  // The formatted values are kept across uploads (a sensor's few hundred readings recur), up to a bound.
   let text = '[';
   for (let k = 0; k < order.length; k++) {
     const i = order[k];
     const v = cols.value[i];
     let vt = valueText.get(v);
-    if (vt === undefined) { vt = Number.isNaN(v) ? 'null' : String(v); valueText.set(v, vt); }
+    if (vt === undefined) {
+      vt = Number.isNaN(v) ? 'null' : String(v);
+      if (valueText.size >= VALUE_TEXTS_KEPT) valueText.clear();
+      valueText.set(v, vt);
+    }
     const e = cols.errorCode[i];
     text += `${k === 0 ? '[' : ',['}${cols.channel[i]},${timeText(cols.time[i])},${vt},${Number.isNaN(e) ? 'null' : e},${ALARM_JSON[cols.alarm[i]]}]`;
     if (text.length >= 65_536) { (hash ??= createHash('sha256')).update(text); text = ''; }
@@ -84,6 +88,8 @@ export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<n
 }
 
 const ALARM_JSON = ALARM_CODES.map((a) => JSON.stringify(a));
+const valueText = new Map<number, string>();
+const VALUE_TEXTS_KEPT = 4096;
 
 /** String(t) for a time in ms. */
 function timeText(t: number): string {
