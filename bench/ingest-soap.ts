@@ -4,7 +4,11 @@
 // store), and InfluxDB 1.x taking the same readings as single-point writes; one run, so the ratios
 // hold on a noisy machine. Inlet answers once an upload is in its journal and applies the journal to
 // the store in the background, so for Inlet both rates are printed: acknowledged (what devices see)
-// and applied (what reached the database), with the apply lag.
+// and applied (what reached the database), with the apply lag. By default the apply yields to ingest
+// while answering uploads keeps the gateway busy, within ingest.applyYieldMaxLagS of apply lag (10 s):
+// a saturation phase shorter than that is a burst, acknowledged faster than it is applied. The
+// inlet-sustained phase runs the same gateway with the apply never yielding: the rate at which both
+// the answers and the store keep pace, whatever the load's length.
 // usage: npm run bench:ingest  (BENCH_SECONDS, BENCH_RATE, BENCH_MODES)
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -15,7 +19,7 @@ import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWr
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
-const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet,influxdb').split(',');
+const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet,inlet-sustained,influxdb').split(',');
 const INFLUX_DB = 'bench';
 
 interface Target { url: string; serial: string }
@@ -111,10 +115,12 @@ function costPerUpload(before: Map<string, { total: number; system: number }>, a
 }
 
 const costs: Record<string, ReturnType<typeof costPerUpload>> = {};
+const costWithApply: Record<string, ReturnType<typeof costPerUpload>> = {};
 const results: Record<string, { rate: number; p50: number; p99: number; errors: number; fixed?: Awaited<ReturnType<typeof fixedRate>> }> = {};
-const applyFigures: { appliedRate?: number; lagAtEndMs?: number | null; catchUpMs?: number; lagP99Ms?: number; lagMaxMs?: number } = {};
+type ApplyFigures = { appliedRate?: number; lagAtEndMs?: number | null; catchUpMs?: number; lagP99Ms?: number; lagMaxMs?: number; yieldedRounds?: number };
+const applyFiguresOf: Record<string, ApplyFigures> = {};
 
-interface JournalGauge { depth: number; oldestAgeMs: number | null; journaled: number; applied: number }
+interface JournalGauge { depth: number; oldestAgeMs: number | null; journaled: number; applied: number; yieldedRounds?: number }
 async function journalGauge(origin: string): Promise<JournalGauge> {
   return (await (await fetch(`${origin}/health`)).json() as { spool: JournalGauge }).spool;
 }
@@ -164,7 +170,7 @@ for (const mode of MODES) {
   const origin = new URL(targets[0].url).origin;
   process.stdout.write(`  ${mode.padEnd(13)} warming up... `);
   await saturate(targets.slice(0, 10)).catch(() => undefined);
-  const journaled = mode === 'inlet';
+  const journaled = mode === 'inlet' || mode === 'inlet-sustained';
   if (journaled) while ((await journalGauge(origin)).depth > 0) await new Promise((r) => setTimeout(r, 50));
   const gaugeBefore = journaled ? await journalGauge(origin) : null;
   const cpuBefore = threadCpuMicros(server.child.pid);
@@ -173,15 +179,20 @@ for (const mode of MODES) {
   const cost = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), diskBytesWritten() - diskBefore, sat.rate * SECONDS,
     sat.loadGeneratorCpuMicros);
   let applyLine = '';
+  const applyFigures: ApplyFigures = applyFiguresOf[mode] = {};
   if (journaled && gaugeBefore) {
     const after = await journalGauge(origin);
     applyFigures.appliedRate = (after.applied - gaugeBefore.applied) / SECONDS;
+    applyFigures.yieldedRounds = (after.yieldedRounds ?? 0) - (gaugeBefore.yieldedRounds ?? 0);
     applyFigures.lagAtEndMs = after.oldestAgeMs;
     const catchUpStarted = performance.now();
     while ((await journalGauge(origin)).depth > 0) await new Promise((r) => setTimeout(r, 50));
     applyFigures.catchUpMs = performance.now() - catchUpStarted;
+    // The CPU of the phase's uploads includes their apply, which a yielding apply does after the phase.
+    costWithApply[mode] = costPerUpload(cpuBefore, threadCpuMicros(server.child.pid), NaN, sat.rate * SECONDS, sat.loadGeneratorCpuMicros);
     applyLine = `  ${''.padEnd(13)} acknowledged ${sat.rate.toFixed(0)}/s, applied to the store ${applyFigures.appliedRate.toFixed(0)}/s during the phase; ` +
-      `apply lag at its end ${((after.oldestAgeMs ?? 0) / 1000).toFixed(2)} s (${after.depth} uploads), all applied ${(applyFigures.catchUpMs / 1000).toFixed(2)} s later`;
+      `apply lag at its end ${((after.oldestAgeMs ?? 0) / 1000).toFixed(2)} s (${after.depth} uploads), all applied ${(applyFigures.catchUpMs / 1000).toFixed(2)} s later` +
+      (mode === 'inlet' ? `; the apply yielded to ingest ${applyFigures.yieldedRounds} time(s)` : '; the apply never yields (applyYieldMaxLagS 0)');
   }
   let fixed: Awaited<ReturnType<typeof fixedRate>> | undefined;
   if (mode === 'inlet') {
@@ -198,6 +209,7 @@ for (const mode of MODES) {
   if (applyLine) console.log(applyLine);
   if (mode === 'inlet') console.log(`  ${''.padEnd(13)} apply lag at ${RATE}/s (sampled every 100 ms): p99 ${applyFigures.lagP99Ms?.toFixed(0)} ms, max ${applyFigures.lagMaxMs?.toFixed(0)} ms`);
   if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost.text}`);
+  if (costWithApply[mode]) console.log(`  ${''.padEnd(13)} per upload with its apply (until all applied): ${costWithApply[mode]!.text}`);
   costs[mode] = cost;
   await server.stop();
 }
@@ -206,6 +218,7 @@ if (bare) {
   console.log('\nratio to the bare node:http server (same run):');
   for (const [mode, r] of Object.entries(results)) console.log(`  ${mode.padEnd(13)} ${(r.rate / bare).toFixed(2)}`);
 }
+const applyFigures = applyFiguresOf.inlet ?? {};
 if (results.inlet && bare) {
   const ratio = results.inlet.rate / bare;
   const p99 = results.inlet.fixed?.p99 ?? NaN;
@@ -215,17 +228,24 @@ if (results.inlet && bare) {
     `p99 < 20 ms at ${RATE}/s: ${p99 < 20 ? 'MET' : 'NOT MET'} (${p99.toFixed(2)} ms); ` +
     `apply lag p99 < 1 s at ${RATE}/s: ${lagP99 < 1000 ? 'MET' : 'NOT MET'} (${lagP99.toFixed(0)} ms)` +
     (influx ? `; >= 1.0 x InfluxDB: ${results.inlet.rate >= influx ? 'MET' : 'NOT MET'} (${(results.inlet.rate / influx).toFixed(2)})` : ''));
+  const sustained = results['inlet-sustained']?.rate;
+  if (sustained) {
+    console.log(`sustained (the apply never yielding, acknowledged = applied over time): ${sustained.toFixed(0)}/s = ${(sustained / bare).toFixed(2)} x bare` +
+      (influx ? `, ${(sustained / influx).toFixed(2)} x InfluxDB` : '') +
+      `; the durable rate above holds for loads up to the yield bound (ingest.applyYieldMaxLagS), this one beyond it`);
+  }
   if (applyFigures.appliedRate !== undefined) {
     console.log(`applied to the store during saturation: ${applyFigures.appliedRate.toFixed(0)}/s (${(applyFigures.appliedRate / bare).toFixed(2)} x bare)` +
       (influx ? `, ${(applyFigures.appliedRate / influx).toFixed(2)} x InfluxDB` : ''));
   }
   // The machine's CPU at half the bare rate, less what wrk needs per request, is what a durable upload may cost.
   const wrkMicros = costs.bare?.loadGeneratorMicros ?? NaN;
-  if (Number.isFinite(wrkMicros) && costs.inlet) {
+  const inletCost = costWithApply.inlet ?? costs.inlet;
+  if (Number.isFinite(wrkMicros) && inletCost) {
     const cores = availableParallelism();
     const budget = (cores * 1e6) / (bare * 0.5) - wrkMicros;
     console.log(`CPU budget at ${(bare * 0.5).toFixed(0)} uploads/s on ${cores} cores: ${budget.toFixed(0)} µs per upload for the server ` +
-      `(after wrk's ${wrkMicros.toFixed(0)} µs); Inlet used ${costs.inlet.serverMicros.toFixed(0)} µs` +
+      `(after wrk's ${wrkMicros.toFixed(0)} µs); Inlet used ${inletCost.serverMicros.toFixed(0)} µs with the apply` +
       (costs['inlet-no-store'] ? `, of which ${costs['inlet-no-store'].serverMicros.toFixed(0)} µs without any store` : ''));
   }
 }

@@ -1,5 +1,5 @@
 // Servers under test, one per child process so the load generator does not share their event loop.
-// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet|register-fleet> <devices-file>
+// usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-sustained|inlet-no-store|inlet-fleet|register-fleet> <devices-file>
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -73,7 +73,7 @@ if (mode === 'bare') {
   await gateway.stop();
   writeFileSync(devicesFile, JSON.stringify(fleet));
   process.exit(0);
-} else if (mode === 'inlet' || mode === 'inlet-no-store' || mode === 'inlet-fleet') {
+} else if (mode === 'inlet' || mode === 'inlet-sustained' || mode === 'inlet-no-store' || mode === 'inlet-fleet') {
   // The real gateway, durable: every answer waits for the SQLite group commit (WAL, synchronous=FULL).
   // Throttling is off: benchmarks compress device intervals in time. inlet-fleet registers a mixed
   // fleet (test/e2e/fleet.ts, DEVICES split over the four families) and writes it with the gateway's URL.
@@ -89,6 +89,9 @@ if (mode === 'bare') {
   const config = testConfig(dataDir, {});
   config.log = { ...config.log, file: false, console: false };
   config.throttle = { ...config.throttle, enabled: false };
+  // inlet-sustained: the apply never yields to ingest (ingest.applyYieldMaxLagS = 0), so the rate it
+  // holds is the one both the answers and the store keep up with, however long the load lasts.
+  if (mode === 'inlet-sustained') config.ingest = { ...config.ingest, applyYieldMaxLagS: 0 };
   const store = await openStore(config);
   if (mode === 'inlet-no-store') {
     store.commit = async (batch) => ({ uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0 });
@@ -117,6 +120,6 @@ if (mode === 'bare') {
     gateway.stop().then(() => process.exit(0));
   });
 } else {
-  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-no-store|inlet-fleet|register-fleet> <devices-file>\n');
+  process.stderr.write('usage: node bench/servers.ts <bare|soap-package|parse-only|inlet|inlet-sustained|inlet-no-store|inlet-fleet|register-fleet> <devices-file>\n');
   process.exit(2);
 }

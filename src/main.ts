@@ -144,6 +144,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
   const spool = new SpoolingSink(store, {
     dir: path.join(config.dataDir, 'spool'), log,
+    yieldMaxLagMs: config.ingest.applyYieldMaxLagS * 1000,
     // Readings an earlier run acknowledged into the spool, and stopped before evaluating: their alarms now.
     onEarlierRunReplayed: (batch, result) => {
       const device = batch.upload.deviceId === null ? undefined : registry.get(batch.upload.deviceId);

@@ -73,7 +73,15 @@ export interface InletConfig {
     sqlite: { file: string };
     mssql: { connectionString: string };
   };
-  ingest: { soap: { refusals: 'device-error' | 'ok' } };
+  ingest: {
+    soap: { refusals: 'device-error' | 'ok' };
+    /**
+     * While answering uploads saturates the CPUs, the journal's apply waits, up to this apply lag (s),
+     * so that the CPU answers devices first; every upload is durable in the journal meanwhile.
+     * Past it (sustained overload) the apply runs whatever the load. 0: the apply never waits.
+     */
+    applyYieldMaxLagS: number;
+  };
   throttle: { enabled: boolean; earlyTolerance: number; earlyLimit: number; window: number; floodLimit: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; console: boolean; file: boolean; maxSizeMb: number; maxFiles: number };
   /** The customer's own mail server; nothing is sent anywhere else. */
@@ -198,6 +206,7 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: {
         soap: { type: 'object', additionalProperties: false, properties: { refusals: { enum: ['device-error', 'ok'] } } },
+        applyYieldMaxLagS: { type: 'number', minimum: 0, maximum: 300 },
       },
     },
     throttle: {
@@ -380,7 +389,7 @@ export const DEFAULT_CONFIG: InletConfig = {
   http: { host: '0.0.0.0', port: 8080, keepAliveTimeoutS: 75, requestTimeoutS: 30 },
   https: { enabled: false, host: '0.0.0.0', port: 8443, certFile: '', keyFile: '', caFile: '', requireClientCert: false },
   store: { kind: 'sqlite', sqlite: { file: 'inlet.sqlite' }, mssql: { connectionString: '' } },
-  ingest: { soap: { refusals: 'device-error' } },
+  ingest: { soap: { refusals: 'device-error' }, applyYieldMaxLagS: 10 },
   throttle: { enabled: true, earlyTolerance: 0.25, earlyLimit: 3, window: 10, floodLimit: 20 },
   log: { level: 'info', console: true, file: true, maxSizeMb: 20, maxFiles: 10 },
   smtp: { host: '', port: 25, secure: false, requireTls: false, rejectUnauthorized: true, user: '', password: '', from: 'inlet@localhost' },

@@ -43,8 +43,28 @@ function lookup(table: Record<string, string[]>, text: string): string | null {
   return null;
 }
 
+/**
+ * canonicalUnit's answers by quantity and text: every upload names its units, and the table search
+ * builds arrays each time. Bounded, since the texts come from devices.
+ */
+const canonicalByQuantity = new Map<string, Map<string, string | null>>();
+let canonicalCount = 0;
+const MAX_CANONICAL_CACHED = 1024;
+
 /** The canonical unit for what a device sent, or null when the text is no unit of that quantity. */
 export function canonicalUnit(quantity: string, text: string): string | null {
+  const byText = canonicalByQuantity.get(quantity);
+  const cached = byText?.get(text);
+  if (cached !== undefined) return cached;
+  const canonical = canonicalUnitOf(quantity, text);
+  if (canonicalCount < MAX_CANONICAL_CACHED) {
+    if (byText) byText.set(text, canonical); else canonicalByQuantity.set(quantity, new Map([[text, canonical]]));
+    canonicalCount++;
+  }
+  return canonical;
+}
+
+function canonicalUnitOf(quantity: string, text: string): string | null {
   const table = UNITS_BY_QUANTITY[quantity];
   if (table) {
     // Temperatures: "c" and "f" are accepted only as the whole text, so look up case-sensitively first.

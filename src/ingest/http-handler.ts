@@ -16,6 +16,8 @@ export interface UploadDecider {
   }, status: number): Promise<Verdict>;
   /** Whether a device has this entry token; asked before the body is read. Absent: every token is read. */
   knowsEntryPoint?(token: string): Promise<boolean>;
+  /** true when the token is already known to lead to a device (answered without a promise), else undefined. */
+  knowsEntryPointNow?(token: string): true | undefined;
   /** The verdict for an upload to an unknown entry point, whose body is never read. */
   refuseUnknownEntryPoint?(r: { family: IngestAdapter['family']; receivedAt: number; remoteAddress: string; contentType: string }): Verdict;
 }
@@ -32,15 +34,18 @@ export interface IngestHandlerOptions {
 const PREFIX = '/ingest/';
 const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 
+/** A header value as sent: printable ASCII only (no accents or line breaks from a device name), 300 characters at most. */
+function headerText(text: string): string {
+  return /^[\x20-\x7e]{0,300}$/.test(text) ? text : text.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300);
+}
+
 function send(res: ServerResponse, answer: DeviceAnswer, close = false): void {
-  const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body;
-  const headers: Record<string, string | number> = { 'Content-Type': answer.contentType, 'Content-Length': body.length };
-  if (close) headers.Connection = 'close';
-  if (answer.verdict) {
-    headers['X-Inlet-Verdict'] = answer.verdict.kind;
-    // printable ASCII only: a header value is no place for a device name's accents or line breaks
-    headers['X-Inlet-Reason'] = answer.verdict.reason.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300);
-  }
+  const body = answer.body;
+  // Headers as a flat list, and a text body handed over as text: node then writes the head and the
+  // body in one piece, which an answer sent to every upload feels.
+  const headers: (string | number)[] = ['Content-Type', answer.contentType, 'Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length];
+  if (close) headers.push('Connection', 'close');
+  if (answer.verdict) headers.push('X-Inlet-Verdict', answer.verdict.kind, 'X-Inlet-Reason', headerText(answer.verdict.reason));
   res.writeHead(answer.status, headers);
   res.end(body);
 }
@@ -109,7 +114,9 @@ export function createIngestHandler(options: IngestHandlerOptions) {
     };
     req.on('error', () => { if (!done) { done = true; stats.inFlight--; } if (!res.headersSent) res.destroy(); });
     const { knowsEntryPoint, refuseUnknownEntryPoint } = options.decider;
-    if (knowsEntryPoint && refuseUnknownEntryPoint) {
+    if (options.decider.knowsEntryPointNow?.(token)) {
+      readBody();
+    } else if (knowsEntryPoint && refuseUnknownEntryPoint) {
       // Nothing of an unknown entry point's body is read, so a flood of them costs no memory, no disk
       // and no parsing: the answer goes out with Connection: close and the socket is ended after it.
       req.pause();

@@ -105,7 +105,8 @@ export class Pipeline {
 
   /** Decide on a parsed upload and store it durably with its raw bytes. */
   async accept(upload: Upload): Promise<Verdict> {
-    const device = await this.registry.byEntryToken(upload.entryToken, this.now());
+    // A registered device's uploads are matched at once; only a token not seen before waits on a lookup.
+    const device = this.knownDevice(upload.entryToken) ?? await this.registry.byEntryToken(upload.entryToken, this.now());
     if (!device) {
       return this.refuse(upload, null, 404, 'unknown-entry-point', `unknown entry point (serial ${upload.serial} stated); register the device with 'inlet device add' and use the URL it prints`);
     }
@@ -138,7 +139,7 @@ export class Pipeline {
     // Units never change history: a channel reporting another quantity or unit than registered is
     // held back (the device suspended, its data quarantined) until an administrator confirms the change.
     if (device.state === 'active' && typeof this.registry.registeredChannels === 'function') {
-      const registered = await this.registry.registeredChannels(device.id);
+      const registered = this.knownChannels(device.id) ?? await this.registry.registeredChannels(device.id);
       const changed = registered ? unitChanges(registered, upload) : [];
       if (changed.length) {
         const what = changed.map((c) => `channel ${c.channel} reports ${c.to} but is registered as ${c.from}`).join('; ');
@@ -320,6 +321,19 @@ export class Pipeline {
     });
   }
 
+  private knownDevice(token: string): Device | undefined {
+    return typeof this.registry.knownByEntryToken === 'function' ? this.registry.knownByEntryToken(token, this.now()) : undefined;
+  }
+
+  private knownChannels(deviceId: number): Map<number, { quantity: string; unit: string }> | undefined {
+    return typeof this.registry.knownRegisteredChannels === 'function' ? this.registry.knownRegisteredChannels(deviceId) : undefined;
+  }
+
+  /** knowsEntryPoint without a promise when the answer is already known (true), else undefined. */
+  knowsEntryPointNow(token: string): true | undefined {
+    return this.knownDevice(token) ? true : undefined;
+  }
+
   /** Whether the entry token belongs to a registered device: asked before an upload's body is read. */
   async knowsEntryPoint(token: string): Promise<boolean> {
     return (await this.registry.byEntryToken(token, this.now())) !== undefined;
@@ -468,10 +482,25 @@ function oldestSampleTime(upload: Upload): number {
   return Number.isFinite(oldest) ? oldest : upload.receivedAt;
 }
 
-/** Alarm state per channel as of the newest reading, so that a batch compares like one message. */
+/**
+ * Alarm state per channel as of the newest reading, so that a batch compares like one message. A
+ * message with each channel once (a periodic upload) is written out directly; only a batch that
+ * repeats a channel is reduced per channel first.
+ */
 function newestAlarmStates(upload: Upload): string {
+  const readings = upload.readings;
+  let text = '';
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i];
+    for (let j = 0; j < i; j++) if (readings[j].channel === r.channel) return newestAlarmStatesPerChannel(readings);
+    text += i === 0 ? `${r.channel}:${r.alarm}` : `,${r.channel}:${r.alarm}`;
+  }
+  return text;
+}
+
+function newestAlarmStatesPerChannel(readings: readonly Reading[]): string {
   const byChannel = new Map<number, Reading>();
-  for (const r of upload.readings) {
+  for (const r of readings) {
     const seen = byChannel.get(r.channel);
     if (!seen || (r.sampleTime ?? 0) >= (seen.sampleTime ?? 0)) byChannel.set(r.channel, r);
   }

@@ -40,6 +40,12 @@ export class DeviceRegistry {
   onChange: (device: Device) => void = () => {};
   /** Each device's channels as registered (quantity, canonical unit), read once per device and dropped when it changes. */
   private readonly channelCache = new Map<number, Map<number, { quantity: string; unit: string }>>();
+  /**
+   * The hash of each entry token that led to a device, by the token: a registered device's every upload
+   * would otherwise hash its token again. Only tokens of devices found are kept (never a stranger's),
+   * so it holds about one entry per device; a token that no longer leads anywhere is dropped on use.
+   */
+  private readonly knownTokenHashes = new Map<string, string>();
 
   constructor(store: Store, refreshMs = 2000, snapshotFile: string | null = null) {
     this.store = store;
@@ -134,14 +140,40 @@ export class DeviceRegistry {
   }
 
   async byEntryToken(token: string, now = Date.now()): Promise<Device | undefined> {
+    const known = this.knownByEntryToken(token, now);
+    if (known) return known;
     const hash = entryTokenSha256(token);
-    if (this.fromSnapshot) return this.fromSnapshot.get(hash);
+    if (this.fromSnapshot) return this.rememberToken(token, hash, this.fromSnapshot.get(hash));
     if (now - this.lastRefresh > this.refreshMs) await this.refresh().catch(() => undefined);
     const cached = this.byTokenHash.get(hash);
-    if (cached) return cached;
+    if (cached) return this.rememberToken(token, hash, cached);
     const found = await this.missLookup.findDeviceByToken(token);
     if (found) this.put(found);
-    return found;
+    return this.rememberToken(token, hash, found);
+  }
+
+  /**
+   * The device of a token this registry has already matched, at once (no hash, no promise: the path of
+   * every upload of a registered device); undefined when that needs byEntryToken: a token not seen
+   * before, a device since changed or removed, or a refresh due.
+   */
+  knownByEntryToken(token: string, now = Date.now()): Device | undefined {
+    const hash = this.knownTokenHashes.get(token);
+    if (hash === undefined) return undefined;
+    if (this.fromSnapshot) return this.fromSnapshot.get(hash);
+    if (now - this.lastRefresh > this.refreshMs) return undefined;
+    const device = this.byTokenHash.get(hash);
+    if (!device) this.knownTokenHashes.delete(token);
+    return device;
+  }
+
+  private rememberToken(token: string, hash: string, device: Device | undefined): Device | undefined {
+    if (device) {
+      // Rotated tokens leave entries behind; past twice the fleet they are dropped wholesale.
+      if (this.knownTokenHashes.size > 2 * Math.max(this.byId.size, this.fromSnapshot?.size ?? 0) + 64) this.knownTokenHashes.clear();
+      this.knownTokenHashes.set(token, hash);
+    }
+    return device;
   }
 
   get(id: number): Device | undefined { return this.byId.get(id); }
@@ -163,6 +195,11 @@ export class DeviceRegistry {
    * a different unit is held back until an administrator confirms it). null while the store is away:
    * the check then waits for the store, and the journal keeps the upload meanwhile.
    */
+  /** registeredChannels when they are already read (no promise), else undefined. */
+  knownRegisteredChannels(deviceId: number): Map<number, { quantity: string; unit: string }> | undefined {
+    return this.channelCache.get(deviceId);
+  }
+
   async registeredChannels(deviceId: number): Promise<Map<number, { quantity: string; unit: string }> | null> {
     const cached = this.channelCache.get(deviceId);
     if (cached) return cached;

@@ -32,6 +32,13 @@ export function canonicaliseUnits(upload: Upload): Refusal | null {
  * computed quantity switched) is recorded as a channel change by the writer instead (channel.recorded).
  */
 export function unitChanges(registered: Map<number, { quantity: string; unit: string }>, upload: Upload): { channel: number; from: string; to: string }[] {
+  // The usual upload changes nothing: found without building anything.
+  let any = false;
+  for (const r of upload.readings) {
+    const known = registered.get(r.channel);
+    if (known && known.quantity === r.quantity && known.unit !== r.unit) { any = true; break; }
+  }
+  if (!any) return [];
   const changes = new Map<number, { channel: number; from: string; to: string }>();
   for (const r of upload.readings) {
     const known = registered.get(r.channel);
@@ -63,16 +70,27 @@ export function checkIdentity(device: Device, upload: Upload): Refusal | null {
   return null;
 }
 
+/**
+ * Plausible ranges by quantity and canonical unit, looked up once per pair for the gateway's life
+ * (units are canonical by now, so the pairs are few); bounded in case a family passes free text.
+ */
+const knownRanges = new Map<string, Map<string, Range | undefined>>();
+let knownRangeCount = 0;
+const MAX_KNOWN_RANGES = 512;
+
+function rangeOf(quantity: string, unit: string): Range | undefined {
+  const byUnit = knownRanges.get(quantity);
+  if (byUnit?.has(unit)) return byUnit.get(unit);
+  const range = plausibleRange(quantity, unit);
+  if (knownRangeCount < MAX_KNOWN_RANGES) {
+    if (byUnit) byUnit.set(unit, range); else knownRanges.set(quantity, new Map([[unit, range]]));
+    knownRangeCount++;
+  }
+  return range;
+}
+
 export function checkReadings(upload: Upload): Refusal | null {
   if (upload.readings.length === 0 && upload.kind !== 'test') return { status: 422, reason: 'message holds no readings' };
-  // The few (quantity, unit) pairs of an upload, each looked up once.
-  const ranges: { quantity: string; unit: string; range: Range | undefined }[] = [];
-  const rangeOf = (quantity: string, unit: string): Range | undefined => {
-    for (const known of ranges) if (known.quantity === quantity && known.unit === unit) return known.range;
-    const range = plausibleRange(quantity, unit);
-    if (ranges.length < 16) ranges.push({ quantity, unit, range });
-    return range;
-  };
   for (const r of upload.readings) {
     if (r.value !== null) {
       const why = implausibilityIn(rangeOf(r.quantity, r.unit), r.quantity, r.unit, r.value);

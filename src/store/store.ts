@@ -439,6 +439,11 @@ export interface JournalChunk {
    * what a durable answer covers.
    */
   sync: boolean;
+  /**
+   * The bytes are this chunk's alone (no one reads them after the apply is asked for): a store that
+   * hands them to another thread may move them there instead of copying.
+   */
+  bytesMovable?: boolean;
 }
 
 /** What applying a JournalChunk did: how many records it applied, and those it refused for good. */

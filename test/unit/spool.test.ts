@@ -223,11 +223,13 @@ test('records round-trip exactly, and a JSON record of the earlier journal forma
   const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
   const b: Batch = {
     ...batch(1, every),
+    // Text of more bytes than characters (a device name, a reason): the record's lengths are in bytes.
+    upload: { ...batch(1, every).upload, reason: 'Kühlraum 2 ✓ 温度 🧊' },
     samples: [
       { deviceId: 7, channel: 2, time: 1_700_000_000_123, value: -12.5, errorCode: null, alarm: 'hi' },
       { deviceId: 7, channel: 3, time: 1_700_000_000_123, value: null, errorCode: 9999, alarm: 'lo' },
     ],
-    events: [{ at: 5, deviceId: 7, type: 'device.alarm', level: 'alarm', message: 'm', data: { a: 1 } }],
+    events: [{ at: 5, deviceId: 7, type: 'device.alarm', level: 'alarm', message: 'Fühler über Grenze', data: { a: 1 } }],
     quarantine: null, deviceSeen: { deviceId: 7, at: 9, declaredIntervalS: 60 },
   };
   const decoded = decodeBatch(encodeBatch(b));
@@ -380,4 +382,42 @@ test('unappliedJournalBytes tells a tool beside the gateway how much is not in t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('while ingest keeps the gateway busy the apply waits, within its lag bound; a reader waiting for the apply, the bound or a quiet moment start it', async () => {
+  let busy = true;
+  let clock = 1_700_000_000_000;
+  await withSink(async (sink, store) => {
+    // Acknowledged (journaled) while busy, and not applied: the CPU answers devices first.
+    await Promise.all([1, 2, 3].map((n) => sink.commit(batch(n))));
+    await until(() => sink.gauge().yieldingToIngest, 'the apply to yield to ingest');
+    assert.equal(store.received.length, 0, 'nothing applied while ingest is busy and the lag is under its bound');
+    assert.equal(sink.gauge().depth, 3);
+    // A reader that must see the uploads does not wait for the load to pass.
+    assert.equal(await sink.waitApplied(WAIT_GIVE_UP_MS), true);
+    assert.deepEqual(store.received.map((b) => b.upload.counter), [1, 2, 3]);
+
+    // Still busy, but the apply lag reaches the bound: sustained overload applies anyway.
+    await sink.commit(batch(4));
+    await until(() => sink.gauge().yieldingToIngest, 'the apply to yield again');
+    assert.equal(store.received.length, 3);
+    clock += 60_000;
+    await until(() => store.received.length === 4, 'the apply past its lag bound');
+    assert.equal(sink.gauge().yieldingToIngest, false);
+
+    // Busy again with a fresh upload, then the load passes: applied without a reader asking.
+    await sink.commit(batch(5));
+    await until(() => sink.gauge().yieldingToIngest, 'the apply to yield a third time');
+    busy = false;
+    await until(() => store.received.length === 5, 'the apply once ingest is quiet');
+    assert.ok(sink.gauge().yieldedRounds >= 3);
+  }, new FakeStore(), { applyEveryMs: 0, yieldMaxLagMs: 60_000, ingestBusy: () => busy, now: () => clock });
+});
+
+test('the apply never waits for ingest when its lag bound is 0', async () => {
+  await withSink(async (sink, store) => {
+    await Promise.all([1, 2].map((n) => sink.commit(batch(n))));
+    await until(() => store.received.length === 2, 'the apply');
+    assert.equal(sink.gauge().yieldedRounds, 0);
+  }, new FakeStore(), { applyEveryMs: 0, yieldMaxLagMs: 0, ingestBusy: () => true });
 });

@@ -248,3 +248,31 @@ test('the hourly rollup is the aggregate of the samples, whichever path stored t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a chunk whose bytes are its own moves to the write thread without a copy; a cached group\'s bytes are copied and stay usable', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-move-'));
+  try {
+    const { store, a, b, file } = await newStore(dir, 'move');
+    const { before, group } = scenario(a, b);
+    const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
+    const journal = new Journal(path.join(dir, 'journal'));
+    await journal.open();
+    const { start, bytes } = await journal.appendGroup(payloads, T0);
+    // The cached group's own bytes (a retry would use them again): copied.
+    const kept = Buffer.from(bytes);
+    const first = await store.applyJournal({ bytes: kept, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true, bytesMovable: false });
+    assert.equal(first.applied, 9);
+    assert.equal(kept.byteLength, bytes.byteLength, 'bytes not marked movable are left where they are');
+    // Joined or read-back bytes: moved (the buffer is detached here, the write thread owns it).
+    const own = Buffer.alloc(bytes.byteLength);
+    bytes.copy(own);
+    const again = await store.applyJournal({ bytes: own, position: start, journalId: JOURNAL_ID, maybeStoredBefore: start + bytes.length, sync: true, bytesMovable: true });
+    assert.equal(again.applied, 9, 'the moved bytes arrived whole');
+    assert.equal(own.byteLength, 0, 'movable bytes were moved, not copied');
+    await store.close();
+    await journal.close();
+    assert.equal(dump(file).uploads.length, 9, 'nothing stored twice');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

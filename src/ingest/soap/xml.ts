@@ -9,7 +9,9 @@ export interface XmlElement {
   name: string;
   /** Name without prefix. */
   local: string;
+  /** Read-only for callers (an element without attributes shares one empty object). */
   attributes: Record<string, string>;
+  /** Read-only for callers (an element without children shares one empty list). */
   children: XmlElement[];
   /** Concatenated character data directly inside this element, entity-decoded. */
   text: string;
@@ -34,6 +36,11 @@ export class XmlError extends Error {
 
 export interface XmlLimits { maxDepth: number; maxElements: number }
 const DEFAULT_LIMITS: XmlLimits = { maxDepth: 32, maxElements: 5000 };
+
+// Most elements of a device message have no attributes and no children: they share these until
+// they get their own (a message's dozens of elements then allocate a dozen fewer objects each).
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_CHILDREN: XmlElement[] = Object.freeze([]) as unknown as XmlElement[];
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -161,7 +168,7 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
       pos = nameEnd(xml, nameStart);
       const name = xml.slice(nameStart, pos);
       const colon = name.indexOf(':');
-      const element: XmlElement = { name, local: colon < 0 ? name : name.slice(colon + 1), attributes: {}, children: [], text: '' };
+      const element: XmlElement = { name, local: colon < 0 ? name : name.slice(colon + 1), attributes: NO_ATTRIBUTES, children: NO_CHILDREN, text: '' };
       if (++elements > limits.maxElements) failAt(`more than ${limits.maxElements} elements`, pos);
       for (;;) {
         const before = pos;
@@ -181,11 +188,15 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
         if (end < 0) failAt(`unterminated value of attribute ${attr}`, pos);
         const raw = xml.slice(pos + 1, end);
         if (raw.includes('<')) failAt(`"<" in the value of attribute ${attr}`, pos);
-        if (Object.hasOwn(element.attributes, attr)) failAt(`attribute ${attr} appears twice in <${name}>`, pos);
+        if (element.attributes === NO_ATTRIBUTES) element.attributes = {};
+        else if (Object.hasOwn(element.attributes, attr)) failAt(`attribute ${attr} appears twice in <${name}>`, pos);
         setOwn(element.attributes, attr, decode(raw, pos + 1));
         pos = end + 1;
       }
-      if (current) current.children.push(element);
+      if (current) {
+        if (current.children === NO_CHILDREN) current.children = [element];
+        else current.children.push(element);
+      }
       else if (root) failAt('more than one root element', pos);
       else root = element;
       if (xml.charCodeAt(pos) === SLASH) {

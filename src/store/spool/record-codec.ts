@@ -13,16 +13,18 @@ const ALARM_CODE: Record<string, number> = { no: 0, hi: 1, lo: 2 };
 
 export function encodeBatch(batch: Batch): Buffer {
   const { upload: { raw, ...upload }, samples, ...rest } = batch;
-  const meta = Buffer.from(JSON.stringify({ ...rest, upload }));
+  // The meta's text is written straight into the record (no buffer of its own to copy from).
+  const metaText = JSON.stringify({ ...rest, upload });
+  const metaLength = Buffer.byteLength(metaText);
   const n = samples.length;
-  const out = Buffer.allocUnsafe(HEAD + meta.length + raw.length + n * 41);
+  const out = Buffer.allocUnsafe(HEAD + metaLength + raw.length + n * 41);
   out.writeUInt8(VERSION, 0);
-  out.writeUInt32LE(meta.length, 1);
+  out.writeUInt32LE(metaLength, 1);
   out.writeUInt32LE(raw.length, 5);
   out.writeUInt32LE(n, 9);
-  meta.copy(out, HEAD);
-  raw.copy(out, HEAD + meta.length);
-  let at = HEAD + meta.length + raw.length;
+  out.write(metaText, HEAD, metaLength, 'utf8');
+  raw.copy(out, HEAD + metaLength);
+  let at = HEAD + metaLength + raw.length;
   for (let i = 0; i < n; i++) {
     const s = samples[i];
     out.writeDoubleLE(s.deviceId, at + i * 8);

@@ -9,6 +9,8 @@
 //
 // Each applied batch carries an upload key made of the journal's id and the record's position, so
 // that a record applied again (after a crash or an apply whose outcome is unknown) is stored once.
+import { cpus } from 'node:os';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import type { LogSink } from '../../domain/log-sink.ts';
 import { randomUUID } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
@@ -46,6 +48,14 @@ export interface SpoolOptions {
    * way), so under load the apply takes the uploads of this long in one go. 0: apply as soon as synced.
    */
   applyEveryMs?: number;
+  /**
+   * While ingestBusy() says answering uploads competes with the apply for the CPU, the apply waits (the CPU goes to
+   * answering devices, every upload being durable in the journal already), as long as the apply lag
+   * stays under this (ms). A reader waiting for the apply, a failing store or a stop never wait. 0: never.
+   */
+  yieldMaxLagMs?: number;
+  /** Whether answering uploads competes with the apply for the CPU now (default: ingestCompetesForCpu()). */
+  ingestBusy?: () => boolean;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
   /** Journal segment size and how often the cursor file follows (journal.ts). */
@@ -76,10 +86,66 @@ export interface SpoolGauge {
   /** How long the last apply round took, and how many batches it held. */
   lastApplyMs: number | null;
   lastApplyBatches: number;
+  /** The apply is waiting while uploads keep the gateway busy (SpoolOptions.yieldMaxLagMs). */
+  yieldingToIngest: boolean;
+  /** Apply rounds put off for that since start. */
+  yieldedRounds: number;
+}
+
+/** How often the apply looks again while it yields to ingest, ms. */
+const YIELD_RECHECK_MS = 100;
+
+/** The machine's CPU time so far, all cores, ms: busy and idle. */
+function machineCpuTimes(): { busy: number; idle: number } {
+  let busy = 0;
+  let idle = 0;
+  for (const { times } of cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  return { busy, idle };
+}
+
+/**
+ * Whether answering uploads competes with the apply for the CPU now: the machine's CPUs were busy
+ * `machine` of the time or more over the last `windowMs`, and this thread's event loop (answering
+ * uploads) at least `eventLoop` of it. Measured at most once per window.
+ * - The machine, not this thread alone: with cores to spare the apply costs answers nothing, and
+ *   waiting would only delay the store. And a saturated gateway's event loop is not always busy: on
+ *   two cores it was busy 0.6-0.75 of the time in a CPU profile, waiting for fsyncs and for its share
+ *   of the CPU, and less when the disk's fsyncs are the slow part.
+ * - 0.4 of this thread: ingest is then a large part of the load. At 1,000 uploads/s on two quiet
+ *   cores it is under 0.1; with other programs saturating the machine, answers take longer in wall
+ *   time: with a quarter as the threshold, bench:ingest at 1,000 uploads/s on a machine at load
+ *   average 5 measured an apply lag p99 of 3.5 s.
+ */
+export function ingestCompetesForCpu(eventLoop = 0.4, machine = 0.85, windowMs = 250): () => boolean {
+  let lastLoop = nodePerformance.eventLoopUtilization();
+  let lastCpu = machineCpuTimes();
+  let lastAt = performance.now();
+  let competes = false;
+  return () => {
+    const now = performance.now();
+    if (now - lastAt >= windowMs) {
+      const loop = nodePerformance.eventLoopUtilization();
+      const cpu = machineCpuTimes();
+      const busy = cpu.busy - lastCpu.busy;
+      const total = busy + cpu.idle - lastCpu.idle;
+      competes = nodePerformance.eventLoopUtilization(loop, lastLoop).utilization >= eventLoop && total > 0 && busy / total >= machine;
+      lastLoop = loop;
+      lastCpu = cpu;
+      lastAt = now;
+    }
+    return competes;
+  };
 }
 
 /** Journal records as written, back to back: positions [start, end), `count` records. */
-interface RawChunk { start: number; end: number; count: number; bytes: Buffer }
+interface RawChunk {
+  start: number; end: number; count: number; bytes: Buffer;
+  /** Made for this chunk (joined groups, or read from disk) rather than a cached group's own bytes, which a retry reuses. */
+  ownBytes?: boolean;
+}
 
 interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
@@ -96,6 +162,10 @@ export class SpoolingSink {
   private readonly rejectedFile: string;
   private readonly cursorEveryMs: number;
   private readonly applyEveryMs: number;
+  private readonly yieldMaxLagMs: number;
+  private readonly ingestBusy: () => boolean;
+  private yieldingToIngest = false;
+  private yieldedRounds = 0;
   /** performance.now() when the last apply round started; its timer starts the next one. */
   private lastApplyStartedAt = Number.NEGATIVE_INFINITY;
   private applyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -134,6 +204,8 @@ export class SpoolingSink {
     this.journal = new Journal(options.dir, { segmentBytes: options.segmentBytes, cursorEveryMs: options.cursorEveryMs, now: options.now });
     this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.applyEveryMs = options.applyEveryMs ?? Number(process.env.INLET_APPLY_EVERY_MS ?? 200);
+    this.yieldMaxLagMs = options.yieldMaxLagMs ?? 0;
+    this.ingestBusy = options.ingestBusy ?? ingestCompetesForCpu();
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
@@ -185,6 +257,7 @@ export class SpoolingSink {
       depth: this.journal.depth, oldestAgeMs: oldest === null ? null : Math.max(0, this.now() - oldest),
       draining: this.drainLoop !== null, lastError: this.lastError, rejected: this.rejected, rejectedFile: this.rejectedFile,
       journaled: this.journaled, applied: this.applied, lastApplyMs: this.lastApplyMs, lastApplyBatches: this.lastApplyBatches,
+      yieldingToIngest: this.yieldingToIngest, yieldedRounds: this.yieldedRounds,
     };
   }
 
@@ -275,7 +348,7 @@ export class SpoolingSink {
     if (this.journal.depth === 0) return;
     if (!this.applyDue()) {
       this.applyTimer ??= setTimeout(() => { this.applyTimer = null; this.startDrain(); },
-        Math.max(1, this.lastApplyStartedAt + this.applyEveryMs - performance.now()));
+        this.yieldingToIngest ? YIELD_RECHECK_MS : Math.max(1, this.lastApplyStartedAt + this.applyEveryMs - performance.now()));
       return;
     }
     if (this.applyTimer) { clearTimeout(this.applyTimer); this.applyTimer = null; }
@@ -311,10 +384,11 @@ export class SpoolingSink {
       }
       if (!groups.length) return null;
       const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
-      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes };
+      return { start: groups[0].start, end: groups[groups.length - 1].end, count, bytes, ownBytes: groups.length > 1 };
     }
     const before = first.offset < this.earlierRunEnd ? this.earlierRunEnd : (this.cache[0]?.start ?? Number.POSITIVE_INFINITY);
-    return this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
+    const read = await this.journal.readPending(this.replayChunk, before, this.replayChunkBytes);
+    return read && { ...read, ownBytes: true };
   }
 
   private dropCached(): void {
@@ -332,7 +406,7 @@ export class SpoolingSink {
     const maybeStoredBefore = Math.max(this.earlierRunEnd, this.uncertainEnd);
     if (this.store.applyJournal && !earlierRun) {
       const sync = this.now() - this.lastSyncAt >= this.cursorEveryMs;
-      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync });
+      const applied = await this.store.applyJournal({ bytes: chunk.bytes, position: chunk.start, journalId: this.journalId, maybeStoredBefore, sync, bytesMovable: chunk.ownBytes === true });
       if (applied.durable) this.lastSyncAt = this.now();
       return { refused: applied.refused, durable: applied.durable };
     }
@@ -360,10 +434,29 @@ export class SpoolingSink {
     return { refused, durable: true };
   }
 
-  /** Whether the next apply round may start now (applyEveryMs). */
+  /** Whether the next apply round may start now (applyEveryMs, and yielding to ingest). */
   private applyDue(): boolean {
-    return this.applyEveryMs <= 0 || this.closing || this.appliedWaiters.length > 0 || this.lastError !== null
+    const urgent = this.closing || this.appliedWaiters.length > 0 || this.lastError !== null;
+    const wasYielding = this.yieldingToIngest;
+    this.yieldingToIngest = !urgent && this.shouldYieldToIngest();
+    if (this.yieldingToIngest) {
+      if (!wasYielding) this.yieldedRounds++;
+      return false;
+    }
+    return this.applyEveryMs <= 0 || urgent
       || this.journal.depth >= this.replayChunk || performance.now() - this.lastApplyStartedAt >= this.applyEveryMs;
+  }
+
+  /**
+   * The apply's store transaction costs the machine about as much CPU per upload as answering it: while
+   * uploads arrive faster than this thread answers them, applying now would slow every answer, when the
+   * journal already holds each upload durably. So the apply waits, within yieldMaxLagMs of apply lag.
+   */
+  private shouldYieldToIngest(): boolean {
+    if (this.yieldMaxLagMs <= 0) return false;
+    const oldest = this.journal.oldestAppendedAt;
+    if (oldest === null || this.now() - oldest >= this.yieldMaxLagMs) return false;
+    return this.ingestBusy();
   }
 
   private async drain(): Promise<void> {

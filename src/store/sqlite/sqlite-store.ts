@@ -112,7 +112,10 @@ class WorkerWriter {
     const id = this.nextId++;
     const reply = await new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, journal: chunk } satisfies JournalRequest);
+      // Bytes made for this chunk move to the write thread (a round is megabytes: no copy on this thread).
+      const bytes = chunk.bytes;
+      const movable = chunk.bytesMovable === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      this.worker!.postMessage({ id, journal: chunk } satisfies JournalRequest, movable ? [bytes.buffer as ArrayBuffer] : []);
     });
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.applied!;
