@@ -43,10 +43,11 @@ const encoder = new TextEncoder();
 /**
  * Native SHA-256: a logger backlog's raw body is 10 MB, which a JavaScript implementation hashes ten
  * times slower. One-shot (crypto.hash): the apply hashes every upload, and a Hash object costs more
- * to make than a small body costs to hash.
+ * to make than a small body costs to hash. Asked for hex and decoded: crypto.hash's own 'buffer'
+ * output made a Buffer outside the pool and cost three times as much (about 1.3 µs against 0.45).
  */
 function sha256(data: Uint8Array | string): Uint8Array {
-  return oneShotHash('sha256', data, 'buffer');
+  return Buffer.from(oneShotHash('sha256', data, 'hex'), 'hex');
 }
 
 /** Digest of the samples an upload stored, independent of the order they were given in. */
@@ -174,8 +175,8 @@ export function hmacSha256(key: Uint8Array, prefix: Uint8Array, text: string): B
   hmacInner.set(prefix, 64);
   const length = 64 + prefix.length + hmacInner.write(text, 64 + prefix.length, 'utf8');
   pads.copy(hmacOuter, 0, 64, 128);
-  hmacOuter.set(oneShotHash('sha256', hmacInner.subarray(0, length), 'buffer') as Buffer, 64);
-  return oneShotHash('sha256', hmacOuter, 'buffer') as Buffer;
+  hmacOuter.write(oneShotHash('sha256', hmacInner.subarray(0, length), 'hex'), 64, 'hex'); // hex: see sha256()
+  return Buffer.from(oneShotHash('sha256', hmacOuter, 'hex'), 'hex');
 }
 
 /** The key an upload's link is computed under; null for chains written before keys (version 1). */
