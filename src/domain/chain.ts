@@ -64,6 +64,11 @@ export function samplesDigest(samples: ChainSample[]): Uint8Array {
  * by comparison only where times within a channel are out of order.
  */
 export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<number>): Uint8Array {
+  return Buffer.from(samplesDigestHexOfColumns(cols, indices), 'hex');
+}
+
+/** samplesDigestOfColumns in hex, as the chain record writes it (the writer seals with it). */
+export function samplesDigestHexOfColumns(cols: SampleColumns, indices: ArrayLike<number>): string {
   const order = channelTimeOrder(cols, indices);
   // A Hash object only for text over 64 KiB (a backlog); the usual few samples are hashed in one shot.
   let hash: Hash | null = null;
@@ -85,7 +90,7 @@ export function samplesDigestOfColumns(cols: SampleColumns, indices: ArrayLike<n
     text += `${k === 0 ? '[' : ',['}${cols.channel[i]},${timeText(cols.time[i])},${vt},${Number.isNaN(e) ? 'null' : e},${ALARM_JSON[cols.alarm[i]]}]`;
     if (text.length >= 65_536) { (hash ??= createHash('sha256')).update(text); text = ''; }
   }
-  return hash ? hash.update(`${text}]`).digest() : sha256(`${text}]`);
+  return hash ? hash.update(`${text}]`).digest('hex') : oneShotHash('sha256', `${text}]`, 'hex');
 }
 
 const ALARM_JSON = ALARM_CODES.map((a) => JSON.stringify(a));
@@ -186,11 +191,13 @@ export type ChainLinkKey = Uint8Array | null;
  * Version 1: unkeyed SHA-256; 2: HMAC under the chain key; 3: HMAC that also covers the upload's
  * remote address and content type (every column the row holds). Keyed writers write version 3; the
  * chain key file says from which upload id on (keyedFromUploadId, allColumnsFromUploadId).
+ * `digestOfSamples` as bytes, or as the hex the record holds.
  */
-export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array, key: ChainLinkKey = null, allColumns = key !== null): Uint8Array {
+export function uploadHash(prevHash: Uint8Array, record: ChainRecord, digestOfSamples: Uint8Array | string, key: ChainLinkKey = null, allColumns = key !== null): Uint8Array {
   const fields: unknown[] = [
     key ? (allColumns ? 3 : 2) : 1, record.id, record.deviceId, record.family, record.receivedAt, record.verdict, record.reason,
-    record.serial, record.counter, record.raw.length === 0 && record.rawSha256 ? toHex(record.rawSha256) : oneShotHash('sha256', record.raw, 'hex'), toHex(digestOfSamples),
+    record.serial, record.counter, record.raw.length === 0 && record.rawSha256 ? toHex(record.rawSha256) : oneShotHash('sha256', record.raw, 'hex'),
+    typeof digestOfSamples === 'string' ? digestOfSamples : toHex(digestOfSamples),
   ];
   if (key && allColumns) fields.push(record.remoteAddress ?? '', record.contentType ?? '');
   const header = JSON.stringify(fields);

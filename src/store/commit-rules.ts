@@ -21,9 +21,9 @@ export function sealUpload(upload: Batch['upload'], id: number, submitted: numbe
   return sealUploadWithDigest(upload, id, submitted, stored.length, samplesDigest(stored), prevHash, key);
 }
 
-/** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns). */
+/** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns, or its hex). */
 export function sealUploadWithDigest(
-  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array, prevHash: Uint8Array, key: ChainLinkKey,
+  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array | string, prevHash: Uint8Array, key: ChainLinkKey,
 ): SealedUpload {
   const duplicate = upload.verdict === 'accepted' && submitted > 0 && storedCount === 0;
   const verdict = duplicate ? 'duplicate' : upload.verdict;

@@ -4,7 +4,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { CommitResult, VerdictKind } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/chain.ts';
+import { GENESIS_HASH, chainKey, samplesDigestHexOfColumns } from '../../domain/chain.ts';
 import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
 import { commitResult, eventDataJson, sealUploadWithDigest, type ChainRecordFields } from '../commit-rules.ts';
 import type { WireBatch, WriteGroup } from './write-group.ts';
@@ -237,7 +237,7 @@ export class SqliteWriter {
     this.rollUp(group.samples, keyOrder(group.samples, stored), null);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-    const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev, this.chainKey);
+    const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, stored.length, samplesDigestHexOfColumns(group.samples, stored), prev, this.chainKey);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
       verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
@@ -307,7 +307,7 @@ export class SqliteWriter {
       const prev = this.chainHeadFor(u.deviceId);
       const raw = group.raw.subarray(u.rawStart, u.rawEnd);
       const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, storedCount,
-        samplesDigestOfColumns(cols, storedRows.subarray(0, storedCount)), prev, this.chainKey);
+        samplesDigestHexOfColumns(cols, storedRows.subarray(0, storedCount)), prev, this.chainKey);
       this.queueUpload(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
         verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
       this.heads.set(chainKey(u.deviceId), hash);
