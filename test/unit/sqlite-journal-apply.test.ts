@@ -276,3 +276,34 @@ test('a chunk whose bytes are its own moves to the write thread without a copy; 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('hours rolled up by the per-sample trigger before migration 040 stay exact as the writer adds to them after it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const file = path.join(dir, 'upgrade.sqlite');
+    const before = new SqliteStore({ file, writeInWorker: false });
+    await before.migrate(undefined, { upTo: 39 });
+    const device = await before.addDevice({ family: 'soap', serial: '1001', modelCode: 4145, model: 'T3510', name: '1001', entryToken: 'tok-1001', channels: [] }, 1);
+    await before.close();
+    // Samples as the writer before 040 stored them: the trigger of 002 rolls each one up.
+    const db = new DatabaseSync(file);
+    for (let m = 0; m < 5; m++) {
+      db.exec(`INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
+        VALUES (${device.id}, 1, ${T0 + m * 60_000}, ${m === 2 ? 'NULL' : 10 + m}, ${m === 2 ? 9999 : 'NULL'}, 'no', 1)`);
+    }
+    db.close();
+    const store = new SqliteStore({ file });
+    try {
+      assert.deepEqual(await store.migrate(), ['40_rollup_per_write_group']);
+      await store.commit(upload(device.id, 2, [sample(device.id, 1, 5, 3), sample(device.id, 1, 6, 40)]));
+      await store.applyBatches([upload(device.id, 3, [sample(device.id, 1, 7, null), sample(device.id, 1, 8, 12)])], [false]);
+      assert.deepEqual(await store.rollupMismatches(null, 100), []);
+      const [hour] = await store.series({ deviceId: device.id, channel: 1, from: 0, to: T0 + 3_600_000 * 2, bucketMs: 3_600_000 });
+      assert.deepEqual([hour.count, hour.min, hour.max], [9, 3, 40], 'five samples before, four after');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
