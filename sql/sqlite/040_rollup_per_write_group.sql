@@ -10,8 +10,10 @@
 --   was added; or it sets the hour's exact aggregate (the AFTER DELETE trigger of 013, unchanged).
 -- The shape is wrapped in COALESCE(..., 0) so that a NULL written over a figure fails the shape
 -- (in 013, a comparison with NULL made the guard's condition NULL, which let the change through).
--- On SQLite whoever can write the file can drop these triggers; the chains and `inlet verify` (which
--- recomputes the rollup) remain the protection.
+-- What the shape cannot tell, as "+1" could not, is invented samples whose figures add up (013 refused
+-- "+5 samples" by its count alone; 040 accepts a consistent "+5"). On SQLite whoever can write the file
+-- can drop these triggers anyway; the chains and `inlet verify` (which recomputes the rollup) remain
+-- the protection.
 
 DROP TRIGGER tr_samples_rollup_hour;
 
