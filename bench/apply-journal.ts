@@ -5,6 +5,8 @@
 // Each size is applied BENCH_REPEAT times to a fresh copy and the least CPU is printed: other work
 // on the machine only ever adds to a thread's CPU time (cache misses, migrations).
 // usage: node bench/apply-journal.ts  (BENCH_UPLOADS, BENCH_DEVICES, BENCH_CHUNKS=25,200,1000,5000, BENCH_REPEAT=3)
+// BENCH_BASELINE=<another checkout, e.g. of main>: the same records are also applied by that checkout's
+// writer to a database its own migrations made (the same devices), alternating with this code.
 import http from 'node:http';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -40,12 +42,14 @@ store.applyJournal = async (chunk) => {
 };
 const gateway = await startGateway(config, createLogger(config, { quiet: true }), { store });
 const targets: { path: string; serial: string }[] = [];
+const deviceIds: number[] = [];
+const newDevice = (i: number) => ({
+  family: 'soap' as const, serial: String(30_000_000 + i), modelCode: 4145, model: 'T3510', name: `bench ${i}`, entryToken: newEntryToken(), channels: initialChannels('soap', 4145),
+});
 for (let i = 0; i < DEVICES; i++) {
-  const serial = String(30_000_000 + i);
-  const d = await gateway.store.addDevice({
-    family: 'soap', serial, modelCode: 4145, model: 'T3510', name: `bench ${i}`, entryToken: newEntryToken(), channels: initialChannels('soap', 4145),
-  }, Date.now());
-  targets.push({ path: `/ingest/soap/${d.entryToken}`, serial });
+  const d = await gateway.store.addDevice(newDevice(i), Date.now());
+  targets.push({ path: `/ingest/soap/${d.entryToken}`, serial: d.serial });
+  deviceIds.push(d.id);
 }
 await gateway.registry.refresh();
 
@@ -73,8 +77,28 @@ const start = captured[0].position;
 const records = splitRecords(journal, start);
 const file = config.store.sqlite.file.startsWith('/') ? config.store.sqlite.file : path.join(dataDir, config.store.sqlite.file);
 console.log(`apply thread CPU per upload (SOAP, ${records.length} uploads of ${DEVICES} devices, 3 samples each; Node ${process.version})`);
+// The baseline checkout's writer and a database of its schema holding the same devices under the same ids.
+const thisCode = { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, SqliteWriter, applyJournalChunk, file };
+let baseline: typeof thisCode | null = null;
+if (process.env.BENCH_BASELINE) {
+  const root = path.resolve(process.env.BENCH_BASELINE);
+  const writerModule = await import(path.join(root, 'src/store/sqlite/writer.ts'));
+  const { SqliteStore: BaselineStore } = await import(path.join(root, 'src/store/sqlite/sqlite-store.ts'));
+  const baselineFile = path.join(dataDir, 'baseline.sqlite');
+  const baselineStore = new BaselineStore({ file: baselineFile, writeInWorker: false });
+  await baselineStore.migrate();
+  for (let i = 0; i < DEVICES; i++) {
+    const d = await baselineStore.addDevice(newDevice(i), Date.now());
+    if (d.id !== deviceIds[i]) throw new Error(`the baseline's device ${i} has id ${d.id}, this code's ${deviceIds[i]}`);
+  }
+  await baselineStore.close();
+  baseline = { ...writerModule, applyJournalChunk: (await import(path.join(root, 'src/store/sqlite/apply-journal.ts'))).applyJournalChunk, file: baselineFile };
+}
+
 /** Applies every record in chunks of `size` to a fresh copy of the database; CPU µs (total, system) per upload. */
 function applyAll(size: number, run: number, experiment = ''): { micros: number; system: number } {
+  const code = experiment === 'baseline' ? baseline! : thisCode;
+  const { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, SqliteWriter, applyJournalChunk, file } = code;
   const copy = path.join(dataDir, `apply-${size}-${run}${experiment}.db`);
   copyFileSync(file, copy);
   if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
@@ -82,7 +106,6 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   db.exec(SQLITE_PRAGMAS);
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`PRAGMA wal_autocheckpoint = ${JOURNAL_AUTOCHECKPOINT_PAGES}`); // as the write thread applies the journal
-  if (experiment === 'no-rollup') db.exec('DROP TRIGGER tr_samples_rollup_hour');
   if (experiment.startsWith('autocheckpoint-')) db.exec(`PRAGMA wal_autocheckpoint = ${Number(experiment.slice(15))}`);
   const writer = new SqliteWriter(db);
   writer.chainKey = new Uint8Array(randomBytes(32));
@@ -112,9 +135,9 @@ function applyAll(size: number, run: number, experiment = ''): { micros: number;
   return { micros: (cpu.user + cpu.system) / applied, system: cpu.system / applied };
 }
 
-// An experiment (BENCH_EXPERIMENT: no-rollup, the hourly rollup's trigger dropped; autocheckpoint-<pages>; objects, records
-// decoded to an object per sample as before) runs alternately with the code as it is, so that both see the same load.
-const variants = ['', ...(process.env.BENCH_EXPERIMENT ? [process.env.BENCH_EXPERIMENT] : [])];
+// An experiment (BENCH_EXPERIMENT: autocheckpoint-<pages>; objects, records decoded to an object per
+// sample as before) and the baseline run alternately with the code as it is, so that all see the same load.
+const variants = ['', ...(process.env.BENCH_EXPERIMENT ? [process.env.BENCH_EXPERIMENT] : []), ...(baseline ? ['baseline'] : [])];
 for (const size of CHUNKS) {
   const runs = variants.map(() => [] as { micros: number; system: number }[]);
   for (let run = 0; run < REPEAT; run++) variants.forEach((v, i) => runs[i].push(applyAll(size, run, v)));

@@ -1,6 +1,6 @@
 // Logger backlog ingest: samples per second from HTTP POST to committed rows in the embedded store,
 // beside the rate of inserting the same rows into the same schema with node:sqlite directly (one
-// transaction per upload, the writer's INSERT OR IGNORE). One run, so the ratio holds on a noisy
+// transaction per upload, the writer's INSERT OR IGNORE, then the upload's hourly rollup). One run, so the ratio holds on a noisy
 // machine; target: Inlet at least half the raw rate.
 // usage: npm run bench:backlog   (BENCH_UPLOADS uploads of BENCH_SAMPLES samples each, 4 channels)
 import { DatabaseSync } from 'node:sqlite';
@@ -90,11 +90,21 @@ async function rawSqlite(work: Backlog[], now: number): Promise<{ seconds: numbe
   db.exec(SQLITE_PRAGMAS);
   const insert = db.prepare(`INSERT OR IGNORE INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  // The hourly rollup of the upload's samples, as the writer keeps it (migration 040: once per hour, not per sample).
+  const rollUp = db.prepare(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
+    SELECT device_id, channel, time - time % 3600000, MIN(value), MAX(value), COALESCE(SUM(value), 0), COUNT(value), COUNT(*), COUNT(error_code)
+    FROM samples WHERE upload_id = ? GROUP BY device_id, channel, time - time % 3600000
+    ON CONFLICT (device_id, channel, hour_start) DO UPDATE SET
+      value_min = COALESCE(MIN(value_min, excluded.value_min), value_min, excluded.value_min),
+      value_max = COALESCE(MAX(value_max, excluded.value_max), value_max, excluded.value_max),
+      value_sum = value_sum + excluded.value_sum, value_count = value_count + excluded.value_count,
+      sample_count = sample_count + excluded.sample_count, error_count = error_count + excluded.error_count`);
   let samples = 0;
   const started = performance.now();
   for (const [i, u] of uploads.entries()) {
     db.exec('BEGIN IMMEDIATE');
     for (const r of u.readings) samples += Number(insert.run(ids[i], r.channel, r.sampleTime!, r.value, r.errorCode, r.alarm, i + 1).changes);
+    rollUp.run(i + 1);
     db.exec('COMMIT');
   }
   const seconds = (performance.now() - started) / 1000;

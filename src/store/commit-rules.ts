@@ -21,14 +21,21 @@ export function sealUpload(upload: Batch['upload'], id: number, submitted: numbe
   return sealUploadWithDigest(upload, id, submitted, stored.length, samplesDigest(stored), prevHash, key);
 }
 
-/** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns). */
+/** sealUpload for a writer that digests the stored samples itself (samplesDigestOfColumns, or its hex). */
 export function sealUploadWithDigest(
-  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array, prevHash: Uint8Array, key: ChainLinkKey,
+  upload: ChainRecordFields, id: number, submitted: number, storedCount: number, digestOfStored: Uint8Array | string, prevHash: Uint8Array, key: ChainLinkKey,
 ): SealedUpload {
   const duplicate = upload.verdict === 'accepted' && submitted > 0 && storedCount === 0;
   const verdict = duplicate ? 'duplicate' : upload.verdict;
   const reason = duplicate ? RESEND_REASON : upload.reason;
-  return { verdict, reason, hash: uploadHash(prevHash, { ...upload, id, verdict, reason }, digestOfStored, key) };
+  // The record spelt out rather than spread: the apply seals every upload, and a spread of the writer's
+  // row (a dozen properties) cost more than the rest of this function.
+  const record: ChainRecord = {
+    id, deviceId: upload.deviceId, family: upload.family, receivedAt: upload.receivedAt, verdict, reason,
+    serial: upload.serial, counter: upload.counter, raw: upload.raw, rawSha256: upload.rawSha256,
+    remoteAddress: upload.remoteAddress, contentType: upload.contentType,
+  };
+  return { verdict, reason, hash: uploadHash(prevHash, record, digestOfStored, key) };
 }
 
 /** What the hash covers of an upload, whichever form the writer holds it in. */

@@ -810,8 +810,8 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     await assert.rejects(store.advanceRetentionHorizon({ at: Date.now(), dataBefore: Date.now() + 3_600_000, auditBefore: null, setBy: 'admin', reason: 'too far' }),
       /min_keep_days/);
     assert.equal(await store.retentionHorizon(), undefined);
-    await assert.rejects(rawExec(`UPDATE ${table('sample_rollup_hour')} SET value_max = 999`), /kept by the triggers on (inlet\.)?samples/);
-    await assert.rejects(rawExec(`DELETE FROM ${table('sample_rollup_hour')}`), /kept by the triggers on (inlet\.)?samples/);
+    await assert.rejects(rawExec(`UPDATE ${table('sample_rollup_hour')} SET value_max = 999`), /kept by the (triggers on (inlet\.)?samples|sample writer)/);
+    await assert.rejects(rawExec(`DELETE FROM ${table('sample_rollup_hour')}`), /kept by the (triggers on (inlet\.)?samples|sample writer)/);
     assert.deepEqual((await store.series({ deviceId: d.id, channel: 1, from: T0, to: T0 + HOUR, bucketMs: HOUR })).map((p) => [p.min, p.max, p.count]), [[1, 2, 2]]);
   });
 

@@ -79,8 +79,9 @@ function tampered(sql: string): string {
   const dir = copySqliteStore(baselineDir, 'inlet-tamper-');
   dirs.push(dir);
   const db = new DatabaseSync(path.join(dir, 'inlet.sqlite'));
-  // The triggers that keep the rollup in step with the samples stay: the attacker's edits of samples then
-  // move the rollup as Inlet's would, and the rollup itself is tampered with on its own below.
+  // The trigger that keeps the rollup in step when samples are deleted stays (inserted samples are rolled up
+  // by the writer since migration 040): the attacker's deletions of samples then move the rollup as Inlet's
+  // would, and the rollup itself is tampered with on its own below.
   for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE 'tr_samples_rollup_hour%'").all() as { name: string }[]) {
     db.exec(`DROP TRIGGER ${name}`);
   }

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
-import { samplesDigest, samplesDigestOfColumns, uploadHash } from '../../src/domain/chain.ts';
+import { createHash, createHmac } from 'node:crypto';
+import { hmacSha256, samplesDigest, samplesDigestOfColumns, uploadHash } from '../../src/domain/chain.ts';
 import { packSampleRows, sampleAt } from '../../src/domain/sample-columns.ts';
 import type { SampleRow } from '../../src/domain/types.ts';
 
@@ -53,4 +53,19 @@ test('the digests are SHA-256 of the samples JSON as a streaming Hash computes i
   const digest = new Uint8Array(32).fill(2);
   const header = JSON.stringify([1, 7, 1, 'soap', T, 'accepted', 'ok', '1', 3, createHash('sha256').update(record.raw).digest('hex'), Buffer.from(digest).toString('hex')]);
   assert.deepEqual(Buffer.from(uploadHash(prev, record, digest)), createHash('sha256').update(prev).update(header).digest(), 'an unkeyed link');
+});
+
+test('hmacSha256 (two one-shot hashes over reused buffers) is createHmac, for any key, prefix and text', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 150 }), fc.uint8Array({ maxLength: 40 }), fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 50 }), fc.constant('x'.repeat(5000))),
+    (key, prefix, text) => {
+      const expected = createHmac('sha256', key).update(prefix).update(Buffer.from(text, 'utf8')).digest();
+      assert.deepEqual(hmacSha256(key, prefix, text), expected);
+      assert.deepEqual(hmacSha256(key, prefix, text), expected, 'again, with the key\'s pads cached');
+    }), { numRuns: 500 });
+  // Another array holding the same key bytes gives the same link; each link is a buffer of its own.
+  const key = new Uint8Array(32).fill(7);
+  const a = hmacSha256(key, new Uint8Array(32), '[3,1]');
+  const b = hmacSha256(new Uint8Array(32).fill(7), new Uint8Array(32), '[3,1]');
+  assert.deepEqual(a, b);
+  assert.notStrictEqual(a, b, 'each link is its own buffer, not the reused one');
 });

@@ -12,6 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { decodeBatch, encodeBatch } from '../../src/store/spool/record-codec.ts';
 import { packJournalRecords, packWriteGroup } from '../../src/store/sqlite/write-group.ts';
 import { Journal } from '../../src/store/spool/journal.ts';
+import { UPLOAD_ROWS_PER_INSERT } from '../../src/store/sqlite/writer.ts';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 
 const T0 = 1_700_000_000_000;
@@ -99,6 +100,44 @@ test('a group applied in key order stores exactly what the same batches store on
   }
 });
 
+test('a group of more uploads than one multi-row insert takes, with quarantined readings and events among them, stores what one by one stores', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const one = await newStore(dir, 'one-by-one');
+    const grouped = await newStore(dir, 'grouped');
+    const many = (a: number, b: number): Batch[] => Array.from({ length: 2 * UPLOAD_ROWS_PER_INSERT + 7 }, (_, n) => {
+      const d = n % 3 === 0 ? b : a;
+      const batch = upload(d, 100 + n, [sample(d, 1 + (n % 2), 10 + n, n % 5 === 0 ? null : n / 4)]);
+      if (n === 40) return { ...batch, upload: { ...batch.upload, verdict: 'quarantined' as const, reason: 'suspended' }, samples: [],
+        quarantine: [{ channel: 1, quantity: 'temperature', unit: 'C', value: 1, errorCode: null, alarm: 'no' as const, sampleTime: T0 }] };
+      if (n === 33 || n === 34) return { ...batch, events: [{ at: T0 + n, deviceId: d, type: 'device.alarm', level: 'alarm' as const, message: 'high', data: { channel: 1 } }] };
+      return batch;
+    });
+    try {
+      for (const b of many(one.a, one.b)) await one.store.commit(b);
+      const group = many(grouped.a, grouped.b);
+      const results = await grouped.store.applyBatches(group, group.map(() => false));
+      assert.ok(results.every((r) => !(r instanceof Error)));
+    } finally {
+      await one.store.close();
+      await grouped.store.close();
+    }
+    const [expected, actual] = [dump(one.file), dump(grouped.file)];
+    assert.equal(expected.uploads.length, 2 * UPLOAD_ROWS_PER_INSERT + 7);
+    for (const table of Object.keys(expected)) assert.deepEqual(actual[table], expected[table], table);
+    const rows = (file: string, sql: string) => {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try { return db.prepare(sql).all().map((r) => ({ ...r })); } finally { db.close(); }
+    };
+    // Every column of every uploads row, as the multi-row statements bound them.
+    assert.deepEqual(rows(grouped.file, 'SELECT * FROM uploads ORDER BY id'), rows(one.file, 'SELECT * FROM uploads ORDER BY id'));
+    assert.deepEqual(rows(grouped.file, 'SELECT * FROM quarantine'), rows(one.file, 'SELECT * FROM quarantine'));
+    assert.equal(rows(grouped.file, 'SELECT * FROM quarantine').length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('journal records applied on the write thread are stored once, even when the same chunk comes again after a crash', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
   try {
@@ -144,6 +183,70 @@ test('journal records packed for the write thread straight from their bytes make
   assert.deepEqual(actual, expected);
   assert.deepEqual([...actual.samples.value].slice(0, 5).map((v) => (Number.isNaN(v) ? null : v)), [20, 40, 21.5, 44, null], 'an error sample has no value');
   assert.deepEqual(actual.batches.map((b) => b.upload.uploadKey), ['journal:0', 'journal:1', 'journal:2', 'own-key', 'journal:4', 'json-key', 'journal:6', 'journal:7', 'journal:8']);
+
+  // Records of this version split from one chunk: the group reads each body where it lies in the chunk.
+  const current = batches.map(encodeBatch);
+  const chunk = Buffer.concat([Buffer.from('framing'), ...current.flatMap((p) => [p, Buffer.from('..')])]);
+  let at = 'framing'.length;
+  const views = current.map((p) => { const v = chunk.subarray(at, at + p.length); at += p.length + 2; return v; });
+  const inPlace = packJournalRecords(views, keyOf, maybeStored);
+  const copied = packJournalRecords(current, keyOf, maybeStored);
+  assert.equal(inPlace.raw.buffer, chunk.buffer, 'no copy of the bodies');
+  const bodies = (g: typeof copied) => g.batches.map((b) => Buffer.from(g.raw.subarray(b.upload.rawStart, b.upload.rawEnd)).toString());
+  assert.deepEqual(bodies(inPlace), batches.map((b) => b.upload.raw.toString()));
+  assert.deepEqual(bodies(copied), bodies(inPlace));
+  const withoutBodies = (g: typeof copied) => ({ ...g, raw: null, batches: g.batches.map((b) => ({ ...b, upload: { ...b.upload, rawStart: 0, rawEnd: 0 } })) });
+  assert.deepEqual(withoutBodies(inPlace), withoutBodies(copied));
+});
+
+test('the hourly rollup is the aggregate of the samples, whichever path stored them (migration 040: written per group, not per sample)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const { store, a, b, file } = await newStore(dir, 'rollup');
+    try {
+      const { before, group } = scenario(a, b);
+      // One by one (writeBatch), then a group (writeSorted) holding resends and a key repeated inside it.
+      for (const batch of before) await store.commit(batch);
+      await store.applyBatches(group, group.map(() => false));
+      // A logger backlog over three hours, errors among its values, a time repeated inside it and half of it stored before.
+      const backlog = Array.from({ length: 400 }, (_, i) => sample(a, 1 + (i % 3), 100 + Math.floor(i / 3) * 2, i % 7 === 0 ? null : 15 + (i % 11) / 4));
+      await store.commit(upload(a, 10, backlog.slice(0, 200)));
+      await store.commit(upload(a, 11, [...backlog, backlog[5]]));
+      await store.applyBatches([upload(b, 12, backlog.map((s) => ({ ...s, deviceId: b }))), upload(b, 13, backlog.slice(100).map((s) => ({ ...s, deviceId: b, time: s.time + 1 })))], [false, false]);
+      // More hours in one group than one multi-row upsert takes (40 channels), some of them already rolled up.
+      await store.commit(upload(a, 17, Array.from({ length: 10 }, (_, c) => sample(a, 10 + c, 2000, c))));
+      await store.applyBatches([upload(a, 18, Array.from({ length: 40 }, (_, c) => sample(a, 10 + c, 2001, c % 4 === 0 ? null : 100 - c)))], [false]);
+      // The journal's own bytes (applyJournal) and a quarantine import.
+      const journal = new Journal(path.join(dir, 'journal'));
+      await journal.open();
+      const records = [upload(b, 14, [sample(b, 1, 500, 3), sample(b, 1, 501, null), sample(b, 2, 500, 4)]), upload(a, 15, [sample(a, 2, 502, 50)])]
+        .map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
+      const { start, bytes } = await journal.appendGroup(records, T0);
+      assert.equal((await store.applyJournal({ bytes, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true })).applied, 2);
+      await journal.close();
+      const readings = [{ channel: 1, quantity: 'temperature', unit: 'C', value: 7.5, errorCode: null, alarm: 'no' as const, sampleTime: T0 + 900 * 60_000 },
+        { channel: 1, quantity: 'temperature', unit: 'C', value: null, errorCode: 9999, alarm: 'no' as const, sampleTime: T0 + 901 * 60_000 }];
+      await store.commit({ ...upload(b, 16, []), upload: { ...upload(b, 16, []).upload, verdict: 'quarantined', reason: 'suspended' }, quarantine: readings });
+      assert.equal((await store.releaseQuarantine(b, true, T0 + 1000 * 60_000)).samplesImported, 2);
+
+      assert.deepEqual(await store.rollupMismatches(null, 100), [], 'every hour agrees with its samples');
+      const db = new DatabaseSync(file, { readOnly: true });
+      const [hours, samples] = [db.prepare('SELECT COUNT(*) AS n, SUM(sample_count) AS s FROM sample_rollup_hour').get() as { n: number; s: number },
+        db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }];
+      db.close();
+      assert.equal(hours.s, samples.n);
+      assert.ok(hours.n >= 15, `${hours.n} hours`);
+      // A sample written around the writer is not rolled up: verify names its hour.
+      const raw = new DatabaseSync(file);
+      raw.exec(`INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id) VALUES (${a}, 1, ${T0 + 5000 * 60_000}, 1, NULL, 'no', 1)`);
+      raw.close();
+      assert.deepEqual((await store.rollupMismatches(null, 100)).map((m) => [m.deviceId, m.channel, m.stored]), [[a, 1, 'nothing']]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a chunk whose bytes are its own moves to the write thread without a copy; a cached group\'s bytes are copied and stay usable', async () => {
@@ -169,6 +272,37 @@ test('a chunk whose bytes are its own moves to the write thread without a copy; 
     await store.close();
     await journal.close();
     assert.equal(dump(file).uploads.length, 9, 'nothing stored twice');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hours rolled up by the per-sample trigger before migration 040 stay exact as the writer adds to them after it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
+  try {
+    const file = path.join(dir, 'upgrade.sqlite');
+    const before = new SqliteStore({ file, writeInWorker: false });
+    await before.migrate(undefined, { upTo: 39 });
+    const device = await before.addDevice({ family: 'soap', serial: '1001', modelCode: 4145, model: 'T3510', name: '1001', entryToken: 'tok-1001', channels: [] }, 1);
+    await before.close();
+    // Samples as the writer before 040 stored them: the trigger of 002 rolls each one up.
+    const db = new DatabaseSync(file);
+    for (let m = 0; m < 5; m++) {
+      db.exec(`INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
+        VALUES (${device.id}, 1, ${T0 + m * 60_000}, ${m === 2 ? 'NULL' : 10 + m}, ${m === 2 ? 9999 : 'NULL'}, 'no', 1)`);
+    }
+    db.close();
+    const store = new SqliteStore({ file });
+    try {
+      assert.deepEqual(await store.migrate(), ['40_rollup_per_write_group']);
+      await store.commit(upload(device.id, 2, [sample(device.id, 1, 5, 3), sample(device.id, 1, 6, 40)]));
+      await store.applyBatches([upload(device.id, 3, [sample(device.id, 1, 7, null), sample(device.id, 1, 8, 12)])], [false]);
+      assert.deepEqual(await store.rollupMismatches(null, 100), []);
+      const [hour] = await store.series({ deviceId: device.id, channel: 1, from: 0, to: T0 + 3_600_000 * 2, bucketMs: 3_600_000 });
+      assert.deepEqual([hour.count, hour.min, hour.max], [9, 3, 40], 'five samples before, four after');
+    } finally {
+      await store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -84,11 +84,23 @@ test('the hourly rollup follows the samples only: no direct insert, update or de
   try {
     await f.upload(60);
     await f.upload(10);
-    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET value_max = 999'), /kept by the triggers on samples/);
-    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count + 5, value_count = value_count + 5, value_sum = value_sum + 50'), /kept by the triggers on samples/);
+    // An update must add samples (migration 040: n of them, as the writer adds a group's): counts that add up,
+    // the minimum only down, the maximum only up, value figures unmoved when no value was added.
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET value_max = 999'), /cannot be changed directly/);
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count + 5, value_count = value_count + 4, value_sum = value_sum + 50'), /cannot be changed directly/);
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count + 2, value_count = value_count + 2, value_min = value_min + 1'), /cannot be changed directly/);
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count + 1, error_count = error_count + 1, value_sum = value_sum + 50'), /cannot be changed directly/);
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count + 1, value_count = value_count + 1, value_max = NULL'), /cannot be changed directly/);
+    assert.throws(() => f.raw('UPDATE sample_rollup_hour SET sample_count = sample_count - 1, value_count = value_count - 1'), /cannot be changed directly/);
     assert.throws(() => f.raw('DELETE FROM sample_rollup_hour'), /an hour that holds samples keeps its row/);
+    // A new hour's row must be the aggregate of the samples it holds: none, or other figures, are refused.
     assert.throws(() => f.raw(`INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
-      VALUES (${f.device.id}, 1, 0, 1, 1, 1, 1, 1, 0)`), /cannot be written directly/);
+      VALUES (${f.device.id}, 1, 0, 1, 1, 1, 1, 1, 0)`), /must be the aggregate of its samples/);
+    const [first] = await f.store.series({ deviceId: f.device.id, channel: 1, from: 0, to: Date.now() + DAY, bucketMs: HOUR });
+    assert.throws(() => f.raw(`INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id)
+        VALUES (${f.device.id}, 2, ${first.time}, 5, NULL, 'no', 1);
+      INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
+        VALUES (${f.device.id}, 2, ${first.time}, 5, 5, 5, 1, 2, 0)`), /must be the aggregate of its samples/);
     await f.store.advanceRetentionHorizon(f.request(Date.now() - 40 * DAY));
     // A chunk of two samples cuts the old hour in two: its rollup must match the one sample left.
     const chunk = await f.store.purgeBelowHorizon({ rows: 2, uploads: 10 });

@@ -4,7 +4,7 @@
 // (and of each raw body's whole backing buffer, which for a socket read is far larger than the body).
 import type { Batch, Channel, EventRow } from '../../domain/types.ts';
 import { allocateSampleColumns, packSampleRows, setSample, type SampleColumns } from '../../domain/sample-columns.ts';
-import { decodeBatch, recordParts } from '../spool/record-codec.ts';
+import { decodeBatch, recordParts, type RecordParts } from '../spool/record-codec.ts';
 
 export interface WireUpload extends Omit<Batch['upload'], 'raw'> {
   /** The raw body is group.raw[rawStart, rawEnd). */
@@ -81,7 +81,11 @@ export function packJournalRecords(payloads: readonly Buffer[], keyOf: (i: numbe
     rawLength += parts[i]?.raw.length ?? older[i]!.upload.raw.length;
     sampleCount += parts[i]?.sampleCount ?? older[i]!.samples.length;
   }
-  const raw = new Uint8Array(rawLength);
+  // Records split from one chunk of the journal lie in one buffer, on the thread that writes them: the
+  // bodies are read where they are (a copy of every body cost as much as hashing it). Otherwise (a
+  // record of an earlier version, decoded) each body is copied into a buffer of the group's own.
+  const shared = sharedBuffer(parts, payloads);
+  const raw = shared ?? new Uint8Array(rawLength);
   const samples = allocateSampleColumns(sampleCount);
   const numbers = [samples.deviceId, samples.channel, samples.time, samples.value, samples.errorCode]
     .map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
@@ -93,15 +97,26 @@ export function packJournalRecords(payloads: readonly Buffer[], keyOf: (i: numbe
     const body = part ? part.raw : older[i]!.upload.raw;
     const n = part ? part.sampleCount : older[i]!.samples.length;
     if (part) {
-      for (let c = 0; c < 5; c++) numbers[c].set(payload.subarray(part.samplesAt + c * n * 8, part.samplesAt + (c + 1) * n * 8), sampleAt * 8);
-      samples.alarm.set(payload.subarray(part.samplesAt + 5 * n * 8, part.samplesAt + 5 * n * 8 + n), sampleAt);
+      for (let c = 0; c < 5; c++) payload.copy(numbers[c], sampleAt * 8, part.samplesAt + c * n * 8, part.samplesAt + (c + 1) * n * 8);
+      payload.copy(samples.alarm, sampleAt, part.samplesAt + 5 * n * 8, part.samplesAt + 5 * n * 8 + n);
     } else {
       older[i]!.samples.forEach((s, k) => setSample(samples, sampleAt + k, s));
     }
-    raw.set(body, rawAt);
-    const { raw: _raw, ...upload } = meta.upload as Batch['upload'];
+    const bodyAt = shared ? body.byteOffset : rawAt;
+    if (!shared) raw.set(body, rawAt);
+    let upload: WireUpload;
+    if (part) {
+      // The record's own parsed meta (it holds no body): completed in place rather than copied.
+      upload = part.meta.upload as unknown as WireUpload;
+      upload.uploadKey ??= keyOf(i);
+      upload.rawStart = bodyAt;
+      upload.rawEnd = bodyAt + body.length;
+    } else {
+      const { raw: _raw, ...rest } = meta.upload as Batch['upload'];
+      upload = { ...rest, uploadKey: rest.uploadKey ?? keyOf(i), rawStart: bodyAt, rawEnd: bodyAt + body.length };
+    }
     const w: WireBatch = {
-      upload: { ...upload, uploadKey: upload.uploadKey ?? keyOf(i), rawStart: rawAt, rawEnd: rawAt + body.length },
+      upload,
       sampleStart: sampleAt, sampleEnd: sampleAt + n,
       channels: meta.channels, events: meta.events,
       quarantineJson: meta.quarantine ? JSON.stringify(meta.quarantine) : null,
@@ -112,4 +127,12 @@ export function packJournalRecords(payloads: readonly Buffer[], keyOf: (i: numbe
     return w;
   });
   return { batches, raw, samples };
+}
+
+/** The whole buffer every record's body lies in, when they all lie in one (record parts of one journal chunk); else null. */
+function sharedBuffer(parts: readonly (RecordParts | null)[], payloads: readonly Buffer[]): Uint8Array | null {
+  if (!payloads.length) return null;
+  const buffer = payloads[0].buffer;
+  for (const part of parts) if (!part || part.raw.buffer !== buffer) return null;
+  return new Uint8Array(buffer);
 }

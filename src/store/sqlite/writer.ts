@@ -4,9 +4,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { CommitResult, VerdictKind } from '../../domain/types.ts';
-import { GENESIS_HASH, chainKey, samplesDigestOfColumns } from '../../domain/chain.ts';
+import { GENESIS_HASH, chainKey, samplesDigestHexOfColumns } from '../../domain/chain.ts';
 import { ALARM_CODES, type SampleColumns } from '../../domain/sample-columns.ts';
-import { commitResult, eventDataJson, sealUploadWithDigest } from '../commit-rules.ts';
+import { commitResult, eventDataJson, sealUploadWithDigest, type ChainRecordFields } from '../commit-rules.ts';
 import type { WireBatch, WriteGroup } from './write-group.ts';
 import { SqliteEventAppender } from './event-chain.ts';
 import { channelRecord } from '../audit-records.ts';
@@ -45,10 +45,44 @@ export const JOURNAL_AUTOCHECKPOINT_PAGES = 10_000;
 export const SAMPLE_ROWS_PER_INSERT = 64;
 const SAMPLE_COLUMNS = '(device_id, channel, time, value, error_code, alarm, upload_id)';
 
+/**
+ * Rows per multi-row uploads INSERT in the journal's apply (14 bound values each, 448 in all): one
+ * statement call per upload cost about as much as the row itself.
+ */
+export const UPLOAD_ROWS_PER_INSERT = 32;
+const UPLOAD_COLUMNS = `(id, device_id, family, received_at, remote_address, content_type, raw,
+  verdict, reason, serial, counter, prev_hash, hash, upload_key)`;
+const UPLOAD_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Hours per multi-row rollup upsert (9 bound values each). */
+const ROLLUP_ROWS_PER_UPSERT = 32;
+
+/**
+ * Adds `rows` hours' aggregates to the hourly rollup (migration 040). MIN()/MAX() with a NULL
+ * argument are NULL in SQLite, hence the COALESCE: an hour of errors only has no extremes.
+ */
+function rollupUpsertSql(rows: number): string {
+  return `INSERT INTO sample_rollup_hour (device_id, channel, hour_start, value_min, value_max, value_sum, value_count, sample_count, error_count)
+    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (device_id, channel, hour_start) DO UPDATE SET
+      value_min    = COALESCE(MIN(value_min, excluded.value_min), value_min, excluded.value_min),
+      value_max    = COALESCE(MAX(value_max, excluded.value_max), value_max, excluded.value_max),
+      value_sum    = value_sum + excluded.value_sum,
+      value_count  = value_count + excluded.value_count,
+      sample_count = sample_count + excluded.sample_count,
+      error_count  = error_count + excluded.error_count`;
+}
+
 export class SqliteWriter {
   private readonly db: DatabaseSync;
   private readonly statements;
   private readonly insertSamples: StatementSync;
+  private readonly insertUploads: StatementSync;
+  private readonly upsertRollups: StatementSync;
+  private readonly rollupArgs: (number | null)[] = new Array(ROLLUP_ROWS_PER_UPSERT * 9);
+  /** Upload rows sealed but not yet inserted (writeSorted), 14 values each. */
+  private readonly uploadArgs: (number | string | Uint8Array | null)[] = new Array(UPLOAD_ROWS_PER_INSERT * 14);
+  private pendingUploads = 0;
   private readonly events: SqliteEventAppender;
   private readonly sampleArgs: (number | string | null)[] = new Array(SAMPLE_ROWS_PER_INSERT * 7);
   /** Chain heads by chain key, valid while nobody else has written uploads since our last group. */
@@ -76,11 +110,12 @@ export class SqliteWriter {
       channelVersion: db.prepare(`INSERT OR IGNORE INTO channel_units (device_id, channel, valid_from, quantity, unit, set_by, reason)
         VALUES (?, ?, ?, ?, ?, 'device', 'first upload with this channel')`),
       insertSample: db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      insertUpload: db.prepare(`INSERT INTO uploads (id, device_id, family, received_at, remote_address, content_type, raw,
-        verdict, reason, serial, counter, prev_hash, hash, upload_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertUpload: db.prepare(`INSERT INTO uploads ${UPLOAD_COLUMNS} VALUES ${UPLOAD_VALUES}`),
       uploadByKey: db.prepare('SELECT id, verdict FROM uploads WHERE upload_key = ?'),
       samplesOfUpload: db.prepare('SELECT COUNT(*) AS n FROM samples WHERE upload_id = ?'),
       sampleUpload: db.prepare('SELECT upload_id FROM samples WHERE device_id = ? AND channel = ? AND time = ?'),
+      // The hour's aggregate of the samples a group stored, added to the hour's row (migration 040).
+      upsertRollup: db.prepare(rollupUpsertSql(1)),
       insertQuarantine: db.prepare('INSERT INTO quarantine (upload_id, device_id, received_at, readings) VALUES (?, ?, ?, ?)'),
       deviceSeen: db.prepare(`UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?),
         declared_interval_s = COALESCE(?, declared_interval_s) WHERE id = ?`),
@@ -90,6 +125,30 @@ export class SqliteWriter {
     this.events = new SqliteEventAppender(db);
     this.insertSamples = db.prepare(`INSERT OR IGNORE INTO samples ${SAMPLE_COLUMNS} VALUES
       ${Array.from({ length: SAMPLE_ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    this.upsertRollups = db.prepare(rollupUpsertSql(ROLLUP_ROWS_PER_UPSERT));
+    this.insertUploads = db.prepare(`INSERT INTO uploads ${UPLOAD_COLUMNS} VALUES
+      ${Array.from({ length: UPLOAD_ROWS_PER_INSERT }, () => UPLOAD_VALUES).join(', ')}`);
+  }
+
+  /** Queues one uploads row for a multi-row INSERT; a full queue is inserted. */
+  private queueUpload(...row: (number | string | Uint8Array | null)[]): void {
+    const args = this.uploadArgs;
+    const at = this.pendingUploads * 14;
+    for (let j = 0; j < 14; j++) args[at + j] = row[j];
+    if (++this.pendingUploads === UPLOAD_ROWS_PER_INSERT) {
+      this.insertUploads.run(...args);
+      this.pendingUploads = 0;
+    }
+  }
+
+  /** Inserts the queued uploads rows (before anything that refers to them, and at the end of the group). */
+  private flushUploads(): void {
+    const args = this.uploadArgs;
+    for (let r = 0; r < this.pendingUploads; r++) {
+      this.statements.insertUpload.run(args[r * 14], args[r * 14 + 1], args[r * 14 + 2], args[r * 14 + 3], args[r * 14 + 4], args[r * 14 + 5], args[r * 14 + 6],
+        args[r * 14 + 7], args[r * 14 + 8], args[r * 14 + 9], args[r * 14 + 10], args[r * 14 + 11], args[r * 14 + 12], args[r * 14 + 13]);
+    }
+    this.pendingUploads = 0;
   }
 
   /**
@@ -133,6 +192,7 @@ export class SqliteWriter {
       if (results.some((r) => r.uploadId > maxId)) this.lastGroupWrote = true;
       return results;
     } catch (err) {
+      this.pendingUploads = 0;
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       this.heads.clear(); // heads moved in memory for rows that were rolled back
       this.lastWrittenId = -1;
@@ -174,9 +234,10 @@ export class SqliteWriter {
     }
     for (const c of batch.channels) this.recordChannel(c, u, id);
     const stored = this.insertSampleRows(group.samples, batch.sampleStart, batch.sampleEnd, id);
+    this.rollUp(group.samples, keyOrder(group.samples, stored), null);
     const prev = this.chainHeadFor(u.deviceId);
     const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-    const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, stored.length, samplesDigestOfColumns(group.samples, stored), prev, this.chainKey);
+    const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, stored.length, samplesDigestHexOfColumns(group.samples, stored), prev, this.chainKey);
     w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
       verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
     this.heads.set(chainKey(u.deviceId), hash);
@@ -230,21 +291,28 @@ export class SqliteWriter {
     }
     order.sort((x, y) => (cols.deviceId[x] - cols.deviceId[y]) || (cols.channel[x] - cols.channel[y]) || (cols.time[x] - cols.time[y]) || (x - y));
     const stored = this.insertSortedRows(cols, order, uploadOf);
+    this.rollUp(cols, order, stored);
     const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
+    let widest = 0;
+    for (const batch of batches) widest = Math.max(widest, batch.sampleEnd - batch.sampleStart);
+    const storedRows = new Uint32Array(widest);
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b];
       if (results[b]) continue;
       const u = batch.upload;
       const id = ids[b];
       const submitted = batch.sampleEnd - batch.sampleStart;
-      const storedRows: number[] = [];
-      for (let i = batch.sampleStart; i < batch.sampleEnd; i++) if (stored[i]) storedRows.push(i);
+      let storedCount = 0;
+      for (let i = batch.sampleStart; i < batch.sampleEnd; i++) if (stored[i]) storedRows[storedCount++] = i;
       const prev = this.chainHeadFor(u.deviceId);
       const raw = group.raw.subarray(u.rawStart, u.rawEnd);
-      const { verdict, reason, hash } = sealUploadWithDigest({ ...u, raw }, id, submitted, storedRows.length, samplesDigestOfColumns(cols, storedRows), prev, this.chainKey);
-      w.insertUpload.run(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
+      const { verdict, reason, hash } = sealUploadWithDigest(chainFields(u, raw), id, submitted, storedCount,
+        samplesDigestHexOfColumns(cols, storedRows.subarray(0, storedCount)), prev, this.chainKey);
+      this.queueUpload(id, u.deviceId, u.family, u.receivedAt, u.remoteAddress, u.contentType, raw,
         verdict, reason, u.serial, u.counter, prev, hash, u.uploadKey ?? null);
       this.heads.set(chainKey(u.deviceId), hash);
+      // Quarantine rows and events refer to the upload: it is inserted first.
+      if ((batch.quarantineJson !== null && u.deviceId !== null) || batch.events.length) this.flushUploads();
       if (batch.quarantineJson !== null && u.deviceId !== null) w.insertQuarantine.run(id, u.deviceId, u.receivedAt, batch.quarantineJson);
       for (const e of batch.events) this.events.append({ actor: 'device', source: u.remoteAddress, ...e }, eventDataJson(e, id), this.chainKey);
       if (batch.deviceSeen) {
@@ -255,10 +323,54 @@ export class SqliteWriter {
         });
       }
       if (batch.suspend) w.suspend.run(batch.suspend.reason, batch.suspend.at, batch.suspend.at, batch.suspend.deviceId);
-      results[b] = commitResult(id, verdict, submitted, storedRows.length);
+      results[b] = commitResult(id, verdict, submitted, storedCount);
     }
+    this.flushUploads();
     for (const [deviceId, s] of seen) w.deviceSeen.run(s.at, s.declaredIntervalS, deviceId);
     return { results: results as CommitResult[], lastId: nextId - 1 };
+  }
+
+  /**
+   * Adds the rows `rows` (in key order; those flagged in `storedFlags` when given) to the hourly rollup: one upsert per device,
+   * channel and hour, the aggregate of that hour's rows (migration 040; the rollup is exactly the
+   * aggregate of the samples, which `inlet verify` recomputes).
+   */
+  private rollUp(cols: SampleColumns, rows: ArrayLike<number>, storedFlags: Uint8Array | null): void {
+    const args = this.rollupArgs;
+    let hours = 0;
+    let k = 0;
+    while (k < rows.length) {
+      if (storedFlags && !storedFlags[rows[k]]) { k++; continue; }
+      const first = rows[k];
+      const deviceId = cols.deviceId[first];
+      const channel = cols.channel[first];
+      const hourStart = cols.time[first] - (cols.time[first] % HOUR_MS);
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      let sum = 0;
+      let values = 0;
+      let errors = 0;
+      let samples = 0;
+      for (; k < rows.length; k++) {
+        const i = rows[k];
+        if (cols.deviceId[i] !== deviceId || cols.channel[i] !== channel || cols.time[i] - (cols.time[i] % HOUR_MS) !== hourStart) break;
+        if (storedFlags && !storedFlags[i]) continue;
+        const v = cols.value[i];
+        if (!Number.isNaN(v)) {
+          values++;
+          sum += v;
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        if (!Number.isNaN(cols.errorCode[i])) errors++;
+        samples++;
+      }
+      const at = hours * 9;
+      args[at] = deviceId; args[at + 1] = channel; args[at + 2] = hourStart; args[at + 3] = values ? min : null; args[at + 4] = values ? max : null;
+      args[at + 5] = sum; args[at + 6] = values; args[at + 7] = samples; args[at + 8] = errors;
+      if (++hours === ROLLUP_ROWS_PER_UPSERT) { this.upsertRollups.run(...args); hours = 0; }
+    }
+    for (let h = 0; h < hours; h++) this.statements.upsertRollup.run(...args.slice(h * 9, h * 9 + 9));
   }
 
   /**
@@ -339,6 +451,25 @@ export class SqliteWriter {
     }
     return stored;
   }
+}
+
+const HOUR_MS = 3_600_000;
+
+/** What the chain covers of a wire upload, with its body: spelt out, as a spread of the row costs more than the hash. */
+function chainFields(u: WireBatch['upload'], raw: Uint8Array): ChainRecordFields {
+  return {
+    deviceId: u.deviceId, family: u.family, receivedAt: u.receivedAt, verdict: u.verdict, reason: u.reason,
+    serial: u.serial, counter: u.counter, raw, remoteAddress: u.remoteAddress, contentType: u.contentType,
+  };
+}
+
+/** `rows` in key order (device, channel, time), as the rollup takes them; already so for a batch of ordered readings. */
+function keyOrder(cols: SampleColumns, rows: ArrayLike<number>): ArrayLike<number> {
+  const before = (a: number, b: number) => (cols.deviceId[a] - cols.deviceId[b]) || (cols.channel[a] - cols.channel[b]) || (cols.time[a] - cols.time[b]);
+  for (let k = 1; k < rows.length; k++) {
+    if (before(rows[k - 1], rows[k]) > 0) return Uint32Array.from(rows).sort(before);
+  }
+  return rows;
 }
 
 /** The seven bound values of sample row i, at args[at..at+6], in SAMPLE_COLUMNS order. */
