@@ -142,9 +142,12 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const registry = new DeviceRegistry(store, 2000, path.join(config.dataDir, 'devices.snapshot.json'));
   const alarmMonitor = new AlarmMonitor(store, log, undefined, { sensorErrorDelayS: config.alarms.sensorErrorDelayS });
   // Uploads the database cannot take right now wait in <dataDir>/spool and are replayed when it is back.
+  // Set once the ingest handler exists (below): the apply yields only while devices wait for answers.
+  let uploadsInFlight = (): number => 0;
   const spool = new SpoolingSink(store, {
     dir: path.join(config.dataDir, 'spool'), log,
     yieldMaxLagMs: config.ingest.applyYieldMaxLagS * 1000,
+    uploadsWaiting: () => uploadsInFlight(),
     // Readings an earlier run acknowledged into the spool, and stopped before evaluating: their alarms now.
     onEarlierRunReplayed: (batch, result) => {
       const device = batch.upload.deviceId === null ? undefined : registry.get(batch.upload.deviceId);
@@ -202,6 +205,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const disk = new DiskSpaceWatch(config.dataDir, config.security.minFreeDiskMiB, store);
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
+  uploadsInFlight = () => ingest.stats.inFlight;
   // Viewer sessions kept in the store: a restart signs nobody out.
   // (SQLite: written on the reader worker's connection, never by the thread answering devices.)
   const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, peopleStore, (message, err) => log.warn(message, { error: err.message }));

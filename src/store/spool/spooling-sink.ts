@@ -53,8 +53,10 @@ export interface SpoolOptions {
    * stays under this (ms). A reader waiting for the apply, a failing store or a stop never wait. 0: never.
    */
   yieldMaxLagMs?: number;
-  /** Whether answering uploads competes with the apply for the CPU now (default: ingestCompetesForCpu()). */
+  /** Whether answering uploads competes with the apply for the CPU now (default: uploadsWaiting() of 8 or more, and ingestCompetesForCpu()). */
   ingestBusy?: () => boolean;
+  /** Uploads received and not yet answered (the HTTP layer's count; default: those waiting for the journal). */
+  uploadsWaiting?: () => number;
   /** Journaled batches kept in memory for the apply, in payload bytes; beyond, they are read back from disk. */
   memoryBytes?: number;
   /** Journal segment size and how often the cursor file follows (journal.ts). */
@@ -91,6 +93,9 @@ export interface SpoolGauge {
   yieldedRounds: number;
 }
 
+/** Uploads waiting for their answer at once for the apply to yield to ingest (at 1,000 uploads/s: one or two). */
+const YIELD_MIN_WAITING = 8;
+
 /** How often the apply looks again while it yields to ingest, ms. */
 const YIELD_RECHECK_MS = 100;
 
@@ -110,7 +115,8 @@ function machineCpuTimes(): { busy: number; idle: number } {
  * `machine` of the time or more over the last `windowMs`, and this thread (answering uploads) used
  * the CPU `thread` of that time or more. Measured at most once per window.
  * - The machine, not this thread alone: with cores to spare the apply costs answers nothing, and
- *   waiting would only delay the store.
+ *   waiting would only delay the store. 0.7, not more: a saturated gateway on two cores kept them
+ *   busy 0.83-0.94 of the time (the rest waiting for fsyncs).
  * - This thread's CPU time, not its event loop's busy time: on a machine saturated by other
  *   programs, answers take longer in wall time while costing the same CPU. With the event loop at
  *   a quarter as the threshold, bench:ingest at 1,000 uploads/s on a machine at load average 5
@@ -118,12 +124,15 @@ function machineCpuTimes(): { busy: number; idle: number } {
  *   with the machine at load average 3.5. At 1,000 uploads/s this thread uses well under 10 % of a
  *   core; a saturated gateway on two cores, 60 % or more.
  */
-export function ingestCompetesForCpu(thread = 0.4, machine = 0.85, windowMs = 250): () => boolean {
+export function ingestCompetesForCpu(thread = 0.4, machine = 0.7, windowMs = 250): (yieldingNow: boolean) => boolean {
   let lastThread = process.threadCpuUsage();
   let lastCpu = machineCpuTimes();
   let lastAt = performance.now();
-  let competes = false;
-  return () => {
+  let threadBusy = false;
+  let machineBusy = false;
+  // Once the apply waits, its own CPU no longer counts in the machine's: the machine then looks
+  // less busy, which must not end the wait (the two would alternate every window).
+  return (yieldingNow) => {
     const now = performance.now();
     if (now - lastAt >= windowMs) {
       const threadCpu = process.threadCpuUsage(lastThread);
@@ -131,12 +140,13 @@ export function ingestCompetesForCpu(thread = 0.4, machine = 0.85, windowMs = 25
       const busy = cpu.busy - lastCpu.busy;
       const total = busy + cpu.idle - lastCpu.idle;
       const threadShare = (threadCpu.user + threadCpu.system) / 1000 / (now - lastAt);
-      competes = threadShare >= thread && total > 0 && busy / total >= machine;
+      threadBusy = threadShare >= thread;
+      machineBusy = total > 0 && busy / total >= machine;
       lastThread = process.threadCpuUsage();
       lastCpu = cpu;
       lastAt = now;
     }
-    return competes;
+    return threadBusy && (machineBusy || yieldingNow);
   };
 }
 
@@ -166,6 +176,8 @@ export class SpoolingSink {
   private readonly ingestBusy: () => boolean;
   private yieldingToIngest = false;
   private yieldedRounds = 0;
+  /** Uploads handed to commit() and not yet answered (their journal write and fsync under way). */
+  private awaitingJournal = 0;
   /** performance.now() when the last apply round started; its timer starts the next one. */
   private lastApplyStartedAt = Number.NEGATIVE_INFINITY;
   private applyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -205,7 +217,13 @@ export class SpoolingSink {
     this.cursorEveryMs = options.cursorEveryMs ?? 1000;
     this.applyEveryMs = options.applyEveryMs ?? Number(process.env.INLET_APPLY_EVERY_MS ?? 200);
     this.yieldMaxLagMs = options.yieldMaxLagMs ?? 0;
-    this.ingestBusy = options.ingestBusy ?? ingestCompetesForCpu();
+    // Devices waiting for answers, and the CPU short: a lone large upload (a logger's backlog) keeps
+    // the thread busy too, but nobody waits behind it, and its apply should overlap the next one's parse.
+    const competes = ingestCompetesForCpu();
+    const waiting = options.uploadsWaiting ?? (() => this.awaitingJournal);
+    // Started by instant figures (devices waiting now), kept by windowed ones (this thread busy over
+    // the last 250 ms): the number of uploads in flight dips each time a group's fsync answers many.
+    this.ingestBusy = options.ingestBusy ?? (() => (this.yieldingToIngest ? competes(true) : waiting() >= YIELD_MIN_WAITING && competes(false)));
     this.rejectedFile = path.join(options.dir, 'spool.rejected.jsonl');
     this.log = options.log;
     this.retry = new Backoff(options.retryMs ?? 1000, options.maxRetryMs ?? 30_000);
@@ -295,6 +313,7 @@ export class SpoolingSink {
     const payload = encodeBatch(batch);
     return new Promise<CommitResult>((resolve, reject) => {
       this.appendQueue.push({ batch, payload, resolve, reject });
+      this.awaitingJournal++;
       if (!this.appending && !this.appendScheduled) {
         this.appendScheduled = true;
         // setImmediate runs after the poll phase, so every request parsed in this turn shares the fsync.
@@ -325,6 +344,7 @@ export class SpoolingSink {
       }
       const sync = this.journal.syncGroup(written).then(() => {
         this.journaled += group.length;
+        this.awaitingJournal -= group.length;
         for (const w of group) w.resolve({ uploadId: 0, verdict: w.batch.upload.verdict, samplesStored: w.batch.samples.length, samplesDuplicate: 0, spooled: true });
       }, (err: unknown) => this.failAppend(group, err)).finally(() => {
         this.syncsInFlight.delete(sync);
@@ -339,6 +359,7 @@ export class SpoolingSink {
   private failAppend(group: Waiting[], err: unknown): void {
     const error = new StoreUnavailableError(`the local journal could not be written: ${(err as Error).message}`, { cause: err });
     this.log.error('journal: append failed; the devices are told to retry', { error: error.message });
+    this.awaitingJournal -= group.length;
     for (const w of group) w.reject(error);
   }
 
