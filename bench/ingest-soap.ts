@@ -19,7 +19,9 @@ import { HAVE_WRK, diskBytesWritten, percentile, readDevicesFile, saturateWithWr
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
-const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet,inlet-sustained,influxdb').split(',');
+// bare runs first and last: a 2-core VM's speed drifts within a run, and ratios use the faster of
+// the two bare phases (the one less in Inlet's favour).
+const MODES = (process.env.BENCH_MODES ?? 'bare,soap-package,parse-only,inlet-no-store,inlet,inlet-sustained,influxdb,bare').split(',');
 const INFLUX_DB = 'bench';
 
 interface Target { url: string; serial: string }
@@ -200,17 +202,19 @@ for (const mode of MODES) {
     fixed = sampled.result;
     applyFigures.lagP99Ms = percentile(sampled.lags, 0.99);
     applyFigures.lagMaxMs = sampled.lags.at(-1) ?? NaN;
-  } else if (mode === 'bare') {
+  } else if (mode === 'bare' && !results.bare) {
     fixed = await fixedRate(targets, RATE);
   }
-  results[mode] = { ...sat, fixed };
+  const earlier = results[mode];
+  if (earlier) console.log(`  ${''.padEnd(13)} (${mode} ran twice: ${earlier.rate.toFixed(0)} and ${sat.rate.toFixed(0)} uploads/s; the faster is used below)`);
+  if (!earlier || sat.rate > earlier.rate) results[mode] = { ...sat, fixed: fixed ?? earlier?.fixed };
+  if (!earlier || sat.rate > earlier.rate) costs[mode] = cost;
   console.log(`${sat.rate.toFixed(0)} uploads/s, p50 ${sat.p50.toFixed(2)} ms, p99 ${sat.p99.toFixed(2)} ms, errors ${sat.errors}` +
     (fixed ? `; at ${RATE}/s offered: ${fixed.achieved.toFixed(0)}/s, p50 ${fixed.p50.toFixed(2)} ms, p99 ${fixed.p99.toFixed(2)} ms, errors ${fixed.errors}` : ''));
   if (applyLine) console.log(applyLine);
   if (mode === 'inlet') console.log(`  ${''.padEnd(13)} apply lag at ${RATE}/s (sampled every 100 ms): p99 ${applyFigures.lagP99Ms?.toFixed(0)} ms, max ${applyFigures.lagMaxMs?.toFixed(0)} ms`);
   if (cost) console.log(`  ${''.padEnd(13)} per upload at saturation: ${cost.text}`);
   if (costWithApply[mode]) console.log(`  ${''.padEnd(13)} per upload with its apply (until all applied): ${costWithApply[mode]!.text}`);
-  costs[mode] = cost;
   await server.stop();
 }
 const bare = results.bare?.rate;
