@@ -138,16 +138,22 @@ test('a group of more uploads than one multi-row insert takes, with quarantined 
   }
 });
 
+/** The scenario's batches (before and group) journaled in one group in `dir`/journal, as the journal would. */
+async function journalOfScenario(dir: string, a: number, b: number): Promise<{ journal: Journal; start: number; bytes: Buffer }> {
+  const { before, group } = scenario(a, b);
+  const journal = new Journal(path.join(dir, 'journal'));
+  await journal.open();
+  // The journal derives upload keys from positions; records carry none of their own.
+  const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
+  const { start, bytes } = await journal.appendGroup(payloads, T0);
+  return { journal, start, bytes };
+}
+
 test('journal records applied on the write thread are stored once, even when the same chunk comes again after a crash', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-apply-'));
   try {
     const { store, a, b, file } = await newStore(dir, 'journal');
-    const { before, group } = scenario(a, b);
-    const journal = new Journal(path.join(dir, 'journal'));
-    await journal.open();
-    // The journal derives upload keys from positions; records carry none of their own.
-    const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
-    const { start, bytes } = await journal.appendGroup(payloads, T0);
+    const { journal, start, bytes } = await journalOfScenario(dir, a, b);
     const chunk = { bytes, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true };
     const first = await store.applyJournal(chunk);
     assert.deepEqual(first, { applied: 9, durable: true, refused: [] });
@@ -253,11 +259,7 @@ test('a chunk whose bytes are its own moves to the write thread without a copy; 
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-journal-move-'));
   try {
     const { store, a, b, file } = await newStore(dir, 'move');
-    const { before, group } = scenario(a, b);
-    const payloads = [...before, ...group].map((batch) => encodeBatch({ ...batch, upload: { ...batch.upload, uploadKey: undefined } }));
-    const journal = new Journal(path.join(dir, 'journal'));
-    await journal.open();
-    const { start, bytes } = await journal.appendGroup(payloads, T0);
+    const { journal, start, bytes } = await journalOfScenario(dir, a, b);
     // The cached group's own bytes (a retry would use them again): copied.
     const kept = Buffer.from(bytes);
     const first = await store.applyJournal({ bytes: kept, position: start, journalId: JOURNAL_ID, maybeStoredBefore: 0, sync: true, bytesMovable: false });
