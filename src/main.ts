@@ -287,7 +287,10 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   }
   // The nightly verification walks every chain and hashes every upload: in a worker thread of its own.
   const verifyElsewhere = readSide ? (o: Parameters<typeof verifyInWorker>[1]) => verifyInWorker(storeTarget(config), o) : undefined;
-  const jobs = createJobScheduler({ store: readStore, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
+  // The registry re-reads only devices changed since it last looked (one indexed query on the
+  // gateway's own connection); while it knows devices only from its snapshot, the sweep reads the store.
+  const anyDevice = async () => { await registry.refresh().catch(() => undefined); return registry.offline || registry.all().length > 0; };
+  const jobs = createJobScheduler({ store: readStore, anyDevice, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
   // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts).

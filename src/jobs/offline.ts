@@ -27,14 +27,25 @@ export class OfflineDetector {
   private readonly settings: OfflineSettings;
   private readonly now: () => number;
 
-  constructor(store: OfflineStore, settings: OfflineSettings, now: () => number = Date.now) {
+  /**
+   * Whether any device is registered, asked first where that is cheap (the gateway's device
+   * registry): with none, a sweep has nothing to look at, and an idle gateway does not start its
+   * reader thread each minute to learn that. Absent: every sweep reads the store.
+   */
+  private readonly anyDevice: (() => Promise<boolean>) | null;
+
+  constructor(store: OfflineStore, settings: OfflineSettings, now: () => number = Date.now, anyDevice: (() => Promise<boolean>) | null = null) {
     this.store = store;
     this.settings = settings;
     this.now = now;
+    this.anyDevice = anyDevice;
   }
 
   /** One sweep: raises and clears what changed since the last one and says what changed. */
   async sweep(): Promise<string> {
+    // Devices are never deleted (retired at most), and an offline alarm belongs to a device: with no
+    // device there is neither one to raise nor one to clear.
+    if (this.anyDevice && !(await this.anyDevice())) return '0 devices, 0 offline; went offline: none; back online: none';
     const devices = await this.store.listDevices();
     const open = new Map((await this.store.alarms({ kind: 'offline', uncleared: true, limit: 10_000 }))
       .map((a) => [a.deviceId!, a]));

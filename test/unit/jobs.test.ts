@@ -92,6 +92,26 @@ describe('JobScheduler', () => {
 describe('OfflineDetector', () => {
   const MINUTE = 60_000;
 
+  test('with no device registered (asked of the registry), a sweep reads nothing from the store; with one, it sweeps', async () => {
+    const t0 = Date.UTC(2025, 0, 1);
+    const { store, device } = await storeWithDevice(t0);
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? (...args: unknown[]) => { reads++; return value.apply(target, args); } : value;
+      },
+    });
+    let anyDevice = false;
+    const detector = new OfflineDetector(counting, { missedIntervals: 3 }, () => t0 + 10 * MINUTE, async () => anyDevice);
+    assert.match(await detector.sweep(), /^0 devices, 0 offline/);
+    assert.equal(reads, 0, 'an empty fleet costs the read side nothing');
+    anyDevice = true;
+    assert.match(await detector.sweep(), /^1 devices, 1 offline; went offline: 1;/);
+    assert.ok(reads > 0);
+    assert.equal((await store.alarms({ kind: 'offline' })).filter((a) => a.deviceId === device.id).length, 1);
+  });
+
   async function storeWithDevice(registeredAt: number) {
     const store = new SqliteStore({ file: ':memory:' });
     await store.migrate();
