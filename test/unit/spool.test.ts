@@ -421,3 +421,18 @@ test('the apply never waits for ingest when its lag bound is 0', async () => {
     assert.equal(sink.gauge().yieldedRounds, 0);
   }, new FakeStore(), { applyEveryMs: 0, yieldMaxLagMs: 0, ingestBusy: () => true });
 });
+
+test('a journaled group\'s bytes, kept in memory for the apply, are freed once applied rather than left for a full collection', async () => {
+  await withSink(async (sink) => {
+    const journal = (sink as unknown as { journal: Journal }).journal;
+    const writeGroup = journal.writeGroup.bind(journal);
+    const written: Buffer[] = [];
+    journal.writeGroup = async (payloads, at) => { const group = await writeGroup(payloads, at); written.push(group.bytes); return group; };
+    await Promise.all([1, 2, 3].map((n) => sink.commit(batch(n))));
+    assert.equal(written.length, 1);
+    assert.ok(written[0].byteLength > 0, 'held until applied');
+    assert.ok(await sink.waitApplied(5000), 'applied');
+    await until(() => written[0].byteLength === 0, 'the applied group\'s bytes to be freed');
+    assert.equal(written[0].buffer.detached, true);
+  });
+});

@@ -23,6 +23,7 @@ import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
 const MAX_SYNCS_IN_FLIGHT = Math.max(1, Number(process.env.INLET_JOURNAL_SYNCS ?? 3));
 import { decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
+import { releaseBytes } from '../release-bytes.ts';
 
 export { decodeBatch, encodeBatch };
 
@@ -412,9 +413,11 @@ export class SpoolingSink {
     return read && { ...read, ownBytes: true };
   }
 
+  /** Forgets the oldest cached group, applied by now, and frees its bytes (release-bytes.ts). */
   private dropCached(): void {
     const g = this.cache.shift()!;
     this.cacheBytes -= g.bytes.length;
+    releaseBytes(g.bytes);
   }
 
   /**

@@ -8,6 +8,7 @@ import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY
 import type { WriteGroup } from './write-group.ts';
 import type { AppliedChunk, JournalChunk } from '../store.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
+import { releaseBytes } from '../release-bytes.ts';
 
 export interface WriteRequest { id: number; group: WriteGroup }
 /** The journal's apply: records as the journal's bytes, decoded here (apply-journal.ts). */
@@ -103,6 +104,8 @@ parentPort!.on('message', (request: WriteRequest | JournalRequest | ChainKeyMess
     // No device waits for this commit (they were answered from the journal): SQLite's own checkpoints are fine here.
     useAutocheckpoint(JOURNAL_AUTOCHECKPOINT_PAGES);
     parentPort!.postMessage(applyJournal(request));
+    // The reply (a refused record's bytes included) is cloned by now: the chunk's bytes go at once.
+    releaseBytes(request.journal.bytes);
     return;
   }
   const large = isLarge(request.group);
