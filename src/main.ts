@@ -41,7 +41,7 @@ import { MssqlReadSide } from './store/mssql/read-side.ts';
 import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
 import { secureDataDir } from './config/data-dir.ts';
-import { boundYoungGeneration, reduceMemoryWhenQuiet } from './memory.ts';
+import { boundOldGenerationGrowth, boundYoungGeneration, reduceMemoryWhenQuiet } from './memory.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -134,6 +134,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const startedAt = Date.now();
   // A fleet's steady load would otherwise grow V8's young generation to 128 MB of mostly empty memory.
   boundYoungGeneration();
+  boundOldGenerationGrowth();
   // Certificate problems stop the start before anything is opened.
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
   // Owner-only (0700/0600) before the database is opened: it holds entry tokens and measured data.

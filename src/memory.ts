@@ -54,6 +54,20 @@ export function boundYoungGeneration(maxNewSpaceMiB = MAX_NEW_SPACE_MIB): void {
   observer.observe({ entryTypes: ['gc'] });
 }
 
+/**
+ * How far V8 lets the old generation grow past what the last full collection kept, in percent. V8's
+ * own factor grows a heap that collects quickly up to 4 times its live size: under a 10,000-device
+ * fleet the main thread held 80 MiB for 38 MiB live, and the write thread 37 for 9. At 30 % the
+ * full collections come more often (each one marks concurrently, on V8's helper threads); CPU per
+ * upload showed no difference in alternating runs.
+ */
+export const OLD_GENERATION_GROWTH_PERCENT = 30;
+
+/** Sets the old generation's growth (process-wide: every thread's heap). Read at each full collection, so it may be set after start. */
+export function boundOldGenerationGrowth(percent = OLD_GENERATION_GROWTH_PERCENT): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 /** How long the gateway goes without an upload before it gives its spare heap back (once per quiet period). */
 export const QUIET_MS = 10_000;
 
@@ -101,6 +115,13 @@ export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS
 
 /** glibc's malloc arenas for `inlet start` on Linux (MALLOC_ARENA_MAX), unless the environment sets its own. */
 export const MALLOC_ARENAS = 2;
+/**
+ * glibc's threshold above which an allocation gets pages of its own, given back when freed
+ * (MALLOC_MMAP_THRESHOLD_, bytes; glibc's starting value). Left alone glibc raises it to the largest
+ * block freed so far, up to 32 MiB, after which a journal chunk of a few MiB comes from the shared
+ * heap and its pages stay there, resident, once freed: 46 against 36 MiB of heap under the fleet.
+ */
+export const MALLOC_MMAP_THRESHOLD = 128 * 1024;
 
 /**
  * glibc gives each thread that allocates at once an arena of its own, up to 8 per core, and keeps
@@ -111,8 +132,10 @@ export const MALLOC_ARENAS = 2;
  * that matters) with the same command and the variable set. Not on Windows (no glibc, no execve),
  * nor where MALLOC_ARENA_MAX is set already (an administrator's own value, or the relaunch itself).
  * (musl ignores the variable: there the relaunch only costs a start-up's few hundred ms, once.)
+ * The relaunch also fixes glibc's mmap threshold (MALLOC_MMAP_THRESHOLD), unless the environment sets it.
  */
 export function relaunchWithFewerMallocArenas(env: NodeJS.ProcessEnv = process.env): void {
   if (process.platform !== 'linux' || env.MALLOC_ARENA_MAX !== undefined || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...env, MALLOC_ARENA_MAX: String(MALLOC_ARENAS) });
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { MALLOC_MMAP_THRESHOLD_: String(MALLOC_MMAP_THRESHOLD), ...env, MALLOC_ARENA_MAX: String(MALLOC_ARENAS) });
 }

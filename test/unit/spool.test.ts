@@ -433,6 +433,6 @@ test('a journaled group\'s bytes, kept in memory for the apply, are freed once a
     assert.ok(written[0].byteLength > 0, 'held until applied');
     assert.ok(await sink.waitApplied(5000), 'applied');
     await until(() => written[0].byteLength === 0, 'the applied group\'s bytes to be freed');
-    assert.equal(written[0].buffer.detached, true);
+    assert.equal((written[0].buffer as ArrayBuffer).detached, true);
   });
 });
