@@ -110,6 +110,9 @@ export interface Device {
   loggerClock?: LoggerClockSetting;
 }
 
+/** What the offline sweep needs of every device: whether it went silent (src/jobs/offline.ts). */
+export type DeviceLiveness = Pick<Device, 'id' | 'family' | 'allowedIntervalS' | 'declaredIntervalS' | 'lastSeenAt' | 'createdAt'>;
+
 /**
  * How a logger's "seconds since 2000" count is read: as UTC, as local time (the message's Timezone
  * is the offset), or 'auto': decided per upload from the send time against the receive time.

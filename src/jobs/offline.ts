@@ -5,7 +5,7 @@
 // writes a 'device.offline' event; the first sweep that sees the device back clears that alarm and
 // writes 'device.online'. Each sweep reads the uncleared offline alarms from the store, so a restart
 // neither raises an open one again nor forgets to clear it; the store keeps at most one per device.
-import type { Device } from '../domain/types.ts';
+import type { DeviceLiveness } from '../domain/types.ts';
 import { allowedIntervalS } from '../pipeline/throttle.ts';
 import type { Store } from '../store/store.ts';
 
@@ -14,10 +14,10 @@ export interface OfflineSettings {
   missedIntervals: number;
 }
 
-type OfflineStore = Pick<Store, 'listDevices' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'addEvent'> & Partial<Pick<Store, 'retirements'>>;
+type OfflineStore = Pick<Store, 'deviceLiveness' | 'getDevice' | 'alarms' | 'raiseAlarm' | 'clearAlarm' | 'addEvent'> & Partial<Pick<Store, 'retirements'>>;
 
 /** Pure: whether a device counts as silent at `now`. A device never heard from counts from its registration. */
-export function isSilent(device: Device, now: number, settings: OfflineSettings): boolean {
+export function isSilent(device: DeviceLiveness, now: number, settings: OfflineSettings): boolean {
   const intervalMs = allowedIntervalS(device.family, device.allowedIntervalS, device.declaredIntervalS) * 1000;
   return now - (device.lastSeenAt ?? device.createdAt) > settings.missedIntervals * intervalMs;
 }
@@ -46,7 +46,8 @@ export class OfflineDetector {
     // Devices are never deleted (retired at most), and an offline alarm belongs to a device: with no
     // device there is neither one to raise nor one to clear.
     if (this.anyDevice && !(await this.anyDevice())) return '0 devices, 0 offline; went offline: none; back online: none';
-    const devices = await this.store.listDevices();
+    // A few numbers per device: the full rows (names, tokens' hashes...) are read only for a device whose state changes.
+    const devices = await this.store.deviceLiveness();
     const open = new Map((await this.store.alarms({ kind: 'offline', uncleared: true, limit: 10_000 }))
       .map((a) => [a.deviceId!, a]));
     const retired = new Set((await this.store.retirements?.() ?? []).map((r) => r.deviceId));
@@ -62,9 +63,10 @@ export class OfflineDetector {
       }
       const silent = isSilent(d, at, this.settings);
       if (silent && !alarm) {
+        const { name, serial } = await this.describe(d.id);
         // labelled UTC: the server does not know the reader's zone, and a bare ISO time reads as local next to the viewer's times
         const since = d.lastSeenAt ? `last heard from ${new Date(d.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'never heard from since it was registered';
-        const message = `${d.name} (serial ${d.serial}) is offline: ${since}; check its power, network and entry point`;
+        const message = `${name} (serial ${serial}) is offline: ${since}; check its power, network and entry point`;
         const raised = await this.store.raiseAlarm({
           deviceId: d.id, channel: null, source: 'system', kind: 'offline', level: 'alarm', direction: null, raisedAt: at, value: null, message,
         });
@@ -72,10 +74,11 @@ export class OfflineDetector {
         open.set(d.id, raised);
         wentOffline.push(d.id);
       } else if (!silent && alarm) {
+        const { name, serial } = await this.describe(d.id);
         await this.store.clearAlarm(alarm.id, at, null);
         await this.store.addEvent({
           at, deviceId: d.id, type: 'device.online', level: 'info',
-          message: `${d.name} (serial ${d.serial}) is back online`, data: { lastSeenAt: d.lastSeenAt, alarmId: alarm.id },
+          message: `${name} (serial ${serial}) is back online`, data: { lastSeenAt: d.lastSeenAt, alarmId: alarm.id },
         });
         open.delete(d.id);
         cameBack.push(d.id);
@@ -84,4 +87,11 @@ export class OfflineDetector {
     const names = (ids: number[]) => ids.join(', ') || 'none';
     return `${devices.length} devices, ${open.size} offline; went offline: ${names(wentOffline)}; back online: ${names(cameBack)}`;
   }
+
+  /** A device's name and serial for an alarm's text (devices are never deleted). */
+  private async describe(id: number): Promise<{ name: string; serial: string }> {
+    const device = await this.store.getDevice(id);
+    return { name: device?.name ?? `device #${id}`, serial: device?.serial ?? 'unknown' };
+  }
+
 }

@@ -9,7 +9,7 @@ import type { Store } from './store.ts';
 
 /** Store methods that read data uploads write (directly or through a device's row). */
 const READS_OF_UPLOADED_DATA = new Set<string>([
-  'getDevice', 'listDevices', 'listChannels', 'latestValues', 'series', 'samples', 'channelSamples', 'events', 'uploads', 'uploadStats', 'uploadSamples',
+  'getDevice', 'listDevices', 'deviceLiveness', 'listChannels', 'latestValues', 'series', 'samples', 'channelSamples', 'events', 'uploads', 'uploadStats', 'uploadSamples',
   'chainCheckpoints', 'alarms', 'previewRetention', 'advanceRetentionHorizon', 'quarantined', 'releaseQuarantine', 'csvRows',
 ]);
 

@@ -3,7 +3,7 @@
 // only dialect differences it absorbs are value representations: SQL Server returns datetime2 as
 // Date, bigint as string and bit as boolean, where SQLite returns numbers.
 import { entryTokenSha256 } from '../domain/entry-token.ts';
-import type { AlarmLimit, Device, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
+import type { AlarmLimit, Device, DeviceLiveness, EventLevel, Family, Reading, SampleRow, VerdictKind } from '../domain/types.ts';
 import type {
   ChainAnchor, ChainCheckpoint, ChainedEvent, DevicePatch, PurgeChunk, QuarantineEntry, RetentionHorizon, RetentionPreview, SeriesPoint, StoredAlarm, StoredEvent, StoredUpload, UploadSample, UserRecord,
 } from './store.ts';
@@ -72,6 +72,20 @@ export function toDevice(r: Row): Device {
     createdAt: epochMs(r.created_at),
     updatedAt: epochMs(r.updated_at),
     loggerClock: (r.logger_clock as Device['loggerClock'] | undefined) ?? 'auto',
+  };
+}
+
+/** Columns read for a DeviceLiveness, in both dialects. */
+export const DEVICE_LIVENESS_COLUMNS = 'id, family, allowed_interval_s, declared_interval_s, last_seen_at, created_at';
+
+export function toDeviceLiveness(r: Row): DeviceLiveness {
+  return {
+    id: integer(r.id),
+    family: r.family as Family,
+    allowedIntervalS: integerOrNull(r.allowed_interval_s),
+    declaredIntervalS: integerOrNull(r.declared_interval_s),
+    lastSeenAt: epochMsOrNull(r.last_seen_at),
+    createdAt: epochMs(r.created_at),
   };
 }
 

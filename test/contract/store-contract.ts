@@ -190,6 +190,13 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal(resumed.suspendedReason, null);
     assert.equal(resumed.allowedIntervalS, null);
     await assert.rejects(store.updateDevice(9999, { name: 'x' }, T0), /no device with id 9999/);
+
+    // the offline sweep's few columns agree with the full rows
+    const pick = ({ id, family, allowedIntervalS, declaredIntervalS, lastSeenAt, createdAt }: Device) => ({ id, family, allowedIntervalS, declaredIntervalS, lastSeenAt, createdAt });
+    await store.updateDevice(b.id, { allowedIntervalS: 120 }, T0 + 7000);
+    const full = (await store.listDevices()).sort((x, y) => x.id - y.id).map(pick);
+    assert.equal(full[1].allowedIntervalS, 120);
+    assert.deepEqual(await store.deviceLiveness(), full);
   });
 
   contractTest('commit stores samples; a resend is a no-op with a duplicate verdict', async ({ store }) => {

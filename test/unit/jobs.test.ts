@@ -96,10 +96,11 @@ describe('OfflineDetector', () => {
     const t0 = Date.UTC(2025, 0, 1);
     const { store, device } = await storeWithDevice(t0);
     let reads = 0;
+    const called: string[] = [];
     const counting = new Proxy(store, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver);
-        return typeof value === 'function' ? (...args: unknown[]) => { reads++; return value.apply(target, args); } : value;
+        return typeof value === 'function' ? (...args: unknown[]) => { reads++; called.push(String(name)); return value.apply(target, args); } : value;
       },
     });
     let anyDevice = false;
@@ -110,6 +111,11 @@ describe('OfflineDetector', () => {
     assert.match(await detector.sweep(), /^1 devices, 1 offline; went offline: 1;/);
     assert.ok(reads > 0);
     assert.equal((await store.alarms({ kind: 'offline' })).filter((a) => a.deviceId === device.id).length, 1);
+    // a fleet's full rows are not read each minute: a few columns per device, the whole row only for the one that went offline
+    assert.ok(called.includes('deviceLiveness') && !called.includes('listDevices'), called.join());
+    assert.deepEqual(called.filter((m) => m === 'getDevice'), ['getDevice']);
+    const [alarm] = (await store.alarms({ kind: 'offline' })).filter((a) => a.deviceId === device.id);
+    assert.match(alarm.message, /^Fridge 4 \(serial 40000001\) is offline: never heard from/);
   });
 
   async function storeWithDevice(registeredAt: number) {

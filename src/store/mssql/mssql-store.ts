@@ -10,14 +10,14 @@
 // batch waits in the local journal. Admin work (migrations, retention, verification) has no timeout.
 // Every statement is parameterised; the SQL text is built from constants only.
 import sql from 'mssql';
-import type { AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
+import type { AlarmLimit, Batch, Channel, CommitResult, Device, DeviceLiveness, Family, SampleRow, VerdictKind } from '../../domain/types.ts';
 import { entryTokenSha256 } from '../../domain/entry-token.ts';
 import { loadMigrations, pendingMigrations, SQL_ROOT } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
 import {
-  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
-  toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, type ColumnValue, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, DEVICE_LIVENESS_COLUMNS, type Row, type UserPatch, deviceAssignments, integer, toAlarm,
+  toAlarmLimit, toChainAnchor, toChainCheckpoint, toDevice, toDeviceLiveness, toPurgeChunk, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon,
   toRetentionPreview, toSample, toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
 import { channelUnitEvent, channelsRegisteredEvent } from '../unit-events.ts';
@@ -455,6 +455,10 @@ export class MssqlStore implements Store {
 
   async listDevices(): Promise<Device[]> {
     return (await this.query(`SELECT ${this.deviceColumns} FROM inlet.devices ORDER BY location, name, id`)).recordset.map(toDevice);
+  }
+
+  async deviceLiveness(): Promise<DeviceLiveness[]> {
+    return (await this.query(`SELECT ${DEVICE_LIVENESS_COLUMNS} FROM inlet.devices ORDER BY id`)).recordset.map(toDeviceLiveness);
   }
 
   async devicesChangedSince(since: number): Promise<Device[]> {

@@ -13,7 +13,7 @@ const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLTo
 
 /** Store methods the worker answers (read-worker.ts refuses any other): reads only. */
 export const MSSQL_READ_METHODS: ReadonlySet<string> = new Set([
-  'latestValues', 'series', 'samples', 'channelSamples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice',
+  'latestValues', 'series', 'samples', 'channelSamples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'deviceLiveness', 'listChannels', 'getDevice',
   'quarantined', 'refusals', 'channelUnits', 'csvRows',
 ]);
 

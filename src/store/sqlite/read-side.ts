@@ -12,7 +12,7 @@ const WORKER_FILE = fileURLToPath(new URL(`./read-worker${path.extname(fileURLTo
 
 /** Store methods the worker answers (read-worker.ts READ_METHODS plus the archive). */
 const OFFLOADED = new Set([
-  'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
+  'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'deviceLiveness', 'listChannels', 'getDevice', 'quarantined', 'refusals',
   'archiveRefusals', 'channelUnits', 'csvRows', 'saveSession', 'deleteSessions', 'listSessions', 'findDeviceByToken',
 ]);
 

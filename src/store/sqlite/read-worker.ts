@@ -27,7 +27,7 @@ const SESSION_WRITES = new Set(['saveSession', 'deleteSessions']);
 
 /** Methods a caller may run here: reads only, and the refusal archive. */
 export const READ_METHODS = new Set([
-  'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'listChannels', 'getDevice', 'quarantined', 'refusals',
+  'latestValues', 'series', 'samples', 'events', 'alarms', 'alarmLimits', 'listDevices', 'deviceLiveness', 'listChannels', 'getDevice', 'quarantined', 'refusals',
   // the unit versions every chart, table and CSV export reads (unit-versions.ts)
   'channelUnits',
   'csvRows', 'listSessions', 'findDeviceByToken',

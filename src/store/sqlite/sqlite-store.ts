@@ -7,14 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  AlarmLimit, Batch, Channel, CommitResult, Device, Family, SampleRow, VerdictKind,
+  AlarmLimit, Batch, Channel, CommitResult, Device, DeviceLiveness, Family, SampleRow, VerdictKind,
 } from '../../domain/types.ts';
 import { loadMigrations, pendingMigrations } from '../migrations.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { releaseQuarantined } from '../commit-rules.ts';
 import {
-  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
-  toChainAnchor, toChainCheckpoint, toDevice, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon, toRetentionPreview, toSample,
+  ALARM_COLUMNS, ALARM_LIMIT_COLUMNS, DEVICE_COLUMNS, DEVICE_COLUMNS_WITH_CLOCK, DEVICE_LIVENESS_COLUMNS, HORIZON_COLUMNS, type Row, type UserPatch, deviceAssignments, toAlarm, toAlarmLimit,
+  toChainAnchor, toChainCheckpoint, toDevice, toDeviceLiveness, toQuarantineEntry, toRawSeriesPoint, toRetentionHorizon, toRetentionPreview, toSample,
   toStoredEvent, toStoredUpload, toUploadSample, toUser, userAssignments, toChainedEvent, toChannelUnit,
 } from '../row-mapping.ts';
 import { acknowledgedEvent, clearedEvent, limitsChangedEvent, raisedEvent } from '../alarm-events.ts';
@@ -409,6 +409,10 @@ export class SqliteStore implements Store {
 
   async listDevices(): Promise<Device[]> {
     return (this.db.prepare(`SELECT ${this.deviceColumns} FROM devices ORDER BY location, name, id`).all() as Row[]).map(toDevice);
+  }
+
+  async deviceLiveness(): Promise<DeviceLiveness[]> {
+    return (this.db.prepare(`SELECT ${DEVICE_LIVENESS_COLUMNS} FROM devices ORDER BY id`).all() as Row[]).map(toDeviceLiveness);
   }
 
   async devicesChangedSince(since: number): Promise<Device[]> {
