@@ -37,6 +37,7 @@ import { loadTlsOptions } from './tls.ts';
 import { RefusalRecorder } from './pipeline/refusals.ts';
 import { DiskSpaceWatch } from './jobs/disk-space.ts';
 import { SqliteReadSide } from './store/sqlite/read-side.ts';
+import { withReadsOnWriteThread } from './store/sqlite/write-thread-reads.ts';
 import { MssqlReadSide } from './store/mssql/read-side.ts';
 import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
@@ -217,6 +218,10 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // answered, waiting for the apply (a moment normally) up to READ_WAITS_FOR_APPLY_MS, on the
   // read side's own connection (SQLite: a worker thread), never on the thread that answers devices.
   const readStore = readAfterApply(peopleStore, spool, options.readWaitMs ?? READ_WAITS_FOR_APPLY_MS);
+  // The offline sweep each minute reads on the SQLite write thread, which a fleet's load keeps
+  // running, rather than starting the reader worker for its few rows (write-thread-reads.ts).
+  const offlineStore = readSide instanceof SqliteReadSide && store instanceof SqliteStore
+    ? readAfterApply(withReadsOnWriteThread(peopleStore, store), spool, options.readWaitMs ?? READ_WAITS_FOR_APPLY_MS) : readStore;
   // The viewer's API (express and every route) is loaded on its first request: an idle gateway, or
   // one that only takes device uploads, does without its memory.
   const apiDeps: ApiDeps = { store: readStore, pipeline, registry, alarmMonitor, config, log, ingestStats: ingest.stats, spool, startedAt, version: VERSION, sessions, refusals, disk };
@@ -291,7 +296,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   // The registry re-reads only devices changed since it last looked (one indexed query on the
   // gateway's own connection); while it knows devices only from its snapshot, the sweep reads the store.
   const anyDevice = async () => { await registry.refresh().catch(() => undefined); return registry.offline || registry.all().length > 0; };
-  const jobs = createJobScheduler({ store: readStore, anyDevice, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
+  const jobs = createJobScheduler({ store: readStore, offlineStore, anyDevice, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
   // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts).

@@ -15,6 +15,8 @@ import { drawInWorker } from '../report/draw.ts';
 
 export interface JobsDeps {
   store: Store;
+  /** The store the offline sweep reads and writes through; default `store`. */
+  offlineStore?: Store;
   /** Whether any device is registered, answered without the read side (the offline sweep skips an empty fleet). */
   anyDevice?: () => Promise<boolean>;
   config: InletConfig;
@@ -38,7 +40,7 @@ export function rollupShareOf(at: number): { part: number; of: number } {
   return { part: Math.floor(at / 86_400_000) % ROLLUP_SHARES, of: ROLLUP_SHARES };
 }
 
-export function createJobScheduler({ store, anyDevice, config, log, now, chainKey, headsFile, verifyElsewhere }: JobsDeps): JobScheduler {
+export function createJobScheduler({ store, offlineStore, anyDevice, config, log, now, chainKey, headsFile, verifyElsewhere }: JobsDeps): JobScheduler {
   const jobs: Job[] = [];
   const { verify, offline, housekeeping } = config.jobs;
   // Verification and housekeeping (which purges) never run at the same time: a purge under a
@@ -85,7 +87,7 @@ export function createJobScheduler({ store, anyDevice, config, log, now, chainKe
     });
   }
   if (offline.enabled) {
-    const detector = new OfflineDetector(store, { missedIntervals: offline.missedIntervals }, now, anyDevice ?? null);
+    const detector = new OfflineDetector(offlineStore ?? store, { missedIntervals: offline.missedIntervals }, now, anyDevice ?? null);
     jobs.push({ name: 'offline', schedule: offline.schedule, run: () => detector.sweep() });
   }
   if (housekeeping.enabled) {

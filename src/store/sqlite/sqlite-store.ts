@@ -36,7 +36,8 @@ import {
 } from '../report-records.ts';
 import { archiveRefusalsOn, refusalsOn } from './refusal-archive.ts';
 import { addVerifyProgressOn, lastUploadsBeforeOn, purgeUploadBodiesOn, uploadBodyPurgesOn, verifyProgressOn } from './body-retention.ts';
-import type { ChainKeyMessage, JournalRequest, WriteReply, WriteRequest } from './write-worker.ts';
+import type { ChainKeyMessage, JournalRequest, ReadRequest, WriteReply, WriteRequest } from './write-worker.ts';
+import type { WriteThreadRead, WriteThreadReader } from './write-thread-reads.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { packWriteGroup, transferList } from './write-group.ts';
 import { WORKER_YOUNG_GENERATION_MIB } from '../../memory.ts';
@@ -160,6 +161,18 @@ class WorkerWriter {
     return reply.applied!;
   }
 
+  /** One of the offline sweep's reads, on this thread's connection (write-thread-reads.ts); starts the thread if it is stopped. */
+  async read(method: WriteThreadRead, args: unknown[]): Promise<unknown> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const reply = await new Promise<WriteReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker!.postMessage({ id, read: { method, args } } satisfies ReadRequest);
+    });
+    if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
+    return reply.value;
+  }
+
   async close(): Promise<void> {
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
     const worker = this.worker;
@@ -186,7 +199,7 @@ class InThreadWriter {
   }
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, WriteThreadReader {
   readonly kind = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly committer: GroupCommitter<Batch, CommitResult>;
@@ -307,6 +320,16 @@ export class SqliteStore implements Store {
 
   commit(batch: Batch): Promise<CommitResult> {
     return this.committer.submit(batch);
+  }
+
+  /**
+   * One of the offline sweep's reads on the write thread's connection (write-thread-reads.ts), or on
+   * this connection when writes happen on this thread.
+   */
+  async readOnWriteThread(method: WriteThreadRead, args: unknown[]): Promise<unknown> {
+    if (!this.writer) throw new Error('store used before migrate()');
+    if (this.writer instanceof WorkerWriter) return this.writer.read(method, args);
+    return (this[method] as (...a: unknown[]) => Promise<unknown>).apply(this, args);
   }
 
   /** The journal's apply from its own bytes, decoded on the write thread (apply-journal.ts). */

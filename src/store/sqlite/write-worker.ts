@@ -9,13 +9,16 @@ import type { WriteGroup } from './write-group.ts';
 import type { AppliedChunk, JournalChunk } from '../store.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
 import { releaseBytes } from '../release-bytes.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import { WRITE_THREAD_READS, type WriteThreadRead } from './write-thread-reads.ts';
 
 export interface WriteRequest { id: number; group: WriteGroup }
 /** The journal's apply: records as the journal's bytes, decoded here (apply-journal.ts). */
 export interface JournalRequest { id: number; journal: JournalChunk }
 export interface ChainKeyMessage { chainKey: Uint8Array | null }
 export type WriteOutcome = { ok: true; result: import('../../domain/types.ts').CommitResult } | { ok: false; error: string; unavailable: boolean };
-export interface WriteReply { id: number; outcomes?: WriteOutcome[]; applied?: AppliedChunk; groupError?: string; unavailable?: boolean; commitMs: number | null }
+export interface ReadRequest { id: number; read: { method: WriteThreadRead; args: unknown[] } }
+export interface WriteReply { id: number; outcomes?: WriteOutcome[]; applied?: AppliedChunk; value?: unknown; groupError?: string; unavailable?: boolean; commitMs: number | null }
 
 /**
  * Under saturation the thread answering devices comes first: it only journals, and this thread's
@@ -90,14 +93,35 @@ function applyJournal(request: JournalRequest): WriteReply {
   }
 }
 
-parentPort!.on('message', (request: WriteRequest | JournalRequest | ChainKeyMessage | 'close') => {
+/** The offline sweep's reads (write-thread-reads.ts), on a read-only connection of this thread's, opened at the first. */
+let reads: SqliteStore | null = null;
+async function answerRead(request: ReadRequest): Promise<WriteReply> {
+  try {
+    if (!WRITE_THREAD_READS.has(request.read.method)) throw new Error(`${String(request.read.method)} is not read on the write thread`);
+    if (!reads) {
+      reads = new SqliteStore({ file: (workerData as { file: string }).file, queryOnly: true, writeInWorker: false });
+      reads.readSchema();
+    }
+    const value = await (reads[request.read.method] as (...args: unknown[]) => Promise<unknown>).apply(reads, request.read.args);
+    return { id: request.id, value, commitMs: null };
+  } catch (err) {
+    return { id: request.id, groupError: (err as Error).message, unavailable: isUnavailable(err), commitMs: null };
+  }
+}
+
+parentPort!.on('message', (request: WriteRequest | JournalRequest | ReadRequest | ChainKeyMessage | 'close') => {
   if (request === 'close') {
+    void reads?.close();
     db.close();
     parentPort!.close();
     return;
   }
   if ('chainKey' in request) {
     writer.chainKey = request.chainKey;
+    return;
+  }
+  if ('read' in request) {
+    void answerRead(request).then((reply) => parentPort!.postMessage(reply));
     return;
   }
   if ('journal' in request) {
