@@ -36,15 +36,50 @@ export function youngGenerationAtBound(): boolean {
   return growthFactor === 1;
 }
 
-/** Watches the main thread's garbage collections and keeps its young generation at or below maxNewSpaceMiB. Idempotent. */
-export function boundYoungGeneration(maxNewSpaceMiB = MAX_NEW_SPACE_MIB): void {
+/**
+ * The bound while uploads arrive slower than BUSY_UPLOADS_PER_S, MiB. A fleet's steady load (10,000
+ * devices every 10 s: 1,000 uploads/s) collects a young generation this size a few times a second,
+ * each in about a millisecond, and the gateway holds 6 MiB less; at saturation the larger bound
+ * halves the number of those collections on the thread that answers devices.
+ */
+export const QUIET_NEW_SPACE_MIB = 8;
+/** Uploads per second above which the young generation may grow to MAX_NEW_SPACE_MIB. */
+export const BUSY_UPLOADS_PER_S = 3000;
+
+/**
+ * A bound for boundYoungGeneration() that follows the upload rate: QUIET_NEW_SPACE_MIB, or
+ * MAX_NEW_SPACE_MIB while `received` (a count of uploads) grows faster than BUSY_UPLOADS_PER_S,
+ * measured over a second or more. Once grown, the new space stays until V8 shrinks it (allocation
+ * slows) or a quiet period gives it back (reduceMemoryWhenQuiet).
+ */
+export function newSpaceBoundByUploadRate(received: () => number, now: () => number = () => performance.now()): () => number {
+  let windowStart = now();
+  let countAtStart = received();
+  let busy = false;
+  return () => {
+    const at = now();
+    if (at - windowStart >= 1000) {
+      busy = ((received() - countAtStart) * 1000) / (at - windowStart) >= BUSY_UPLOADS_PER_S;
+      windowStart = at;
+      countAtStart = received();
+    }
+    return busy ? MAX_NEW_SPACE_MIB : QUIET_NEW_SPACE_MIB;
+  };
+}
+
+/**
+ * Watches the main thread's garbage collections and keeps its young generation at or below
+ * maxNewSpaceMiB (a number, or a function asked after each collection). Idempotent: the first call's bound stays.
+ */
+export function boundYoungGeneration(maxNewSpaceMiB: number | (() => number) = MAX_NEW_SPACE_MIB): void {
   if (observer) return;
   v8.setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`);
   // The new space changes size only at the end of a collection: checked after each one, it stops at
   // the first doubling that reaches the bound. The check runs after the task that collected, so one
   // task allocating tens of MB could let one more doubling through; a request's task does not.
   const check = () => {
-    const want = newSpaceMiB() >= maxNewSpaceMiB ? 1 : V8_GROWTH_FACTOR;
+    const bound = typeof maxNewSpaceMiB === 'number' ? maxNewSpaceMiB : maxNewSpaceMiB();
+    const want = newSpaceMiB() >= bound ? 1 : V8_GROWTH_FACTOR;
     if (want === growthFactor) return;
     v8.setFlagsFromString(`--semi-space-growth-factor=${want}`);
     growthFactor = want;

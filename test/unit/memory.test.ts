@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
-import { MAX_NEW_SPACE_MIB, boundYoungGeneration, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { BUSY_UPLOADS_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, newSpaceBoundByUploadRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
 import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
@@ -102,4 +102,21 @@ test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live si
   const unbounded = largestOldSpaceMiB(false);
   // seen here: 123-139 MiB bounded against 280-283 with V8's own factor, for about 55 MiB live
   assert.ok(bounded < unbounded * 0.75, `bounded ${bounded.toFixed(0)} MiB against ${unbounded.toFixed(0)} MiB unbounded`);
+});
+
+test('the young generation\'s bound follows the upload rate, measured over a second or more', () => {
+  let at = 0;
+  let received = 0;
+  const bound = newSpaceBoundByUploadRate(() => received, () => at);
+  assert.equal(bound(), QUIET_NEW_SPACE_MIB, 'at start');
+  // a fleet's steady 1,000 uploads/s
+  for (let s = 1; s <= 3; s++) { at = s * 1000; received += 1000; assert.equal(bound(), QUIET_NEW_SPACE_MIB); }
+  // saturation; within a second the last verdict stands
+  at += 1000; received += BUSY_UPLOADS_PER_S * 4;
+  assert.equal(bound(), MAX_NEW_SPACE_MIB);
+  at += 500; received += 10;
+  assert.equal(bound(), MAX_NEW_SPACE_MIB, 'half a second is not yet a window');
+  at += 500;
+  assert.equal(bound(), QUIET_NEW_SPACE_MIB, 'ten uploads in the next second');
+  assert.ok(QUIET_NEW_SPACE_MIB < MAX_NEW_SPACE_MIB);
 });
