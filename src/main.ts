@@ -42,7 +42,7 @@ import { MssqlReadSide } from './store/mssql/read-side.ts';
 import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
 import { secureDataDir } from './config/data-dir.ts';
-import { boundOldGenerationGrowth, boundYoungGeneration, collectAllAvailableGarbage, newSpaceBoundByUploadRate, reduceMemoryWhenQuiet } from './memory.ts';
+import { QUIET_MS, boundOldGenerationGrowth, boundYoungGeneration, ingestBusyByRate, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, reduceMemoryWhenQuiet } from './memory.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -134,10 +134,11 @@ const LIMITS_RELOAD_MS = 10_000;
 export async function startGateway(config: InletConfig, log: Logger, options: StartOptions = {}): Promise<Gateway> {
   const startedAt = Date.now();
   // A fleet's steady load would otherwise grow V8's young generation to 128 MB of mostly empty memory;
-  // it may grow to its larger bound only while uploads come fast (memory.ts).
-  let uploadsReceived = (): number => 0;
-  boundYoungGeneration(newSpaceBoundByUploadRate(() => uploadsReceived()));
-  boundOldGenerationGrowth();
+  // it may grow to its larger bound only while upload bytes come fast (memory.ts).
+  let uploadBytesReceived = (): number => 0;
+  const ingestBusy = ingestBusyByRate(() => uploadBytesReceived());
+  boundYoungGeneration(() => (ingestBusy() ? MAX_NEW_SPACE_MIB : QUIET_NEW_SPACE_MIB));
+  boundOldGenerationGrowth(ingestBusy);
   // Certificate problems stop the start before anything is opened.
   const tls = config.https.enabled ? loadTlsOptions(config.https, (file) => dataPath(config, file)) : null;
   // Owner-only (0700/0600) before the database is opened: it holds entry tokens and measured data.
@@ -210,7 +211,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const adapters = [createSoapAdapter(config.ingest.soap), wifiAdapter, websensorJsonAdapter, loggerAdapter];
   const ingest = createIngestHandler({ adapters, decider: pipeline, log });
   uploadsInFlight = () => ingest.stats.inFlight;
-  uploadsReceived = () => ingest.stats.received;
+  uploadBytesReceived = () => ingest.stats.bodyBytes;
   // Viewer sessions kept in the store: a restart signs nobody out.
   // (SQLite: written on the reader worker's connection, never by the thread answering devices.)
   const sessions = new SessionStore(DEFAULT_SESSION_SETTINGS, Date.now, peopleStore, (message, err) => log.warn(message, { error: err.message }));
@@ -302,12 +303,9 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const jobs = createJobScheduler({ store: readStore, offlineStore, anyDevice, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
-  // Start-up (migrations, module loading, the device registry) grew the young generation to its
-  // bound, and V8 shrinks it only when allocation slows: a gateway that takes a fleet's uploads from
-  // its first second would keep 16 MiB of it. One full collection now (a pause of milliseconds, once).
-  collectAllAvailableGarbage();
-  // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts).
-  const stopReducingMemory = reduceMemoryWhenQuiet(() => ingest.stats.received);
+  // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts); so does
+  // a young generation start-up grew, once a fleet's steady load (not busy) has come for a while.
+  const stopReducingMemory = reduceMemoryWhenQuiet(() => ingest.stats.received, QUIET_MS, undefined, ingestBusy);
 
   let stopping: Promise<void> | null = null;
   async function stop(): Promise<void> {

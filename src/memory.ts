@@ -37,33 +37,39 @@ export function youngGenerationAtBound(): boolean {
 }
 
 /**
- * The bound while uploads arrive slower than BUSY_UPLOADS_PER_S, MiB. A fleet's steady load (10,000
- * devices every 10 s: 1,000 uploads/s) collects a young generation this size a few times a second,
- * each in about a millisecond, and the gateway holds 6 MiB less; at saturation the larger bound
- * halves the number of those collections on the thread that answers devices.
+ * The bound while upload bodies arrive slower than BUSY_BYTES_PER_S, MiB. A fleet's steady load
+ * (10,000 devices every 10 s: 1,000 uploads/s, about 1.5 MB/s) collects a young generation this size
+ * a few times a second, each in about a millisecond, and the gateway holds 6 MiB less. At saturation
+ * (15-25 MB/s of small uploads) or under a logger's backlog (10 MB uploads, whose parsing allocates
+ * in bulk) the larger bound halves the number of collections on the thread that answers devices:
+ * with 8 MiB there, bench:backlog lost about a tenth of its rate.
  */
 export const QUIET_NEW_SPACE_MIB = 8;
-/** Uploads per second above which the young generation may grow to MAX_NEW_SPACE_MIB. */
-export const BUSY_UPLOADS_PER_S = 3000;
+/** Bytes of upload bodies per second from which the young generation may grow to MAX_NEW_SPACE_MIB. */
+export const BUSY_BYTES_PER_S = 4 * 1024 * 1024;
 
 /**
- * A bound for boundYoungGeneration() that follows the upload rate: QUIET_NEW_SPACE_MIB, or
- * MAX_NEW_SPACE_MIB while `received` (a count of uploads) grows faster than BUSY_UPLOADS_PER_S,
- * measured over a second or more. Once grown, the new space stays until V8 shrinks it (allocation
- * slows) or a quiet period gives it back (reduceMemoryWhenQuiet).
+ * Whether ingest is busy: true once `bodyBytes` (a count of upload bytes received) grew by
+ * BUSY_BYTES_PER_S within a window of a second, until a window of a second or more saw less. Asked
+ * after garbage collections, to size the heap: small while a fleet's steady load comes in, V8's own
+ * sizes under saturation or a backlog.
  */
-export function newSpaceBoundByUploadRate(received: () => number, now: () => number = () => performance.now()): () => number {
+export function ingestBusyByRate(bodyBytes: () => number, now: () => number = () => performance.now()): () => boolean {
   let windowStart = now();
-  let countAtStart = received();
+  let bytesAtStart = bodyBytes();
   let busy = false;
   return () => {
     const at = now();
+    const bytes = bodyBytes() - bytesAtStart;
     if (at - windowStart >= 1000) {
-      busy = ((received() - countAtStart) * 1000) / (at - windowStart) >= BUSY_UPLOADS_PER_S;
+      busy = (bytes * 1000) / (at - windowStart) >= BUSY_BYTES_PER_S;
       windowStart = at;
-      countAtStart = received();
+      bytesAtStart = bodyBytes();
+    } else if (bytes >= BUSY_BYTES_PER_S) {
+      // a second's worth already, within this window (a backlog's first large upload)
+      busy = true;
     }
-    return busy ? MAX_NEW_SPACE_MIB : QUIET_NEW_SPACE_MIB;
+    return busy;
   };
 }
 
@@ -98,9 +104,26 @@ export function boundYoungGeneration(maxNewSpaceMiB: number | (() => number) = M
  */
 export const OLD_GENERATION_GROWTH_PERCENT = 30;
 
-/** Sets the old generation's growth (process-wide: every thread's heap). Read at each full collection, so it may be set after start. */
-export function boundOldGenerationGrowth(percent = OLD_GENERATION_GROWTH_PERCENT): void {
-  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+let growthObserver: PerformanceObserver | null = null;
+
+/**
+ * Sets the old generation's growth (process-wide: every thread's heap; V8 reads it at each full
+ * collection). With `busy`, asked after each collection, V8's own growth comes back while ingest is
+ * busy: from a small heap, 30 % steps made a logger backlog's 10 MB uploads (parsed in bulk) run
+ * several full collections each, and bench:backlog lost a tenth or more of its rate.
+ */
+export function boundOldGenerationGrowth(busy: () => boolean = () => false, percent = OLD_GENERATION_GROWTH_PERCENT): void {
+  if (growthObserver) return;
+  let current = -1;
+  const check = () => {
+    const want = busy() ? 0 : percent; // 0: V8's own factor
+    if (want === current) return;
+    v8.setFlagsFromString(`--heap-growing-percent=${want}`);
+    current = want;
+  };
+  check();
+  growthObserver = new PerformanceObserver(check);
+  growthObserver.observe({ entryTypes: ['gc'] });
 }
 
 /** How long the gateway goes without an upload before it gives its spare heap back (once per quiet period). */
@@ -132,10 +155,32 @@ export function collectAllAvailableGarbage(): void {
  * module loading (16 MiB, nearly empty) and the old space's spare pages go back to the system.
  * A busy gateway is never quiet, so this costs the ingest path nothing; a quiet one pays a full
  * collection of a small heap (milliseconds) once per quiet period. Returns a stop function.
+ *
+ * With `busy` (ingestBusyByRate): uploads that keep coming, but not busily (a fleet's steady load),
+ * for two checks in a row (every quietMs / 2) while the young generation is larger than QUIET_NEW_SPACE_MIB
+ * (grown by start-up, or by a busy spell that ended) also give it back, once: the bound then keeps
+ * it at QUIET_NEW_SPACE_MIB. Not right at start: a logger's backlog often comes first, and its
+ * first upload ran 200-300 ms slower on a young generation shrunk just before.
  */
-export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS, onReduced?: () => void): () => void {
+export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS, onReduced?: () => void, busy?: () => boolean): () => void {
   let last = activity();
   let reduced = false;
+  let steady: ReturnType<typeof setInterval> | null = null;
+  if (busy) {
+    let lastSeen = activity();
+    let steadyChecks = 0;
+    steady = setInterval(() => {
+      const now = activity();
+      steadyChecks = now !== lastSeen && !busy() ? steadyChecks + 1 : 0;
+      lastSeen = now;
+      if (steadyChecks >= 2 && newSpaceMiB() > QUIET_NEW_SPACE_MIB) {
+        steadyChecks = 0;
+        collectAllAvailableGarbage();
+        onReduced?.();
+      }
+    }, quietMs / 2);
+    steady.unref();
+  }
   const timer = setInterval(() => {
     const now = activity();
     if (now !== last) { last = now; reduced = false; return; }
@@ -145,7 +190,7 @@ export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS
     onReduced?.();
   }, quietMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => { clearInterval(timer); if (steady) clearInterval(steady); };
 }
 
 /** glibc's malloc arenas for `inlet start` on Linux (MALLOC_ARENA_MAX), unless the environment sets its own. */

@@ -61,13 +61,20 @@ function verifiedClientCertificate(req: IncomingMessage) {
   return cert ? { subject: cert.subject, issuer: cert.issuer, serialNumber: cert.serialNumber, fingerprint256: cert.fingerprint256 } : null;
 }
 
-export interface IngestStats { inFlight: number; received: number; tooLarge: number; unknownEntryPoints: number }
+export interface IngestStats {
+  inFlight: number;
+  received: number;
+  /** Bytes of the bodies read whole from known entry points (memory.ts sizes the young generation by their rate). */
+  bodyBytes: number;
+  tooLarge: number;
+  unknownEntryPoints: number;
+}
 
 /** Returns a request handler that answers /ingest/ requests and returns false for anything else. */
 export function createIngestHandler(options: IngestHandlerOptions) {
   const bySegment = new Map(options.adapters.map((a) => [a.pathSegment, a]));
   const now = options.now ?? Date.now;
-  const stats: IngestStats = { inFlight: 0, received: 0, tooLarge: 0, unknownEntryPoints: 0 };
+  const stats: IngestStats = { inFlight: 0, received: 0, bodyBytes: 0, tooLarge: 0, unknownEntryPoints: 0 };
 
   async function decide(adapter: IngestAdapter, token: string, raw: Buffer, req: IncomingMessage, receivedAt: number): Promise<DeviceAnswer> {
     const ctx = {
@@ -162,6 +169,7 @@ export function createIngestHandler(options: IngestHandlerOptions) {
       req.on('end', () => {
         if (overLimit) return;
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        stats.bodyBytes += size;
         decide(adapter, token, raw, req, receivedAt).then(
           (answer) => finish(answer),
           (err: Error) => {

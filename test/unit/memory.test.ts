@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
-import { BUSY_UPLOADS_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, newSpaceBoundByUploadRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
 import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
@@ -68,6 +68,32 @@ test('a quiet period gives the grown young generation back, once per quiet perio
   }
 });
 
+test('under a steady load that is not busy, a grown young generation is given back once; under a busy one, never', async () => {
+  boundYoungGeneration();
+  await allocateLikeAServer(4000);
+  assert.ok(newSpaceMiB() > QUIET_NEW_SPACE_MIB, `the new space did not grow past ${QUIET_NEW_SPACE_MIB} MiB (${newSpaceMiB()} MiB): the test could not see it given back`);
+  let uploads = 0;
+  let busy = true;
+  let reductions = 0;
+  let periods = 0;
+  const stop = reduceMemoryWhenQuiet(() => uploads, 20, () => { reductions++; }, () => busy);
+  // uploads keep coming, every period (counted in timer periods, not time)
+  const traffic = setInterval(() => { uploads++; periods++; }, 5);
+  try {
+    await until(() => periods >= 40, 'busy periods passed');
+    assert.equal(reductions, 0, 'a busy gateway keeps its young generation');
+    busy = false;
+    await until(() => reductions === 1, 'the steady gateway gave its young generation back');
+    assert.ok(newSpaceMiB() <= QUIET_NEW_SPACE_MIB, `the new space is still ${newSpaceMiB()} MiB`);
+    const after = periods;
+    await until(() => periods >= after + 40, 'more steady periods passed');
+    assert.equal(reductions, 1, 'given back once: nothing above the quiet bound is left to give');
+  } finally {
+    clearInterval(traffic);
+    stop();
+  }
+});
+
 /**
  * A process that keeps a large live set (a fleet's device state) and promotes medium-lived objects
  * (requests and journal groups that wait for the disk): the largest old space it reached, MiB.
@@ -104,19 +130,22 @@ test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live si
   assert.ok(bounded < unbounded * 0.75, `bounded ${bounded.toFixed(0)} MiB against ${unbounded.toFixed(0)} MiB unbounded`);
 });
 
-test('the young generation\'s bound follows the upload rate, measured over a second or more', () => {
+test('ingest counts as busy while upload bytes come at BUSY_BYTES_PER_S or more, over windows of a second', () => {
   let at = 0;
-  let received = 0;
-  const bound = newSpaceBoundByUploadRate(() => received, () => at);
-  assert.equal(bound(), QUIET_NEW_SPACE_MIB, 'at start');
-  // a fleet's steady 1,000 uploads/s
-  for (let s = 1; s <= 3; s++) { at = s * 1000; received += 1000; assert.equal(bound(), QUIET_NEW_SPACE_MIB); }
+  let bytes = 0;
+  const busy = ingestBusyByRate(() => bytes, () => at);
+  assert.equal(busy(), false, 'at start');
+  // a fleet's steady 1,000 uploads/s of 1.5 kB
+  for (let s = 1; s <= 3; s++) { at = s * 1000; bytes += 1500 * 1000; assert.equal(busy(), false); }
   // saturation; within a second the last verdict stands
-  at += 1000; received += BUSY_UPLOADS_PER_S * 4;
-  assert.equal(bound(), MAX_NEW_SPACE_MIB);
-  at += 500; received += 10;
-  assert.equal(bound(), MAX_NEW_SPACE_MIB, 'half a second is not yet a window');
+  at += 1000; bytes += BUSY_BYTES_PER_S * 2;
+  assert.equal(busy(), true);
+  at += 500; bytes += 10;
+  assert.equal(busy(), true, 'half a second is not yet a window');
   at += 500;
-  assert.equal(bound(), QUIET_NEW_SPACE_MIB, 'ten uploads in the next second');
+  assert.equal(busy(), false, 'ten bytes in the next second');
+  // a logger's backlog: one 10 MB upload, 100 ms into a window, is a second's worth at once
+  at += 100; bytes += 10_000_000;
+  assert.equal(busy(), true);
   assert.ok(QUIET_NEW_SPACE_MIB < MAX_NEW_SPACE_MIB);
 });
