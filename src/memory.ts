@@ -155,32 +155,10 @@ export function collectAllAvailableGarbage(): void {
  * module loading (16 MiB, nearly empty) and the old space's spare pages go back to the system.
  * A busy gateway is never quiet, so this costs the ingest path nothing; a quiet one pays a full
  * collection of a small heap (milliseconds) once per quiet period. Returns a stop function.
- *
- * With `busy` (ingestBusyByRate): uploads that keep coming, but not busily (a fleet's steady load),
- * for two checks in a row (every quietMs / 2) while the young generation is larger than QUIET_NEW_SPACE_MIB
- * (grown by start-up, or by a busy spell that ended) also give it back, once: the bound then keeps
- * it at QUIET_NEW_SPACE_MIB. Not right at start: a logger's backlog often comes first, and its
- * first upload ran 200-300 ms slower on a young generation shrunk just before.
  */
-export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS, onReduced?: () => void, busy?: () => boolean): () => void {
+export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS, onReduced?: () => void): () => void {
   let last = activity();
   let reduced = false;
-  let steady: ReturnType<typeof setInterval> | null = null;
-  if (busy) {
-    let lastSeen = activity();
-    let steadyChecks = 0;
-    steady = setInterval(() => {
-      const now = activity();
-      steadyChecks = now !== lastSeen && !busy() ? steadyChecks + 1 : 0;
-      lastSeen = now;
-      if (steadyChecks >= 2 && newSpaceMiB() > QUIET_NEW_SPACE_MIB) {
-        steadyChecks = 0;
-        collectAllAvailableGarbage();
-        onReduced?.();
-      }
-    }, quietMs / 2);
-    steady.unref();
-  }
   const timer = setInterval(() => {
     const now = activity();
     if (now !== last) { last = now; reduced = false; return; }
@@ -190,7 +168,7 @@ export function reduceMemoryWhenQuiet(activity: () => number, quietMs = QUIET_MS
     onReduced?.();
   }, quietMs);
   timer.unref();
-  return () => { clearInterval(timer); if (steady) clearInterval(steady); };
+  return () => clearInterval(timer);
 }
 
 /** glibc's malloc arenas for `inlet start` on Linux (MALLOC_ARENA_MAX), unless the environment sets its own. */

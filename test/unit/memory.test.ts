@@ -68,32 +68,6 @@ test('a quiet period gives the grown young generation back, once per quiet perio
   }
 });
 
-test('under a steady load that is not busy, a grown young generation is given back once; under a busy one, never', async () => {
-  boundYoungGeneration();
-  await allocateLikeAServer(4000);
-  assert.ok(newSpaceMiB() > QUIET_NEW_SPACE_MIB, `the new space did not grow past ${QUIET_NEW_SPACE_MIB} MiB (${newSpaceMiB()} MiB): the test could not see it given back`);
-  let uploads = 0;
-  let busy = true;
-  let reductions = 0;
-  let periods = 0;
-  const stop = reduceMemoryWhenQuiet(() => uploads, 20, () => { reductions++; }, () => busy);
-  // uploads keep coming, every period (counted in timer periods, not time)
-  const traffic = setInterval(() => { uploads++; periods++; }, 5);
-  try {
-    await until(() => periods >= 40, 'busy periods passed');
-    assert.equal(reductions, 0, 'a busy gateway keeps its young generation');
-    busy = false;
-    await until(() => reductions === 1, 'the steady gateway gave its young generation back');
-    assert.ok(newSpaceMiB() <= QUIET_NEW_SPACE_MIB, `the new space is still ${newSpaceMiB()} MiB`);
-    const after = periods;
-    await until(() => periods >= after + 40, 'more steady periods passed');
-    assert.equal(reductions, 1, 'given back once: nothing above the quiet bound is left to give');
-  } finally {
-    clearInterval(traffic);
-    stop();
-  }
-});
-
 /**
  * A process that keeps a large live set (a fleet's device state) and promotes medium-lived objects
  * (requests and journal groups that wait for the disk): the largest old space it reached, MiB.
