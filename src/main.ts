@@ -42,7 +42,7 @@ import { MssqlReadSide } from './store/mssql/read-side.ts';
 import { storeTarget } from './report/draw.ts';
 import { hostOf } from './api/host-check.ts';
 import { secureDataDir } from './config/data-dir.ts';
-import { boundOldGenerationGrowth, boundYoungGeneration, collectAllAvailableGarbage, ingestBusyByRate, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, reduceMemoryWhenQuiet } from './memory.ts';
+import { boundOldGenerationGrowth, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, reduceMemoryWhenQuiet } from './memory.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -306,18 +306,8 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const jobs = createJobScheduler({ store: readStore, offlineStore, anyDevice, config, log, chainKey: () => chainKey, headsFile: path.join(config.dataDir, HEADS_FILE), verifyElsewhere });
   jobs.start();
   disk.start();
-  // Start-up (migrations, module loading, the device registry) grew the young generation past its
-  // quiet bound in tasks too long for the bound's check, and V8 shrinks it only when allocation slows:
-  // a gateway that takes a fleet's steady uploads from its first second would keep 16 MiB of it. One
-  // full collection gives it back, at the first check (every START_SHRINK_CHECK_MS) that finds ingest
-  // not busy: not while loggers send the backlogs they kept while the gateway was down (a backlog's
-  // first upload ran 200-300 ms slower on a heap collected just before; bench:backlog 0.47-0.52).
-  const startShrink = setInterval(() => {
-    if (ingestBusy()) return;
-    clearInterval(startShrink);
-    collectAllAvailableGarbage();
-  }, START_SHRINK_CHECK_MS);
-  startShrink.unref();
+  // The young generation start-up grew goes back at the first moment ingest is not busy (memory.ts).
+  const stopStartShrink = collectOnceWhenNotBusy(ingestBusy, START_SHRINK_CHECK_MS);
   // Start-up's garbage, and a quiet gateway's spare heap, go back to the system (memory.ts).
   const stopReducingMemory = reduceMemoryWhenQuiet(() => ingest.stats.received);
 
@@ -329,7 +319,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       offline.backoff.wake();
       clearInterval(limitsReload);
       stopReducingMemory();
-      clearInterval(startShrink);
+      stopStartShrink();
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
-import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
 import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
@@ -63,6 +63,25 @@ test('a quiet period gives the grown young generation back, once per quiet perio
     assert.equal(reductions, 1, 'a gateway that stays quiet collects once');
     uploads++;
     await until(() => reductions === 2, 'quiet again after an upload: collected again');
+  } finally {
+    stop();
+  }
+});
+
+test('start-up\'s heap is collected once, at the first check that finds ingest not busy', async () => {
+  let busy = true;
+  let checks = 0;
+  let collections = 0;
+  const stop = collectOnceWhenNotBusy(() => { checks++; return busy; }, 5, () => { collections++; });
+  try {
+    await until(() => checks >= 5, 'five busy checks');
+    assert.equal(collections, 0, 'not while ingest is busy (a backlog after a restart)');
+    busy = false;
+    await until(() => collections === 1, 'collected once ingest was not busy');
+    const after = checks;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(checks, after, 'no check after the collection');
+    assert.equal(collections, 1);
   } finally {
     stop();
   }
