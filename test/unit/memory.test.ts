@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
-import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
+import { waitUntil } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
 
@@ -36,13 +36,9 @@ test('the main thread\'s new space stays at its bound under an allocation that g
   assert.ok(largest >= MAX_NEW_SPACE_MIB, `the new space stayed at ${largest} MiB`);
 });
 
+/** Polls `condition` (the shared give-up time, not a speed requirement). */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  // a give-up time, not a speed requirement
-  const deadline = Date.now() + WAIT_GIVE_UP_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${WAIT_GIVE_UP_MS / 60_000} minutes`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitUntil(what, () => (condition() ? true : undefined), 5);
 }
 
 test('a quiet period gives the grown young generation back, once per quiet period', async () => {
