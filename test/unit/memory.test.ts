@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
-import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, QUIET_NEW_SPACE_MIB, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, OLD_GENERATION_GROWTH_PERCENT, QUIET_NEW_SPACE_MIB, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
 import { waitUntil } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
@@ -87,12 +87,18 @@ test('start-up\'s heap is collected once, at the first check that finds ingest n
  * A process that keeps a large live set (a fleet's device state) and promotes medium-lived objects
  * (requests and journal groups that wait for the disk): the largest old space it reached, MiB.
  * Flags are process-wide, so each case runs in a process of its own.
+ *
+ * Both cases give V8 a fixed growth percent. V8's own factor depends on how fast the machine
+ * collects against how fast it allocates (from 1.1 to 4 times the live size), so a comparison
+ * with it depends on the machine's speed: one CI run saw V8's own factor stay at 62 MiB where
+ * this machine saw 280. The memory reducer, which slows growth after some seconds of a steady
+ * heap, is turned off for the same reason.
  */
-function largestOldSpaceMiB(bounded: boolean): number {
+function largestOldSpaceMiB(percent: number): number {
   const script = `
     import v8 from 'node:v8';
     import { boundOldGenerationGrowth } from ${JSON.stringify(new URL('../../src/memory.ts', import.meta.url).href)};
-    if (${bounded}) boundOldGenerationGrowth();
+    boundOldGenerationGrowth(() => false, ${percent});
     const oldMiB = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').physical_space_size / 2 ** 20;
     const live = [];
     for (let i = 0; i < 300000; i++) live.push({ id: i, name: 'device ' + i, last: [i, i] });
@@ -107,16 +113,17 @@ function largestOldSpaceMiB(bounded: boolean): number {
       await new Promise((r) => setImmediate(r));
     }
     console.log(largest + live.length * 0);`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--no-memory-reducer', '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   return Number(run.stdout.trim());
 }
 
-test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live size, not by V8\'s own factor', () => {
-  const bounded = largestOldSpaceMiB(true);
-  const unbounded = largestOldSpaceMiB(false);
-  // seen here: 123-139 MiB bounded against 280-283 with V8's own factor, for about 55 MiB live
-  assert.ok(bounded < unbounded * 0.75, `bounded ${bounded.toFixed(0)} MiB against ${unbounded.toFixed(0)} MiB unbounded`);
+test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live size, not by a factor of V8\'s choosing', () => {
+  const bounded = largestOldSpaceMiB(OLD_GENERATION_GROWTH_PERCENT);
+  // 300 %: the factor V8 picks on a fast machine for a heap this size (4, its largest)
+  const wide = largestOldSpaceMiB(300);
+  // seen here: about 120 MiB at 30 % against about 280 at 300 %, for about 55 MiB live
+  assert.ok(bounded < wide * 0.75, `${bounded.toFixed(0)} MiB at ${OLD_GENERATION_GROWTH_PERCENT} % against ${wide.toFixed(0)} MiB at 300 %`);
 });
 
 test('ingest counts as busy while upload bytes come at BUSY_BYTES_PER_S or more, over windows of a second', () => {
