@@ -11,6 +11,7 @@ import { MAX_FUTURE_SKEW_MS, canonicaliseUnits, checkIdentity, checkReadings, un
 import { decideLoggerClock, describeSkew, type LoggerClockDecision, type LoggerClockEvidence } from './logger-clock.ts';
 import { checkCounter, describeCounterBreak, newCounterState, type CounterState } from './counter.ts';
 import type { RefusalCode, RefusalRecorder } from './refusals.ts';
+import { channelKind } from './channel-kind.ts';
 
 /** Where batches go: the store, or the spool in front of it. */
 export interface BatchSink {
@@ -45,8 +46,11 @@ interface DeviceRuntime {
   /** Last receive time used as a sample time, so that two messages never share one. */
   lastReceiptStamp: number;
   lastAlarms: string | null;
-  /** Alarm state each channel last reported, to record device alarms on change only. */
-  deviceAlarms: Map<number, AlarmState>;
+  /**
+   * Channels whose last reported alarm state was not 'no', to record device alarms on change only;
+   * null while every channel is quiet (most devices, most of the time: no Map per device).
+   */
+  deviceAlarms: Map<number, AlarmState> | null;
   channels: Map<number, { quantity: string; unit: string }> | null;
   /** Channels already reported as unexpected for the device's model, so the event is not repeated every upload. */
   unexpectedReported: string | null;
@@ -97,7 +101,7 @@ export class Pipeline {
   private runtimeFor(deviceId: number): DeviceRuntime {
     let rt = this.runtime.get(deviceId);
     if (!rt) {
-      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: new Map(), channels: null, unexpectedReported: null, loggerClock: null };
+      rt = { throttle: newThrottleState(), counter: newCounterState(), lastReceiptStamp: 0, lastAlarms: null, deviceAlarms: null, channels: null, unexpectedReported: null, loggerClock: null };
       this.runtime.set(deviceId, rt);
     }
     return rt;
@@ -277,9 +281,10 @@ export class Pipeline {
   private deviceAlarmChanges(device: Device, rt: DeviceRuntime, upload: Upload): EventRow[] {
     const events: EventRow[] = [];
     for (const r of upload.readings) {
-      const previous = rt.deviceAlarms.get(r.channel) ?? 'no';
-      rt.deviceAlarms.set(r.channel, r.alarm);
+      const previous = rt.deviceAlarms?.get(r.channel) ?? 'no';
       if (r.alarm === previous) continue;
+      if (r.alarm !== 'no') (rt.deviceAlarms ??= new Map()).set(r.channel, r.alarm);
+      else if (rt.deviceAlarms?.delete(r.channel) && rt.deviceAlarms.size === 0) rt.deviceAlarms = null;
       const state = r.alarm === 'hi' ? 'high alarm' : r.alarm === 'lo' ? 'low alarm' : 'no alarm';
       events.push({
         at: upload.receivedAt, deviceId: device.id, type: 'device.alarm', level: r.alarm === 'no' ? 'info' : 'alarm',
@@ -297,7 +302,7 @@ export class Pipeline {
     for (const r of upload.readings) {
       const known = rt.channels.get(r.channel);
       if (!known || known.quantity !== r.quantity || known.unit !== r.unit) {
-        rt.channels.set(r.channel, { quantity: r.quantity, unit: r.unit });
+        rt.channels.set(r.channel, channelKind(r.quantity, r.unit));
         changes.push({ deviceId, channel: r.channel, quantity: r.quantity, unit: r.unit });
       }
     }

@@ -9,6 +9,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Device } from '../domain/types.ts';
 import { entryTokenSha256 } from '../domain/entry-token.ts';
 import type { Store } from '../store/store.ts';
+import { channelKind } from './channel-kind.ts';
 
 type SnapshotDevice = Device;
 interface Snapshot { savedAt: number; devices: SnapshotDevice[] }
@@ -208,7 +209,7 @@ export class DeviceRegistry {
       // which its first upload corrects (a sensor set to °F) without anything to hold back.
       const [channels_, latest] = await Promise.all([this.store.listChannels(deviceId), this.store.latestValues(deviceId)]);
       const withData = new Set(latest.map((v) => v.channel));
-      const channels = new Map(channels_.filter((c) => withData.has(c.channel)).map((c) => [c.channel, { quantity: c.quantity, unit: c.unit }]));
+      const channels = new Map(channels_.filter((c) => withData.has(c.channel)).map((c) => [c.channel, channelKind(c.quantity, c.unit)]));
       this.channelCache.set(deviceId, channels);
       return channels;
     } catch {
@@ -219,7 +220,7 @@ export class DeviceRegistry {
   /** Channels the pipeline just stored for the first time, so that the cache stays in step without a read. */
   noteChannels(deviceId: number, channels: { channel: number; quantity: string; unit: string }[]): void {
     const cached = this.channelCache.get(deviceId);
-    if (cached) for (const c of channels) if (!cached.has(c.channel)) cached.set(c.channel, { quantity: c.quantity, unit: c.unit });
+    if (cached) for (const c of channels) if (!cached.has(c.channel)) cached.set(c.channel, channelKind(c.quantity, c.unit));
   }
 
   /** After an administrator confirmed a unit change. */
