@@ -122,7 +122,8 @@ test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live si
   const bounded = largestOldSpaceMiB(OLD_GENERATION_GROWTH_PERCENT);
   // 300 %: the factor V8 picks on a fast machine for a heap this size (4, its largest)
   const wide = largestOldSpaceMiB(300);
-  // seen here: about 120 MiB at 30 % against about 280 at 300 %, for about 55 MiB live
+  // seen here: 102-124 MiB at 30 % against 286-305 at 300 % for about 55 MiB live; with three busy
+  // loops beside it 63-102 against 263-265
   assert.ok(bounded < wide * 0.75, `${bounded.toFixed(0)} MiB at ${OLD_GENERATION_GROWTH_PERCENT} % against ${wide.toFixed(0)} MiB at 300 %`);
 });
 
