@@ -30,6 +30,7 @@ import { rollupShareSql, toRollupMismatch } from '../rollup-check.ts';
 import * as zones from './zones.ts';
 import type { Zone, ZoneGrant } from '../../domain/zones.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import { IdleWorker } from '../idle-worker.ts';
 import {
   ISSUED_REPORT_COLUMNS, REPORT_SCHEDULE_COLUMNS, issuedEvent, scheduleChangedEvent, toIssuedReport, toReportSchedule,
   type IssuedReport, type ReportSchedule, type ReportScheduleInput,
@@ -74,111 +75,60 @@ export const WRITER_IDLE_MS = 10_000;
 
 /** Runs write groups on a worker thread that owns its own connection to the same file. */
 class WorkerWriter {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (r: WriteReply) => void; reject: (e: Error) => void }>();
-  private readonly file: string;
+  private readonly thread: IdleWorker<WriteReply>;
   private chainKey: Uint8Array | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
-  /** Write workers started so far (the first, and each one after an idle stop). */
-  workersStarted = 0;
   lastCommitMs: number | null = null;
 
-  private readonly idleMs: number;
-
-  constructor(file: string, idleMs = WRITER_IDLE_MS) { this.file = file; this.idleMs = idleMs; }
+  constructor(file: string, idleMs = WRITER_IDLE_MS) {
+    this.thread = new IdleWorker<WriteReply>({
+      name: () => 'SQLite write worker',
+      idleMs,
+      start: () => new Worker(WORKER_FILE, { workerData: { file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } }),
+      onReply: (reply) => { if (reply.commitMs !== null) this.lastCommitMs = reply.commitMs; },
+    });
+  }
 
   /** Whether the write worker is running (it stops after idleMs without a request). */
   get running(): boolean {
-    return this.worker !== null;
+    return this.thread.running;
+  }
+
+  /** Write workers started so far (the first, and each one after an idle stop). */
+  get workersStarted(): number {
+    return this.thread.workersStarted;
   }
 
   /** Messages to the worker are handled in order, so every group sent after this uses the key. */
   setChainKey(key: Uint8Array | null): void {
     this.chainKey = key;
-    this.worker?.postMessage({ chainKey: key } satisfies ChainKeyMessage);
-  }
-
-  private start(): Worker {
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.file, chainKey: this.chainKey }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MIB } });
-    this.workersStarted++;
-    worker.on('message', (reply: WriteReply) => {
-      const w = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (reply.commitMs !== null) this.lastCommitMs = reply.commitMs;
-      w?.resolve(reply);
-      if (this.waiting.size === 0) this.stopWhenIdle();
-    });
-    const fail = (err: Error) => {
-      // A worker stopped for idleness has no request left: those waiting belong to its successor.
-      if (this.worker !== worker) return;
-      this.worker = null;
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    };
-    worker.on('error', (err) => fail(new StoreUnavailableError(`SQLite write worker failed: ${err.message}`)));
-    worker.on('exit', (code) => fail(new StoreUnavailableError(`SQLite write worker exited with code ${code}`)));
-    return worker;
-  }
-
-  /** (Re)arms the idle timer: the worker stops once it has had no request for idleMs. */
-  private stopWhenIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      const worker = this.worker;
-      if (!worker || this.waiting.size > 0) return;
-      // Messages are handled in order and none is waiting: the worker closes its connection and ends.
-      this.worker = null;
-      worker.postMessage('close');
-    }, this.idleMs);
-    this.idleTimer.unref();
+    this.thread.notify({ chainKey: key } satisfies ChainKeyMessage);
   }
 
   async writeGroup(batches: Batch[], maybeStored?: boolean[]): Promise<(CommitResult | Error)[]> {
-    this.worker ??= this.start();
-    const id = this.nextId++;
     const group = packWriteGroup(batches, maybeStored);
-    const reply = await new Promise<WriteReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, group } satisfies WriteRequest, transferList(group));
-    });
+    const reply = await this.thread.request((id) => ({ id, group } satisfies WriteRequest), transferList(group));
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.outcomes!.map((o) => (o.ok ? o.result : o.unavailable ? new StoreUnavailableError(o.error) : new Error(o.error)));
   }
 
   async applyJournal(chunk: JournalChunk): Promise<AppliedChunk> {
-    this.worker ??= this.start();
-    const id = this.nextId++;
-    const reply = await new Promise<WriteReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      // Bytes made for this chunk move to the write thread (a round is megabytes: no copy on this thread).
-      const bytes = chunk.bytes;
-      const movable = chunk.bytesMovable === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-      this.worker!.postMessage({ id, journal: chunk } satisfies JournalRequest, movable ? [bytes.buffer as ArrayBuffer] : []);
-    });
+    // Bytes made for this chunk move to the write thread (a round is megabytes: no copy on this thread).
+    const bytes = chunk.bytes;
+    const movable = chunk.bytesMovable === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    const reply = await this.thread.request((id) => ({ id, journal: chunk } satisfies JournalRequest), movable ? [bytes.buffer as ArrayBuffer] : []);
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.applied!;
   }
 
   /** One of the offline sweep's reads, on this thread's connection (write-thread-reads.ts); starts the thread if it is stopped. */
   async read(method: WriteThreadRead, args: unknown[]): Promise<unknown> {
-    this.worker ??= this.start();
-    const id = this.nextId++;
-    const reply = await new Promise<WriteReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, read: { method, args } } satisfies ReadRequest);
-    });
+    const reply = await this.thread.request((id) => ({ id, read: { method, args } } satisfies ReadRequest));
     if (reply.groupError !== undefined) throw reply.unavailable ? new StoreUnavailableError(reply.groupError) : new Error(reply.groupError);
     return reply.value;
   }
 
   async close(): Promise<void> {
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
-    const worker = this.worker;
-    if (!worker) return;
-    this.worker = null;
-    await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
+    await this.thread.close();
   }
 }
 
