@@ -93,5 +93,4 @@ export class OfflineDetector {
     const device = await this.store.getDevice(id);
     return { name: device?.name ?? `device #${id}`, serial: device?.serial ?? 'unknown' };
   }
-
 }

@@ -8,6 +8,7 @@ import type { Store } from './store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { WORKER_YOUNG_GENERATION_MIB } from '../memory.ts';
 import { IdleWorker } from './idle-worker.ts';
+import { routeMethods } from './route-methods.ts';
 
 /**
  * How long the reader worker may sit without a request before it is stopped. A worker thread is a
@@ -63,15 +64,7 @@ export class WorkerReadSide {
         return () => { this.viewerReadsOfStoppedWorkers += reads; };
       },
     });
-    this.store = new Proxy(store, {
-      get: (target, prop, receiver) => {
-        if (typeof prop === 'string' && options.offloaded.has(prop)) {
-          return (...args: unknown[]) => this.call(prop, [...args, ...(options.extraArgs?.(prop, target) ?? [])]);
-        }
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    this.store = routeMethods(store, options.offloaded, (method, args) => this.call(method, [...args, ...(options.extraArgs?.(method, store) ?? [])]));
   }
 
   /** For error messages. */

@@ -6,6 +6,7 @@
 // apply already queued, as the thread takes its messages in order. Viewer reads, which can be large,
 // stay with the reader worker: they would hold the apply back.
 import type { Store } from '../store.ts';
+import { routeMethods } from '../route-methods.ts';
 
 /** Store methods the write thread answers. */
 export const WRITE_THREAD_READS = new Set(['deviceLiveness', 'alarms', 'retirements', 'getDevice'] as const);
@@ -21,12 +22,5 @@ export interface WriteThreadReader {
  * answers it (wrap the result in readAfterApply for reads that must see what devices were answered for).
  */
 export function withReadsOnWriteThread(store: Store, writeThread: WriteThreadReader): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      if (typeof property === 'string' && WRITE_THREAD_READS.has(property as WriteThreadRead)) {
-        return (...args: unknown[]) => writeThread.readOnWriteThread(property as WriteThreadRead, args);
-      }
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
+  return routeMethods(store, WRITE_THREAD_READS, (method, args) => writeThread.readOnWriteThread(method as WriteThreadRead, args));
 }
