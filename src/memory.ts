@@ -110,15 +110,16 @@ let growthObserver: PerformanceObserver | null = null;
  * Sets the old generation's growth (process-wide: every thread's heap; V8 reads it at each full
  * collection). With `busy`, asked after each collection, V8's own growth comes back while ingest is
  * busy: from a small heap, 30 % steps made a logger backlog's 10 MB uploads (parsed in bulk) run
- * several full collections each, and bench:backlog lost a tenth or more of its rate.
+ * several full collections each, and bench:backlog lost a tenth or more of its rate. `setFlags`: for tests.
  */
-export function boundOldGenerationGrowth(busy: () => boolean = () => false, percent = OLD_GENERATION_GROWTH_PERCENT): void {
+export function boundOldGenerationGrowth(busy: () => boolean = () => false, percent = OLD_GENERATION_GROWTH_PERCENT,
+  setFlags: (flags: string) => void = (flags) => v8.setFlagsFromString(flags)): void {
   if (growthObserver) return;
   let current = -1;
   const check = () => {
     const want = busy() ? 0 : percent; // 0: V8's own factor
     if (want === current) return;
-    v8.setFlagsFromString(`--heap-growing-percent=${want}`);
+    setFlags(`--heap-growing-percent=${want}`);
     current = want;
   };
   check();

@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
-import { spawnSync } from 'node:child_process';
-import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, OLD_GENERATION_GROWTH_PERCENT, QUIET_NEW_SPACE_MIB, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
+import { BUSY_BYTES_PER_S, MAX_NEW_SPACE_MIB, OLD_GENERATION_GROWTH_PERCENT, QUIET_NEW_SPACE_MIB, boundOldGenerationGrowth, boundYoungGeneration, collectOnceWhenNotBusy, ingestBusyByRate, reduceMemoryWhenQuiet } from '../../src/memory.ts';
 import { waitUntil } from '../support/hang-guard.ts';
 
 const newSpaceMiB = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
@@ -83,48 +82,31 @@ test('start-up\'s heap is collected once, at the first check that finds ingest n
   }
 });
 
-/**
- * A process that keeps a large live set (a fleet's device state) and promotes medium-lived objects
- * (requests and journal groups that wait for the disk): the largest old space it reached, MiB.
- * Flags are process-wide, so each case runs in a process of its own.
- *
- * Both cases give V8 a fixed growth percent. V8's own factor depends on how fast the machine
- * collects against how fast it allocates (from 1.1 to 4 times the live size), so a comparison
- * with it depends on the machine's speed: one CI run saw V8's own factor stay at 62 MiB where
- * this machine saw 280. The memory reducer, which slows growth after some seconds of a steady
- * heap, is turned off for the same reason.
- */
-function largestOldSpaceMiB(percent: number): number {
-  const script = `
-    import v8 from 'node:v8';
-    import { boundOldGenerationGrowth } from ${JSON.stringify(new URL('../../src/memory.ts', import.meta.url).href)};
-    boundOldGenerationGrowth(() => false, ${percent});
-    const oldMiB = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').physical_space_size / 2 ** 20;
-    const live = [];
-    for (let i = 0; i < 300000; i++) live.push({ id: i, name: 'device ' + i, last: [i, i] });
-    const kept = [];
-    let largest = 0;
-    for (let t = 0; t < 3000; t++) {
-      const batch = [];
-      for (let i = 0; i < 2000; i++) batch.push({ reading: i, at: t, samples: [i, i + 1] });
-      kept.push(batch);
-      if (kept.length > 20) kept.shift();
-      largest = Math.max(largest, oldMiB());
-      await new Promise((r) => setImmediate(r));
-    }
-    console.log(largest + live.length * 0);`;
-  const run = spawnSync(process.execPath, ['--no-memory-reducer', '--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  return Number(run.stdout.trim());
-}
-
-test('the old generation grows by OLD_GENERATION_GROWTH_PERCENT past its live size, not by a factor of V8\'s choosing', () => {
-  const bounded = largestOldSpaceMiB(OLD_GENERATION_GROWTH_PERCENT);
-  // 300 %: the factor V8 picks on a fast machine for a heap this size (4, its largest)
-  const wide = largestOldSpaceMiB(300);
-  // seen here: 102-124 MiB at 30 % against 286-305 at 300 % for about 55 MiB live; with three busy
-  // loops beside it 63-102 against 263-265
-  assert.ok(bounded < wide * 0.75, `${bounded.toFixed(0)} MiB at ${OLD_GENERATION_GROWTH_PERCENT} % against ${wide.toFixed(0)} MiB at 300 %`);
+// What V8 does with the growth percent (how large the old generation gets) depends on the machine's
+// speed: concurrent marking ends sooner or later in allocation terms, and V8's own factor is chosen
+// from collection against allocation speed. Two CI runs saw the comparison turn over (103 MiB bounded
+// against 62 with V8's own factor; 123 MiB at 30 % against 77 at 300 %), so the test checks what
+// memory.ts decides and tells V8, not V8's outcome. Measured here with the gateway's allocation
+// pattern (300,000 live objects, batches promoted): 102-124 MiB at 30 % against 263-305 at 300 %.
+test('the old generation is given OLD_GENERATION_GROWTH_PERCENT, and V8\'s own factor while ingest is busy', async () => {
+  const flags: string[] = [];
+  let busy = false;
+  boundOldGenerationGrowth(() => busy, OLD_GENERATION_GROWTH_PERCENT, (f) => flags.push(f));
+  assert.deepEqual(flags, [`--heap-growing-percent=${OLD_GENERATION_GROWTH_PERCENT}`], 'set at once');
+  // The setting is looked at again after each garbage collection: allocate until one happened.
+  let garbage: number[][] = [];
+  const collectUntil = (count: number, what: string) => waitUntil(what, () => {
+    for (let i = 0; i < 10_000; i++) garbage.push([i]);
+    garbage = [];
+    return flags.length >= count ? true : undefined;
+  }, 1);
+  busy = true;
+  await collectUntil(2, 'a collection while busy');
+  assert.equal(flags[1], '--heap-growing-percent=0', 'V8\'s own factor while busy');
+  busy = false;
+  await collectUntil(3, 'a collection once quiet');
+  assert.equal(flags[2], `--heap-growing-percent=${OLD_GENERATION_GROWTH_PERCENT}`);
+  assert.equal(flags.length, 3, 'set only when the answer changes, not at every collection');
 });
 
 test('ingest counts as busy while upload bytes come at BUSY_BYTES_PER_S or more, over windows of a second', () => {
