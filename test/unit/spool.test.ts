@@ -7,7 +7,8 @@ import type { Batch, CommitResult } from '../../src/domain/types.ts';
 import type { Store } from '../../src/store/store.ts';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { SpoolingSink, decodeBatch, encodeBatch } from '../../src/store/spool/spooling-sink.ts';
-import { Journal, unappliedJournalBytes } from '../../src/store/spool/journal.ts';
+import { Journal, splitRecords, unappliedJournalBytes } from '../../src/store/spool/journal.ts';
+import { BatchRecord } from '../../src/store/spool/record-codec.ts';
 import { WAIT_GIVE_UP_MS } from '../support/hang-guard.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
@@ -239,6 +240,30 @@ test('records round-trip exactly, and a JSON record of the earlier journal forma
   const fromLegacy = decodeBatch(legacy);
   assert.ok(fromLegacy.upload.raw.equals(every));
   assert.equal(fromLegacy.upload.uploadKey, 'k');
+});
+
+test('a group mixing batch records (written in place) and plain buffers reads back record by record, checksums intact', async () => {
+  const dir = newDir();
+  try {
+    const j = new Journal(dir);
+    await j.open();
+    const first = batch(1, Buffer.from('Kühlraum ✓ '.repeat(40)));
+    const second = { ...batch(2), samples: [{ deviceId: 7, channel: 1, time: 5, value: 21.5, errorCode: null, alarm: 'hi' as const }] };
+    const records = [new BatchRecord(first), Buffer.from('plain'), new BatchRecord(second)];
+    assert.deepEqual(records.map((r) => r.length), [encodeBatch(first).length, 5, encodeBatch(second).length]);
+    const group = await j.appendGroup(records, 42);
+    // The bytes on disk are those kept for the apply, and each record is what encodeBatch gives alone.
+    const onDisk = splitRecords(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.endsWith('.seg'))!)), 0);
+    assert.deepEqual(splitRecords(group.bytes, group.start).map((r) => r.payload), onDisk.map((r) => r.payload));
+    assert.deepEqual(onDisk.map((r) => r.offset), group.positions);
+    assert.ok(onDisk[0].payload.equals(encodeBatch(first)));
+    assert.equal(onDisk[1].payload.toString(), 'plain');
+    assert.ok(onDisk[2].payload.equals(encodeBatch(second)));
+    assert.deepEqual(decodeBatch(onDisk[2].payload).samples, second.samples);
+    await j.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('journal: a record torn by a crash is dropped at open; a damaged one is moved aside', async () => {

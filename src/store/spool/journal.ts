@@ -56,11 +56,20 @@ export interface JournalOptions {
   now?: () => number;
 }
 
-function writeHeader(into: Buffer, at: number, payload: Buffer, appendedAt: number): void {
+function writeHeader(into: Buffer, at: number, payload: Uint8Array, appendedAt: number): void {
   into.writeUInt32LE(MAGIC, at);
   into.writeUInt32LE(payload.length, at + 4);
   into.writeDoubleLE(appendedAt, at + 8);
   into.writeUInt32LE(crc32(payload, crc32(into.subarray(at + 8, at + 16))), at + 16);
+}
+
+/**
+ * A record's payload as a group write takes it: a Buffer, or anything that knows its length and
+ * writes itself into the group's buffer (record-codec.ts BatchRecord), saving a buffer per record.
+ */
+export interface RecordPayload {
+  readonly length: number;
+  copy(target: Buffer, targetStart: number): number;
 }
 
 /**
@@ -231,7 +240,7 @@ export class Journal {
    * Appends records in one write and one fdatasync and returns their positions once they are durable.
    * Callers serialise appends.
    */
-  async appendMany(payloads: readonly Buffer[], appendedAt: number): Promise<number[]> {
+  async appendMany(payloads: readonly RecordPayload[], appendedAt: number): Promise<number[]> {
     return (await this.appendGroup(payloads, appendedAt)).positions;
   }
 
@@ -239,7 +248,7 @@ export class Journal {
    * appendMany, also returning the bytes written (the records as framed on disk, back to back)
    * and the position of the first: the caller may keep them to apply without reading them back.
    */
-  async appendGroup(payloads: readonly Buffer[], appendedAt: number): Promise<WrittenGroup> {
+  async appendGroup(payloads: readonly RecordPayload[], appendedAt: number): Promise<WrittenGroup> {
     const group = await this.writeGroup(payloads, appendedAt);
     await this.syncGroup(group);
     return group;
@@ -251,7 +260,7 @@ export class Journal {
    * Several groups may be syncing at once: an fdatasync covers everything written before it, so a
    * group answered after its own sync is durable whichever sync finishes first.
    */
-  async writeGroup(payloads: readonly Buffer[], appendedAt: number): Promise<WrittenGroup> {
+  async writeGroup(payloads: readonly RecordPayload[], appendedAt: number): Promise<WrittenGroup> {
     let last = this.segments.at(-1)!;
     if (last.size >= this.segmentBytes) {
       // The old segment's handle closes: its syncs in flight finish first.
@@ -268,8 +277,9 @@ export class Journal {
     const start = last.start + last.size;
     let at = 0;
     for (const payload of payloads) {
-      writeHeader(bytes, at, payload, appendedAt);
+      // The payload first: the header's checksum covers it.
       payload.copy(bytes, at + HEADER_BYTES);
+      writeHeader(bytes, at, bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + payload.length), appendedAt);
       positions.push(start + at);
       at += HEADER_BYTES + payload.length;
     }

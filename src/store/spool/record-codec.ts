@@ -11,30 +11,58 @@ const VERSION = 1;
 const HEAD = 13;
 const ALARM_CODE: Record<string, number> = { no: 0, hi: 1, lo: 2 };
 
-export function encodeBatch(batch: Batch): Buffer {
-  const { upload: { raw, ...upload }, samples, ...rest } = batch;
-  // The meta's text is written straight into the record (no buffer of its own to copy from).
-  const metaText = JSON.stringify({ ...rest, upload });
-  const metaLength = Buffer.byteLength(metaText);
-  const n = samples.length;
-  const out = Buffer.allocUnsafe(HEAD + metaLength + raw.length + n * 41);
-  out.writeUInt8(VERSION, 0);
-  out.writeUInt32LE(metaLength, 1);
-  out.writeUInt32LE(raw.length, 5);
-  out.writeUInt32LE(n, 9);
-  out.write(metaText, HEAD, metaLength, 'utf8');
-  raw.copy(out, HEAD + metaLength);
-  let at = HEAD + metaLength + raw.length;
-  for (let i = 0; i < n; i++) {
-    const s = samples[i];
-    out.writeDoubleLE(s.deviceId, at + i * 8);
-    out.writeDoubleLE(s.channel, at + (n + i) * 8);
-    out.writeDoubleLE(s.time, at + (2 * n + i) * 8);
-    out.writeDoubleLE(s.value ?? Number.NaN, at + (3 * n + i) * 8);
-    out.writeDoubleLE(s.errorCode ?? Number.NaN, at + (4 * n + i) * 8);
+/**
+ * A batch ready to be written as a record: its size is known at once, and its bytes are written
+ * straight into the buffer of the journal group that takes it (copy()), so that an upload costs the
+ * answering thread no buffer of its own (a Buffer per upload is memory outside the heap for the
+ * collector to track, then copied once more into the group).
+ */
+export class BatchRecord {
+  readonly batch: Batch;
+  readonly length: number;
+  private readonly metaText: string;
+  private readonly metaLength: number;
+
+  constructor(batch: Batch) {
+    this.batch = batch;
+    const { upload, samples } = batch;
+    // The meta is the batch without its raw body and samples, which follow it in binary (a key set
+    // to undefined is left out of the JSON; spreads are cheaper here than rest destructuring).
+    this.metaText = JSON.stringify({ ...batch, samples: undefined, upload: { ...upload, raw: undefined } });
+    this.metaLength = Buffer.byteLength(this.metaText);
+    this.length = HEAD + this.metaLength + upload.raw.length + samples.length * 41;
   }
-  at += 40 * n;
-  for (let i = 0; i < n; i++) out[at + i] = ALARM_CODE[samples[i].alarm];
+
+  /** Writes the record at `at` (as Buffer.copy does, so that a group takes Buffers and records alike). */
+  copy(out: Buffer, at: number): number {
+    const { upload: { raw }, samples } = this.batch;
+    const n = samples.length;
+    out.writeUInt8(VERSION, at);
+    out.writeUInt32LE(this.metaLength, at + 1);
+    out.writeUInt32LE(raw.length, at + 5);
+    out.writeUInt32LE(n, at + 9);
+    out.write(this.metaText, at + HEAD, this.metaLength, 'utf8');
+    raw.copy(out, at + HEAD + this.metaLength);
+    const columns = at + HEAD + this.metaLength + raw.length;
+    for (let i = 0; i < n; i++) {
+      const s = samples[i];
+      out.writeDoubleLE(s.deviceId, columns + i * 8);
+      out.writeDoubleLE(s.channel, columns + (n + i) * 8);
+      out.writeDoubleLE(s.time, columns + (2 * n + i) * 8);
+      out.writeDoubleLE(s.value ?? Number.NaN, columns + (3 * n + i) * 8);
+      out.writeDoubleLE(s.errorCode ?? Number.NaN, columns + (4 * n + i) * 8);
+    }
+    const alarms = columns + 40 * n;
+    for (let i = 0; i < n; i++) out[alarms + i] = ALARM_CODE[samples[i].alarm];
+    return this.length;
+  }
+}
+
+/** The batch as a record of its own. */
+export function encodeBatch(batch: Batch): Buffer {
+  const record = new BatchRecord(batch);
+  const out = Buffer.allocUnsafe(record.length);
+  record.copy(out, 0);
   return out;
 }
 

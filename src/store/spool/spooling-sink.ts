@@ -21,7 +21,7 @@ import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
 
 /** fdatasyncs of journal groups running at once (libuv's thread pool has four threads by default). */
 const MAX_SYNCS_IN_FLIGHT = Math.max(1, Number(process.env.INLET_JOURNAL_SYNCS ?? 3));
-import { decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
+import { BatchRecord, decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
 import { Backoff } from '../../domain/backoff.ts';
 import { releaseBytes } from '../release-bytes.ts';
 
@@ -158,7 +158,7 @@ interface RawChunk {
   ownBytes?: boolean;
 }
 
-interface Waiting { batch: Batch; payload: Buffer; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
+interface Waiting { batch: Batch; payload: BatchRecord; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
 export class SpoolingSink {
   private readonly store: Store;
@@ -311,7 +311,7 @@ export class SpoolingSink {
   /** Journals the batch; resolves once it is on disk (with the counts as submitted: the store has not seen it yet). */
   commit(batch: Batch): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the journal is closed (the gateway is stopping)'));
-    const payload = encodeBatch(batch);
+    const payload = new BatchRecord(batch);
     return new Promise<CommitResult>((resolve, reject) => {
       this.appendQueue.push({ batch, payload, resolve, reject });
       this.awaitingJournal++;
