@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Batch, CommitResult } from '../../src/domain/types.ts';
@@ -262,6 +264,41 @@ test('a group mixing batch records (written in place) and plain buffers reads ba
     assert.deepEqual(decodeBatch(onDisk[2].payload).samples, second.samples);
     await j.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('journal: a group written in part (disk full) is cut off again; the next group and a reopen find only whole records', async () => {
+  const dir = newDir();
+  const realWriteSync = fs.writeSync;
+  try {
+    const j = new Journal(dir);
+    await j.open();
+    const [one] = await j.appendMany([Buffer.from('one')], 1);
+    // The disk fills up halfway through the next group's write: write() writes what fits, then fails.
+    let calls = 0;
+    fs.writeSync = ((fd: number, buffer: Uint8Array, offset: number, length: number, position: null) => {
+      if (calls++ === 0) return realWriteSync(fd, buffer, offset, Math.ceil(length / 2), position);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as unknown as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    await assert.rejects(j.appendMany([Buffer.from('two '.repeat(50))], 2), /ENOSPC/);
+    assert.equal(calls, 2);
+    fs.writeSync = realWriteSync;
+    syncBuiltinESMExports();
+    const [three] = await j.appendMany([Buffer.from('three')], 3);
+    assert.ok(three > one);
+    await j.close();
+
+    const again = new Journal(dir);
+    const report = await again.open();
+    assert.deepEqual({ pending: report.pending, droppedTailBytes: report.droppedTailBytes, damagedCopy: report.damagedCopy }, { pending: 2, droppedTailBytes: 0, damagedCopy: null });
+    const read = await again.readPending(10, Number.POSITIVE_INFINITY);
+    assert.deepEqual(splitRecords(read!.bytes, read!.start).map((r) => [r.offset, r.payload.toString()]), [[one, 'one'], [three, 'three']]);
+    await again.close();
+  } finally {
+    fs.writeSync = realWriteSync;
+    syncBuiltinESMExports();
     rmSync(dir, { recursive: true, force: true });
   }
 });

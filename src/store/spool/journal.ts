@@ -295,7 +295,7 @@ export class Journal {
     } catch (err) {
       // A group written in part (a full disk) is cut off again, so that the next group starts where
       // positions say it does; should that fail too, the next open drops the torn tail.
-      if (done > 0) try { ftruncateSync(handle.fd, last.size); } catch { /* see above */ }
+      try { ftruncateSync(handle.fd, last.size); } catch { /* see above */ }
       throw err;
     }
     last.size += bytes.length;
