@@ -164,7 +164,8 @@ interface RawChunk {
   ownBytes?: boolean;
 }
 
-interface Waiting { batch: Batch; payload: BatchRecord; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
+/** A batch waiting for its group's write and sync (the record holds the batch). */
+interface Waiting { record: BatchRecord; resolve: (r: CommitResult) => void; reject: (e: Error) => void }
 
 export class SpoolingSink {
   private readonly store: Store;
@@ -317,9 +318,9 @@ export class SpoolingSink {
   /** Journals the batch; resolves once it is on disk (with the counts as submitted: the store has not seen it yet). */
   commit(batch: Batch): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the journal is closed (the gateway is stopping)'));
-    const payload = new BatchRecord(batch);
+    const record = new BatchRecord(batch);
     return new Promise<CommitResult>((resolve, reject) => {
-      this.appendQueue.push({ batch, payload, resolve, reject });
+      this.appendQueue.push({ record, resolve, reject });
       this.awaitingJournal++;
       if (!this.appending && !this.appendScheduled) {
         this.appendScheduled = true;
@@ -340,7 +341,7 @@ export class SpoolingSink {
       this.appendQueue = [];
       let written: WrittenGroup;
       try {
-        written = await this.journal.writeGroup(group.map((w) => w.payload), this.now());
+        written = await this.journal.writeGroup(group.map((w) => w.record), this.now());
       } catch (err) {
         this.failAppend(group, err);
         continue;
@@ -352,7 +353,7 @@ export class SpoolingSink {
       const sync = this.journal.syncGroup(written).then(() => {
         this.journaled += group.length;
         this.awaitingJournal -= group.length;
-        for (const w of group) w.resolve({ uploadId: 0, verdict: w.batch.upload.verdict, samplesStored: w.batch.samples.length, samplesDuplicate: 0, spooled: true });
+        for (const { record: { batch }, resolve } of group) resolve({ uploadId: 0, verdict: batch.upload.verdict, samplesStored: batch.samples.length, samplesDuplicate: 0, spooled: true });
       }, (err: unknown) => this.failAppend(group, err)).finally(() => {
         this.syncsInFlight.delete(sync);
         this.startDrain();
