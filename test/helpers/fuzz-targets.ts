@@ -4,7 +4,8 @@
 // deep into the parsers, where pure noise is refused at the first byte.
 import fc from 'fast-check';
 import type { ParseResult, RequestContext } from '../../src/ingest/adapter.ts';
-import { parseSoap } from '../../src/ingest/soap/parse.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { parseSoap, parseSoapByTree } from '../../src/ingest/soap/parse.ts';
 import { XmlError, parseXml, type XmlElement } from '../../src/ingest/soap/xml.ts';
 import { wifiAdapter } from '../../src/ingest/wifi/index.ts';
 import { websensorJsonAdapter } from '../../src/ingest/websensor-json/index.ts';
@@ -46,7 +47,7 @@ export function parseResultProblem(result: ParseResult, raw: Buffer, family: str
 }
 
 /** A valid message with random bytes replaced, inserted, removed or repeated. */
-function mutated(seeds: Buffer[], alphabet: fc.Arbitrary<string>): fc.Arbitrary<Buffer> {
+export function mutated(seeds: Buffer[], alphabet: fc.Arbitrary<string>): fc.Arbitrary<Buffer> {
   const edit = fc.record({
     at: fc.nat(), length: fc.nat({ max: 24 }), kind: fc.constantFrom('replace', 'insert', 'delete', 'repeat'), text: alphabet,
   });
@@ -101,6 +102,47 @@ const soapSeeds = [
   Buffer.from(buildSoapMessage({ serial: '20970002', modelCode: 4155, co2: 800 })),
   fixture('soap', 'p8541-provisional.xml'), fixture('soap', 't7611-trhp.xml'), fixture('soap', 't3510-bom.xml'),
 ];
+/** Messages in the flat reader's shape (parse.ts reads them without an element tree), and the characters that break it. */
+export const flatSoapSeeds = [
+  ...soapSeeds.slice(0, 2), fixture('soap', 't7611-trhp.xml'), fixture('soap', 't3510-bom.xml'), fixture('soap', 'h3531-extra-element.xml'),
+  fixture('soap', 't0510-errors-fahrenheit.xml'), fixture('soap', 't6540-co2-not-ready.xml'),
+];
+export const flatSoapChars = fc.string({ unit: fc.constantFrom('<', '>', '/', '!', '?', '&', ';', '"', "'", '=', ' ', '\t', '\r', '\n', '\u00a0', ':', 'a', '1', '.', '-', 'passKey', 'temp', 'soap:', 'Body', '<![CDATA[', '<!--', '-->') });
+
+/**
+ * A flat-shape message with its fields edited as a device with a bug might: a field's text replaced,
+ * a field dropped, repeated or renamed (a prefix, another known name, an unknown one). Most of these
+ * keep the flat shape, so that the flat reader's reading of fields is compared, not only its refusals.
+ */
+export const fieldEditedSoap: fc.Arbitrary<Buffer> = fc.tuple(
+  fc.constantFrom(...flatSoapSeeds),
+  fc.array(fc.record({
+    field: fc.nat(), kind: fc.constantFrom('text', 'drop', 'repeat', 'rename'),
+    text: fc.string({ unit: fc.constantFrom('0', '1', '9', '.', '-', ',', ' ', '\t', 'n', 'o', 'h', 'i', 'l', 'C', 'F', '/', 'a', 'é', '>', '\u00a0') , maxLength: 14 }),
+    name: fc.constantFrom('passKey', 'device', 'temp', 'relHum', 'compQuant', 'pressure', 'alarms', 'compType', 'tempU', 'pressureU', 'timer', 'co2', 'lev1', 'x:temp', 'bin1', '__proto__', 'toString', 'a:b:c'),
+  }), { minLength: 1, maxLength: 4 }),
+).map(([seed, edits]) => {
+  let xml = seed.toString('utf8');
+  for (const e of edits) {
+    const fields = [...xml.matchAll(/<([A-Za-z_][\w:.-]*)>([^<]*)<\/\1>/g)];
+    if (!fields.length) break;
+    const f = fields[e.field % fields.length];
+    const at = f.index!;
+    const end = at + f[0].length;
+    const replacement = e.kind === 'text' ? `<${f[1]}>${e.text}</${f[1]}>` : e.kind === 'drop' ? ''
+      : e.kind === 'repeat' ? f[0] + f[0] : `<${e.name}>${f[2]}</${e.name}>`;
+    xml = xml.slice(0, at) + replacement + xml.slice(end);
+  }
+  return Buffer.from(xml);
+});
+
+/** Why parseSoap (the flat reader first) and the element tree alone read this message differently, or null when they agree. */
+export function flatReaderDisagreement(raw: Buffer): string | null {
+  const flat = parseSoap(raw, CONTEXT);
+  const tree = parseSoapByTree(raw, CONTEXT);
+  return isDeepStrictEqual(flat, tree) ? null : `flat reader ${JSON.stringify({ ...flat, upload: undefined, raw: undefined })} ${flat.ok ? JSON.stringify({ ...flat.upload, raw: undefined }) : ''}, tree ${tree.ok ? JSON.stringify({ ...tree.upload, raw: undefined }) : JSON.stringify(tree)}`;
+}
+
 const wifiSeeds = [buildWifiBody({ serial: '21960311', model: 3, orderId: 1, msgType: 'periodic', interval: 60, sampleTime: SAMPLE_TIME, channels: [{ nr: 1, label: 'Temperature', value: 4.5, unit: '°C' }, { nr: 2, label: 'Relative humidity', value: { errorCode: 4 }, unit: '%RH' }] }), fixture('wifi', 'periodic.json')];
 const websensorSeeds = [buildWebsensorBody({ serial: '26690042', model: 3, orderId: 1, msgType: 'periodic', interval: 60, sampleTime: SAMPLE_TIME, channels: [{ nr: 1, label: 'Temperature', value: 4.5, unit: '°C' }] }), fixture('websensor-json', 'pa8652-binary.json')];
 const loggerSeeds = [buildLoggerBody({ serial: 19990042, model: 1, orderId: 3, sampleTime: SAMPLE_TIME, channels: [{ nr: 1, label: 'Temperature', value: -6.5, unit: '°C' }, { nr: 2, binary: true, label: 'Door', state: 1, descriptions: ['closed', 'open'] }] }), fixture('logger', 'v6-batch.json')];
@@ -147,6 +189,11 @@ export const FUZZ_TARGETS: FuzzTarget[] = [
     },
   },
   adapterTarget('SOAP parse', 'soap', parseSoap, soapSeeds, [randomXml], xmlChars),
+  {
+    name: 'SOAP flat reader against the element tree (readFlatSoap in src/ingest/soap/xml.ts)',
+    input: fc.oneof(fieldEditedSoap, mutated(flatSoapSeeds, flatSoapChars), mutated(flatSoapSeeds, xmlChars), randomXml),
+    run: flatReaderDisagreement,
+  },
   adapterTarget('WiFi adapter', 'wifi', wifiAdapter.parse, wifiSeeds, [jsonWithRandomValues(jsonSeeds(wifiSeeds))], jsonChars),
   adapterTarget('TAx6xx adapter', 'websensor-json', websensorJsonAdapter.parse, websensorSeeds, [jsonWithRandomValues(jsonSeeds(websensorSeeds))], jsonChars),
   adapterTarget('logger adapter', 'logger', loggerAdapter.parse, loggerSeeds, [jsonWithRandomValues(jsonSeeds(loggerSeeds))], jsonChars),

@@ -4,7 +4,7 @@
 import type { AlarmState, Reading, Upload } from '../../domain/types.ts';
 import type { ParseResult, RequestContext } from '../adapter.ts';
 import { SOAP_MODELS, type SoapModel, type SoapQuantity } from './models.ts';
-import { XmlError, parseXml, setOwn, type XmlElement } from './xml.ts';
+import { XmlError, parseXml, readFlatSoap, setOwn, type FlatSoap, type XmlElement } from './xml.ts';
 
 export const SOAP_NS_T = 'http://cometsystem.cz/schemas/soapTx5xx_v2.xsd';
 export const SOAP_NS_CO2 = 'http://cometsystem.cz/schemas/soapTx5xxCO2.xsd';
@@ -103,40 +103,54 @@ class SoapFormatError extends Error {}
 function fail(reason: string): never { throw new SoapFormatError(reason); }
 
 /**
- * The element's children by local name; a repeated scalar element is malformed. Each child is
- * put in the slot of its name once (a short search among constant names: cheaper than a Map
- * per message, which hashes every newly read name), and fields are then read by slot number.
+ * An operation's fields by local name; a repeated scalar element is malformed. Each field is put
+ * in the slot of its name once (a short search among constant names: cheaper than a Map per
+ * message, which hashes every newly read name), and fields are then read by slot number. Filled
+ * from the element tree (ofElements) or from the flat reader (ofFlat), with the same rules.
  */
 class Fields {
   private readonly names: readonly string[];
-  private readonly slots: (XmlElement | undefined)[] = [];
+  /** Each slot's text as read; null when the element holds elements; undefined when it is absent. */
+  private readonly slots: (string | null | undefined)[] = [];
+  private unknownNames: string[] | null = null;
   /** Children whose names are not in `names`, by name, with their text; null when there are none. */
-  readonly unknown: Record<string, string> | null = null;
+  unknown: Record<string, string> | null = null;
 
-  constructor(children: readonly XmlElement[], names: readonly string[]) {
+  private constructor(names: readonly string[]) {
     this.names = names;
     for (let slot = 0; slot < names.length; slot++) this.slots.push(undefined);
-    let unknownNames: string[] | null = null;
-    for (const child of children) {
-      const local = child.local;
-      const slot = names.indexOf(local);
-      const repeated = slot >= 0 ? this.slots[slot] !== undefined : unknownNames !== null && unknownNames.includes(local);
-      if (repeated) fail(`element <${local}> appears more than once`);
-      if (slot >= 0) {
-        this.slots[slot] = child;
-      } else {
-        (unknownNames ??= []).push(local);
-        setOwn(this.unknown ??= {}, local, child.text.trim());
-      }
+  }
+
+  static ofElements(children: readonly XmlElement[], names: readonly string[]): Fields {
+    const fields = new Fields(names);
+    for (const child of children) fields.add(child.local, child.text, child.children.length > 0);
+    return fields;
+  }
+
+  static ofFlat(flat: FlatSoap, names: readonly string[]): Fields {
+    const fields = new Fields(names);
+    for (let i = 0; i < flat.count; i++) fields.add(flat.locals[i], flat.texts[i], false);
+    return fields;
+  }
+
+  private add(local: string, text: string, holdsElements: boolean): void {
+    const slot = this.names.indexOf(local);
+    const repeated = slot >= 0 ? this.slots[slot] !== undefined : this.unknownNames !== null && this.unknownNames.includes(local);
+    if (repeated) fail(`element <${local}> appears more than once`);
+    if (slot >= 0) {
+      this.slots[slot] = holdsElements ? null : text;
+    } else {
+      (this.unknownNames ??= []).push(local);
+      setOwn(this.unknown ??= {}, local, text.trim());
     }
   }
 
   text(slot: number, required = true): string | undefined {
-    const el = this.slots[slot];
+    const text = this.slots[slot];
     const name = this.names[slot];
-    if (!el) { if (required) fail(`element <${name}> is missing`); return undefined; }
-    if (el.children.length) fail(`element <${name}> must hold text, not elements`);
-    return trimmed(el.text);
+    if (text === undefined) { if (required) fail(`element <${name}> is missing`); return undefined; }
+    if (text === null) fail(`element <${name}> must hold text, not elements`);
+    return trimmed(text);
   }
 
   decimal(slot: number, required = true): number | undefined {
@@ -327,7 +341,7 @@ function parsePLine(root: XmlElement, raw: Buffer, ctx: RequestContext): Upload 
   const channels: XmlElement[] = [];
   const others: XmlElement[] = [];
   for (const child of root.children) (child.local === 'c' ? channels : others).push(child);
-  const node = new Fields(others, KNOWN_P);
+  const node = Fields.ofElements(others, KNOWN_P);
   const serial = node.text(P.sn)!;
   if (!isSerial(serial)) fail(`element <sn> must be the 8-digit serial number, got "${serial.slice(0, 40)}"`);
   const modelCode = node.integer(P.kind)!;
@@ -358,17 +372,34 @@ function hasChild(element: XmlElement, local: string): boolean {
   return element.children.some((c) => c.local === local);
 }
 
+/** Local names the flat reader hands out as constants: the operations and their fields. */
+const FLAT_NAMES: readonly string[] = ['InsertTx5xxSample', 'InsertTx5xxCO2Sample', ...KNOWN_T];
+
 export function parseSoap(raw: Buffer, ctx: RequestContext): ParseResult {
+  return parseSoapMessage(raw, ctx, true);
+}
+
+/** parseSoap with the element tree only, never the flat reader: what the flat reader is held to (tests). */
+export function parseSoapByTree(raw: Buffer, ctx: RequestContext): ParseResult {
+  return parseSoapMessage(raw, ctx, false);
+}
+
+function parseSoapMessage(raw: Buffer, ctx: RequestContext, flatFirst: boolean): ParseResult {
   const hasBom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
   const xml = hasBom ? raw.toString('utf8', 3) : raw.toString(); // no arguments: Node's shortest path
   // Refuse any DTD: no device sends one, and it is how XXE and entity-expansion attacks begin.
   if (DTD_OR_ENTITY.test(xml)) return { ok: false, status: 400, reason: 'DTD or entity declarations are not allowed' };
   try {
+    // A T- or H-line message in the usual shape is read without an element tree (readFlatSoap);
+    // any other, and the P-line, by the tree reader.
+    const flat = flatFirst ? readFlatSoap(xml, FLAT_NAMES) : null;
+    if (flat && flat.operation === 'InsertTx5xxSample') return { ok: true, upload: parseTx5xx(Fields.ofFlat(flat, KNOWN_T), false, raw, ctx) };
+    if (flat && flat.operation === 'InsertTx5xxCO2Sample') return { ok: true, upload: parseTx5xx(Fields.ofFlat(flat, KNOWN_T), true, raw, ctx) };
     const operation = bodyChild(parseXml(xml));
     const name = operation.local;
     let upload: Upload;
-    if (name === 'InsertTx5xxSample') upload = parseTx5xx(new Fields(operation.children, KNOWN_T), false, raw, ctx);
-    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(new Fields(operation.children, KNOWN_T), true, raw, ctx);
+    if (name === 'InsertTx5xxSample') upload = parseTx5xx(Fields.ofElements(operation.children, KNOWN_T), false, raw, ctx);
+    else if (name === 'InsertTx5xxCO2Sample') upload = parseTx5xx(Fields.ofElements(operation.children, KNOWN_T), true, raw, ctx);
     else if (hasChild(operation, 'sn') && hasChild(operation, 'kind')) upload = parsePLine(operation, raw, ctx);
     else return { ok: false, status: 400, reason: `unknown SOAP operation <${name.slice(0, 60)}>` };
     return { ok: true, upload };

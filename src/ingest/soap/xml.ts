@@ -213,3 +213,173 @@ export function parseXml(xml: string, limits: XmlLimits = DEFAULT_LIMITS): XmlEl
   if (!root) failAt('no root element', pos);
   return root!;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The flat reader: the one shape every Web Sensor sends, read without building elements.
+
+/**
+ * What readFlatSoap read: the operation's local name, and its fields' local names and texts in
+ * document order. One object, overwritten by every call: the reader runs on one thread and its
+ * result is read before the next message.
+ */
+export interface FlatSoap { operation: string; count: number; locals: string[]; texts: string[] }
+
+const FLAT: FlatSoap = { operation: '', count: 0, locals: [], texts: [] };
+/** More fields than any device sends: such a message is left to parseXml. */
+const MAX_FLAT_FIELDS = 64;
+/** Attributes a wrapper element may carry here (namespace declarations); more are left to parseXml. */
+const MAX_FLAT_ATTRIBUTES = 8;
+const attributeStarts = new Int32Array(MAX_FLAT_ATTRIBUTES);
+const attributeEnds = new Int32Array(MAX_FLAT_ATTRIBUTES);
+const LT = 60;
+const NOT_FLAT = -1;
+
+/** End of the name at `start` as nameEnd() reads it, or NOT_FLAT where no name starts. */
+function flatNameEnd(xml: string, start: number): number {
+  const first = xml.charCodeAt(start);
+  if (!(first < 128 && NAME_CLASS[first] & NAME_START_CHAR)) return NOT_FLAT;
+  let pos = start + 1;
+  for (let code = xml.charCodeAt(pos); code < 128 && NAME_CLASS[code] & NAME_CHAR; code = xml.charCodeAt(++pos));
+  return pos;
+}
+
+/** Whether xml[a, a + length) and xml[b, b + length) hold the same characters. */
+function sameText(xml: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (xml.charCodeAt(a + k) !== xml.charCodeAt(b + k)) return false;
+  return true;
+}
+
+/** Where the local name of the name xml[start, end) starts: after its first colon, as XmlElement.local. */
+function localStart(xml: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (xml.charCodeAt(i) === 58 /* : */) return i + 1;
+  return start;
+}
+
+/** xml[start, end) as one of `names` when it is one (a constant string), else sliced. */
+function internedText(xml: string, start: number, end: number, names: readonly string[]): string {
+  for (const name of names) if (name.length === end - start && xml.startsWith(name, start)) return name;
+  return xml.slice(start, end);
+}
+
+/**
+ * The attributes of the start tag whose name ends at `pos`, up to and past its ">", checked as
+ * parseXml checks them (whitespace before each, a name, "=", a quoted value without "<", no name
+ * twice); their values are not kept. The position after ">", or NOT_FLAT for anything else,
+ * "/>" included.
+ */
+function flatAttributes(xml: string, pos: number): number {
+  let count = 0;
+  for (;;) {
+    const before = pos;
+    pos = skipSpace(xml, pos);
+    if (xml.charCodeAt(pos) === GT) return pos + 1;
+    if (pos === before || count === MAX_FLAT_ATTRIBUTES) return NOT_FLAT;
+    const nameStart = pos;
+    pos = flatNameEnd(xml, nameStart);
+    if (pos === NOT_FLAT) return NOT_FLAT;
+    for (let a = 0; a < count; a++) {
+      if (attributeEnds[a] - attributeStarts[a] === pos - nameStart && sameText(xml, attributeStarts[a], nameStart, pos - nameStart)) return NOT_FLAT;
+    }
+    attributeStarts[count] = nameStart;
+    attributeEnds[count++] = pos;
+    pos = skipSpace(xml, pos);
+    if (xml.charCodeAt(pos) !== EQUALS) return NOT_FLAT;
+    pos = skipSpace(xml, pos + 1);
+    const quote = xml.charCodeAt(pos);
+    if (quote !== DOUBLE_QUOTE && quote !== SINGLE_QUOTE) return NOT_FLAT;
+    const end = xml.indexOf(quote === DOUBLE_QUOTE ? '"' : "'", pos + 1);
+    if (end < 0) return NOT_FLAT;
+    const lt = xml.indexOf('<', pos + 1);
+    if (lt >= 0 && lt < end) return NOT_FLAT;
+    pos = end + 1;
+  }
+}
+
+/** The position after the close tag of the element named xml[nameStart, nameEnd) when one starts at `pos`, else NOT_FLAT. */
+function flatCloseTag(xml: string, pos: number, nameStart: number, nameEnd: number): number {
+  const length = nameEnd - nameStart;
+  if (xml.charCodeAt(pos) !== LT || xml.charCodeAt(pos + 1) !== SLASH || !sameText(xml, nameStart, pos + 2, length)) return NOT_FLAT;
+  return xml.charCodeAt(pos + 2 + length) === GT ? pos + 3 + length : NOT_FLAT;
+}
+
+/**
+ * Reads a SOAP message of exactly this shape, the one Web Sensors send, without building an element
+ * per tag (parseXml's tree was most of the cost and of the memory of reading an upload):
+ *
+ *     [<?xml ...?>] <p:Envelope attributes> <p:Body attributes> <Operation attributes>
+ *         <field>text</field> ...   </Operation> </p:Body> </p:Envelope>
+ *
+ * with only XML white space between tags. Anything else returns null: entity or character
+ * references, comments, CDATA, processing instructions, a Header, text between elements, attributes
+ * or white space in a field's tags, nested or empty-element fields, another tag. parseXml then reads
+ * the message, and gives its errors. Whatever this reads, parseXml reads the same way, with the same
+ * names and texts; test/helpers/fuzz-targets.ts holds them to it. `names` are returned as constants
+ * when a local name is one of them.
+ */
+export function readFlatSoap(xml: string, names: readonly string[]): FlatSoap | null {
+  if (xml.includes('&')) return null; // entity and character references: parseXml decodes them
+  let pos = 0;
+  if (xml.startsWith('<?xml')) {
+    const end = xml.indexOf('?>');
+    if (end < 0) return null;
+    pos = end + 2;
+  }
+  // The three wrappers: Envelope, Body, the operation.
+  pos = skipSpace(xml, pos);
+  if (xml.charCodeAt(pos) !== LT) return null;
+  const envelopeStart = pos + 1;
+  const envelopeEnd = flatNameEnd(xml, envelopeStart);
+  if (envelopeEnd === NOT_FLAT || !isLocal(xml, envelopeStart, envelopeEnd, 'Envelope')) return null;
+  pos = flatAttributes(xml, envelopeEnd);
+  if (pos === NOT_FLAT) return null;
+  pos = skipSpace(xml, pos);
+  if (xml.charCodeAt(pos) !== LT) return null;
+  const bodyStart = pos + 1;
+  const bodyEnd = flatNameEnd(xml, bodyStart);
+  if (bodyEnd === NOT_FLAT || !isLocal(xml, bodyStart, bodyEnd, 'Body')) return null;
+  pos = flatAttributes(xml, bodyEnd);
+  if (pos === NOT_FLAT) return null;
+  pos = skipSpace(xml, pos);
+  if (xml.charCodeAt(pos) !== LT) return null;
+  const operationStart = pos + 1;
+  const operationEnd = flatNameEnd(xml, operationStart);
+  if (operationEnd === NOT_FLAT) return null;
+  pos = flatAttributes(xml, operationEnd);
+  if (pos === NOT_FLAT) return null;
+  // The fields, up to the operation's close tag.
+  let count = 0;
+  for (;;) {
+    pos = skipSpace(xml, pos);
+    if (xml.charCodeAt(pos) !== LT) return null;
+    if (xml.charCodeAt(pos + 1) === SLASH) break;
+    const nameStart = pos + 1;
+    const nameEnd = flatNameEnd(xml, nameStart);
+    if (nameEnd === NOT_FLAT || xml.charCodeAt(nameEnd) !== GT || count === MAX_FLAT_FIELDS) return null;
+    const textStart = nameEnd + 1;
+    const lt = xml.indexOf('<', textStart);
+    if (lt < 0) return null;
+    const after = flatCloseTag(xml, lt, nameStart, nameEnd);
+    if (after === NOT_FLAT) return null;
+    FLAT.locals[count] = internedText(xml, localStart(xml, nameStart, nameEnd), nameEnd, names);
+    FLAT.texts[count++] = xml.slice(textStart, lt);
+    pos = after;
+  }
+  pos = flatCloseTag(xml, pos, operationStart, operationEnd);
+  if (pos === NOT_FLAT) return null;
+  pos = flatCloseTag(xml, skipSpace(xml, pos), bodyStart, bodyEnd);
+  if (pos === NOT_FLAT) return null;
+  pos = flatCloseTag(xml, skipSpace(xml, pos), envelopeStart, envelopeEnd);
+  if (pos === NOT_FLAT || skipSpace(xml, pos) !== xml.length) return null;
+  FLAT.operation = internedText(xml, localStart(xml, operationStart, operationEnd), operationEnd, names);
+  FLAT.count = count;
+  // Texts of an earlier, longer message are let go.
+  FLAT.locals.length = count;
+  FLAT.texts.length = count;
+  return FLAT;
+}
+
+/** Whether the local name of xml[start, end) is `local`. */
+function isLocal(xml: string, start: number, end: number, local: string): boolean {
+  const at = localStart(xml, start, end);
+  return end - at === local.length && xml.startsWith(local, at);
+}
