@@ -295,6 +295,25 @@ function flatAttributes(xml: string, pos: number): number {
   }
 }
 
+/** Where the name of the start tag flatStartTag() last read starts and ends (set there, to return one number). */
+let tagNameStart = 0;
+let tagNameEnd = 0;
+
+/**
+ * A wrapper's start tag after white space from `pos`, with the local name `local` (any, if null),
+ * its attributes checked by flatAttributes(): the position after its ">", or NOT_FLAT.
+ */
+function flatStartTag(xml: string, pos: number, local: string | null): number {
+  pos = skipSpace(xml, pos);
+  if (xml.charCodeAt(pos) !== LT) return NOT_FLAT;
+  const nameStart = pos + 1;
+  const nameEnd = flatNameEnd(xml, nameStart);
+  if (nameEnd === NOT_FLAT || (local !== null && !isLocal(xml, nameStart, nameEnd, local))) return NOT_FLAT;
+  tagNameStart = nameStart;
+  tagNameEnd = nameEnd;
+  return flatAttributes(xml, nameEnd);
+}
+
 /** The position after the close tag of the element named xml[nameStart, nameEnd) when one starts at `pos`, else NOT_FLAT. */
 function flatCloseTag(xml: string, pos: number, nameStart: number, nameEnd: number): number {
   const length = nameEnd - nameStart;
@@ -325,27 +344,18 @@ export function readFlatSoap(xml: string, names: readonly string[]): FlatSoap | 
     pos = end + 2;
   }
   // The three wrappers: Envelope, Body, the operation.
-  pos = skipSpace(xml, pos);
-  if (xml.charCodeAt(pos) !== LT) return null;
-  const envelopeStart = pos + 1;
-  const envelopeEnd = flatNameEnd(xml, envelopeStart);
-  if (envelopeEnd === NOT_FLAT || !isLocal(xml, envelopeStart, envelopeEnd, 'Envelope')) return null;
-  pos = flatAttributes(xml, envelopeEnd);
+  pos = flatStartTag(xml, pos, 'Envelope');
   if (pos === NOT_FLAT) return null;
-  pos = skipSpace(xml, pos);
-  if (xml.charCodeAt(pos) !== LT) return null;
-  const bodyStart = pos + 1;
-  const bodyEnd = flatNameEnd(xml, bodyStart);
-  if (bodyEnd === NOT_FLAT || !isLocal(xml, bodyStart, bodyEnd, 'Body')) return null;
-  pos = flatAttributes(xml, bodyEnd);
+  const envelopeStart = tagNameStart;
+  const envelopeEnd = tagNameEnd;
+  pos = flatStartTag(xml, pos, 'Body');
   if (pos === NOT_FLAT) return null;
-  pos = skipSpace(xml, pos);
-  if (xml.charCodeAt(pos) !== LT) return null;
-  const operationStart = pos + 1;
-  const operationEnd = flatNameEnd(xml, operationStart);
-  if (operationEnd === NOT_FLAT) return null;
-  pos = flatAttributes(xml, operationEnd);
+  const bodyStart = tagNameStart;
+  const bodyEnd = tagNameEnd;
+  pos = flatStartTag(xml, pos, null);
   if (pos === NOT_FLAT) return null;
+  const operationStart = tagNameStart;
+  const operationEnd = tagNameEnd;
   // The fields, up to the operation's close tag.
   let count = 0;
   for (;;) {
