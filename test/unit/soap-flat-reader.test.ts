@@ -47,6 +47,9 @@ test('every other shape is left to the element tree, which reads it as before', 
     ['a duplicate attribute', base.replace('<soap:Body>', '<soap:Body a="1" a="2">')],
     ['"<" in an attribute value', base.replace('<soap:Body>', '<soap:Body a="<">')],
     ['text after the envelope', `${base}x`],
+    ['a Body of another name', base.replace('<soap:Body>', '<soap:Bodies>').replace('</soap:Body>', '</soap:Bodies>')],
+    ['an Envelope of another name', base.replace('<soap:Envelope', '<soap:Letter').replace('</soap:Envelope>', '</soap:Letter>')],
+    ['a non-empty Header before the Body', base.replace('<soap:Body>', '<soap:Header><auth>x</auth></soap:Header><soap:Body>')],
   ];
   for (const [what, xml] of variants) {
     assert.equal(readFlatSoap(xml, NAMES), null, what);
@@ -57,6 +60,10 @@ test('every other shape is left to the element tree, which reads it as before', 
   assert.ok(!nested.ok && nested.reason === 'element <temp> must hold text, not elements');
   const unclosed = parseSoap(Buffer.from(variants[12][1]), ctx);
   assert.ok(!unclosed.ok && unclosed.reason.startsWith('malformed XML'));
+  const noBody = parseSoap(Buffer.from(variants[17][1]), ctx);
+  assert.ok(!noBody.ok && noBody.reason === 'SOAP <Body> element missing');
+  const withHeader = parseSoap(Buffer.from(variants[19][1]), ctx);
+  assert.ok(withHeader.ok, 'a Header is read by the tree');
 });
 
 test('refusals found by the flat path are those of the tree: a repeated field, a bad number', () => {
