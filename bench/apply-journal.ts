@@ -17,7 +17,7 @@ import { openStore, startGateway } from '../src/main.ts';
 import { createLogger } from '../src/log.ts';
 import { initialChannels, newEntryToken } from '../src/ingest/families.ts';
 import { tempDir, testConfig } from '../test/e2e/harness.ts';
-import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter } from '../src/store/sqlite/writer.ts';
+import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter, journalCheckpointPages } from '../src/store/sqlite/writer.ts';
 import { applyJournalChunk } from '../src/store/sqlite/apply-journal.ts';
 import { splitRecords } from '../src/store/spool/journal.ts';
 import { decodeBatch, uploadKeyOf } from '../src/store/spool/record-codec.ts';
@@ -78,7 +78,7 @@ const records = splitRecords(journal, start);
 const file = config.store.sqlite.file.startsWith('/') ? config.store.sqlite.file : path.join(dataDir, config.store.sqlite.file);
 console.log(`apply thread CPU per upload (SOAP, ${records.length} uploads of ${DEVICES} devices, 3 samples each; Node ${process.version})`);
 // The baseline checkout's writer and a database of its schema holding the same devices under the same ids.
-const thisCode = { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, SqliteWriter, applyJournalChunk, file };
+const thisCode: { SQLITE_PRAGMAS: string; JOURNAL_AUTOCHECKPOINT_PAGES: number; journalCheckpointPages?: (bytes: number) => number; SqliteWriter: typeof SqliteWriter; applyJournalChunk: typeof applyJournalChunk; file: string } = { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, journalCheckpointPages, SqliteWriter, applyJournalChunk, file };
 let baseline: typeof thisCode | null = null;
 if (process.env.BENCH_BASELINE) {
   const root = path.resolve(process.env.BENCH_BASELINE);
@@ -99,13 +99,16 @@ if (process.env.BENCH_BASELINE) {
 function applyAll(size: number, run: number, experiment = ''): { micros: number; system: number } {
   const code = experiment === 'baseline' ? baseline! : thisCode;
   const { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, SqliteWriter, applyJournalChunk, file } = code;
+  // As the write thread sets it for chunks of this size (a baseline without the rule: its constant).
+  const chunkBytes = records.slice(0, size).reduce((sum, r) => sum + (r.end - r.offset), 0);
+  const checkpointPages = code.journalCheckpointPages?.(chunkBytes) ?? JOURNAL_AUTOCHECKPOINT_PAGES;
   const copy = path.join(dataDir, `apply-${size}-${run}${experiment}.db`);
   copyFileSync(file, copy);
   if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
   const db = new DatabaseSync(copy);
   db.exec(SQLITE_PRAGMAS);
   db.exec('PRAGMA synchronous = NORMAL');
-  db.exec(`PRAGMA wal_autocheckpoint = ${JOURNAL_AUTOCHECKPOINT_PAGES}`); // as the write thread applies the journal
+  db.exec(`PRAGMA wal_autocheckpoint = ${checkpointPages}`); // as the write thread applies the journal
   if (experiment.startsWith('autocheckpoint-')) db.exec(`PRAGMA wal_autocheckpoint = ${Number(experiment.slice(15))}`);
   const writer = new SqliteWriter(db);
   writer.chainKey = new Uint8Array(randomBytes(32));
@@ -143,7 +146,9 @@ for (const size of CHUNKS) {
   for (let run = 0; run < REPEAT; run++) variants.forEach((v, i) => runs[i].push(applyAll(size, run, v)));
   variants.forEach((v, i) => {
     const sorted = runs[i].sort((a, b) => a.micros - b.micros);
-    console.log(`  ${String(size).padStart(5)} uploads per apply${v ? ` (${v})` : ''}: ${sorted[0].micros.toFixed(1)} µs per upload (${sorted[0].system.toFixed(1)} system; ` +
+    const chunkBytes = records.slice(0, size).reduce((sum, r) => sum + (r.end - r.offset), 0);
+    console.log(`  ${String(size).padStart(5)} uploads per apply${v ? ` (${v})` : ''}, checkpoint every ${journalCheckpointPages(chunkBytes)} pages: ` +
+      `${sorted[0].micros.toFixed(1)} µs per upload (${sorted[0].system.toFixed(1)} system; ` +
       `runs: ${sorted.map((r) => r.micros.toFixed(0)).join(', ')})`);
   });
 }

@@ -12,7 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { decodeBatch, encodeBatch } from '../../src/store/spool/record-codec.ts';
 import { packJournalRecords, packWriteGroup } from '../../src/store/sqlite/write-group.ts';
 import { Journal } from '../../src/store/spool/journal.ts';
-import { UPLOAD_ROWS_PER_INSERT } from '../../src/store/sqlite/writer.ts';
+import { JOURNAL_AUTOCHECKPOINT_PAGES, SMALL_APPLY_CHUNK_BYTES, STEADY_JOURNAL_AUTOCHECKPOINT_PAGES, UPLOAD_ROWS_PER_INSERT, journalCheckpointPages } from '../../src/store/sqlite/writer.ts';
 import type { Batch, SampleRow } from '../../src/domain/types.ts';
 
 const T0 = 1_700_000_000_000;
@@ -308,4 +308,13 @@ test('hours rolled up by the per-sample trigger before migration 040 stay exact 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the apply checkpoints more often in small chunks (steady load, devices waiting on fsyncs) than in large ones (backlogs)', () => {
+  // 1,000 SOAP uploads/s applied every 200 ms: about 200 records of 1.5 kB.
+  assert.equal(journalCheckpointPages(200 * 1500), STEADY_JOURNAL_AUTOCHECKPOINT_PAGES);
+  // One logger backlog of 100,000 samples (41 bytes each in the record, and its body).
+  assert.equal(journalCheckpointPages(100_000 * 41 + 2_000_000), JOURNAL_AUTOCHECKPOINT_PAGES);
+  assert.equal(journalCheckpointPages(SMALL_APPLY_CHUNK_BYTES), JOURNAL_AUTOCHECKPOINT_PAGES);
+  assert.ok(STEADY_JOURNAL_AUTOCHECKPOINT_PAGES < JOURNAL_AUTOCHECKPOINT_PAGES);
 });

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { JOURNAL_AUTOCHECKPOINT_PAGES, SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable } from './writer.ts';
+import { SQLITE_PRAGMAS, SqliteWriter, WRITER_BUSY_TIMEOUT_MS, isUnavailable, journalCheckpointPages } from './writer.ts';
 import type { WriteGroup } from './write-group.ts';
 import type { AppliedChunk, JournalChunk } from '../store.ts';
 import { ChunkUnavailableError, applyJournalChunk } from './apply-journal.ts';
@@ -126,7 +126,7 @@ parentPort!.on('message', (request: WriteRequest | JournalRequest | ReadRequest 
   }
   if ('journal' in request) {
     // No device waits for this commit (they were answered from the journal): SQLite's own checkpoints are fine here.
-    useAutocheckpoint(JOURNAL_AUTOCHECKPOINT_PAGES);
+    useAutocheckpoint(journalCheckpointPages(request.journal.bytes.byteLength));
     parentPort!.postMessage(applyJournal(request));
     // The reply (a refused record's bytes included) is cloned by now: the chunk's bytes go at once.
     releaseBytes(request.journal.bytes);
