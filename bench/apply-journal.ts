@@ -95,13 +95,17 @@ if (process.env.BENCH_BASELINE) {
   baseline = { ...writerModule, applyJournalChunk: (await import(path.join(root, 'src/store/sqlite/apply-journal.ts'))).applyJournalChunk, file: baselineFile };
 }
 
+/** Bytes of a chunk of the first `size` records, as the journal offers it to the write thread. */
+function chunkBytesOf(size: number): number {
+  return records.slice(0, size).reduce((sum, r) => sum + (r.end - r.offset), 0);
+}
+
 /** Applies every record in chunks of `size` to a fresh copy of the database; CPU µs (total, system) per upload. */
 function applyAll(size: number, run: number, experiment = ''): { micros: number; system: number } {
   const code = experiment === 'baseline' ? baseline! : thisCode;
   const { SQLITE_PRAGMAS, JOURNAL_AUTOCHECKPOINT_PAGES, SqliteWriter, applyJournalChunk, file } = code;
   // As the write thread sets it for chunks of this size (a baseline without the rule: its constant).
-  const chunkBytes = records.slice(0, size).reduce((sum, r) => sum + (r.end - r.offset), 0);
-  const checkpointPages = code.journalCheckpointPages?.(chunkBytes) ?? JOURNAL_AUTOCHECKPOINT_PAGES;
+  const checkpointPages = code.journalCheckpointPages?.(chunkBytesOf(size)) ?? JOURNAL_AUTOCHECKPOINT_PAGES;
   const copy = path.join(dataDir, `apply-${size}-${run}${experiment}.db`);
   copyFileSync(file, copy);
   if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
@@ -146,8 +150,7 @@ for (const size of CHUNKS) {
   for (let run = 0; run < REPEAT; run++) variants.forEach((v, i) => runs[i].push(applyAll(size, run, v)));
   variants.forEach((v, i) => {
     const sorted = runs[i].sort((a, b) => a.micros - b.micros);
-    const chunkBytes = records.slice(0, size).reduce((sum, r) => sum + (r.end - r.offset), 0);
-    console.log(`  ${String(size).padStart(5)} uploads per apply${v ? ` (${v})` : ''}, checkpoint every ${journalCheckpointPages(chunkBytes)} pages: ` +
+    console.log(`  ${String(size).padStart(5)} uploads per apply${v ? ` (${v})` : ''}, checkpoint every ${journalCheckpointPages(chunkBytesOf(size))} pages: ` +
       `${sorted[0].micros.toFixed(1)} µs per upload (${sorted[0].system.toFixed(1)} system; ` +
       `runs: ${sorted.map((r) => r.micros.toFixed(0)).join(', ')})`);
   });

@@ -18,6 +18,9 @@ import type { Batch, CommitResult } from '../../domain/types.ts';
 import type { Store } from '../store.ts';
 import { StoreUnavailableError, isTransientStoreError } from '../errors.ts';
 import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
+import { BatchRecord, decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
+import { Backoff } from '../../domain/backoff.ts';
+import { releaseBytes } from '../release-bytes.ts';
 
 /**
  * fdatasyncs of journal groups running at once. One: the uploads that arrive while a group syncs form
@@ -27,9 +30,6 @@ import { Journal, splitRecords, type WrittenGroup } from './journal.ts';
  * answering thread of 46-94 µs per upload; with one, 0.64 and 43-51 µs.
  */
 const MAX_SYNCS_IN_FLIGHT = Math.max(1, Number(process.env.INLET_JOURNAL_SYNCS ?? 1));
-import { BatchRecord, decodeBatch, encodeBatch, uploadKeyOf } from './record-codec.ts';
-import { Backoff } from '../../domain/backoff.ts';
-import { releaseBytes } from '../release-bytes.ts';
 
 export { decodeBatch, encodeBatch };
 
