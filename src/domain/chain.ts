@@ -108,7 +108,7 @@ function timeText(t: number): string {
 const SMALL_UPLOAD = 32;
 
 /** `indices` stably ordered by (channel, time), as Array.prototype.sort with that comparator would. */
-function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint32Array {
+export function channelTimeOrder(cols: SampleColumns, indices: ArrayLike<number>): Uint32Array {
   const n = indices.length;
   const order = new Uint32Array(n);
   if (n <= SMALL_UPLOAD) {
