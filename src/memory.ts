@@ -9,16 +9,18 @@
 // growth factor, though, is read at every growth: it is set to 1 (no growth) while the new space is
 // at its bound and back to V8's 2 when it is below (V8 shrinks it when allocation slows down).
 // Flags are process-wide: worker threads grow in step with the main thread, within their own
-// resourceLimits, and start at WORKER_SEMI_SPACE_MIB (read when an isolate is created) rather than
-// at V8's smallest.
+// resourceLimits, from V8's smallest semi-spaces (1 MiB). They used to start at 4 MiB: under a
+// 10,000-device fleet the SQLite write thread then kept 8 MiB of young generation where 2 serve it
+// (the main thread being at its bound, growth stops there): the gateway's RSS peaked at 182-193
+// MiB in the fleet's steady phase, against 175-180 from V8's start (three alternating runs each).
+// The apply's CPU per upload (bench:apply), a year's chart series (bench:viewer) and a year's PDF
+// (bench:report) showed no difference; bench:backlog's first round ran about 5 % slower.
 import v8 from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 
 /** The bound on the main thread's new space (its two semi-spaces), MiB. */
 export const MAX_NEW_SPACE_MIB = 16;
-/** Where worker threads' semi-spaces start, MiB. */
-export const WORKER_SEMI_SPACE_MIB = 4;
 /** Worker threads' young generation bound (resourceLimits.maxYoungGenerationSizeMb: its semi-spaces are a third each), MiB. */
 export const WORKER_YOUNG_GENERATION_MIB = 24;
 /** V8's own growth factor (its default). */
@@ -79,7 +81,6 @@ export function ingestBusyByRate(bodyBytes: () => number, now: () => number = ()
  */
 export function boundYoungGeneration(maxNewSpaceMiB: number | (() => number) = MAX_NEW_SPACE_MIB): void {
   if (observer) return;
-  v8.setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`);
   // The new space changes size only at the end of a collection: checked after each one, it stops at
   // the first doubling that reaches the bound. The check runs after the task that collected, so one
   // task allocating tens of MB could let one more doubling through; a request's task does not.
