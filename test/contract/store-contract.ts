@@ -60,6 +60,22 @@ function newAlarm(deviceId: number | null, patch: Partial<NewAlarm> = {}): NewAl
   };
 }
 
+/** The hourly rollup of a channel agrees with the samples it summarises (min, max, count, errors per hour). */
+async function assertRollupAgrees(store: Store, deviceId: number, channel: number, to: number): Promise<void> {
+  const raw = await store.samples(deviceId, channel, 0, to);
+  const hourly = await store.series({ deviceId, channel, from: T0 - HOUR, to, bucketMs: HOUR });
+  const expected = new Map<number, { min: number; max: number; count: number; errors: number }>();
+  for (const x of [...raw].sort((a, b) => a.time - b.time)) {
+    const h = Math.floor(x.time / HOUR) * HOUR;
+    const e = expected.get(h) ?? { min: Infinity, max: -Infinity, count: 0, errors: 0 };
+    if (x.value !== null) { e.min = Math.min(e.min, x.value); e.max = Math.max(e.max, x.value); }
+    e.count++;
+    if (x.errorCode !== null) e.errors++;
+    expected.set(h, e);
+  }
+  assert.deepEqual(hourly.map((p) => [p.time, p.min, p.max, p.count, p.errors]), [...expected].map(([h, e]) => [h, e.min, e.max, e.count, e.errors]));
+}
+
 /** A registered device as it reads back: the entry token addDevice returned is not stored. */
 function withoutToken({ entryToken: _token, ...device }: IssuedDevice): Device {
   return device;
@@ -241,20 +257,29 @@ export function storeContract(name: string, factory: StoreFactory, options: { sk
     assert.equal((await store.samples(d.id, 1, 0, T0 + 1000 * MINUTE)).length, 500);
     assert.deepEqual((await store.samples(d.id, 2, repeated.time, repeated.time + 1)), [overlap[850]], 'the first of two equal keys is kept');
     assert.equal(await verifyChains(store, submitted), 3);
-    // The hourly rollup agrees with the samples it summarises.
-    const HOUR = 60 * MINUTE;
-    const raw = await store.samples(d.id, 2, 0, T0 + 1000 * MINUTE);
-    const hourly = await store.series({ deviceId: d.id, channel: 2, from: T0 - HOUR, to: T0 + 1000 * MINUTE, bucketMs: HOUR });
-    const expected = new Map<number, { min: number; max: number; count: number; errors: number }>();
-    for (const x of raw) {
-      const h = Math.floor(x.time / HOUR) * HOUR;
-      const e = expected.get(h) ?? { min: Infinity, max: -Infinity, count: 0, errors: 0 };
-      if (x.value !== null) { e.min = Math.min(e.min, x.value); e.max = Math.max(e.max, x.value); }
-      e.count++;
-      if (x.errorCode !== null) e.errors++;
-      expected.set(h, e);
-    }
-    assert.deepEqual(hourly.map((p) => [p.time, p.min, p.max, p.count, p.errors]), [...expected].map(([h, e]) => [h, e.min, e.max, e.count, e.errors]));
+    await assertRollupAgrees(store, d.id, 2, T0 + 1000 * MINUTE);
+  });
+
+  contractTest('a backlog whose clock was set back partway (times run backwards within each channel): every sample stored once, the chain and the rollup agree', async ({ store }) => {
+    // The store orders an upload's rows by key itself; rows that arrive out of time order within a
+    // channel must be stored, rolled up and digested exactly as rows that arrive in order.
+    const d = await store.addDevice(newDevice('20000003'), T0);
+    const submitted = new Map<number, SampleRow[]>();
+    const commit = recordingCommit(store, submitted);
+    const rows = Array.from({ length: 900 }, (_, i) => {
+      const message = Math.floor(i / 3);
+      const minute = message < 150 ? 200 + message : message - 150; // set back to the start after 150 messages
+      return sample(d.id, (i % 3) + 1, T0 + minute * MINUTE, i % 13 === 0 ? null : Number((minute / 7 + i % 3).toFixed(2)), 4);
+    });
+    const repeated = { ...rows[400], value: -1 }; // a key already in the upload: the first one is kept
+    const r = await commit(batch(d.id, [...rows, repeated]));
+    assert.deepEqual([r.verdict, r.samplesStored, r.samplesDuplicate], ['accepted', 900, 1]);
+    assert.equal((await store.samples(d.id, 1, 0, T0 + 400 * MINUTE)).length, 300);
+    assert.deepEqual(await store.samples(d.id, rows[400].channel, rows[400].time, rows[400].time + 1), [rows[400]]);
+    const overlap = await commit(batch(d.id, rows.slice(300, 600)));
+    assert.deepEqual([overlap.verdict, overlap.samplesStored, overlap.samplesDuplicate], ['duplicate', 0, 300]);
+    assert.equal(await verifyChains(store, submitted), 2);
+    for (const channel of [1, 2, 3]) await assertRollupAgrees(store, d.id, channel, T0 + 400 * MINUTE);
   });
 
   contractTest('a refused upload is archived with its raw bytes intact', async ({ store }) => {
