@@ -315,7 +315,7 @@ export class SqliteWriter {
       if (results[b]) continue;
       for (let i = batches[b].sampleStart; i < batches[b].sampleEnd; i++) { order[k++] = i; uploadOf[i] = ids[b]; }
     }
-    order.sort((x, y) => (cols.deviceId[x] - cols.deviceId[y]) || (cols.channel[x] - cols.channel[y]) || (cols.time[x] - cols.time[y]) || (x - y));
+    order.sort(byKey(cols));
     const stored = this.insertSortedRows(cols, order, uploadOf);
     this.rollUp(cols, order, stored);
     const seen = new Map<number, { at: number; declaredIntervalS: number | null }>();
@@ -466,7 +466,12 @@ function keyOrder(cols: SampleColumns, start: number, end: number): Uint32Array 
     if (cols.deviceId[start + k] !== cols.deviceId[start]) oneDevice = false;
   }
   if (oneDevice) return channelTimeOrder(cols, rows);
-  return rows.sort((a, b) => (cols.deviceId[a] - cols.deviceId[b]) || (cols.channel[a] - cols.channel[b]) || (cols.time[a] - cols.time[b]) || (a - b));
+  return rows.sort(byKey(cols));
+}
+
+/** Compares rows by key (device, channel, time), then by index: equal keys keep their order. */
+function byKey(cols: SampleColumns): (a: number, b: number) => number {
+  return (a, b) => (cols.deviceId[a] - cols.deviceId[b]) || (cols.channel[a] - cols.channel[b]) || (cols.time[a] - cols.time[b]) || (a - b);
 }
 
 /** The rows of `order` whose flag is set, in that order. */
