@@ -56,6 +56,8 @@ const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `qa-${na
 
 async function signIn(user: { username: string; password: string }): Promise<void> {
   await page.goto(t.gateway.url);
+  // The page draws after it has asked who is signed in: wait for the form or the button, not the load event.
+  await page.getByLabel('User name').or(page.getByRole('button', { name: 'Sign out' })).first().waitFor();
   if (await page.getByRole('button', { name: 'Sign out' }).count()) {
     await page.getByRole('button', { name: 'Sign out' }).click();
   }
