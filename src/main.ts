@@ -24,6 +24,7 @@ import { DeviceRegistry } from './pipeline/registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { AlarmMonitor } from './pipeline/alarm-monitor.ts';
 import { createIngestHandler } from './ingest/http-handler.ts';
+import { DeviceConnections } from './ingest/device-connections.ts';
 import { createSoapAdapter } from './ingest/soap/index.ts';
 import { wifiAdapter } from './ingest/wifi/index.ts';
 import { websensorJsonAdapter } from './ingest/websensor-json/index.ts';
@@ -280,6 +281,14 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
   const server = http.createServer(connectionOptions, viewerHttpsOnly ? handlePlainRequest : handleRequest);
   const tlsServer = tls ? https.createServer({ ...connectionOptions, ...tls.options }, viewerHttpsOnly ? handleTlsRequest : handleRequest) : null;
   const servers = tlsServer ? [server, tlsServer] : [server];
+  // Plain uploads to known entry points are read and answered without node:http's request objects;
+  // every other request, and its connection, is node:http's as before (device-connections.ts).
+  const deviceConnections = new DeviceConnections(ingest.uploads, {
+    keepAliveTimeoutMs: connectionOptions.keepAliveTimeout, headersTimeoutMs: connectionOptions.headersTimeout,
+    requestTimeoutMs: connectionOptions.requestTimeout, checkIntervalMs: connectionOptions.connectionsCheckingInterval,
+  });
+  deviceConnections.readFrom(server, 'connection');
+  if (tlsServer) deviceConnections.readFrom(tlsServer, 'secureConnection');
   let port: number;
   let httpsPort: number | null = null;
   try {
@@ -287,6 +296,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
     if (tlsServer) httpsPort = await listen(tlsServer, config.https.port, config.https.host, 'https');
   } catch (err) {
     for (const s of servers) s.close(() => undefined);
+    deviceConnections.closeAll();
     await store.close();
     throw err;
   }
@@ -323,6 +333,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       const jobsStopped = jobs.stop();
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();
+      deviceConnections.closeIdle();
       const deadline = Date.now() + 15_000;
       while (ingest.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       // A database that is away must not keep the spool from closing: what it holds waits for the next run.
@@ -332,6 +343,7 @@ export async function startGateway(config: InletConfig, log: Logger, options: St
       const flushed = store.flush().catch((err: unknown) => log.warn('stopping: the database did not take the last writes', { error: (err as Error).message }));
       await Promise.all([flushed, jobsStopped, alarmMonitor.stop()]);
       for (const s of servers) s.closeAllConnections();
+      deviceConnections.closeAll();
       await closed;
       await storeReady?.catch(() => undefined);
       await spool.close();

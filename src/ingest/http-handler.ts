@@ -3,9 +3,11 @@
 // Every answer has a Content-Length and is never chunked, as the devices require.
 import type { LogSink } from '../domain/log-sink.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Upload, Verdict } from '../domain/types.ts';
-import type { DeviceAnswer, IngestAdapter } from './adapter.ts';
+import type { DeviceAnswer, IngestAdapter, RequestContext } from './adapter.ts';
+import { headerText, type DeviceUploads } from './device-connections.ts';
 
 /** What the ingest layer needs from the pipeline. */
 export interface UploadDecider {
@@ -34,11 +36,6 @@ export interface IngestHandlerOptions {
 const PREFIX = '/ingest/';
 const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 
-/** A header value as sent: printable ASCII only (no accents or line breaks from a device name), 300 characters at most. */
-function headerText(text: string): string {
-  return /^[\x20-\x7e]{0,300}$/.test(text) ? text : text.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300);
-}
-
 function send(res: ServerResponse, answer: DeviceAnswer, close = false): void {
   const body = answer.body;
   // Headers as a flat list, and a text body handed over as text: node then writes the head and the
@@ -55,9 +52,9 @@ function plain(status: number, message: string): DeviceAnswer {
 }
 
 /** A device's client certificate, when the HTTPS listener verified it against the configured CA (spec §8). */
-function verifiedClientCertificate(req: IncomingMessage) {
-  if (!(req.socket instanceof TLSSocket) || !req.socket.authorized) return null;
-  const cert = req.socket.getPeerX509Certificate();
+function verifiedClientCertificate(socket: Socket) {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
+  const cert = socket.getPeerX509Certificate();
   return cert ? { subject: cert.subject, issuer: cert.issuer, serialNumber: cert.serialNumber, fingerprint256: cert.fingerprint256 } : null;
 }
 
@@ -76,28 +73,73 @@ export function createIngestHandler(options: IngestHandlerOptions) {
   const now = options.now ?? Date.now;
   const stats: IngestStats = { inFlight: 0, received: 0, bodyBytes: 0, tooLarge: 0, unknownEntryPoints: 0 };
 
-  async function decide(adapter: IngestAdapter, token: string, raw: Buffer, req: IncomingMessage, receivedAt: number): Promise<DeviceAnswer> {
-    const ctx = {
-      entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', contentType: String(req.headers['content-type'] ?? ''),
-    };
+  async function decide(adapter: IngestAdapter, raw: Buffer, ctx: RequestContext, socket: Socket): Promise<DeviceAnswer> {
     const parsed = adapter.parse(raw, ctx);
     if (!parsed.ok) {
       const verdict = await options.decider.reject({ family: adapter.family, ...ctx, raw, reason: parsed.reason, serial: parsed.serial }, parsed.status);
       return { ...adapter.answer(verdict, null), verdict: { kind: verdict.kind, reason: verdict.reason } };
     }
-    const certificate = verifiedClientCertificate(req);
+    const certificate = verifiedClientCertificate(socket);
     if (certificate) parsed.upload.meta.clientCertificate = certificate;
     const verdict = await options.decider.accept(parsed.upload);
     return { ...adapter.answer(verdict, parsed.upload), verdict: { kind: verdict.kind, reason: verdict.reason } };
   }
+
+  /** The decision, or 503 asking the device to retry when the upload could not be journaled. */
+  function decideOrRetryLater(adapter: IngestAdapter, raw: Buffer, ctx: RequestContext, socket: Socket): Promise<DeviceAnswer> {
+    return decide(adapter, raw, ctx, socket).catch((err: Error) => {
+      options.log.error('upload could not be stored; the device is asked to retry', { family: adapter.family, error: err.message });
+      return adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null);
+    });
+  }
+
+  /** The answer to an upload to an entry point no device has, given before its body is read. */
+  function refuseUnknown(adapter: IngestAdapter, receivedAt: number, remoteAddress: string, contentType: string): DeviceAnswer {
+    stats.unknownEntryPoints++;
+    const verdict = options.decider.refuseUnknownEntryPoint!({ family: adapter.family, receivedAt, remoteAddress, contentType: contentType.slice(0, 200) });
+    return adapter.answer(verdict, null);
+  }
+
+  /** The entry point and family of a request target, or null when it names none. */
+  function entryPointOf(url: string): { adapter: IngestAdapter | undefined; token: string } {
+    const [segment = '', token = ''] = url.slice(PREFIX.length).split(/[/?#]/, 2);
+    return { adapter: bySegment.get(segment), token };
+  }
+
+  /**
+   * Plain uploads read by device-connections.ts without node:http: those to an entry point known
+   * now, within the family's body limit. The rest (unknown or not yet looked-up entry points, bodies
+   * over the limit) go to handle() below through node:http, which refuses them as before.
+   */
+  const uploads: DeviceUploads<{ adapter: IngestAdapter; token: string }> = {
+    route(head, socket) {
+      const { adapter, token } = entryPointOf(head.target);
+      if (!adapter || head.contentLength > adapter.maxBodyBytes || !TOKEN.test(token)) return null;
+      const { decider } = options;
+      if (decider.knowsEntryPointNow?.(token)) return { route: { adapter, token } };
+      if (!decider.knowsEntryPoint || !decider.refuseUnknownEntryPoint) return null;
+      return decider.knowsEntryPoint(token).then((known) => {
+        if (known) return { route: { adapter, token } };
+        stats.received++;
+        return { refusal: refuseUnknown(adapter, now(), socket.remoteAddress ?? '', head.contentType) };
+      });
+    },
+    decide({ adapter, token }, body, socket, head) {
+      const receivedAt = now();
+      stats.received++;
+      stats.inFlight++;
+      stats.bodyBytes += body.length;
+      const ctx = { entryToken: token, receivedAt, remoteAddress: socket.remoteAddress ?? '', contentType: head.contentType };
+      return decideOrRetryLater(adapter, body, ctx, socket).finally(() => { stats.inFlight--; });
+    },
+  };
 
   function handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '';
     if (!url.startsWith(PREFIX)) return false;
     const receivedAt = now();
     stats.received++;
-    const [segment = '', token = ''] = url.slice(PREFIX.length).split(/[/?#]/, 2);
-    const found = bySegment.get(segment);
+    const { adapter: found, token } = entryPointOf(url);
     if (!found || !TOKEN.test(token)) {
       req.resume();
       send(res, plain(404, `no such ingest entry point: use /ingest/{${[...bySegment.keys()].join('|')}}/<entry token> as printed by 'inlet device add'`));
@@ -129,12 +171,9 @@ export function createIngestHandler(options: IngestHandlerOptions) {
       req.pause();
       knowsEntryPoint.call(options.decider, token).then((known) => {
         if (known) { readBody(); return; }
-        stats.unknownEntryPoints++;
-        const verdict = refuseUnknownEntryPoint.call(options.decider, {
-          family: adapter.family, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', contentType: String(req.headers['content-type'] ?? '').slice(0, 200),
-        });
+        const refusal = refuseUnknown(adapter, receivedAt, req.socket.remoteAddress ?? '', String(req.headers['content-type'] ?? ''));
         res.once('finish', () => req.socket.destroySoon());
-        finish(adapter.answer(verdict, null), true);
+        finish(refusal, true);
       }, (err: Error) => {
         options.log.error('could not look up an entry point; the device is asked to retry', { family: adapter.family, error: err.message });
         finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null), true);
@@ -170,17 +209,12 @@ export function createIngestHandler(options: IngestHandlerOptions) {
         if (overLimit) return;
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
         stats.bodyBytes += size;
-        decide(adapter, token, raw, req, receivedAt).then(
-          (answer) => finish(answer),
-          (err: Error) => {
-            options.log.error('upload could not be stored; the device is asked to retry', { family: adapter.family, error: err.message });
-            finish(adapter.answer({ kind: 'refused', reason: 'temporarily unable to store; retry later', httpStatus: 503, stored: 0, retryLater: true }, null));
-          },
-        );
+        const ctx = { entryToken: token, receivedAt, remoteAddress: req.socket.remoteAddress ?? '', contentType: String(req.headers['content-type'] ?? '') };
+        decideOrRetryLater(adapter, raw, ctx, req.socket).then((answer) => finish(answer));
       });
       req.resume();
     }
   }
 
-  return { handle, stats };
+  return { handle, uploads, stats };
 }
