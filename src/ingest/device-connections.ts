@@ -67,6 +67,12 @@ export function deviceAnswerBytes(answer: DeviceAnswer, close: boolean, keepAliv
 class DeviceConnection<Route> {
   /** Bytes received and not yet consumed by a request. */
   private buffered: Buffer | null = null;
+  /**
+   * Room that `buffered` grows into (it starts at this buffer's first byte): a head trickled a byte at
+   * a time is copied once per doubling, not once per byte, so a slow client costs what node:http's
+   * incremental parser would. Dropped once a request is taken from it (its body may lie there).
+   */
+  private room: Buffer | null = null;
   /** Where the search for the head's end resumes (bytes before it have been searched). */
   private searchedTo = 0;
   private deciding = false;
@@ -82,6 +88,8 @@ class DeviceConnection<Route> {
   deadline: number;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.peerEnded();
+  private readonly onError = () => this.socket.destroy();
+  private readonly onClose = () => this.owner.forget(this);
   readonly socket: Socket;
   private readonly owner: DeviceConnections<Route>;
   private readonly handOffToHttp: (socket: Socket) => void;
@@ -93,8 +101,8 @@ class DeviceConnection<Route> {
     this.deadline = Date.now() + owner.timeouts.headersTimeoutMs;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => owner.forget(this));
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
   }
 
   get idle(): boolean {
@@ -103,12 +111,26 @@ class DeviceConnection<Route> {
 
   private receive(chunk: Buffer): void {
     if (this.body) { this.receiveBody(this.body, chunk); return; }
-    this.buffered = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
+    this.buffered = this.buffered ? this.append(this.buffered, chunk) : chunk;
     if (this.deciding) {
       if (this.buffered.length > MAX_BUFFERED_WHILE_DECIDING) this.socket.pause();
       return;
     }
     this.next();
+  }
+
+  private append(buffered: Buffer, chunk: Buffer): Buffer {
+    const length = buffered.length + chunk.length;
+    const room = this.room;
+    if (room && buffered.buffer === room.buffer && buffered.byteOffset === room.byteOffset && length <= room.length) {
+      chunk.copy(room, buffered.length);
+      return room.subarray(0, length);
+    }
+    const grown = Buffer.allocUnsafe(Math.max(length, 2 * buffered.length, 1024));
+    buffered.copy(grown, 0);
+    chunk.copy(grown, buffered.length);
+    this.room = grown;
+    return grown.subarray(0, length);
   }
 
   /** Reads the next request from what is buffered, if it is complete. */
@@ -151,6 +173,7 @@ class DeviceConnection<Route> {
     if ('refusal' in routing) {
       // Unknown entry point: nothing of the body is read; the answer closes the connection.
       this.buffered = null;
+      this.room = null;
       this.closeAfterAnswer = true;
       this.answer(routing.refusal);
       return;
@@ -158,6 +181,7 @@ class DeviceConnection<Route> {
     const bodyStart = headEnd + 4;
     const bodyEnd = bodyStart + head.contentLength;
     this.searchedTo = 0;
+    this.room = null;
     if (buffered.length < bodyEnd) {
       this.body = { route: routing.route, head, chunks: [buffered.subarray(bodyStart)], received: buffered.length - bodyStart };
       this.buffered = null;
@@ -222,9 +246,12 @@ class DeviceConnection<Route> {
     this.owner.forget(this);
     socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
+    socket.removeListener('error', this.onError);
+    socket.removeListener('close', this.onClose);
     socket.pause();
     if (this.buffered) socket.unshift(this.buffered);
     this.buffered = null;
+    this.room = null;
     this.handOffToHttp(socket);
     socket.resume();
   }
