@@ -65,13 +65,15 @@ export interface IngestStats {
   bodyBytes: number;
   tooLarge: number;
   unknownEntryPoints: number;
+  /** Uploads read and answered by the device reader (device-connections.ts); the rest went through node:http. */
+  readByDeviceReader: number;
 }
 
 /** Returns a request handler that answers /ingest/ requests and returns false for anything else. */
 export function createIngestHandler(options: IngestHandlerOptions) {
   const bySegment = new Map(options.adapters.map((a) => [a.pathSegment, a]));
   const now = options.now ?? Date.now;
-  const stats: IngestStats = { inFlight: 0, received: 0, bodyBytes: 0, tooLarge: 0, unknownEntryPoints: 0 };
+  const stats: IngestStats = { inFlight: 0, received: 0, bodyBytes: 0, tooLarge: 0, unknownEntryPoints: 0, readByDeviceReader: 0 };
 
   async function decide(adapter: IngestAdapter, raw: Buffer, ctx: RequestContext, socket: Socket): Promise<DeviceAnswer> {
     const parsed = adapter.parse(raw, ctx);
@@ -127,6 +129,7 @@ export function createIngestHandler(options: IngestHandlerOptions) {
     decide({ adapter, token }, body, socket, head) {
       const receivedAt = now();
       stats.received++;
+      stats.readByDeviceReader++;
       stats.inFlight++;
       stats.bodyBytes += body.length;
       const ctx = { entryToken: token, receivedAt, remoteAddress: socket.remoteAddress ?? '', contentType: head.contentType };

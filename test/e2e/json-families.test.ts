@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import https from 'node:https';
 import tls from 'node:tls';
 import type { Device, Upload } from '../../src/domain/types.ts';
 import type { IssuedDevice } from '../../src/store/store.ts';
@@ -266,6 +267,34 @@ describe('HTTPS with client certificates', { skip: HAVE_OPENSSL ? false : 'opens
     const certificate = seen.at(-1)?.meta.clientCertificate as { subject: string; fingerprint256: string };
     assert.match(certificate.subject, /CN=TA7610 26690050/);
     assert.match(certificate.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+
+  test('over one TLS connection: an upload read by the device reader, a /health request, then uploads node:https reads', async () => {
+    const url = ingestUrl(gw.httpsUrl!, device);
+    const agent = createAgent(url, 1, deviceTls());
+    const health = async (over = agent) => {
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https.get(`${gw.httpsUrl}/health`, { agent: over }, (r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (d: string) => { text += d; });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+        }).on('error', reject);
+      });
+      assert.equal(res.status, 200);
+      return (JSON.parse(res.body) as { ingest: { readByDeviceReader: number } }).ingest.readByDeviceReader;
+    };
+    const before = seen.length;
+    const monitor = createAgent(url, 1, deviceTls());
+    const readBefore = await health(monitor);
+    monitor.destroy();
+    assertJsonAck(await post(url, body(3), JSON_TYPE, agent), 'stored 1');
+    assert.equal(await health(), readBefore + 1, 'the first upload was read by the device reader');
+    assertJsonAck(await post(url, body(4), JSON_TYPE, agent), 'stored 1');
+    assert.equal(await health(), readBefore + 1, 'the connection is node:https\'s after the /health request');
+    agent.destroy();
+    assert.equal(seen.length, before + 2);
+    for (const upload of seen.slice(before)) assert.match((upload.meta.clientCertificate as { subject: string }).subject, /CN=TA7610 26690050/);
   });
 
   test('TLS 1.2 is offered beside 1.3', async () => {

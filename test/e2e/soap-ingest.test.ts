@@ -31,6 +31,12 @@ function rawExchange(port: number, requests: string[]): Promise<string> {
   });
 }
 
+/** The gateway's count of uploads read by the device reader rather than node:http, from /health. */
+async function readByDeviceReader(): Promise<number> {
+  const health = await (await fetch(`${gw.url}/health`)).json() as { ingest: { readByDeviceReader: number } };
+  return health.ingest.readByDeviceReader;
+}
+
 test('a registered Web Sensor posts over one keep-alive connection; every answer is 200 with Content-Length, never chunked', async () => {
   const device = await registerSoapDevice(gw.store, '20960050', 'T3510');
   const url = new URL(soapUrl(gw.url, device));
@@ -38,9 +44,11 @@ test('a registered Web Sensor posts over one keep-alive connection; every answer
     const body = buildSoapMessage({ serial: '20960050', modelCode: 4145, temp: 20 + i, relHum: 40 + i, compQuant: 5 + i });
     return `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: text/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   });
+  const readBefore = await readByDeviceReader();
   const raw = await rawExchange(gw.port, requests);
   const heads = raw.split('HTTP/1.1 ').slice(1);
   assert.equal(heads.length, 3);
+  assert.equal(await readByDeviceReader() - readBefore, 3, 'plain uploads are read without node:http (device-connections.ts)');
   for (const h of heads) {
     assert.match(h, /^200 OK/);
     assert.match(h, /Content-Length: \d+/i);
