@@ -166,7 +166,11 @@ class DeviceConnection<Route> {
         this.next();
         // Paused while the lookup held more than a head (MAX_BUFFERED_WHILE_DECIDING): read on, unless handed off.
         if (this.socket.isPaused() && (this.body || this.deciding)) this.socket.resume();
-      }, () => { this.deciding = false; this.handOff(); });
+      }, () => {
+        // The lookup failed (the store away): node:http reads the request and answers it as before (503).
+        this.deciding = false;
+        if (!this.socket.destroyed) this.handOff();
+      });
       return;
     }
     if (routing === null) { this.handOff(); return; }

@@ -32,6 +32,7 @@ async function startGateway(timeouts = TIMEOUTS): Promise<Gateway> {
       if (head.contentLength > 100_000) return null;
       if (head.target.startsWith('/ingest/unknown/')) return { refusal: { status: 404, contentType: 'text/plain', body: 'unknown entry point' } };
       if (head.target.startsWith('/ingest/new/')) return (lookup.wait ?? Promise.resolve()).then(() => ({ route: 'looked-up' }));
+      if (head.target.startsWith('/ingest/failing/')) return Promise.reject(new Error('store away'));
       return { route: 'known' };
     },
     async decide(route, body, _socket, head) {
@@ -157,6 +158,13 @@ test('a token looked up first: bytes arriving meanwhile are kept, then the uploa
   release();
   gateway.lookup.wait = null;
   assert.deepEqual((await c.answers(1)).map((a) => a.body), ['fast looked-up /ingest/new/tokenEEEE5 90000']);
+  c.end();
+});
+
+test('a lookup that fails hands the request to node:http', async () => {
+  const c = client();
+  await c.write(post('/ingest/failing/tokenLLLL1', 'abc'));
+  assert.deepEqual((await c.answers(1)).map((a) => a.body), ['node POST /ingest/failing/tokenLLLL1 3']);
   c.end();
 });
 
