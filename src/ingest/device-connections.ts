@@ -1,11 +1,11 @@
 // Device connections read without node:http's request machinery. A device upload is one small POST
 // on a kept-alive connection, and node:http's general path (IncomingMessage, ServerResponse, header
 // objects, streams) cost the answering thread about as much as everything Inlet does with the upload
-// (bench:ingest). So each new connection is read here first: a plain upload to an entry point the
-// gateway knows (device-request-head.ts) is read whole, decided and answered by this file, and
-// anything else — the viewer, an unknown entry point, a chunked body, a body over the family's
-// limit, a malformed head — hands the connection, with every byte read so far, to node:http, which
-// serves it from then on exactly as it would have from the start. Timeouts are node:http's settings:
+// (bench:ingest). So each new connection is read here first: a plain upload (device-request-head.ts)
+// is read whole, decided and answered by this file (an unknown entry point is refused before its
+// body is read), and anything else — the viewer, a chunked body, a body over the family's limit, a
+// malformed head — hands the connection, with every byte read so far, to node:http, which serves it
+// from then on exactly as it would have from the start. Timeouts are node:http's settings:
 // a head must be complete within headersTimeout, a request within requestTimeout (else 408 and
 // close), and an idle kept-alive connection is closed after keepAliveTimeout.
 import { STATUS_CODES } from 'node:http';

@@ -1,6 +1,7 @@
-// Device uploads on raw node:http: POST /ingest/<family>/<entry token>. Kept off express on
-// purpose (see bench/ingest-soap.ts): this path is hot and needs nothing express offers.
-// Every answer has a Content-Length and is never chunked, as the devices require.
+// Device uploads: POST /ingest/<family>/<entry token>, decided here for both readers: the device
+// reader (device-connections.ts, through `uploads`) for plain uploads, raw node:http (`handle`) for
+// the rest. Kept off express on purpose (see bench/ingest-soap.ts): this path is hot and needs
+// nothing express offers. Every answer has a Content-Length and is never chunked, as the devices require.
 import type { LogSink } from '../domain/log-sink.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -102,16 +103,17 @@ export function createIngestHandler(options: IngestHandlerOptions) {
     return adapter.answer(verdict, null);
   }
 
-  /** The entry point and family of a request target, or null when it names none. */
+  /** The family's adapter (undefined when the path names none) and the entry token of a request target. */
   function entryPointOf(url: string): { adapter: IngestAdapter | undefined; token: string } {
     const [segment = '', token = ''] = url.slice(PREFIX.length).split(/[/?#]/, 2);
     return { adapter: bySegment.get(segment), token };
   }
 
   /**
-   * Plain uploads read by device-connections.ts without node:http: those to an entry point known
-   * now, within the family's body limit. The rest (unknown or not yet looked-up entry points, bodies
-   * over the limit) go to handle() below through node:http, which refuses them as before.
+   * Plain uploads read by device-connections.ts without node:http, within the family's body limit:
+   * a token not seen before is looked up first, and an unknown one refused before its body is read,
+   * as handle() does. The rest (a malformed path or token, a body over the limit) go to handle()
+   * below through node:http, which answers them as before.
    */
   const uploads: DeviceUploads<{ adapter: IngestAdapter; token: string }> = {
     route(head, socket) {
