@@ -158,10 +158,13 @@ describe('inlet verify', () => {
   test('an INSERT of a forged sample under an existing upload, or under no upload, is found', async () => {
     const dir = copyOfStore();
     const target = uploadOfFirstDevice(dir, 5);
-    const [{ time }] = query<{ time: number }>(dir, `SELECT MAX(time) AS time FROM samples WHERE upload_id = ${target}`);
+    // Each forged sample after its device's last one, where no sample can hold its key: uploads are
+    // stamped on receipt, and the next one (the device's own, or the other device's first) may come
+    // a millisecond later.
+    const lastOf = (deviceId: number) => query<{ last: number }>(dir, `SELECT MAX(time) AS last FROM samples WHERE device_id = ${deviceId}`)[0].last;
     tamper(dir, `INSERT INTO samples (device_id, channel, time, value, error_code, alarm, upload_id) VALUES
-      (${deviceIds[0]}, 1, ${time + 1}, 4.0, NULL, 'no', ${target}),
-      (${deviceIds[1]}, 1, ${time + 2}, 4.0, NULL, 'no', 999999)`);
+      (${deviceIds[0]}, 1, ${lastOf(deviceIds[0]) + 1}, 4.0, NULL, 'no', ${target}),
+      (${deviceIds[1]}, 1, ${lastOf(deviceIds[1]) + 1}, 4.0, NULL, 'no', 999999)`);
     const report = await verify(dir);
     assert.deepEqual(uploadChainProblems(report).map((p) => [p.kind, p.uploadId]), [['hash-mismatch', target], ['orphan-samples', 999999]]);
     assert.equal(report.problems[1].chain, deviceIds[1]);
